@@ -1,0 +1,60 @@
+# slimvsr: one short Makefile.
+#   make              -> build/slimvsr, build/libslimvsr.a
+#   make test         -> builds and runs every test (tests/run.sh prints "N passed, N failed")
+#   make SAN=1 test   -> the same under AddressSanitizer + UndefinedBehaviorSanitizer, in build-san/
+# Debian packages it needs: tools/install-deps.sh
+
+CC      ?= cc
+ARCH    ?= -march=x86-64-v3
+PKGS    := libavformat libavcodec libswscale libavutil libpng libcjson zlib
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp $(ARCH) -Isrc -Iinclude \
+           $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -fopenmp
+
+BUILD   ?= build
+ifeq ($(SAN),1)
+BUILD   := build-san
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDLIBS  += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/ops/*.c src/model/*.c src/io/*.c src/pipeline/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/slimvsr $(BUILD)/libslimvsr.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libslimvsr.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/slimvsr: $(CLI_OBJ) $(BUILD)/libslimvsr.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/testutil.o $(BUILD)/libslimvsr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(TESTS)
+
+test: all tests
+	BUILD=$(BUILD) tests/run.sh
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all test tests clean
+.SECONDARY:
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

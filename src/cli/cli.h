@@ -1,0 +1,13 @@
+// cli.h: the subcommands of the slimvsr command line; each returns the process exit status.
+#pragma once
+
+int cmd_upscale(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+// Parses a non-negative integer option value; prints an error naming the option and returns -1.
+int cli_parse_int(const char *opt, const char *s, int min, int max);
+// "--act relu|leaky" -> slope, or -1 (keep the model's own); returns -2 on a bad value (after printing).
+float cli_parse_act(const char *s);
+// Sets the thread count for OpenMP (and so oneDNN); n <= 0: all cores.
+void cli_set_threads(int n);

@@ -1,0 +1,53 @@
+// cmd_convert.c: slimvsr convert IN OUT.safetensors: load any supported model (checked as BasicVSR) and
+// write it in the native format, with its architecture in the metadata.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/safetensors.h"
+#include "model/basicvsr.h"
+
+int cmd_convert(int argc, char **argv) {
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0;
+    float act = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: slimvsr convert [--act relu|leaky] IN.pth OUT.safetensors\n"
+                   "  Reads a PyTorch BasicVSR checkpoint (BasicSR or MMagic layout) or a slimvsr model,\n"
+                   "  checks it and writes the native safetensors file (architecture in __metadata__).\n"
+                   "  --act records the activation (default leaky, as in BasicSR/MMagic; relu for the\n"
+                   "  SSL release's BasicVSR).\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--act")) {
+            if ((act = cli_parse_act(i + 1 < argc ? argv[i + 1] : NULL)) < -1) return 2;
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "slimvsr convert: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else if (npos < 2) {
+            pos[npos++] = argv[i];
+        } else {
+            fprintf(stderr, "slimvsr convert: too many arguments\n");
+            return 2;
+        }
+    }
+    if (npos != 2) {
+        fprintf(stderr, "usage: slimvsr convert [--act relu|leaky] IN.pth OUT.safetensors\n");
+        return 2;
+    }
+    sv_err e;
+    sv_model m;
+    if (sv_model_load(&m, pos[0], act, &e)) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
+    sv_tensor_set s = {0};
+    int rc = sv_model_to_tensors(&m, &s, &e);
+    if (!rc) rc = sv_safetensors_write(pos[1], &s, &e);
+    if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
+    else fprintf(stderr, "wrote %s (%d tensors, %zu parameters)\n", pos[1], s.n, m.nparams);
+    sv_tensor_set_free(&s);
+    sv_model_free(&m);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,122 @@
+// cmd_info.c: slimvsr info MODEL [--size HxW] [--json]
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "model/basicvsr.h"
+#include "model/stats.h"
+
+static int parse_size(const char *s, int *h, int *w) {
+    char x;
+    if (!s || sscanf(s, "%dx%d%c", h, w, &x) != 2 || *h < 1 || *w < 1 || *h > 16384 || *w > 16384) {
+        fprintf(stderr, "slimvsr info: --size expects HxW (e.g. 180x320), got '%s'\n", s ? s : "");
+        return -1;
+    }
+    return 0;
+}
+
+static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const sv_model_totals *t, int h, int w) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "arch", "basicvsr");
+    cJSON_AddNumberToObject(root, "num_feat", m->num_feat);
+    cJSON_AddNumberToObject(root, "num_block", m->num_block);
+    cJSON_AddStringToObject(root, "act", m->act_slope == 0.0f ? "relu" : "leaky_relu_0.1");
+    cJSON_AddNumberToObject(root, "height", h);
+    cJSON_AddNumberToObject(root, "width", w);
+    cJSON_AddNumberToObject(root, "params", t->params);
+    cJSON_AddNumberToObject(root, "params_spynet", t->params_spynet);
+    cJSON_AddNumberToObject(root, "flops", t->flops);
+    cJSON_AddNumberToObject(root, "flops_spynet", t->flops_spynet);
+    cJSON *arr = cJSON_AddArrayToObject(root, "layers");
+    for (int i = 0; i < nl; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", L[i].name);
+        cJSON_AddNumberToObject(o, "cin", L[i].cin);
+        cJSON_AddNumberToObject(o, "cout", L[i].cout);
+        cJSON_AddNumberToObject(o, "k", L[i].k);
+        cJSON_AddNumberToObject(o, "h", L[i].h);
+        cJSON_AddNumberToObject(o, "w", L[i].w);
+        cJSON_AddNumberToObject(o, "calls_per_frame", L[i].calls);
+        cJSON_AddNumberToObject(o, "params", L[i].params);
+        cJSON_AddNumberToObject(o, "flops", L[i].flops);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *s = cJSON_Print(root);
+    if (s) puts(s);
+    free(s);
+    cJSON_Delete(root);
+}
+
+static void print_text(const char *path, const sv_model *m, const sv_layer_stat *L, int nl, const sv_model_totals *t,
+                       int h, int w) {
+    int pruned = 0;
+    for (int b = 0; b < 2; b++)
+        for (int k = 0; k < m->num_block; k++) pruned |= m->trunk[b].blocks[k].in_idx || m->trunk[b].blocks[k].out_idx;
+    printf("%s: BasicVSR x4, %d features, %d blocks per branch, activation %s%s\n", path, m->num_feat, m->num_block,
+           m->act_slope == 0.0f ? "ReLU" : "LeakyReLU(0.1)", pruned ? ", pruned (RSC blocks)" : "");
+    printf("per output frame at %dx%d (SPyNet at %dx%d):\n", h, w, (h + 31) / 32 * 32, (w + 31) / 32 * 32);
+    printf("  %-42s %5s %5s %2s %11s %5s %10s %9s\n", "layer", "cin", "cout", "k", "at", "calls", "params", "GFLOPs");
+    for (int i = 0; i < nl; i++) {
+        char at[32];
+        snprintf(at, sizeof at, "%dx%d", L[i].h, L[i].w);
+        printf("  %-42s %5d %5d %2d %11s %5d %10.0f %9.3f\n", L[i].name, L[i].cin, L[i].cout, L[i].k, at, L[i].calls,
+               L[i].params, L[i].flops * 1e-9);
+    }
+    printf("parameters: %.0f (%.3f M), of which SPyNet %.0f; without SPyNet %.3f M\n", t->params, t->params * 1e-6,
+           t->params_spynet, (t->params - t->params_spynet) * 1e-6);
+    printf("FLOPs per frame: %.2f G, of which SPyNet %.2f G\n", t->flops * 1e-9, t->flops_spynet * 1e-9);
+}
+
+int cmd_info(int argc, char **argv) {
+    const char *path = NULL;
+    int json = 0, h = 180, w = 320;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: slimvsr info MODEL [--size HxW] [--json]\n"
+                   "  Architecture, per-layer channels, parameters and FLOPs per output frame for LR frames\n"
+                   "  of HxW (default 180x320). FLOPs = 2*cin*cout*k*k*H*W per conv call; SPyNet runs twice\n"
+                   "  per frame (one flow per propagation branch).\n"
+                   "  --json prints {params, params_spynet, flops, flops_spynet, layers: [...], ...}.\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--size")) {
+            if (parse_size(i + 1 < argc ? argv[i + 1] : NULL, &h, &w)) return 2;
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "slimvsr info: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "slimvsr info: too many arguments\n");
+            return 2;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "usage: slimvsr info MODEL [--size HxW] [--json]\n");
+        return 2;
+    }
+    sv_err e;
+    sv_model m;
+    if (sv_model_load(&m, path, -1, &e)) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
+    sv_model_totals t;
+    int nl = sv_model_stats(&m, h, w, NULL, 0, &t);
+    sv_layer_stat *L = calloc((size_t)nl, sizeof *L);
+    if (!L) {
+        sv_model_free(&m);
+        fprintf(stderr, "slimvsr: out of memory\n");
+        return 1;
+    }
+    sv_model_stats(&m, h, w, L, nl, &t);
+    if (json) print_json(&m, L, nl, &t, h, w);
+    else print_text(path, &m, L, nl, &t, h, w);
+    free(L);
+    sv_model_free(&m);
+    return 0;
+}

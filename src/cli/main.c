@@ -1,0 +1,77 @@
+// main.c: `slimvsr <command> ...` dispatch and the shared option helpers.
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#ifndef SLIMVSR_VERSION
+#define SLIMVSR_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "slimvsr %s: BasicVSR x4 video super-resolution in C\n"
+            "\n"
+            "usage: slimvsr <command> [options]\n"
+            "  upscale -m MODEL INPUT OUTPUT   upscale a video or a folder of PNG frames x4\n"
+            "  info MODEL [--size HxW] [--json] layers, channels, parameters and FLOPs per frame\n"
+            "  convert IN.pth OUT.safetensors  import a PyTorch checkpoint into the native format\n"
+            "\n"
+            "`slimvsr <command> --help` describes each command.\n",
+            SLIMVSR_VERSION);
+}
+
+int cli_parse_int(const char *opt, const char *s, int min, int max) {
+    if (!s) {
+        fprintf(stderr, "slimvsr: %s needs a value\n", opt);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        fprintf(stderr, "slimvsr: %s expects an integer in [%d, %d], got '%s'\n", opt, min, max, s);
+        return -1;
+    }
+    return (int)v;
+}
+
+float cli_parse_act(const char *s) {
+    if (!s) {
+        fprintf(stderr, "slimvsr: --act needs a value (relu or leaky)\n");
+        return -2;
+    }
+    if (!strcmp(s, "relu")) return 0.0f;
+    if (!strcmp(s, "leaky") || !strcmp(s, "leaky_relu_0.1")) return 0.1f;
+    fprintf(stderr, "slimvsr: --act expects relu or leaky, got '%s'\n", s);
+    return -2;
+}
+
+void cli_set_threads(int n) {
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    omp_set_num_threads(n);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("slimvsr %s\n", SLIMVSR_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "upscale")) return cmd_upscale(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "convert")) return cmd_convert(argc - 1, argv + 1);
+    fprintf(stderr, "slimvsr: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,36 @@
+// tensor_set.h: a list of named float32 tensors plus string metadata, the common currency between
+// checkpoint readers (.pth, safetensors), the model builder and the writers.
+#pragma once
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define SV_MAXDIM 8
+
+typedef struct {
+    char *name;                // canonical (BasicSR) name, e.g. "backward_trunk.main.2.0.conv1.weight"
+    int ndim;
+    int64_t shape[SV_MAXDIM];
+    float *data;               // owned, C-contiguous, numel floats
+} sv_ntensor;
+
+typedef struct {
+    char *key, *value;         // owned strings (safetensors __metadata__ is a str -> str map)
+} sv_meta_kv;
+
+typedef struct {
+    sv_ntensor *t;
+    int n, cap;
+    sv_meta_kv *meta;
+    int nmeta, capmeta;
+} sv_tensor_set;
+
+int64_t sv_ntensor_numel(const sv_ntensor *t);
+
+// Takes ownership of data (freed by sv_tensor_set_free, also on failure). Copies name and shape.
+int sv_tensor_set_add(sv_tensor_set *s, const char *name, int ndim, const int64_t *shape, float *data,
+                      sv_err *e);
+const sv_ntensor *sv_tensor_set_find(const sv_tensor_set *s, const char *name);
+int sv_tensor_set_set_meta(sv_tensor_set *s, const char *key, const char *value, sv_err *e);
+const char *sv_tensor_set_get_meta(const sv_tensor_set *s, const char *key);
+void sv_tensor_set_free(sv_tensor_set *s);

@@ -1,0 +1,68 @@
+// basicvsr.h: the BasicVSR x4 model (SSL-NOTES §1) as data: one flat parameter block, named views into
+// it, and the per-layer channel counts and per-block RSC index lists that pruning produces (§3, §4).
+//
+// A dense model has every block's index lists NULL (all C channels, in order). A pruned model has, per
+// residual block, S (kept input channels of conv1, conv1.cin entries) and K2 (kept filters of conv2,
+// conv2.cout entries, scattered back into the C-channel hidden state); fusion/upconv/conv_hr may have
+// fewer channels, which the next layer's cin follows.
+#pragma once
+#include <stddef.h>
+
+#include "core/error.h"
+#include "core/tensor_set.h"
+
+typedef struct {
+    int cin, cout, k;   // weight [cout, cin, k, k] (PyTorch OIHW), bias [cout]
+    float *w, *b;       // views into sv_model.params
+} sv_conv_layer;
+
+typedef struct {
+    sv_conv_layer conv1, conv2;  // conv1: |S| -> mid, ReLU; conv2: mid -> |K2|
+    int *in_idx;                 // S, conv1.cin entries; NULL = all C channels in order
+    int *out_idx;                // K2, conv2.cout entries; NULL = all C channels in order
+} sv_resblock;
+
+typedef struct {
+    sv_conv_layer conv_first;    // cat[x (3), h (C)] -> C, then act
+    sv_resblock *blocks;         // num_block
+} sv_trunk;
+
+enum { SV_SPY_LEVELS = 6, SV_SPY_CONVS = 5 };
+enum { SV_BRANCH_BACKWARD = 0, SV_BRANCH_FORWARD = 1 };
+
+typedef struct {
+    int num_feat, num_block;
+    float act_slope;   // activation of trunk conv_first and the reconstruction: 0.1 LeakyReLU, 0 ReLU
+    float *params;     // one flat block holding every weight and bias
+    size_t nparams;
+    int *indices;      // one flat block holding every RSC index list (NULL when dense)
+    size_t nindices;
+    float spy_mean[3], spy_std[3];
+    sv_conv_layer spynet[SV_SPY_LEVELS][SV_SPY_CONVS];  // level 0 = coarsest; 8-32-64-32-16-2, 7x7
+    sv_trunk trunk[2];                                   // SV_BRANCH_BACKWARD, SV_BRANCH_FORWARD
+    sv_conv_layer fusion, upconv1, upconv2, conv_hr, conv_last;
+} sv_model;
+
+// One conv layer of the model with its canonical (BasicSR) name, e.g. "backward_trunk.main.2.3.conv1".
+typedef struct {
+    char name[64];
+    sv_conv_layer *conv;
+    int is_spynet;
+} sv_layer_ref;
+
+// Lists every conv layer in canonical order; returns the count (n may be 0 to only count).
+int sv_model_layers(sv_model *m, sv_layer_ref *out, int n);
+
+// Builds a model from canonical names (see io/checkpoint.h); checks every shape. Metadata key
+// "slimvsr" (JSON: num_feat, num_block, act, rsc lists) is used when present; without it (a .pth),
+// act_slope_default is used (0.1 for BasicSR/MMagic checkpoints). `what` names the source in errors.
+int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_default, const char *what,
+                          sv_err *e);
+// Loads a .pth or .safetensors file. act_slope_override < 0 keeps what the file says (or 0.1).
+int sv_model_load(sv_model *m, const char *path, float act_slope_override, sv_err *e);
+// Exports the model as canonical tensors + metadata (copies the data).
+int sv_model_to_tensors(const sv_model *m, sv_tensor_set *s, sv_err *e);
+void sv_model_free(sv_model *m);
+
+// Parameter counts: everything, and SPyNet's share.
+size_t sv_model_param_count(const sv_model *m, size_t *spynet_params);

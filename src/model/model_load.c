@@ -1,0 +1,341 @@
+// model_load.c: canonical tensors (+ "slimvsr" metadata) -> sv_model, with every shape checked, and back.
+//
+// Metadata "slimvsr" (JSON, written by sv_model_to_tensors):
+//   {"format": 1, "arch": "basicvsr", "num_feat": C, "num_block": N, "act": "leaky_relu_0.1" | "relu",
+//    "rsc": {"backward_trunk.main.2.0": {"in": [S...], "out": [K2...]}, ...}}
+// "rsc" lists only the blocks that are pruned; channel counts of the other layers follow the weights.
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/checkpoint.h"
+#include "model/basicvsr.h"
+
+#define MAX_FEAT 4096
+#define MAX_BLOCKS 1000
+
+static const sv_ntensor *find2(const sv_tensor_set *s, const char *layer, const char *suffix) {
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", layer, suffix);
+    return sv_tensor_set_find(s, name);
+}
+
+// Reads one conv's shape from its weight and checks the bias.
+static int read_conv_shape(const sv_tensor_set *s, const sv_layer_ref *L, const char *what, sv_err *e) {
+    const sv_ntensor *w = find2(s, L->name, "weight"), *b = find2(s, L->name, "bias");
+    if (!w) return sv_errf(e, "%s: not a BasicVSR checkpoint: missing tensor '%s.weight'", what, L->name);
+    if (!b) return sv_errf(e, "%s: not a BasicVSR checkpoint: missing tensor '%s.bias'", what, L->name);
+    if (w->ndim != 4 || w->shape[2] != w->shape[3] || w->shape[2] % 2 != 1 || w->shape[0] < 1 ||
+        w->shape[1] < 1 || w->shape[0] > 65536 || w->shape[1] > 65536 || w->shape[2] > 15)
+        return sv_errf(e, "%s: tensor '%s.weight' has an unexpected shape for a conv", what, L->name);
+    if (b->ndim != 1 || b->shape[0] != w->shape[0])
+        return sv_errf(e, "%s: tensor '%s.bias' has %lld entries, expected %lld", what, L->name,
+                       (long long)(b->ndim == 1 ? b->shape[0] : -1), (long long)w->shape[0]);
+    L->conv->cout = (int)w->shape[0];
+    L->conv->cin = (int)w->shape[1];
+    L->conv->k = (int)w->shape[2];
+    return 0;
+}
+
+static int expect(const sv_conv_layer *c, const char *name, int cout, int cin, int k, const char *what,
+                  sv_err *e) {
+    if ((cout > 0 && c->cout != cout) || (cin > 0 && c->cin != cin) || c->k != k)
+        return sv_errf(e, "%s: layer '%s' is %dx%dx%dx%d, expected %dx%dx%dx%d (not a BasicVSR of this shape)",
+                       what, name, c->cout, c->cin, c->k, c->k, cout > 0 ? cout : c->cout, cin > 0 ? cin : c->cin,
+                       k, k);
+    return 0;
+}
+
+// Parses an index list: n distinct entries in [0, c).
+static int parse_index_list(const cJSON *arr, int n, int c, int *out, const char *what, const char *name,
+                            sv_err *e) {
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != n)
+        return sv_errf(e, "%s: RSC list '%s' must be an array of %d channel indices", what, name, n);
+    char *seen = calloc((size_t)c, 1);
+    if (!seen) return sv_errf(e, "out of memory");
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr) {
+        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valueint < 0 ||
+            v->valueint >= c || seen[v->valueint]) {
+            free(seen);
+            return sv_errf(e, "%s: RSC list '%s' entry %d is not a distinct channel index in [0,%d)", what, name, i,
+                           c);
+        }
+        seen[v->valueint] = 1;
+        out[i++] = v->valueint;
+    }
+    free(seen);
+    return 0;
+}
+
+static int parse_act(const char *s, float *slope) {
+    if (!strcmp(s, "relu")) *slope = 0.0f;
+    else if (!strcmp(s, "leaky_relu_0.1")) *slope = 0.1f;
+    else return -1;
+    return 0;
+}
+
+// Applies the "slimvsr" metadata: activation and RSC lists. Index storage is allocated here.
+static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_err *e) {
+    const char *js = sv_tensor_set_get_meta(s, "slimvsr");
+    if (!js) return 0;
+    cJSON *root = cJSON_Parse(js);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return sv_errf(e, "%s: metadata 'slimvsr' is not valid JSON", what);
+    }
+    int rc = 0;
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "arch");
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "act");
+    const cJSON *rsc = cJSON_GetObjectItemCaseSensitive(root, "rsc");
+    const cJSON *nf = cJSON_GetObjectItemCaseSensitive(root, "num_feat");
+    const cJSON *nb = cJSON_GetObjectItemCaseSensitive(root, "num_block");
+    if (arch && (!cJSON_IsString(arch) || strcmp(arch->valuestring, "basicvsr"))) {
+        rc = sv_errf(e, "%s: metadata says architecture '%s', only 'basicvsr' is supported", what,
+                     cJSON_IsString(arch) ? arch->valuestring : "?");
+        goto done;
+    }
+    if ((nf && (!cJSON_IsNumber(nf) || nf->valueint != m->num_feat)) ||
+        (nb && (!cJSON_IsNumber(nb) || nb->valueint != m->num_block))) {
+        rc = sv_errf(e, "%s: metadata num_feat/num_block disagree with the weights (%d features, %d blocks)", what,
+                     m->num_feat, m->num_block);
+        goto done;
+    }
+    if (act) {
+        if (!cJSON_IsString(act) || parse_act(act->valuestring, &m->act_slope)) {
+            rc = sv_errf(e, "%s: metadata act must be \"relu\" or \"leaky_relu_0.1\"", what);
+            goto done;
+        }
+    }
+    if (rsc) {
+        if (!cJSON_IsObject(rsc)) {
+            rc = sv_errf(e, "%s: metadata rsc must be an object", what);
+            goto done;
+        }
+        size_t total = 0;
+        for (int t = 0; t < 2; t++)
+            for (int k = 0; k < m->num_block; k++)
+                total += (size_t)m->trunk[t].blocks[k].conv1.cin + (size_t)m->trunk[t].blocks[k].conv2.cout;
+        m->indices = malloc(total * sizeof(int));
+        if (!m->indices) {
+            rc = sv_errf(e, "out of memory");
+            goto done;
+        }
+        m->nindices = 0;
+        static const char *branch[2] = {"backward_trunk", "forward_trunk"};
+        int used = 0;
+        for (int t = 0; t < 2 && !rc; t++)
+            for (int k = 0; k < m->num_block && !rc; k++) {
+                char name[96];
+                snprintf(name, sizeof name, "%s.main.2.%d", branch[t], k);
+                const cJSON *blk = cJSON_GetObjectItemCaseSensitive(rsc, name);
+                if (!blk) continue;
+                used++;
+                sv_resblock *b = &m->trunk[t].blocks[k];
+                const cJSON *in = cJSON_GetObjectItemCaseSensitive(blk, "in");
+                const cJSON *out = cJSON_GetObjectItemCaseSensitive(blk, "out");
+                b->in_idx = m->indices + m->nindices;
+                rc = parse_index_list(in, b->conv1.cin, m->num_feat, b->in_idx, what, name, e);
+                m->nindices += (size_t)b->conv1.cin;
+                b->out_idx = m->indices + m->nindices;
+                if (!rc) rc = parse_index_list(out, b->conv2.cout, m->num_feat, b->out_idx, what, name, e);
+                m->nindices += (size_t)b->conv2.cout;
+            }
+        if (!rc && used != cJSON_GetArraySize(rsc))
+            rc = sv_errf(e, "%s: metadata rsc names a block that does not exist", what);
+    }
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int check_shapes(sv_model *m, const char *what, sv_err *e) {
+    static const int spy[SV_SPY_CONVS][2] = {{32, 8}, {64, 32}, {32, 64}, {16, 32}, {2, 16}};
+    const int C = m->num_feat;
+    char name[96];
+    for (int l = 0; l < SV_SPY_LEVELS; l++)
+        for (int j = 0; j < SV_SPY_CONVS; j++) {
+            snprintf(name, sizeof name, "spynet.basic_module.%d.basic_module.%d", l, 2 * j);
+            if (expect(&m->spynet[l][j], name, spy[j][0], spy[j][1], 7, what, e)) return -1;
+        }
+    for (int t = 0; t < 2; t++) {
+        if (expect(&m->trunk[t].conv_first, t ? "forward_trunk.main.0" : "backward_trunk.main.0", C, C + 3, 3, what,
+                   e))
+            return -1;
+        for (int k = 0; k < m->num_block; k++) {
+            sv_resblock *b = &m->trunk[t].blocks[k];
+            snprintf(name, sizeof name, "%s_trunk.main.2.%d", t ? "forward" : "backward", k);
+            if (expect(&b->conv1, name, -1, -1, 3, what, e) || expect(&b->conv2, name, -1, b->conv1.cout, 3, what, e))
+                return -1;
+            if ((!b->in_idx && b->conv1.cin != C) || (!b->out_idx && b->conv2.cout != C) || b->conv1.cin > C ||
+                b->conv2.cout > C)
+                return sv_errf(e, "%s: block '%s' has %d inputs / %d outputs but the hidden state has %d channels "
+                               "and the file gives no RSC index lists", what, name, b->conv1.cin, b->conv2.cout, C);
+        }
+    }
+    if (expect(&m->fusion, "fusion", -1, 2 * C, 1, what, e) ||
+        expect(&m->upconv1, "upconv1", -1, m->fusion.cout, 3, what, e) ||
+        expect(&m->upconv2, "upconv2", -1, m->upconv1.cout / 4, 3, what, e) ||
+        expect(&m->conv_hr, "conv_hr", -1, m->upconv2.cout / 4, 3, what, e) ||
+        expect(&m->conv_last, "conv_last", 3, m->conv_hr.cout, 3, what, e))
+        return -1;
+    if (m->upconv1.cout % 4 || m->upconv2.cout % 4)
+        return sv_errf(e, "%s: upconv1/upconv2 output channels must be multiples of 4 (pixel shuffle x2)", what);
+    return 0;
+}
+
+int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_default, const char *what,
+                          sv_err *e) {
+    memset(m, 0, sizeof *m);
+    m->act_slope = act_slope_default;
+    const sv_ntensor *first = sv_tensor_set_find(s, "backward_trunk.main.0.weight");
+    if (!first)
+        return sv_errf(e, "%s: not a BasicVSR checkpoint (no tensor 'backward_trunk.main.0.weight'; "
+                       "found %d tensors%s%s)", what, s->n, s->n ? ", the first is " : "", s->n ? s->t[0].name : "");
+    if (first->ndim != 4 || first->shape[0] < 1 || first->shape[0] > MAX_FEAT || first->shape[1] != first->shape[0] + 3)
+        return sv_errf(e, "%s: 'backward_trunk.main.0.weight' is not [C, C+3, 3, 3]", what);
+    m->num_feat = (int)first->shape[0];
+    while (m->num_block < MAX_BLOCKS) {
+        char name[96];
+        snprintf(name, sizeof name, "backward_trunk.main.2.%d.conv1.weight", m->num_block);
+        if (!sv_tensor_set_find(s, name)) break;
+        m->num_block++;
+    }
+    for (int t = 0; t < 2; t++) {
+        m->trunk[t].blocks = sv_calloc((size_t)(m->num_block ? m->num_block : 1), sizeof(sv_resblock), e);
+        if (!m->trunk[t].blocks) goto fail;
+    }
+    int nl = sv_model_layers(m, NULL, 0);
+    sv_layer_ref *L = sv_calloc((size_t)nl, sizeof *L, e);
+    if (!L) goto fail;
+    sv_model_layers(m, L, nl);
+    size_t total = 0;
+    int rc = 0;
+    for (int i = 0; i < nl && !rc; i++) {
+        rc = read_conv_shape(s, &L[i], what, e);
+        if (!rc) total += (size_t)L[i].conv->cout * L[i].conv->cin * L[i].conv->k * L[i].conv->k + L[i].conv->cout;
+    }
+    // Every tensor must be one we consumed: anything else means another architecture (e.g. IconVSR).
+    for (int i = 0; i < s->n && !rc; i++) {
+        const char *n = s->t[i].name;
+        if (!strcmp(n, "spynet.mean") || !strcmp(n, "spynet.std")) continue;
+        int known = 0;
+        for (int j = 0; j < nl && !known; j++) {
+            size_t len = strlen(L[j].name);
+            known = !strncmp(n, L[j].name, len) && (!strcmp(n + len, ".weight") || !strcmp(n + len, ".bias"));
+        }
+        if (!known) rc = sv_errf(e, "%s: unexpected tensor '%s': not a BasicVSR checkpoint", what, n);
+    }
+    if (!rc) rc = apply_meta(m, s, what, e);
+    if (!rc) rc = check_shapes(m, what, e);
+    if (!rc) {
+        m->nparams = total;
+        m->params = sv_malloc(total * sizeof(float), e);
+        if (!m->params) rc = -1;
+    }
+    size_t off = 0;
+    for (int i = 0; i < nl && !rc; i++) {
+        sv_conv_layer *c = L[i].conv;
+        size_t nw = (size_t)c->cout * c->cin * c->k * c->k;
+        c->w = m->params + off;
+        c->b = c->w + nw;
+        memcpy(c->w, find2(s, L[i].name, "weight")->data, nw * sizeof(float));
+        memcpy(c->b, find2(s, L[i].name, "bias")->data, (size_t)c->cout * sizeof(float));
+        off += nw + (size_t)c->cout;
+    }
+    free(L);
+    if (rc) goto fail;
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    const sv_ntensor *tm = sv_tensor_set_find(s, "spynet.mean"), *ts = sv_tensor_set_find(s, "spynet.std");
+    if ((tm && sv_ntensor_numel(tm) != 3) || (ts && sv_ntensor_numel(ts) != 3)) {
+        sv_errf(e, "%s: spynet.mean / spynet.std must have 3 entries", what);
+        goto fail;
+    }
+    for (int c = 0; c < 3; c++) {
+        m->spy_mean[c] = tm ? tm->data[c] : mean[c];
+        m->spy_std[c] = ts ? ts->data[c] : std[c];
+    }
+    return 0;
+fail:
+    sv_model_free(m);
+    return -1;
+}
+
+int sv_model_load(sv_model *m, const char *path, float act_slope_override, sv_err *e) {
+    sv_tensor_set s = {0};
+    if (sv_checkpoint_read(path, &s, e)) {
+        sv_tensor_set_free(&s);
+        return -1;
+    }
+    int rc = sv_model_from_tensors(m, &s, 0.1f, path, e);
+    sv_tensor_set_free(&s);
+    if (!rc && act_slope_override >= 0) m->act_slope = act_slope_override;
+    return rc;
+}
+
+static int add_copy(sv_tensor_set *s, const char *name, int ndim, const int64_t *shape, const float *src, size_t n,
+                    sv_err *e) {
+    float *d = sv_malloc(n * sizeof(float), e);
+    if (!d) return -1;
+    memcpy(d, src, n * sizeof(float));
+    return sv_tensor_set_add(s, name, ndim, shape, d, e);
+}
+
+int sv_model_to_tensors(const sv_model *m, sv_tensor_set *s, sv_err *e) {
+    sv_model *mm = (sv_model *)m;  // sv_model_layers hands out non-const views; nothing is modified
+    int nl = sv_model_layers(mm, NULL, 0);
+    sv_layer_ref *L = sv_calloc((size_t)nl, sizeof *L, e);
+    if (!L) return -1;
+    sv_model_layers(mm, L, nl);
+    int rc = 0;
+    int64_t s3[4] = {1, 3, 1, 1};
+    rc = add_copy(s, "spynet.mean", 4, s3, m->spy_mean, 3, e);
+    if (!rc) rc = add_copy(s, "spynet.std", 4, s3, m->spy_std, 3, e);
+    for (int i = 0; i < nl && !rc; i++) {
+        const sv_conv_layer *c = L[i].conv;
+        char name[128];
+        int64_t ws[4] = {c->cout, c->cin, c->k, c->k}, bs[1] = {c->cout};
+        snprintf(name, sizeof name, "%s.weight", L[i].name);
+        rc = add_copy(s, name, 4, ws, c->w, (size_t)c->cout * c->cin * c->k * c->k, e);
+        snprintf(name, sizeof name, "%s.bias", L[i].name);
+        if (!rc) rc = add_copy(s, name, 1, bs, c->b, (size_t)c->cout, e);
+    }
+    free(L);
+    if (rc) return -1;
+    cJSON *root = cJSON_CreateObject(), *rsc = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "format", 1);
+    cJSON_AddStringToObject(root, "arch", "basicvsr");
+    cJSON_AddNumberToObject(root, "num_feat", m->num_feat);
+    cJSON_AddNumberToObject(root, "num_block", m->num_block);
+    cJSON_AddStringToObject(root, "act", m->act_slope == 0.0f ? "relu" : "leaky_relu_0.1");
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < m->num_block; k++) {
+            const sv_resblock *b = &m->trunk[t].blocks[k];
+            if (!b->in_idx && !b->out_idx) continue;
+            char name[96];
+            snprintf(name, sizeof name, "%s.main.2.%d", t ? "forward_trunk" : "backward_trunk", k);
+            cJSON *o = cJSON_AddObjectToObject(rsc, name);
+            int n_in = b->conv1.cin, n_out = b->conv2.cout;
+            cJSON *in = cJSON_AddArrayToObject(o, "in"), *out = cJSON_AddArrayToObject(o, "out");
+            for (int i = 0; i < n_in; i++) cJSON_AddItemToArray(in, cJSON_CreateNumber(b->in_idx ? b->in_idx[i] : i));
+            for (int i = 0; i < n_out; i++)
+                cJSON_AddItemToArray(out, cJSON_CreateNumber(b->out_idx ? b->out_idx[i] : i));
+        }
+    cJSON_AddItemToObject(root, "rsc", rsc);
+    char *js = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!js) return sv_errf(e, "out of memory");
+    rc = sv_tensor_set_set_meta(s, "slimvsr", js, e);
+    free(js);
+    return rc;
+}
+
+void sv_model_free(sv_model *m) {
+    free(m->params);
+    free(m->indices);
+    free(m->trunk[0].blocks);
+    free(m->trunk[1].blocks);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,296 @@
+// runner.c: plans and runs BasicVSR on a chunk of frames (see runner.h for the data flow).
+//
+// Tap names (test hook, plain CHW): "flow_backward" (pair i: spynet(x_i, x_{i+1})), "flow_forward"
+// (pair i: spynet(x_{i+1}, x_i)), "spynet_bwd0_residual" (per level, pair 0), "backward_trunk_out",
+// "forward_trunk_out", "fusion", "upconv1", "conv_last" (raw conv outputs, reference mode only),
+// "bilinear_base".
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/layout.h"
+#include "model/runner_internal.h"
+#include "ops/ops.h"
+
+static float *alloc_buf(sv_runner *r, size_t nfloats, sv_err *e) {
+    size_t bytes = nfloats * sizeof(float);
+    float *p = NULL;
+    if (posix_memalign((void **)&p, 64, bytes ? bytes : 64)) {
+        sv_errf(e, "out of memory allocating %zu MB of buffers", bytes >> 20);
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    r->bytes += bytes;
+    return p;
+}
+
+void sv_run_conv(sv_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual,
+                 int tap_index) {
+    const sv_conv_desc *d = &op->d;
+    if (r->mode == SV_EXEC_FAST) {
+        sv_conv_plan_run(op->plan, out, in, residual);
+        return;
+    }
+    int oh = d->h + 2 * d->pad - d->k + 1, ow = d->w + 2 * d->pad - d->k + 1;
+    size_t n = (size_t)d->cout * oh * ow;
+    float *dst = residual ? r->scratch : out;
+    conv2d_forward_ref(dst, in, op->layer->w, op->layer->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, 1);
+    if (op->tap) sv_tap_emit(r, op->tap, tap_index, dst, d->cout, oh, ow, 1);
+    if (d->act) act_forward(dst, n, d->act_slope);
+    if (residual) add_forward(out, dst, residual, n);
+}
+
+void sv_tap_emit(sv_runner *r, const char *name, int index, const float *data, int c, int h, int w, int blk) {
+    if (!r->tap) return;
+    if (blk == 1) {
+        r->tap(r->tap_ud, name, index, data, c, h, w);
+        return;
+    }
+    float *tmp = malloc((size_t)c * h * w * sizeof(float));
+    if (!tmp) return;
+    channel_copy(tmp, c, 0, 1, data, c, 0, blk, c, h, w);
+    r->tap(r->tap_ud, name, index, tmp, c, h, w);
+    free(tmp);
+}
+
+void sv_runner_set_tap(sv_runner *r, sv_tap_fn tap, void *ud) {
+    r->tap = tap;
+    r->tap_ud = ud;
+}
+
+static int plan_conv(sv_runner *r, sv_conv_op *op, const sv_conv_layer *c, int h, int w, int act, float slope,
+                     int residual, const char *tap, sv_err *e) {
+    op->layer = c;
+    op->tap = tap;
+    op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = c->k, .pad = c->k / 2, .h = h, .w = w,
+                           .blk = r->blk, .act = act, .act_slope = slope, .residual = residual};
+    if (r->mode != SV_EXEC_FAST) return 0;
+    op->plan = sv_conv_plan_create(&op->d, c->w, c->b, e);
+    return op->plan ? 0 : -1;
+}
+
+void sv_runner_estimate(const sv_model *m, int h, int w, size_t *fixed, size_t *per_frame) {
+    size_t hw = (size_t)h * w, C = (size_t)sv_cpad(m->num_feat, 16);
+    size_t up2 = (size_t)sv_cpad(m->upconv2.cout, 16) * hw * 4, ps2 = (size_t)sv_cpad(m->upconv2.cout / 4, 16) * hw * 16;
+    size_t hr = (size_t)sv_cpad(m->conv_hr.cout, 16) * hw * 16;
+    size_t spy = (size_t)(h + 31) / 32 * 32 * (size_t)((w + 31) / 32 * 32);
+    *fixed = sizeof(float) * (C * hw * 8 + (up2 > hr ? up2 : hr) + ps2 + hr + 16 * hw * 16 + spy * (64 * 2 + 30));
+    *per_frame = sizeof(float) * (C * hw + 3 * hw);
+}
+
+sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
+    if (h < 1 || w < 1 || max_frames < 1) {
+        sv_errf(e, "invalid runner size %dx%d, %d frames", h, w, max_frames);
+        return NULL;
+    }
+    sv_runner *r = calloc(1, sizeof *r);
+    if (!r) {
+        sv_errf(e, "out of memory");
+        return NULL;
+    }
+    r->m = m;
+    r->mode = mode;
+    r->blk = mode == SV_EXEC_FAST ? sv_conv_preferred_blk() : 1;
+    r->h = h;
+    r->w = w;
+    r->max_frames = max_frames;
+    const int C = m->num_feat, blk = r->blk;
+    const float slope = m->act_slope;
+    if (sv_spynet_plan(r, e)) goto fail;
+    static const char *tname[2] = {"backward_trunk", "forward_trunk"};
+    int maxmid = 1;
+    for (int t = 0; t < 2; t++) {
+        const sv_trunk *tr = &m->trunk[t];
+        sv_trunk_ops *to = &r->trunk[t];
+        to->conv1 = calloc((size_t)m->num_block + 1, sizeof(sv_conv_op));
+        to->conv2 = calloc((size_t)m->num_block + 1, sizeof(sv_conv_op));
+        if (!to->conv1 || !to->conv2) {
+            sv_errf(e, "out of memory");
+            goto fail;
+        }
+        if (plan_conv(r, &to->conv_first, &tr->conv_first, h, w, 1, slope, 0, NULL, e)) goto fail;
+        for (int k = 0; k < m->num_block; k++) {
+            const sv_resblock *b = &tr->blocks[k];
+            int dense_out = b->out_idx == NULL;
+            if (plan_conv(r, &to->conv1[k], &b->conv1, h, w, 1, 0.0f, 0, NULL, e) ||
+                plan_conv(r, &to->conv2[k], &b->conv2, h, w, 0, 0.0f, dense_out, NULL, e)) {
+                sv_errprefix(e, "planning %s block %d", tname[t], k);
+                goto fail;
+            }
+            if (b->conv1.cout > maxmid) maxmid = b->conv1.cout;
+        }
+    }
+    if (plan_conv(r, &r->fusion, &m->fusion, h, w, 1, slope, 0, "fusion", e) ||
+        plan_conv(r, &r->upconv1, &m->upconv1, h, w, 1, slope, 0, "upconv1", e) ||
+        plan_conv(r, &r->upconv2, &m->upconv2, 2 * h, 2 * w, 1, slope, 0, NULL, e) ||
+        plan_conv(r, &r->conv_hr, &m->conv_hr, 4 * h, 4 * w, 1, slope, 0, NULL, e) ||
+        plan_conv(r, &r->conv_last, &m->conv_last, 4 * h, 4 * w, 0, 0.0f, 1, "conv_last", e))
+        goto fail;
+    // The activation after a pixel shuffle is element-wise, so it is fused into the conv before it.
+    size_t hw = (size_t)h * w;
+    int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
+    r->C = C;
+    if (!(r->feat_b = alloc_buf(r, sv_fmap_floats(C, h, w, blk) * (size_t)max_frames, e)) ||
+        !(r->hid = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
+        !(r->warped = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
+        !(r->cat = alloc_buf(r, sv_fmap_floats(C + 3, h, w, blk), e)) ||
+        !(r->mid = alloc_buf(r, sv_fmap_floats(maxmid, h, w, blk), e)) ||
+        !(r->gath = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
+        !(r->res = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
+        !(r->flow = alloc_buf(r, 2 * hw, e)) ||
+        !(r->fuse_in = alloc_buf(r, sv_fmap_floats(2 * C, h, w, blk), e)) ||
+        !(r->fuse_out = alloc_buf(r, sv_fmap_floats(m->fusion.cout, h, w, blk), e)) ||
+        !(r->up1 = alloc_buf(r, sv_fmap_floats(m->upconv1.cout, h, w, blk), e)) ||
+        !(r->ps1 = alloc_buf(r, sv_fmap_floats(g1, 2 * h, 2 * w, blk), e)) ||
+        !(r->up2 = alloc_buf(r, sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk), e)) ||
+        !(r->ps2 = alloc_buf(r, sv_fmap_floats(g2, 4 * h, 4 * w, blk), e)) ||
+        !(r->hr = alloc_buf(r, sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk), e)) ||
+        !(r->out_blk = alloc_buf(r, sv_fmap_floats(3, 4 * h, 4 * w, blk), e)) ||
+        !(r->out_chw = alloc_buf(r, 3 * hw * 16, e)))
+        goto fail;
+    if (mode == SV_EXEC_REFERENCE) {
+        size_t sc = (size_t)C * hw > 3 * hw * 16 ? (size_t)C * hw : 3 * hw * 16;
+        if (!(r->scratch = alloc_buf(r, sc, e))) goto fail;
+    }
+    for (int l = 0; l < SV_SPY_LEVELS; l++) {
+        size_t lhw = (size_t)r->lh[l] * r->lw[l];
+        if (!(r->spy_ref[l] = alloc_buf(r, 3 * lhw, e)) || !(r->spy_supp[l] = alloc_buf(r, 3 * lhw, e))) goto fail;
+    }
+    size_t shw = (size_t)r->sh * r->sw;
+    if (!(r->spy_flow = alloc_buf(r, 2 * shw, e)) || !(r->spy_up = alloc_buf(r, 2 * shw, e)) ||
+        !(r->spy_warp = alloc_buf(r, 3 * shw, e)) || !(r->spy_in = alloc_buf(r, sv_fmap_floats(8, r->sh, r->sw, blk), e)) ||
+        !(r->spy_a = alloc_buf(r, sv_fmap_floats(64, r->sh, r->sw, blk), e)) ||
+        !(r->spy_b = alloc_buf(r, sv_fmap_floats(64, r->sh, r->sw, blk), e)))
+        goto fail;
+    return r;
+fail:
+    sv_runner_free(r);
+    return NULL;
+}
+
+// One step of a propagation branch: hid = trunk(cat[x, warp(prev, flow)]) (prev NULL: zeros).
+static void trunk_step(sv_runner *r, int t, const float *x, const float *prev, const float *flow, float *hid) {
+    const sv_model *m = r->m;
+    const sv_trunk_ops *to = &r->trunk[t];
+    const int C = r->C, h = r->h, w = r->w, blk = r->blk;
+    size_t fm = sv_fmap_floats(C, h, w, blk);
+    channel_copy(r->cat, C + 3, 0, blk, x, 3, 0, 1, 3, h, w);
+    if (prev) {
+        flow_warp_forward(r->warped, prev, flow, C, h, w, SV_PAD_ZEROS, blk);
+        channel_copy(r->cat, C + 3, 3, blk, r->warped, C, 0, blk, C, h, w);
+    } else {
+        memset(r->warped, 0, fm * sizeof(float));
+        channel_copy(r->cat, C + 3, 3, blk, r->warped, C, 0, blk, C, h, w);
+    }
+    sv_run_conv(r, &to->conv_first, hid, r->cat, NULL, 0);
+    for (int k = 0; k < m->num_block; k++) {
+        const sv_resblock *b = &m->trunk[t].blocks[k];
+        const float *in = hid;
+        if (b->in_idx) {
+            channel_gather(r->gath, hid, b->in_idx, b->conv1.cin, C, h, w, blk);
+            in = r->gath;
+        }
+        sv_run_conv(r, &to->conv1[k], r->mid, in, NULL, 0);
+        if (b->out_idx) {
+            sv_run_conv(r, &to->conv2[k], r->res, r->mid, NULL, 0);
+            channel_scatter_add(hid, r->res, b->out_idx, b->conv2.cout, C, h, w, blk);
+        } else {
+            sv_run_conv(r, &to->conv2[k], hid, r->mid, hid, 0);
+        }
+    }
+}
+
+// y_i = conv_last(act(conv_hr(ps(act(upconv2(ps(act(upconv1(act(fusion(cat[B_i, F_i])))))))))) + up4(x_i)
+static void reconstruct(sv_runner *r, int i, const float *x, const float *fb, const float *ff) {
+    const sv_model *m = r->m;
+    const int C = r->C, h = r->h, w = r->w, blk = r->blk;
+    int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
+    channel_copy(r->fuse_in, 2 * C, 0, blk, fb, C, 0, blk, C, h, w);
+    channel_copy(r->fuse_in, 2 * C, C, blk, ff, C, 0, blk, C, h, w);
+    sv_run_conv(r, &r->fusion, r->fuse_out, r->fuse_in, NULL, i);
+    sv_run_conv(r, &r->upconv1, r->up1, r->fuse_out, NULL, i);
+    pixel_shuffle_forward(r->ps1, r->up1, g1, h, w, 2, blk);
+    sv_run_conv(r, &r->upconv2, r->up2, r->ps1, NULL, i);
+    pixel_shuffle_forward(r->ps2, r->up2, g2, 2 * h, 2 * w, 2, blk);
+    sv_run_conv(r, &r->conv_hr, r->hr, r->ps2, NULL, i);
+    // base = bilinear x4 of the LR frame, written into the output, then conv_last adds onto it
+    resize_bilinear_forward(r->out_chw, x, 3, h, w, 4 * h, 4 * w, 0, 1);
+    sv_tap_emit(r, "bilinear_base", i, r->out_chw, 3, 4 * h, 4 * w, 1);
+    if (blk != 1) channel_copy(r->out_blk, 3, 0, blk, r->out_chw, 3, 0, 1, 3, 4 * h, 4 * w);
+    float *ob = blk == 1 ? r->out_chw : r->out_blk;
+    sv_run_conv(r, &r->conv_last, ob, r->hr, ob, i);
+    if (blk != 1) channel_copy(r->out_chw, 3, 0, 1, r->out_blk, 3, 0, blk, 3, 4 * h, 4 * w);
+}
+
+int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev_frame,
+                        sv_output_fn out, void *ud, sv_err *e) {
+    if (n < 1 || n > r->max_frames || n_emit < 1 || n_emit > n)
+        return sv_errf(e, "runner: %d frames (%d emitted), planned for 1..%d", n, n_emit, r->max_frames);
+    const int C = r->C, h = r->h, w = r->w, blk = r->blk;
+    size_t fm = sv_fmap_floats(C, h, w, blk);
+    // backward branch over all n frames
+    for (int i = n - 1; i >= 0; i--) {
+        float *fb = r->feat_b + (size_t)i * fm;
+        const float *prev = NULL;
+        if (i < n - 1) {
+            sv_spynet_flow(r, frames[i], frames[i + 1], r->flow, i == 0 ? "spynet_bwd0_residual" : NULL);
+            sv_tap_emit(r, "flow_backward", i, r->flow, 2, h, w, 1);
+            prev = r->feat_b + (size_t)(i + 1) * fm;
+        }
+        trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, r->flow, fb);
+        sv_tap_emit(r, "backward_trunk_out", i, fb, C, h, w, blk);
+    }
+    // forward branch and reconstruction; r->hid carries the forward state from one chunk to the next
+    for (int i = 0; i < n_emit; i++) {
+        const float *prev = NULL, *prev_x = i > 0 ? frames[i - 1] : prev_frame;
+        if (prev_x) {
+            sv_spynet_flow(r, frames[i], prev_x, r->flow, NULL);
+            if (i > 0) sv_tap_emit(r, "flow_forward", i - 1, r->flow, 2, h, w, 1);
+            prev = r->hid;
+        }
+        trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, r->flow, r->hid);
+        sv_tap_emit(r, "forward_trunk_out", i, r->hid, C, h, w, blk);
+        reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);
+        if (out && out(ud, i, r->out_chw, e)) return -1;
+    }
+    return 0;
+}
+
+int sv_runner_run(sv_runner *r, const float *const *frames, int n, sv_output_fn out, void *ud, sv_err *e) {
+    return sv_runner_run_chunk(r, frames, n, n, NULL, out, ud, e);
+}
+
+size_t sv_runner_bytes(const sv_runner *r) { return r->bytes; }
+
+static void free_op(sv_conv_op *op) {
+    if (op->plan) sv_conv_plan_free(op->plan);
+    op->plan = NULL;
+}
+
+void sv_runner_free(sv_runner *r) {
+    if (!r) return;
+    for (int l = 0; l < SV_SPY_LEVELS; l++)
+        for (int j = 0; j < SV_SPY_CONVS; j++) free_op(&r->spy[l][j]);
+    for (int t = 0; t < 2; t++) {
+        free_op(&r->trunk[t].conv_first);
+        for (int k = 0; r->trunk[t].conv1 && k < r->m->num_block; k++) {
+            free_op(&r->trunk[t].conv1[k]);
+            free_op(&r->trunk[t].conv2[k]);
+        }
+        free(r->trunk[t].conv1);
+        free(r->trunk[t].conv2);
+    }
+    free_op(&r->fusion);
+    free_op(&r->upconv1);
+    free_op(&r->upconv2);
+    free_op(&r->conv_hr);
+    free_op(&r->conv_last);
+    float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->flow, r->fuse_in,
+                     r->fuse_out, r->up1, r->ps1, r->up2, r->ps2, r->hr, r->out_blk, r->out_chw, r->scratch,
+                     r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b, r->tap_buf};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    for (int l = 0; l < SV_SPY_LEVELS; l++) {
+        free(r->spy_ref[l]);
+        free(r->spy_supp[l]);
+    }
+    free(r);
+}

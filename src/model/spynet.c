@@ -1,0 +1,118 @@
+// spynet.c: SPyNet optical flow (SSL-NOTES §1), coarse to fine over a 6-level pyramid.
+//
+// ref, supp [3,h,w] -> resize to [3,sh,sw] (multiples of 32, bilinear, align_corners=False) -> normalise
+// -> pyramid by 2x2 average pooling -> per level l (coarsest first):
+//   up = 2 * bilinear_x2(flow, align_corners=True), replicate-padded to the level size
+//   flow = convs(cat[ref_l, warp_border(supp_l, up), up]) + up       (8 -> 32 -> 64 -> 32 -> 16 -> 2, 7x7)
+// -> resize the flow to (h, w) and scale dx by w/sw, dy by h/sh.
+#include <string.h>
+
+#include "core/layout.h"
+#include "model/runner_internal.h"
+#include "ops/ops.h"
+
+int sv_spynet_plan(sv_runner *r, sv_err *e) {
+    r->sh = (r->h + 31) / 32 * 32;
+    r->sw = (r->w + 31) / 32 * 32;
+    for (int l = 0; l < SV_SPY_LEVELS; l++) {
+        r->lh[l] = r->sh >> (SV_SPY_LEVELS - 1 - l);
+        r->lw[l] = r->sw >> (SV_SPY_LEVELS - 1 - l);
+        for (int j = 0; j < SV_SPY_CONVS; j++) {
+            sv_conv_op *op = &r->spy[l][j];
+            const sv_conv_layer *c = &r->m->spynet[l][j];
+            op->layer = c;
+            op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = 7, .pad = 3, .h = r->lh[l], .w = r->lw[l],
+                                   .blk = r->blk, .act = j < SV_SPY_CONVS - 1, .act_slope = 0.0f};
+            if (r->mode == SV_EXEC_FAST) {
+                op->plan = sv_conv_plan_create(&op->d, c->w, c->b, e);
+                if (!op->plan) return sv_errprefix(e, "planning spynet level %d conv %d", l, j);
+            }
+        }
+    }
+    return 0;
+}
+
+// out = 2 * bilinear_x2(in, align_corners=True), then replicate-pad by one row/column where the pooled
+// level is one larger than twice the coarser one. in [2,ih,iw] -> out [2,oh,ow], plain CHW.
+static void upsample_flow(float *out, const float *in, int ih, int iw, int oh, int ow) {
+    int uh = ih * 2, uw = iw * 2;  // <= oh, ow (the pooled sizes are 2x or 2x+1 the coarser ones)
+    // align_corners=True source scale, computed once as PyTorch does
+    float scale_y = uh > 1 ? (float)(ih - 1) / (float)(uh - 1) : 0.0f;
+    float scale_x = uw > 1 ? (float)(iw - 1) / (float)(uw - 1) : 0.0f;
+    for (int c = 0; c < 2; c++) {
+        float *oc = out + (size_t)c * oh * ow;
+        const float *ic = in + (size_t)c * ih * iw;
+        for (int y = 0; y < oh; y++) {
+            int yy = y < uh ? y : uh - 1;  // replicate padding
+            float sy = scale_y * (float)yy;
+            int y0 = (int)sy, y1 = y0 < ih - 1 ? y0 + 1 : y0;
+            float wy = sy - (float)y0;
+            for (int x = 0; x < ow; x++) {
+                int xx = x < uw ? x : uw - 1;
+                float sx = scale_x * (float)xx;
+                int x0 = (int)sx, x1 = x0 < iw - 1 ? x0 + 1 : x0;
+                float wx = sx - (float)x0;
+                float v = (1 - wy) * ((1 - wx) * ic[y0 * iw + x0] + wx * ic[y0 * iw + x1]) +
+                          wy * ((1 - wx) * ic[y1 * iw + x0] + wx * ic[y1 * iw + x1]);
+                oc[y * ow + x] = 2.0f * v;
+            }
+        }
+    }
+}
+
+static void prepare_pyramid(sv_runner *r, const float *img, float **pyr) {
+    const int L = SV_SPY_LEVELS - 1;
+    float *top = pyr[L];
+    resize_bilinear_forward(top, img, 3, r->h, r->w, r->sh, r->sw, 0, 1);
+    size_t hw = (size_t)r->sh * r->sw;
+    for (int c = 0; c < 3; c++) {
+        float mean = r->m->spy_mean[c], inv = 1.0f / r->m->spy_std[c];
+        float *p = top + c * hw;
+        for (size_t i = 0; i < hw; i++) p[i] = (p[i] - mean) * inv;
+    }
+    for (int l = L - 1; l >= 0; l--) avgpool2_forward(pyr[l], pyr[l + 1], 3, r->lh[l + 1], r->lw[l + 1], 1);
+}
+
+void sv_spynet_flow(sv_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name) {
+    prepare_pyramid(r, ref, r->spy_ref);
+    prepare_pyramid(r, supp, r->spy_supp);
+    const int blk = r->blk;
+    // Coarsest level: PyTorch starts from a zero flow of half the coarsest size and upsamples it; a zero
+    // flow upsampled is zero, so start from zero at the coarsest size (this also covers frames of 32
+    // pixels or less, where PyTorch's half size would be 0 and it fails).
+    int ph = 0, pw = 0;
+    for (int l = 0; l < SV_SPY_LEVELS; l++) {
+        int h = r->lh[l], w = r->lw[l];
+        size_t hw = (size_t)h * w;
+        if (l == 0 || ph == 0 || pw == 0) memset(r->spy_up, 0, 2 * hw * sizeof(float));
+        else upsample_flow(r->spy_up, r->spy_flow, ph, pw, h, w);
+        flow_warp_forward(r->spy_warp, r->spy_supp[l], r->spy_up, 3, h, w, SV_PAD_BORDER, 1);
+        // cat[ref (3), warped supp (3), up (2)] -> 8 channels in layout blk
+        float *in = r->spy_in;
+        memset(in, 0, sv_fmap_floats(8, h, w, blk) * sizeof(float));
+        channel_copy(in, 8, 0, blk, r->spy_ref[l], 3, 0, 1, 3, h, w);
+        channel_copy(in, 8, 3, blk, r->spy_warp, 3, 0, 1, 3, h, w);
+        channel_copy(in, 8, 6, blk, r->spy_up, 2, 0, 1, 2, h, w);
+        float *a = r->spy_a, *b = r->spy_b;
+        sv_run_conv(r, &r->spy[l][0], a, in, NULL, l);
+        sv_run_conv(r, &r->spy[l][1], b, a, NULL, l);
+        sv_run_conv(r, &r->spy[l][2], a, b, NULL, l);
+        sv_run_conv(r, &r->spy[l][3], b, a, NULL, l);
+        sv_run_conv(r, &r->spy[l][4], a, b, NULL, l);
+        // a holds the residual [2,h,w] in layout blk
+        if (tap_name) sv_tap_emit(r, tap_name, l, a, 2, h, w, blk);
+        float *f = r->spy_flow;
+        for (int c = 0; c < 2; c++)
+            for (size_t p = 0; p < hw; p++)
+                f[c * hw + p] = a[sv_fmap_index(c, (int)(p / w), (int)(p % w), h, w, blk)] + r->spy_up[c * hw + p];
+        ph = h;
+        pw = w;
+    }
+    resize_bilinear_forward(flow, r->spy_flow, 2, r->sh, r->sw, r->h, r->w, 0, 1);
+    size_t hw = (size_t)r->h * r->w;
+    float sx = (float)r->w / (float)r->sw, sy = (float)r->h / (float)r->sh;
+    for (size_t i = 0; i < hw; i++) {
+        flow[i] *= sx;
+        flow[hw + i] *= sy;
+    }
+}

@@ -1,0 +1,37 @@
+#include "model/stats.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, sv_model_totals *t) {
+    sv_model *mm = (sv_model *)m;  // sv_model_layers hands out views; nothing is modified
+    int nl = sv_model_layers(mm, NULL, 0);
+    sv_layer_ref refs[nl > 0 ? nl : 1];
+    sv_model_layers(mm, refs, nl);
+    int sh = (h + 31) / 32 * 32, sw = (w + 31) / 32 * 32;
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < nl; i++) {
+        const sv_conv_layer *c = refs[i].conv;
+        sv_layer_stat s = {0};
+        snprintf(s.name, sizeof s.name, "%s", refs[i].name);
+        s.cin = c->cin, s.cout = c->cout, s.k = c->k, s.is_spynet = refs[i].is_spynet;
+        s.h = h, s.w = w, s.calls = 1;
+        if (s.is_spynet) {
+            int level = i / SV_SPY_CONVS;  // spynet layers come first, level by level
+            s.h = sh >> (SV_SPY_LEVELS - 1 - level);
+            s.w = sw >> (SV_SPY_LEVELS - 1 - level);
+            s.calls = 2;
+        } else if (c == &m->upconv2) {
+            s.h = 2 * h, s.w = 2 * w;
+        } else if (c == &m->conv_hr || c == &m->conv_last) {
+            s.h = 4 * h, s.w = 4 * w;
+        }
+        s.params = (double)c->cout * c->cin * c->k * c->k + c->cout;
+        s.flops = 2.0 * c->cin * c->cout * c->k * c->k * (double)s.h * s.w * s.calls;
+        t->params += s.params;
+        t->flops += s.flops;
+        if (s.is_spynet) t->params_spynet += s.params, t->flops_spynet += s.flops;
+        if (i < n) out[i] = s;
+    }
+    return nl;
+}

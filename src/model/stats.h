@@ -1,0 +1,20 @@
+// stats.h: parameters and FLOPs of a model per output frame, layer by layer.
+// FLOPs of a conv = 2 * cin * cout * k * k * H * W (H, W: the size it runs at), times its calls per frame:
+// trunk and reconstruction convs run once per frame; SPyNet runs twice per frame (one flow for each
+// branch; strictly 2(n-1)/n for an n-frame clip), at the pyramid level's size (frame size rounded up to a
+// multiple of 32, halved per level).
+#pragma once
+#include "model/basicvsr.h"
+
+typedef struct {
+    char name[64];
+    int cin, cout, k, h, w, calls, is_spynet;
+    double params, flops;  // flops per output frame (calls included)
+} sv_layer_stat;
+
+typedef struct {
+    double params, params_spynet, flops, flops_spynet;
+} sv_model_totals;
+
+// Fills out[0..n) (n may be 0 to count) and totals; returns the number of layers.
+int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, sv_model_totals *totals);

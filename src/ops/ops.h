@@ -1,0 +1,47 @@
+// ops.h: the element-wise and resampling ops of BasicVSR, for one image (batch 1).
+//
+// Feature maps use the layout of core/layout.h: blk = 1 is plain CHW, blk = 8/16 channel-blocked.
+// Every function here is the naive reference: plain loops written for clarity, used as ground truth in
+// tests and as the implementation wherever an op is cheap next to the convolutions around it.
+// Shapes are in the comments: [C,H,W] means a feature map in the given layout.
+#pragma once
+#include <stddef.h>
+
+// ---- activation: x = x >= 0 ? x : slope * x  (slope 0: ReLU, 0.1: BasicSR's LeakyReLU) ----
+void act_forward(float *x, size_t n, float slope);
+
+// ---- add: out[i] = a[i] + b[i] (out may alias a or b) ----
+void add_forward(float *out, const float *a, const float *b, size_t n);
+
+// ---- layout conversion: [C,H,W] blk_in -> [C,H,W] blk_out (padding channels written as zero) ----
+void layout_convert(float *out, int blk_out, const float *in, int blk_in, int c, int h, int w);
+
+// ---- channel copy: out[dst_c0 + i] = in[src_c0 + i] for i < n (same H,W; layouts may differ) ----
+// Builds concatenations: cat[x (3ch), h (C ch)] is two calls.
+void channel_copy(float *out, int cout_total, int dst_c0, int blk_out, const float *in, int cin_total,
+                  int src_c0, int blk_in, int n, int h, int w);
+
+// ---- channel gather / scatter-add (RSC, SSL-NOTES §3) ----
+// out[i] = in[idx[i]], i < n            in: [cin,H,W]  out: [n,H,W]
+void channel_gather(float *out, const float *in, const int *idx, int n, int cin, int h, int w, int blk);
+// y[idx[i]] += r[i], i < n              r: [n,H,W]  y: [cy,H,W]
+void channel_scatter_add(float *y, const float *r, const int *idx, int n, int cy, int h, int w, int blk);
+
+// ---- pixel shuffle (r = 2): in [4C,H,W] -> out [C,2H,2W], out[c,2y+i,2x+j] = in[4c+2i+j,y,x] ----
+void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w, int r, int blk);
+
+// ---- 2x2 average pooling, stride 2, floor: in [C,H,W] -> out [C,H/2,W/2] ----
+void avgpool2_forward(float *out, const float *in, int c, int h, int w, int blk);
+
+// ---- bilinear resize: in [C,H,W] -> out [C,OH,OW] ----
+// align_corners = 0: src = (dst + 0.5) * H/OH - 0.5, clamped at 0 (PyTorch's default)
+// align_corners = 1: src = dst * (H-1)/(OH-1)
+void resize_bilinear_forward(float *out, const float *in, int c, int h, int w, int oh, int ow,
+                             int align_corners, int blk);
+
+// ---- flow warp (grid_sample, bilinear, align_corners=True): out[c,y,x] = in[c, y+fy, x+fx] ----
+// flow: [2,H,W] plain CHW, channel 0 = dx, channel 1 = dy, in pixels.
+// padding 0: zeros outside the image; 1: border (coordinates clamped to the image).
+enum { SV_PAD_ZEROS = 0, SV_PAD_BORDER = 1 };
+void flow_warp_forward(float *out, const float *in, const float *flow, int c, int h, int w, int padding,
+                       int blk);

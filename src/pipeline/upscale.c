@@ -1,0 +1,171 @@
+// upscale.c: reader -> float frames -> runner in chunks -> uint8 frames -> writer.
+//
+// Memory: the runner keeps the backward features of every frame of a chunk (num_feat x h x w floats
+// each), so a chunk is the unit of memory. Frames stream in from the decoder into a window of
+// chunk + lookahead slots and out to the encoder one at a time; nothing holds the whole clip.
+// Chunks: the forward branch carries its hidden state from one chunk to the next (exact); the backward
+// branch of a chunk starts `lookahead` frames past its end, so only information from further than that
+// in the future is lost at chunk borders.
+#include "pipeline/upscale.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/progress.h"
+#include "io/frames.h"
+
+#define DEFAULT_BUDGET ((size_t)2 << 30)
+#define DEFAULT_LOOKAHEAD 10
+
+void sv_upscale_opts_default(sv_upscale_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->lookahead = -1;
+    o->mode = SV_EXEC_FAST;
+}
+
+void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, int *chunk,
+                           int *lookahead) {
+    int la = o->lookahead >= 0 ? o->lookahead : DEFAULT_LOOKAHEAD;
+    int ch = o->chunk;
+    if (ch <= 0) {
+        size_t fixed, per;
+        sv_runner_estimate(m, h, w, &fixed, &per);
+        size_t budget = o->mem_budget ? o->mem_budget : DEFAULT_BUDGET;
+        // frames in the window: runner features + the float input frames
+        size_t per_all = per + (size_t)3 * h * w * sizeof(float);
+        long n = budget > fixed ? (long)((budget - fixed) / per_all) : 0;
+        if (o->lookahead < 0 && n < 4 * la) la = (int)(n / 4);  // keep most of the window for output
+        ch = (int)(n - la);
+        if (ch < 1) ch = 1;
+        if (ch > 100000) ch = 100000;
+    }
+    if (count > 0 && ch >= count) {
+        ch = count;
+        la = 0;
+    }
+    *chunk = ch;
+    *lookahead = la;
+}
+
+typedef struct {
+    sv_frame_writer *wr;
+    unsigned char *rgb;
+    int w4, h4;
+    char **names;        // names of the window's frames (folder input; NULL entries for video)
+    int base;            // index of the window's first frame in the clip
+    sv_progress *prog;
+    int done;
+} sink;
+
+static int emit(void *ud, int index, const float *chw, sv_err *e) {
+    sink *s = ud;
+    size_t hw = (size_t)s->h4 * s->w4;
+    for (size_t p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) {
+            float v = chw[c * hw + p];
+            v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+            if (!(v == v)) v = 0.0f;  // NaN
+            s->rgb[p * 3 + c] = (unsigned char)lrintf(v * 255.0f);
+        }
+    if (sv_frames_write(s->wr, s->rgb, s->names ? s->names[index] : NULL, e)) return -1;
+    s->done++;
+    sv_progress_update(s->prog, s->done);
+    return 0;
+}
+
+static void to_float(float *dst, const unsigned char *rgb, int h, int w) {
+    size_t hw = (size_t)h * w;
+    for (size_t p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) dst[c * hw + p] = (float)rgb[p * 3 + c] * (1.0f / 255.0f);
+}
+
+int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e) {
+    int rc = -1;
+    sv_frame_reader *rd = sv_frames_open(input, e);
+    if (!rd) return -1;
+    const int w = sv_frames_width(rd), h = sv_frames_height(rd), count = sv_frames_count(rd);
+    if (sv_frame_size_check(output, 4LL * w, 4LL * h, e)) {
+        sv_frames_close(rd);
+        return -1;
+    }
+    int num = 0, den = 0;
+    sv_frames_fps_rational(rd, &num, &den);
+    int chunk, la;
+    sv_upscale_plan_chunk(m, h, w, count, o, &chunk, &la);
+    const int win = chunk + la;
+    sv_runner *run = NULL;
+    sv_frame_writer *wr = NULL;
+    float *slots = NULL, *prev = NULL;
+    float **frames = calloc((size_t)win, sizeof(float *));
+    char **names = calloc((size_t)win, sizeof(char *));
+    unsigned char *rgb_in = malloc((size_t)w * h * 3), *rgb_out = malloc((size_t)w * h * 48);
+    slots = malloc((size_t)win * 3 * h * w * sizeof(float));
+    prev = malloc((size_t)3 * h * w * sizeof(float));
+    if (!frames || !names || !rgb_in || !rgb_out || !slots || !prev) {
+        sv_errf(e, "out of memory for a window of %d frames of %dx%d", win, w, h);
+        goto done;
+    }
+    for (int i = 0; i < win; i++) frames[i] = slots + (size_t)i * 3 * h * w;
+    run = sv_runner_create(m, h, w, win, o->mode, e);
+    if (!run) goto done;
+    wr = sv_frames_create_with(output, 4 * w, 4 * h, num, den, o->encoder, e);
+    if (!wr) goto done;
+    sv_progress prog;
+    sv_progress_start(&prog, "upscale", count, o->quiet);
+    sink s = {.wr = wr, .rgb = rgb_out, .w4 = 4 * w, .h4 = 4 * h, .names = names,
+              .prog = &prog};
+    int have = 0, eof = 0, started = 0;
+    for (;;) {
+        while (!eof && have < win) {
+            int r = sv_frames_read(rd, rgb_in, e);
+            if (r < 0) goto done;
+            if (r == 0) {
+                eof = 1;
+                break;
+            }
+            to_float(frames[have], rgb_in, h, w);
+            free(names[have]);
+            const char *nm = sv_frames_last_name(rd);
+            names[have] = nm ? strdup(nm) : NULL;
+            have++;
+        }
+        if (have == 0) {
+            if (!started) {
+                sv_errf(e, "%s: no frames to read", input);
+                goto done;
+            }
+            break;
+        }
+        int n_emit = eof ? have : (have < chunk ? have : chunk);
+        if (sv_runner_run_chunk(run, (const float *const *)frames, have, n_emit, started ? prev : NULL, emit, &s, e))
+            goto done;
+        started = 1;
+        memcpy(prev, frames[n_emit - 1], (size_t)3 * h * w * sizeof(float));
+        // rotate the window: the lookahead frames move to the front
+        for (int k = 0; k < n_emit; k++) {
+            float *f = frames[0];
+            char *nm = names[0];
+            memmove(frames, frames + 1, (size_t)(win - 1) * sizeof *frames);
+            memmove(names, names + 1, (size_t)(win - 1) * sizeof *names);
+            frames[win - 1] = f;
+            names[win - 1] = nm;
+        }
+        have -= n_emit;
+        if (eof && have == 0) break;
+    }
+    if (sv_frames_writer_finish(wr, e)) {
+        wr = NULL;
+        goto done;
+    }
+    wr = NULL;
+    sv_progress_finish(&prog, s.done);
+    rc = 0;
+done:
+    if (wr) sv_frames_writer_abort(wr);
+    sv_runner_free(run);
+    sv_frames_close(rd);
+    for (int i = 0; names && i < win; i++) free(names[i]);
+    free(names), free(frames), free(slots), free(prev), free(rgb_in), free(rgb_out);
+    return rc;
+}

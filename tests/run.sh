@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every C test binary in $BUILD/tests and every tests/cli_*.sh script; counts PASS/FAIL lines and
+# prints the summary "N passed, N failed" last. Exit status is non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export SLIMVSR=${SLIMVSR:-$PWD/$BUILD/slimvsr}
+pass=0; fail=0; failed_names=()
+log=$(mktemp)
+for t in "$BUILD"/tests/test_* tests/cli_*.sh; do
+    [ -e "$t" ] || continue
+    echo "== $t"
+    "$t" > "$log" 2>&1
+    rc=$?
+    cat "$log"
+    p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1; echo "FAIL $t exited with status $rc"
+    fi
+    pass=$((pass + p)); fail=$((fail + f))
+    [ "$f" -gt 0 ] && failed_names+=("$t")
+done
+rm -f "$log"
+[ ${#failed_names[@]} -gt 0 ] && echo "failed in: ${failed_names[*]}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

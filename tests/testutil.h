@@ -1,0 +1,37 @@
+// testutil.h: a tiny test harness. Each test binary calls TEST(name) blocks through run_test(); every
+// check that fails prints file:line and marks the current test failed. main() ends with test_summary(),
+// which prints "PASS name" / "FAIL name" lines that tests/run.sh counts.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+extern int tu_failed_checks;
+
+void tu_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#define CHECK(cond)                                                    \
+    do {                                                               \
+        if (!(cond)) tu_fail(__FILE__, __LINE__, "check failed: %s", #cond); \
+    } while (0)
+#define CHECKF(cond, ...)                                  \
+    do {                                                   \
+        if (!(cond)) tu_fail(__FILE__, __LINE__, __VA_ARGS__); \
+    } while (0)
+
+// Runs fn, prints PASS/FAIL with its name.
+void run_test(const char *name, void (*fn)(void));
+// Returns the process exit code: 0 when every test passed.
+int test_summary(void);
+
+// Path of a file in the test data folder (tests/data, or $SLIMVSR_TESTDATA). Static buffer, rotating.
+const char *tu_data(const char *name);
+// Reads a whole raw float32 (or float64 converted to float32 when is_f64) file; count is checked
+// against expect_count when expect_count > 0. Returns malloc'd data or NULL after a failed check.
+float *tu_read_f32(const char *path, size_t expect_count);
+double *tu_read_f64(const char *path, size_t expect_count);
+// Max |a-b| over n floats.
+double tu_max_abs_diff(const float *a, const float *b, size_t n);
+// Deterministic uniform random floats in [lo, hi).
+void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *state);
+// Creates a fresh empty temporary folder for a test; returns its path (static buffer per call index).
+const char *tu_tmpdir(void);
