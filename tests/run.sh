@@ -5,6 +5,11 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export SLIMVSR=${SLIMVSR:-$PWD/$BUILD/slimvsr}
+export FRAMETOOL=${FRAMETOOL:-$PWD/$BUILD/tests/tools/frametool}
+# The real clip (cockatoo.mp4 from Debian's python3-imageio) that the video tests need.
+if [ -z "${SLIMVSR_COCKATOO:-}" ]; then
+    eval "$(tests/data/fetch_cockatoo.sh)" || echo "run.sh: could not fetch cockatoo.mp4; the video tests will fail" >&2
+fi
 pass=0; fail=0; failed_names=()
 log=$(mktemp)
 for t in "$BUILD"/tests/test_* tests/cli_*.sh; do

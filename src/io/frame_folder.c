@@ -1,0 +1,114 @@
+// frame_folder.c: a folder of PNG frames as a frame source (sorted file names) and as a sink (files
+// written into the writer's temporary folder, each fsynced before the folder is published).
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/frames_internal.h"
+#include "io/png_io.h"
+
+static int has_png_ext(const char *name) {
+    size_t n = strlen(name);
+    return n > 4 && !strcasecmp(name + n - 4, ".png");
+}
+
+// Frames are the visible .png files; dot files (editor and OS litter, our own temporaries) are skipped.
+static int is_frame_name(const char *name) { return name[0] != '.' && has_png_ext(name); }
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// "dir/name" into buf; the folder may be given with a trailing '/'.
+static int join(char *buf, size_t n, const char *dir, const char *name, sv_err *e) {
+    size_t d = strlen(dir);
+    const char *sep = d && dir[d - 1] == '/' ? "" : "/";
+    if ((size_t)snprintf(buf, n, "%s%s%s", dir, sep, name) >= n)
+        return sv_errf(e, "%s/%s: path too long", dir, name);
+    return 0;
+}
+
+int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
+    DIR *d = opendir(r->path);
+    if (!d) return sv_errf(e, "%s: cannot open folder: %s", r->path, strerror(errno));
+    int cap = 0, rc = 0;
+    struct dirent *de;
+    char p[8192];
+    while ((de = readdir(d))) {
+        if (!is_frame_name(de->d_name)) continue;
+        struct stat st;
+        if (join(p, sizeof p, r->path, de->d_name, e)) {
+            rc = -1;
+            break;
+        }
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) continue;  // a sub-folder called x.png, a dead link
+        if (r->n_names == cap) {
+            cap = cap ? 2 * cap : 256;
+            char **grown = realloc(r->names, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                rc = sv_errf(e, "%s: out of memory listing frames", r->path);
+                break;
+            }
+            r->names = grown;
+        }
+        if (!(r->names[r->n_names] = strdup(de->d_name))) {
+            rc = sv_errf(e, "%s: out of memory listing frames", r->path);
+            break;
+        }
+        r->n_names++;
+    }
+    closedir(d);
+    if (rc) return -1;
+    if (r->n_names == 0) return sv_errf(e, "no PNG frames in %s", r->path);
+    qsort(r->names, (size_t)r->n_names, sizeof *r->names, cmp_names);
+    if (join(p, sizeof p, r->path, r->names[0], e)) return -1;
+    if (sv_png_read_size(p, &r->w, &r->h, e)) return -1;
+    r->count = r->n_names;
+    return 0;
+}
+
+int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
+    if (r->next >= r->n_names) return 0;
+    char p[8192];
+    if (join(p, sizeof p, r->path, r->names[r->next], e)) return -1;
+    if (sv_png_read_rgb(p, rgb, r->w, r->h, e)) return -1;
+    r->last_name = r->names[r->next++];
+    return 1;
+}
+
+void sv_folder_reader_free(sv_frame_reader *r) {
+    for (int i = 0; i < r->n_names; i++) free(r->names[i]);
+    free(r->names);
+    r->names = NULL;
+    r->n_names = 0;
+}
+
+int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e) {
+    const char *out = wr->out.final_path;
+    char auto_name[32];
+    if (!name) {
+        snprintf(auto_name, sizeof auto_name, "%08lld.png", wr->frames);
+        name = auto_name;
+    }
+    if (!name[0] || name[0] == '.' || strchr(name, '/') || strlen(name) > 255)
+        return sv_errf(e, "%s: invalid frame file name '%s' (a plain name not starting with '.')", out, name);
+    if (!has_png_ext(name)) return sv_errf(e, "%s: frame file name '%s' does not end in .png", out, name);
+    char tmp[8192], shown[8192];
+    if (join(tmp, sizeof tmp, wr->out.tmp_path, name, e) || join(shown, sizeof shown, out, name, e)) return -1;
+    FILE *f = fopen(tmp, "wbx");
+    if (!f) {
+        if (errno == EEXIST) return sv_errf(e, "%s: frame file name written twice", shown);
+        return sv_errf(e, "%s: cannot create: %s", shown, strerror(errno));
+    }
+    int rc = sv_png_write_rgb(f, shown, rgb, wr->w, wr->h, e);
+    if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));
+    if (fclose(f) != 0 && rc == 0) rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));
+    if (rc) unlink(tmp);
+    return rc;
+}

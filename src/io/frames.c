@@ -1,0 +1,194 @@
+// frames.c: the frames.h API; picks the source or sink kind from the path and dispatches to
+// frame_folder.c (PNG folders) or video_read.c / video_write.c (libav).
+#include "io/frames.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "io/frames_internal.h"
+#include "io/libav_util.h"
+
+int sv_frame_size_check(const char *name, long long w, long long h, sv_err *e) {
+    if (w < 1 || h < 1) return sv_errf(e, "%s: invalid frame size %lldx%lld", name, w, h);
+    if (w > SV_FRAME_MAX_SIDE || h > SV_FRAME_MAX_SIDE)
+        return sv_errf(e, "%s: frame size %lldx%lld is over the %dx%d limit", name, w, h, SV_FRAME_MAX_SIDE,
+                       SV_FRAME_MAX_SIDE);
+    if ((unsigned long long)w * (unsigned long long)h > SIZE_MAX / 3)
+        return sv_errf(e, "%s: frame size %lldx%lld is too large for this machine", name, w, h);
+    return 0;
+}
+
+// ---- reading ----
+
+sv_frame_reader *sv_frames_open(const char *path, sv_err *e) {
+    if (!path || !path[0]) {
+        sv_errf(e, "no input path given");
+        return NULL;
+    }
+    if (strlen(path) >= sizeof ((sv_frame_reader *)0)->path) {
+        sv_errf(e, "%.200s...: input path too long", path);
+        return NULL;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        sv_errf(e, "%s: cannot open input: %s", path, strerror(errno));
+        return NULL;
+    }
+    sv_frame_reader *r = sv_calloc(1, sizeof *r, e);
+    if (!r) return NULL;
+    strcpy(r->path, path);
+    int rc;
+    if (S_ISDIR(st.st_mode)) {
+        rc = sv_folder_reader_open(r, e);
+    } else {
+        r->video = sv_video_in_open(path, &r->w, &r->h, &r->count, &r->fps_num, &r->fps_den, e);
+        rc = r->video ? 0 : -1;
+    }
+    if (rc) {
+        sv_frames_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+int sv_frames_width(const sv_frame_reader *r) { return r->w; }
+int sv_frames_height(const sv_frame_reader *r) { return r->h; }
+int sv_frames_count(const sv_frame_reader *r) { return r->count; }
+
+double sv_frames_fps(const sv_frame_reader *r) { return r->fps_den ? (double)r->fps_num / r->fps_den : 0.0; }
+
+int sv_frames_fps_rational(const sv_frame_reader *r, int *num, int *den) {
+    *num = r->fps_num;
+    *den = r->fps_den;
+    return r->fps_den ? 0 : -1;
+}
+
+int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
+    if (r->video) return sv_video_in_read(r->video, rgb, e);
+    return sv_folder_reader_read(r, rgb, e);
+}
+
+const char *sv_frames_last_name(const sv_frame_reader *r) { return r->last_name; }
+
+void sv_frames_close(sv_frame_reader *r) {
+    if (!r) return;
+    sv_video_in_close(r->video);
+    sv_folder_reader_free(r);
+    free(r);
+}
+
+// ---- writing ----
+
+enum sink { SINK_FOLDER, SINK_MP4, SINK_MKV, SINK_REFUSED };
+
+// The sink for an output path: by extension; a path ending in '/' is always a folder.
+static enum sink sink_of(const char *path) {
+    size_t n = strlen(path);
+    if (n && path[n - 1] == '/') return SINK_FOLDER;
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash + 1 : path, '.');
+    if (!dot) return SINK_FOLDER;
+    if (!strcasecmp(dot, ".mp4")) return SINK_MP4;
+    if (!strcasecmp(dot, ".mkv")) return SINK_MKV;
+    static const char *const refused[] = {".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
+                                          ".ts",  ".gif", ".y4m",  ".png", ".jpg", ".jpeg", ".bmp", ".tif",
+                                          ".tiff", ".webp"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        if (!strcasecmp(dot, refused[i])) return SINK_REFUSED;
+    return SINK_FOLDER;
+}
+
+sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
+                                       const char *encoder, sv_err *e) {
+    if (!path || !path[0]) {
+        sv_errf(e, "no output path given");
+        return NULL;
+    }
+    if (sv_frame_size_check(path, w, h, e)) return NULL;
+    enum sink sink = sink_of(path);
+    if (sink == SINK_REFUSED) {
+        sv_errf(e, "%s: unsupported output format; name a .mp4 file (H.264), a .mkv file (lossless FFV1) or a "
+                   "folder for PNG frames",
+                path);
+        return NULL;
+    }
+    if (fps_num < 0 || fps_den < 0) {
+        sv_errf(e, "%s: invalid frame rate %d/%d", path, fps_num, fps_den);
+        return NULL;
+    }
+    if (fps_num == 0 || fps_den == 0) fps_num = 25, fps_den = 1;
+    // A file where a folder goes (or the reverse) would only fail at the final rename, after all the work.
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) != (sink == SINK_FOLDER)) {
+        sv_errf(e, "%s: exists and is %s", path, S_ISDIR(st.st_mode) ? "a folder" : "not a folder");
+        return NULL;
+    }
+    if (sink == SINK_FOLDER && encoder && strcmp(encoder, "png")) {
+        sv_errf(e, "%s: encoder '%s' does not apply to a folder of PNG frames", path, encoder);
+        return NULL;
+    }
+    sv_frame_writer *wr = sv_calloc(1, sizeof *wr, e);
+    if (!wr) return NULL;
+    wr->w = w;
+    wr->h = h;
+    if (sink == SINK_FOLDER) {
+        if (sv_atomic_open_dir(&wr->out, path, e)) {
+            free(wr);
+            return NULL;
+        }
+        return wr;
+    }
+    if (sv_atomic_open_file(&wr->out, path, e)) {
+        free(wr);
+        return NULL;
+    }
+    wr->video = sv_video_out_open(wr->out.f, path, sink == SINK_MP4 ? "mp4" : "matroska", encoder, w, h, fps_num,
+                                  fps_den, e);
+    if (!wr->video) {
+        sv_atomic_abort(&wr->out);
+        free(wr);
+        return NULL;
+    }
+    return wr;
+}
+
+sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, int fps_den, sv_err *e) {
+    return sv_frames_create_with(path, w, h, fps_num, fps_den, NULL, e);
+}
+
+int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e) {
+    int rc = wr->video ? sv_video_out_write(wr->video, rgb, e) : sv_folder_writer_write(wr, rgb, name, e);
+    if (rc == 0) wr->frames++;
+    return rc;
+}
+
+int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e) {
+    int rc = 0;
+    if (wr->frames == 0) rc = sv_errf(e, "%s: no frames were written", wr->out.final_path);
+    if (wr->video) {
+        if (rc == 0) rc = sv_video_out_finish(wr->video, e);
+        sv_video_out_free(wr->video);
+        wr->video = NULL;
+    }
+    if (rc == 0)
+        rc = sv_atomic_commit(&wr->out, e);  // removes the temporary itself on failure
+    else
+        sv_atomic_abort(&wr->out);
+    free(wr);
+    return rc;
+}
+
+void sv_frames_writer_abort(sv_frame_writer *wr) {
+    if (!wr) return;
+    sv_video_out_free(wr->video);
+    sv_atomic_abort(&wr->out);
+    free(wr);
+}
+
+const char *sv_frames_writer_codec(const sv_frame_writer *wr) {
+    return wr->video ? sv_video_out_codec(wr->video) : "png";
+}

@@ -1,0 +1,79 @@
+// frames.h: streaming frame input and output. Frames cross this API as 8-bit RGB, interleaved, row-major:
+// h * w * 3 bytes, pixel (y, x) channel c at rgb[(y * w + x) * 3 + c].
+//
+// Input:  a folder of PNG frames, or any video file libavformat opens (decoded with libavcodec, converted
+//         to RGB24 with swscale).
+// Output: "*.mp4" -> H.264 (libx264, CRF 17), "*.mkv" -> FFV1 (lossless RGB), any other path -> a folder
+//         of PNG frames. Output is written under a temporary name beside the final path and only appears
+//         under the final name in sv_frames_writer_finish (see io/atomic_file.h).
+//
+// Readers and writers hold one frame at a time (plus what the codec keeps internally). Every failure
+// returns -1 or NULL with a one-line message in e that names the file.
+#pragma once
+#include "core/error.h"
+
+// Largest frame side accepted anywhere (input or output).
+#define SV_FRAME_MAX_SIDE 16384
+
+// Checks a frame size before anything is allocated: 1 <= w, h <= SV_FRAME_MAX_SIDE and w * h * 3 fits in a
+// size_t. On failure the message names `name`. Returns 0 or -1.
+int sv_frame_size_check(const char *name, long long w, long long h, sv_err *e);
+
+// ---- reading ----
+
+typedef struct sv_frame_reader sv_frame_reader;
+
+// path: a folder of PNG frames (files whose name ends in ".png", any case, not starting with '.'; read in
+// strcmp order of their names; other files are ignored), or a video file. For a video the first frame is
+// decoded here, so that width and height are those of the decoded pictures; later frames of another size
+// are scaled to the first frame's size.
+sv_frame_reader *sv_frames_open(const char *path, sv_err *e);
+int sv_frames_width(const sv_frame_reader *r);
+int sv_frames_height(const sv_frame_reader *r);
+// Exact for a folder; for a video the container's frame count, an estimate from its duration, or -1.
+int sv_frames_count(const sv_frame_reader *r);
+// Video: average frame rate (0 when the container gives none). Folder: 0 (unknown).
+double sv_frames_fps(const sv_frame_reader *r);
+// The frame rate as a fraction, for writing (NTSC-like rates snap to 24000/1001, 30000/1001, ...).
+// Returns 0 and sets *num/*den, or returns -1 and sets 0/0 when unknown (folders, streams without a rate).
+int sv_frames_fps_rational(const sv_frame_reader *r, int *num, int *den);
+// Reads the next frame into rgb (w * h * 3 bytes). Returns 1 when a frame was read, 0 at the end, -1 on
+// error (a PNG of another size than the first, a corrupt or truncated PNG, a decoding error).
+int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
+// File name (without folder) of the frame just read from a folder; NULL for a video or before a read.
+// The string stays valid until sv_frames_close.
+const char *sv_frames_last_name(const sv_frame_reader *r);
+void sv_frames_close(sv_frame_reader *r);
+
+// ---- writing ----
+
+typedef struct sv_frame_writer sv_frame_writer;
+
+// Creates the output; w, h is the frame size, fps_num/fps_den the frame rate for video (0 -> 25/1; it is
+// ignored for folders). Fails when the output's directory is missing or not writable, for sizes over
+// SV_FRAME_MAX_SIDE, and for paths ending in a video or image extension other than .mp4/.mkv (.avi, .mov,
+// .webm, .png, ...), which would otherwise become a folder with a misleading name.
+// H.264 needs even sizes for 4:2:0; an odd width or height is encoded as 4:4:4 (High 4:4:4 profile, which
+// fewer players support) instead of failing.
+sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, int fps_den, sv_err *e);
+// The same with a chosen encoder: "libx264" or "mpeg4" for .mp4; "ffv1", "libx264" or "mpeg4" for .mkv;
+// "png" or NULL for a folder. NULL: the default (.mkv: ffv1; .mp4: libx264, or mpeg4 with a warning on
+// stderr when this libavcodec lacks libx264). mpeg4 needs an even width and height.
+sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
+                                       const char *encoder, sv_err *e);
+// Writes one frame. name: file name for folder output (a plain name, no '/', not starting with '.';
+// "%08d.png" of the frame index when NULL); a name used twice is an error. Ignored for video.
+int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
+// Flushes the encoder, writes the trailer, fsyncs and renames the output onto its final name. Frees wr,
+// on success and on failure (a failure removes the temporary output).
+int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e);
+// Removes the temporary output and frees wr. NULL is allowed.
+void sv_frames_writer_abort(sv_frame_writer *wr);
+// Name of the encoder in use ("libx264", "mpeg4", "ffv1", "png").
+const char *sv_frames_writer_codec(const sv_frame_writer *wr);
+
+// ---- libav logging ----
+
+// By default libav's own log is silenced (its errors are folded into our messages). verbose = 1 lets
+// libav warnings and errors through to stderr, e.g. for a command-line --verbose flag.
+void sv_frames_libav_verbose(int verbose);

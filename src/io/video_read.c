@@ -1,0 +1,222 @@
+// video_read.c: frames of a video file, decoded with libavformat + libavcodec and converted to RGB24 with
+// swscale (any input pixel format and colour matrix). Timestamps are ignored: frames come one at a time in
+// the order the decoder presents them, so gaps or variable rates do not duplicate or drop frames.
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/frames_internal.h"
+#include "io/libav_util.h"
+
+struct sv_video_in {
+    char *path;
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    int stream;
+    AVPacket *pkt;
+    AVFrame *frame;   // the decoded picture
+    int pending;      // frame holds a picture not yet returned (the first, decoded by open)
+    int flushed;      // the decoder was sent the end of the stream
+    AVFrame *rgb;     // padded RGB24 staging frame for swscale
+    int w, h;         // output size: the first frame's
+    long long index;  // pictures returned so far (for messages)
+    struct SwsContext *sws;
+    int sws_w, sws_h, sws_fmt, sws_matrix, sws_full;  // what sws was set up for
+};
+
+static int av_fail(sv_video_in *v, int averr, const char *what, sv_err *e) {
+    char why[512];
+    return sv_errf(e, "%s: %s: %s", v->path, what, sv_libav_describe(averr, why, sizeof why));
+}
+
+// Gets the next decoded picture into v->frame: 1, 0 at the end of the stream, -1 on error.
+static int decode_next(sv_video_in *v, sv_err *e) {
+    for (;;) {
+        int rc = avcodec_receive_frame(v->dec, v->frame);
+        if (rc == 0) return 1;
+        if (rc == AVERROR_EOF) return 0;
+        if (rc != AVERROR(EAGAIN)) {
+            char what[64];
+            snprintf(what, sizeof what, "decoding error after frame %lld", v->index);
+            return av_fail(v, rc, what, e);
+        }
+        if (v->flushed) return 0;
+        // The decoder wants input: the next packet of our stream, or the end of the stream.
+        for (;;) {
+            rc = av_read_frame(v->fmt, v->pkt);
+            if (rc == AVERROR_EOF) {
+                rc = avcodec_send_packet(v->dec, NULL);
+                v->flushed = 1;
+                break;
+            }
+            if (rc < 0) return av_fail(v, rc, "read error", e);
+            if (v->pkt->stream_index != v->stream) {
+                av_packet_unref(v->pkt);
+                continue;
+            }
+            rc = avcodec_send_packet(v->dec, v->pkt);
+            av_packet_unref(v->pkt);
+            break;
+        }
+        if (rc < 0 && rc != AVERROR_EOF) {
+            char what[64];
+            snprintf(what, sizeof what, "decoding error after frame %lld", v->index);
+            return av_fail(v, rc, what, e);
+        }
+    }
+}
+
+// Converts v->frame to RGB24 at the output size into rgb.
+static int convert(sv_video_in *v, unsigned char *rgb, sv_err *e) {
+    AVFrame *f = v->frame;
+    int matrix = sv_libav_sws_matrix(f->colorspace, f->height);
+    int full = sv_libav_full_range(f->format, f->color_range);
+    if (!v->sws || f->width != v->sws_w || f->height != v->sws_h || f->format != v->sws_fmt ||
+        matrix != v->sws_matrix || full != v->sws_full) {
+        sws_freeContext(v->sws);
+        v->sws = sws_getContext(f->width, f->height, f->format, v->w, v->h, AV_PIX_FMT_RGB24,
+                                SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+        if (!v->sws) {
+            const char *name = av_get_pix_fmt_name(f->format);
+            return sv_errf(e, "%s: cannot convert %dx%d %s frames to RGB", v->path, f->width, f->height,
+                           name ? name : "(unknown pixel format)");
+        }
+        // For YUV input: the stream's matrix and range; the RGB side is always full range. swscale ignores
+        // this for RGB and gray input.
+        const int *coefs = sws_getCoefficients(matrix);
+        sws_setColorspaceDetails(v->sws, coefs, full, coefs, 1, 0, 1 << 16, 1 << 16);
+        v->sws_w = f->width, v->sws_h = f->height, v->sws_fmt = f->format;
+        v->sws_matrix = matrix, v->sws_full = full;
+    }
+    sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, v->rgb->data,
+              v->rgb->linesize);
+    size_t row = (size_t)v->w * 3;
+    for (int y = 0; y < v->h; y++) memcpy(rgb + y * row, v->rgb->data[0] + (size_t)y * v->rgb->linesize[0], row);
+    return 0;
+}
+
+// Frame count: the container's, or duration x rate, or -1.
+static int frame_count(const AVFormatContext *fmt, const AVStream *st, int num, int den) {
+    if (st->nb_frames > 0 && st->nb_frames <= INT_MAX) return (int)st->nb_frames;
+    if (!den) return -1;
+    double seconds = -1;
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        seconds = st->duration * av_q2d(st->time_base);
+    else if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
+        seconds = fmt->duration / (double)AV_TIME_BASE;
+    double n = seconds * num / den;
+    return seconds > 0 && n < INT_MAX ? (int)llround(n) : -1;
+}
+
+sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int *fps_num, int *fps_den,
+                              sv_err *e) {
+    sv_libav_init();
+    sv_libav_clear_log();
+    sv_video_in *v = sv_calloc(1, sizeof *v, e);
+    if (!v) return NULL;
+    if (!(v->path = strdup(path))) {
+        sv_errf(e, "%s: out of memory", path);
+        goto fail;
+    }
+    int rc = avformat_open_input(&v->fmt, path, NULL, NULL);
+    if (rc < 0) {
+        av_fail(v, rc, "cannot open video", e);
+        goto fail;
+    }
+    rc = avformat_find_stream_info(v->fmt, NULL);
+    if (rc < 0) {
+        av_fail(v, rc, "cannot read video stream information", e);
+        goto fail;
+    }
+    const AVCodec *codec = NULL;
+    v->stream = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (v->stream == AVERROR_STREAM_NOT_FOUND) {
+        sv_errf(e, "%s: no video stream", path);
+        goto fail;
+    }
+    if (v->stream < 0 || !codec) {  // a video stream, but no decoder for it
+        int any = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+        enum AVCodecID id = any >= 0 ? v->fmt->streams[any]->codecpar->codec_id : AV_CODEC_ID_NONE;
+        sv_errf(e, "%s: no decoder for the video codec %s", path, avcodec_get_name(id));
+        goto fail;
+    }
+    AVStream *st = v->fmt->streams[v->stream];
+    if (st->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+        sv_errf(e, "%s: no video stream (only an attached cover picture)", path);
+        goto fail;
+    }
+    for (unsigned i = 0; i < v->fmt->nb_streams; i++)
+        if ((int)i != v->stream) v->fmt->streams[i]->discard = AVDISCARD_ALL;
+    // Refuse absurd sizes before the decoder allocates anything.
+    if ((st->codecpar->width || st->codecpar->height) &&
+        sv_frame_size_check(path, st->codecpar->width, st->codecpar->height, e))
+        goto fail;
+    v->dec = avcodec_alloc_context3(codec);
+    v->pkt = av_packet_alloc();
+    v->frame = av_frame_alloc();
+    if (!v->dec || !v->pkt || !v->frame) {
+        sv_errf(e, "%s: out of memory starting the decoder", path);
+        goto fail;
+    }
+    rc = avcodec_parameters_to_context(v->dec, st->codecpar);
+    if (rc >= 0) {
+        v->dec->pkt_timebase = st->time_base;
+        v->dec->thread_count = 0;  // libavcodec picks, by core count
+        rc = avcodec_open2(v->dec, codec, NULL);
+    }
+    if (rc < 0) {
+        av_fail(v, rc, "cannot start the video decoder", e);
+        goto fail;
+    }
+    rc = decode_next(v, e);
+    if (rc == 0) sv_errf(e, "%s: the video stream has no frames", path);
+    if (rc <= 0) goto fail;
+    v->pending = 1;
+    if (sv_frame_size_check(path, v->frame->width, v->frame->height, e)) goto fail;
+    v->w = v->frame->width;
+    v->h = v->frame->height;
+    if (!(v->rgb = sv_libav_rgb_frame(v->w, v->h))) {
+        sv_errf(e, "%s: out of memory for a %dx%d frame", path, v->w, v->h);
+        goto fail;
+    }
+    AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    sv_libav_tidy_rate(rate, fps_num, fps_den);
+    *w = v->w;
+    *h = v->h;
+    *count = frame_count(v->fmt, st, *fps_num, *fps_den);
+    return v;
+fail:
+    sv_video_in_close(v);
+    return NULL;
+}
+
+int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e) {
+    sv_libav_clear_log();
+    if (!v->pending) {
+        int rc = decode_next(v, e);
+        if (rc <= 0) return rc;
+    }
+    v->pending = 0;
+    int rc = convert(v, rgb, e);
+    av_frame_unref(v->frame);
+    v->index++;
+    return rc ? -1 : 1;
+}
+
+void sv_video_in_close(sv_video_in *v) {
+    if (!v) return;
+    sws_freeContext(v->sws);
+    av_frame_free(&v->rgb);
+    av_frame_free(&v->frame);
+    av_packet_free(&v->pkt);
+    avcodec_free_context(&v->dec);
+    avformat_close_input(&v->fmt);
+    free(v->path);
+    free(v);
+}

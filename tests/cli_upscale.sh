@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# cli_upscale.sh: end-to-end tests of the command line on a real video and on bad input.
+# Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
+set -u
+cd "$(dirname "$0")/.."
+SLIMVSR=$(realpath "${SLIMVSR:-build/slimvsr}")
+FRAMETOOL=$(realpath "${FRAMETOOL:-build/tests/tools/frametool}")
+PY=/usr/bin/python3   # Debian's python3 with python3-numpy
+MODEL=tests/data/tiny/tiny_basicvsr.pth
+T=$(mktemp -d /tmp/slimvsr-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+ok() { echo "PASS $1"; }
+ko() { echo "FAIL $1: $2"; }
+
+# expect_error NAME FILE_IN_MESSAGE CMD... : non-zero exit, exactly one line on stderr naming the file, no crash
+expect_error() {
+    local name=$1 needle=$2; shift 2
+    "$@" >"$T/out.txt" 2>"$T/err.txt"
+    local rc=$?
+    local lines; lines=$(wc -l <"$T/err.txt")
+    if [ $rc -eq 0 ]; then ko "$name" "exit status 0"; return; fi
+    if [ $rc -ge 128 ]; then ko "$name" "killed by signal $((rc - 128))"; return; fi
+    if [ "$lines" -ne 1 ]; then ko "$name" "expected one line on stderr, got $lines: $(head -c 400 "$T/err.txt")"; return; fi
+    if ! grep -qF -- "$needle" "$T/err.txt"; then ko "$name" "message does not name '$needle': $(cat "$T/err.txt")"; return; fi
+    ok "$name"; echo "    $(cat "$T/err.txt")"
+}
+# no_leftovers NAME DIR: nothing but the listed entries in DIR (no partial output, no temporaries)
+no_leftovers() {
+    local name=$1 dir=$2; shift 2
+    local extra; extra=$(ls -A "$dir" | grep -vxF -f <(printf '%s\n' "$@") || true)
+    if [ -n "$extra" ]; then ko "$name" "left behind in $dir: $extra"; else ok "$name"; fi
+}
+
+if [ -z "${SLIMVSR_COCKATOO:-}" ] || [ ! -s "$SLIMVSR_COCKATOO" ]; then
+    ko video_setup "SLIMVSR_COCKATOO is not set; run tests/data/fetch_cockatoo.sh"
+else
+    # LR clip: the first 6 frames of cockatoo.mp4 (1280x720, 20 fps) box-downscaled by 20 -> 64x36,
+    # stored losslessly (.mkv keeps the frame rate) and as PNG frames.
+    "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" "$T/lr.mkv" 6 20 && "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" "$T/lr" 6 20 \
+        && ok video_setup || ko video_setup "downscale failed"
+    read -r n_in w_in h_in fps_in < <("$FRAMETOOL" probe "$SLIMVSR_COCKATOO")
+    if "$SLIMVSR" upscale -q -m "$MODEL" "$T/lr.mkv" "$T/sr.mp4" && "$SLIMVSR" upscale -q -m "$MODEL" "$T/lr.mkv" "$T/sr_png"; then
+        read -r n w h fps < <("$FRAMETOOL" probe "$T/sr.mp4")
+        [ "$n $w $h $fps" = "6 256 144 $fps_in" ] && ok video_mp4_count_size_rate || ko video_mp4_count_size_rate "got '$n $w $h $fps', want '6 256 144 $fps_in'"
+        read -r n w h fps < <("$FRAMETOOL" probe "$T/sr_png")
+        [ "$n $w $h" = "6 256 144" ] && ok video_png_count_size || ko video_png_count_size "got '$n $w $h'"
+        [ -f "$T/sr_png/00000000.png" ] && [ -f "$T/sr_png/00000005.png" ] && ok video_png_names || ko video_png_names "$(ls "$T/sr_png" | head -3)"
+        read -r p n < <("$FRAMETOOL" psnr "$T/sr.mp4" "$T/sr_png")
+        awk -v p="$p" 'BEGIN { exit !(p > 35) }' && ok "video_mp4_matches_png (worst PSNR $p dB)" || ko video_mp4_matches_png "worst PSNR $p dB"
+    else
+        ko video_upscale "upscale failed"
+    fi
+    # The same frames as a PNG folder give the same output, with the input's names.
+    "$SLIMVSR" upscale -q -m "$MODEL" "$T/lr" "$T/sr_from_png"
+    read -r p n < <("$FRAMETOOL" psnr "$T/sr_png" "$T/sr_from_png")
+    [ "$p" = "99.00" ] && [ "$n" = 6 ] && ok folder_input_equals_video_input || ko folder_input_equals_video_input "PSNR $p over $n frames"
+    # Chunking: the forward state is carried across chunks, so with a lookahead that reaches the end the
+    # chunked result equals the single pass exactly; without lookahead it runs and stays close.
+    "$SLIMVSR" upscale -q -m "$MODEL" --chunk 2 --lookahead 4 "$T/lr" "$T/sr_chunk"
+    read -r p n < <("$FRAMETOOL" psnr "$T/sr_png" "$T/sr_chunk")
+    [ "$p" = "99.00" ] && [ "$n" = 6 ] && ok chunked_with_lookahead_is_exact || ko chunked_with_lookahead_is_exact "PSNR $p over $n frames"
+    "$SLIMVSR" upscale -q -m "$MODEL" --chunk 2 --lookahead 0 "$T/lr" "$T/sr_chunk0"
+    read -r p n < <("$FRAMETOOL" psnr "$T/sr_png" "$T/sr_chunk0")
+    awk -v p="$p" 'BEGIN { exit !(p > 30) }' && [ "$n" = 6 ] && ok "chunked_without_lookahead_close (PSNR $p dB)" || ko chunked_without_lookahead_close "PSNR $p over $n frames"
+fi
+
+# convert: the native file runs identically and numpy can read it with json + frombuffer
+"$SLIMVSR" convert "$MODEL" "$T/tiny.safetensors" 2>/dev/null && ok convert || ko convert "convert failed"
+if [ -d "$T/lr" ]; then
+    "$SLIMVSR" upscale -q -m "$T/tiny.safetensors" "$T/lr" "$T/sr_st"
+    read -r p n < <("$FRAMETOOL" psnr "$T/sr_png" "$T/sr_st")
+    [ "$p" = "99.00" ] && ok safetensors_runs_identically || ko safetensors_runs_identically "PSNR $p"
+fi
+"$PY" - "$T/tiny.safetensors" tests/data/tiny/weights.bin tests/data/tiny/manifest.json <<'PY' && ok safetensors_readable_with_numpy || ko safetensors_readable_with_numpy "numpy check failed"
+import json, struct, sys
+import numpy as np
+st, wb, man = sys.argv[1:]
+raw = open(st, 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+hdr = json.loads(raw[8:8 + n])
+meta = json.loads(hdr['__metadata__']['slimvsr'])
+assert meta['num_feat'] == 16 and meta['num_block'] == 2, meta
+data = raw[8 + n:]
+ref = open(wb, 'rb').read()
+for t in json.load(open(man))['weights']['tensors']:
+    a, b = hdr[t['name']]['data_offsets']
+    got = np.frombuffer(data[a:b], dtype='<f4').reshape(hdr[t['name']]['shape'])
+    exp = np.frombuffer(ref[t['offset']:t['offset'] + t['nbytes']], dtype='<f4').reshape(t['shape'])
+    assert hdr[t['name']]['dtype'] == 'F32' and np.array_equal(got, exp), t['name']
+PY
+
+# info --json: parameter count against the manifest, FLOPs recomputed from the layer list
+"$SLIMVSR" info "$MODEL" --size 36x64 --json >"$T/info.json" && "$PY" - "$T/info.json" tests/data/tiny/manifest.json <<'PY' && ok info_json || ko info_json "info --json check failed"
+import json, sys
+info = json.load(open(sys.argv[1])); man = json.load(open(sys.argv[2]))
+params = 0
+for t in man['weights']['tensors']:
+    if t['name'] in ('spynet.mean', 'spynet.std'): continue
+    n = 1
+    for s in t['shape']: n *= s
+    params += n
+assert info['params'] == params, (info['params'], params)
+assert info['params_spynet'] == sum(l['cin'] * l['cout'] * l['k'] ** 2 + l['cout'] for l in info['layers'] if l['name'].startswith('spynet'))
+# trunk/recon convs at 36x64 (upconv2 at 2x, conv_hr/conv_last at 4x); SPyNet twice per frame at 64x64/2^k
+def at(name, lvl=None):
+    if name.startswith('spynet'): return (64 >> (5 - lvl), 64 >> (5 - lvl), 2)
+    if name == 'upconv2': return (72, 128, 1)
+    if name in ('conv_hr', 'conv_last'): return (144, 256, 1)
+    return (36, 64, 1)
+flops = fs = 0
+for l in info['layers']:
+    lvl = int(l['name'].split('.')[2]) if l['name'].startswith('spynet') else None
+    h, w, calls = at(l['name'], lvl)
+    f = 2 * l['cin'] * l['cout'] * l['k'] ** 2 * h * w * calls
+    flops += f
+    fs += f if lvl is not None else 0
+assert abs(info['flops'] - flops) < 1 and abs(info['flops_spynet'] - fs) < 1, (info['flops'], flops)
+assert len(info['layers']) == 30 + 2 * (1 + 2 * 2) + 5
+PY
+
+# frames smaller than PyTorch's SPyNet accepts (it fails at <= 32 px): supported
+mkdir -p "$T/small"
+"$FRAMETOOL" png "$T/small/a.png" 20 12 && "$FRAMETOOL" png "$T/small/b.png" 20 12
+if "$SLIMVSR" upscale -q -m "$MODEL" "$T/small" "$T/small_sr" && read -r n w h fps < <("$FRAMETOOL" probe "$T/small_sr") && [ "$n $w $h" = "2 80 48" ]; then
+    ok small_frames_supported
+else
+    ko small_frames_supported "20x12 frames did not upscale to 2 frames of 80x48"
+fi
+
+# ---- bad input: one-line error naming the file, non-zero exit, no partial output ----
+mkdir -p "$T/bad" && cd "$T/bad" || exit 1
+head -c 100000 "$OLDPWD/$MODEL" >trunc.pth
+expect_error truncated_pth trunc.pth "$SLIMVSR" upscale -m trunc.pth "$T/lr" out
+expect_error other_network_pth other_network.pth "$SLIMVSR" upscale -m "$OLDPWD/tests/data/cli/other_network.pth" "$T/lr" out
+expect_error other_network_convert other_network.pth "$SLIMVSR" convert "$OLDPWD/tests/data/cli/other_network.pth" out.safetensors
+head -c 20000 /dev/urandom >garbage.mp4
+expect_error garbage_mp4 garbage.mp4 "$SLIMVSR" upscale -m "$OLDPWD/$MODEL" garbage.mp4 out.mp4
+mkdir -p empty
+expect_error empty_folder empty "$SLIMVSR" upscale -m "$OLDPWD/$MODEL" empty out
+mkdir -p mixed && "$FRAMETOOL" png mixed/a.png 24 16 && "$FRAMETOOL" png mixed/b.png 26 16
+expect_error mixed_frame_sizes b.png "$SLIMVSR" upscale -m "$OLDPWD/$MODEL" mixed out
+# a corrupt frame in the middle: frames before it were already upscaled, yet nothing is published
+mkdir -p midbad && for i in 0 1 2; do "$FRAMETOOL" png midbad/f$i.png 24 16; done && head -c 60 midbad/f1.png >midbad/f2.png
+expect_error corrupt_frame_midway f2.png "$SLIMVSR" upscale -q -m "$OLDPWD/$MODEL" --chunk 1 --lookahead 0 midbad out
+expect_error missing_output_dir nope "$SLIMVSR" upscale -m "$OLDPWD/$MODEL" mixed nope/out.mp4
+expect_error missing_model missing.pth "$SLIMVSR" upscale -m missing.pth mixed out
+expect_error missing_input no_such_clip.mp4 "$SLIMVSR" upscale -m "$OLDPWD/$MODEL" no_such_clip.mp4 out.mp4
+no_leftovers bad_inputs_leave_nothing "$T/bad" trunc.pth garbage.mp4 empty mixed midbad out.txt err.txt
+exit 0

@@ -1,0 +1,119 @@
+// frametool.c: a helper for the command-line tests, built on the library's own frame I/O.
+//   frametool downscale IN OUT N FACTOR       first N frames of IN, box-averaged by FACTOR (OUT: folder or video)
+//   frametool probe PATH                      prints "frames W H fps_num/fps_den"
+//   frametool psnr A B                        same frame count and size, prints the lowest per-frame PSNR
+//   frametool png OUT.png W H                 writes one W x H test frame (a gradient)
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/frames.h"
+
+static int die(const char *msg) {
+    fprintf(stderr, "frametool: %s\n", msg);
+    return 1;
+}
+
+static int downscale(const char *in, const char *out, int n, int f) {
+    sv_err e;
+    sv_frame_reader *r = sv_frames_open(in, &e);
+    if (!r) return die(e.msg);
+    int w = sv_frames_width(r), h = sv_frames_height(r), ow = w / f, oh = h / f;
+    unsigned char *a = malloc((size_t)w * h * 3), *b = malloc((size_t)ow * oh * 3);
+    int num = 0, den = 0;
+    sv_frames_fps_rational(r, &num, &den);  // kept when OUT is a video
+    sv_frame_writer *wr = sv_frames_create(out, ow, oh, num, den, &e);
+    if (!wr) return die(e.msg);
+    for (int i = 0; i < n; i++) {
+        int rc = sv_frames_read(r, a, &e);
+        if (rc <= 0) return die(rc ? e.msg : "input ended early");
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++)
+                for (int c = 0; c < 3; c++) {
+                    int s = 0;
+                    for (int dy = 0; dy < f; dy++)
+                        for (int dx = 0; dx < f; dx++) s += a[((size_t)(y * f + dy) * w + x * f + dx) * 3 + c];
+                    b[((size_t)y * ow + x) * 3 + c] = (unsigned char)((s + f * f / 2) / (f * f));
+                }
+        if (sv_frames_write(wr, b, NULL, &e)) return die(e.msg);
+    }
+    if (sv_frames_writer_finish(wr, &e)) return die(e.msg);
+    sv_frames_close(r);
+    free(a), free(b);
+    return 0;
+}
+
+static int probe(const char *path) {
+    sv_err e;
+    sv_frame_reader *r = sv_frames_open(path, &e);
+    if (!r) return die(e.msg);
+    int w = sv_frames_width(r), h = sv_frames_height(r), num = 0, den = 0, n = 0;
+    sv_frames_fps_rational(r, &num, &den);
+    unsigned char *a = malloc((size_t)w * h * 3);
+    int rc;
+    while ((rc = sv_frames_read(r, a, &e)) == 1) n++;
+    if (rc < 0) return die(e.msg);
+    printf("%d %d %d %d/%d\n", n, w, h, num, den);
+    sv_frames_close(r);
+    free(a);
+    return 0;
+}
+
+static int psnr(const char *pa, const char *pb) {
+    sv_err e;
+    sv_frame_reader *a = sv_frames_open(pa, &e), *b = a ? sv_frames_open(pb, &e) : NULL;
+    if (!a || !b) return die(e.msg);
+    int w = sv_frames_width(a), h = sv_frames_height(a);
+    if (w != sv_frames_width(b) || h != sv_frames_height(b)) return die("frame sizes differ");
+    unsigned char *x = malloc((size_t)w * h * 3), *y = malloc((size_t)w * h * 3);
+    double worst = INFINITY;
+    int n = 0;
+    for (;;) {
+        int ra = sv_frames_read(a, x, &e);
+        if (ra < 0) return die(e.msg);
+        int rb = sv_frames_read(b, y, &e);
+        if (rb < 0) return die(e.msg);
+        if (ra != rb) return die("frame counts differ");
+        if (!ra) break;
+        double se = 0;
+        for (size_t i = 0; i < (size_t)w * h * 3; i++) se += (double)(x[i] - y[i]) * (x[i] - y[i]);
+        double mse = se / ((double)w * h * 3), p = mse > 0 ? 10 * log10(255.0 * 255.0 / mse) : 99.0;
+        if (p < worst) worst = p;
+        n++;
+    }
+    printf("%.2f %d\n", worst, n);
+    sv_frames_close(a), sv_frames_close(b);
+    free(x), free(y);
+    return 0;
+}
+
+static int png(const char *out, int w, int h) {
+    sv_err e;
+    // write a one-frame folder, then move the frame to the requested name
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s.d", out);
+    sv_frame_writer *wr = sv_frames_create(dir, w, h, 0, 0, &e);
+    if (!wr) return die(e.msg);
+    unsigned char *a = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            a[((size_t)y * w + x) * 3 + 0] = (unsigned char)(x * 255 / (w > 1 ? w - 1 : 1));
+            a[((size_t)y * w + x) * 3 + 1] = (unsigned char)(y * 255 / (h > 1 ? h - 1 : 1));
+            a[((size_t)y * w + x) * 3 + 2] = 128;
+        }
+    if (sv_frames_write(wr, a, "f.png", &e) || sv_frames_writer_finish(wr, &e)) return die(e.msg);
+    char src[8192];
+    snprintf(src, sizeof src, "%s/f.png", dir);
+    if (rename(src, out) || remove(dir)) return die("cannot move the frame into place");
+    free(a);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 6 && !strcmp(argv[1], "downscale")) return downscale(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
+    if (argc == 3 && !strcmp(argv[1], "probe")) return probe(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "psnr")) return psnr(argv[2], argv[3]);
+    if (argc == 5 && !strcmp(argv[1], "png")) return png(argv[2], atoi(argv[3]), atoi(argv[4]));
+    return die("usage: frametool downscale IN OUT N F | probe PATH | psnr A B | png OUT W H");
+}
