@@ -12,11 +12,12 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp $
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -fopenmp
 
-BUILD   ?= build
 ifeq ($(SAN),1)
-BUILD   := build-san
+BUILD   ?= build-san
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDLIBS  += -fsanitize=address,undefined
+else
+BUILD   ?= build
 endif
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/ops/*.c src/model/*.c src/io/*.c src/pipeline/*.c))

@@ -4,8 +4,9 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-export SLIMVSR=${SLIMVSR:-$PWD/$BUILD/slimvsr}
-export FRAMETOOL=${FRAMETOOL:-$PWD/$BUILD/tests/tools/frametool}
+BUILD=$(realpath "$BUILD")
+export SLIMVSR=${SLIMVSR:-$BUILD/slimvsr}
+export FRAMETOOL=${FRAMETOOL:-$BUILD/tests/tools/frametool}
 # The real clip (cockatoo.mp4 from Debian's python3-imageio) that the video tests need.
 if [ -z "${SLIMVSR_COCKATOO:-}" ]; then
     eval "$(tests/data/fetch_cockatoo.sh)" || echo "run.sh: could not fetch cockatoo.mp4; the video tests will fail" >&2

@@ -1,0 +1,795 @@
+// test_checkpoint.c: checkpoint readers and the safetensors writer.
+//  - tests/data/tiny/tiny_basicvsr.pth (PyTorch 1.13 torch.save of a state_dict) equals tiny/weights.bin
+//    exactly: names, order, shapes, values;
+//  - the cases made by tests/data/make_pth_cases.py (expected values in pth_cases.json): BasicSR
+//    params/params_ema with a module. prefix, MMagic state_dict/meta with name translation, views
+//    (transposed, sliced, permuted, expanded, shared storages, 0-d, empty), float16/bfloat16/float64,
+//    pickle protocol 4, nn.Parameter, deflate, ZIP64 extra fields, legacy format and a disallowed global;
+//  - truncated, corrupted, mutated and random files fail cleanly (run under `make SAN=1 test` too);
+//  - safetensors: round trip, layout of what is written, F16/BF16/F64 reading, malformed headers.
+//
+// The safetensors files written here were checked once to be readable by plain Python/numpy:
+//   /usr/bin/python3 -c "import json,struct,sys,numpy as np; b=open(sys.argv[1],'rb').read();
+//     n=struct.unpack('<Q',b[:8])[0]; h=json.loads(b[8:8+n]); d=b[8+n:];
+//     [print(k, np.frombuffer(d[v['data_offsets'][0]:v['data_offsets'][1]], '<f4').reshape(v['shape']).sum())
+//      for k, v in h.items() if k != '__metadata__']; print(h.get('__metadata__'))" FILE.safetensors
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "io/checkpoint.h"
+#include "io/pickle.h"
+#include "io/pth.h"
+#include "io/safetensors.h"
+#include "io/zip.h"
+#include "testutil.h"
+
+// ---- helpers ----
+
+static uint8_t *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tu_fail(__FILE__, __LINE__, "cannot open %s", path);
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc(len > 0 ? (size_t)len : 1);
+    *n = fread(p, 1, (size_t)len, f);
+    fclose(f);
+    return p;
+}
+
+// Writes a file afresh (unlinking first: ext4 flushes a file truncated to zero and rewritten, which is slow).
+static void spit(const char *path, const void *p, size_t n) {
+    unlink(path);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        tu_fail(__FILE__, __LINE__, "cannot create %s", path);
+        return;
+    }
+    fwrite(p, 1, n, f);
+    fclose(f);
+}
+
+static cJSON *read_json(const char *path) {
+    size_t n;
+    uint8_t *b = slurp(path, &n);
+    if (!b) return NULL;
+    cJSON *j = cJSON_ParseWithLength((const char *)b, n);
+    free(b);
+    if (!j) tu_fail(__FILE__, __LINE__, "%s: bad JSON", path);
+    return j;
+}
+
+static const char *tmp_path(const char *dir, const char *name) {
+    static char buf[4][512];
+    static int k;
+    char *b = buf[k++ % 4];
+    snprintf(b, 512, "%s/%s", dir, name);
+    return b;
+}
+
+static void rm_dir(const char *dir, const char *const *names, int n) {
+    for (int i = 0; i < n; i++) unlink(tmp_path(dir, names[i]));
+    rmdir(dir);
+}
+
+// A failed read returns -1, leaves a message and an empty set.
+static int fails_cleanly(int rc, const sv_tensor_set *s, const sv_err *e) {
+    return rc == -1 && s->n == 0 && s->t == NULL && e->msg[0] != 0;
+}
+
+static uint64_t rng_next(uint64_t *s) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+// ---- the tiny BasicVSR checkpoint against weights.bin ----
+
+static void test_tiny_pth_matches_weights_bin(void) {
+    cJSON *man = read_json(tu_data("tiny/manifest.json"));
+    size_t nbin;
+    uint8_t *bin = slurp(tu_data("tiny/weights.bin"), &nbin);
+    if (!man || !bin) goto done;
+    cJSON *list = cJSON_GetObjectItem(cJSON_GetObjectItem(man, "weights"), "tensors");
+    sv_tensor_set s = {0};
+    sv_err e = {{0}};
+    int rc = sv_pth_read(tu_data("tiny/tiny_basicvsr.pth"), &s, &e);
+    CHECKF(rc == 0, "sv_pth_read: %s", e.msg);
+    CHECKF(s.n == cJSON_GetArraySize(list), "%d tensors, manifest lists %d", s.n, cJSON_GetArraySize(list));
+    int i = 0;
+    cJSON *t;
+    cJSON_ArrayForEach(t, list) {
+        if (i >= s.n) break;
+        const sv_ntensor *x = &s.t[i++];
+        const char *name = cJSON_GetObjectItem(t, "name")->valuestring;
+        CHECKF(strcmp(x->name, name) == 0, "tensor %d is '%s', expected '%s'", i - 1, x->name, name);
+        cJSON *shape = cJSON_GetObjectItem(t, "shape");
+        CHECKF(x->ndim == cJSON_GetArraySize(shape), "%s: ndim %d", name, x->ndim);
+        for (int d = 0; d < x->ndim && d < cJSON_GetArraySize(shape); d++)
+            CHECKF(x->shape[d] == (int64_t)cJSON_GetArrayItem(shape, d)->valuedouble, "%s: dim %d", name, d);
+        size_t off = (size_t)cJSON_GetObjectItem(t, "offset")->valuedouble;
+        size_t nb = (size_t)cJSON_GetObjectItem(t, "nbytes")->valuedouble;
+        CHECKF(nb == (size_t)sv_ntensor_numel(x) * 4 && off + nb <= nbin, "%s: size", name);
+        if (nb == (size_t)sv_ntensor_numel(x) * 4 && off + nb <= nbin)
+            CHECKF(memcmp(x->data, bin + off, nb) == 0, "%s: values differ from weights.bin", name);
+    }
+    // sv_checkpoint_read dispatches to the same reader.
+    sv_tensor_set s2 = {0};
+    CHECKF(sv_checkpoint_read(tu_data("tiny/tiny_basicvsr.pth"), &s2, &e) == 0, "%s", e.msg);
+    CHECK(s2.n == s.n);
+    sv_tensor_set_free(&s2);
+    sv_tensor_set_free(&s);
+done:
+    cJSON_Delete(man);
+    free(bin);
+}
+
+// ---- generated .pth cases ----
+
+static void check_case(const cJSON *c) {
+    const char *file = cJSON_GetObjectItem(c, "file")->valuestring;
+    const cJSON *err = cJSON_GetObjectItem(c, "error");
+    const cJSON *tensors = cJSON_GetObjectItem(c, "tensors");
+    sv_tensor_set s = {0};
+    sv_err e = {{0}};
+    int rc = sv_checkpoint_read(tu_data(file), &s, &e);
+    if (err) {
+        CHECKF(fails_cleanly(rc, &s, &e), "%s: expected an error", file);
+        CHECKF(strstr(e.msg, err->valuestring) != NULL, "%s: message '%s' lacks '%s'", file, e.msg, err->valuestring);
+        CHECKF(strstr(e.msg, file) != NULL, "%s: message does not name the file: %s", file, e.msg);
+        sv_tensor_set_free(&s);
+        return;
+    }
+    CHECKF(rc == 0, "%s: %s", file, e.msg);
+    CHECKF(s.n == cJSON_GetArraySize(tensors), "%s: %d tensors, expected %d", file, s.n, cJSON_GetArraySize(tensors));
+    int i = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tensors) {
+        if (i >= s.n) break;
+        const sv_ntensor *x = &s.t[i++];
+        const char *name = cJSON_GetObjectItem(t, "name")->valuestring;
+        const cJSON *shape = cJSON_GetObjectItem(t, "shape"), *bits = cJSON_GetObjectItem(t, "bits");
+        CHECKF(strcmp(x->name, name) == 0, "%s: tensor %d is '%s', expected '%s'", file, i - 1, x->name, name);
+        int same_shape = x->ndim == cJSON_GetArraySize(shape);
+        for (int d = 0; same_shape && d < x->ndim; d++)
+            same_shape = x->shape[d] == (int64_t)cJSON_GetArrayItem(shape, d)->valuedouble;
+        CHECKF(same_shape, "%s: %s: shape differs", file, name);
+        CHECKF(sv_ntensor_numel(x) == cJSON_GetArraySize(bits), "%s: %s: numel", file, name);
+        if (sv_ntensor_numel(x) != cJSON_GetArraySize(bits)) continue;
+        int k = 0, bad = 0;
+        const cJSON *b;
+        cJSON_ArrayForEach(b, bits) {
+            uint32_t got;
+            memcpy(&got, &x->data[k++], 4);
+            if (got != (uint32_t)b->valuedouble) bad++;
+        }
+        CHECKF(bad == 0, "%s: %s: %d of %d values differ", file, name, bad, k);
+    }
+    sv_tensor_set_free(&s);
+}
+
+static void test_pth_cases(void) {
+    cJSON *j = read_json(tu_data("pth_cases.json"));
+    if (!j) return;
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "cases")) {
+        check_case(c);
+        n++;
+    }
+    CHECKF(n >= 10, "only %d cases", n);
+    cJSON_Delete(j);
+}
+
+static void test_canonical_names(void) {
+    static const char *const io[][2] = {
+        {"backward_resblocks.main.2.13.conv1.weight", "backward_trunk.main.2.13.conv1.weight"},
+        {"forward_resblocks.main.0.bias", "forward_trunk.main.0.bias"},
+        {"upsample1.upsample_conv.weight", "upconv1.weight"},
+        {"upsample2.upsample_conv.bias", "upconv2.bias"},
+        {"spynet.basic_module.5.basic_module.4.conv.weight", "spynet.basic_module.5.basic_module.8.weight"},
+        {"spynet.basic_module.0.basic_module.0.conv.bias", "spynet.basic_module.0.basic_module.0.bias"},
+        {"spynet.basic_module.0.basic_module.2.weight", "spynet.basic_module.0.basic_module.2.weight"},
+        {"spynet.basic_module.x.basic_module.1.conv.weight", "spynet.basic_module.x.basic_module.1.conv.weight"},
+        {"spynet.mean", "spynet.mean"},
+        {"fusion.weight", "fusion.weight"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof io / sizeof *io; i++) {
+        char *got = sv_pth_canonical_name(io[i][0]);
+        CHECKF(got && strcmp(got, io[i][1]) == 0, "'%s' -> '%s', expected '%s'", io[i][0], got, io[i][1]);
+        free(got);
+    }
+}
+
+// ---- damaged .pth files ----
+
+static uint64_t le_bytes(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+// Overwrites k bytes of a file in place.
+static void patch(const char *path, const size_t *pos, const uint8_t *val, int k) {
+    FILE *f = fopen(path, "r+b");
+    if (!f) {
+        tu_fail(__FILE__, __LINE__, "cannot open %s", path);
+        return;
+    }
+    for (int i = 0; i < k; i++) {
+        fseek(f, (long)pos[i], SEEK_SET);
+        fputc(val[i], f);
+    }
+    fclose(f);
+}
+
+static void test_pth_truncated(void) {
+    size_t n;
+    uint8_t *b = slurp(tu_data("tiny/tiny_basicvsr.pth"), &n);
+    if (!b || n < 200) {
+        free(b);
+        return;
+    }
+    uint64_t cd_off = le_bytes(b + n - 22 + 16, 4), cd_size = le_bytes(b + n - 22 + 12, 4);
+    CHECK(cd_off + cd_size < n);
+    // Cuts: at the start, inside data.pkl, inside storages, around and inside the central directory, in
+    // the ZIP64 records and in the final EOCD.
+    uint64_t cuts[] = {0, 1, 3, 4, 21, 22, 30, 100, 8000, 16500, n / 2, cd_off - 1, cd_off, cd_off + 1,
+                       cd_off + 46, cd_off + cd_size / 2, cd_off + cd_size - 1, cd_off + cd_size,
+                       cd_off + cd_size + 30, n - 42, n - 22, n - 10, n - 1};
+    // The file is written once and then shortened step by step (rewriting it each time is slow on ext4).
+    qsort(cuts, sizeof cuts / sizeof *cuts, sizeof *cuts, cmp_desc);
+    const char *dir = tu_tmpdir();
+    const char *p = tmp_path(dir, "cut.pth");
+    spit(p, b, n);
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        CHECK(truncate(p, (off_t)cuts[i]) == 0);
+        sv_tensor_set s = {0};
+        sv_err e = {{0}};
+        int rc = sv_checkpoint_read(p, &s, &e);
+        CHECKF(fails_cleanly(rc, &s, &e), "cut at %llu of %zu was accepted", (unsigned long long)cuts[i], n);
+        sv_tensor_set_free(&s);
+    }
+    free(b);
+    // A small archive cut at every length.
+    b = slurp(tu_data("pth_noncontig.pth"), &n);
+    if (b) spit(p, b, n);
+    for (size_t len = n; b && len-- > 0;) {
+        CHECK(truncate(p, (off_t)len) == 0);
+        sv_tensor_set s = {0};
+        sv_err e = {{0}};
+        int rc = sv_pth_read(p, &s, &e);
+        CHECKF(fails_cleanly(rc, &s, &e), "pth_noncontig.pth cut at %zu was accepted", len);
+        sv_tensor_set_free(&s);
+    }
+    free(b);
+    const char *names[] = {"cut.pth"};
+    rm_dir(dir, names, 1);
+}
+
+// Where an entry's data starts: after its local header, name and extra field.
+static uint64_t local_data(const uint8_t *b, size_t n, uint64_t lho) {
+    if (lho + 30 > n) return 0;
+    return lho + 30 + le_bytes(b + lho + 26, 2) + le_bytes(b + lho + 28, 2);
+}
+
+static void test_pth_corrupt_bytes(void) {
+    size_t n;
+    uint8_t *b = slurp(tu_data("pth_noncontig.pth"), &n);
+    if (!b) return;
+    sv_zip z;
+    sv_err e = {{0}};
+    CHECKF(sv_zip_open(&z, tu_data("pth_noncontig.pth"), &e) == 0, "%s", e.msg);
+    const sv_zip_entry *pkl = sv_zip_find(&z, "pth_noncontig/data.pkl"), *st = sv_zip_find(&z, "pth_noncontig/data/0");
+    CHECK(pkl && st);
+    uint64_t at[2] = {pkl ? local_data(b, n, pkl->lho) + 40 : 0, st ? local_data(b, n, st->lho) + 5 : 0};
+    sv_zip_close(&z);
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "bad.pth");
+    for (int i = 0; i < 2; i++) {
+        b[at[i]] ^= 0x55;
+        spit(p, b, n);
+        b[at[i]] ^= 0x55;
+        sv_tensor_set s = {0};
+        int rc = sv_pth_read(p, &s, &e);
+        CHECKF(fails_cleanly(rc, &s, &e) && strstr(e.msg, "CRC"), "flipped byte %llu: %s",
+               (unsigned long long)at[i], rc ? e.msg : "accepted");
+        sv_tensor_set_free(&s);
+    }
+    free(b);
+    const char *names[] = {"bad.pth"};
+    rm_dir(dir, names, 1);
+}
+
+// Random byte mutations (patched in place, then undone) of small archives: any outcome but a crash (ASan/UBSan watch) is fine; a
+// success must give a well-formed set.
+static void test_pth_mutations(void) {
+    const char *files[] = {"pth_noncontig.pth", "pth_zip64.pth", "pth_deflate.pth"};
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "mut.pth");
+    uint64_t rng = 12345;
+    for (int f = 0; f < 3; f++) {
+        size_t n;
+        uint8_t *b = slurp(tu_data(files[f]), &n);
+        if (!b) continue;
+        spit(p, b, n);
+        for (int it = 0; it < 600; it++) {
+            size_t pos[4];
+            uint8_t val[4], orig[4];
+            int k = 1 + (int)(rng_next(&rng) % 4);
+            for (int j = 0; j < k; j++) {
+                pos[j] = rng_next(&rng) % n;
+                val[j] = (uint8_t)rng_next(&rng);
+            }
+            for (int j = k - 1; j >= 0; j--) orig[j] = b[pos[j]];  // restored in reverse: repeats are fine
+            patch(p, pos, val, k);
+            sv_tensor_set s = {0};
+            sv_err e = {{0}};
+            int rc = sv_checkpoint_read(p, &s, &e);
+            CHECK(rc == 0 || fails_cleanly(rc, &s, &e));
+            for (int i = 0; rc == 0 && i < s.n; i++) CHECK(s.t[i].name && s.t[i].data && s.t[i].ndim <= SV_MAXDIM);
+            sv_tensor_set_free(&s);
+            patch(p, pos, orig, k);
+        }
+        free(b);
+    }
+    const char *names[] = {"mut.pth"};
+    rm_dir(dir, names, 1);
+}
+
+// Mutated data.pkl inside a valid archive (its CRC fixed up in the central directory), so that the whole
+// path runs: interpreter, dict selection, tensor views, storage reads.
+static void test_pth_pickle_mutations(void) {
+    const char *files[][2] = {{"pth_noncontig.pth", "pth_noncontig/data.pkl"}, {"pth_mmagic.pth", "pth_mmagic/data.pkl"}};
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "pk.pth");
+    uint64_t rng = 4242;
+    int accepted = 0, refused = 0;
+    for (int f = 0; f < 2; f++) {
+        size_t n;
+        uint8_t *b = slurp(tu_data(files[f][0]), &n);
+        sv_zip z;
+        sv_err e = {{0}};
+        if (!b || sv_zip_open(&z, tu_data(files[f][0]), &e)) {
+            free(b);
+            tu_fail(__FILE__, __LINE__, "%s", e.msg);
+            continue;
+        }
+        const sv_zip_entry *en = sv_zip_find(&z, files[f][1]);
+        uint64_t data = en ? local_data(b, n, en->lho) : 0, len = en ? en->usize : 0, cd = z.cd_off;
+        sv_zip_close(&z);
+        // the central record of data.pkl: the first one in these archives
+        CHECK(en && le_bytes(b + cd, 4) == 0x02014b50 && le_bytes(b + cd + 16, 4) == crc32(0, b + data, (uInt)len));
+        if (!en || data + len > n) {
+            free(b);
+            continue;
+        }
+        uint8_t *m = malloc(n);
+        memcpy(m, b, n);
+        spit(p, b, n);
+        for (int it = 0; it < 800; it++) {
+            size_t pos[7];
+            uint8_t val[7], orig[7];
+            int k = 1 + (int)(rng_next(&rng) % 3);
+            for (int j = 0; j < k; j++) {
+                pos[j] = data + rng_next(&rng) % len;
+                m[pos[j]] = (uint8_t)rng_next(&rng);
+            }
+            uint32_t crc = (uint32_t)crc32(0, m + data, (uInt)len);
+            for (int j = 0; j < 4; j++) m[pos[k + j] = cd + 16 + j] = (uint8_t)(crc >> (8 * j));
+            for (int j = 0; j < k + 4; j++) val[j] = m[pos[j]], orig[j] = b[pos[j]];
+            patch(p, pos, val, k + 4);
+            sv_tensor_set s = {0};
+            int rc = sv_pth_read(p, &s, &e);
+            CHECK(rc == 0 || fails_cleanly(rc, &s, &e));
+            rc == 0 ? accepted++ : refused++;
+            sv_tensor_set_free(&s);
+            patch(p, pos, orig, k + 4);
+            for (int j = 0; j < k + 4; j++) m[pos[j]] = orig[j];
+        }
+        free(m);
+        free(b);
+    }
+    CHECKF(accepted > 0 && refused > 0, "%d accepted, %d refused", accepted, refused);
+    const char *names[] = {"pk.pth"};
+    rm_dir(dir, names, 1);
+}
+
+// The pickle interpreter on mutated torch pickles (the zip CRC would stop them before it otherwise).
+static void test_pickle_mutations(void) {
+    const char *files[][2] = {{"pth_mmagic.pth", "pth_mmagic/data.pkl"},
+                              {"pth_noncontig.pth", "pth_noncontig/data.pkl"},
+                              {"pth_proto4.pth", "pth_proto4/data.pkl"}};
+    uint64_t rng = 777;
+    for (int f = 0; f < 3; f++) {
+        sv_zip z;
+        sv_err e = {{0}};
+        if (sv_zip_open(&z, tu_data(files[f][0]), &e)) {
+            tu_fail(__FILE__, __LINE__, "%s", e.msg);
+            continue;
+        }
+        const sv_zip_entry *en = sv_zip_find(&z, files[f][1]);
+        uint8_t *pk = NULL;
+        uint64_t n = 0;
+        CHECKF(en && sv_zip_read_all(&z, en, 1 << 20, &pk, &n, &e) == 0, "%s: %s", files[f][0], e.msg);
+        sv_zip_close(&z);
+        if (!pk) continue;
+        sv_pickle p = {0};
+        sv_pk_obj *root;
+        CHECKF(sv_pickle_load(&p, pk, n, "test", &root, &e) == 0 && root && root->kind == SV_PK_DICT, "%s", e.msg);
+        sv_pickle_free(&p);
+        uint8_t *m = malloc(n);
+        for (int it = 0; it < 2000; it++) {
+            memcpy(m, pk, n);
+            int k = 1 + (int)(rng_next(&rng) % 3);
+            for (int j = 0; j < k; j++) m[rng_next(&rng) % n] = (uint8_t)rng_next(&rng);
+            size_t len = it % 5 == 0 ? (size_t)(rng_next(&rng) % n) : n;  // sometimes truncated too
+            int rc = sv_pickle_load(&p, m, len, "test", &root, &e);
+            CHECK(rc == 0 ? root != NULL : (root == NULL && e.msg[0]));
+            sv_pickle_free(&p);
+        }
+        free(m);
+        free(pk);
+    }
+}
+
+#define PK(lit) lit, sizeof(lit) - 1
+
+static void test_pickle_limits(void) {
+    sv_pickle p = {0};
+    sv_pk_obj *root;
+    sv_err e = {{0}};
+    // MARK nesting beyond the limit
+    size_t n = SV_PICKLE_MAX_MARKS + 10;
+    uint8_t *b = malloc(n);
+    memset(b, '(', n);
+    CHECK(sv_pickle_load(&p, b, n, "marks", &root, &e) == -1 && strstr(e.msg, "nested"));
+    sv_pickle_free(&p);
+    // stack deeper than the limit (EMPTY_DICT pushes)
+    n = SV_PICKLE_MAX_STACK + 10;
+    b = realloc(b, n);
+    memset(b, '}', n);
+    CHECK(sv_pickle_load(&p, b, n, "stack", &root, &e) == -1 && strstr(e.msg, "stack deeper"));
+    sv_pickle_free(&p);
+    free(b);
+    // individual refusals
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *msg;
+    } bad[] = {
+        {PK("\x80\x02" "cos\nsystem\n."), "refusing global 'os.system'"},
+        {PK("\x80\x02" "cbuiltins\neval\n."), "refusing global 'builtins.eval'"},
+        {PK("\x80\x02" "ctorch\nFloatStorage\n)R."), "cannot be called"},
+        {PK("\x80\x02" "h\x05."), "never stored"},
+        {PK("\x80\x02" "r\xff\xff\xff\x7f."), "stack underflow"},
+        {PK("\x80\x02" "N" "r\xff\xff\xff\x7f."), "out of range"},
+        {PK("\x80\x02" "0."), "underflow"},
+        {PK("\x80\x02" "(N" "u."), "stack underflow"},
+        {PK("\x80\x02" "]N" "s."), "underflow"},
+        {PK("\x80\x02" "X\xff\xff\xff\xff" "ab."), "truncated"},
+        {PK("\x80\x02" "N"), "without STOP"},
+        {PK("\x80\x06" "N."), "protocol"},
+        {PK("\x80\x02" "I12\n."), "unsupported pickle opcode 'I'"},
+        {PK("\x80\x02" "(X\x07\x00\x00\x00storage" "ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00"
+         "cpuJ\xff\xff\xff\xfftQ."), "non-negative"},
+        {PK("\x80\x02" "(X\x07\x00\x00\x00storage" "ctorch\nFloatStorage\nX\x03\x00\x00\x00" "../X\x03\x00\x00\x00"
+         "cpuK\x01tQ."), "storage key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = sv_pickle_load(&p, (const uint8_t *)bad[i].bytes, bad[i].n, "case", &root, &e);
+        CHECKF(rc == -1 && strstr(e.msg, bad[i].msg), "case %zu: rc %d, message '%s' (expected '%s')", i, rc,
+               rc ? e.msg : "", bad[i].msg);
+        sv_pickle_free(&p);
+    }
+}
+
+// A tensor view that reaches past its storage must be refused by the interpreter.
+static void test_pickle_view_bounds(void) {
+    // _rebuild_tensor_v2(storage of 4 floats, offset 1, size (2,2), stride (2,1), False, OrderedDict())
+    // addresses element 1 + 2 + 1 = 4: one past the end.
+    const char head[] = "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n" "((X\x07\x00\x00\x00storage"
+                        "ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x04tQK\x01";
+    const char tail_bad[] = "K\x02K\x02\x86K\x02K\x01\x86\x89" "ccollections\nOrderedDict\n)RtR.";
+    const char tail_ok[] = "K\x01K\x02\x86K\x02K\x01\x86\x89" "ccollections\nOrderedDict\n)RtR.";
+    for (int ok = 0; ok < 2; ok++) {
+        uint8_t buf[256];
+        size_t nh = sizeof head - 1, nt = (ok ? sizeof tail_ok : sizeof tail_bad) - 1;
+        memcpy(buf, head, nh);
+        memcpy(buf + nh, ok ? tail_ok : tail_bad, nt);
+        sv_pickle p = {0};
+        sv_pk_obj *root = NULL;
+        sv_err e = {{0}};
+        int rc = sv_pickle_load(&p, buf, nh + nt, "view", &root, &e);
+        if (ok) {
+            CHECKF(rc == 0 && root && root->kind == SV_PK_TENSOR, "%s", e.msg);
+            if (rc == 0 && root && root->kind == SV_PK_TENSOR) {
+                CHECK(root->u.tensor->offset == 1 && root->u.tensor->ndim == 2 && root->u.tensor->size[0] == 1);
+                CHECK(root->u.tensor->stride[0] == 2 && root->u.tensor->storage->u.storage.numel == 4);
+            }
+        } else {
+            CHECKF(rc == -1 && strstr(e.msg, "outside its storage"), "rc %d: %s", rc, e.msg);
+        }
+        sv_pickle_free(&p);
+    }
+}
+
+static void test_garbage_and_sniffing(void) {
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "junk.bin");
+    uint64_t rng = 99;
+    static const char *const prefixes[] = {"", "PK\x03\x04", "PK\x05\x06", "\x80\x02", "\x10\0\0\0\0\0\0\0{"};
+    static const size_t plen[] = {0, 4, 4, 2, 9};
+    for (int it = 0; it < 500; it++) {
+        size_t n = (size_t)(rng_next(&rng) % 3000);
+        uint8_t *b = malloc(n + 16);
+        for (size_t i = 0; i < n + 16; i++) b[i] = (uint8_t)rng_next(&rng);
+        int k = it % 5;
+        memcpy(b, prefixes[k], plen[k]);
+        if (n < plen[k]) n = plen[k];
+        spit(p, b, n);
+        free(b);
+        sv_tensor_set s = {0};
+        sv_err e = {{0}};
+        int rc = sv_checkpoint_read(p, &s, &e);
+        CHECKF(fails_cleanly(rc, &s, &e), "random file %d (%zu bytes) accepted", it, n);
+        sv_tensor_set_free(&s);
+    }
+    sv_tensor_set s = {0};
+    sv_err e = {{0}};
+    spit(p, "hello world, this is not a model", 32);
+    CHECK(sv_checkpoint_read(p, &s, &e) == -1 && strstr(e.msg, "not a PyTorch checkpoint or safetensors file"));
+    spit(p, "", 0);
+    CHECK(sv_checkpoint_read(p, &s, &e) == -1 && strstr(e.msg, "not a PyTorch checkpoint or safetensors file"));
+    CHECK(sv_checkpoint_read(tmp_path(dir, "missing.pth"), &s, &e) == -1 && strstr(e.msg, "cannot open"));
+    CHECK(sv_checkpoint_read(dir, &s, &e) == -1 && strstr(e.msg, "is a directory"));
+    CHECK(sv_pth_read(p, &s, &e) == -1 && strstr(e.msg, "not a PyTorch zip checkpoint"));
+    // An old tar-format checkpoint is recognised as legacy too.
+    uint8_t tar[512] = {0};
+    memcpy(tar + 257, "ustar", 5);
+    spit(p, tar, sizeof tar);
+    CHECK(sv_checkpoint_read(p, &s, &e) == -1 && strstr(e.msg, "legacy"));
+    CHECK(s.n == 0);
+    const char *names[] = {"junk.bin"};
+    rm_dir(dir, names, 1);
+}
+
+// ---- safetensors ----
+
+static void add_tensor(sv_tensor_set *s, const char *name, int ndim, const int64_t *shape, uint64_t *rng) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    float *d = malloc((size_t)(n ? n : 1) * sizeof(float));
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t bits = (uint32_t)rng_next(rng);
+        d[i] = (float)(int32_t)bits / 1e6f;
+    }
+    sv_err e;
+    CHECKF(sv_tensor_set_add(s, name, ndim, shape, d, &e) == 0, "%s", e.msg);
+}
+
+static void test_safetensors_round_trip(void) {
+    sv_tensor_set s = {0};
+    uint64_t rng = 5;
+    const int64_t s1[] = {13, 3, 3, 3}, s2[] = {7}, s3[] = {2, 0, 5}, s4[] = {1, 1, 1, 1, 1, 1, 1, 2};
+    add_tensor(&s, "zeta.weight", 4, s1, &rng);
+    add_tensor(&s, "alpha.bias", 1, s2, &rng);
+    add_tensor(&s, "empty", 3, s3, &rng);
+    add_tensor(&s, "scalar", 0, NULL, &rng);
+    add_tensor(&s, "deep \"quoted\\\" name\n", 8, s4, &rng);
+    sv_err e = {{0}};
+    sv_tensor_set_set_meta(&s, "slimvsr", "{\"num_feat\": 16, \"act\": \"relu\"}", &e);
+    sv_tensor_set_set_meta(&s, "note", "tab\there, unicode \xc3\xa9, ctrl \x01", &e);
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "rt.safetensors");
+    CHECKF(sv_safetensors_write(p, &s, &e) == 0, "%s", e.msg);
+    // Layout: header length a multiple of 8, data section exactly the tensors' bytes.
+    size_t n;
+    uint8_t *b = slurp(p, &n);
+    uint64_t hl = b ? le_bytes(b, 8) : 0;
+    size_t total = 0;
+    for (int i = 0; i < s.n; i++) total += (size_t)sv_ntensor_numel(&s.t[i]) * 4;
+    CHECKF(b && hl % 8 == 0 && 8 + hl + total == n, "header %llu, file %zu", (unsigned long long)hl, n);
+    free(b);
+    sv_tensor_set r = {0};
+    CHECKF(sv_checkpoint_read(p, &r, &e) == 0, "%s", e.msg);
+    CHECK(r.n == s.n);
+    // Written and returned in name order.
+    for (int i = 1; i < r.n; i++) CHECK(strcmp(r.t[i - 1].name, r.t[i].name) < 0);
+    for (int i = 0; i < s.n; i++) {
+        const sv_ntensor *a = &s.t[i], *x = sv_tensor_set_find(&r, a->name);
+        CHECKF(x != NULL, "'%s' missing after the round trip", a->name);
+        if (!x) continue;
+        CHECK(x->ndim == a->ndim);
+        for (int d = 0; d < a->ndim; d++) CHECK(x->shape[d] == a->shape[d]);
+        CHECK(memcmp(x->data, a->data, (size_t)sv_ntensor_numel(a) * 4) == 0);
+    }
+    CHECK(r.nmeta == 2);
+    for (int i = 0; i < s.nmeta; i++) {
+        const char *v = sv_tensor_set_get_meta(&r, s.meta[i].key);
+        CHECKF(v && strcmp(v, s.meta[i].value) == 0, "metadata '%s' -> '%s'", s.meta[i].key, v ? v : "(none)");
+    }
+    sv_tensor_set_free(&r);
+    // Overwrite in place; no temporary files are left behind.
+    CHECKF(sv_safetensors_write(p, &s, &e) == 0, "%s", e.msg);
+    int nfiles = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) nfiles += de->d_name[0] != '.' || strlen(de->d_name) > 2;
+    if (d) closedir(d);
+    CHECKF(nfiles == 1, "%d entries in %s: temporary files left behind?", nfiles, dir);
+    // An unwritable destination fails with a message naming it.
+    CHECK(sv_safetensors_write(tmp_path(dir, "no/such/dir/x.safetensors"), &s, &e) == -1 && strstr(e.msg, "no/such"));
+    // Duplicate names cannot be written.
+    add_tensor(&s, "alpha.bias", 1, s2, &rng);
+    CHECK(sv_safetensors_write(tmp_path(dir, "dup.safetensors"), &s, &e) == -1 && strstr(e.msg, "twice"));
+    sv_tensor_set_free(&s);
+    const char *names[] = {"rt.safetensors", "dup.safetensors"};
+    rm_dir(dir, names, 2);
+}
+
+// The tiny BasicVSR weights through safetensors and back.
+static void test_safetensors_tiny(void) {
+    sv_tensor_set s = {0}, r = {0};
+    sv_err e = {{0}};
+    if (sv_pth_read(tu_data("tiny/tiny_basicvsr.pth"), &s, &e)) {
+        tu_fail(__FILE__, __LINE__, "%s", e.msg);
+        return;
+    }
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "tiny.safetensors");
+    CHECKF(sv_safetensors_write(p, &s, &e) == 0, "%s", e.msg);
+    CHECKF(sv_safetensors_read(p, &r, &e) == 0, "%s", e.msg);
+    CHECK(r.n == s.n && r.nmeta == 0);
+    for (int i = 0; i < s.n; i++) {
+        const sv_ntensor *x = sv_tensor_set_find(&r, s.t[i].name);
+        CHECK(x && sv_ntensor_numel(x) == sv_ntensor_numel(&s.t[i]) &&
+              memcmp(x->data, s.t[i].data, (size_t)sv_ntensor_numel(x) * 4) == 0);
+    }
+    sv_tensor_set_free(&s);
+    sv_tensor_set_free(&r);
+    const char *names[] = {"tiny.safetensors"};
+    rm_dir(dir, names, 1);
+}
+
+// Writes a safetensors file from a header string and data bytes; declared_len < 0 means the real length.
+static void write_st(const char *path, const char *header, long long declared_len, const void *data, size_t n) {
+    size_t hl = strlen(header);
+    uint64_t dl = declared_len < 0 ? hl : (uint64_t)declared_len;
+    uint8_t *b = malloc(8 + hl + n + 1);
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(dl >> (8 * i));
+    memcpy(b + 8, header, hl);
+    if (n) memcpy(b + 8 + hl, data, n);
+    spit(path, b, 8 + hl + n);
+    free(b);
+}
+
+static void test_safetensors_dtypes(void) {
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "dt.safetensors");
+    // F16: 1, -0, smallest subnormal, -inf, 65504 | BF16: 1, -2 | F64: 1.5, -1e300 (-> -inf), 0.1
+    uint8_t data[10 + 4 + 24];
+    const uint16_t h[5] = {0x3c00, 0x8000, 0x0001, 0xfc00, 0x7bff}, bf[2] = {0x3f80, 0xc000};
+    const double d[3] = {1.5, -1e300, 0.1};
+    memcpy(data, h, 10);
+    memcpy(data + 10, bf, 4);
+    memcpy(data + 14, d, 24);
+    write_st(p,
+             "{\"h\":{\"dtype\":\"F16\",\"shape\":[5],\"data_offsets\":[0,10]},"
+             "\"b\":{\"dtype\":\"BF16\",\"shape\":[2,1],\"data_offsets\":[10,14]},"
+             "\"d\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[14,38]}}   ",
+             -1, data, sizeof data);
+    sv_tensor_set s = {0};
+    sv_err e = {{0}};
+    CHECKF(sv_safetensors_read(p, &s, &e) == 0, "%s", e.msg);
+    const sv_ntensor *th = sv_tensor_set_find(&s, "h"), *tb = sv_tensor_set_find(&s, "b"), *td = sv_tensor_set_find(&s, "d");
+    CHECK(th && tb && td);
+    if (th && tb && td) {
+        float sub = 1.0f / 16777216.0f;  // 2^-24
+        uint32_t negzero;
+        memcpy(&negzero, &th->data[1], 4);
+        CHECK(th->data[0] == 1.0f && negzero == 0x80000000u && th->data[2] == sub && th->data[3] < -3e38f &&
+              th->data[4] == 65504.0f);
+        CHECK(tb->data[0] == 1.0f && tb->data[1] == -2.0f && tb->ndim == 2);
+        CHECK(td->data[0] == 1.5f && td->data[1] < -3e38f && td->data[2] == 0.1f);
+    }
+    sv_tensor_set_free(&s);
+    const char *names[] = {"dt.safetensors"};
+    rm_dir(dir, names, 1);
+}
+
+static void test_safetensors_malformed(void) {
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "bad.safetensors");
+    float data[6] = {1, 2, 3, 4, 5, 6};
+    static const struct {
+        const char *header;
+        long long declared;
+        size_t ndata;
+        const char *msg;
+    } cases[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 1000, 8, "past the end"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 1ll << 40, 8, "limit"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 3, 8, "not a JSON object"},
+        {"[1, 2]", -1, 0, "not a JSON object"},
+        {" {}", -1, 0, "not a JSON object"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}xx", -1, 8, "trailing"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 4, "outside"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", -1, 8, "outside"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", -1, 12, "overlapping"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", -1, 12, "hole"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 12, "cover 4 of the 12"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", -1, 8, "need 12"},
+        {"{\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", -1, 8, "dtype 'I64'"},
+        {"{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}", -1, 8, "dtype 'U8'"},
+        {"{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[8],\"data_offsets\":[0,8]}}", -1, 8, "dtype"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", -1, 8, "shape must"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,8]}}", -1, 8, "shape must"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}", -1, 8, "shape must"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,2],\"data_offsets\":[0,8]}}", -1, 8, "dimensions"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,8]}}", -1, 8, "overflow"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", -1, 12, "twice"},
+        {"{\"__metadata__\":{\"k\":1},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 8, "not a string"},
+        {"{\"__metadata__\":[],\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 8, "not an object"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", -1, 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}}", -1, 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,-8]}}", -1, 8, "non-negative"},
+        {"{\"a\":[1]}", -1, 0, "not an object"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]", -1, 8, "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_st(p, cases[i].header, cases[i].declared, data, cases[i].ndata);
+        sv_tensor_set s = {0};
+        sv_err e = {{0}};
+        int rc = sv_safetensors_read(p, &s, &e);
+        CHECKF(fails_cleanly(rc, &s, &e) && strstr(e.msg, cases[i].msg), "case %zu: rc %d, '%s' (expected '%s')", i,
+               rc, rc ? e.msg : "", cases[i].msg);
+        sv_tensor_set_free(&s);
+    }
+    // Short files.
+    for (int n = 0; n < 9; n++) {
+        spit(p, "\x02\0\0\0\0\0\0\0{}", (size_t)n);
+        sv_tensor_set s = {0};
+        sv_err e = {{0}};
+        CHECKF(fails_cleanly(sv_safetensors_read(p, &s, &e), &s, &e), "%d-byte file accepted", n);
+    }
+    // Valid edge cases: an empty file body, zero-size tensors sharing an offset.
+    write_st(p, "{}", -1, NULL, 0);
+    sv_tensor_set s = {0};
+    sv_err e = {{0}};
+    CHECKF(sv_safetensors_read(p, &s, &e) == 0 && s.n == 0, "%s", e.msg);
+    sv_tensor_set_free(&s);
+    write_st(p, "{\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                "\"y\":{\"dtype\":\"F32\",\"shape\":[2,0],\"data_offsets\":[0,0]},"
+                "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", -1, data, 4);
+    CHECKF(sv_safetensors_read(p, &s, &e) == 0 && s.n == 3, "%s", e.msg);
+    sv_tensor_set_free(&s);
+    const char *names[] = {"bad.safetensors"};
+    rm_dir(dir, names, 1);
+}
+
+int main(void) {
+    run_test("tiny_pth_matches_weights_bin", test_tiny_pth_matches_weights_bin);
+    run_test("pth_cases", test_pth_cases);
+    run_test("canonical_names", test_canonical_names);
+    run_test("pth_truncated", test_pth_truncated);
+    run_test("pth_corrupt_bytes", test_pth_corrupt_bytes);
+    run_test("pth_mutations", test_pth_mutations);
+    run_test("pth_pickle_mutations", test_pth_pickle_mutations);
+    run_test("pickle_mutations", test_pickle_mutations);
+    run_test("pickle_limits", test_pickle_limits);
+    run_test("pickle_view_bounds", test_pickle_view_bounds);
+    run_test("garbage_and_sniffing", test_garbage_and_sniffing);
+    run_test("safetensors_round_trip", test_safetensors_round_trip);
+    run_test("safetensors_tiny", test_safetensors_tiny);
+    run_test("safetensors_dtypes", test_safetensors_dtypes);
+    run_test("safetensors_malformed", test_safetensors_malformed);
+    return test_summary();
+}
