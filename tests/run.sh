@@ -5,6 +5,8 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BUILD=$(realpath "$BUILD")
+# libgomp threads spin while waiting by default, which slows the serial parts of tests on 2 busy cores
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 export SLIMVSR=${SLIMVSR:-$BUILD/slimvsr}
 export FRAMETOOL=${FRAMETOOL:-$BUILD/tests/tools/frametool}
 # The real clip (cockatoo.mp4 from Debian's python3-imageio) that the video tests need.

@@ -69,12 +69,18 @@ static int plan_conv(sv_runner *r, sv_conv_op *op, const sv_conv_layer *c, int h
 }
 
 void sv_runner_estimate(const sv_model *m, int h, int w, size_t *fixed, size_t *per_frame) {
-    size_t hw = (size_t)h * w, C = (size_t)sv_cpad(m->num_feat, 16);
-    size_t up2 = (size_t)sv_cpad(m->upconv2.cout, 16) * hw * 4, ps2 = (size_t)sv_cpad(m->upconv2.cout / 4, 16) * hw * 16;
-    size_t hr = (size_t)sv_cpad(m->conv_hr.cout, 16) * hw * 16;
-    size_t spy = (size_t)(h + 31) / 32 * 32 * (size_t)((w + 31) / 32 * 32);
-    *fixed = sizeof(float) * (C * hw * 8 + (up2 > hr ? up2 : hr) + ps2 + hr + 16 * hw * 16 + spy * (64 * 2 + 30));
-    *per_frame = sizeof(float) * (C * hw + 3 * hw);
+    // Mirrors the allocations of sv_runner_create with blk = 16 (the largest padding), plus the
+    // transformed weights of the conv plans (Winograd F(6x6,3x3) keeps 64/9 of a 3x3 layer's weights).
+    const size_t hw = (size_t)h * w, B = 16;
+    const int C = m->num_feat, g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
+    size_t big1 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, B), hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, B);
+    size_t big2 = sv_fmap_floats(g2, 4 * h, 4 * w, B), obn = sv_fmap_floats(3, 4 * h, 4 * w, B);
+    size_t lr = sv_fmap_floats(C, h, w, B) * 6 + sv_fmap_floats(2 * C, h, w, B) + sv_fmap_floats(m->fusion.cout, h, w, B) +
+                sv_fmap_floats(m->upconv1.cout, h, w, B) + sv_fmap_floats(g1, 2 * h, 2 * w, B) + 2 * hw;
+    size_t spy = (size_t)((h + 31) / 32 * 32) * (size_t)((w + 31) / 32 * 32);
+    size_t fl = lr + (hrn > big1 ? hrn : big1) + (obn > big2 ? obn : big2) + 48 * hw + spy * (2 * 64 + 16 + 20);
+    *fixed = fl * sizeof(float) + m->nparams * sizeof(float) * 8;
+    *per_frame = sv_fmap_floats(C, h, w, B) * sizeof(float);
 }
 
 sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
@@ -129,6 +135,12 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
     size_t hw = (size_t)h * w;
     int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
     r->C = C;
+    // The 4x-resolution maps dominate the fixed memory; each buffer is reused once its content is consumed:
+    // up2 (upconv2 out) -> hr (conv_hr out), ps2 (shuffled) -> out_blk (conv_last out).
+    size_t big1 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk), hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk);
+    size_t big2 = sv_fmap_floats(g2, 4 * h, 4 * w, blk), obn = sv_fmap_floats(3, 4 * h, 4 * w, blk);
+    if (hrn > big1) big1 = hrn;
+    if (obn > big2) big2 = obn;
     if (!(r->feat_b = alloc_buf(r, sv_fmap_floats(C, h, w, blk) * (size_t)max_frames, e)) ||
         !(r->hid = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
         !(r->warped = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
@@ -141,12 +153,11 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
         !(r->fuse_out = alloc_buf(r, sv_fmap_floats(m->fusion.cout, h, w, blk), e)) ||
         !(r->up1 = alloc_buf(r, sv_fmap_floats(m->upconv1.cout, h, w, blk), e)) ||
         !(r->ps1 = alloc_buf(r, sv_fmap_floats(g1, 2 * h, 2 * w, blk), e)) ||
-        !(r->up2 = alloc_buf(r, sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk), e)) ||
-        !(r->ps2 = alloc_buf(r, sv_fmap_floats(g2, 4 * h, 4 * w, blk), e)) ||
-        !(r->hr = alloc_buf(r, sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk), e)) ||
-        !(r->out_blk = alloc_buf(r, sv_fmap_floats(3, 4 * h, 4 * w, blk), e)) ||
+        !(r->up2 = alloc_buf(r, big1, e)) || !(r->ps2 = alloc_buf(r, big2, e)) ||
         !(r->out_chw = alloc_buf(r, 3 * hw * 16, e)))
         goto fail;
+    r->hr = r->up2;
+    r->out_blk = r->ps2;
     if (mode == SV_EXEC_REFERENCE) {
         size_t sc = (size_t)C * hw > 3 * hw * 16 ? (size_t)C * hw : 3 * hw * 16;
         if (!(r->scratch = alloc_buf(r, sc, e))) goto fail;
@@ -285,7 +296,7 @@ void sv_runner_free(sv_runner *r) {
     free_op(&r->conv_hr);
     free_op(&r->conv_last);
     float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->flow, r->fuse_in,
-                     r->fuse_out, r->up1, r->ps1, r->up2, r->ps2, r->hr, r->out_blk, r->out_chw, r->scratch,
+                     r->fuse_out, r->up1, r->ps1, r->up2, r->ps2, r->out_chw, r->scratch,
                      r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b, r->tap_buf};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     for (int l = 0; l < SV_SPY_LEVELS; l++) {

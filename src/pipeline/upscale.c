@@ -15,7 +15,9 @@
 #include "core/progress.h"
 #include "io/frames.h"
 
-#define DEFAULT_BUDGET ((size_t)2 << 30)
+// Memory for the runner and the frame window when --chunk is not given; with the process's other needs
+// (code, libav, the model) this keeps a 180x320 clip under about 2 GB peak.
+#define DEFAULT_BUDGET ((size_t)1700 << 20)
 #define DEFAULT_LOOKAHEAD 10
 
 void sv_upscale_opts_default(sv_upscale_opts *o) {

@@ -1,0 +1,31 @@
+// conv_internal.h: the conv plan's backends, shared by conv_plan.c (which picks one per layer) and the
+// files that implement them. Every backend computes out = [act](conv(in) + b) [+ residual] for one
+// sv_conv_desc (ops/conv.h) and keeps its own copy of the (transformed) weights.
+#pragma once
+#include "ops/conv.h"
+
+// ---- oneDNN (conv_dnnl.c): any k, pad and blk (blk 1 uses oneDNN's plain nchw) ----
+typedef struct sv_dnnl_conv sv_dnnl_conv;
+// alg: 0 = direct, 1 = oneDNN's choice (auto; picks its Winograd where it has one, AVX-512 only)
+sv_dnnl_conv *sv_dnnl_conv_create(const sv_conv_desc *d, const float *weight, const float *bias, int alg, sv_err *e);
+void sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual);
+// oneDNN's implementation name, e.g. "jit:avx2".
+const char *sv_dnnl_conv_impl(const sv_dnnl_conv *c);
+void sv_dnnl_conv_free(sv_dnnl_conv *c);
+
+// ---- own Winograd F(m x m, 3x3), m = 4 or 6, AVX2 (conv_winograd.c): k = 3, blk 8 or 16 ----
+typedef struct sv_wino sv_wino;
+// tiles_per_block: tiles per work item (rounded up to a multiple of 6); <= 0 picks the default.
+sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
+                        sv_err *e);
+// Returns -1 when its scratch (per thread, freed before return) cannot be allocated; out is then incomplete.
+int sv_wino_run(sv_wino *w, float *out, const float *in, const float *residual);
+void sv_wino_free(sv_wino *w);
+
+// ---- plan with a forced backend (tests, benchmarks) ----
+enum { SV_CONV_AUTO = 0, SV_CONV_WINO = 1, SV_CONV_DNNL = 2, SV_CONV_DNNL_AUTO = 3, SV_CONV_REF = 4, SV_CONV_WINO6 = 5,
+       SV_CONV_NALGO = 6 };
+// algo SV_CONV_AUTO is sv_conv_plan_create's choice; a backend that cannot take the shape fails with e.
+sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weight, const float *bias, int algo,
+                                       sv_err *e);
+int sv_conv_plan_algo_id(const sv_conv_plan *p);

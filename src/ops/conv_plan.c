@@ -1,0 +1,156 @@
+// conv_plan.c: the conv plan (ops/conv.h). At creation it picks one backend for the layer's shape and
+// lets that backend transform the weights; run only dispatches. Backends (conv_internal.h):
+//   SV_CONV_WINO6 own Winograd F(6x6,3x3), AVX2/FMA    k = 3, blk 8/16, cin >= 5, output >= 24x24
+//   SV_CONV_WINO  own Winograd F(4x4,3x3)               the same below 24x24
+//   SV_CONV_DNNL  oneDNN direct convolution            everything else (blk 1 too: plain nchw)
+//   SV_CONV_DNNL_AUTO  oneDNN's own choice (its Winograd exists for AVX-512 only); benchmarks only
+//   SV_CONV_REF   conv2d_forward_ref + epilogue        last resort when oneDNN refuses a shape
+// SLIMVSR_CONV_ALGO=wino6|wino|dnnl|dnnl_auto|ref in the environment forces one for every layer where it
+// applies (the Winograd ones need k = 3 and blk 8/16).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "core/layout.h"
+#include "ops/conv_internal.h"
+
+struct sv_conv_plan {
+    sv_conv_desc d;
+    int oh, ow, algo;
+    char name[80];
+    sv_wino *wino;
+    sv_dnnl_conv *dnnl;
+    float *w, *b, *tmp;  // SV_CONV_REF: plain copies and the conv result before the epilogue
+};
+
+static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6"};
+
+// The choice for a shape, measured on 2-core Zen 3 (AVX2) with bench/conv_bench.c and a sweep of channel
+// counts (8..256) and sizes (5x7 .. 720x1280): own Winograd beats oneDNN's direct conv 1.4-3x for every
+// 3x3 shape except a tiny cin (3 -> 64: oneDNN's direct "first layer" kernel is 2x faster; Winograd
+// pads cin to 8). F(6x6) is 1.15-1.45x faster than F(4x4) once the image is a few tiles wide, about
+// equal below. Accuracy: in a chain of 30 (120) BasicVSR-like residual blocks both stay within
+// 3.4e-6 (6.5e-6) of a double-precision reference, where oneDNN's direct conv (PyTorch's) drifts by
+// 4e-5 (1e-4): the Winograd sums are shorter.
+static int choose_algo(const sv_conv_desc *d, int oh, int ow) {
+    if (d->k == 3 && (d->blk == 8 || d->blk == 16) && d->cin >= 5) return oh >= 24 && ow >= 24 ? SV_CONV_WINO6 : SV_CONV_WINO;
+    return SV_CONV_DNNL;
+}
+
+static int check_desc(const sv_conv_desc *d, sv_err *e) {
+    if (d->cin < 1 || d->cout < 1 || d->k < 1 || d->k % 2 == 0 || d->pad < 0 || d->h < 1 || d->w < 1 ||
+        (d->blk != 1 && d->blk != 8 && d->blk != 16))
+        return sv_errf(e, "conv plan: bad shape cin %d cout %d k %d pad %d %dx%d blk %d", d->cin, d->cout, d->k,
+                       d->pad, d->h, d->w, d->blk);
+    if (d->h + 2 * d->pad - d->k + 1 < 1 || d->w + 2 * d->pad - d->k + 1 < 1)
+        return sv_errf(e, "conv plan: %dx%d input with k %d pad %d gives an empty output", d->h, d->w, d->k,
+                       d->pad);
+    return 0;
+}
+
+sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weight, const float *bias, int algo,
+                                       sv_err *e) {
+    if (check_desc(d, e)) return NULL;
+    sv_conv_plan *p = sv_calloc(1, sizeof *p, e);
+    if (!p) return NULL;
+    p->d = *d;
+    p->oh = d->h + 2 * d->pad - d->k + 1;
+    p->ow = d->w + 2 * d->pad - d->k + 1;
+    if (algo == SV_CONV_AUTO) {
+        const char *env = getenv("SLIMVSR_CONV_ALGO");
+        for (int a = 1; env && a < SV_CONV_NALGO; a++)
+            if (!strcmp(env, algo_env_name[a])) algo = a;
+        if ((algo == SV_CONV_WINO || algo == SV_CONV_WINO6) && !(d->k == 3 && (d->blk == 8 || d->blk == 16)))
+            algo = SV_CONV_AUTO;
+        if (algo == SV_CONV_AUTO) algo = choose_algo(d, p->oh, p->ow);
+    }
+    p->algo = algo;
+    switch (algo) {
+    case SV_CONV_WINO:
+    case SV_CONV_WINO6: {
+        const int m = algo == SV_CONV_WINO ? 4 : 6;
+        p->wino = sv_wino_create(d, weight, bias, m, 0, e);
+        if (!p->wino) goto fail;
+        snprintf(p->name, sizeof p->name, "winograd-f%dx%d-avx2", m, m);
+        return p;
+    }
+    case SV_CONV_DNNL:
+    case SV_CONV_DNNL_AUTO:
+        p->dnnl = sv_dnnl_conv_create(d, weight, bias, algo == SV_CONV_DNNL_AUTO, e);
+        if (p->dnnl) {
+            snprintf(p->name, sizeof p->name, "onednn-%s:%s", algo == SV_CONV_DNNL_AUTO ? "auto" : "direct",
+                     sv_dnnl_conv_impl(p->dnnl));
+            return p;
+        }
+        // oneDNN refused this shape: the naive conv is slow but right
+        fprintf(stderr, "slimvsr: %s; using the reference conv\n", e ? e->msg : "oneDNN conv unavailable");
+        p->algo = SV_CONV_REF;
+        // fall through
+    case SV_CONV_REF: {
+        const size_t nw = (size_t)d->cout * d->cin * d->k * d->k;
+        p->w = sv_malloc(nw * sizeof(float), e);
+        p->b = p->w ? sv_calloc((size_t)d->cout, sizeof(float), e) : NULL;
+        p->tmp = p->b ? sv_malloc(sv_fmap_floats(d->cout, p->oh, p->ow, d->blk) * sizeof(float), e) : NULL;
+        if (!p->tmp) goto fail;
+        memcpy(p->w, weight, nw * sizeof(float));
+        if (bias) memcpy(p->b, bias, (size_t)d->cout * sizeof(float));
+        snprintf(p->name, sizeof p->name, "reference");
+        return p;
+    }
+    default:
+        sv_errf(e, "conv plan: unknown algorithm %d", algo);
+        goto fail;
+    }
+fail:
+    sv_conv_plan_free(p);
+    return NULL;
+}
+
+sv_conv_plan *sv_conv_plan_create(const sv_conv_desc *d, const float *weight, const float *bias, sv_err *e) {
+    return sv_conv_plan_create_algo(d, weight, bias, SV_CONV_AUTO, e);
+}
+
+void sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual) {
+    const sv_conv_desc *d = &p->d;
+    if (!d->residual) residual = NULL;
+    if (p->wino) {
+        // run cannot return an error (ops/conv.h); the only failure is the per-run scratch allocation
+        if (sv_wino_run(p->wino, out, in, residual))
+            fprintf(stderr, "slimvsr: conv %s: out of memory for scratch, output incomplete\n", p->name);
+    } else if (p->dnnl) {
+        sv_dnnl_conv_run(p->dnnl, out, in, residual);
+    } else {
+        conv2d_forward_ref(p->tmp, in, p->w, p->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, d->blk);
+        const size_t n = sv_fmap_floats(d->cout, p->oh, p->ow, d->blk);
+        const float s = d->act ? d->act_slope : 1.0f;
+        for (size_t i = 0; i < n; i++) {
+            const float y = p->tmp[i] >= 0.0f ? p->tmp[i] : s * p->tmp[i];
+            out[i] = residual ? y + residual[i] : y;
+        }
+    }
+}
+
+const char *sv_conv_plan_algo(const sv_conv_plan *p) { return p->name; }
+
+int sv_conv_plan_algo_id(const sv_conv_plan *p) { return p->algo; }
+
+void sv_conv_plan_free(sv_conv_plan *p) {
+    if (!p) return;
+    sv_wino_free(p->wino);
+    sv_dnnl_conv_free(p->dnnl);
+    free(p->w);
+    free(p->b);
+    free(p->tmp);
+    free(p);
+}
+
+// 16 where oneDNN runs AVX-512 kernels (they need nChw16c; the Winograd path handles 16 as two groups of
+// 8), else 8. SLIMVSR_CONV_BLK=8 or 16 in the environment overrides it (to compare both on one CPU).
+int sv_conv_preferred_blk(void) {
+    const char *env = getenv("SLIMVSR_CONV_BLK");
+    if (env && (!strcmp(env, "8") || !strcmp(env, "16"))) return atoi(env);
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
+}

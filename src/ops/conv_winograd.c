@@ -1,0 +1,221 @@
+// conv_winograd.c: 3x3 convolution (stride 1, any pad) by Winograd F(m x m, 3x3), m = 4 or 6, AVX2 + FMA,
+// on the channel-blocked layouts blk = 8 or 16 (the kernels see a feature map as groups of 8 channels).
+//
+// An m x m output tile needs an A x A input tile (A = m + 2; NX = A*A "frequencies" xi). The image's
+// tiles are cut into blocks of T tiles; each thread takes whole blocks and, for its block:
+//   V[xi][g][t][8]   = (B^T d B)[xi] of input tile t, channel group g       (input transform)
+//   for each block of 16 output channels o0:
+//     M[xi][t][16]   = sum_i V[xi][i/8][t][i%8] * U[xi][o0..o0+15][i]        (NX GEMMs, T x cin x 16)
+//     out[o][m x m]  = act(A^T M A + b) (+ residual)                          (output transform)
+// U = G w G^T is made once, in double, when the plan is created. Multiplies per output and input channel:
+// direct 9, F(4x4) 36/16 = 2.25, F(6x6) 64/36 = 1.78. F(6x6) rounds a little worse (test_conv reports).
+// Kernels: conv_winograd_tiles.h.
+#include "ops/conv_internal.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/layout.h"
+#include "ops/conv_winograd_tiles.h"
+
+enum { MAXA = 8 };  // largest input tile
+enum { PF = 2 };    // input tiles ahead whose new columns are prefetched (measured ~4% faster)
+
+struct sv_wino {
+    sv_conv_desc d;
+    int m, a, nx;             // output tile m x m, input tile a x a, a*a frequencies
+    int oh, ow, tiles_x, ntiles;
+    int gi, go;               // groups of 8 channels, in and out (channels padded to blk)
+    int T;                    // tiles per block, a multiple of 6 (the GEMM kernel's rows)
+    size_t vstride, mstride;  // floats between two xi planes of V and of M (padded by one cache line so
+                              // that the planes of one tile do not fall into the same L1 sets)
+    float *U;                 // [nx][go*8 x gi*8]: per xi, blocks of nw = 16 (last may be 8) outputs,
+                              //   U[xi][o0*cinp + i*nw + (o - o0)]
+    float *bias;              // [go*8], zero padded
+    size_t scratch_floats;    // per thread and run: V [nx][gi][T][8], then M [nx][T][16] (planes vstride,
+                              // mstride apart); allocated in each run so that plans hold no scratch
+};
+
+// ---- weight transform: U = G g G^T (A x 3 . 3x3 . 3 x A) ----
+static const double G4[6][3] = {
+    {1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
+};
+static const double G6[8][3] = {
+    {1, 0, 0},
+    {-2.0 / 9, -2.0 / 9, -2.0 / 9},
+    {-2.0 / 9, 2.0 / 9, -2.0 / 9},
+    {1.0 / 90, 1.0 / 45, 2.0 / 45},
+    {1.0 / 90, -1.0 / 45, 2.0 / 45},
+    {32.0 / 45, 16.0 / 45, 8.0 / 45},
+    {32.0 / 45, -16.0 / 45, 8.0 / 45},
+    {0, 0, 1},
+};
+
+static void transform_weights(sv_wino *w, const float *weight) {
+    const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a;
+    const double(*G)[3] = w->m == 4 ? G4 : G6;
+    for (int o = 0; o < cout; o++) {
+        const int o0 = o / 16 * 16, nw = coutp - o0 < 16 ? coutp - o0 : 16;
+        for (int i = 0; i < cin; i++) {
+            const float *g = weight + ((size_t)o * cin + i) * 9;
+            double gg[MAXA][3];  // G g
+            for (int a = 0; a < A; a++)
+                for (int c = 0; c < 3; c++) gg[a][c] = G[a][0] * g[c] + G[a][1] * g[3 + c] + G[a][2] * g[6 + c];
+            for (int a = 0; a < A; a++)
+                for (int b = 0; b < A; b++) {
+                    const double u = gg[a][0] * G[b][0] + gg[a][1] * G[b][1] + gg[a][2] * G[b][2];
+                    w->U[(size_t)(a * A + b) * coutp * cinp + (size_t)o0 * cinp + (size_t)i * nw + (o - o0)] =
+                        (float)u;
+                }
+        }
+    }
+}
+
+// Transforms tiles t0 .. t0+n-1 of the input into V [nx][gi][T][8]; rows n .. T-1 are zeroed. Channel
+// group outer, tiles inner, so that the input is read as a few long rows.
+static void input_transform(const sv_wino *w, const float *in, float *V, int t0, int n) {
+    const int h = w->d.h, wd = w->d.w, blk = w->d.blk, pad = w->d.pad, T = w->T, gi = w->gi, A = w->a, m = w->m;
+    const size_t xstride = w->vstride, rs = (size_t)wd * blk;
+    for (int x = 0; x < w->nx && n < T; x++)
+        for (int g = 0; g < gi; g++)
+            memset(V + x * xstride + ((size_t)g * T + n) * 8, 0, (size_t)(T - n) * 8 * sizeof(float));
+    for (int g = 0; g < gi; g++) {
+        const float *base = in + (size_t)(g * 8 / blk) * h * wd * blk + (g * 8) % blk;
+        for (int tt = 0; tt < n; tt++) {
+            const int t = t0 + tt, iy0 = t / w->tiles_x * m - pad, ix0 = t % w->tiles_x * m - pad;
+            float *v = V + ((size_t)g * T + tt) * 8;
+            const float *src;
+            size_t srs = rs, sps = blk;
+            float patch[MAXA][MAXA][8];  // a tile that crosses the image's edge, zeros outside
+            if (iy0 >= 0 && ix0 >= 0 && iy0 + A <= h && ix0 + A <= wd) {
+                src = base + (size_t)iy0 * rs + (size_t)ix0 * blk;
+                if (ix0 + A + PF * m <= wd)  // the columns that the tile PF further right will add
+                    for (int y = 0; y < A; y++)
+                        for (int c = 0; c < m * blk * 4; c += 64)
+                            _mm_prefetch((const char *)(src + y * rs + (size_t)(A + (PF - 1) * m) * blk) + c, _MM_HINT_T0);
+            } else {
+                for (int y = 0; y < A; y++)
+                    for (int c = 0; c < A; c++) {
+                        const int iy = iy0 + y, ix = ix0 + c;
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                            memcpy(patch[y][c], base + (size_t)iy * rs + (size_t)ix * blk, 8 * sizeof(float));
+                        else
+                            memset(patch[y][c], 0, 8 * sizeof(float));
+                    }
+                src = &patch[0][0][0], srs = MAXA * 8, sps = 8;
+            }
+            if (m == 4)
+                wino_input_tile4(src, srs, sps, v, xstride);
+            else
+                wino_input_tile6(src, srs, sps, v, xstride);
+        }
+    }
+}
+
+// Output channels o0 .. o0+nw-1 of tiles t0 .. t0+n-1 from M [nx][T][16]: bias, act, residual, store.
+static void output_transform(const sv_wino *w, const float *M, float *out, const float *res, int t0, int n,
+                             int o0, int nw) {
+    const int oh = w->oh, ow = w->ow, blk = w->d.blk, m = w->m;
+    const size_t plane = (size_t)oh * ow * blk, rs = (size_t)ow * blk;
+    const __m256 slope = _mm256_set1_ps(w->d.act_slope);
+    for (int j = 0; j < nw; j += 8) {
+        const int og = (o0 + j) / 8;
+        const size_t off = (size_t)(og * 8 / blk) * plane + (og * 8) % blk;
+        const __m256 bias = _mm256_loadu_ps(w->bias + o0 + j);
+        for (int tt = 0; tt < n; tt++) {
+            const int t = t0 + tt, oy0 = t / w->tiles_x * m, ox0 = t % w->tiles_x * m;
+            const size_t at = off + (size_t)oy0 * rs + (size_t)ox0 * blk;
+            const int rows = oh - oy0 < m ? oh - oy0 : m, cols = ow - ox0 < m ? ow - ox0 : m;
+            if (m == 4)
+                wino_output_tile4(M + tt * 16 + j, w->mstride, bias, w->d.act, slope, res ? res + at : NULL, out + at,
+                                  rs, blk, rows, cols);
+            else
+                wino_output_tile6(M + tt * 16 + j, w->mstride, bias, w->d.act, slope, res ? res + at : NULL, out + at,
+                                  rs, blk, rows, cols);
+        }
+    }
+}
+
+int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res) {
+    const int T = w->T, gi = w->gi, coutp = w->go * 8, cinp = gi * 8;
+    const int nblocks = (w->ntiles + T - 1) / T;
+    int nt = omp_get_max_threads(), failed = 0;
+    if (nt > nblocks) nt = nblocks;
+#pragma omp parallel num_threads(nt)
+    {
+        float *V = aligned_alloc(64, w->scratch_floats * sizeof(float));
+        float *M = V + w->nx * w->vstride;
+        const size_t gs = (size_t)T * 8;
+        if (!V) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int b = 0; b < nblocks; b++) {
+            if (!V) continue;
+            const int t0 = b * T, n = w->ntiles - t0 < T ? w->ntiles - t0 : T;
+            input_transform(w, in, V, t0, n);
+            for (int o0 = 0; o0 < coutp; o0 += 16) {
+                const int nw = coutp - o0 < 16 ? coutp - o0 : 16;
+                for (int x = 0; x < w->nx; x++) {
+                    const float *u = w->U + (size_t)x * coutp * cinp + (size_t)o0 * cinp;
+                    const float *v = V + x * w->vstride;
+                    float *m = M + x * w->mstride;
+                    for (int tt = 0; tt < T; tt += 6) {
+                        if (nw == 16)
+                            wino_gemm_6x16(v + tt * 8, gs, u, gi, m + tt * 16);
+                        else
+                            wino_gemm_6x8(v + tt * 8, gs, u, gi, m + tt * 16);
+                    }
+                }
+                output_transform(w, M, out, res, t0, n, o0, nw);
+            }
+        }
+        free(V);
+    }
+    return failed ? -1 : 0;
+}
+
+sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
+                        sv_err *e) {
+    if (d->k != 3 || (d->blk != 8 && d->blk != 16) || (m != 4 && m != 6)) {
+        sv_errf(e, "winograd conv: needs k = 3, blk 8 or 16 and tile 4 or 6 (got k %d, blk %d, tile %d)", d->k, d->blk, m);
+        return NULL;
+    }
+    sv_wino *w = sv_calloc(1, sizeof *w, e);
+    if (!w) return NULL;
+    w->d = *d;
+    w->m = m, w->a = m + 2, w->nx = w->a * w->a;
+    w->oh = d->h + 2 * d->pad - 2;
+    w->ow = d->w + 2 * d->pad - 2;
+    w->tiles_x = (w->ow + m - 1) / m;
+    w->ntiles = w->tiles_x * ((w->oh + m - 1) / m);
+    w->gi = sv_cpad(d->cin, d->blk) / 8;
+    w->go = sv_cpad(d->cout, d->blk) / 8;
+    // 24 tiles of F(4x4) (V: 221 KB at 64 channels, in L2 with M) measured best on Zen 3; the same
+    // data volume for F(6x6)
+    if (tiles_per_block <= 0) tiles_per_block = m == 4 ? 24 : 12;
+    w->T = (tiles_per_block + 5) / 6 * 6;
+    w->vstride = (size_t)w->gi * w->T * 8 + 16;
+    w->mstride = (size_t)w->T * 16 + 16;
+    w->scratch_floats = (w->nx * (w->vstride + w->mstride) + 15) / 16 * 16;  // whole cache lines
+    const size_t coutp = (size_t)w->go * 8, cinp = (size_t)w->gi * 8;
+    w->U = sv_calloc(w->nx * coutp * cinp, sizeof(float), e);
+    w->bias = w->U ? sv_calloc(coutp, sizeof(float), e) : NULL;
+    if (!w->bias) {
+        sv_wino_free(w);
+        return NULL;
+    }
+    transform_weights(w, weight);
+    if (bias) memcpy(w->bias, bias, (size_t)d->cout * sizeof(float));
+    return w;
+}
+
+void sv_wino_free(sv_wino *w) {
+    if (!w) return;
+    free(w->U);
+    free(w->bias);
+    free(w);
+}

@@ -1,0 +1,173 @@
+// conv_winograd_tiles.h: the AVX2/FMA inner kernels of conv_winograd.c (included by it only). Every
+// __m256 holds one pixel's 8 channels of one channel group.
+//
+// Winograd F(m x m, 3x3) with alpha = m + 2 interpolation points. 1-D forms (Y = A^T [(G g) . (B^T d)]):
+//   F(4,3): points 0, 1, -1, 2, -2, inf              alpha 6
+//   F(6,3): points 0, 1, -1, 2, -2, 1/2, -1/2, inf   alpha 8
+// The 2-D transform applies the 1-D one to the columns of a tile, then to the rows. The matrices are in
+// the comments above each function; G (weights) is in conv_winograd.c.
+#pragma once
+#include <immintrin.h>
+#include <stddef.h>
+
+#define V8(x) _mm256_set1_ps(x)
+
+// ---- F(4,3) ----
+// B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+static inline void wino_bt6(const __m256 d[6], __m256 r[6]) {
+    const __m256 a = _mm256_fnmadd_ps(V8(4.0f), d[2], d[4]);               // d4 - 4 d2
+    const __m256 b = _mm256_fnmadd_ps(V8(4.0f), d[1], d[3]);               // d3 - 4 d1
+    const __m256 c = _mm256_sub_ps(d[4], d[2]);                            // d4 - d2
+    const __m256 e = _mm256_mul_ps(V8(2.0f), _mm256_sub_ps(d[3], d[1]));   // 2 (d3 - d1)
+    r[0] = _mm256_fmadd_ps(V8(4.0f), d[0], _mm256_fnmadd_ps(V8(5.0f), d[2], d[4]));
+    r[1] = _mm256_add_ps(a, b);
+    r[2] = _mm256_sub_ps(a, b);
+    r[3] = _mm256_add_ps(c, e);
+    r[4] = _mm256_sub_ps(c, e);
+    r[5] = _mm256_fmadd_ps(V8(4.0f), d[1], _mm256_fnmadd_ps(V8(5.0f), d[3], d[5]));
+}
+
+// A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+static inline void wino_at6(const __m256 m[6], __m256 r[4]) {
+    const __m256 a = _mm256_add_ps(m[1], m[2]), b = _mm256_sub_ps(m[1], m[2]);
+    const __m256 c = _mm256_add_ps(m[3], m[4]), d = _mm256_sub_ps(m[3], m[4]);
+    r[0] = _mm256_add_ps(_mm256_add_ps(m[0], a), c);
+    r[1] = _mm256_fmadd_ps(V8(2.0f), d, b);
+    r[2] = _mm256_fmadd_ps(V8(4.0f), c, a);
+    r[3] = _mm256_add_ps(_mm256_fmadd_ps(V8(8.0f), d, b), m[5]);
+}
+
+// ---- F(6,3) ----
+// B^T = [1 0 -21/4 0 21/4 0 -1 0;  0 1 1 -17/4 -17/4 1 1 0;  0 -1 1 17/4 -17/4 -1 1 0;
+//        0 1/2 1/4 -5/2 -5/4 2 1 0;  0 -1/2 1/4 5/2 -5/4 -2 1 0;  0 2 4 -5/2 -5 1/2 1 0;
+//        0 -2 4 5/2 -5 -1/2 1 0;  0 -1 0 21/4 0 -21/4 0 1]
+static inline void wino_bt8(const __m256 d[8], __m256 r[8]) {
+    r[0] = _mm256_add_ps(_mm256_sub_ps(d[0], d[6]), _mm256_mul_ps(V8(5.25f), _mm256_sub_ps(d[4], d[2])));
+    r[7] = _mm256_add_ps(_mm256_sub_ps(d[7], d[1]), _mm256_mul_ps(V8(5.25f), _mm256_sub_ps(d[3], d[5])));
+    __m256 p = _mm256_fnmadd_ps(V8(4.25f), d[4], _mm256_add_ps(d[2], d[6]));  // d2 + d6 - 4.25 d4
+    __m256 q = _mm256_fnmadd_ps(V8(4.25f), d[3], _mm256_add_ps(d[1], d[5]));  // d1 + d5 - 4.25 d3
+    r[1] = _mm256_add_ps(p, q);
+    r[2] = _mm256_sub_ps(p, q);
+    p = _mm256_fmadd_ps(V8(0.25f), d[2], _mm256_fnmadd_ps(V8(1.25f), d[4], d[6]));  // d6 + d2/4 - 5/4 d4
+    q = _mm256_fmadd_ps(V8(0.5f), d[1], _mm256_fmadd_ps(V8(-2.5f), d[3], _mm256_mul_ps(V8(2.0f), d[5])));
+    r[3] = _mm256_add_ps(p, q);
+    r[4] = _mm256_sub_ps(p, q);
+    p = _mm256_fmadd_ps(V8(4.0f), _mm256_fnmadd_ps(V8(1.25f), d[4], d[2]), d[6]);  // d6 + 4 (d2 - 5/4 d4)
+    q = _mm256_fmadd_ps(V8(2.0f), d[1], _mm256_fmadd_ps(V8(-2.5f), d[3], _mm256_mul_ps(V8(0.5f), d[5])));
+    r[5] = _mm256_add_ps(p, q);
+    r[6] = _mm256_sub_ps(p, q);
+}
+
+// A^T = [1 1 1 1 1 1 1 0;  0 1 -1 2 -2 1/2 -1/2 0;  0 1 1 4 4 1/4 1/4 0;  0 1 -1 8 -8 1/8 -1/8 0;
+//        0 1 1 16 16 1/16 1/16 0;  0 1 -1 32 -32 1/32 -1/32 1]
+static inline void wino_at8(const __m256 m[8], __m256 r[6]) {
+    const __m256 a = _mm256_add_ps(m[1], m[2]), b = _mm256_sub_ps(m[1], m[2]);
+    const __m256 c = _mm256_add_ps(m[3], m[4]), d = _mm256_sub_ps(m[3], m[4]);
+    const __m256 e = _mm256_add_ps(m[5], m[6]), f = _mm256_sub_ps(m[5], m[6]);
+    r[0] = _mm256_add_ps(_mm256_add_ps(m[0], a), _mm256_add_ps(c, e));
+    r[1] = _mm256_fmadd_ps(V8(2.0f), d, _mm256_fmadd_ps(V8(0.5f), f, b));
+    r[2] = _mm256_fmadd_ps(V8(4.0f), c, _mm256_fmadd_ps(V8(0.25f), e, a));
+    r[3] = _mm256_fmadd_ps(V8(8.0f), d, _mm256_fmadd_ps(V8(0.125f), f, b));
+    r[4] = _mm256_fmadd_ps(V8(16.0f), c, _mm256_fmadd_ps(V8(0.0625f), e, a));
+    r[5] = _mm256_add_ps(_mm256_fmadd_ps(V8(32.0f), d, _mm256_fmadd_ps(V8(0.03125f), f, b)), m[7]);
+}
+
+// ---- 2-D tiles, written once for both sizes (A = alpha, M = m; the loops are unrolled) ----
+// Input: the A x A tile at src (rs floats between rows, ps between pixels) -> A*A vectors at v + xi*xstride.
+#define WINO_INPUT_TILE(NAME, A, BT)                                                                   \
+    static inline void NAME(const float *src, size_t rs, size_t ps, float *v, size_t xstride) {      \
+        __m256 tmp[A][A]; /* tmp[i][c] = (B^T d)[i][c] */                                              \
+        _Pragma("GCC unroll 8") for (int c = 0; c < A; c++) {                                          \
+            __m256 col[A], r[A];                                                                       \
+            _Pragma("GCC unroll 8") for (int y = 0; y < A; y++) col[y] = _mm256_loadu_ps(src + y * rs + c * ps); \
+            BT(col, r);                                                                                \
+            _Pragma("GCC unroll 8") for (int i = 0; i < A; i++) tmp[i][c] = r[i];                      \
+        }                                                                                              \
+        _Pragma("GCC unroll 8") for (int i = 0; i < A; i++) {                                          \
+            __m256 r[A];                                                                               \
+            BT(tmp[i], r);                                                                             \
+            _Pragma("GCC unroll 8") for (int j = 0; j < A; j++) _mm256_storeu_ps(v + (i * A + j) * xstride, r[j]); \
+        }                                                                                              \
+    }
+WINO_INPUT_TILE(wino_input_tile4, 6, wino_bt6)
+WINO_INPUT_TILE(wino_input_tile6, 8, wino_bt8)
+
+// Output: A*A vectors at m + xi*xstride -> the M x M tile: + bias, act (x >= 0 ? x : slope x), + residual
+// (res may be out itself), stored rows x cols of it (fewer at the image's edge).
+#define WINO_OUTPUT_TILE(NAME, A, M, AT)                                                               \
+    static inline void NAME(const float *m, size_t xstride, __m256 bias, int act, __m256 slope,       \
+                            const float *res, float *out, size_t rs, size_t ps, int rows, int cols) { \
+        const __m256 zero = _mm256_setzero_ps();                                                       \
+        __m256 tmp[M][A];                                                                              \
+        _Pragma("GCC unroll 8") for (int c = 0; c < A; c++) {                                          \
+            __m256 col[A], r[M];                                                                       \
+            _Pragma("GCC unroll 8") for (int y = 0; y < A; y++) col[y] = _mm256_loadu_ps(m + (y * A + c) * xstride); \
+            AT(col, r);                                                                                \
+            _Pragma("GCC unroll 8") for (int i = 0; i < M; i++) tmp[i][c] = r[i];                      \
+        }                                                                                              \
+        _Pragma("GCC unroll 8") for (int i = 0; i < M; i++) {                                          \
+            if (i >= rows) break;                                                                      \
+            __m256 r[M];                                                                               \
+            AT(tmp[i], r);                                                                             \
+            _Pragma("GCC unroll 8") for (int x = 0; x < M; x++) {                                      \
+                if (x >= cols) break;                                                                  \
+                const size_t at = i * rs + x * ps;                                                     \
+                __m256 y = _mm256_add_ps(r[x], bias);                                                  \
+                if (act) y = _mm256_fmadd_ps(slope, _mm256_min_ps(y, zero), _mm256_max_ps(y, zero));  \
+                if (res) y = _mm256_add_ps(y, _mm256_loadu_ps(res + at));                              \
+                _mm256_storeu_ps(out + at, y);                                                         \
+            }                                                                                          \
+        }                                                                                              \
+    }
+WINO_OUTPUT_TILE(wino_output_tile4, 6, 4, wino_at6)
+WINO_OUTPUT_TILE(wino_output_tile6, 8, 6, wino_at8)
+
+// ---- GEMM: m[t][16] = sum_i v[i/8][t][i%8] * u[i][16] for 6 tiles (rows) ----
+// v: V plane of one xi at tile t (group stride gs floats); u: [gi*8][16]; m: M plane at tile t ([t][16]).
+static inline void wino_gemm_6x16(const float *v, size_t gs, const float *u, int gi, float *m) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int g = 0; g < gi; g++, v += gs, u += 8 * 16) {
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m256 a0 = _mm256_loadu_ps(u + k * 16), a1 = _mm256_loadu_ps(u + k * 16 + 8);
+            __m256 b;
+#define WINO_ROW(r)                                   \
+    b = _mm256_broadcast_ss(v + (r) * 8 + k);         \
+    c##r##0 = _mm256_fmadd_ps(b, a0, c##r##0);        \
+    c##r##1 = _mm256_fmadd_ps(b, a1, c##r##1);
+            WINO_ROW(0) WINO_ROW(1) WINO_ROW(2) WINO_ROW(3) WINO_ROW(4) WINO_ROW(5)
+#undef WINO_ROW
+        }
+    }
+#define WINO_STORE(r)                                 \
+    _mm256_storeu_ps(m + (r) * 16, c##r##0);          \
+    _mm256_storeu_ps(m + (r) * 16 + 8, c##r##1);
+    WINO_STORE(0) WINO_STORE(1) WINO_STORE(2) WINO_STORE(3) WINO_STORE(4) WINO_STORE(5)
+#undef WINO_STORE
+}
+
+// The same for a last block of 8 output channels (u: [gi*8][8]); writes m[t][0..7].
+static inline void wino_gemm_6x8(const float *v, size_t gs, const float *u, int gi, float *m) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    for (int g = 0; g < gi; g++, v += gs, u += 8 * 8) {
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m256 a = _mm256_loadu_ps(u + k * 8);
+            c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 0 * 8 + k), a, c0);
+            c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 1 * 8 + k), a, c1);
+            c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 2 * 8 + k), a, c2);
+            c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 3 * 8 + k), a, c3);
+            c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 4 * 8 + k), a, c4);
+            c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 5 * 8 + k), a, c5);
+        }
+    }
+    _mm256_storeu_ps(m + 0 * 16, c0);
+    _mm256_storeu_ps(m + 1 * 16, c1);
+    _mm256_storeu_ps(m + 2 * 16, c2);
+    _mm256_storeu_ps(m + 3 * 16, c3);
+    _mm256_storeu_ps(m + 4 * 16, c4);
+    _mm256_storeu_ps(m + 5 * 16, c5);
+}
+
+#undef V8

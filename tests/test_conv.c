@@ -1,0 +1,222 @@
+// test_conv.c: conv2d_forward_ref against hand-computed values, then every conv plan backend (own
+// Winograd, oneDNN direct, oneDNN auto, reference, and the automatic choice) against conv2d_forward_ref
+// on odd shapes, all layouts, all epilogues (act none/ReLU/LeakyReLU, residual none/separate/aliased).
+//
+// Tolerance: each output is compared with the double-precision reference under
+//   |got - ref| <= rtol * (mag + |residual|) + 1e-30,  mag = conv_ref(|in|, |w|, |b|)
+// where mag is the sum of the absolute values of the terms that make the output, i.e. the scale of fp32
+// rounding error. An fp32 dot product of K terms errs by at most ~K*eps*mag (eps = 6e-8) and typically
+// by sqrt(K)*eps*mag. rtol = 1e-5, and 5e-5 for Winograd F(6x6), whose transforms (entries up to 32 and
+// 21/4) amplify rounding more. The worst ratios measured are printed at the end.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/layout.h"
+#include "ops/conv.h"
+#include "ops/conv_internal.h"
+#include "testutil.h"
+
+#define RTOL 1e-5
+#define RTOL_WINO6 5e-5
+
+static uint64_t rng = 12345;
+static double worst[SV_CONV_NALGO];  // worst err/mag ratio seen per algorithm id
+
+// ---- conv_ref against hand-computed cases ----
+
+static void test_ref_hand(void) {
+    // 1) cin 2, cout 1, 3x3 image, k 3, pad 1. Channel 0 is 1..9 and meets an identity kernel; channel 1 is
+    // all ones and meets an all-ones kernel, so it counts the in-image taps. Bias 0.5.
+    float in[2 * 9], w[18] = {0}, b = 0.5f, out[9];
+    for (int i = 0; i < 9; i++) in[i] = (float)(i + 1), in[9 + i] = 1.0f;
+    w[4] = 1.0f;
+    for (int i = 9; i < 18; i++) w[i] = 1.0f;
+    const float count[9] = {4, 6, 4, 6, 9, 6, 4, 6, 4};
+    conv2d_forward_ref(out, in, w, &b, 2, 1, 3, 3, 3, 1, 1);
+    for (int i = 0; i < 9; i++) CHECKF(out[i] == in[i] + count[i] + 0.5f, "ref pixel %d: %g", i, out[i]);
+
+    // 2) cin 1, cout 1, 3x4 image in[y][x] = 10y + x, kernel 1..9 row-major, pad 0 -> 1x2 output.
+    // Cross-correlation (no kernel flip): out[0][0] = sum w[ky][kx] (10ky + kx) = 630 + 51 = 681,
+    // out[0][1] = 681 + sum(w) = 726.
+    float im[12], k9[9], o2[2];
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 4; x++) im[y * 4 + x] = (float)(10 * y + x);
+    for (int i = 0; i < 9; i++) k9[i] = (float)(i + 1);
+    conv2d_forward_ref(o2, im, k9, NULL, 1, 1, 3, 4, 3, 0, 1);
+    CHECKF(o2[0] == 681.0f && o2[1] == 726.0f, "ref valid conv: %g %g (want 681 726)", o2[0], o2[1]);
+
+    // 3) case 1 in the blocked layout blk 8: same values at channel 0, padding channels 1..7 zero.
+    float inb[8 * 9] = {0}, outb[8 * 9];
+    for (int i = 0; i < 9; i++) inb[i * 8] = in[i], inb[i * 8 + 1] = 1.0f;
+    for (int i = 0; i < 8 * 9; i++) outb[i] = NAN;
+    conv2d_forward_ref(outb, inb, w, &b, 2, 1, 3, 3, 3, 1, 8);
+    for (int i = 0; i < 9; i++) {
+        CHECKF(outb[i * 8] == out[i], "blk 8 pixel %d: %g vs %g", i, outb[i * 8], out[i]);
+        for (int c = 1; c < 8; c++) CHECKF(outb[i * 8 + c] == 0.0f, "blk 8 padding channel %d not zero", c);
+    }
+}
+
+// ---- random cases ----
+
+// A random feature map in layout blk with zero padding channels.
+static float *rand_fmap(int c, int h, int w, int blk, float lo, float hi) {
+    float *x = calloc(sv_fmap_floats(c, h, w, blk), sizeof(float));
+    float *plain = malloc((size_t)c * h * w * sizeof(float));
+    tu_fill_uniform(plain, (size_t)c * h * w, lo, hi, &rng);
+    for (int i = 0; i < c; i++)
+        for (int p = 0; p < h * w; p++) x[sv_fmap_index(i, p / w, p % w, h, w, blk)] = plain[(size_t)i * h * w + p];
+    free(plain);
+    return x;
+}
+
+static const char *algo_names[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6"};
+
+// One shape: the reference once, then every backend that takes the shape, each with three of the nine
+// epilogues (act none/ReLU/LeakyReLU x residual none/separate/aliased), rotating with variant0.
+static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk, int variant0) {
+    const int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+    if (oh < 1 || ow < 1) return;
+    const size_t nin = sv_fmap_floats(cin, h, w, blk), nout = sv_fmap_floats(cout, oh, ow, blk);
+    const size_t nw = (size_t)cout * cin * k * k;
+    float *in = rand_fmap(cin, h, w, blk, -1.0f, 1.0f);
+    float *wt = malloc(nw * sizeof(float)), *b = malloc(cout * sizeof(float));
+    tu_fill_uniform(wt, nw, -0.5f, 0.5f, &rng);
+    tu_fill_uniform(b, cout, -0.5f, 0.5f, &rng);
+    float *ref = malloc(nout * sizeof(float)), *mag = malloc(nout * sizeof(float));
+    float *res = rand_fmap(cout, oh, ow, blk, -2.0f, 2.0f), *out = malloc(nout * sizeof(float));
+    conv2d_forward_ref(ref, in, wt, b, cin, cout, h, w, k, pad, blk);
+    {  // magnitudes: the same conv on absolute values
+        float *ain = malloc(nin * sizeof(float)), *aw = malloc(nw * sizeof(float)), *ab = malloc(cout * sizeof(float));
+        for (size_t i = 0; i < nin; i++) ain[i] = fabsf(in[i]);
+        for (size_t i = 0; i < nw; i++) aw[i] = fabsf(wt[i]);
+        for (int i = 0; i < cout; i++) ab[i] = fabsf(b[i]);
+        conv2d_forward_ref(mag, ain, aw, ab, cin, cout, h, w, k, pad, blk);
+        free(ain), free(aw), free(ab);
+    }
+    for (int algo = SV_CONV_AUTO; algo < SV_CONV_NALGO; algo++) {
+        if ((algo == SV_CONV_WINO || algo == SV_CONV_WINO6) && !(k == 3 && blk != 1)) continue;
+        if (algo == SV_CONV_REF && (size_t)cin * k * k * nout > 2000000) continue;  // slow; small shapes do
+        for (int v = 0; v < 3; v++) {
+            const int variant = (variant0 + v * 4 + algo) % 9, act = variant % 3, resmode = variant / 3;
+            sv_conv_desc d = {.cin = cin, .cout = cout, .k = k, .pad = pad, .h = h, .w = w, .blk = blk,
+                              .act = act != 0, .act_slope = act == 2 ? 0.1f : 0.0f, .residual = resmode != 0};
+            sv_err e = {{0}};
+            sv_conv_plan *p = sv_conv_plan_create_algo(&d, wt, b, algo, &e);
+            CHECKF(p != NULL, "plan %s cin %d cout %d %dx%d k %d: %s", algo_names[algo], cin, cout, h, w, k, e.msg);
+            if (!p) continue;
+            // resmode 1: residual in its own buffer; 2: aliased (out holds the residual)
+            if (resmode == 2) memcpy(out, res, nout * sizeof(float));
+            else
+                for (size_t i = 0; i < nout; i++) out[i] = NAN;
+            sv_conv_plan_run(p, out, in, resmode == 1 ? res : resmode == 2 ? out : NULL);
+            const float slope = d.act_slope;
+            const int id = sv_conv_plan_algo_id(p);
+            const double rtol = id == SV_CONV_WINO6 ? RTOL_WINO6 : RTOL;
+            int bad = 0;
+            double ratio = 0;
+            for (int c = 0; c < sv_cpad(cout, blk) && bad < 3; c++)
+                for (int y = 0; y < oh; y++)
+                    for (int x = 0; x < ow; x++) {
+                        const size_t at = sv_fmap_index(c, y, x, oh, ow, blk);
+                        if (c >= cout) {
+                            if (out[at] != 0.0f && bad++ < 3)
+                                tu_fail(__FILE__, __LINE__, "%s: padding channel %d not zero (%g)", sv_conv_plan_algo(p), c, out[at]);
+                            continue;
+                        }
+                        double want = ref[at];
+                        if (d.act && want < 0) want *= slope;
+                        double scale = mag[at];
+                        if (resmode) want += res[at], scale += fabs(res[at]);
+                        const double err = fabs(out[at] - want);
+                        if (!(err <= rtol * scale + 1e-30)) {  // also catches NaN
+                            if (bad++ < 3)
+                                tu_fail(__FILE__, __LINE__,
+                                        "%s cin %d cout %d %dx%d k %d pad %d blk %d act %d res %d: out[%d,%d,%d] = %.7g, "
+                                        "want %.7g (scale %.3g)",
+                                        sv_conv_plan_algo(p), cin, cout, h, w, k, pad, blk, act, resmode, c, y, x,
+                                        out[at], want, scale);
+                        }
+                        if (scale > 0 && err / scale > ratio) ratio = err / scale;
+                    }
+            if (ratio > worst[id]) worst[id] = ratio;
+            sv_conv_plan_free(p);
+        }
+    }
+    free(in), free(wt), free(b), free(ref), free(mag), free(res), free(out);
+}
+
+static const int chans[] = {3, 13, 37, 64, 67};
+static const int sizes[][2] = {{1, 1}, {5, 7}, {23, 41}};
+
+// Every pair of channel counts, small sizes, k 1 and 3; layout (1, 8, 16) and pad (0, k/2) rotate through
+// all six of their combinations.
+static void test_plans_k1_k3(void) {
+    int n = 0;
+    for (int a = 0; a < 5; a++)
+        for (int c = 0; c < 5; c++)
+            for (int s = 0; s < 3; s++, n++)
+                for (int k = 1; k <= 3; k += 2) {
+                    const int blk = n % 3 == 0 ? 1 : n % 3 == 1 ? 8 : 16, pad = (n / 3) % 2 ? k / 2 : 0;
+                    check_case(chans[a], chans[c], sizes[s][0], sizes[s][1], k, pad, blk, n + k);
+                }
+}
+
+// Larger images (several Winograd tile blocks, both threads busy), including partial tiles.
+static void test_plans_large(void) {
+    static const int cases[][6] = {  // cin, cout, h, w, pad, blk
+        {64, 64, 33, 65, 1, 8},  {64, 64, 46, 83, 0, 16}, {67, 37, 33, 65, 1, 16}, {13, 64, 33, 65, 1, 8},
+        {64, 3, 33, 65, 1, 8},   {37, 67, 45, 80, 0, 8},  {64, 64, 33, 65, 1, 1},  {67, 64, 45, 80, 1, 16}};
+    for (int i = 0; i < 8; i++)
+        check_case(cases[i][0], cases[i][1], cases[i][2], cases[i][3], 3, cases[i][4], cases[i][5], i);
+}
+
+// 7x7 (SPyNet) and 3x3 with a pad wider than k/2.
+static void test_plans_k7(void) {
+    static const int cases[][4] = {{3, 13, 5, 7}, {13, 37, 23, 41}, {37, 3, 23, 41}, {8, 32, 33, 65},
+                                   {16, 2, 33, 65}, {64, 67, 23, 41}};
+    for (int i = 0; i < 6; i++) {
+        const int blk = i % 3 == 0 ? 1 : i % 3 == 1 ? 8 : 16;
+        check_case(cases[i][0], cases[i][1], cases[i][2], cases[i][3], 7, 3, blk, i);
+        check_case(cases[i][0], cases[i][1], cases[i][2], cases[i][3], 7, 0, 8, i + 1);
+    }
+    check_case(13, 37, 1, 1, 7, 3, 8, 0);
+    check_case(64, 13, 23, 41, 3, 2, 8, 5);
+    check_case(37, 64, 5, 7, 3, 2, 16, 2);
+}
+
+static void test_plan_errors(void) {
+    sv_err e = {{0}};
+    sv_conv_desc d = {.cin = 4, .cout = 4, .k = 7, .pad = 0, .h = 1, .w = 1, .blk = 8};
+    float wt[4 * 4 * 49] = {0};
+    CHECK(sv_conv_plan_create(&d, wt, NULL, &e) == NULL && strstr(e.msg, "empty output"));
+    d.k = 2, d.pad = 1;
+    CHECK(sv_conv_plan_create(&d, wt, NULL, &e) == NULL && strstr(e.msg, "bad shape"));
+    d.k = 3, d.blk = 4;
+    CHECK(sv_conv_plan_create(&d, wt, NULL, &e) == NULL && strstr(e.msg, "bad shape"));
+    d.blk = 1, d.h = 8, d.w = 8;
+    CHECK(sv_conv_plan_create_algo(&d, wt, NULL, SV_CONV_WINO, &e) == NULL);  // Winograd needs blk 8/16
+    const int blk = sv_conv_preferred_blk();
+    CHECK(blk == 8 || blk == 16);
+}
+
+int main(int argc, char **argv) {
+    // libgomp's idle threads spin-wait by default; on a busy 2-core machine that starves this test's serial
+    // parts (reference convs, comparisons) about 5x. libgomp reads the policy when it loads, so set it and
+    // start again (harmless if exec fails).
+    if (argc > 0 && !getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        execv("/proc/self/exe", argv);
+    }
+    run_test("conv_ref_hand", test_ref_hand);
+    run_test("conv_plan_errors", test_plan_errors);
+    run_test("conv_plans_k1_k3", test_plans_k1_k3);
+    run_test("conv_plans_large", test_plans_large);
+    run_test("conv_plans_k7", test_plans_k7);
+    for (int a = 1; a < SV_CONV_NALGO; a++)
+        printf("# worst |err| / scale for %s: %.3g (tolerance %.0e)\n", algo_names[a], worst[a],
+               a == SV_CONV_WINO6 ? RTOL_WINO6 : RTOL);
+    return test_summary();
+}
