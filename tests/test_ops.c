@@ -192,7 +192,32 @@ static void test_layout_roundtrip_and_padding(void) {
     free(b);
 }
 
+// concat = two channel copies; add; both across layouts, odd channel counts
+static void test_concat_and_add(void) {
+    const int h = 5, w = 9, ca = 3, cb = 13;
+    float a[3 * 45], b[13 * 45];
+    uint64_t st = 9;
+    tu_fill_uniform(a, sizeof a / 4, -1, 1, &st);
+    tu_fill_uniform(b, sizeof b / 4, -1, 1, &st);
+    for (int blk = 1; blk <= 16; blk *= 2) {
+        if (blk == 2 || blk == 4) continue;
+        float *cat = calloc(sv_fmap_floats(ca + cb, h, w, blk), 4);
+        float *bb = to_blk(b, cb, h, w, blk);
+        channel_copy(cat, ca + cb, 0, blk, a, ca, 0, 1, ca, h, w);
+        channel_copy(cat, ca + cb, ca, blk, bb, cb, 0, blk, cb, h, w);
+        float plain[16 * 45];
+        layout_convert(plain, 1, cat, blk, ca + cb, h, w);
+        CHECKF(tu_max_abs_diff(plain, a, sizeof a / 4) == 0.0, "concat part a, blk %d", blk);
+        CHECKF(tu_max_abs_diff(plain + 3 * 45, b, sizeof b / 4) == 0.0, "concat part b, blk %d", blk);
+        free(cat), free(bb);
+    }
+    float sum[3 * 45];
+    add_forward(sum, a, b, sizeof a / 4);
+    for (int i = 0; i < 3 * 45; i++) CHECK(sum[i] == a[i] + b[i]);
+}
+
 int main(void) {
+    run_test("concat_and_add", test_concat_and_add);
     run_test("warp_zeros_and_border_vs_pytorch", test_warp_zeros_and_border);
     run_test("pixel_shuffle_vs_pytorch", test_pixel_shuffle);
     run_test("bilinear_x4_vs_pytorch", test_bilinear_x4);

@@ -93,8 +93,11 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     }
     int num = 0, den = 0;
     sv_frames_fps_rational(rd, &num, &den);
+    // A folder's count is exact; a video's is the container's estimate, so leave it some room.
+    int is_video = sv_frames_fps(rd) > 0 || num > 0;
+    int count_hint = count > 0 && is_video ? count + count / 10 + 2 : count;
     int chunk, la;
-    sv_upscale_plan_chunk(m, h, w, count, o, &chunk, &la);
+    sv_upscale_plan_chunk(m, h, w, count_hint, o, &chunk, &la);
     const int win = chunk + la;
     sv_runner *run = NULL;
     sv_frame_writer *wr = NULL;
