@@ -6,8 +6,9 @@
 //   |got - ref| <= rtol * (mag + |residual|) + 1e-30,  mag = conv_ref(|in|, |w|, |b|)
 // where mag is the sum of the absolute values of the terms that make the output, i.e. the scale of fp32
 // rounding error. An fp32 dot product of K terms errs by at most ~K*eps*mag (eps = 6e-8) and typically
-// by sqrt(K)*eps*mag. rtol = 1e-5, and 5e-5 for Winograd F(6x6), whose transforms (entries up to 32 and
-// 21/4) amplify rounding more. The worst ratios measured are printed at the end.
+// by sqrt(K)*eps*mag. rtol = 1e-5, and 5e-5 for Winograd F(6x6,3x3), whose transforms (entries up to 32
+// and 21/4) amplify rounding more (F(2x2,7x7) has the same B^T but an A^T with entries <= 2: it measures
+// ~2e-6, like F(4x4,3x3)). The worst ratios measured are printed at the end.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +73,9 @@ static float *rand_fmap(int c, int h, int w, int blk, float lo, float hi) {
     return x;
 }
 
-static const char *algo_names[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6"};
+static const char *algo_names[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6", "wino7"};
+
+static double algo_rtol(int id) { return id == SV_CONV_WINO6 ? RTOL_WINO6 : RTOL; }
 
 // One shape: the reference once, then every backend that takes the shape, each with three of the nine
 // epilogues (act none/ReLU/LeakyReLU x residual none/separate/aliased), rotating with variant0.
@@ -98,6 +101,7 @@ static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk,
     }
     for (int algo = SV_CONV_AUTO; algo < SV_CONV_NALGO; algo++) {
         if ((algo == SV_CONV_WINO || algo == SV_CONV_WINO6) && !(k == 3 && blk != 1)) continue;
+        if (algo == SV_CONV_WINO7 && !(k == 7 && blk != 1)) continue;
         if (algo == SV_CONV_REF && (size_t)cin * k * k * nout > 2000000) continue;  // slow; small shapes do
         for (int v = 0; v < 3; v++) {
             const int variant = (variant0 + v * 4 + algo) % 9, act = variant % 3, resmode = variant / 3;
@@ -114,7 +118,7 @@ static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk,
             sv_conv_plan_run(p, out, in, resmode == 1 ? res : resmode == 2 ? out : NULL);
             const float slope = d.act_slope;
             const int id = sv_conv_plan_algo_id(p);
-            const double rtol = id == SV_CONV_WINO6 ? RTOL_WINO6 : RTOL;
+            const double rtol = algo_rtol(id);
             int bad = 0;
             double ratio = 0;
             for (int c = 0; c < sv_cpad(cout, blk) && bad < 3; c++)
@@ -187,6 +191,24 @@ static void test_plans_k7(void) {
     check_case(37, 64, 5, 7, 3, 2, 16, 2);
 }
 
+// Winograd F(2x2,7x7) (and every other backend) on SPyNet-like and odd channel counts: all pairs of
+// 8, 13, 32, 37, 64 at 5x7 and 23x41, pad 3 (SPyNet's) and, rotating, pad 0 and 2; a few at 45x80
+// (several tile blocks per thread, partial tiles at the right and bottom edges) and SPyNet's 16 -> 2.
+static void test_plans_k7_wino(void) {
+    static const int ch[] = {8, 13, 32, 37, 64};
+    int n = 0;
+    for (int a = 0; a < 5; a++)
+        for (int c = 0; c < 5; c++)
+            for (int s = 0; s < 2; s++, n++) {
+                const int blk = n % 2 ? 16 : 8, h = s ? 23 : 5, w = s ? 41 : 7;
+                check_case(ch[a], ch[c], h, w, 7, 3, blk, n);
+                if (n % 5 == 0) check_case(ch[a], ch[c], h, w, 7, n % 10 ? 2 : 0, 8, n + 1);
+            }
+    static const int big[][3] = {{8, 32, 8}, {37, 13, 16}, {64, 32, 8}, {16, 2, 8}, {13, 64, 16}};  // cin, cout, blk
+    for (int i = 0; i < 5; i++) check_case(big[i][0], big[i][1], 45, 80, 7, 3, big[i][2], i);
+    check_case(16, 2, 24, 40, 7, 3, 8, 3);
+}
+
 static void test_plan_errors(void) {
     sv_err e = {{0}};
     sv_conv_desc d = {.cin = 4, .cout = 4, .k = 7, .pad = 0, .h = 1, .w = 1, .blk = 8};
@@ -215,8 +237,9 @@ int main(int argc, char **argv) {
     run_test("conv_plans_k1_k3", test_plans_k1_k3);
     run_test("conv_plans_large", test_plans_large);
     run_test("conv_plans_k7", test_plans_k7);
+    run_test("conv_plans_k7_wino", test_plans_k7_wino);
     for (int a = 1; a < SV_CONV_NALGO; a++)
         printf("# worst |err| / scale for %s: %.3g (tolerance %.0e)\n", algo_names[a], worst[a],
-               a == SV_CONV_WINO6 ? RTOL_WINO6 : RTOL);
+               algo_rtol(a));
     return test_summary();
 }

@@ -2,11 +2,12 @@
 // lets that backend transform the weights; run only dispatches. Backends (conv_internal.h):
 //   SV_CONV_WINO6 own Winograd F(6x6,3x3), AVX2/FMA    k = 3, blk 8/16, cin >= 5, output >= 24x24
 //   SV_CONV_WINO  own Winograd F(4x4,3x3)               the same below 24x24
+//   SV_CONV_WINO7 own Winograd F(2x2,7x7), AVX2/FMA    k = 7, blk 8/16 (SPyNet): see choose_algo
 //   SV_CONV_DNNL  oneDNN direct convolution            everything else (blk 1 too: plain nchw)
 //   SV_CONV_DNNL_AUTO  oneDNN's own choice (its Winograd exists for AVX-512 only); benchmarks only
 //   SV_CONV_REF   conv2d_forward_ref + epilogue        last resort when oneDNN refuses a shape
-// SLIMVSR_CONV_ALGO=wino6|wino|dnnl|dnnl_auto|ref in the environment forces one for every layer where it
-// applies (the Winograd ones need k = 3 and blk 8/16).
+// SLIMVSR_CONV_ALGO=wino6|wino|wino7|dnnl|dnnl_auto|ref in the environment forces one for every layer where
+// it applies (wino6 and wino need k = 3, wino7 k = 7, all three blk 8/16).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,15 @@ struct sv_conv_plan {
     float *w, *b, *tmp;  // SV_CONV_REF: plain copies and the conv result before the epilogue
 };
 
-static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6"};
+static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6", "wino7"};
+
+// Whether a Winograd backend takes the shape (the others take any).
+static int wino_takes(int algo, const sv_conv_desc *d) {
+    if (d->blk != 8 && d->blk != 16) return 0;
+    if (algo == SV_CONV_WINO || algo == SV_CONV_WINO6) return d->k == 3;
+    if (algo == SV_CONV_WINO7) return d->k == 7;
+    return 1;
+}
 
 // The choice for a shape, measured on 2-core Zen 3 (AVX2) with bench/conv_bench.c and a sweep of channel
 // counts (8..256) and sizes (5x7 .. 720x1280): own Winograd beats oneDNN's direct conv 1.4-3x for every
@@ -34,8 +43,15 @@ static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl
 // equal below. Accuracy: in a chain of 30 (120) BasicVSR-like residual blocks both stay within
 // 3.4e-6 (6.5e-6) of a double-precision reference, where oneDNN's direct conv (PyTorch's) drifts by
 // 4e-5 (1e-4): the Winograd sums are shorter.
+//
+// 7x7 (SPyNet, 2-core Zen 3, bench/conv_bench.c, cpu/T): F(2x2,7x7) is 1.6-1.9x faster than oneDNN's
+// direct conv for cin 16..64 from 24x40 up to 192x320, 1.0-1.5x at 12x20, and about equal or a little
+// slower at 6x10 (15 tiles). With cin 8 (one channel group: SPyNet's first conv) it only ties oneDNN.
+// Accuracy is that of F(4x4,3x3) (test_conv).
 static int choose_algo(const sv_conv_desc *d, int oh, int ow) {
-    if (d->k == 3 && (d->blk == 8 || d->blk == 16) && d->cin >= 5) return oh >= 24 && ow >= 24 ? SV_CONV_WINO6 : SV_CONV_WINO;
+    const int blocked = d->blk == 8 || d->blk == 16;
+    if (d->k == 3 && blocked && d->cin >= 5) return oh >= 24 && ow >= 24 ? SV_CONV_WINO6 : SV_CONV_WINO;
+    if (d->k == 7 && blocked && d->cin > 8 && oh >= 12 && ow >= 12) return SV_CONV_WINO7;
     return SV_CONV_DNNL;
 }
 
@@ -62,18 +78,21 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
         const char *env = getenv("SLIMVSR_CONV_ALGO");
         for (int a = 1; env && a < SV_CONV_NALGO; a++)
             if (!strcmp(env, algo_env_name[a])) algo = a;
-        if ((algo == SV_CONV_WINO || algo == SV_CONV_WINO6) && !(d->k == 3 && (d->blk == 8 || d->blk == 16)))
-            algo = SV_CONV_AUTO;
+        if (!wino_takes(algo, d)) algo = SV_CONV_AUTO;
         if (algo == SV_CONV_AUTO) algo = choose_algo(d, p->oh, p->ow);
     }
     p->algo = algo;
     switch (algo) {
     case SV_CONV_WINO:
-    case SV_CONV_WINO6: {
-        const int m = algo == SV_CONV_WINO ? 4 : 6;
+    case SV_CONV_WINO6:
+    case SV_CONV_WINO7: {
+        const int m = algo == SV_CONV_WINO ? 4 : algo == SV_CONV_WINO6 ? 6 : 2;
         p->wino = sv_wino_create(d, weight, bias, m, 0, e);
         if (!p->wino) goto fail;
-        snprintf(p->name, sizeof p->name, "winograd-f%dx%d-avx2", m, m);
+        if (algo == SV_CONV_WINO7)
+            snprintf(p->name, sizeof p->name, "winograd-f2x2-7x7-avx2");
+        else
+            snprintf(p->name, sizeof p->name, "winograd-f%dx%d-avx2", m, m);
         return p;
     }
     case SV_CONV_DNNL:

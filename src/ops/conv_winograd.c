@@ -1,14 +1,16 @@
-// conv_winograd.c: 3x3 convolution (stride 1, any pad) by Winograd F(m x m, 3x3), m = 4 or 6, AVX2 + FMA,
-// on the channel-blocked layouts blk = 8 or 16 (the kernels see a feature map as groups of 8 channels).
+// conv_winograd.c: r x r convolution (stride 1, any pad) by Winograd F(m x m, r x r), AVX2 + FMA, on the
+// channel-blocked layouts blk = 8 or 16 (the kernels see a feature map as groups of 8 channels):
+//   r = 3: m = 4 or 6 (the trunk);  r = 7: m = 2 (SPyNet), on the 8 x 8 input tile of F(6x6,3x3).
 //
-// An m x m output tile needs an A x A input tile (A = m + 2; NX = A*A "frequencies" xi). The image's
+// An m x m output tile needs an A x A input tile (A = m + r - 1; NX = A*A "frequencies" xi). The image's
 // tiles are cut into blocks of T tiles; each thread takes whole blocks and, for its block:
 //   V[xi][g][t][8]   = (B^T d B)[xi] of input tile t, channel group g       (input transform)
 //   for each block of 16 output channels o0:
 //     M[xi][t][16]   = sum_i V[xi][i/8][t][i%8] * U[xi][o0..o0+15][i]        (NX GEMMs, T x cin x 16)
 //     out[o][m x m]  = act(A^T M A + b) (+ residual)                          (output transform)
 // U = G w G^T is made once, in double, when the plan is created. Multiplies per output and input channel:
-// direct 9, F(4x4) 36/16 = 2.25, F(6x6) 64/36 = 1.78. F(6x6) rounds a little worse (test_conv reports).
+// 3x3: direct 9, F(4x4) 36/16 = 2.25, F(6x6) 64/36 = 1.78. 7x7: direct 49, F(2x2) 64/4 = 16. F(6x6) and
+// F(2x2,7x7) round a little worse than F(4x4) (test_conv reports).
 // Kernels: conv_winograd_tiles.h.
 #include "ops/conv_internal.h"
 
@@ -19,12 +21,12 @@
 #include "core/layout.h"
 #include "ops/conv_winograd_tiles.h"
 
-enum { MAXA = 8 };  // largest input tile
+enum { MAXA = 8, MAXR = 7 };  // largest input tile and kernel
 enum { PF = 2 };    // input tiles ahead whose new columns are prefetched (measured ~4% faster)
 
 struct sv_wino {
     sv_conv_desc d;
-    int m, a, nx;             // output tile m x m, input tile a x a, a*a frequencies
+    int m, r, a, nx;          // output tile m x m, kernel r x r, input tile a x a, a*a frequencies
     int oh, ow, tiles_x, ntiles;
     int gi, go;               // groups of 8 channels, in and out (channels padded to blk)
     int T;                    // tiles per block, a multiple of 6 (the GEMM kernel's rows)
@@ -37,7 +39,10 @@ struct sv_wino {
                               // mstride apart); allocated in each run so that plans hold no scratch
 };
 
-// ---- weight transform: U = G g G^T (A x 3 . 3x3 . 3 x A) ----
+// ---- weight transform: U = G g G^T (A x r . r x r . r x A) ----
+// Row i of G evaluates the kernel polynomial at point i times a factor that depends on the points only
+// (so F(6,3) and F(2,7) share it): 1, -2/9, -2/9, 1/90, 1/90, 32/45, 32/45, 1 for 0, 1, -1, 2, -2, 1/2,
+// -1/2, inf.
 static const double G4[6][3] = {
     {1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
     {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
@@ -53,19 +58,41 @@ static const double G6[8][3] = {
     {0, 0, 1},
 };
 
+static const double G2_7[8][7] = {
+    {1, 0, 0, 0, 0, 0, 0},
+    {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
+    {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
+    {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45, 16.0 / 45, 32.0 / 45},
+    {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45, -16.0 / 45, 32.0 / 45},
+    {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45, 1.0 / 45, 1.0 / 90},
+    {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45, -1.0 / 45, 1.0 / 90},
+    {0, 0, 0, 0, 0, 0, 1},
+};
+
+// G[a][c] of the plan's transform (A x r)
+static double g_at(const sv_wino *w, int a, int c) {
+    return w->r == 7 ? G2_7[a][c] : w->m == 4 ? G4[a][c] : G6[a][c];
+}
+
 static void transform_weights(sv_wino *w, const float *weight) {
-    const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a;
-    const double(*G)[3] = w->m == 4 ? G4 : G6;
+    const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a, r = w->r;
+    double G[MAXA][MAXR];
+    for (int a = 0; a < A; a++)
+        for (int c = 0; c < r; c++) G[a][c] = g_at(w, a, c);
     for (int o = 0; o < cout; o++) {
         const int o0 = o / 16 * 16, nw = coutp - o0 < 16 ? coutp - o0 : 16;
         for (int i = 0; i < cin; i++) {
-            const float *g = weight + ((size_t)o * cin + i) * 9;
-            double gg[MAXA][3];  // G g
+            const float *g = weight + ((size_t)o * cin + i) * r * r;  // [r][r]
+            double gg[MAXA][MAXR];                                    // G g: [A][r]
             for (int a = 0; a < A; a++)
-                for (int c = 0; c < 3; c++) gg[a][c] = G[a][0] * g[c] + G[a][1] * g[3 + c] + G[a][2] * g[6 + c];
+                for (int c = 0; c < r; c++) {
+                    gg[a][c] = 0;
+                    for (int k = 0; k < r; k++) gg[a][c] += G[a][k] * g[k * r + c];
+                }
             for (int a = 0; a < A; a++)
                 for (int b = 0; b < A; b++) {
-                    const double u = gg[a][0] * G[b][0] + gg[a][1] * G[b][1] + gg[a][2] * G[b][2];
+                    double u = 0;  // (G g G^T)[a][b]
+                    for (int c = 0; c < r; c++) u += gg[a][c] * G[b][c];
                     w->U[(size_t)(a * A + b) * coutp * cinp + (size_t)o0 * cinp + (size_t)i * nw + (o - o0)] =
                         (float)u;
                 }
@@ -106,9 +133,9 @@ static void input_transform(const sv_wino *w, const float *in, float *V, int t0,
                     }
                 src = &patch[0][0][0], srs = MAXA * 8, sps = 8;
             }
-            if (m == 4)
+            if (A == 6)
                 wino_input_tile4(src, srs, sps, v, xstride);
-            else
+            else  // A = 8: F(6x6,3x3) and F(2x2,7x7)
                 wino_input_tile6(src, srs, sps, v, xstride);
         }
     }
@@ -128,12 +155,13 @@ static void output_transform(const sv_wino *w, const float *M, float *out, const
             const int t = t0 + tt, oy0 = t / w->tiles_x * m, ox0 = t % w->tiles_x * m;
             const size_t at = off + (size_t)oy0 * rs + (size_t)ox0 * blk;
             const int rows = oh - oy0 < m ? oh - oy0 : m, cols = ow - ox0 < m ? ow - ox0 : m;
+            const float *mt = M + tt * 16 + j, *rt = res ? res + at : NULL;
             if (m == 4)
-                wino_output_tile4(M + tt * 16 + j, w->mstride, bias, w->d.act, slope, res ? res + at : NULL, out + at,
-                                  rs, blk, rows, cols);
+                wino_output_tile4(mt, w->mstride, bias, w->d.act, slope, rt, out + at, rs, blk, rows, cols);
+            else if (m == 6)
+                wino_output_tile6(mt, w->mstride, bias, w->d.act, slope, rt, out + at, rs, blk, rows, cols);
             else
-                wino_output_tile6(M + tt * 16 + j, w->mstride, bias, w->d.act, slope, res ? res + at : NULL, out + at,
-                                  rs, blk, rows, cols);
+                wino_output_tile2(mt, w->mstride, bias, w->d.act, slope, rt, out + at, rs, blk, rows, cols);
         }
     }
 }
@@ -180,22 +208,23 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res) {
 
 sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
                         sv_err *e) {
-    if (d->k != 3 || (d->blk != 8 && d->blk != 16) || (m != 4 && m != 6)) {
-        sv_errf(e, "winograd conv: needs k = 3, blk 8 or 16 and tile 4 or 6 (got k %d, blk %d, tile %d)", d->k, d->blk, m);
+    if ((d->blk != 8 && d->blk != 16) || !((d->k == 3 && (m == 4 || m == 6)) || (d->k == 7 && m == 2))) {
+        sv_errf(e, "winograd conv: needs blk 8 or 16 and k 3 with tile 4 or 6, or k 7 with tile 2 (got k %d, blk %d, "
+                "tile %d)", d->k, d->blk, m);
         return NULL;
     }
     sv_wino *w = sv_calloc(1, sizeof *w, e);
     if (!w) return NULL;
     w->d = *d;
-    w->m = m, w->a = m + 2, w->nx = w->a * w->a;
-    w->oh = d->h + 2 * d->pad - 2;
-    w->ow = d->w + 2 * d->pad - 2;
+    w->m = m, w->r = d->k, w->a = m + d->k - 1, w->nx = w->a * w->a;
+    w->oh = d->h + 2 * d->pad - d->k + 1;
+    w->ow = d->w + 2 * d->pad - d->k + 1;
     w->tiles_x = (w->ow + m - 1) / m;
     w->ntiles = w->tiles_x * ((w->oh + m - 1) / m);
     w->gi = sv_cpad(d->cin, d->blk) / 8;
     w->go = sv_cpad(d->cout, d->blk) / 8;
     // 24 tiles of F(4x4) (V: 221 KB at 64 channels, in L2 with M) measured best on Zen 3; the same
-    // data volume for F(6x6)
+    // data volume for F(6x6) and F(2x2,7x7) (for the latter 6 .. 96 tiles measured within noise)
     if (tiles_per_block <= 0) tiles_per_block = m == 4 ? 24 : 12;
     w->T = (tiles_per_block + 5) / 6 * 6;
     w->vstride = (size_t)w->gi * w->T * 8 + 16;

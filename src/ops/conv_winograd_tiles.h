@@ -1,9 +1,11 @@
 // conv_winograd_tiles.h: the AVX2/FMA inner kernels of conv_winograd.c (included by it only). Every
 // __m256 holds one pixel's 8 channels of one channel group.
 //
-// Winograd F(m x m, 3x3) with alpha = m + 2 interpolation points. 1-D forms (Y = A^T [(G g) . (B^T d)]):
+// Winograd F(m x m, r x r) with alpha = m + r - 1 interpolation points. 1-D forms (Y = A^T [(G g) . (B^T d)]):
 //   F(4,3): points 0, 1, -1, 2, -2, inf              alpha 6
 //   F(6,3): points 0, 1, -1, 2, -2, 1/2, -1/2, inf   alpha 8
+//   F(2,7): the same 8 points                        alpha 8: B^T is F(6,3)'s (it depends on the points
+//           only), A^T is the first two rows of F(6,3)'s with the inf column moved (1-row form below)
 // The 2-D transform applies the 1-D one to the columns of a tile, then to the rows. The matrices are in
 // the comments above each function; G (weights) is in conv_winograd.c.
 #pragma once
@@ -72,6 +74,16 @@ static inline void wino_at8(const __m256 m[8], __m256 r[6]) {
     r[5] = _mm256_add_ps(_mm256_fmadd_ps(V8(32.0f), d, _mm256_fmadd_ps(V8(0.03125f), f, b)), m[7]);
 }
 
+// ---- F(2,7) ----
+// A^T = [1 1 1 1 1 1 1 0;  0 1 -1 2 -2 1/2 -1/2 1]
+static inline void wino_at8_2(const __m256 m[8], __m256 r[2]) {
+    const __m256 a = _mm256_add_ps(m[1], m[2]), b = _mm256_sub_ps(m[1], m[2]);
+    const __m256 c = _mm256_add_ps(m[3], m[4]), d = _mm256_sub_ps(m[3], m[4]);
+    const __m256 e = _mm256_add_ps(m[5], m[6]), f = _mm256_sub_ps(m[5], m[6]);
+    r[0] = _mm256_add_ps(_mm256_add_ps(m[0], a), _mm256_add_ps(c, e));
+    r[1] = _mm256_add_ps(_mm256_fmadd_ps(V8(2.0f), d, _mm256_fmadd_ps(V8(0.5f), f, b)), m[7]);
+}
+
 // ---- 2-D tiles, written once for both sizes (A = alpha, M = m; the loops are unrolled) ----
 // Input: the A x A tile at src (rs floats between rows, ps between pixels) -> A*A vectors at v + xi*xstride.
 #define WINO_INPUT_TILE(NAME, A, BT)                                                                   \
@@ -121,6 +133,7 @@ WINO_INPUT_TILE(wino_input_tile6, 8, wino_bt8)
     }
 WINO_OUTPUT_TILE(wino_output_tile4, 6, 4, wino_at6)
 WINO_OUTPUT_TILE(wino_output_tile6, 8, 6, wino_at8)
+WINO_OUTPUT_TILE(wino_output_tile2, 8, 2, wino_at8_2)
 
 // ---- GEMM: m[t][16] = sum_i v[i/8][t][i%8] * u[i][16] for 6 tiles (rows) ----
 // v: V plane of one xi at tile t (group stride gs floats); u: [gi*8][16]; m: M plane at tile t ([t][16]).
