@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "core/layout.h"
+#include "core/progress.h"
 #include "model/runner_internal.h"
 #include "ops/ops.h"
 
@@ -242,26 +245,39 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
     for (int i = n - 1; i >= 0; i--) {
         float *fb = r->feat_b + (size_t)i * fm;
         const float *prev = NULL;
+        double t0 = sv_now();
         if (i < n - 1) {
             sv_spynet_flow(r, frames[i], frames[i + 1], r->flow, i == 0 ? "spynet_bwd0_residual" : NULL);
             sv_tap_emit(r, "flow_backward", i, r->flow, 2, h, w, 1);
             prev = r->feat_b + (size_t)(i + 1) * fm;
         }
+        double t1 = sv_now();
         trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, r->flow, fb);
+        r->t_spynet += t1 - t0;
+        r->t_trunk += sv_now() - t1;
         sv_tap_emit(r, "backward_trunk_out", i, fb, C, h, w, blk);
     }
     // forward branch and reconstruction; r->hid carries the forward state from one chunk to the next
     for (int i = 0; i < n_emit; i++) {
         const float *prev = NULL, *prev_x = i > 0 ? frames[i - 1] : prev_frame;
+        double t0 = sv_now();
         if (prev_x) {
             sv_spynet_flow(r, frames[i], prev_x, r->flow, NULL);
             if (i > 0) sv_tap_emit(r, "flow_forward", i - 1, r->flow, 2, h, w, 1);
             prev = r->hid;
         }
+        double t1 = sv_now();
         trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, r->flow, r->hid);
         sv_tap_emit(r, "forward_trunk_out", i, r->hid, C, h, w, blk);
+        double t2 = sv_now();
         reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);
+        double t3 = sv_now();
         if (out && out(ud, i, r->out_chw, e)) return -1;
+        r->t_spynet += t1 - t0;
+        r->t_trunk += t2 - t1;
+        r->t_recon += t3 - t2;
+        r->t_emit += sv_now() - t3;
+        r->frames_done++;
     }
     return 0;
 }
@@ -279,6 +295,13 @@ static void free_op(sv_conv_op *op) {
 
 void sv_runner_free(sv_runner *r) {
     if (!r) return;
+    const char *prof = getenv("SLIMVSR_PROFILE");
+    if (prof && *prof && *prof != '0' && r->frames_done > 0) {
+        double n = r->frames_done;
+        fprintf(stderr, "profile: %d frames, per frame: spynet %.3f s, trunks %.3f s, reconstruction %.3f s, "
+                        "output (convert + encode) %.3f s\n",
+                r->frames_done, r->t_spynet / n, r->t_trunk / n, r->t_recon / n, r->t_emit / n);
+    }
     for (int l = 0; l < SV_SPY_LEVELS; l++)
         for (int j = 0; j < SV_SPY_CONVS; j++) free_op(&r->spy[l][j]);
     for (int t = 0; t < 2; t++) {

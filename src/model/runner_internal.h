@@ -38,6 +38,8 @@ struct sv_runner {
     float *spy_flow, *spy_up, *spy_warp, *spy_a, *spy_b, *spy_in;  // at the finest level size
     float *tap_buf;          // CHW copy for the tap hook
     size_t bytes;
+    double t_spynet, t_trunk, t_recon, t_emit;  // seconds spent per stage (SLIMVSR_PROFILE=1 prints them)
+    int frames_done;
     sv_tap_fn tap;
     void *tap_ud;
 };
