@@ -60,5 +60,6 @@ void sv_progress_update(sv_progress *p, int done) {
 
 void sv_progress_finish(sv_progress *p, int done) {
     if (p->quiet) return;
+    p->total = done;  // a video's frame count was only the container's estimate
     print(p, done, 1);
 }
