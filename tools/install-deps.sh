@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libdnnl-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
       libpng-dev libcjson-dev zlib1g-dev python3 python3-numpy ffmpeg time)
-[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch libjemalloc2)
+[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch libjemalloc2 libtcmalloc-minimal4)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
