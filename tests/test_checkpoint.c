@@ -30,21 +30,6 @@
 
 // ---- helpers ----
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tu_fail(__FILE__, __LINE__, "cannot open %s", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
-}
-
 // Writes a file afresh (unlinking first: ext4 flushes a file truncated to zero and rewritten, which is slow).
 static void spit(const char *path, const void *p, size_t n) {
     unlink(path);
@@ -59,7 +44,7 @@ static void spit(const char *path, const void *p, size_t n) {
 
 static cJSON *read_json(const char *path) {
     size_t n;
-    uint8_t *b = slurp(path, &n);
+    uint8_t *b = tu_read_file(path, &n);
     if (!b) return NULL;
     cJSON *j = cJSON_ParseWithLength((const char *)b, n);
     free(b);
@@ -95,7 +80,7 @@ static uint64_t rng_next(uint64_t *s) {
 static void test_tiny_pth_matches_weights_bin(void) {
     cJSON *man = read_json(tu_data("tiny/manifest.json"));
     size_t nbin;
-    uint8_t *bin = slurp(tu_data("tiny/weights.bin"), &nbin);
+    uint8_t *bin = tu_read_file(tu_data("tiny/weights.bin"), &nbin);
     if (!man || !bin) goto done;
     cJSON *list = cJSON_GetObjectItem(cJSON_GetObjectItem(man, "weights"), "tensors");
     sv_tensor_set s = {0};
@@ -238,7 +223,7 @@ static void patch(const char *path, const size_t *pos, const uint8_t *val, int k
 
 static void test_pth_truncated(void) {
     size_t n;
-    uint8_t *b = slurp(tu_data("tiny/tiny_basicvsr.pth"), &n);
+    uint8_t *b = tu_read_file(tu_data("tiny/tiny_basicvsr.pth"), &n);
     if (!b || n < 200) {
         free(b);
         return;
@@ -265,7 +250,7 @@ static void test_pth_truncated(void) {
     }
     free(b);
     // A small archive cut at every length.
-    b = slurp(tu_data("pth_noncontig.pth"), &n);
+    b = tu_read_file(tu_data("pth_noncontig.pth"), &n);
     if (b) spit(p, b, n);
     for (size_t len = n; b && len-- > 0;) {
         CHECK(truncate(p, (off_t)len) == 0);
@@ -288,7 +273,7 @@ static uint64_t local_data(const uint8_t *b, size_t n, uint64_t lho) {
 
 static void test_pth_corrupt_bytes(void) {
     size_t n;
-    uint8_t *b = slurp(tu_data("pth_noncontig.pth"), &n);
+    uint8_t *b = tu_read_file(tu_data("pth_noncontig.pth"), &n);
     if (!b) return;
     sv_zip z;
     sv_err e = {{0}};
@@ -321,7 +306,7 @@ static void test_pth_mutations(void) {
     uint64_t rng = 12345;
     for (int f = 0; f < 3; f++) {
         size_t n;
-        uint8_t *b = slurp(tu_data(files[f]), &n);
+        uint8_t *b = tu_read_file(tu_data(files[f]), &n);
         if (!b) continue;
         spit(p, b, n);
         for (int it = 0; it < 600; it++) {
@@ -357,7 +342,7 @@ static void test_pth_pickle_mutations(void) {
     int accepted = 0, refused = 0;
     for (int f = 0; f < 2; f++) {
         size_t n;
-        uint8_t *b = slurp(tu_data(files[f][0]), &n);
+        uint8_t *b = tu_read_file(tu_data(files[f][0]), &n);
         sv_zip z;
         sv_err e = {{0}};
         if (!b || sv_zip_open(&z, tu_data(files[f][0]), &e)) {
@@ -593,7 +578,7 @@ static void test_safetensors_round_trip(void) {
     CHECKF(sv_safetensors_write(p, &s, &e) == 0, "%s", e.msg);
     // Layout: header length a multiple of 8, data section exactly the tensors' bytes.
     size_t n;
-    uint8_t *b = slurp(p, &n);
+    uint8_t *b = tu_read_file(p, &n);
     uint64_t hl = b ? le_bytes(b, 8) : 0;
     size_t total = 0;
     for (int i = 0; i < s.n; i++) total += (size_t)sv_ntensor_numel(&s.t[i]) * 4;

@@ -47,7 +47,7 @@ const char *tu_data(const char *name) {
     return b;
 }
 
-static void *read_all(const char *path, size_t *n) {
+void *tu_read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         tu_fail(__FILE__, __LINE__, "cannot open %s", path);
@@ -70,7 +70,7 @@ static void *read_all(const char *path, size_t *n) {
 
 float *tu_read_f32(const char *path, size_t expect_count) {
     size_t n;
-    float *p = read_all(path, &n);
+    float *p = tu_read_file(path, &n);
     if (!p) return NULL;
     if (expect_count && n != expect_count * 4) {
         tu_fail(__FILE__, __LINE__, "%s: %zu bytes, expected %zu floats", path, n, expect_count);
@@ -82,7 +82,7 @@ float *tu_read_f32(const char *path, size_t expect_count) {
 
 double *tu_read_f64(const char *path, size_t expect_count) {
     size_t n;
-    double *p = read_all(path, &n);
+    double *p = tu_read_file(path, &n);
     if (!p) return NULL;
     if (expect_count && n != expect_count * 8) {
         tu_fail(__FILE__, __LINE__, "%s: %zu bytes, expected %zu doubles", path, n, expect_count);

@@ -25,6 +25,8 @@ int test_summary(void);
 
 // Path of a file in the test data folder (tests/data, or $SLIMVSR_TESTDATA). Static buffer, rotating.
 const char *tu_data(const char *name);
+// Reads a whole file (malloc'd, *n bytes); NULL after a failed check.
+void *tu_read_file(const char *path, size_t *n);
 // Reads a whole raw float32 (or float64 converted to float32 when is_f64) file; count is checked
 // against expect_count when expect_count > 0. Returns malloc'd data or NULL after a failed check.
 float *tu_read_f32(const char *path, size_t expect_count);
