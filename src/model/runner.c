@@ -320,7 +320,7 @@ void sv_runner_free(sv_runner *r) {
     free_op(&r->conv_last);
     float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->flow, r->fuse_in,
                      r->fuse_out, r->up1, r->ps1, r->up2, r->ps2, r->out_chw, r->scratch,
-                     r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b, r->tap_buf};
+                     r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
         free(r->spy_ref[l]);

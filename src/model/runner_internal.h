@@ -36,7 +36,6 @@ struct sv_runner {
     float *fuse_in, *fuse_out, *up1, *ps1, *up2, *ps2, *hr, *out_blk, *out_chw, *scratch;
     float *spy_ref[SV_SPY_LEVELS], *spy_supp[SV_SPY_LEVELS];   // [3, lh, lw] CHW
     float *spy_flow, *spy_up, *spy_warp, *spy_a, *spy_b, *spy_in;  // at the finest level size
-    float *tap_buf;          // CHW copy for the tap hook
     size_t bytes;
     double t_spynet, t_trunk, t_recon, t_emit;  // seconds spent per stage (SLIMVSR_PROFILE=1 prints them)
     int frames_done;
