@@ -1,7 +1,6 @@
 // test_frames.c: the frame I/O layer (io/frames.h): PNG folders, FFV1 .mkv, H.264 .mp4, error messages,
 // atomic output, and a real clip (cockatoo.mp4: tests/data/fetch_cockatoo.sh, path in $SLIMVSR_COCKATOO).
 #include <dirent.h>
-#include <ftw.h>
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -16,39 +15,6 @@
 // ---- helpers ----
 
 // Temporary folders made by the tests of this run.
-static char tmpdirs[64][256];
-static int n_tmpdirs;
-
-static const char *tmpdir(void) {
-    const char *d = tu_tmpdir();
-    if (n_tmpdirs < 64) snprintf(tmpdirs[n_tmpdirs++], sizeof tmpdirs[0], "%s", d);
-    return d;
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-// Runs one test; its temporary folders are removed when it passed (kept for a look otherwise).
-static void run(const char *name, void (*fn)(void)) {
-    int failed = tu_failed_checks, first = n_tmpdirs;
-    run_test(name, fn);
-    if (tu_failed_checks == failed)
-        for (int i = first; i < n_tmpdirs; i++) nftw(tmpdirs[i], remove_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-// "dir/name" in one of 64 rotating buffers (enough for any one test to keep its paths).
-static const char *join(const char *dir, const char *name) {
-    static char buf[64][4096];
-    static int k;
-    char d[4096];
-    char *b = buf[k++ % 64];
-    // dir may be an earlier result, so it is copied first.
-    if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d || snprintf(b, 4096, "%s/%s", d, name) >= 4096)
-        tu_fail(__FILE__, __LINE__, "path too long: %s/%s", dir, name);
-    return b;
-}
 
 static int exists(const char *path) {
     struct stat st;
@@ -145,8 +111,8 @@ static void write_text(const char *path, const char *text, int repeat) {
 // ---- PNG folders ----
 
 static void test_png_roundtrip_odd(void) {
-    const char *dir = tmpdir();
-    const char *out = join(dir, "frames");
+    const char *dir = tu_tmpdir();
+    const char *out = tu_join(dir, "frames");
     enum { W = 37, H = 23, N = 3 };
     unsigned char src[N][W * H * 3], got[W * H * 3];
     sv_err e = {{0}};
@@ -162,7 +128,7 @@ static void test_png_roundtrip_odd(void) {
     CHECKF(sv_frames_writer_finish(wr, &e) == 0, "finish: %s", e.msg);
     CHECK(count_entries(dir) == 1);  // the temporary folder is gone
     CHECK(count_entries(out) == N);
-    CHECK(exists(join(out, "00000000.png")) && exists(join(out, "00000002.png")));
+    CHECK(exists(tu_join(out, "00000000.png")) && exists(tu_join(out, "00000002.png")));
 
     sv_frame_reader *r = sv_frames_open(out, &e);
     CHECKF(r, "open: %s", e.msg);
@@ -187,12 +153,12 @@ static void test_png_roundtrip_odd(void) {
     if (!wr) return;
     CHECK(sv_frames_write(wr, src[0], "only.png", &e) == 0);
     CHECKF(sv_frames_writer_finish(wr, &e) == 0, "finish again: %s", e.msg);
-    CHECK(count_entries(out) == 1 && exists(join(out, "only.png")));
+    CHECK(count_entries(out) == 1 && exists(tu_join(out, "only.png")));
 }
 
 // Gray, gray+alpha, 1-bit, 16-bit, palette, RGBA, interlaced: all read as 8-bit RGB.
 static void test_png_color_types(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     enum { W = 5, H = 3, NPIX = W * H };
     unsigned char g8[NPIX], ga8[NPIX * 2], g16[NPIX * 2], pal[NPIX], rgba16[NPIX * 8], rgb8[NPIX * 3];
     unsigned char g1[H][1];
@@ -222,20 +188,20 @@ static void test_png_color_types(void) {
         int bit = (g1[y][0] >> (7 - x)) & 1;
         memset(want[6] + 3 * i, bit ? 255 : 0, 3);
     }
-    write_png_raw(join(dir, "0_gray8.png"), W, H, PNG_COLOR_TYPE_GRAY, 8, 0, g8, W, NULL, 0);
-    write_png_raw(join(dir, "1_gray_alpha.png"), W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, 0, ga8, W * 2, NULL, 0);
-    write_png_raw(join(dir, "2_gray16.png"), W, H, PNG_COLOR_TYPE_GRAY, 16, 0, g16, W * 2, NULL, 0);
+    write_png_raw(tu_join(dir, "0_gray8.png"), W, H, PNG_COLOR_TYPE_GRAY, 8, 0, g8, W, NULL, 0);
+    write_png_raw(tu_join(dir, "1_gray_alpha.png"), W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, 0, ga8, W * 2, NULL, 0);
+    write_png_raw(tu_join(dir, "2_gray16.png"), W, H, PNG_COLOR_TYPE_GRAY, 16, 0, g16, W * 2, NULL, 0);
     unsigned char pal2[H][2];
     memset(pal2, 0, sizeof pal2);
     for (int i = 0; i < NPIX; i++) {
         int y = i / W, x = i % W;
         pal2[y][x / 4] |= (unsigned char)(pal[i] << (6 - 2 * (x % 4)));
     }
-    write_png_raw(join(dir, "3_palette.png"), W, H, PNG_COLOR_TYPE_PALETTE, 2, 0, &pal2[0][0], 2, palette, 4);
-    write_png_raw(join(dir, "4_rgba16.png"), W, H, PNG_COLOR_TYPE_RGB_ALPHA, 16, 0, rgba16, W * 8, NULL, 0);
-    write_png_raw(join(dir, "5_interlaced.png"), W, H, PNG_COLOR_TYPE_RGB, 8, PNG_INTERLACE_ADAM7, rgb8, W * 3,
+    write_png_raw(tu_join(dir, "3_palette.png"), W, H, PNG_COLOR_TYPE_PALETTE, 2, 0, &pal2[0][0], 2, palette, 4);
+    write_png_raw(tu_join(dir, "4_rgba16.png"), W, H, PNG_COLOR_TYPE_RGB_ALPHA, 16, 0, rgba16, W * 8, NULL, 0);
+    write_png_raw(tu_join(dir, "5_interlaced.png"), W, H, PNG_COLOR_TYPE_RGB, 8, PNG_INTERLACE_ADAM7, rgb8, W * 3,
                   NULL, 0);
-    write_png_raw(join(dir, "6_gray1.png"), W, H, PNG_COLOR_TYPE_GRAY, 1, 0, &g1[0][0], 1, NULL, 0);
+    write_png_raw(tu_join(dir, "6_gray1.png"), W, H, PNG_COLOR_TYPE_GRAY, 1, 0, &g1[0][0], 1, NULL, 0);
 
     sv_err e = {{0}};
     sv_frame_reader *r = sv_frames_open(dir, &e);
@@ -253,16 +219,16 @@ static void test_png_color_types(void) {
 }
 
 static void test_folder_sorted(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     unsigned char px[2 * 2 * 3], got[2 * 2 * 3];
     const char *names[] = {"b.png", "a.png", "C.PNG", "a10.png", "a9.png"};
     for (int i = 0; i < 5; i++) {
         memset(px, 10 * (i + 1), sizeof px);
-        write_rgb_png(join(dir, names[i]), px, 2, 2);
+        write_rgb_png(tu_join(dir, names[i]), px, 2, 2);
     }
-    write_text(join(dir, "notes.txt"), "not a frame\n", 1);
-    write_text(join(dir, ".hidden.png"), "not a frame either\n", 1);
-    mkdir(join(dir, "sub.png"), 0777);
+    write_text(tu_join(dir, "notes.txt"), "not a frame\n", 1);
+    write_text(tu_join(dir, ".hidden.png"), "not a frame either\n", 1);
+    mkdir(tu_join(dir, "sub.png"), 0777);
     sv_err e = {{0}};
     sv_frame_reader *r = sv_frames_open(dir, &e);
     CHECKF(r, "open: %s", e.msg);
@@ -282,26 +248,26 @@ static void test_folder_sorted(void) {
 }
 
 static void test_folder_size_mismatch(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     unsigned char px[9 * 8 * 3] = {0}, got[8 * 8 * 3];
-    write_rgb_png(join(dir, "f1.png"), px, 8, 8);
-    write_rgb_png(join(dir, "f2.png"), px, 9, 8);
+    write_rgb_png(tu_join(dir, "f1.png"), px, 8, 8);
+    write_rgb_png(tu_join(dir, "f2.png"), px, 9, 8);
     sv_err e = {{0}};
     sv_frame_reader *r = sv_frames_open(dir, &e);
     CHECKF(r, "open: %s", e.msg);
     if (!r) return;
     CHECK(sv_frames_read(r, got, &e) == 1);
     CHECK(sv_frames_read(r, got, &e) == -1);
-    CHECKF(has(e.msg, join(dir, "f2.png")) && has(e.msg, "9x8") && has(e.msg, "8x8"), "message: %s", e.msg);
+    CHECKF(has(e.msg, tu_join(dir, "f2.png")) && has(e.msg, "9x8") && has(e.msg, "8x8"), "message: %s", e.msg);
     sv_frames_close(r);
 }
 
 static void test_folder_empty(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     sv_err e = {{0}};
     CHECK(sv_frames_open(dir, &e) == NULL);
     CHECKF(has(e.msg, "no PNG frames in") && has(e.msg, dir), "message: %s", e.msg);
-    write_text(join(dir, "readme.txt"), "x", 1);
+    write_text(tu_join(dir, "readme.txt"), "x", 1);
     CHECK(sv_frames_open(dir, &e) == NULL);
     CHECKF(has(e.msg, "no PNG frames in"), "message: %s", e.msg);
 }
@@ -313,8 +279,8 @@ static void test_png_corrupt(void) {
     sv_err e = {{0}};
 
     // Truncated in the middle of the image data: the header reads, the pixels do not.
-    const char *dir = tmpdir();
-    const char *p = join(dir, "cut.png");
+    const char *dir = tu_tmpdir();
+    const char *p = tu_join(dir, "cut.png");
     write_rgb_png(p, px, W, H);
     struct stat st;
     CHECK(stat(p, &st) == 0);
@@ -328,8 +294,8 @@ static void test_png_corrupt(void) {
     }
 
     // A flipped byte in the image data: a CRC or zlib error.
-    dir = tmpdir();
-    p = join(dir, "flip.png");
+    dir = tu_tmpdir();
+    p = tu_join(dir, "flip.png");
     write_rgb_png(p, px, W, H);
     FILE *f = fopen(p, "r+b");
     CHECK(f && fseek(f, 200, SEEK_SET) == 0);
@@ -346,24 +312,24 @@ static void test_png_corrupt(void) {
     }
 
     // Not a PNG at all, as the first frame: open fails.
-    dir = tmpdir();
-    p = join(dir, "text.png");
+    dir = tu_tmpdir();
+    p = tu_join(dir, "text.png");
     write_text(p, "hello", 1);
     CHECK(sv_frames_open(dir, &e) == NULL);
     CHECKF(has(e.msg, p) && has(e.msg, "not a PNG"), "message: %s", e.msg);
 }
 
 static void test_too_large(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     sv_err e = {{0}};
-    CHECK(sv_frames_create(join(dir, "big.mkv"), 20000, 8, 0, 0, &e) == NULL);
+    CHECK(sv_frames_create(tu_join(dir, "big.mkv"), 20000, 8, 0, 0, &e) == NULL);
     CHECKF(has(e.msg, "big.mkv") && has(e.msg, "limit"), "message: %s", e.msg);
-    CHECK(sv_frames_create(join(dir, "zero"), 0, 8, 0, 0, &e) == NULL);
+    CHECK(sv_frames_create(tu_join(dir, "zero"), 0, 8, 0, 0, &e) == NULL);
     CHECKF(has(e.msg, "invalid frame size"), "message: %s", e.msg);
     CHECK(count_entries(dir) == 0);
     // A PNG whose header claims 20000 columns is refused before its pixels are allocated.
     static unsigned char row[20000];
-    const char *p = join(dir, "wide.png");
+    const char *p = tu_join(dir, "wide.png");
     write_png_raw(p, 20000, 1, PNG_COLOR_TYPE_GRAY, 8, 0, row, sizeof row, NULL, 0);
     CHECK(sv_frames_open(dir, &e) == NULL);
     CHECKF(has(e.msg, p) && has(e.msg, "limit"), "message: %s", e.msg);
@@ -380,14 +346,14 @@ static void test_missing_input(void) {
 }
 
 static void test_garbage_video(void) {
-    const char *dir = tmpdir();
-    const char *p = join(dir, "garbage.mp4");
+    const char *dir = tu_tmpdir();
+    const char *p = tu_join(dir, "garbage.mp4");
     write_text(p, "this is not a video file, only text\n", 200);
     sv_err e = {{0}};
     CHECK(sv_frames_open(p, &e) == NULL);
     CHECKF(has(e.msg, p) && (has(e.msg, "cannot open video") || has(e.msg, "no video stream")), "message: %s",
            e.msg);
-    p = join(dir, "empty.mkv");
+    p = tu_join(dir, "empty.mkv");
     write_text(p, "", 0);
     CHECK(sv_frames_open(p, &e) == NULL);
     CHECKF(has(e.msg, p), "message: %s", e.msg);
@@ -401,8 +367,8 @@ static void test_mkv_lossless(void) {
         int w = sizes[s][0], h = sizes[s][1], n = 5;
         size_t fs = (size_t)w * h * 3;
         unsigned char *src = malloc(fs * n), *got = malloc(fs);
-        const char *dir = tmpdir();
-        const char *out = join(dir, "clip.mkv");
+        const char *dir = tu_tmpdir();
+        const char *out = tu_join(dir, "clip.mkv");
         sv_err e = {{0}};
         sv_frame_writer *wr = sv_frames_create(out, w, h, 24000, 1001, &e);
         CHECKF(wr, "%dx%d create: %s", w, h, e.msg);
@@ -484,21 +450,21 @@ done:
 }
 
 static void test_mp4_roundtrip(void) {
-    const char *dir = tmpdir();
-    mp4_roundtrip(join(dir, "ntsc.mp4"), NULL, 96, 64, 24000, 1001, 35);
-    mp4_roundtrip(join(dir, "thirty.mp4"), NULL, 96, 64, 30, 1, 35);
-    mp4_roundtrip(join(dir, "odd.mp4"), NULL, 37, 23, 25, 1, 35);  // odd size: 4:4:4
-    mp4_roundtrip(join(dir, "UPPER.MP4"), NULL, 64, 48, 60000, 1001, 35);
+    const char *dir = tu_tmpdir();
+    mp4_roundtrip(tu_join(dir, "ntsc.mp4"), NULL, 96, 64, 24000, 1001, 35);
+    mp4_roundtrip(tu_join(dir, "thirty.mp4"), NULL, 96, 64, 30, 1, 35);
+    mp4_roundtrip(tu_join(dir, "odd.mp4"), NULL, 37, 23, 25, 1, 35);  // odd size: 4:4:4
+    mp4_roundtrip(tu_join(dir, "UPPER.MP4"), NULL, 64, 48, 60000, 1001, 35);
     CHECK(count_entries(dir) == 4);
 }
 
 static void test_mpeg4_encoder(void) {
-    const char *dir = tmpdir();
-    mp4_roundtrip(join(dir, "m4.mp4"), "mpeg4", 96, 64, 25, 1, 30);
+    const char *dir = tu_tmpdir();
+    mp4_roundtrip(tu_join(dir, "m4.mp4"), "mpeg4", 96, 64, 25, 1, 30);
     sv_err e = {{0}};
-    CHECK(sv_frames_create_with(join(dir, "odd.mp4"), 37, 23, 25, 1, "mpeg4", &e) == NULL);
+    CHECK(sv_frames_create_with(tu_join(dir, "odd.mp4"), 37, 23, 25, 1, "mpeg4", &e) == NULL);
     CHECKF(has(e.msg, "odd.mp4") && has(e.msg, "even"), "message: %s", e.msg);
-    CHECK(sv_frames_create_with(join(dir, "x.mp4"), 32, 32, 25, 1, "ffv1", &e) == NULL);
+    CHECK(sv_frames_create_with(tu_join(dir, "x.mp4"), 32, 32, 25, 1, "ffv1", &e) == NULL);
     CHECKF(has(e.msg, "x.mp4") && has(e.msg, "ffv1"), "message: %s", e.msg);
     CHECK(count_entries(dir) == 1);
 }
@@ -506,8 +472,8 @@ static void test_mpeg4_encoder(void) {
 // Saturated flat colours survive the RGB -> BT.709 YUV -> RGB trip: the writer's matrix, its tags and the
 // reader's matrix agree (a BT.601/BT.709 mix-up moves such colours by 10 or more).
 static void test_mp4_colours(void) {
-    const char *dir = tmpdir();
-    const char *out = join(dir, "colours.mp4");
+    const char *dir = tu_tmpdir();
+    const char *out = tu_join(dir, "colours.mp4");
     enum { W = 64, H = 64 };
     const unsigned char colours[][3] = {{220, 30, 40}, {30, 200, 60}, {40, 50, 210}, {250, 250, 20}};
     unsigned char px[W * H * 3];
@@ -539,34 +505,34 @@ static void test_mp4_colours(void) {
 // ---- output paths ----
 
 static void test_output_missing_dir(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     const char *outs[] = {"missing/out.mp4", "missing/out.mkv", "missing/frames"};
     for (int i = 0; i < 3; i++) {
         sv_err e = {{0}};
-        const char *p = join(dir, outs[i]);
+        const char *p = tu_join(dir, outs[i]);
         CHECK(sv_frames_create(p, 16, 16, 25, 1, &e) == NULL);
         CHECKF(has(e.msg, p) && has(e.msg, "does not exist"), "message: %s", e.msg);
     }
     CHECK(count_entries(dir) == 0);
     // Unwritable directory (root may write anywhere, so only checked for other users).
     if (geteuid() != 0) {
-        const char *ro = join(dir, "ro");
+        const char *ro = tu_join(dir, "ro");
         mkdir(ro, 0555);
         sv_err e = {{0}};
-        CHECK(sv_frames_create(join(ro, "out.mkv"), 16, 16, 25, 1, &e) == NULL);
+        CHECK(sv_frames_create(tu_join(ro, "out.mkv"), 16, 16, 25, 1, &e) == NULL);
         CHECKF(has(e.msg, "not writable"), "message: %s", e.msg);
         rmdir(ro);
     }
 }
 
 static void test_abort_and_nothing_written(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     const char *outs[] = {"a.mp4", "a.mkv", "frames", "frames2/"};
     unsigned char px[32 * 16 * 3];
     fill_smooth(px, 32, 16, 0);
     for (int i = 0; i < 4; i++) {
         sv_err e = {{0}};
-        const char *p = join(dir, outs[i]);
+        const char *p = tu_join(dir, outs[i]);
         sv_frame_writer *wr = sv_frames_create(p, 32, 16, 30, 1, &e);
         CHECKF(wr, "create %s: %s", p, e.msg);
         if (!wr) continue;
@@ -586,21 +552,21 @@ static void test_abort_and_nothing_written(void) {
 }
 
 static void test_output_names(void) {
-    const char *dir = tmpdir();
+    const char *dir = tu_tmpdir();
     sv_err e = {{0}};
-    CHECK(sv_frames_create(join(dir, "out.avi"), 16, 16, 25, 1, &e) == NULL);
+    CHECK(sv_frames_create(tu_join(dir, "out.avi"), 16, 16, 25, 1, &e) == NULL);
     CHECKF(has(e.msg, "out.avi") && has(e.msg, "unsupported output format"), "message: %s", e.msg);
-    CHECK(sv_frames_create(join(dir, "out.mkv"), 16, 16, -1, 1, &e) == NULL);
+    CHECK(sv_frames_create(tu_join(dir, "out.mkv"), 16, 16, -1, 1, &e) == NULL);
     CHECKF(has(e.msg, "frame rate"), "message: %s", e.msg);
     // A file where a folder would go, and a folder where a file would go, fail before any work.
-    write_text(join(dir, "plain"), "x", 1);
-    CHECK(sv_frames_create(join(dir, "plain"), 16, 16, 0, 0, &e) == NULL);
+    write_text(tu_join(dir, "plain"), "x", 1);
+    CHECK(sv_frames_create(tu_join(dir, "plain"), 16, 16, 0, 0, &e) == NULL);
     CHECKF(has(e.msg, "plain: exists and is not a folder"), "message: %s", e.msg);
-    mkdir(join(dir, "dir.mkv"), 0777);
-    CHECK(sv_frames_create(join(dir, "dir.mkv"), 16, 16, 0, 0, &e) == NULL);
+    mkdir(tu_join(dir, "dir.mkv"), 0777);
+    CHECK(sv_frames_create(tu_join(dir, "dir.mkv"), 16, 16, 0, 0, &e) == NULL);
     CHECKF(has(e.msg, "dir.mkv: exists and is a folder"), "message: %s", e.msg);
     unsigned char px[16 * 16 * 3] = {0};
-    const char *out = join(dir, "frames");
+    const char *out = tu_join(dir, "frames");
     sv_frame_writer *wr = sv_frames_create(out, 16, 16, 0, 0, &e);
     CHECKF(wr, "create: %s", e.msg);
     if (!wr) return;
@@ -614,7 +580,7 @@ static void test_output_names(void) {
     CHECK(sv_frames_write(wr, px, "F3.PNG", &e) == 0);
     CHECKF(sv_frames_writer_finish(wr, &e) == 0, "finish: %s", e.msg);
     CHECK(count_entries(out) == 2);
-    CHECK(!exists(join(dir, "escape.png")));
+    CHECK(!exists(tu_join(dir, "escape.png")));
 }
 
 // ---- a real clip ----
@@ -664,22 +630,22 @@ static void test_cockatoo(void) {
 }
 
 int main(void) {
-    run("png_roundtrip_odd", test_png_roundtrip_odd);
-    run("png_color_types", test_png_color_types);
-    run("folder_sorted", test_folder_sorted);
-    run("folder_size_mismatch", test_folder_size_mismatch);
-    run("folder_empty", test_folder_empty);
-    run("png_corrupt", test_png_corrupt);
-    run("too_large", test_too_large);
-    run("missing_input", test_missing_input);
-    run("garbage_video", test_garbage_video);
-    run("mkv_lossless", test_mkv_lossless);
-    run("mp4_roundtrip", test_mp4_roundtrip);
-    run("mpeg4_encoder", test_mpeg4_encoder);
-    run("mp4_colours", test_mp4_colours);
-    run("output_missing_dir", test_output_missing_dir);
-    run("abort_and_nothing_written", test_abort_and_nothing_written);
-    run("output_names", test_output_names);
-    run("cockatoo", test_cockatoo);
+    run_test("png_roundtrip_odd", test_png_roundtrip_odd);
+    run_test("png_color_types", test_png_color_types);
+    run_test("folder_sorted", test_folder_sorted);
+    run_test("folder_size_mismatch", test_folder_size_mismatch);
+    run_test("folder_empty", test_folder_empty);
+    run_test("png_corrupt", test_png_corrupt);
+    run_test("too_large", test_too_large);
+    run_test("missing_input", test_missing_input);
+    run_test("garbage_video", test_garbage_video);
+    run_test("mkv_lossless", test_mkv_lossless);
+    run_test("mp4_roundtrip", test_mp4_roundtrip);
+    run_test("mpeg4_encoder", test_mpeg4_encoder);
+    run_test("mp4_colours", test_mp4_colours);
+    run_test("output_missing_dir", test_output_missing_dir);
+    run_test("abort_and_nothing_written", test_abort_and_nothing_written);
+    run_test("output_names", test_output_names);
+    run_test("cockatoo", test_cockatoo);
     return test_summary();
 }

@@ -1,13 +1,16 @@
 #include "testutil.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int tu_failed_checks;
 static int n_pass, n_fail;
+static void remove_tmpdirs(int keep);
 
 void tu_fail(const char *file, int line, const char *fmt, ...) {
     va_list ap;
@@ -22,6 +25,7 @@ void tu_fail(const char *file, int line, const char *fmt, ...) {
 void run_test(const char *name, void (*fn)(void)) {
     int before = tu_failed_checks;
     fn();
+    remove_tmpdirs(tu_failed_checks != before);  // a failed test's folders stay for a look
     if (tu_failed_checks == before) {
         printf("PASS %s\n", name);
         n_pass++;
@@ -109,6 +113,10 @@ void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *state) {
     }
 }
 
+// Folders made by tu_tmpdir during the current test, removed by run_test when the test passed.
+static char g_tmpdirs[64][256];
+static int g_ntmpdirs;
+
 const char *tu_tmpdir(void) {
     static char buf[4][256];
     static int k;
@@ -119,5 +127,27 @@ const char *tu_tmpdir(void) {
         tu_fail(__FILE__, __LINE__, "mkdtemp failed");
         return "/tmp";
     }
+    if (g_ntmpdirs < 64) snprintf(g_tmpdirs[g_ntmpdirs++], sizeof g_tmpdirs[0], "%s", b);
+    return b;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tmpdirs(int keep) {
+    for (int i = 0; i < g_ntmpdirs && !keep; i++) nftw(g_tmpdirs[i], remove_one, 8, FTW_DEPTH | FTW_PHYS);
+    g_ntmpdirs = 0;
+}
+
+const char *tu_join(const char *dir, const char *name) {
+    static char buf[64][4096];
+    static int k;
+    char d[4096];
+    char *b = buf[k++ % 64];
+    // dir may be an earlier result, so it is copied first.
+    if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d || snprintf(b, 4096, "%s/%s", d, name) >= 4096)
+        tu_fail(__FILE__, __LINE__, "path too long: %s/%s", dir, name);
     return b;
 }

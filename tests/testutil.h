@@ -35,5 +35,8 @@ double *tu_read_f64(const char *path, size_t expect_count);
 double tu_max_abs_diff(const float *a, const float *b, size_t n);
 // Deterministic uniform random floats in [lo, hi).
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *state);
-// Creates a fresh empty temporary folder for a test; returns its path (static buffer per call index).
+// Creates a fresh empty temporary folder for a test; returns its path (4 rotating static buffers).
+// run_test removes the folders of a test that passed and keeps those of a failed one.
 const char *tu_tmpdir(void);
+// "dir/name" in one of 64 rotating static buffers (dir may be an earlier result).
+const char *tu_join(const char *dir, const char *name);

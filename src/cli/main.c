@@ -20,6 +20,8 @@ static void usage(FILE *f) {
             "  upscale -m MODEL INPUT OUTPUT   upscale a video or a folder of PNG frames x4\n"
             "  info MODEL [--size HxW] [--json] layers, channels, parameters and FLOPs per frame\n"
             "  convert IN.pth OUT.safetensors  import a PyTorch checkpoint into the native format\n"
+            "  eval -m MODEL --lr LR --gt GT   PSNR/SSIM of the model's output per clip and the mean\n"
+            "  train --data DIR --out RUN_DIR   train BasicVSR on clips (see slimvsr train --help)\n"
             "\n"
             "`slimvsr <command> --help` describes each command.\n",
             SLIMVSR_VERSION);
@@ -71,6 +73,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "upscale")) return cmd_upscale(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "convert")) return cmd_convert(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
     fprintf(stderr, "slimvsr: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -79,6 +79,19 @@ const char *sv_tensor_set_get_meta(const sv_tensor_set *s, const char *key) {
     return NULL;
 }
 
+float *sv_tensor_set_take(sv_tensor_set *s, const char *name, int64_t *numel) {
+    for (int i = 0; i < s->n; i++) {
+        if (strcmp(s->t[i].name, name)) continue;
+        float *data = s->t[i].data;
+        if (numel) *numel = sv_ntensor_numel(&s->t[i]);
+        free(s->t[i].name);
+        memmove(&s->t[i], &s->t[i + 1], (size_t)(s->n - i - 1) * sizeof *s->t);
+        s->n--;
+        return data;
+    }
+    return NULL;
+}
+
 void sv_tensor_set_free(sv_tensor_set *s) {
     for (int i = 0; i < s->n; i++) {
         free(s->t[i].name);

@@ -33,4 +33,6 @@ int sv_tensor_set_add(sv_tensor_set *s, const char *name, int ndim, const int64_
 const sv_ntensor *sv_tensor_set_find(const sv_tensor_set *s, const char *name);
 int sv_tensor_set_set_meta(sv_tensor_set *s, const char *key, const char *value, sv_err *e);
 const char *sv_tensor_set_get_meta(const sv_tensor_set *s, const char *key);
+// Removes the tensor called name and hands its data to the caller (who frees it); NULL when absent.
+float *sv_tensor_set_take(sv_tensor_set *s, const char *name, int64_t *numel);
 void sv_tensor_set_free(sv_tensor_set *s);

@@ -9,6 +9,7 @@
 
 #include "core/layout.h"
 #include "model/runner_internal.h"
+#include "model/spynet.h"
 #include "ops/ops.h"
 
 int sv_spynet_plan(sv_runner *r, sv_err *e) {
@@ -32,50 +33,77 @@ int sv_spynet_plan(sv_runner *r, sv_err *e) {
     return 0;
 }
 
-// out = 2 * bilinear_x2(in, align_corners=True), then replicate-pad by one row/column where the pooled
-// level is one larger than twice the coarser one. in [2,ih,iw] -> out [2,oh,ow], plain CHW.
-static void upsample_flow(float *out, const float *in, int ih, int iw, int oh, int ow) {
+// The source position and weights of output (y, x) of sv_spynet_upsample_flow, shared by its forward and
+// backward so that the two can never disagree.
+typedef struct {
+    int y0, y1, x0, x1;
+    float wy, wx;
+} upsample_tap;
+
+static upsample_tap upsample_at(int y, int x, int ih, int iw) {
     int uh = ih * 2, uw = iw * 2;  // <= oh, ow (the pooled sizes are 2x or 2x+1 the coarser ones)
     // align_corners=True source scale, computed once as PyTorch does
     float scale_y = uh > 1 ? (float)(ih - 1) / (float)(uh - 1) : 0.0f;
     float scale_x = uw > 1 ? (float)(iw - 1) / (float)(uw - 1) : 0.0f;
+    int yy = y < uh ? y : uh - 1, xx = x < uw ? x : uw - 1;  // replicate padding
+    float sy = scale_y * (float)yy, sx = scale_x * (float)xx;
+    upsample_tap t;
+    t.y0 = (int)sy;
+    t.y1 = t.y0 < ih - 1 ? t.y0 + 1 : t.y0;
+    t.wy = sy - (float)t.y0;
+    t.x0 = (int)sx;
+    t.x1 = t.x0 < iw - 1 ? t.x0 + 1 : t.x0;
+    t.wx = sx - (float)t.x0;
+    return t;
+}
+
+void sv_spynet_upsample_flow(float *out, const float *in, int ih, int iw, int oh, int ow) {
     for (int c = 0; c < 2; c++) {
         float *oc = out + (size_t)c * oh * ow;
         const float *ic = in + (size_t)c * ih * iw;
-        for (int y = 0; y < oh; y++) {
-            int yy = y < uh ? y : uh - 1;  // replicate padding
-            float sy = scale_y * (float)yy;
-            int y0 = (int)sy, y1 = y0 < ih - 1 ? y0 + 1 : y0;
-            float wy = sy - (float)y0;
+        for (int y = 0; y < oh; y++)
             for (int x = 0; x < ow; x++) {
-                int xx = x < uw ? x : uw - 1;
-                float sx = scale_x * (float)xx;
-                int x0 = (int)sx, x1 = x0 < iw - 1 ? x0 + 1 : x0;
-                float wx = sx - (float)x0;
-                float v = (1 - wy) * ((1 - wx) * ic[y0 * iw + x0] + wx * ic[y0 * iw + x1]) +
-                          wy * ((1 - wx) * ic[y1 * iw + x0] + wx * ic[y1 * iw + x1]);
+                upsample_tap t = upsample_at(y, x, ih, iw);
+                float v = (1 - t.wy) * ((1 - t.wx) * ic[t.y0 * iw + t.x0] + t.wx * ic[t.y0 * iw + t.x1]) +
+                          t.wy * ((1 - t.wx) * ic[t.y1 * iw + t.x0] + t.wx * ic[t.y1 * iw + t.x1]);
                 oc[y * ow + x] = 2.0f * v;
             }
-        }
     }
 }
 
-static void prepare_pyramid(sv_runner *r, const float *img, float **pyr) {
+void sv_spynet_upsample_flow_backward(float *din, const float *dout, int ih, int iw, int oh, int ow) {
+    for (int c = 0; c < 2; c++) {
+        const float *oc = dout + (size_t)c * oh * ow;
+        float *ic = din + (size_t)c * ih * iw;
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                upsample_tap t = upsample_at(y, x, ih, iw);
+                float g = 2.0f * oc[y * ow + x];
+                ic[t.y0 * iw + t.x0] += g * (1 - t.wy) * (1 - t.wx);
+                ic[t.y0 * iw + t.x1] += g * (1 - t.wy) * t.wx;
+                ic[t.y1 * iw + t.x0] += g * t.wy * (1 - t.wx);
+                ic[t.y1 * iw + t.x1] += g * t.wy * t.wx;
+            }
+    }
+}
+
+void sv_spynet_pyramid(const sv_model *m, const float *img, int h, int w, int sh, int sw, const int *lh,
+                       const int *lw, float *const *pyr) {
     const int L = SV_SPY_LEVELS - 1;
     float *top = pyr[L];
-    resize_bilinear_forward(top, img, 3, r->h, r->w, r->sh, r->sw, 0, 1);
-    size_t hw = (size_t)r->sh * r->sw;
+    resize_bilinear_forward(top, img, 3, h, w, sh, sw, 0, 1);
+    size_t hw = (size_t)sh * sw;
     for (int c = 0; c < 3; c++) {
-        float mean = r->m->spy_mean[c], inv = 1.0f / r->m->spy_std[c];
+        float mean = m->spy_mean[c], inv = 1.0f / m->spy_std[c];
         float *p = top + c * hw;
         for (size_t i = 0; i < hw; i++) p[i] = (p[i] - mean) * inv;
     }
-    for (int l = L - 1; l >= 0; l--) avgpool2_forward(pyr[l], pyr[l + 1], 3, r->lh[l + 1], r->lw[l + 1], 1);
+    for (int l = L - 1; l >= 0; l--) avgpool2_forward(pyr[l], pyr[l + 1], 3, lh[l + 1], lw[l + 1], 1);
 }
 
 void sv_spynet_flow(sv_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name) {
-    prepare_pyramid(r, ref, r->spy_ref);
-    prepare_pyramid(r, supp, r->spy_supp);
+    sv_spynet_pyramid(r->m, ref, r->h, r->w, r->sh, r->sw, r->lh, r->lw, r->spy_ref);
+    sv_spynet_pyramid(r->m, supp, r->h, r->w, r->sh, r->sw, r->lh, r->lw, r->spy_supp);
     const int blk = r->blk;
     // Coarsest level: PyTorch starts from a zero flow of half the coarsest size and upsamples it; a zero
     // flow upsampled is zero, so start from zero at the coarsest size (this also covers frames of 32
@@ -85,7 +113,7 @@ void sv_spynet_flow(sv_runner *r, const float *ref, const float *supp, float *fl
         int h = r->lh[l], w = r->lw[l];
         size_t hw = (size_t)h * w;
         if (l == 0 || ph == 0 || pw == 0) memset(r->spy_up, 0, 2 * hw * sizeof(float));
-        else upsample_flow(r->spy_up, r->spy_flow, ph, pw, h, w);
+        else sv_spynet_upsample_flow(r->spy_up, r->spy_flow, ph, pw, h, w);
         flow_warp_forward(r->spy_warp, r->spy_supp[l], r->spy_up, 3, h, w, SV_PAD_BORDER, 1);
         // cat[ref (3), warped supp (3), up (2)] -> 8 channels in layout blk
         float *in = r->spy_in;

@@ -51,3 +51,29 @@ void channel_scatter_add(float *y, const float *r, const int *idx, int n, int cy
         for (size_t p = 0; p < hw; p++) dst[p * blk] += src[p * blk];
     }
 }
+
+// ---- backward ----
+
+void channel_copy_backward(float *din, int cin_total, int src_c0, int blk_in, const float *dout, int cout_total,
+                           int dst_c0, int blk_out, int n, int h, int w) {
+    (void)cout_total;
+    (void)cin_total;
+    size_t hw = (size_t)h * w;
+#pragma omp parallel for schedule(static) if (hw * n > 65536)
+    for (int c = 0; c < n; c++) {
+        float *dst = din + sv_fmap_index(src_c0 + c, 0, 0, h, w, blk_in);
+        const float *src = dout + sv_fmap_index(dst_c0 + c, 0, 0, h, w, blk_out);
+        for (size_t p = 0; p < hw; p++) dst[p * blk_in] += src[p * blk_out];
+    }
+}
+
+void channel_scatter_add_backward(float *dr, const float *dy, const int *idx, int n, int cy, int h, int w, int blk) {
+    (void)cy;
+    size_t hw = (size_t)h * w;
+#pragma omp parallel for schedule(static) if (hw * n > 65536)
+    for (int c = 0; c < n; c++) {
+        float *dst = dr + sv_fmap_index(c, 0, 0, h, w, blk);
+        const float *src = dy + sv_fmap_index(idx[c], 0, 0, h, w, blk);
+        for (size_t p = 0; p < hw; p++) dst[p * blk] += src[p * blk];
+    }
+}

@@ -33,3 +33,28 @@ void sv_conv_plan_free(sv_conv_plan *p);
 
 // Preferred channel block for the fast path on this CPU (8 on AVX2, 16 with AVX-512).
 int sv_conv_preferred_blk(void);
+
+// ======== training ========
+// Backward of conv2d_forward_ref, naive (accumulated in double), ACCUMULATING (+=) like every backward:
+//   din [cin,H,W] += conv^T(dout), dw [cout,cin,k,k] += dout (x) in, db [cout] += sum over pixels of dout.
+// dout [cout,OH,OW] is the gradient of the raw conv output (before any activation); in is the forward
+// input. Any of din, dw, db may be NULL to skip it. Any layout blk.
+void conv2d_backward_ref(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                         int cin, int cout, int h, int wd, int k, int pad, int blk);
+
+// A training conv over a batch of n feature maps (sample s at offset s * sv_fmap_floats(c, h, w, blk),
+// i.e. oneDNN's nchw / nChw8c / nChw16c with N = n). Unlike sv_conv_plan, the weights are passed at every
+// call (the optimiser changes them every step). The desc's act/act_slope/residual are honoured by forward.
+typedef struct sv_conv_train sv_conv_train;
+
+// reference != 0 forces the naive path (conv2d_forward_ref / conv2d_backward_ref per sample).
+sv_conv_train *sv_conv_train_create(const sv_conv_desc *d, int n, int reference, sv_err *e);
+// out = [act](conv(in) + b) [+ residual]; w [cout,cin,k,k] OIHW, b [cout]; residual may be NULL or alias out.
+int sv_conv_train_forward(sv_conv_train *p, float *out, const float *in, const float *w, const float *b,
+                          const float *residual, sv_err *e);
+// din += conv^T(dout); dw += ..., db += ... summed over the batch; NULL skips. dout: gradient of the raw
+// conv output (the caller has already applied act_backward).
+int sv_conv_train_backward(sv_conv_train *p, float *din, float *dw, float *db, const float *dout, const float *in,
+                           const float *w, sv_err *e);
+const char *sv_conv_train_algo(const sv_conv_train *p);
+void sv_conv_train_free(sv_conv_train *p);

@@ -55,6 +55,13 @@ static int get_engine(sv_err *e) {
     return 0;
 }
 
+int sv_dnnl_engine(dnnl_engine_t *engine, dnnl_stream_t *stream, sv_err *e) {
+    if (get_engine(e)) return -1;
+    *engine = g_engine;
+    *stream = g_stream;
+    return 0;
+}
+
 static dnnl_format_tag_t tag_for(int blk) { return blk == 16 ? dnnl_nChw16c : blk == 8 ? dnnl_nChw8c : dnnl_nchw; }
 
 // A reorder primitive from md a to md b, or NULL when they are the same layout.

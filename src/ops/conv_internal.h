@@ -2,7 +2,13 @@
 // files that implement them. Every backend computes out = [act](conv(in) + b) [+ residual] for one
 // sv_conv_desc (ops/conv.h) and keeps its own copy of the (transformed) weights.
 #pragma once
+#include <oneapi/dnnl/dnnl_types.h>
+
 #include "ops/conv.h"
+
+// The process-wide oneDNN CPU engine and stream (conv_dnnl.c, created on first use), shared by every
+// oneDNN user: conv plans and training convs (conv_train.c).
+int sv_dnnl_engine(dnnl_engine_t *engine, dnnl_stream_t *stream, sv_err *e);
 
 // ---- oneDNN (conv_dnnl.c): any k, pad and blk (blk 1 uses oneDNN's plain nchw) ----
 typedef struct sv_dnnl_conv sv_dnnl_conv;

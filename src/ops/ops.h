@@ -49,3 +49,46 @@ void flow_warp_forward(float *out, const float *in, const float *flow, int c, in
                        int blk);
 void flow_warp_forward_ref(float *out, const float *in, const float *flow, int c, int h, int w, int padding,
                            int blk);
+
+// ======== backward passes (training) ========
+// Every backward ACCUMULATES (+=) into its gradient outputs, as llm.c does, so a tensor used twice
+// (a residual skip, a hidden state feeding a warp and a reconstruction) just receives both. Gradient
+// buffers have the shape and layout of the forward tensor they belong to. Pointers named d* may be NULL
+// where noted, to skip a gradient nobody needs. tests/test_grad_ops.c checks each one against central
+// finite differences of a double-precision forward.
+
+// act: y = act(x). dx += dy * (y > 0 ? 1 : slope). Uses the forward OUTPUT y (its sign is x's sign for
+// slope >= 0, so the forward may run in place). dx may alias dy (then dx = dy * ...: not accumulated).
+void act_backward(float *dx, const float *dy, const float *y, size_t n, float slope);
+
+// add / accumulate: out[i] += a[i]
+void accumulate(float *out, const float *a, size_t n);
+
+// channel_copy backward: din[src_c0 + i] += dout[dst_c0 + i] (same argument order as channel_copy)
+void channel_copy_backward(float *din, int cin_total, int src_c0, int blk_in, const float *dout, int cout_total,
+                           int dst_c0, int blk_out, int n, int h, int w);
+
+// channel_gather backward: din[idx[i]] += dout[i]   (this is channel_scatter_add, named for the graph)
+// channel_scatter_add backward: dr[i] += dy[idx[i]]
+void channel_scatter_add_backward(float *dr, const float *dy, const int *idx, int n, int cy, int h, int w, int blk);
+
+// pixel shuffle backward: din [4C,H,W] += unshuffle(dout [C,2H,2W])
+void pixel_shuffle_backward(float *din, const float *dout, int c_out, int h, int w, int r, int blk);
+
+// avgpool2 backward: din [C,H,W] += dout[C,H/2,W/2] / 4 spread over each 2x2 window (odd last row/col: 0)
+void avgpool2_backward(float *din, const float *dout, int c, int h, int w, int blk);
+
+// bilinear resize backward: din [C,H,W] += resize^T(dout [C,OH,OW]), same conventions as the forward
+void resize_bilinear_backward(float *din, const float *dout, int c, int h, int w, int oh, int ow,
+                              int align_corners, int blk);
+
+// flow warp backward: din [C,H,W] += warp^T(dout) (din may be NULL), dflow [2,H,W] (plain CHW) +=
+// d(out)/d(flow) . dout (dflow may be NULL). in and flow are the forward's inputs.
+void flow_warp_backward(float *din, float *dflow, const float *dout, const float *in, const float *flow, int c,
+                        int h, int w, int padding, int blk);
+
+// ---- Charbonnier loss: L = mean_i sqrt((y_i - t_i)^2 + eps), eps = 1e-12 in BasicVSR ----
+// Returns L (accumulated in double). Backward: dy[i] += scale * (y_i - t_i) / sqrt((y_i - t_i)^2 + eps),
+// with scale = 1/N_total supplied by the caller (the loss may be a mean over several calls).
+double charbonnier_forward(const float *y, const float *t, size_t n, float eps);
+void charbonnier_backward(float *dy, const float *y, const float *t, size_t n, float eps, float scale);

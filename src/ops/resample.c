@@ -83,3 +83,75 @@ void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w,
             }
         }
 }
+
+// ---- backward ----
+// The resampling backwards are scatters (several outputs read one input), so they split the work by
+// channel: each thread owns whole channels of din and no two threads write the same element.
+
+void pixel_shuffle_backward(float *din, const float *dout, int c_out, int h, int w, int r, int blk) {
+    const int oh = h * r, ow = w * r;
+    // Output row Y = r*y + i reads input channels r*r*c + r*i + j of row y only: (c, Y) pairs write
+    // disjoint elements of din.
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < c_out; c++)
+        for (int Y = 0; Y < oh; Y++) {
+            const int y = Y / r, i = Y % r;
+            const float *src = dout + sv_fmap_index(c, Y, 0, oh, ow, blk);
+            for (int j = 0; j < r; j++) {
+                float *dst = din + sv_fmap_index(c * r * r + i * r + j, y, 0, h, w, blk);
+                const float *s = src + (size_t)j * blk;
+                const size_t step = (size_t)r * blk;
+                for (int x = 0; x < w; x++) dst[(size_t)x * blk] += s[(size_t)x * step];
+            }
+        }
+}
+
+void avgpool2_backward(float *din, const float *dout, int c, int h, int w, int blk) {
+    int oh = h / 2, ow = w / 2;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                float g = 0.25f * dout[sv_fmap_index(ch, y, x, oh, ow, blk)];
+                din[sv_fmap_index(ch, 2 * y, 2 * x, h, w, blk)] += g;
+                din[sv_fmap_index(ch, 2 * y, 2 * x + 1, h, w, blk)] += g;
+                din[sv_fmap_index(ch, 2 * y + 1, 2 * x, h, w, blk)] += g;
+                din[sv_fmap_index(ch, 2 * y + 1, 2 * x + 1, h, w, blk)] += g;
+            }
+}
+
+void resize_bilinear_backward(float *din, const float *dout, int c, int h, int w, int oh, int ow,
+                              int align_corners, int blk) {
+    // Work unit: one channel block (blk > 1: its channels share cache lines) or one channel (blk = 1).
+    const int nb = (c + blk - 1) / blk;
+    const size_t hw = (size_t)h * w, ohw = (size_t)oh * ow;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < nb; b++) {
+        const int nk = c - b * blk < blk ? c - b * blk : blk;  // real channels of this block
+        float *db = din + (size_t)b * hw * blk;
+        const float *gb = dout + (size_t)b * ohw * blk;
+        for (int y = 0; y < oh; y++) {
+            int y0, y1;
+            float wy;
+            bilinear_taps(y, h, oh, align_corners, &y0, &y1, &wy);
+            float *r0 = db + (size_t)y0 * w * blk, *r1 = db + (size_t)y1 * w * blk;
+            for (int x = 0; x < ow; x++) {
+                int x0, x1;
+                float wx;
+                bilinear_taps(x, w, ow, align_corners, &x0, &x1, &wx);
+                // At the clamped edge x1 == x0 (or y1 == y0): both taps land on one pixel and add up,
+                // as the forward's weights do.
+                const float w00 = (1 - wy) * (1 - wx), w01 = (1 - wy) * wx, w10 = wy * (1 - wx), w11 = wy * wx;
+                const float *g = gb + ((size_t)y * ow + x) * blk;
+                float *d00 = r0 + (size_t)x0 * blk, *d01 = r0 + (size_t)x1 * blk, *d10 = r1 + (size_t)x0 * blk,
+                      *d11 = r1 + (size_t)x1 * blk;
+                for (int k = 0; k < nk; k++) {
+                    d00[k] += w00 * g[k];
+                    d01[k] += w01 * g[k];
+                    d10[k] += w10 * g[k];
+                    d11[k] += w11 * g[k];
+                }
+            }
+        }
+    }
+}

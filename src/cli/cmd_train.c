@@ -1,0 +1,188 @@
+// cmd_train.c: slimvsr train: parse the options into sv_train_opts and run (train/trainer.h).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "train/degrade.h"
+#include "train/trainer.h"
+
+static const char *usage =
+    "usage: slimvsr train --data DIR [--data DIR2 ...] --out RUN_DIR [options]\n"
+    "       slimvsr train --out RUN_DIR --resume [--iters N]\n"
+    "  Trains BasicVSR x4 on clips (folders of PNG frames, Vimeo-90K/REDS layouts, or video files; LR made\n"
+    "  on the fly from GT, or read from a sibling LR/ BIx4/ BDx4/ folder beside GT/).\n"
+    "  --val DIR             validation clips: DIR/GT and DIR/BIx4 (or BDx4, LR); PSNR/SSIM every --val-every\n"
+    "  --init MODEL          start from a model (.pth or .safetensors); else a random one of:\n"
+    "  --feat N --blocks N   width and residual blocks per branch (default 64 x 30)\n"
+    "  --act relu|leaky      activation of a random model (default leaky: LeakyReLU 0.1, as BasicSR)\n"
+    "  --iters N             iterations (default 1000)\n"
+    "  --lr X                Adam learning rate (default 2e-4), cosine annealing to --lr-min (1e-7)\n"
+    "  --batch B --seq T --patch P   clips per step (4), frames per clip (7), LR patch side (64)\n"
+    "  --degradation bi|bd   LR made from GT: MATLAB bicubic x4 (bi, default) or Gaussian 1.6 (bd)\n"
+    "  --spynet-freeze N     keep SPyNet fixed for the first N iterations (default 0)\n"
+    "  --spynet-lr-mult X    then train it at lr * X (default 0.125)\n"
+    "  --ema DECAY           keep an exponential moving average of the weights (e.g. 0.999); it is what\n"
+    "                        model.safetensors, best.safetensors and validation use\n"
+    "  --val-every N         validate and checkpoint every N iterations (default 500) and at the end\n"
+    "  --val-frames N        validate on the first N frames of each clip (default all)\n"
+    "  --val-rgb             PSNR/SSIM on RGB instead of Y (BT.601)\n"
+    "  --log-every N         a log.jsonl line every N iterations (default 10)\n"
+    "  --recompute K         keep every K-th residual block's input and recompute the others in backward:\n"
+    "                        less memory, about one more trunk forward per step (default 0: keep all)\n"
+    "  --seed N              data sampling and initialisation seed (default 0)\n"
+    "  --threads N           threads (default: all cores)\n"
+    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options\n"
+    "  --dry-run             print the model, the plan and the memory per --recompute setting; train nothing\n"
+    "  -q                    quiet\n"
+    "  RUN_DIR gets state.safetensors (everything to resume), model.safetensors (latest weights),\n"
+    "  best.safetensors (best validation PSNR) and log.jsonl. Ctrl-C stops after the current iteration\n"
+    "  and writes a checkpoint.\n";
+
+static int parse_long(const char *opt, const char *s, long min, long *out) {
+    char *end = NULL;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || v < min) {
+        fprintf(stderr, "slimvsr train: %s needs an integer >= %ld\n", opt, min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *opt, const char *s, double min, double max, double *out) {
+    char *end = NULL;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || *end || !(v >= min && v <= max)) {
+        fprintf(stderr, "slimvsr train: %s needs a number in [%g, %g]\n", opt, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    sv_train_opts o;
+    sv_train_opts_default(&o);
+    int threads = 0, n_other = 0;  // n_other: options that a --resume must not be given
+    const char *other = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long l;
+        int takes = 1, is_other = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--data")) {
+            if (!v) goto missing;
+            if (o.ndata == SV_TRAIN_MAX_DATA) {
+                fprintf(stderr, "slimvsr train: at most %d --data sources\n", SV_TRAIN_MAX_DATA);
+                return 2;
+            }
+            o.data[o.ndata++] = v;
+        } else if (!strcmp(a, "--val")) {
+            if (!(o.val = v)) goto missing;
+        } else if (!strcmp(a, "--out")) {
+            if (!(o.out = v)) goto missing;
+            is_other = 0;
+        } else if (!strcmp(a, "--init")) {
+            if (!(o.init = v)) goto missing;
+        } else if (!strcmp(a, "--feat")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.feat = (int)l;
+        } else if (!strcmp(a, "--blocks")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.blocks = (int)l;
+        } else if (!strcmp(a, "--act")) {
+            float s = cli_parse_act(v);
+            if (s < -1) return 2;
+            o.act_slope = s;
+        } else if (!strcmp(a, "--iters")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.iters = l;
+            is_other = 0;
+        } else if (!strcmp(a, "--lr")) {
+            if (parse_double(a, v, 0, 1, &o.lr)) return 2;
+        } else if (!strcmp(a, "--lr-min")) {
+            if (parse_double(a, v, 0, 1, &o.lr_min)) return 2;
+        } else if (!strcmp(a, "--batch")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.batch = (int)l;
+        } else if (!strcmp(a, "--seq")) {
+            if (parse_long(a, v, 2, &l)) return 2;
+            o.seq = (int)l;
+        } else if (!strcmp(a, "--patch")) {
+            if (parse_long(a, v, 8, &l)) return 2;
+            o.patch = (int)l;
+        } else if (!strcmp(a, "--degradation")) {
+            if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
+                fprintf(stderr, "slimvsr train: --degradation must be bi or bd\n");
+                return 2;
+            }
+            o.degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
+        } else if (!strcmp(a, "--spynet-freeze")) {
+            if (parse_long(a, v, 0, &o.spynet_freeze)) return 2;
+        } else if (!strcmp(a, "--spynet-lr-mult")) {
+            if (parse_double(a, v, 0, 100, &o.spynet_lr_mult)) return 2;
+        } else if (!strcmp(a, "--ema")) {
+            if (parse_double(a, v, 0, 0.999999, &o.ema)) return 2;
+        } else if (!strcmp(a, "--val-every")) {
+            if (parse_long(a, v, 1, &o.val_every)) return 2;
+        } else if (!strcmp(a, "--val-frames")) {
+            if (parse_long(a, v, 0, &l)) return 2;
+            o.val_frames = (int)l;
+        } else if (!strcmp(a, "--val-rgb")) {
+            o.val_y = 0;
+            takes = 0;
+        } else if (!strcmp(a, "--log-every")) {
+            if (parse_long(a, v, 1, &o.log_every)) return 2;
+        } else if (!strcmp(a, "--recompute")) {
+            if (parse_long(a, v, 0, &l)) return 2;
+            o.recompute = (int)l;
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_long(a, v, 0, &l)) return 2;
+            o.seed = (uint64_t)l;
+        } else if (!strcmp(a, "--threads")) {
+            if (parse_long(a, v, 0, &l)) return 2;
+            threads = (int)l;
+            is_other = 0;
+        } else if (!strcmp(a, "--resume")) {
+            o.resume = 1;
+            takes = 0;
+            is_other = 0;
+        } else if (!strcmp(a, "--dry-run")) {
+            o.dry_run = 1;
+            takes = 0;
+            is_other = 0;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o.quiet = 1;
+            takes = 0;
+            is_other = 0;
+        } else {
+            fprintf(stderr, "slimvsr train: unknown option '%s' (see slimvsr train --help)\n", a);
+            return 2;
+        }
+        if (is_other) n_other++, other = a;
+        i += takes;
+        continue;
+    missing:
+        fprintf(stderr, "slimvsr train: %s needs a value\n", a);
+        return 2;
+    }
+    if (!o.out) {
+        fprintf(stderr, "slimvsr train: --out RUN_DIR is required (see slimvsr train --help)\n");
+        return 2;
+    }
+    if (o.resume && n_other) {
+        fprintf(stderr, "slimvsr train: --resume continues the run with its saved options; %s cannot be changed "
+                        "(only --iters, --threads, -q)\n", other);
+        return 2;
+    }
+    cli_set_threads(threads);
+    sv_err e;
+    if (sv_train(&o, &e)) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}

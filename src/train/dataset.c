@@ -1,0 +1,217 @@
+// dataset.c: opening a training set and drawing samples from it (behaviour in dataset.h).
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/frames.h"
+#include "train/dataset_internal.h"
+
+#define STATE_MAGIC 0x7376647300000001ull  // "svds", version 1
+
+void sv_data_opts_default(sv_data_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->seq = 7;
+    o->patch = 64;
+    o->batch = 8;
+    o->degradation = SV_DEG_BI;
+    o->hflip = o->vflip = o->rot = o->reverse = 1;
+    o->mirror = 1;
+    o->seed = 0;
+    o->mem_cap = (size_t)2 << 30;
+}
+
+static uint64_t fnv(uint64_t h, uint64_t v) {
+    for (int i = 0; i < 8; i++) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ull;
+    return h;
+}
+
+// What the sample stream depends on besides the random state: the clips as loaded and the options.
+// Batch size is not part of it (batches are consecutive samples).
+static uint64_t fingerprint(const sv_dataset *d) {
+    const sv_data_opts *o = &d->o;
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t opts[] = {o->seq, o->patch, o->degradation, !!o->hflip, !!o->vflip, !!o->rot, !!o->reverse, !!o->mirror};
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) h = fnv(h, opts[i]);
+    h = fnv(h, (uint64_t)d->nclips);
+    for (int i = 0; i < d->nclips; i++) {
+        const sv_clip *c = &d->clips[i];
+        h = fnv(fnv(fnv(fnv(h, (uint64_t)c->n), (uint64_t)c->gw), (uint64_t)c->gh), c->lr_path != NULL);
+    }
+    return h;
+}
+
+static int check_opts(const sv_data_opts *o, sv_err *e) {
+    if (o->seq < 1 || o->seq > 100000) return sv_errf(e, "sequence length %d out of range (1..100000)", o->seq);
+    if (o->patch < 1 || o->patch > SV_FRAME_MAX_SIDE / SV_DATA_SCALE)
+        return sv_errf(e, "patch %d out of range (1..%d)", o->patch, SV_FRAME_MAX_SIDE / SV_DATA_SCALE);
+    if (o->batch < 1 || o->batch > 100000) return sv_errf(e, "batch %d out of range (1..100000)", o->batch);
+    if (!sv_degrade_name(o->degradation)) return sv_errf(e, "unknown degradation %d", o->degradation);
+    return 0;
+}
+
+sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_data_opts *o, sv_err *e) {
+    if (check_opts(o, e)) return NULL;
+    if (nsources < 1) {
+        sv_errf(e, "no training data given");
+        return NULL;
+    }
+    sv_dataset *d = sv_calloc(1, sizeof *d, e);
+    if (!d) return NULL;
+    d->o = *o;
+    int rc = 0;
+    for (int i = 0; i < nsources && !rc; i++) rc = sv_dataset_scan(d, sources[i], e);
+    if (!rc) rc = sv_dataset_load(d, e);
+    if (!rc && (!(d->cum = sv_malloc(sizeof *d->cum * d->nclips, e)) ||
+                !(d->last = sv_calloc((size_t)o->batch, sizeof *d->last, e))))
+        rc = -1;
+    if (rc) {
+        sv_dataset_free(d);
+        return NULL;
+    }
+    for (int i = 0; i < d->nclips; i++) {
+        const sv_clip *c = &d->clips[i];
+        d->windows += c->n >= o->seq ? c->n - o->seq + 1 : 1;
+        d->cum[i] = d->windows;
+    }
+    sv_rng_seed(&d->rng, o->seed);
+    d->fingerprint = fingerprint(d);
+    return d;
+}
+
+// Copies one frame's patch at (y0, x0) of side p from an 8-bit interleaved frame of width w into plain
+// CHW float, applying the augmentation: output (y, x) reads source (sy, sx) with (sy, sx) = (x, y) when
+// transposed, then sy -> p-1-sy for a vertical flip and sx -> p-1-sx for a horizontal one. That equals
+// BasicSR's order (hflip, vflip, then transpose) on the whole patch.
+static void copy_patch(float *out, const unsigned char *frame, int w, int y0, int x0, int p, unsigned aug) {
+    const float k = 1.0f / 255.0f;
+    const size_t plane = (size_t)p * p;
+    for (int y = 0; y < p; y++)
+        for (int x = 0; x < p; x++) {
+            int sy = aug & SV_AUG_TRANSPOSE ? x : y, sx = aug & SV_AUG_TRANSPOSE ? y : x;
+            if (aug & SV_AUG_VFLIP) sy = p - 1 - sy;
+            if (aug & SV_AUG_HFLIP) sx = p - 1 - sx;
+            const unsigned char *px = frame + ((size_t)(y0 + sy) * w + x0 + sx) * 3;
+            float *o = out + (size_t)y * p + x;
+            o[0] = px[0] * k, o[plane] = px[1] * k, o[2 * plane] = px[2] * k;
+        }
+}
+
+// Draws one sample's clip, window, position and augmentation. Every sample takes the same kinds of
+// draws in the same order whatever the options, so switching an augmentation off changes nothing else.
+static void draw(sv_dataset *d, sv_sample_info *s) {
+    const sv_data_opts *o = &d->o;
+    uint64_t k = sv_rng_below(&d->rng, (uint64_t)d->windows);
+    int lo = 0, hi = d->nclips - 1;
+    while (lo < hi) {  // first clip with cum > k
+        int mid = (lo + hi) / 2;
+        if ((uint64_t)d->cum[mid] > k) hi = mid;
+        else lo = mid + 1;
+    }
+    const sv_clip *c = &d->clips[lo];
+    s->clip = lo;
+    s->start = (int)(k - (lo ? (uint64_t)d->cum[lo - 1] : 0));
+    int lh = c->lr_path ? c->lh : c->gh / 4, lw = c->lr_path ? c->lw : c->gw / 4;
+    s->y = (int)sv_rng_below(&d->rng, (uint64_t)(lh - o->patch + 1));
+    s->x = (int)sv_rng_below(&d->rng, (uint64_t)(lw - o->patch + 1));
+    uint64_t bits = sv_rng_next(&d->rng) >> 60;  // the top bits are xoshiro256**'s best
+    unsigned mask = (o->hflip ? SV_AUG_HFLIP : 0) | (o->vflip ? SV_AUG_VFLIP : 0) | (o->rot ? SV_AUG_TRANSPOSE : 0) |
+                    (o->reverse ? SV_AUG_REVERSE : 0);
+    s->aug = (unsigned)bits & mask;
+    d->drawn++;
+}
+
+int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
+    const int T = d->o.seq, p = d->o.patch, gp = SV_DATA_SCALE * p;
+    for (int b = 0; b < d->o.batch; b++) draw(d, &d->last[b]);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < d->o.batch; b++)
+        for (int t = 0; t < T; t++) {
+            const sv_sample_info *s = &d->last[b];
+            const sv_clip *c = &d->clips[s->clip];
+            int q = s->start + (s->aug & SV_AUG_REVERSE ? T - 1 - t : t);
+            if (q >= c->n) q = 2 * c->n - 1 - q;  // mirrored clip: n-1, n-2, ... after the last frame
+            int lw = c->lr_path ? c->lw : c->gw / 4;
+            size_t i = (size_t)b * T + t;
+            copy_patch(lr + i * 3 * p * p, c->lr[q], lw, s->y, s->x, p, s->aug);
+            copy_patch(gt + i * 3 * gp * gp, c->gt[q], c->gw, SV_DATA_SCALE * s->y, SV_DATA_SCALE * s->x, gp, s->aug);
+        }
+    (void)e;
+    return 0;
+}
+
+const sv_sample_info *sv_dataset_last(const sv_dataset *d) { return d->last; }
+const char *sv_dataset_clip_name(const sv_dataset *d, int clip) {
+    return clip >= 0 && clip < d->nclips ? d->clips[clip].path : NULL;
+}
+int sv_dataset_num_clips(const sv_dataset *d) { return d->nclips; }
+uint64_t sv_dataset_samples_drawn(const sv_dataset *d) { return d->drawn; }
+
+int sv_dataset_state(const sv_dataset *d, uint64_t *state, int n) {
+    if (n < SV_DATA_STATE_WORDS) return -1;
+    state[0] = STATE_MAGIC;
+    state[1] = d->fingerprint;
+    for (int i = 0; i < SV_RNG_WORDS; i++) state[2 + i] = d->rng.s[i];
+    state[2 + SV_RNG_WORDS] = d->drawn;
+    return SV_DATA_STATE_WORDS;
+}
+
+int sv_dataset_restore(sv_dataset *d, const uint64_t *state, int n, sv_err *e) {
+    if (n != SV_DATA_STATE_WORDS || state[0] != STATE_MAGIC)
+        return sv_errf(e, "data sampler state: not a sampler state of this version (%d words)", n);
+    if (state[1] != d->fingerprint)
+        return sv_errf(e, "data sampler state: saved for other training clips or data options (seq, patch, "
+                          "degradation, augmentations); the sample stream would differ");
+    uint64_t any = 0;
+    for (int i = 0; i < SV_RNG_WORDS; i++) any |= state[2 + i];
+    if (!any) return sv_errf(e, "data sampler state: random state is all zero");
+    for (int i = 0; i < SV_RNG_WORDS; i++) d->rng.s[i] = state[2 + i];
+    d->drawn = state[2 + SV_RNG_WORDS];
+    return 0;
+}
+
+void sv_dataset_describe(const sv_dataset *d, char *buf, size_t n) {
+    if (!n) return;
+    long long frames = 0;
+    int minw = INT_MAX, maxw = 0, minh = INT_MAX, maxh = 0, mirrored = 0;
+    for (int i = 0; i < d->nclips; i++) {
+        const sv_clip *c = &d->clips[i];
+        frames += c->n;
+        if (c->gw < minw) minw = c->gw;
+        if (c->gw > maxw) maxw = c->gw;
+        if (c->gh < minh) minh = c->gh;
+        if (c->gh > maxh) maxh = c->gh;
+        if (c->n < d->o.seq) mirrored++;
+    }
+    char kinds[160] = "", size[80], lr[80], cut[200] = "";
+    int k = 0;
+    if (d->n_folders) k += snprintf(kinds + k, sizeof kinds - k, "%d folders", d->n_folders);
+    if (d->n_videos) k += snprintf(kinds + k, sizeof kinds - k, "%s%d videos", k ? ", " : "", d->n_videos);
+    if (d->n_paired) snprintf(kinds + k, sizeof kinds - k, "%s%d paired GT/LR", k ? ", " : "", d->n_paired);
+    if (minw == maxw && minh == maxh) snprintf(size, sizeof size, "%dx%d", maxw, maxh);
+    else snprintf(size, sizeof size, "%dx%d to %dx%d", minw, minh, maxw, maxh);
+    if (d->n_paired == d->nclips) snprintf(lr, sizeof lr, "LR from files");
+    else snprintf(lr, sizeof lr, "LR: %s on the fly%s", sv_degrade_name(d->o.degradation),
+                  d->n_paired ? " (paired clips: from files)" : "");
+    if (d->n_truncated)
+        snprintf(cut, sizeof cut, "; %d clips cut to their first %d frames by the %.0f MB memory cap", d->n_truncated,
+                 d->limit, d->o.mem_cap / 1e6);
+    snprintf(buf, n, "%d clips (%s), %lld frames %s, %s, seq %d%s, %lld windows, %.1f MB%s", d->nclips, kinds, frames,
+             size, lr, d->o.seq, mirrored ? " (short clips mirrored)" : "", d->windows, d->bytes / 1e6, cut);
+}
+
+void sv_dataset_free(sv_dataset *d) {
+    if (!d) return;
+    for (int i = 0; i < d->nclips; i++) {
+        sv_clip *c = &d->clips[i];
+        for (int j = 0; j < c->n; j++) free(c->gt[j]), free(c->lr[j]);
+        free(c->gt);
+        free(c->lr);
+        free(c->path);
+        free(c->lr_path);
+    }
+    free(d->clips);
+    free(d->cum);
+    free(d->last);
+    free(d);
+}

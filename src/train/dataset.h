@@ -1,0 +1,95 @@
+// dataset.h: training samples for x4 video super-resolution: random LR/GT patch sequences from clips
+// held in memory as 8-bit frames.
+//
+// Sources (--data; several may be combined, their clips are pooled):
+//   - a video file (any container libav opens, decoded by io/frames.h like `upscale` does);
+//   - a folder, searched recursively (entries in name order, at most 16 levels): every folder that
+//     directly holds PNG frames is one clip (REDS: ROOT/000/00000000.png; Vimeo-90K septuplets:
+//     ROOT/00001/0001/im1.png..im7.png), frames in strcmp order of their names; every video file found
+//     (.mp4 .mkv .avi .mov .webm .mpg ...) is one clip;
+//   - a folder holding a GT/ sub-folder: only GT/ is read as ground truth (with the same clip layout);
+//     the LR frames come from its sibling LR/ (any degradation), else BIx4/ (when degradation is BI) or
+//     BDx4/ (BD), each clip at the same relative path, same frame count, GT exactly 4x the LR size; when
+//     there is no such sibling the LR is made from GT/ on the fly. Paired clips are PNG folders only.
+//
+// LR on the fly: each GT frame is cropped to a multiple of 4 (the top-left part, as BasicSR's mod_crop)
+// and degraded once, whole, when the dataset is opened (degrade.h: BI or BD, with MATLAB's uint8
+// rounding, so the LR is the LR PNG MATLAB would have made, like the test sets' LR frames). Degrading the
+// whole frame makes a patch's LR exactly the LR a dataset with pre-made LR frames would give (borders
+// only at the real frame edges), and sampling then costs only copies.
+//
+// Memory: GT + LR frames as uint8 (a 448x256 frame is 344 KB + 22 KB). mem_cap bounds the total
+// (default 2 GiB). When the sources would not fit, every clip is cut to its first K frames, K the largest
+// value that fits (at least seq frames; a clip's later frames are then never sampled); the description
+// says so. When even seq frames per clip do not fit, opening fails.
+//
+// One sample: a window of `seq` consecutive frames, chosen uniformly among all windows of all clips (so a
+// clip weighs by its number of start positions: a 100-frame REDS clip with seq 15 has 86, a mirrored
+// Vimeo septuplet 1). A clip shorter than seq is, when mirror is on, played forward then backward
+// (BasicVSR's Vimeo setting: 7 frames -> 1..7,7..1 for seq 14) and needs seq <= 2 x its length; with
+// mirror off it is an error. Then an LR patch of patch x patch at a uniform position, and the GT patch of
+// 4*patch at 4x that position. Augmentations, each with probability 1/2 and the same for every frame and
+// for LR and GT: horizontal flip, vertical flip, transpose (the 90-degree rotation of BasicSR: with the
+// two flips it gives all 8 rotations/reflections), temporal reversal.
+//
+// Repeatability: the sample stream depends only on the seed, the options and the clips (not on batch:
+// batches are consecutive samples). sv_dataset_state/restore save and restore the position in it.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "train/degrade.h"
+
+#define SV_DATA_SCALE 4
+#define SV_DATA_STATE_WORDS 7
+
+typedef struct {
+    int seq;          // T frames per sample (default 7)
+    int patch;        // LR patch side (default 64); GT patch side is 4 * patch
+    int batch;        // samples per sv_dataset_next (default 8)
+    int degradation;  // SV_DEG_BI (default) or SV_DEG_BD, for clips without LR frames
+    int hflip, vflip, rot, reverse;  // augmentations on/off (default all on)
+    int mirror;       // clips shorter than seq are mirrored (default on)
+    uint64_t seed;    // default 0
+    size_t mem_cap;   // bytes of frames kept in memory (default 2 GiB)
+} sv_data_opts;
+
+void sv_data_opts_default(sv_data_opts *o);
+
+typedef struct sv_dataset sv_dataset;
+
+// Scans every source, checks it (missing paths, folders without clips, clips too short for seq, frames
+// of different sizes in a clip, frames smaller than the GT patch, unreadable PNGs, paired LR that does
+// not match its GT) and loads the frames. Every failure names the file and the problem.
+sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_data_opts *o, sv_err *e);
+
+// One batch. lr: batch x seq x [3, patch, patch], gt: batch x seq x [3, 4 patch, 4 patch], plain CHW
+// float in [0, 1]; sample b, frame t starts at ((b * seq) + t) * 3 * side * side. Returns 0.
+int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e);
+
+// Where the samples of the last sv_dataset_next came from (batch entries), for logs and tests.
+enum { SV_AUG_HFLIP = 1, SV_AUG_VFLIP = 2, SV_AUG_TRANSPOSE = 4, SV_AUG_REVERSE = 8 };
+typedef struct {
+    int clip;       // index, see sv_dataset_clip_name
+    int start;      // first frame of the window (0 for a mirrored clip)
+    int y, x;       // LR patch position (GT: 4y, 4x) in the frame before augmentation
+    unsigned aug;   // SV_AUG_* bits
+} sv_sample_info;
+const sv_sample_info *sv_dataset_last(const sv_dataset *d);
+const char *sv_dataset_clip_name(const sv_dataset *d, int clip);
+int sv_dataset_num_clips(const sv_dataset *d);
+
+// The sampler position (random state + samples drawn + a fingerprint of clips and options) in
+// SV_DATA_STATE_WORDS words, to store in a checkpoint. Returns the number of words written, or -1 when
+// n < SV_DATA_STATE_WORDS.
+int sv_dataset_state(const sv_dataset *d, uint64_t *state, int n);
+// Continues the stream from a saved position. Fails when the state is malformed or was saved for other
+// clips or options (the stream would silently differ).
+int sv_dataset_restore(sv_dataset *d, const uint64_t *state, int n, sv_err *e);
+// Samples drawn so far (since open, or as restored).
+uint64_t sv_dataset_samples_drawn(const sv_dataset *d);
+
+// One line: "16 clips (16 folders), 112 frames 448x256, LR: bi on the fly, seq 7, 16 windows, 40.9 MB".
+void sv_dataset_describe(const sv_dataset *d, char *buf, size_t n);
+void sv_dataset_free(sv_dataset *d);

@@ -1,0 +1,44 @@
+// dataset_internal.h: what dataset.c (sampling), dataset_scan.c (finding clips) and dataset_load.c
+// (memory plan, decoding, degradation) share.
+#pragma once
+#include "train/dataset.h"
+#include "train/rng.h"
+
+typedef struct {
+    char *path;        // GT clip: a folder of PNG frames or a video file
+    char *lr_path;     // paired LR folder; NULL when the LR is made from GT
+    int is_video;
+    int w, h;          // source frame size
+    int lw, lh;        // paired: LR frame size
+    long long count;   // frames in the source (folder: exact; video: estimate, -1 when unknown)
+    // filled by sv_dataset_load
+    int n;             // frames in memory
+    int gw, gh;        // GT size kept (on the fly: w, h rounded down to multiples of 4; paired: w, h)
+    unsigned char **gt, **lr;  // n frames each, 8-bit RGB interleaved: gh*gw*3 and (gh/4)*(gw/4)*3 bytes
+    int truncated;     // 1 when the memory cap cut the clip
+} sv_clip;
+
+struct sv_dataset {
+    sv_data_opts o;
+    sv_clip *clips;
+    int nclips, cap;
+    long long *cum;    // cum[i]: sample windows in clips 0..i
+    long long windows;
+    sv_rng rng;
+    uint64_t drawn, fingerprint;
+    size_t bytes;      // frame memory in use
+    int limit;         // frames per clip allowed by the memory cap (INT_MAX: no cut)
+    int n_folders, n_videos, n_paired, n_truncated;
+    sv_sample_info *last;
+};
+
+// Adds the clips of one source to d->clips (sizes and counts only, no pixels).
+int sv_dataset_scan(sv_dataset *d, const char *source, sv_err *e);
+// Chooses the per-clip frame limit from mem_cap, then decodes every clip and makes its LR frames.
+int sv_dataset_load(sv_dataset *d, sv_err *e);
+// Whether a clip of count frames gives at least one window of seq frames (mirrored when allowed), and
+// the error that says it does not.
+int sv_clip_length_ok(const sv_dataset *d, long long count);
+int sv_clip_length_error(const sv_dataset *d, const char *path, long long count, sv_err *e);
+// Frames a clip must keep to give one window: min(count, seq) (a mirrored clip needs all of its frames).
+long long sv_clip_need(const sv_dataset *d, const sv_clip *c);

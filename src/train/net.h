@@ -1,0 +1,40 @@
+// net.h: BasicVSR training graph: forward over a batch of clips with saved activations, Charbonnier loss,
+// and backpropagation through time over both propagation branches, the warps and SPyNet.
+//
+// One step over clips x[b][0..T-1] (LR patches h x w) and targets y[b][0..T-1] (4h x 4w):
+//   1. flows for every neighbour pair (batched SPyNet):  flow_b[i] = spy(x_i, x_{i+1}), flow_f[i] = spy(x_{i+1}, x_i)
+//   2. backward branch i = T-1..0 and forward branch i = 0..T-1 (SSL-NOTES §1), keeping per frame the
+//      trunk input cat[x_i, warp(h)] and the residual blocks' inputs x_b and mid activations t_b
+//      (with recompute = k: only every k-th x_b; the rest is recomputed segment by segment in backward)
+//   3. per frame: reconstruction, loss and its backward at once (the 4x-resolution activations of one
+//      frame are all that is ever held), giving dB_i and dF_i
+//   4. BPTT: forward branch i = T-1..0 (each warp passes its gradient to F_{i-1} and flow_f[i-1]), then the
+//      backward branch i = 0..T-1 (to B_{i+1} and flow_b[i])
+//   5. SPyNet backward for every pair (recomputing its forward pair group by pair group), when trained.
+// Gradients accumulate (+=) into a flat block that mirrors sv_model.params.
+#pragma once
+#include <stddef.h>
+
+#include "core/error.h"
+#include "model/basicvsr.h"
+
+typedef struct {
+    int batch, seq;   // clips per step, frames per clip
+    int h, w;         // LR patch size
+    int recompute;    // 0: keep every activation; k > 0: keep every k-th block input, recompute the rest
+    int reference;    // 1: naive convs in plain CHW (tests); 0: fast convs in the blocked layout
+    int spy_group;    // SPyNet pairs per batched call (0: 16)
+} sv_net_cfg;
+
+typedef struct sv_trainnet sv_trainnet;
+
+sv_trainnet *sv_trainnet_create(const sv_model *m, const sv_net_cfg *c, sv_err *e);
+// lr: batch*seq frames [3,h,w], gt: batch*seq frames [3,4h,4w] (clip b frame t at index b*seq+t), CHW in
+// [0,1]. *loss = mean Charbonnier (eps 1e-12) over every output element. When grads is not NULL,
+// grads += dloss/dparams (SPyNet's part only when train_spynet; otherwise the flows are constants).
+int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *grads, int train_spynet, double *loss,
+                     sv_err *e);
+// Bytes of activations and buffers (what sv_trainnet_create allocated, or would allocate).
+size_t sv_trainnet_bytes(const sv_trainnet *t);
+size_t sv_trainnet_estimate(const sv_model *m, const sv_net_cfg *c);
+void sv_trainnet_free(sv_trainnet *t);

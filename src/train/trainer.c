@@ -1,0 +1,530 @@
+// trainer.c: the training loop, checkpoints and resume of `slimvsr train` (see trainer.h).
+#include "train/trainer.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/progress.h"
+#include "io/safetensors.h"
+#include "model/basicvsr.h"
+#include "train/dataset.h"
+#include "train/eval.h"
+#include "train/model_init.h"
+#include "train/net.h"
+#include "train/optim.h"
+
+void sv_train_opts_default(sv_train_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->feat = 64;
+    o->blocks = 30;
+    o->act_slope = 0.1f;
+    o->iters = 1000;
+    o->lr = 2e-4;
+    o->lr_min = 1e-7;
+    o->batch = 4;
+    o->seq = 7;
+    o->patch = 64;
+    o->degradation = SV_DEG_BI;
+    o->spynet_freeze = 0;
+    o->spynet_lr_mult = 0.125;
+    o->val_every = 500;
+    o->log_every = 10;
+    o->val_y = 1;
+}
+
+// ---- options <-> JSON (saved in the state so that --resume continues the same run) ----
+static cJSON *opts_to_json(const sv_train_opts *o) {
+    cJSON *j = cJSON_CreateObject(), *d = cJSON_AddArrayToObject(j, "data");
+    for (int i = 0; i < o->ndata; i++) cJSON_AddItemToArray(d, cJSON_CreateString(o->data[i]));
+    if (o->val) cJSON_AddStringToObject(j, "val", o->val);
+    cJSON_AddNumberToObject(j, "iters", (double)o->iters);
+    cJSON_AddNumberToObject(j, "lr", o->lr);
+    cJSON_AddNumberToObject(j, "lr_min", o->lr_min);
+    cJSON_AddNumberToObject(j, "batch", o->batch);
+    cJSON_AddNumberToObject(j, "seq", o->seq);
+    cJSON_AddNumberToObject(j, "patch", o->patch);
+    cJSON_AddStringToObject(j, "degradation", o->degradation == SV_DEG_BD ? "bd" : "bi");
+    cJSON_AddNumberToObject(j, "spynet_freeze", (double)o->spynet_freeze);
+    cJSON_AddNumberToObject(j, "spynet_lr_mult", o->spynet_lr_mult);
+    cJSON_AddNumberToObject(j, "ema", o->ema);
+    cJSON_AddNumberToObject(j, "val_every", (double)o->val_every);
+    cJSON_AddNumberToObject(j, "log_every", (double)o->log_every);
+    cJSON_AddNumberToObject(j, "val_frames", o->val_frames);
+    cJSON_AddNumberToObject(j, "val_y", o->val_y);
+    cJSON_AddNumberToObject(j, "recompute", o->recompute);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    return j;
+}
+
+static double num(const cJSON *j, const char *k, double dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+// Fills o from the saved JSON; strings point into j (keep j alive while o is used).
+static int opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv_err *e) {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data"), *it;
+    o->ndata = 0;
+    cJSON_ArrayForEach(it, d) {
+        if (!cJSON_IsString(it) || o->ndata == SV_TRAIN_MAX_DATA) return sv_errf(e, "%s: bad saved data list", what);
+        o->data[o->ndata++] = it->valuestring;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "val");
+    o->val = cJSON_IsString(v) ? v->valuestring : NULL;
+    o->iters = (long)num(j, "iters", (double)o->iters);
+    o->lr = num(j, "lr", o->lr);
+    o->lr_min = num(j, "lr_min", o->lr_min);
+    o->batch = (int)num(j, "batch", o->batch);
+    o->seq = (int)num(j, "seq", o->seq);
+    o->patch = (int)num(j, "patch", o->patch);
+    const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "degradation");
+    o->degradation = cJSON_IsString(dg) && !strcmp(dg->valuestring, "bd") ? SV_DEG_BD : SV_DEG_BI;
+    o->spynet_freeze = (long)num(j, "spynet_freeze", (double)o->spynet_freeze);
+    o->spynet_lr_mult = num(j, "spynet_lr_mult", o->spynet_lr_mult);
+    o->ema = num(j, "ema", o->ema);
+    o->val_every = (long)num(j, "val_every", (double)o->val_every);
+    o->log_every = (long)num(j, "log_every", (double)o->log_every);
+    o->val_frames = (int)num(j, "val_frames", o->val_frames);
+    o->val_y = (int)num(j, "val_y", o->val_y);
+    o->recompute = (int)num(j, "recompute", o->recompute);
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    if (cJSON_IsString(sd)) o->seed = strtoull(sd->valuestring, NULL, 10);
+    return 0;
+}
+
+// ---- the run ----
+typedef struct {
+    sv_train_opts o;
+    sv_model m;
+    size_t n, nspy;               // parameters, SPyNet's share (the first nspy of the block)
+    float *grads, *adam_m, *adam_v, *ema;
+    long iter, step_main, step_spy, best_iter;
+    double best_psnr, best_ssim;
+    sv_dataset *data;
+    sv_trainnet *net;
+    float *lr_buf, *gt_buf;
+    char val_lr[4096], val_gt[4096];
+    cJSON *saved_opts;            // on resume: the options' JSON (o's strings point into it)
+} run;
+
+static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// --val DIR: DIR/GT with DIR/BIx4 (BI) or DIR/BDx4 (BD) or DIR/LR.
+static int find_val(run *r, sv_err *e) {
+    const char *v = r->o.val;
+    path_in(r->val_gt, sizeof r->val_gt, v, "GT");
+    if (!is_dir(v)) return sv_errf(e, "%s: validation folder not found", v);
+    if (!is_dir(r->val_gt)) return sv_errf(e, "%s: no GT/ folder for validation", v);
+    const char *cands[2] = {r->o.degradation == SV_DEG_BD ? "BDx4" : "BIx4", "LR"};
+    for (int i = 0; i < 2; i++) {
+        path_in(r->val_lr, sizeof r->val_lr, v, cands[i]);
+        if (is_dir(r->val_lr)) return 0;
+    }
+    return sv_errf(e, "%s: no %s/ or LR/ folder beside GT/ for validation", v, cands[0]);
+}
+
+// Writes the model (with params p in place of the current ones) to path, atomically.
+static int write_model(run *r, const float *p, const char *path, sv_err *e) {
+    float *keep = NULL;
+    if (p != r->m.params) {
+        if (!(keep = sv_malloc(r->n * sizeof(float), e))) return -1;
+        memcpy(keep, r->m.params, r->n * sizeof(float));
+        memcpy(r->m.params, p, r->n * sizeof(float));
+    }
+    sv_tensor_set s = {0};
+    int rc = sv_model_to_tensors(&r->m, &s, e);
+    if (!rc) rc = sv_safetensors_write(path, &s, e);
+    sv_tensor_set_free(&s);
+    if (keep) {
+        memcpy(r->m.params, keep, r->n * sizeof(float));
+        free(keep);
+    }
+    return rc;
+}
+
+static int add_flat(sv_tensor_set *s, const char *name, const float *src, size_t n, sv_err *e) {
+    float *d = sv_malloc(n * sizeof(float), e);
+    if (!d) return -1;
+    memcpy(d, src, n * sizeof(float));
+    int64_t shape[1] = {(int64_t)n};
+    return sv_tensor_set_add(s, name, 1, shape, d, e);
+}
+
+static int write_state(run *r, sv_err *e) {
+    sv_tensor_set s = {0};
+    int rc = sv_model_to_tensors(&r->m, &s, e);
+    if (!rc) rc = add_flat(&s, "train.adam_m", r->adam_m, r->n, e);
+    if (!rc) rc = add_flat(&s, "train.adam_v", r->adam_v, r->n, e);
+    if (!rc && r->ema) rc = add_flat(&s, "train.ema", r->ema, r->n, e);
+    if (!rc) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "iter", (double)r->iter);
+        cJSON_AddNumberToObject(j, "step_main", (double)r->step_main);
+        cJSON_AddNumberToObject(j, "step_spynet", (double)r->step_spy);
+        cJSON_AddNumberToObject(j, "best_iter", (double)r->best_iter);
+        if (r->best_iter > 0) {
+            cJSON_AddNumberToObject(j, "best_psnr", r->best_psnr);
+            cJSON_AddNumberToObject(j, "best_ssim", r->best_ssim);
+        }
+        uint64_t st[SV_DATA_STATE_WORDS];
+        int nst = sv_dataset_state(r->data, st, SV_DATA_STATE_WORDS);
+        cJSON *ds = cJSON_AddArrayToObject(j, "data_state");
+        for (int i = 0; i < nst; i++) {
+            char w[32];
+            snprintf(w, sizeof w, "%" PRIu64, st[i]);
+            cJSON_AddItemToArray(ds, cJSON_CreateString(w));
+        }
+        cJSON_AddItemToObject(j, "opts", opts_to_json(&r->o));
+        char *txt = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        rc = txt ? sv_tensor_set_set_meta(&s, "train", txt, e) : sv_errf(e, "out of memory");
+        free(txt);
+    }
+    char p[4096];
+    path_in(p, sizeof p, r->o.out, "state.safetensors");
+    if (!rc) rc = sv_safetensors_write(p, &s, e);
+    sv_tensor_set_free(&s);
+    return rc;
+}
+
+// Reads RUN_DIR/state.safetensors: model, optimiser, counters, sampler position, options.
+static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e) {
+    char p[4096];
+    path_in(p, sizeof p, r->o.out, "state.safetensors");
+    sv_tensor_set s = {0};
+    if (sv_safetensors_read(p, &s, e)) return sv_errprefix(e, "--resume");
+    int64_t nm = 0, nv = 0, ne = 0;
+    float *am = sv_tensor_set_take(&s, "train.adam_m", &nm), *av = sv_tensor_set_take(&s, "train.adam_v", &nv);
+    float *em = sv_tensor_set_take(&s, "train.ema", &ne);
+    const char *meta = sv_tensor_set_get_meta(&s, "train");
+    cJSON *j = meta ? cJSON_Parse(meta) : NULL;
+    int rc = 0;
+    if (!am || !av || !j) rc = sv_errf(e, "%s: not a slimvsr training state (no optimiser state)", p);
+    if (!rc) rc = sv_model_from_tensors(&r->m, &s, 0.1f, p, e);
+    if (!rc && ((size_t)nm != r->m.nparams || (size_t)nv != r->m.nparams || (em && (size_t)ne != r->m.nparams)))
+        rc = sv_errf(e, "%s: optimiser state does not match the model's %zu parameters", p, r->m.nparams);
+    if (!rc) {
+        r->iter = (long)num(j, "iter", 0);
+        r->step_main = (long)num(j, "step_main", 0);
+        r->step_spy = (long)num(j, "step_spynet", 0);
+        r->best_iter = (long)num(j, "best_iter", 0);
+        r->best_psnr = num(j, "best_psnr", -INFINITY);
+        r->best_ssim = num(j, "best_ssim", 0);
+        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(j, "data_state"), *it;
+        *ndata_state = 0;
+        cJSON_ArrayForEach(it, ds) {
+            if (*ndata_state < SV_DATA_STATE_WORDS && cJSON_IsString(it))
+                data_state[(*ndata_state)++] = strtoull(it->valuestring, NULL, 10);
+        }
+        const cJSON *oj = cJSON_GetObjectItemCaseSensitive(j, "opts");
+        r->saved_opts = cJSON_Duplicate(oj, 1);
+        if (!r->saved_opts) rc = sv_errf(e, "%s: no saved options", p);
+        else rc = opts_from_json(&r->o, r->saved_opts, p, e);
+    }
+    if (!rc) {
+        r->adam_m = am, r->adam_v = av, r->ema = em;
+        am = av = em = NULL;
+    }
+    free(am), free(av), free(em);
+    cJSON_Delete(j);
+    sv_tensor_set_free(&s);
+    return rc;
+}
+
+// Keeps the log's lines up to iteration iter (a resumed run redoes what came after its checkpoint).
+static int trim_log(const char *path, long iter, sv_err *e) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char tmp[4096 + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *g = fopen(tmp, "w");
+    if (!g) {
+        fclose(f);
+        return sv_errf(e, "%s: cannot write: %s", tmp, strerror(errno));
+    }
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        if (j && num(j, "iter", -1) >= 0 && num(j, "iter", -1) <= iter) fputs(line, g);
+        cJSON_Delete(j);
+    }
+    fclose(f);
+    if (fclose(g) || rename(tmp, path)) return sv_errf(e, "%s: cannot rewrite the log: %s", path, strerror(errno));
+    return 0;
+}
+
+static int log_line(run *r, cJSON *j, sv_err *e) {
+    char p[4096];
+    path_in(p, sizeof p, r->o.out, "log.jsonl");
+    FILE *f = fopen(p, "a");
+    if (!f) return sv_errf(e, "%s: cannot append: %s", p, strerror(errno));
+    char *txt = cJSON_PrintUnformatted(j);
+    int rc = txt && fprintf(f, "%s\n", txt) > 0 ? 0 : -1;
+    free(txt);
+    if (fclose(f) || rc) return sv_errf(e, "%s: write failed: %s", p, strerror(errno));
+    return 0;
+}
+
+static int validate(run *r, double *psnr, double *ssim, sv_err *e) {
+    const float *p = r->ema ? r->ema : r->m.params;
+    float *keep = NULL;
+    if (p != r->m.params) {
+        if (!(keep = sv_malloc(r->n * sizeof(float), e))) return -1;
+        memcpy(keep, r->m.params, r->n * sizeof(float));
+        memcpy(r->m.params, p, r->n * sizeof(float));
+    }
+    sv_eval_opts eo;
+    sv_eval_opts_default(&eo);
+    eo.y_only = r->o.val_y;
+    eo.max_frames = r->o.val_frames;
+    eo.quiet = 1;
+    sv_eval_result *per = NULL, mean;
+    int nclips = 0;
+    int rc = sv_eval_dirs(&r->m, r->val_lr, r->val_gt, &eo, &per, &nclips, &mean, e);
+    free(per);
+    if (keep) {
+        memcpy(r->m.params, keep, r->n * sizeof(float));
+        free(keep);
+    }
+    if (!rc) *psnr = mean.psnr, *ssim = mean.ssim;
+    return rc;
+}
+
+static int checkpoint(run *r, sv_err *e) {
+    char p[4096];
+    path_in(p, sizeof p, r->o.out, "model.safetensors");
+    if (write_model(r, r->ema ? r->ema : r->m.params, p, e)) return -1;
+    return write_state(r, e);
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static void print_plan(run *r, FILE *f) {
+    size_t spy;
+    sv_model_param_count(&r->m, &spy);
+    fprintf(f, "model: %d features, %d blocks, %s, %zu parameters (%zu without SPyNet)\n", r->m.num_feat,
+            r->m.num_block, r->m.act_slope > 0 ? "LeakyReLU 0.1" : "ReLU", r->m.nparams, r->m.nparams - spy);
+    fprintf(f, "steps: %ld iterations of %d clips x %d frames, LR patch %d (GT %d), lr %.3g -> %.3g cosine, "
+               "SPyNet frozen for %ld then lr x %.3g%s\n",
+            r->o.iters, r->o.batch, r->o.seq, r->o.patch, 4 * r->o.patch, r->o.lr, r->o.lr_min, r->o.spynet_freeze,
+            r->o.spynet_lr_mult, r->o.ema > 0 ? ", EMA on" : "");
+}
+
+static void print_memory(run *r, FILE *f) {
+    sv_net_cfg c = {.batch = r->o.batch, .seq = r->o.seq, .h = r->o.patch, .w = r->o.patch};
+    size_t fixed = r->m.nparams * sizeof(float) * (4 + (r->o.ema > 0)) +
+                   (size_t)r->o.batch * r->o.seq * 3 * 17 * r->o.patch * r->o.patch * sizeof(float);
+    fprintf(f, "memory (activations + buffers, plus %.1f MB of weights, gradients, Adam, batch):\n", fixed / 1048576.0);
+    int ks[] = {0, 1, 2, 3, 5, 10};
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+        if (ks[i] > r->m.num_block) break;
+        c.recompute = ks[i];
+        size_t b = sv_trainnet_estimate(&r->m, &c);
+        fprintf(f, "  --recompute %-2d %8.1f MB%s\n", ks[i], (b + fixed) / 1048576.0,
+                ks[i] == 0 ? "  (keep everything)" : "");
+    }
+}
+
+static void run_free(run *r) {
+    sv_trainnet_free(r->net);
+    sv_dataset_free(r->data);
+    free(r->grads), free(r->adam_m), free(r->adam_v), free(r->ema), free(r->lr_buf), free(r->gt_buf);
+    sv_model_free(&r->m);
+    cJSON_Delete(r->saved_opts);
+}
+
+int sv_train(const sv_train_opts *opts, sv_err *e) {
+    run R = {0}, *r = &R;
+    r->o = *opts;
+    r->best_psnr = -INFINITY;
+    uint64_t dstate[SV_DATA_STATE_WORDS];
+    int ndstate = 0, rc = -1;
+    if (!r->o.out) return sv_errf(e, "no run folder (--out)");
+    if (r->o.resume) {
+        long iters = opts->iters;
+        if (read_state(r, dstate, &ndstate, e)) goto done;
+        if (iters > r->o.iters) r->o.iters = iters;  // --iters may extend a run
+        r->o.resume = 1;
+        r->o.quiet = opts->quiet;
+        r->o.dry_run = opts->dry_run;
+    } else {
+        if (r->o.ndata < 1) {
+            rc = sv_errf(e, "no training data (--data)");
+            goto done;
+        }
+        if (r->o.init) {
+            if (sv_model_load(&r->m, r->o.init, -1, e)) goto done;
+        } else if (sv_model_init_random(&r->m, r->o.feat, r->o.blocks, r->o.act_slope, r->o.seed, e)) {
+            goto done;
+        }
+    }
+    r->n = r->m.nparams;
+    sv_model_param_count(&r->m, &r->nspy);
+    if (r->o.batch < 1 || r->o.seq < 2 || r->o.patch < 8 || r->o.iters < 1 || r->o.val_every < 1 || r->o.log_every < 1) {
+        rc = sv_errf(e, "invalid options: batch %d, seq %d (>= 2), patch %d (>= 8), iters %ld, val-every %ld, "
+                        "log-every %ld", r->o.batch, r->o.seq, r->o.patch, r->o.iters, r->o.val_every, r->o.log_every);
+        goto done;
+    }
+    FILE *info = r->o.quiet ? NULL : r->o.dry_run ? stdout : stderr;
+    if (info) print_plan(r, info);
+    if (r->o.dry_run) {
+        print_memory(r, stdout);
+        rc = 0;
+        goto done;
+    }
+    if (r->o.val && find_val(r, e)) goto done;
+    if (mkdir(r->o.out, 0777) && errno != EEXIST) {
+        rc = sv_errf(e, "%s: cannot create the run folder: %s", r->o.out, strerror(errno));
+        goto done;
+    }
+    char statep[4096];
+    path_in(statep, sizeof statep, r->o.out, "state.safetensors");
+    struct stat st;
+    if (!r->o.resume && stat(statep, &st) == 0) {
+        rc = sv_errf(e, "%s: holds a run already (state.safetensors): use --resume, or another --out", r->o.out);
+        goto done;
+    }
+    sv_data_opts dopt;
+    sv_data_opts_default(&dopt);
+    dopt.seq = r->o.seq;
+    dopt.patch = r->o.patch;
+    dopt.batch = r->o.batch;
+    dopt.degradation = r->o.degradation;
+    dopt.seed = r->o.seed;
+    if (!(r->data = sv_dataset_open(r->o.data, r->o.ndata, &dopt, e))) goto done;
+    if (ndstate && sv_dataset_restore(r->data, dstate, ndstate, e)) goto done;
+    if (info) {
+        char d[512];
+        sv_dataset_describe(r->data, d, sizeof d);
+        fprintf(info, "data: %s\n", d);
+    }
+    sv_net_cfg c = {.batch = r->o.batch, .seq = r->o.seq, .h = r->o.patch, .w = r->o.patch, .recompute = r->o.recompute};
+    if (!(r->net = sv_trainnet_create(&r->m, &c, e))) goto done;
+    const size_t nlr = (size_t)r->o.batch * r->o.seq * 3 * r->o.patch * r->o.patch;
+    if (!(r->grads = sv_calloc(r->n, sizeof(float), e)) || !(r->lr_buf = sv_malloc(nlr * sizeof(float), e)) ||
+        !(r->gt_buf = sv_malloc(16 * nlr * sizeof(float), e)))
+        goto done;
+    if (!r->adam_m && (!(r->adam_m = sv_calloc(r->n, sizeof(float), e)) || !(r->adam_v = sv_calloc(r->n, sizeof(float), e))))
+        goto done;
+    if (r->o.ema > 0 && !r->ema) {
+        if (!(r->ema = sv_malloc(r->n * sizeof(float), e))) goto done;
+        memcpy(r->ema, r->m.params, r->n * sizeof(float));
+    }
+    char logp[4096];
+    path_in(logp, sizeof logp, r->o.out, "log.jsonl");
+    if (r->o.resume) {
+        if (trim_log(logp, r->iter, e)) goto done;
+        if (info) fprintf(info, "resuming %s at iteration %ld of %ld\n", r->o.out, r->iter, r->o.iters);
+    } else {
+        remove(logp);
+    }
+    if (info) fprintf(info, "memory: %.1f MB of activations and buffers\n", sv_trainnet_bytes(r->net) / 1048576.0);
+    g_stop = 0;
+    void (*old_int)(int) = signal(SIGINT, on_signal), (*old_term)(int) = signal(SIGTERM, on_signal);
+    double t_start = sv_now(), t_log = t_start, loss_sum = 0;
+    long loss_n = 0, it0 = r->iter;
+    rc = 0;
+    while (r->iter < r->o.iters && !rc) {
+        const double lr = sv_cosine_lr(r->o.lr, r->o.lr_min, r->iter, r->o.iters);
+        const int spy_on = r->iter >= r->o.spynet_freeze;
+        double loss;
+        memset(r->grads, 0, r->n * sizeof(float));
+        if (sv_dataset_next(r->data, r->lr_buf, r->gt_buf, e) ||
+            sv_trainnet_step(r->net, r->lr_buf, r->gt_buf, r->grads, spy_on, &loss, e)) {
+            rc = -1;
+            break;
+        }
+        if (!isfinite(loss)) {
+            rc = sv_errf(e, "iteration %ld: the loss is %g (diverged); lower --lr or resume from the last checkpoint",
+                         r->iter + 1, loss);
+            break;
+        }
+        // SPyNet is the first nspy parameters of the block: its own group, step count and learning rate
+        const float b1 = 0.9f, b2 = 0.99f, eps = 1e-8f;
+        r->step_main++;
+        sv_adam_step(r->m.params + r->nspy, r->grads + r->nspy, r->adam_m + r->nspy, r->adam_v + r->nspy,
+                     r->n - r->nspy, (float)lr, b1, b2, eps, r->step_main);
+        if (spy_on) {
+            r->step_spy++;
+            sv_adam_step(r->m.params, r->grads, r->adam_m, r->adam_v, r->nspy, (float)(lr * r->o.spynet_lr_mult), b1,
+                         b2, eps, r->step_spy);
+        }
+        if (r->ema) sv_ema_update(r->ema, r->m.params, r->n, (float)r->o.ema);
+        r->iter++;
+        loss_sum += loss;
+        loss_n++;
+        const int last = r->iter == r->o.iters || g_stop;
+        const int do_val = r->iter % r->o.val_every == 0 || last;
+        if (r->iter % r->o.log_every == 0 || do_val) {
+            double now = sv_now();
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "iter", (double)r->iter);
+            cJSON_AddNumberToObject(j, "loss", loss_sum / (double)loss_n);
+            cJSON_AddNumberToObject(j, "lr", lr);
+            cJSON_AddNumberToObject(j, "lr_spynet", spy_on ? lr * r->o.spynet_lr_mult : 0.0);
+            cJSON_AddNumberToObject(j, "seconds", now - t_start);
+            double psnr = 0, ssim = 0;
+            if (do_val && r->o.val) {
+                if (validate(r, &psnr, &ssim, e)) {
+                    cJSON_Delete(j);
+                    rc = -1;
+                    break;
+                }
+                cJSON_AddNumberToObject(j, "val_psnr", psnr);
+                cJSON_AddNumberToObject(j, "val_ssim", ssim);
+            }
+            rc = log_line(r, j, e);
+            cJSON_Delete(j);
+            if (info) {
+                double ips = (double)(r->iter - it0) / (now - t_start + 1e-9);
+                fprintf(info, "iter %ld/%ld  loss %.5f  lr %.3g  %.2f it/s  ETA %.0f s", r->iter, r->o.iters,
+                        loss_sum / (double)loss_n, lr, ips, (double)(r->o.iters - r->iter) / (ips + 1e-9));
+                if (do_val && r->o.val) fprintf(info, "  val %.3f dB / %.4f", psnr, ssim);
+                fputc('\n', info);
+            }
+            loss_sum = 0;
+            loss_n = 0;
+            t_log = now;
+            if (!rc && do_val && r->o.val && psnr > r->best_psnr) {
+                r->best_psnr = psnr;
+                r->best_ssim = ssim;
+                r->best_iter = r->iter;
+                char bp[4096];
+                path_in(bp, sizeof bp, r->o.out, "best.safetensors");
+                rc = write_model(r, r->ema ? r->ema : r->m.params, bp, e);
+            }
+        }
+        if (!rc && do_val) rc = checkpoint(r, e);
+        if (g_stop) break;
+    }
+    (void)t_log;
+    signal(SIGINT, old_int);
+    signal(SIGTERM, old_term);
+    if (!rc && info) {
+        if (g_stop) fprintf(info, "stopped at iteration %ld; continue with --resume\n", r->iter);
+        if (r->best_iter > 0)
+            fprintf(info, "best validation: %.3f dB / %.4f at iteration %ld\n", r->best_psnr, r->best_ssim,
+                    r->best_iter);
+    }
+done:
+    run_free(r);
+    return rc;
+}
