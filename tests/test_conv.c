@@ -115,7 +115,7 @@ static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk,
             if (resmode == 2) memcpy(out, res, nout * sizeof(float));
             else
                 for (size_t i = 0; i < nout; i++) out[i] = NAN;
-            sv_conv_plan_run(p, out, in, resmode == 1 ? res : resmode == 2 ? out : NULL);
+            CHECK(sv_conv_plan_run(p, out, in, resmode == 1 ? res : resmode == 2 ? out : NULL) == 0);
             const float slope = d.act_slope;
             const int id = sv_conv_plan_algo_id(p);
             const double rtol = algo_rtol(id);

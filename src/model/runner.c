@@ -30,7 +30,8 @@ void sv_run_conv(sv_runner *r, const sv_conv_op *op, float *out, const float *in
                  int tap_index) {
     const sv_conv_desc *d = &op->d;
     if (r->mode == SV_EXEC_FAST) {
-        sv_conv_plan_run(op->plan, out, in, residual);
+        // recorded here, reported by sv_runner_run_chunk after the frame (the op chain itself is void)
+        if (sv_conv_plan_run(op->plan, out, in, residual)) r->conv_failed = op->layer;
         return;
     }
     int oh = d->h + 2 * d->pad - d->k + 1, ow = d->w + 2 * d->pad - d->k + 1;
@@ -235,6 +236,11 @@ static void reconstruct(sv_runner *r, int i, const float *x, const float *fb, co
     if (blk != 1) channel_copy(r->out_chw, 3, 0, 1, r->out_blk, 3, 0, blk, 3, 4 * h, 4 * w);
 }
 
+static int conv_error(sv_runner *r, sv_err *e) {
+    r->conv_failed = NULL;
+    return sv_errf(e, "a convolution failed to run (out of memory for its scratch, or a oneDNN error)");
+}
+
 int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev_frame,
                         sv_output_fn out, void *ud, sv_err *e) {
     if (n < 1 || n > r->max_frames || n_emit < 1 || n_emit > n)
@@ -253,6 +259,7 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
         }
         double t1 = sv_now();
         trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, r->flow, fb);
+        if (r->conv_failed) return conv_error(r, e);
         r->t_spynet += t1 - t0;
         r->t_trunk += sv_now() - t1;
         sv_tap_emit(r, "backward_trunk_out", i, fb, C, h, w, blk);
@@ -271,6 +278,7 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
         sv_tap_emit(r, "forward_trunk_out", i, r->hid, C, h, w, blk);
         double t2 = sv_now();
         reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);
+        if (r->conv_failed) return conv_error(r, e);
         double t3 = sv_now();
         if (out && out(ud, i, r->out_chw, e)) return -1;
         r->t_spynet += t1 - t0;

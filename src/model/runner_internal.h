@@ -39,6 +39,7 @@ struct sv_runner {
     size_t bytes;
     double t_spynet, t_trunk, t_recon, t_emit;  // seconds spent per stage (SLIMVSR_PROFILE=1 prints them)
     int frames_done;
+    const sv_conv_layer *conv_failed;  // set by sv_run_conv when a planned conv fails; checked per frame
     sv_tap_fn tap;
     void *tap_ud;
 };

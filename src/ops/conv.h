@@ -26,7 +26,9 @@ typedef struct sv_conv_plan sv_conv_plan;
 // Picks the algorithm for this shape and transforms the weights once. weight and bias are copied.
 sv_conv_plan *sv_conv_plan_create(const sv_conv_desc *d, const float *weight, const float *bias, sv_err *e);
 // out must not alias in; residual may alias out (then out already holds the residual) or be NULL.
-void sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual);
+// Returns -1 when the run failed (out of memory for the per-run scratch, or a oneDNN failure): out is
+// then incomplete.
+int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual);
 // Name of the chosen algorithm (for `info` and benchmarks).
 const char *sv_conv_plan_algo(const sv_conv_plan *p);
 void sv_conv_plan_free(sv_conv_plan *p);

@@ -225,14 +225,15 @@ fail:
     return NULL;
 }
 
-void sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual) {
+int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual) {
+    int rc = 0;
     const sv_conv_desc *d = &c->d;
     const size_t nout = sv_fmap_floats(d->cout, c->oh, c->ow, d->blk);
     // where the conv writes in the user layout: out, or tmp when the residual is added afterwards
     float *target = c->post_add ? c->tmp : out;
     if (c->r_src) {
         dnnl_memory_set_data_handle(c->usrc, (void *)in);
-        run_reorder(c->r_src, c->usrc, c->src);
+        rc |= run_reorder(c->r_src, c->usrc, c->src);
     } else {
         dnnl_memory_set_data_handle(c->src, (void *)in);
     }
@@ -241,7 +242,7 @@ void sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float 
         if (c->r_dst) {
             if (residual) {
                 dnnl_memory_set_data_handle(c->udst, (void *)residual);
-                run_reorder(c->r_res, c->udst, c->dst);
+                rc |= run_reorder(c->r_res, c->udst, c->dst);
             } else {
                 memset(c->dst_buf, 0, dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(c->pd, dnnl_query_dst_md, 0)));
             }
@@ -253,16 +254,17 @@ void sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float 
     }
     dnnl_exec_arg_t args[4] = {
         {DNNL_ARG_SRC, c->src}, {DNNL_ARG_WEIGHTS, c->wei}, {DNNL_ARG_BIAS, c->bias}, {DNNL_ARG_DST, c->dst}};
-    dnnl_primitive_execute(c->prim, g_stream, 4, args);
+    if (dnnl_primitive_execute(c->prim, g_stream, 4, args) != dnnl_success) rc = -1;
     if (c->r_dst) {
         dnnl_memory_set_data_handle(c->udst, target);
-        run_reorder(c->r_dst, c->dst, c->udst);
+        rc |= run_reorder(c->r_dst, c->dst, c->udst);
     }
-    dnnl_stream_wait(g_stream);
+    if (dnnl_stream_wait(g_stream) != dnnl_success) rc = -1;
     if (c->post_add) {
 #pragma omp parallel for schedule(static) if (nout > 65536)
         for (size_t i = 0; i < nout; i++) out[i] = c->tmp[i] + (residual ? residual[i] : 0.0f);
     }
+    return rc ? -1 : 0;
 }
 
 const char *sv_dnnl_conv_impl(const sv_dnnl_conv *c) { return c->impl; }

@@ -14,7 +14,8 @@ int sv_dnnl_engine(dnnl_engine_t *engine, dnnl_stream_t *stream, sv_err *e);
 typedef struct sv_dnnl_conv sv_dnnl_conv;
 // alg: 0 = direct, 1 = oneDNN's choice (auto; picks its Winograd where it has one, AVX-512 only)
 sv_dnnl_conv *sv_dnnl_conv_create(const sv_conv_desc *d, const float *weight, const float *bias, int alg, sv_err *e);
-void sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual);
+// Returns -1 when oneDNN reports a failure while executing.
+int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual);
 // oneDNN's implementation name, e.g. "jit:avx2".
 const char *sv_dnnl_conv_impl(const sv_dnnl_conv *c);
 void sv_dnnl_conv_free(sv_dnnl_conv *c);

@@ -131,16 +131,12 @@ sv_conv_plan *sv_conv_plan_create(const sv_conv_desc *d, const float *weight, co
     return sv_conv_plan_create_algo(d, weight, bias, SV_CONV_AUTO, e);
 }
 
-void sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual) {
+int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual) {
     const sv_conv_desc *d = &p->d;
     if (!d->residual) residual = NULL;
-    if (p->wino) {
-        // run cannot return an error (ops/conv.h); the only failure is the per-run scratch allocation
-        if (sv_wino_run(p->wino, out, in, residual))
-            fprintf(stderr, "slimvsr: conv %s: out of memory for scratch, output incomplete\n", p->name);
-    } else if (p->dnnl) {
-        sv_dnnl_conv_run(p->dnnl, out, in, residual);
-    } else {
+    if (p->wino) return sv_wino_run(p->wino, out, in, residual);  // fails only to allocate its scratch
+    if (p->dnnl) return sv_dnnl_conv_run(p->dnnl, out, in, residual);
+    {
         conv2d_forward_ref(p->tmp, in, p->w, p->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, d->blk);
         const size_t n = sv_fmap_floats(d->cout, p->oh, p->ow, d->blk);
         const float s = d->act ? d->act_slope : 1.0f;
@@ -149,6 +145,7 @@ void sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float 
             out[i] = residual ? y + residual[i] : y;
         }
     }
+    return 0;
 }
 
 const char *sv_conv_plan_algo(const sv_conv_plan *p) { return p->name; }

@@ -6,8 +6,6 @@
 //   w   [cout, cin, k, k]                (PyTorch OIHW, plain)
 //   b   [cout] or NULL
 //   out [cout, h+2pad-k+1, wd+2pad-k+1]  (layout blk, padding channels written as zero)
-#include <stdlib.h>
-
 #include "core/layout.h"
 #include "ops/conv.h"
 
@@ -17,7 +15,9 @@ void conv2d_forward_ref(float *out, const float *in, const float *w, const float
     if (oh <= 0 || ow <= 0 || cin <= 0 || cout <= 0) return;
 #pragma omp parallel
     {
-        double *acc = malloc((size_t)ow * sizeof(double));
+        // one output row of double accumulators on each thread's stack (a row is at most a few
+        // thousand pixels: frame sizes are bounded by io/frames.h), so nothing here can fail
+        double acc[ow];
 #pragma omp for collapse(2) schedule(static)
         for (int o = 0; o < cout; o++) {
             for (int y = 0; y < oh; y++) {
@@ -44,7 +44,6 @@ void conv2d_forward_ref(float *out, const float *in, const float *w, const float
                 for (int x = 0; x < ow; x++) out[sv_fmap_index(o, y, x, oh, ow, blk)] = (float)acc[x];
             }
         }
-        free(acc);
     }
     // padding channels of the last block stay zero
     for (int o = cout; o < sv_cpad(cout, blk); o++)
