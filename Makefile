@@ -20,7 +20,7 @@ else
 BUILD   ?= build
 endif
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/ops/*.c src/model/*.c src/io/*.c src/pipeline/*.c src/train/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/ops/*.c src/model/*.c src/io/*.c src/pipeline/*.c src/train/*.c src/prune/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -1,0 +1,209 @@
+// units.c: the prunable units of a model, their scores, the choice of what to prune, the penalty schedule.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prune/ssl.h"
+
+static int add_layer(sv_units *u, int cap, int conv, sv_unit_kind kind, int n, const char *name) {
+    if (u->nlayers == cap) return -1;
+    sv_unit_layer *l = &u->layers[u->nlayers];
+    snprintf(l->name, sizeof l->name, "%s%s", name, kind == SV_UNIT_IN ? " in" : "");
+    l->conv = conv;
+    l->kind = kind;
+    l->n = n;
+    l->off = u->nunits;
+    u->nunits += (size_t)n;
+    if (kind == SV_UNIT_IN) u->in_layer[conv] = u->nlayers;
+    else u->out_layer[conv] = u->nlayers;
+    u->nlayers++;
+    return 0;
+}
+
+int sv_units_build(sv_units *u, sv_model *m, sv_err *e) {
+    memset(u, 0, sizeof *u);
+    int nl = sv_model_layers(m, NULL, 0);
+    sv_layer_ref *L = sv_calloc((size_t)nl, sizeof *L, e);
+    int cap = 2 * nl;
+    u->layers = sv_calloc((size_t)cap, sizeof *u->layers, e);
+    u->out_layer = sv_malloc((size_t)nl * sizeof(int), e);
+    u->in_layer = sv_malloc((size_t)nl * sizeof(int), e);
+    if (!L || !u->layers || !u->out_layer || !u->in_layer) {
+        free(L);
+        sv_units_free(u);
+        return -1;
+    }
+    u->nconvs = nl;
+    sv_model_layers(m, L, nl);
+    for (int i = 0; i < nl; i++) u->out_layer[i] = u->in_layer[i] = -1;
+    for (int i = 0; i < nl; i++) {
+        const char *n = L[i].name;
+        const sv_conv_layer *c = L[i].conv;
+        size_t len = strlen(n);
+        if (L[i].is_spynet) continue;
+        if (len > 6 && !strcmp(n + len - 6, ".conv1")) {
+            add_layer(u, cap, i, SV_UNIT_OUT, c->cout, n);
+            add_layer(u, cap, i, SV_UNIT_IN, c->cin, n);
+        } else if ((len > 6 && !strcmp(n + len - 6, ".conv2")) || !strcmp(n, "fusion") || !strcmp(n, "conv_hr")) {
+            add_layer(u, cap, i, SV_UNIT_OUT, c->cout, n);
+        } else if (!strcmp(n, "upconv1") || !strcmp(n, "upconv2")) {
+            add_layer(u, cap, i, SV_UNIT_OUT4, c->cout / 4, n);
+        }
+    }
+    free(L);
+    u->scale = sv_malloc(u->nunits * sizeof(float), e);
+    u->score = sv_calloc(u->nunits, sizeof(float), e);
+    u->lambda = sv_calloc(u->nunits, sizeof(float), e);
+    u->pruned = sv_calloc(u->nunits, 1, e);
+    if (!u->scale || !u->score || !u->lambda || !u->pruned) {
+        sv_units_free(u);
+        return -1;
+    }
+    for (size_t j = 0; j < u->nunits; j++) u->scale[j] = 1.0f;
+    return 0;
+}
+
+void sv_units_free(sv_units *u) {
+    free(u->layers), free(u->scale), free(u->score), free(u->lambda), free(u->pruned);
+    free(u->out_layer), free(u->in_layer);
+    memset(u, 0, sizeof *u);
+}
+
+// The conv behind unit layer l.
+static sv_conv_layer *conv_of(sv_model *m, const sv_unit_layer *l) {
+    sv_layer_ref r[1];
+    int nl = sv_model_layers(m, NULL, 0);
+    sv_layer_ref *L = malloc((size_t)nl * sizeof *L);
+    if (!L) return NULL;
+    sv_model_layers(m, L, nl);
+    r[0] = L[l->conv];
+    free(L);
+    return r[0].conv;
+}
+
+void sv_units_score_l1(sv_units *u, sv_model *m) {
+    for (int li = 0; li < u->nlayers; li++) {
+        const sv_unit_layer *l = &u->layers[li];
+        const sv_conv_layer *c = conv_of(m, l);
+        if (!c) continue;
+        const int kk = c->k * c->k, oi = u->out_layer[l->conv], ii = u->in_layer[l->conv];
+        const sv_unit_layer *lo = oi >= 0 ? &u->layers[oi] : NULL, *lin = ii >= 0 ? &u->layers[ii] : NULL;
+        for (int j = 0; j < l->n; j++) u->score[l->off + j] = 0.0f;
+        for (int o = 0; o < c->cout; o++) {
+            float g = lo ? u->scale[lo->off + (lo->kind == SV_UNIT_OUT4 ? o / 4 : o)] : 1.0f;
+            for (int i = 0; i < c->cin; i++) {
+                float b = lin ? u->scale[lin->off + i] : 1.0f;
+                double s = 0;
+                for (int k = 0; k < kk; k++) s += fabsf(c->w[((size_t)o * c->cin + i) * kk + k]);
+                s *= fabsf(g * b);
+                int unit = l->kind == SV_UNIT_IN ? i : l->kind == SV_UNIT_OUT4 ? o / 4 : o;
+                u->score[l->off + unit] += (float)s;
+            }
+        }
+    }
+}
+
+void sv_units_score_scale(sv_units *u) {
+    for (size_t j = 0; j < u->nunits; j++) u->score[j] = fabsf(u->scale[j]);
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+// Within layer l, keeps (un-prunes) the best-scored pruned units until `keep` are kept.
+static void keep_at_least(sv_units *u, const sv_unit_layer *l, int keep) {
+    int kept = 0;
+    for (int j = 0; j < l->n; j++) kept += !u->pruned[l->off + j];
+    while (kept < keep) {
+        int best = -1;
+        for (int j = 0; j < l->n; j++)
+            if (u->pruned[l->off + j] && (best < 0 || u->score[l->off + j] > u->score[l->off + best])) best = j;
+        if (best < 0) break;
+        u->pruned[l->off + best] = 0;
+        kept++;
+    }
+}
+
+long sv_units_select(sv_units *u, const sv_select_opts *o, sv_err *e) {
+    if (!(o->ratio > 0 && o->ratio < 1)) return sv_errf(e, "pruning ratio %g is outside (0, 1)", o->ratio);
+    if (o->round < 1) return sv_errf(e, "rounding %d must be >= 1", o->round);
+    if (u->nunits == 0) return sv_errf(e, "the model has no prunable units");
+    memset(u->pruned, 0, u->nunits);
+    float *sorted = sv_malloc(u->nunits * sizeof(float), e);
+    if (!sorted) return -1;
+    if (o->global) {
+        // one threshold: the score below which ratio of all units lie (ties broken by position)
+        memcpy(sorted, u->score, u->nunits * sizeof(float));
+        qsort(sorted, u->nunits, sizeof(float), cmp_float);
+        size_t np = (size_t)(o->ratio * (double)u->nunits);
+        if (np > 0) {
+            float thr = sorted[np - 1];
+            size_t taken = 0;
+            for (size_t j = 0; j < u->nunits; j++)
+                if (u->score[j] < thr) u->pruned[j] = 1, taken++;
+            for (size_t j = 0; j < u->nunits && taken < np; j++)
+                if (u->score[j] == thr) u->pruned[j] = 1, taken++;
+        }
+    } else {
+        for (int li = 0; li < u->nlayers; li++) {
+            const sv_unit_layer *l = &u->layers[li];
+            int np = (int)(o->ratio * l->n);
+            for (int t = 0; t < np; t++) {  // the np lowest scores of the layer, one at a time (n is small)
+                int worst = -1;
+                for (int j = 0; j < l->n; j++)
+                    if (!u->pruned[l->off + j] && (worst < 0 || u->score[l->off + j] < u->score[l->off + worst]))
+                        worst = j;
+                u->pruned[l->off + worst] = 1;
+            }
+        }
+    }
+    free(sorted);
+    long total = 0;
+    for (int li = 0; li < u->nlayers; li++) {
+        const sv_unit_layer *l = &u->layers[li];
+        int kept = 0;
+        for (int j = 0; j < l->n; j++) kept += !u->pruned[l->off + j];
+        int want = kept < 1 ? 1 : kept;
+        if (o->round > 1) want = (want + o->round - 1) / o->round * o->round;
+        if (want > l->n) want = l->n;
+        keep_at_least(u, l, want);
+        for (int j = 0; j < l->n; j++) total += u->pruned[l->off + j];
+    }
+    return total;
+}
+
+void sv_units_lambda_step(sv_units *u, long iter, int every, float step, float max) {
+    if (every < 1 || iter % every) return;
+    for (size_t j = 0; j < u->nunits; j++) {
+        if (!u->pruned[j]) {
+            u->lambda[j] = 0.0f;
+            continue;
+        }
+        float l = u->lambda[j] + step;
+        u->lambda[j] = l > max ? max : l;
+    }
+}
+
+double sv_units_penalty(const sv_units *u, float *dscale) {
+    double p = 0;
+    for (size_t j = 0; j < u->nunits; j++) {
+        if (u->lambda[j] == 0.0f) continue;
+        p += 0.5 * (double)u->lambda[j] * u->scale[j] * u->scale[j];
+        if (dscale) dscale[j] += u->lambda[j] * u->scale[j];
+    }
+    return p;
+}
+
+void sv_units_scale_norms(const sv_units *u, double *chosen, double *kept) {
+    double c = 0, k = 0;
+    for (size_t j = 0; j < u->nunits; j++) {
+        double s = (double)u->scale[j] * u->scale[j];
+        if (u->pruned[j]) c += s;
+        else k += s;
+    }
+    *chosen = sqrt(c);
+    *kept = sqrt(k);
+}

@@ -1,0 +1,265 @@
+// test_prune.c: SSL's model surgery (prune/ssl.h) on odd channel counts: the scales' gradient against
+// finite differences, the penalty's gradient, unit selection rules, and the physical cut: keeping
+// everything changes nothing, cutting units that are already zero changes no output (reference and fast
+// runners: RSC gather/scatter-add, pixel-shuffle groups), a pruned model round-trips through the native
+// format and can be pruned again.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/layout.h"
+#include "io/safetensors.h"
+#include "model/runner.h"
+#include "prune/ssl.h"
+#include "testutil.h"
+#include "train/model_init.h"
+
+enum { NF = 3, H = 20, W = 24 };
+
+typedef struct {
+    float *out;  // NF x [3, 4H, 4W]
+} collect;
+
+static int on_frame(void *ud, int index, const float *chw, sv_err *e) {
+    collect *c = ud;
+    memcpy(c->out + (size_t)index * 3 * 16 * H * W, chw, sizeof(float) * 3 * 16 * H * W);
+    return 0;
+}
+
+static float *g_frames;
+
+static float *run_model(sv_model *m, sv_exec_mode mode) {
+    if (!g_frames) {
+        uint64_t st = 5;
+        g_frames = malloc(sizeof(float) * NF * 3 * H * W);
+        tu_fill_uniform(g_frames, (size_t)NF * 3 * H * W, 0, 1, &st);
+    }
+    sv_err e;
+    sv_runner *r = sv_runner_create(m, H, W, NF, mode, &e);
+    CHECKF(r, "%s", e.msg);
+    if (!r) return NULL;
+    const float *fr[NF];
+    for (int i = 0; i < NF; i++) fr[i] = g_frames + (size_t)i * 3 * H * W;
+    collect c = {malloc(sizeof(float) * NF * 3 * 16 * H * W)};
+    int rc = sv_runner_run(r, fr, NF, on_frame, &c, &e);
+    CHECKF(rc == 0, "%s", e.msg);
+    sv_runner_free(r);
+    return c.out;
+}
+
+static int make_model(sv_model *m, int feat, int blocks, uint64_t seed) {
+    sv_err e;
+    int rc = sv_model_init_random(m, feat, blocks, 0.1f, seed, &e);
+    CHECKF(rc == 0, "%s", e.msg);
+    // the residual blocks start near identity (x0.1 init); make them matter for this test
+    for (int t = 0; t < 2 && !rc; t++)
+        for (int k = 0; k < blocks; k++) {
+            sv_conv_layer *c[2] = {&m->trunk[t].blocks[k].conv1, &m->trunk[t].blocks[k].conv2};
+            for (int j = 0; j < 2; j++) {
+                size_t n = (size_t)c[j]->cout * c[j]->cin * 9;
+                for (size_t i = 0; i < n; i++) c[j]->w[i] *= 10.0f;
+                uint64_t st = seed + 100 * t + 10 * k + j;
+                tu_fill_uniform(c[j]->b, (size_t)c[j]->cout, -0.1f, 0.1f, &st);
+            }
+        }
+    return rc;
+}
+
+static void random_scores(sv_units *u, uint64_t seed) {
+    tu_fill_uniform(u->score, u->nunits, 0, 1, &seed);
+}
+
+// d<G, apply(W, s)>/dW and /ds against central differences (the map is linear in each single entry).
+static void test_scale_gradient(void) {
+    sv_model m;
+    if (make_model(&m, 13, 1, 1)) return;
+    sv_units u;
+    sv_err e;
+    CHECKF(sv_units_build(&u, &m, &e) == 0, "%s", e.msg);
+    uint64_t st = 9;
+    tu_fill_uniform(u.scale, u.nunits, 0.5f, 1.5f, &st);
+    float *G = malloc(sizeof(float) * m.nparams), *Wp = malloc(sizeof(float) * m.nparams);
+    float *grad = malloc(sizeof(float) * m.nparams), *ds = calloc(u.nunits, sizeof(float));
+    tu_fill_uniform(G, m.nparams, -1, 1, &st);
+    memcpy(grad, G, sizeof(float) * m.nparams);
+    CHECK(sv_units_backward(&u, &m, grad, ds, &e) == 0);
+    // L(W, s) = sum G * apply(W, s)
+#define LOSS(out)                                          \
+    do {                                                   \
+        sv_units_apply(&u, &m, Wp, &e);                    \
+        double l_ = 0;                                     \
+        for (size_t i_ = 0; i_ < m.nparams; i_++) l_ += (double)G[i_] * Wp[i_]; \
+        out = l_;                                          \
+    } while (0)
+    double worst = 0;
+    for (size_t j = 0; j < u.nunits; j += 7) {  // every 7th scale
+        float keep = u.scale[j];
+        double lp, lm, h = 0.01;
+        u.scale[j] = keep + (float)h;
+        LOSS(lp);
+        u.scale[j] = keep - (float)h;
+        LOSS(lm);
+        u.scale[j] = keep;
+        double fd = (lp - lm) / (2 * h), err = fabs(fd - ds[j]) / (fabs(fd) + 1e-3);
+        if (err > worst) worst = err;
+    }
+    CHECKF(worst < 2e-3, "scale gradient: worst relative error %.3g", worst);
+    // weights of a conv with both scales (backward_trunk block 0 conv1)
+    sv_conv_layer *c = &m.trunk[0].blocks[0].conv1;
+    double wworst = 0;
+    for (size_t i = 0; i < (size_t)c->cout * c->cin * 9; i += 37) {
+        float keep = c->w[i];
+        double lp, lm, h = 0.01;
+        c->w[i] = keep + (float)h;
+        LOSS(lp);
+        c->w[i] = keep - (float)h;
+        LOSS(lm);
+        c->w[i] = keep;
+        double fd = (lp - lm) / (2 * h), got = grad[(c->w - m.params) + i];
+        double err = fabs(fd - got) / (fabs(fd) + 1e-3);
+        if (err > wworst) wworst = err;
+    }
+    CHECKF(wworst < 2e-3, "weight gradient through the scales: worst relative error %.3g", wworst);
+#undef LOSS
+    // the penalty 0.5 lambda s^2
+    for (size_t j = 0; j < u.nunits; j++) u.lambda[j] = (j % 3) ? 0.05f : 0.0f;
+    memset(ds, 0, sizeof(float) * u.nunits);
+    double p0 = sv_units_penalty(&u, ds), want = 0;
+    for (size_t j = 0; j < u.nunits; j++) {
+        want += 0.5 * u.lambda[j] * u.scale[j] * u.scale[j];
+        CHECK(fabsf(ds[j] - u.lambda[j] * u.scale[j]) < 1e-7f);
+    }
+    CHECKF(fabs(p0 - want) < 1e-9 * (1 + want), "penalty %.9g, want %.9g", p0, want);
+    free(G), free(Wp), free(grad), free(ds);
+    sv_units_free(&u);
+    sv_model_free(&m);
+}
+
+static void test_select_rules(void) {
+    sv_model m;
+    if (make_model(&m, 37, 2, 2)) return;
+    sv_units u;
+    sv_err e;
+    CHECKF(sv_units_build(&u, &m, &e) == 0, "%s", e.msg);
+    // 2 trunks x 2 blocks x (conv1 out, conv1 in, conv2 out) + fusion + upconv1/2 + conv_hr
+    CHECKF(u.nlayers == 16, "%d unit layers", u.nlayers);
+    sv_select_opts o = {.ratio = 0.0, .global = 1, .round = 1};
+    CHECK(sv_units_select(&u, &o, &e) < 0 && strstr(e.msg, "ratio"));
+    o.ratio = 1.0;
+    CHECK(sv_units_select(&u, &o, &e) < 0);
+    random_scores(&u, 3);
+    o.ratio = 0.5;
+    o.global = 0;
+    long n = sv_units_select(&u, &o, &e);
+    long want = 0;
+    for (int li = 0; li < u.nlayers; li++) {
+        int pr = 0;
+        for (int j = 0; j < u.layers[li].n; j++) pr += u.pruned[u.layers[li].off + j];
+        CHECKF(pr == u.layers[li].n / 2, "%s: %d of %d pruned per layer", u.layers[li].name, pr, u.layers[li].n);
+        want += u.layers[li].n / 2;
+    }
+    CHECK(n == want);
+    // global, extreme ratio: every layer keeps at least one unit; with round 8, a multiple of 8 or all
+    u.score[u.layers[3].off] = 1e9f;  // one layer's units dominate the pool
+    o.global = 1;
+    o.ratio = 0.95;
+    o.round = 8;
+    sv_units_select(&u, &o, &e);
+    for (int li = 0; li < u.nlayers; li++) {
+        int kept = 0;
+        for (int j = 0; j < u.layers[li].n; j++) kept += !u.pruned[u.layers[li].off + j];
+        CHECKF(kept >= 1 && (kept % 8 == 0 || kept == u.layers[li].n), "%s keeps %d of %d", u.layers[li].name, kept,
+               u.layers[li].n);
+    }
+    sv_units_free(&u);
+    sv_model_free(&m);
+}
+
+static void compare(const char *what, const float *a, const float *b, double tol) {
+    if (!a || !b) return;
+    double d = tu_max_abs_diff(a, b, (size_t)NF * 3 * 16 * H * W);
+    CHECKF(d <= tol, "%s: max abs diff %.3g", what, d);
+}
+
+// Zero the chosen units through their scales, fold, run; cut, run: the same outputs.
+static void prune_zeroed_and_compare(sv_model *m, const sv_select_opts *o, uint64_t seed, sv_model *pruned) {
+    sv_units u;
+    sv_err e;
+    if (sv_units_build(&u, m, &e)) {
+        CHECKF(0, "%s", e.msg);
+        return;
+    }
+    random_scores(&u, seed);
+    long n = sv_units_select(&u, o, &e);
+    CHECKF(n > 0, "nothing selected: %s", e.msg);
+    for (size_t j = 0; j < u.nunits; j++)
+        if (u.pruned[j]) u.scale[j] = 0.0f;
+    CHECK(sv_units_fold(&u, m, &e) == 0);
+    if (sv_prune_cut(&u, m, pruned, &e)) {
+        CHECKF(0, "%s", e.msg);
+        sv_units_free(&u);
+        return;
+    }
+    CHECK(pruned->nparams < m->nparams);
+    float *a = run_model(m, SV_EXEC_REFERENCE), *b = run_model(pruned, SV_EXEC_REFERENCE);
+    compare("zeroed dense vs pruned, reference", a, b, 1e-5);
+    float *c = run_model(pruned, SV_EXEC_FAST);
+    compare("pruned reference vs fast", b, c, 1e-4);
+    free(a), free(b), free(c);
+    sv_units_free(&u);
+}
+
+static void test_cut_keep_all(void) {
+    sv_model m, p;
+    if (make_model(&m, 13, 2, 4)) return;
+    sv_units u;
+    sv_err e;
+    CHECK(sv_units_build(&u, &m, &e) == 0);
+    CHECK(sv_prune_cut(&u, &m, &p, &e) == 0);
+    CHECK(p.nparams == m.nparams && !p.indices);
+    CHECK(p.nparams == m.nparams && memcmp(p.params, m.params, m.nparams * sizeof(float)) == 0);
+    float *a = run_model(&m, SV_EXEC_REFERENCE), *b = run_model(&p, SV_EXEC_REFERENCE);
+    compare("keep everything", a, b, 0.0);
+    free(a), free(b);
+    sv_units_free(&u);
+    sv_model_free(&p);
+    sv_model_free(&m);
+}
+
+static void test_cut_zero_units(void) {
+    sv_model m, p, p2;
+    if (make_model(&m, 13, 2, 5)) return;
+    sv_select_opts o = {.ratio = 0.4, .global = 1, .round = 1};
+    prune_zeroed_and_compare(&m, &o, 11, &p);
+    // the pruned model has RSC lists on odd counts; round trip through the native format
+    sv_err e;
+    sv_tensor_set s = {0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/pruned.safetensors", tu_tmpdir());
+    CHECK(sv_model_to_tensors(&p, &s, &e) == 0 && sv_safetensors_write(path, &s, &e) == 0);
+    sv_tensor_set_free(&s);
+    sv_model q;
+    if (sv_model_load(&q, path, -1, &e)) {
+        CHECKF(0, "%s", e.msg);
+    } else {
+        CHECK(q.nparams == p.nparams && memcmp(q.params, p.params, p.nparams * sizeof(float)) == 0);
+        CHECK(q.nindices == p.nindices && q.nindices > 0 && memcmp(q.indices, p.indices, p.nindices * sizeof(int)) == 0);
+        sv_model_free(&q);
+    }
+    // prune the pruned model again (index lists compose), per layer with rounding to 8 where possible
+    sv_select_opts o2 = {.ratio = 0.3, .global = 0, .round = 2};
+    prune_zeroed_and_compare(&p, &o2, 12, &p2);
+    sv_model_free(&p2);
+    sv_model_free(&p);
+    sv_model_free(&m);
+}
+
+int main(void) {
+    run_test("prune_scale_and_penalty_gradients", test_scale_gradient);
+    run_test("prune_select_rules", test_select_rules);
+    run_test("prune_cut_keep_all_is_identity", test_cut_keep_all);
+    run_test("prune_cut_zero_units_same_output_roundtrip_reprune", test_cut_zero_units);
+    free(g_frames);
+    return test_summary();
+}
