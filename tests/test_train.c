@@ -194,11 +194,99 @@ static void test_adam_steps(void) {
     sv_model_free(&m);
 }
 
+// The hidden-state loss hook (temporal finetuning): L_tf = sum r . h over every state; its gradient as the
+// change in the step's gradients, against central differences of L_tf computed from the states.
+static float *g_r;  // one random weight per state entry, per branch and frame
+static size_t g_rn;
+static double linear_state_loss(void *ud, int branch, int frame, const float *state, float *dstate, size_t n) {
+    const float *r = g_r + ((size_t)branch * T + frame) * n;
+    double l = 0;
+    for (size_t i = 0; i < n; i++) {
+        l += (double)r[i] * state[i];
+        if (dstate) dstate[i] += r[i];
+    }
+    return l;
+}
+
+static double state_loss_value(sv_trainnet *t) {
+    sv_err e;
+    if (sv_trainnet_forward_states(t, g_lr, &e)) return NAN;
+    double l = 0;
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < T; i++) {
+            size_t n;
+            const float *h = sv_trainnet_state(t, d, i, &n);
+            l += linear_state_loss(NULL, d, i, h, NULL, n);
+        }
+    return l;
+}
+
+static void test_state_loss_hook(void) {
+    if (setup()) return;
+    sv_err e;
+    sv_model m;
+    if (sv_model_load(&m, tu_data("tiny/tiny_basicvsr.pth"), -1, &e)) return;
+    sv_net_cfg c = {.batch = 1, .seq = T, .h = H, .w = W};
+    sv_trainnet *t = sv_trainnet_create(&m, &c, &e);
+    if (!t) {
+        CHECKF(0, "%s", e.msg);
+        sv_model_free(&m);
+        return;
+    }
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < m.num_block; k++)
+            for (int j = 0; j < m.trunk[d].blocks[k].conv1.cout; j++) m.trunk[d].blocks[k].conv1.b[j] = 0.3f;
+    size_t n;
+    sv_trainnet_state(t, 0, 0, &n);
+    g_rn = 2 * T * n;
+    g_r = malloc(sizeof(float) * g_rn);
+    uint64_t st = 3;
+    // a few hundred weighted entries (not all 400k: float rounding summed over all of them would drown a
+    // finite difference)
+    tu_fill_uniform(g_r, g_rn, -1, 1, &st);
+    for (size_t i = 0; i < g_rn; i++)
+        if (i % 997) g_r[i] = 0.0f;
+    float *g0 = calloc(m.nparams, sizeof(float)), *g1 = calloc(m.nparams, sizeof(float));
+    double l0, l1;
+    CHECK(sv_trainnet_step(t, g_lr, g_gt, g0, 1, &l0, &e) == 0);
+    sv_trainnet_set_state_loss(t, linear_state_loss, NULL);
+    CHECK(sv_trainnet_step(t, g_lr, g_gt, g1, 1, &l1, &e) == 0);
+    sv_trainnet_set_state_loss(t, NULL, NULL);
+    double want_l = state_loss_value(t);
+    CHECKF(fabs((l1 - l0) - want_l) < 1e-6 * (1 + fabs(want_l)), "loss with the hook %.9g, want %.9g", l1 - l0, want_l);
+    // Biases of both trunks and of SPyNet. The tiny model's residual blocks start with zero bias and x0.1
+    // weights, so the pre-activations of every conv1 crowd around the ReLU kink, where a finite difference
+    // measures kinks, not the derivative; their biases are moved to +0.3 (before the two steps) to keep
+    // them on the linear side.
+    const sv_conv_layer *layers[4] = {&m.trunk[0].blocks[0].conv2, &m.trunk[1].blocks[1].conv2,
+                                      &m.trunk[0].blocks[1].conv2, &m.spynet[5][4]};
+    for (int li = 0; li < 4; li++)
+        for (int j = 0; j < 2; j++) {
+            float *p = layers[li]->b + j;
+            size_t idx = (size_t)(p - m.params);
+            float keep = *p, h = 1e-3f;
+            *p = keep + h;
+            double lp = state_loss_value(t);
+            *p = keep - h;
+            double lm = state_loss_value(t);
+            *p = keep;
+            double fd = (lp - lm) / (2 * h), an = (double)g1[idx] - g0[idx];
+            CHECKF(fabs(fd - an) <= 1e-2 * fabs(fd) + 1e-3, "layer %d bias %d: d L_tf: analytic %.6g, numeric %.6g", li,
+                   j, an, fd);
+            if (getenv("SV_TRAIN_VERBOSE")) printf("    layer %d bias %d: analytic %.6g numeric %.6g\n", li, j, an, fd);
+        }
+    CHECK(g1[m.fusion.b - m.params] == g0[m.fusion.b - m.params]);
+    free(g0), free(g1), free(g_r);
+    sv_trainnet_free(t);
+    sv_model_free(&m);
+}
+
 int main(void) {
     run_test("train_grads_reference_vs_pytorch", test_grads_reference);
     run_test("train_grads_fast_vs_pytorch", test_grads_fast);
     run_test("train_recompute_and_batch_invariance", test_recompute_and_batch);
     run_test("train_adam_4_steps_vs_pytorch", test_adam_steps);
+    run_test("train_state_loss_hook", test_state_loss_hook);
     free(g_lr), free(g_gt);
     cJSON_Delete(g_manifest);
     sv_model_free(&g_model);

@@ -37,6 +37,8 @@ struct sv_trainnet {
     float *dplain, *flow_scratch;  // [3,4h,4w] loss gradient of one sample; [2,h,w] recomputed flows
     float *fuse_in, *fo, *u1, *p1, *u2, *p2, *hr, *out, *out_plain, *base, *dfuse, *dfo, *du1, *dp1, *dbig1,
         *dbig2, *dout;
+    sv_state_loss_fn state_loss;
+    void *state_loss_ud;
     size_t bytes;
 };
 
@@ -433,22 +435,43 @@ static int spynet_pass(sv_trainnet *t, int d, const float *lr, float *grads, int
     return 0;
 }
 
-int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *grads, int train_spynet, double *loss,
-                     sv_err *e) {
-    const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w;
-    *loss = 0.0;
-    train_spynet = train_spynet && grads;
+int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e) {
+    const int T = t->c.seq;
     for (int d = 0; d < 2; d++)
         if (spynet_pass(t, d, lr, NULL, 0, e)) return -1;
     for (int i = T - 1; i >= 0; i--)
         if (trunk_forward(t, 0, i, lr, e)) return -1;
     for (int i = 0; i < T; i++)
         if (trunk_forward(t, 1, i, lr, e)) return -1;
+    return 0;
+}
+
+const float *sv_trainnet_state(const sv_trainnet *t, int branch, int frame, size_t *n) {
+    if (n) *n = (size_t)t->c.batch * t->fC;
+    return frame_h((sv_trainnet *)t, branch, frame);
+}
+
+void sv_trainnet_set_state_loss(sv_trainnet *t, sv_state_loss_fn fn, void *ud) {
+    t->state_loss = fn;
+    t->state_loss_ud = ud;
+}
+
+int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *grads, int train_spynet, double *loss,
+                     sv_err *e) {
+    const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w;
+    *loss = 0.0;
+    train_spynet = train_spynet && grads;
+    if (sv_trainnet_forward_states(t, lr, e)) return -1;
     if (grads)
         for (int d = 0; d < 2; d++) {
             memset(t->dstate[d], 0, (size_t)T * B * t->fC * sizeof(float));
             memset(t->dflows[d], 0, (size_t)B * (T - 1) * 2 * h * w * sizeof(float));
         }
+    if (t->state_loss && grads)
+        for (int d = 0; d < 2; d++)
+            for (int i = 0; i < T; i++)
+                *loss += t->state_loss(t->state_loss_ud, d, i, frame_h(t, d, i), t->dstate[d] + (size_t)i * B * t->fC,
+                                       (size_t)B * t->fC);
     const double scale = 1.0 / ((double)B * T * 3 * 16 * h * w);
     for (int i = 0; i < T; i++)
         if (recon_step(t, i, lr, gt, grads, loss, scale, e)) return -1;

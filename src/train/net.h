@@ -34,6 +34,18 @@ sv_trainnet *sv_trainnet_create(const sv_model *m, const sv_net_cfg *c, sv_err *
 // grads += dloss/dparams (SPyNet's part only when train_spynet; otherwise the flows are constants).
 int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *grads, int train_spynet, double *loss,
                      sv_err *e);
+// Forward of SPyNet and both branches only (no reconstruction, no loss): the hidden states a teacher
+// model provides for temporal finetuning.
+int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e);
+// The hidden state of frame i of a branch (SV_BRANCH_BACKWARD: B_i, SV_BRANCH_FORWARD: F_i) after the last
+// step or forward: batch feature maps back to back, *n floats in all, in the net's layout.
+const float *sv_trainnet_state(const sv_trainnet *t, int branch, int frame, size_t *n);
+// An extra loss on the hidden states (temporal finetuning, SSL-NOTES §5). Called during sv_trainnet_step
+// for every branch and frame once both branches have run: returns its loss term (added to *loss) and adds
+// its gradient to dstate (same shape as state). NULL removes it.
+typedef double (*sv_state_loss_fn)(void *ud, int branch, int frame, const float *state, float *dstate, size_t n);
+void sv_trainnet_set_state_loss(sv_trainnet *t, sv_state_loss_fn fn, void *ud);
+
 // Bytes of activations and buffers (what sv_trainnet_create allocated, or would allocate).
 size_t sv_trainnet_bytes(const sv_trainnet *t);
 size_t sv_trainnet_estimate(const sv_model *m, const sv_net_cfg *c);
