@@ -255,11 +255,66 @@ static void test_cut_zero_units(void) {
     sv_model_free(&m);
 }
 
+// The aligned baseline: zero a branch's hidden channels (conv_first rows and every conv2 row), run; cut
+// them out (the model becomes a plain BasicVSR of width C'), run: the same outputs.
+static void test_cut_aligned(void) {
+    sv_model m, p;
+    if (make_model(&m, 13, 2, 6)) return;
+    unsigned char hp[2][13] = {{0}}, *hpp[2] = {hp[0], hp[1]};
+    const int drop[2][4] = {{0, 5, 6, 12}, {1, 2, 7, 11}};  // different sets per branch, same count
+    for (int t = 0; t < 2; t++)
+        for (int j = 0; j < 4; j++) {
+            int c = drop[t][j];
+            hp[t][c] = 1;
+            sv_conv_layer *cf = &m.trunk[t].conv_first;
+            memset(cf->w + (size_t)c * cf->cin * 9, 0, sizeof(float) * cf->cin * 9);
+            cf->b[c] = 0;
+            for (int k = 0; k < m.num_block; k++) {
+                sv_conv_layer *c2 = &m.trunk[t].blocks[k].conv2;
+                memset(c2->w + (size_t)c * c2->cin * 9, 0, sizeof(float) * c2->cin * 9);
+                c2->b[c] = 0;
+            }
+        }
+    float sc[13];
+    sv_hidden_scores(&m, 0, sc);
+    CHECK(sc[0] == 0.0f && sc[5] == 0.0f && sc[1] > 0.0f);
+    sv_err e;
+    if (sv_prune_cut_aligned((const unsigned char *const *)hpp, &m, &p, &e)) {
+        CHECKF(0, "%s", e.msg);
+        sv_model_free(&m);
+        return;
+    }
+    CHECK(p.num_feat == 9 && !p.indices && p.fusion.cin == 18);
+    float *a = run_model(&m, SV_EXEC_REFERENCE), *b = run_model(&p, SV_EXEC_REFERENCE);
+    compare("aligned: zeroed dense vs cut", a, b, 1e-5);
+    free(a), free(b);
+    // unequal counts are refused; so is an RSC-pruned model
+    hp[1][3] = 1;
+    CHECK(sv_prune_cut_aligned((const unsigned char *const *)hpp, &m, &p, &e) < 0 && strstr(e.msg, "same number"));
+    // only_filters leaves S and K2 whole
+    sv_units u;
+    CHECK(sv_units_build(&u, &m, &e) == 0);
+    random_scores(&u, 4);
+    sv_select_opts o = {.ratio = 0.5, .global = 1, .round = 1, .only_filters = 1};
+    CHECK(sv_units_select(&u, &o, &e) > 0);
+    for (int li = 0; li < u.nlayers; li++) {
+        int pr = 0;
+        for (int j = 0; j < u.layers[li].n; j++) pr += u.pruned[u.layers[li].off + j];
+        size_t n = strlen(u.layers[li].name);
+        int whole = u.layers[li].kind == SV_UNIT_IN || !strcmp(u.layers[li].name + n - 6, ".conv2");
+        CHECKF(!whole || pr == 0, "%s: %d pruned with only_filters", u.layers[li].name, pr);
+    }
+    sv_units_free(&u);
+    sv_model_free(&p);
+    sv_model_free(&m);
+}
+
 int main(void) {
     run_test("prune_scale_and_penalty_gradients", test_scale_gradient);
     run_test("prune_select_rules", test_select_rules);
     run_test("prune_cut_keep_all_is_identity", test_cut_keep_all);
     run_test("prune_cut_zero_units_same_output_roundtrip_reprune", test_cut_zero_units);
+    run_test("prune_cut_aligned_baseline", test_cut_aligned);
     free(g_frames);
     return test_summary();
 }

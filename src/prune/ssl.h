@@ -55,6 +55,8 @@ typedef struct {
     double ratio;   // fraction of the prunable units to prune, in (0, 1)
     int global;     // 1: one threshold over all units pooled (SSL-NOTES §2); 0: the same ratio in every layer
     int round;      // keep a multiple of this many units per layer (1, 8, 16): channel counts SIMD likes
+    int only_filters;  // 1: leave every conv1's inputs (S) and conv2's filters (K2) whole: the baselines
+                       // l1-keep-last, and l1-aligned (which prunes the hidden state separately)
 } sv_select_opts;
 
 // Marks units to prune by score (lowest first). At least one unit per layer is kept (and, with round r,
@@ -72,6 +74,12 @@ double sv_units_penalty(const sv_units *u, float *dscale);
 void sv_units_lambda_step(sv_units *u, long iter, int every, float step, float max);
 // Norms of the chosen and of the kept units' scales (so the collapse can be logged).
 void sv_units_scale_norms(const sv_units *u, double *chosen, double *kept);
+
+// The aligned baseline: L1 score of each hidden channel of a branch (its conv_first filter and every
+// block's conv2 filter writing it), and the cut that drops hidden_pruned[branch][c] channels from the
+// skip path and every block of that branch (both branches must keep as many). m must have no RSC lists.
+void sv_hidden_scores(sv_model *m, int branch, float *score);
+int sv_prune_cut_aligned(const unsigned char *const hidden_pruned[2], sv_model *m, sv_model *out, sv_err *e);
 
 // Folds the scales into m's weights (W = W', scales = 1).
 int sv_units_fold(sv_units *u, sv_model *m, sv_err *e);

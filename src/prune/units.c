@@ -113,6 +113,12 @@ static int cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static int eligible(const sv_unit_layer *l, const sv_select_opts *o) {
+    if (!o->only_filters) return 1;
+    size_t n = strlen(l->name);
+    return l->kind != SV_UNIT_IN && !(n > 6 && !strcmp(l->name + n - 6, ".conv2"));
+}
+
 // Within layer l, keeps (un-prunes) the best-scored pruned units until `keep` are kept.
 static void keep_at_least(sv_units *u, const sv_unit_layer *l, int keep) {
     int kept = 0;
@@ -132,24 +138,35 @@ long sv_units_select(sv_units *u, const sv_select_opts *o, sv_err *e) {
     if (o->round < 1) return sv_errf(e, "rounding %d must be >= 1", o->round);
     if (u->nunits == 0) return sv_errf(e, "the model has no prunable units");
     memset(u->pruned, 0, u->nunits);
+    unsigned char *elig = sv_calloc(u->nunits, 1, e);
     float *sorted = sv_malloc(u->nunits * sizeof(float), e);
-    if (!sorted) return -1;
+    if (!sorted || !elig) {
+        free(sorted), free(elig);
+        return -1;
+    }
+    size_t nelig = 0;
+    for (int li = 0; li < u->nlayers; li++)
+        if (eligible(&u->layers[li], o))
+            for (int j = 0; j < u->layers[li].n; j++) elig[u->layers[li].off + j] = 1, nelig++;
     if (o->global) {
-        // one threshold: the score below which ratio of all units lie (ties broken by position)
-        memcpy(sorted, u->score, u->nunits * sizeof(float));
-        qsort(sorted, u->nunits, sizeof(float), cmp_float);
-        size_t np = (size_t)(o->ratio * (double)u->nunits);
+        // one threshold: the score below which ratio of all eligible units lie (ties broken by position)
+        size_t m = 0;
+        for (size_t j = 0; j < u->nunits; j++)
+            if (elig[j]) sorted[m++] = u->score[j];
+        qsort(sorted, m, sizeof(float), cmp_float);
+        size_t np = (size_t)(o->ratio * (double)nelig);
         if (np > 0) {
             float thr = sorted[np - 1];
             size_t taken = 0;
             for (size_t j = 0; j < u->nunits; j++)
-                if (u->score[j] < thr) u->pruned[j] = 1, taken++;
+                if (elig[j] && u->score[j] < thr) u->pruned[j] = 1, taken++;
             for (size_t j = 0; j < u->nunits && taken < np; j++)
-                if (u->score[j] == thr) u->pruned[j] = 1, taken++;
+                if (elig[j] && u->score[j] == thr && !u->pruned[j]) u->pruned[j] = 1, taken++;
         }
     } else {
         for (int li = 0; li < u->nlayers; li++) {
             const sv_unit_layer *l = &u->layers[li];
+            if (!eligible(l, o)) continue;
             int np = (int)(o->ratio * l->n);
             for (int t = 0; t < np; t++) {  // the np lowest scores of the layer, one at a time (n is small)
                 int worst = -1;
@@ -160,10 +177,11 @@ long sv_units_select(sv_units *u, const sv_select_opts *o, sv_err *e) {
             }
         }
     }
-    free(sorted);
+    free(sorted), free(elig);
     long total = 0;
     for (int li = 0; li < u->nlayers; li++) {
         const sv_unit_layer *l = &u->layers[li];
+        if (!eligible(l, o)) continue;
         int kept = 0;
         for (int j = 0; j < l->n; j++) kept += !u->pruned[l->off + j];
         int want = kept < 1 ? 1 : kept;
