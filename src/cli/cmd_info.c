@@ -17,6 +17,37 @@ static int parse_size(const char *s, int *h, int *w) {
     return 0;
 }
 
+// The layer's shape in the dense BasicVSR of the same width (what an SSL-pruned model was cut from), and
+// its params and FLOPs at that shape.
+typedef struct {
+    int cin, cout;
+    double params, flops;
+} dense_shape;
+
+static dense_shape dense_of(const sv_model *m, const sv_layer_stat *l) {
+    const int C = m->num_feat;
+    dense_shape d = {l->cin, l->cout, l->params, l->flops};
+    const char *n = l->name;
+    size_t len = strlen(n);
+    if (len > 6 && (!strcmp(n + len - 6, ".conv1") || !strcmp(n + len - 6, ".conv2"))) d.cin = C, d.cout = C;
+    else if (!strcmp(n, "fusion")) d.cin = 2 * C, d.cout = C;
+    else if (!strcmp(n, "upconv1")) d.cin = C, d.cout = 4 * C;
+    else if (!strcmp(n, "upconv2")) d.cin = C, d.cout = 256;
+    else if (!strcmp(n, "conv_hr")) d.cin = 64, d.cout = 64;
+    else if (!strcmp(n, "conv_last")) d.cin = 64;
+    d.params = (double)d.cin * d.cout * l->k * l->k + d.cout;
+    d.flops = l->flops * ((double)d.cin * d.cout) / ((double)l->cin * l->cout);
+    return d;
+}
+
+static int is_pruned(const sv_model *m, const sv_layer_stat *L, int nl) {
+    for (int i = 0; i < nl; i++) {
+        dense_shape d = dense_of(m, &L[i]);
+        if (d.cin != L[i].cin || d.cout != L[i].cout) return 1;
+    }
+    return 0;
+}
+
 static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const sv_model_totals *t, int h, int w) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "arch", "basicvsr");
@@ -29,8 +60,19 @@ static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const 
     cJSON_AddNumberToObject(root, "params_spynet", t->params_spynet);
     cJSON_AddNumberToObject(root, "flops", t->flops);
     cJSON_AddNumberToObject(root, "flops_spynet", t->flops_spynet);
+    const int pruned = is_pruned(m, L, nl);
+    cJSON_AddBoolToObject(root, "pruned", pruned);
+    double dp = 0, df = 0;
+    for (int i = 0; i < nl; i++) {
+        dense_shape d = dense_of(m, &L[i]);
+        dp += d.params;
+        df += d.flops;
+    }
+    cJSON_AddNumberToObject(root, "dense_params", dp);
+    cJSON_AddNumberToObject(root, "dense_flops", df);
     cJSON *arr = cJSON_AddArrayToObject(root, "layers");
     for (int i = 0; i < nl; i++) {
+        dense_shape d = dense_of(m, &L[i]);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", L[i].name);
         cJSON_AddNumberToObject(o, "cin", L[i].cin);
@@ -41,6 +83,10 @@ static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const 
         cJSON_AddNumberToObject(o, "calls_per_frame", L[i].calls);
         cJSON_AddNumberToObject(o, "params", L[i].params);
         cJSON_AddNumberToObject(o, "flops", L[i].flops);
+        cJSON_AddNumberToObject(o, "dense_cin", d.cin);
+        cJSON_AddNumberToObject(o, "dense_cout", d.cout);
+        cJSON_AddNumberToObject(o, "dense_params", d.params);
+        cJSON_AddNumberToObject(o, "dense_flops", d.flops);
         cJSON_AddItemToArray(arr, o);
     }
     char *s = cJSON_Print(root);
@@ -51,22 +97,41 @@ static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const 
 
 static void print_text(const char *path, const sv_model *m, const sv_layer_stat *L, int nl, const sv_model_totals *t,
                        int h, int w) {
-    int pruned = 0;
-    for (int b = 0; b < 2; b++)
-        for (int k = 0; k < m->num_block; k++) pruned |= m->trunk[b].blocks[k].in_idx || m->trunk[b].blocks[k].out_idx;
+    const int pruned = is_pruned(m, L, nl);
     printf("%s: BasicVSR x4, %d features, %d blocks per branch, activation %s%s\n", path, m->num_feat, m->num_block,
-           m->act_slope == 0.0f ? "ReLU" : "LeakyReLU(0.1)", pruned ? ", pruned (RSC blocks)" : "");
+           m->act_slope == 0.0f ? "ReLU" : "LeakyReLU(0.1)", pruned ? ", pruned (kept / dense channels)" : "");
     printf("per output frame at %dx%d (SPyNet at %dx%d):\n", h, w, (h + 31) / 32 * 32, (w + 31) / 32 * 32);
-    printf("  %-42s %5s %5s %2s %11s %5s %10s %9s\n", "layer", "cin", "cout", "k", "at", "calls", "params", "GFLOPs");
+    if (!pruned) {
+        printf("  %-42s %5s %5s %2s %11s %5s %10s %9s\n", "layer", "cin", "cout", "k", "at", "calls", "params", "GFLOPs");
+    } else {
+        printf("  %-42s %9s %9s %2s %11s %5s %21s %17s\n", "layer", "cin", "cout", "k", "at", "calls",
+               "params (dense)", "GFLOPs (dense)");
+    }
+    double dp = 0, df = 0;
     for (int i = 0; i < nl; i++) {
         char at[32];
         snprintf(at, sizeof at, "%dx%d", L[i].h, L[i].w);
-        printf("  %-42s %5d %5d %2d %11s %5d %10.0f %9.3f\n", L[i].name, L[i].cin, L[i].cout, L[i].k, at, L[i].calls,
-               L[i].params, L[i].flops * 1e-9);
+        dense_shape d = dense_of(m, &L[i]);
+        dp += d.params;
+        df += d.flops;
+        if (!pruned) {
+            printf("  %-42s %5d %5d %2d %11s %5d %10.0f %9.3f\n", L[i].name, L[i].cin, L[i].cout, L[i].k, at, L[i].calls,
+                   L[i].params, L[i].flops * 1e-9);
+        } else {
+            char ci[24], co[24];
+            snprintf(ci, sizeof ci, "%d/%d", L[i].cin, d.cin);
+            snprintf(co, sizeof co, "%d/%d", L[i].cout, d.cout);
+            printf("  %-42s %9s %9s %2d %11s %5d %10.0f (%8.0f) %7.3f (%7.3f)\n", L[i].name, ci, co, L[i].k, at,
+                   L[i].calls, L[i].params, d.params, L[i].flops * 1e-9, d.flops * 1e-9);
+        }
     }
     printf("parameters: %.0f (%.3f M), of which SPyNet %.0f; without SPyNet %.3f M\n", t->params, t->params * 1e-6,
            t->params_spynet, (t->params - t->params_spynet) * 1e-6);
     printf("FLOPs per frame: %.2f G, of which SPyNet %.2f G\n", t->flops * 1e-9, t->flops_spynet * 1e-9);
+    if (pruned)
+        printf("dense model of the same width: %.3f M parameters without SPyNet (%.1f%% kept), %.2f GFLOPs per frame "
+               "(%.1f%% kept)\n", (dp - t->params_spynet) * 1e-6, 100.0 * (t->params - t->params_spynet) / (dp - t->params_spynet),
+               df * 1e-9, 100.0 * t->flops / df);
 }
 
 int cmd_info(int argc, char **argv) {
