@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/runner.h"
 #include "prune/ssl.h"
+#include "prune/ssl_train.h"
 #include "testutil.h"
 #include "train/model_init.h"
 
@@ -309,12 +310,80 @@ static void test_cut_aligned(void) {
     sv_model_free(&m);
 }
 
+// Sparsity learning with the penalty alone (no data loss): the chosen units' scales collapse, the kept
+// ones stay; eff always holds apply(W, scales).
+static void test_sparsity_learning_collapse(void) {
+    sv_model m;
+    if (make_model(&m, 13, 1, 7)) return;
+    sv_ssl_state s;
+    sv_err e;
+    sv_select_opts o = {.ratio = 0.5, .global = 0, .round = 1};
+    if (sv_ssl_begin(&s, &m, &o, 0, &e)) {
+        CHECKF(0, "%s", e.msg);
+        sv_model_free(&m);
+        return;
+    }
+    s.lambda_every = 1, s.lambda_step = 0.01f, s.lambda_max = 0.1f;
+    float *g = calloc(m.nparams, sizeof(float)), *want = malloc(sizeof(float) * m.nparams);
+    double c0, k0, c1, k1;
+    sv_units_scale_norms(&s.u, &c0, &k0);
+    for (long it = 0; it < 300; it++) {
+        CHECK(sv_ssl_before_step(&s, it, &e) == 0);
+        memset(g, 0, sizeof(float) * m.nparams);
+        CHECK(sv_ssl_after_backward(&s, g, 1e-2, &e) == 0);
+    }
+    sv_units_scale_norms(&s.u, &c1, &k1);
+    CHECKF(c1 < 0.05 * c0 && fabs(k1 - k0) < 1e-6 * k0, "chosen scales %.3g -> %.3g, kept %.3g -> %.3g", c0, c1, k0, k1);
+    sv_ssl_before_step(&s, 300, &e);
+    sv_units_apply(&s.u, &m, want, &e);
+    CHECK(memcmp(want, s.eff.params, sizeof(float) * m.nparams) == 0);
+    free(g), free(want);
+    sv_ssl_end(&s);
+    sv_model_free(&m);
+}
+
+// Temporal finetuning: a student equal to its teacher has L_tf = 0 and no gradient from it; a perturbed
+// one has L_tf > 0.
+static void test_tf_loss(void) {
+    sv_model m, st;
+    if (make_model(&m, 13, 1, 8)) return;
+    sv_err e;
+    if (sv_model_clone(&m, &st, &e)) {
+        CHECKF(0, "%s", e.msg);
+        return;
+    }
+    uint64_t seed = 2;
+    const int h = 16, w = 16, T = 3;
+    float *lr = malloc(sizeof(float) * T * 3 * h * w), *gt = malloc(sizeof(float) * T * 48 * h * w);
+    tu_fill_uniform(lr, (size_t)T * 3 * h * w, 0, 1, &seed);
+    tu_fill_uniform(gt, (size_t)T * 48 * h * w, 0, 1, &seed);
+    sv_net_cfg c = {.batch = 1, .seq = T, .h = h, .w = w};
+    sv_tf_state tf;
+    sv_trainnet *net = sv_trainnet_create(&st, &c, &e);
+    CHECK(net && sv_tf_begin(&tf, &m, &c, 0.5f, &e) == 0);
+    float *g0 = calloc(m.nparams, sizeof(float)), *g1 = calloc(m.nparams, sizeof(float));
+    double l0, l1;
+    CHECK(sv_trainnet_step(net, lr, gt, g0, 1, &l0, &e) == 0);
+    CHECK(sv_tf_prepare(&tf, net, lr, &e) == 0 && sv_trainnet_step(net, lr, gt, g1, 1, &l1, &e) == 0);
+    CHECKF(tf.last == 0.0 && l1 == l0 && memcmp(g0, g1, sizeof(float) * m.nparams) == 0, "L_tf %.3g for a copy", tf.last);
+    st.trunk[1].blocks[0].conv2.b[3] += 0.1f;
+    CHECK(sv_tf_prepare(&tf, net, lr, &e) == 0 && sv_trainnet_step(net, lr, gt, g1, 1, &l1, &e) == 0);
+    CHECKF(tf.last > 1e-4, "L_tf %.3g after perturbing the student", tf.last);
+    sv_trainnet_free(net);
+    sv_tf_end(&tf);
+    free(lr), free(gt), free(g0), free(g1);
+    sv_model_free(&st);
+    sv_model_free(&m);
+}
+
 int main(void) {
     run_test("prune_scale_and_penalty_gradients", test_scale_gradient);
     run_test("prune_select_rules", test_select_rules);
     run_test("prune_cut_keep_all_is_identity", test_cut_keep_all);
     run_test("prune_cut_zero_units_same_output_roundtrip_reprune", test_cut_zero_units);
     run_test("prune_cut_aligned_baseline", test_cut_aligned);
+    run_test("prune_sparsity_learning_collapse", test_sparsity_learning_collapse);
+    run_test("prune_tf_loss", test_tf_loss);
     free(g_frames);
     return test_summary();
 }

@@ -332,6 +332,14 @@ int sv_model_to_tensors(const sv_model *m, sv_tensor_set *s, sv_err *e) {
     return rc;
 }
 
+int sv_model_clone(const sv_model *src, sv_model *dst, sv_err *e) {
+    sv_tensor_set s = {0};
+    int rc = sv_model_to_tensors(src, &s, e);
+    if (!rc) rc = sv_model_from_tensors(dst, &s, src->act_slope, "model copy", e);
+    sv_tensor_set_free(&s);
+    return rc;
+}
+
 void sv_model_free(sv_model *m) {
     free(m->params);
     free(m->indices);

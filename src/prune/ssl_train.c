@@ -1,0 +1,89 @@
+// ssl_train.c: sparsity learning around a training step, and the temporal-finetuning teacher.
+#include "prune/ssl_train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/optim.h"
+
+int sv_ssl_begin(sv_ssl_state *s, sv_model *base, const sv_select_opts *sel, int score_by_scale, sv_err *e) {
+    memset(s, 0, sizeof *s);
+    s->base = base;
+    s->lambda_every = 5;
+    s->lambda_step = 1e-4f;
+    s->lambda_max = 0.1f;
+    if (sv_units_build(&s->u, base, e)) return -1;
+    if (score_by_scale) sv_units_score_scale(&s->u);
+    else sv_units_score_l1(&s->u, base);
+    if (sv_units_select(&s->u, sel, e) < 0 || sv_model_clone(base, &s->eff, e)) goto fail;
+    if (!(s->dscale = sv_calloc(s->u.nunits, sizeof(float), e)) ||
+        !(s->adam_m = sv_calloc(s->u.nunits, sizeof(float), e)) || !(s->adam_v = sv_calloc(s->u.nunits, sizeof(float), e)))
+        goto fail;
+    return 0;
+fail:
+    sv_ssl_end(s);
+    return -1;
+}
+
+int sv_ssl_before_step(sv_ssl_state *s, long iter, sv_err *e) {
+    sv_units_lambda_step(&s->u, iter, s->lambda_every, s->lambda_step, s->lambda_max);
+    return sv_units_apply(&s->u, s->base, s->eff.params, e);
+}
+
+int sv_ssl_after_backward(sv_ssl_state *s, float *grads, double lr, sv_err *e) {
+    memset(s->dscale, 0, s->u.nunits * sizeof(float));
+    if (sv_units_backward(&s->u, s->base, grads, s->dscale, e)) return -1;
+    s->last_penalty = sv_units_penalty(&s->u, s->dscale);
+    s->step++;
+    sv_adam_step(s->u.scale, s->dscale, s->adam_m, s->adam_v, s->u.nunits, (float)lr, 0.9f, 0.99f, 1e-8f, s->step);
+    return 0;
+}
+
+void sv_ssl_end(sv_ssl_state *s) {
+    sv_units_free(&s->u);
+    if (s->eff.params) sv_model_free(&s->eff);
+    free(s->dscale), free(s->adam_m), free(s->adam_v);
+    memset(s, 0, sizeof *s);
+}
+
+// ---- temporal finetuning ----
+static double tf_hook(void *ud, int branch, int frame, const float *state, float *dstate, size_t n) {
+    sv_tf_state *t = ud;
+    const float *teacher = sv_trainnet_state(t->teacher, branch, frame, NULL);
+    const float g = (float)(t->weight / t->count);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float d = state[i] - teacher[i];
+        sum += fabsf(d);
+        if (dstate) dstate[i] += d > 0 ? g : d < 0 ? -g : 0.0f;
+    }
+    t->last += sum / t->count;
+    return t->weight * sum / t->count;
+}
+
+int sv_tf_begin(sv_tf_state *t, const sv_model *teacher, const sv_net_cfg *c, float weight, sv_err *e) {
+    memset(t, 0, sizeof *t);
+    t->weight = weight;
+    t->count = 2.0 * c->seq * c->batch * teacher->num_feat * (double)c->h * c->w;
+    t->teacher = sv_trainnet_create(teacher, c, e);
+    return t->teacher ? 0 : -1;
+}
+
+int sv_tf_prepare(sv_tf_state *t, sv_trainnet *student, const float *lr, sv_err *e) {
+    size_t ns, nt;
+    sv_trainnet_state(student, 0, 0, &ns);
+    sv_trainnet_state(t->teacher, 0, 0, &nt);
+    if (ns != nt)
+        return sv_errf(e, "temporal finetuning needs the student's hidden state as wide as the teacher's (RSC keeps it; "
+                          "aligned pruning does not)");
+    t->last = 0;
+    if (sv_trainnet_forward_states(t->teacher, lr, e)) return -1;
+    sv_trainnet_set_state_loss(student, tf_hook, t);
+    return 0;
+}
+
+void sv_tf_end(sv_tf_state *t) {
+    sv_trainnet_free(t->teacher);
+    memset(t, 0, sizeof *t);
+}
