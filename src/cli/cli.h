@@ -6,6 +6,7 @@ int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_train_flow(int argc, char **argv);
 
 // Parses a non-negative integer option value; prints an error naming the option and returns -1.
 int cli_parse_int(const char *opt, const char *s, int min, int max);

@@ -32,12 +32,13 @@ static const char *usage =
     "                        less memory, about one more trunk forward per step (default 0: keep all)\n"
     "  --seed N              data sampling and initialisation seed (default 0)\n"
     "  --threads N           threads (default: all cores)\n"
-    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options\n"
+    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options;\n"
+    "                        --iters N then sets a new total (the cosine schedule follows it)\n"
     "  --dry-run             print the model, the plan and the memory per --recompute setting; train nothing\n"
     "  -q                    quiet\n"
     "  RUN_DIR gets state.safetensors (everything to resume), model.safetensors (latest weights),\n"
     "  best.safetensors (best validation PSNR) and log.jsonl. Ctrl-C stops after the current iteration\n"
-    "  and writes a checkpoint.\n";
+    "  and writes a checkpoint (a second Ctrl-C stops at once, keeping the last checkpoint).\n";
 
 static int parse_long(const char *opt, const char *s, long min, long *out) {
     char *end = NULL;
@@ -64,7 +65,7 @@ static int parse_double(const char *opt, const char *s, double min, double max, 
 int cmd_train(int argc, char **argv) {
     sv_train_opts o;
     sv_train_opts_default(&o);
-    int threads = 0, n_other = 0;  // n_other: options that a --resume must not be given
+    int threads = 0, n_other = 0, iters_given = 0;  // n_other: options that a --resume must not be given
     const char *other = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -100,6 +101,7 @@ int cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--iters")) {
             if (parse_long(a, v, 1, &l)) return 2;
             o.iters = l;
+            iters_given = 1;
             is_other = 0;
         } else if (!strcmp(a, "--lr")) {
             if (parse_double(a, v, 0, 1, &o.lr)) return 2;
@@ -173,6 +175,7 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "slimvsr train: --out RUN_DIR is required (see slimvsr train --help)\n");
         return 2;
     }
+    if (o.resume && !iters_given) o.iters = 0;  // keep the run's own
     if (o.resume && n_other) {
         fprintf(stderr, "slimvsr train: --resume continues the run with its saved options; %s cannot be changed "
                         "(only --iters, --threads, -q)\n", other);

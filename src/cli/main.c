@@ -22,6 +22,7 @@ static void usage(FILE *f) {
             "  convert IN.pth OUT.safetensors  import a PyTorch checkpoint into the native format\n"
             "  eval -m MODEL --lr LR --gt GT   PSNR/SSIM of the model's output per clip and the mean\n"
             "  train --data DIR --out RUN_DIR   train BasicVSR on clips (see slimvsr train --help)\n"
+            "  train-flow --data DIR --out RUN_DIR  pretrain SPyNet without ground-truth flow\n"
             "\n"
             "`slimvsr <command> --help` describes each command.\n",
             SLIMVSR_VERSION);
@@ -75,6 +76,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "convert")) return cmd_convert(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train-flow")) return cmd_train_flow(argc - 1, argv + 1);
     fprintf(stderr, "slimvsr: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -2,6 +2,7 @@
 #include "train/trainer.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -114,6 +115,7 @@ typedef struct {
     float *lr_buf, *gt_buf;
     char val_lr[4096], val_gt[4096];
     cJSON *saved_opts;            // on resume: the options' JSON (o's strings point into it)
+    char *abs_paths[SV_TRAIN_MAX_DATA + 1];  // --data and --val made absolute (a resume may start elsewhere)
 } run;
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
@@ -245,6 +247,20 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
     return rc;
 }
 
+// A run killed while writing a checkpoint leaves its temporary (".NAME.tmp-PID-N", io/atomic_file.c)
+// beside the files; the final names are intact. A resumed run removes such leftovers.
+static void remove_stale_temporaries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] != '.' || !strstr(de->d_name, ".tmp-")) continue;
+        char p[4096];
+        if (snprintf(p, sizeof p, "%s/%s", dir, de->d_name) < (int)sizeof p) remove(p);
+    }
+    closedir(d);
+}
+
 // Keeps the log's lines up to iteration iter (a resumed run redoes what came after its checkpoint).
 static int trim_log(const char *path, long iter, sv_err *e) {
     FILE *f = fopen(path, "r");
@@ -311,10 +327,16 @@ static int checkpoint(run *r, sv_err *e) {
     return write_state(r, e);
 }
 
+static size_t first_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return n;
+}
+
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) {
-    (void)sig;
     g_stop = 1;
+    signal(sig, SIG_DFL);  // a second Ctrl-C stops at once (the last checkpoint stays)
 }
 
 static void print_plan(run *r, FILE *f) {
@@ -349,6 +371,7 @@ static void run_free(run *r) {
     free(r->grads), free(r->adam_m), free(r->adam_v), free(r->ema), free(r->lr_buf), free(r->gt_buf);
     sv_model_free(&r->m);
     cJSON_Delete(r->saved_opts);
+    for (int i = 0; i <= SV_TRAIN_MAX_DATA; i++) free(r->abs_paths[i]);
 }
 
 int sv_train(const sv_train_opts *opts, sv_err *e) {
@@ -359,9 +382,15 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
     int ndstate = 0, rc = -1;
     if (!r->o.out) return sv_errf(e, "no run folder (--out)");
     if (r->o.resume) {
-        long iters = opts->iters;
         if (read_state(r, dstate, &ndstate, e)) goto done;
-        if (iters > r->o.iters) r->o.iters = iters;  // --iters may extend a run
+        if (opts->iters > 0) {  // a new total: longer or shorter than the saved one (0: keep it)
+            if (opts->iters < r->iter) {
+                rc = sv_errf(e, "--iters %ld: the run in %s is at iteration %ld already", opts->iters, r->o.out,
+                             r->iter);
+                goto done;
+            }
+            r->o.iters = opts->iters;
+        }
         r->o.resume = 1;
         r->o.quiet = opts->quiet;
         r->o.dry_run = opts->dry_run;
@@ -369,6 +398,23 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
         if (r->o.ndata < 1) {
             rc = sv_errf(e, "no training data (--data)");
             goto done;
+        }
+        char sp[4096];
+        path_in(sp, sizeof sp, r->o.out, "state.safetensors");
+        struct stat st;
+        if (!r->o.dry_run && stat(sp, &st) == 0) {
+            rc = sv_errf(e, "%s: holds a run already (state.safetensors): use --resume, or another --out", r->o.out);
+            goto done;
+        }
+        // absolute paths, so that the options saved for --resume work from any folder
+        for (int i = 0; i <= r->o.ndata; i++) {
+            const char **p = i < r->o.ndata ? &r->o.data[i] : &r->o.val;
+            if (!*p) continue;
+            if (!(r->abs_paths[i] = realpath(*p, NULL))) {
+                rc = sv_errf(e, "%s %s: %s", i < r->o.ndata ? "--data" : "--val", *p, strerror(errno));
+                goto done;
+            }
+            *p = r->abs_paths[i];
         }
         if (r->o.init) {
             if (sv_model_load(&r->m, r->o.init, -1, e)) goto done;
@@ -391,17 +437,6 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
         goto done;
     }
     if (r->o.val && find_val(r, e)) goto done;
-    if (mkdir(r->o.out, 0777) && errno != EEXIST) {
-        rc = sv_errf(e, "%s: cannot create the run folder: %s", r->o.out, strerror(errno));
-        goto done;
-    }
-    char statep[4096];
-    path_in(statep, sizeof statep, r->o.out, "state.safetensors");
-    struct stat st;
-    if (!r->o.resume && stat(statep, &st) == 0) {
-        rc = sv_errf(e, "%s: holds a run already (state.safetensors): use --resume, or another --out", r->o.out);
-        goto done;
-    }
     sv_data_opts dopt;
     sv_data_opts_default(&dopt);
     dopt.seq = r->o.seq;
@@ -428,9 +463,19 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
         if (!(r->ema = sv_malloc(r->n * sizeof(float), e))) goto done;
         memcpy(r->ema, r->m.params, r->n * sizeof(float));
     }
+    // the run folder only now, so that a start that fails on its data or options leaves nothing behind
+    if (mkdir(r->o.out, 0777) && errno != EEXIST) {
+        rc = sv_errf(e, "%s: cannot create the run folder: %s", r->o.out, strerror(errno));
+        goto done;
+    }
+    if (!is_dir(r->o.out)) {
+        rc = sv_errf(e, "%s: not a folder (--out)", r->o.out);
+        goto done;
+    }
     char logp[4096];
     path_in(logp, sizeof logp, r->o.out, "log.jsonl");
     if (r->o.resume) {
+        remove_stale_temporaries(r->o.out);
         if (trim_log(logp, r->iter, e)) goto done;
         if (info) fprintf(info, "resuming %s at iteration %ld of %ld\n", r->o.out, r->iter, r->o.iters);
     } else {
@@ -455,6 +500,12 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
         if (!isfinite(loss)) {
             rc = sv_errf(e, "iteration %ld: the loss is %g (diverged); lower --lr or resume from the last checkpoint",
                          r->iter + 1, loss);
+            break;
+        }
+        const size_t bad = first_nonfinite(r->grads, r->n);
+        if (bad < r->n) {  // an overflow in backward: Adam would spread it to every weight
+            rc = sv_errf(e, "iteration %ld: the gradient of parameter %zu is %g (diverged); lower --lr or resume from "
+                            "the last checkpoint", r->iter + 1, bad, r->grads[bad]);
             break;
         }
         // SPyNet is the first nspy parameters of the block: its own group, step count and learning rate

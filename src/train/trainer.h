@@ -39,7 +39,8 @@ typedef struct {
     int val_y;              // PSNR/SSIM on Y (1) or RGB (0)
     int recompute;          // activation recomputation (train/net.h); 0: keep all
     uint64_t seed;
-    int resume;             // continue RUN_DIR's run with its saved options (iters may be raised)
+    int resume;             // continue RUN_DIR's run with its saved options; iters > 0 sets a new total
+                            // (>= the checkpoint's iteration), 0 keeps the saved one
     int dry_run;            // print the plan and the memory per recompute setting, train nothing
     int quiet;
 } sv_train_opts;

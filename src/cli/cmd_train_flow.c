@@ -1,0 +1,248 @@
+// cmd_train_flow.c: slimvsr train-flow: unsupervised SPyNet pretraining (train/flow_train.h), and --eval,
+// the photometric error of a model's flow against the zero flow on whole frames.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "model/basicvsr.h"
+#include "train/degrade.h"
+#include "train/flow_train.h"
+#include "train/model_init.h"
+
+static const char *usage =
+    "usage: slimvsr train-flow --data DIR [--data DIR2 ...] --out RUN_DIR [options]\n"
+    "       slimvsr train-flow --out RUN_DIR --resume [--iters N]\n"
+    "       slimvsr train-flow --eval [-m MODEL] --data DIR [--data ...] [--max-frames N] [--json]\n"
+    "  Pretrains BasicVSR's SPyNet without ground-truth flow: for both orderings of every pair of neighbouring\n"
+    "  LR frames (made from the clips as `slimvsr train` makes them), f = SPyNet(ref, supp) should warp supp\n"
+    "  onto ref. Loss: mean Charbonnier(ref - warp(supp, f)) (border padding), summed over a pyramid of\n"
+    "  --scales 2x2-pooled images and flows, + S * mean Charbonnier of f's first differences. Only SPyNet\n"
+    "  learns; the rest of the model stays as initialised, so that\n"
+    "  `slimvsr train --init RUN_DIR/model.safetensors` (same --feat/--blocks/--seed) starts from the same\n"
+    "  model as a run from scratch, except for a trained flow.\n"
+    "  --init MODEL          train this model's SPyNet further; else a random model of:\n"
+    "  --feat N --blocks N   width and residual blocks per branch (default 64 x 30)\n"
+    "  --act relu|leaky      activation of a random model (default leaky)\n"
+    "  --seed N              data sampling and the random model (default 0, as slimvsr train)\n"
+    "  --iters N             iterations (default 1000)\n"
+    "  --lr X                Adam learning rate (default 3e-3), cosine annealing to --lr-min (1e-6)\n"
+    "  --warmup N            linear learning-rate warm-up over the first N iterations (default 20)\n"
+    "  --batch B --seq T     clips per step (8) and frames per clip (2): 2*B*(T-1) pairs per step\n"
+    "  --patch P             LR patch side (default 64; SPyNet works on multiples of 32, bigger sees more)\n"
+    "  --degradation bi|bd   LR made from GT: MATLAB bicubic x4 (bi, default) or Gaussian 1.6 (bd)\n"
+    "  --smooth S            weight of the smoothness term (default 0.01)\n"
+    "  --scales N            scales of the photometric term (default 4: 1, 1/2, 1/4, 1/8): coarse scales see\n"
+    "                        motions of several pixels that bilinear warping at full resolution cannot\n"
+    "  --zero-head           zero the last conv of every SPyNet level before training, so that the flow starts\n"
+    "                        at exactly zero (default for a random model: a random SPyNet's flows are off by\n"
+    "                        pixels, beyond the reach of the photometric gradient); --no-zero-head keeps it.\n"
+    "                        The rest of the model is untouched either way.\n"
+    "  --group N             pairs per batched SPyNet call (default 16, at most 64)\n"
+    "  --log-every N         a log.jsonl line every N iterations (default 10)\n"
+    "  --checkpoint-every N  write model.safetensors and state.safetensors every N iterations (default 200)\n"
+    "  --threads N           threads (default: all cores)\n"
+    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options\n"
+    "  -q                    quiet\n"
+    "  RUN_DIR gets model.safetensors (a whole BasicVSR), state.safetensors (to resume) and log.jsonl (iter,\n"
+    "  loss, photo, smooth, photo_zero: the zero flow's photometric error on the same pairs, lr, seconds).\n"
+    "  Ctrl-C stops after the current iteration and writes a checkpoint.\n"
+    "  --eval: mean photometric error over every ordered neighbour pair of whole frames of the clips (a\n"
+    "  folder of PNG frames or a video, or a folder of such clips), for the zero flow and MODEL's SPyNet;\n"
+    "  without -m, for the random model that --feat/--blocks/--act/--seed give (what training starts from).\n";
+
+static int parse_long(const char *opt, const char *s, long min, long *out) {
+    char *end = NULL;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || v < min) {
+        fprintf(stderr, "slimvsr train-flow: %s needs an integer >= %ld\n", opt, min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *opt, const char *s, double min, double max, double *out) {
+    char *end = NULL;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || *end || !(v >= min && v <= max)) {
+        fprintf(stderr, "slimvsr train-flow: %s needs a number in [%g, %g]\n", opt, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int run_eval(const char *model, const sv_flowtrain_opts *o, int max_frames, int json) {
+    if (o->ndata < 1) {
+        fprintf(stderr, "slimvsr train-flow: --eval needs --data DIR\n");
+        return 2;
+    }
+    sv_model m;
+    sv_err e;
+    char random_name[128];
+    if (!model) {  // the untrained SPyNet that a run from scratch with these options starts from
+        snprintf(random_name, sizeof random_name, "random(feat %d, blocks %d, seed %llu)", o->feat, o->blocks,
+                 (unsigned long long)o->seed);
+        model = random_name;
+    }
+    if (model == random_name ? sv_model_init_random(&m, o->feat, o->blocks, o->act_slope, o->seed, &e)
+                             : sv_model_load(&m, model, -1, &e)) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
+    sv_flow_eval_result r;
+    int rc = sv_flow_eval(&m, o->data, o->ndata, max_frames, &r, &e);
+    sv_model_free(&m);
+    if (rc) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
+    if (json)
+        printf("{\"model\": \"%s\", \"clips\": %d, \"pairs\": %ld, \"photo_zero\": %.6f, \"photo_model\": %.6f, "
+               "\"smooth_model\": %.6f, \"flow_mag\": %.4f}\n", model, r.clips, r.pairs, r.photo_zero, r.photo_model,
+               r.smooth_model, r.flow_mag);
+    else
+        printf("%d clips, %ld ordered pairs: photometric error %.6f with the zero flow, %.6f with %s (%+.1f%%); "
+               "flow smoothness term %.4f, mean |flow| %.3f px\n", r.clips, r.pairs, r.photo_zero, r.photo_model, model,
+               100.0 * (r.photo_model / r.photo_zero - 1.0), r.smooth_model, r.flow_mag);
+    return 0;
+}
+
+int cmd_train_flow(int argc, char **argv) {
+    sv_flowtrain_opts o;
+    sv_flowtrain_opts_default(&o);
+    int threads = 0, n_other = 0, eval = 0, json = 0, max_frames = 0;
+    const char *other = NULL, *model = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long l;
+        int takes = 1, is_other = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--data")) {
+            if (!v) goto missing;
+            if (o.ndata == SV_FLOW_MAX_DATA) {
+                fprintf(stderr, "slimvsr train-flow: at most %d --data sources\n", SV_FLOW_MAX_DATA);
+                return 2;
+            }
+            o.data[o.ndata++] = v;
+        } else if (!strcmp(a, "--out")) {
+            if (!(o.out = v)) goto missing;
+            is_other = 0;
+        } else if (!strcmp(a, "--init")) {
+            if (!(o.init = v)) goto missing;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (!(model = v)) goto missing;
+        } else if (!strcmp(a, "--eval")) {
+            eval = 1;
+            takes = 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+            takes = 0;
+        } else if (!strcmp(a, "--max-frames")) {
+            if (parse_long(a, v, 0, &l)) return 2;
+            max_frames = (int)l;
+        } else if (!strcmp(a, "--feat")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.feat = (int)l;
+        } else if (!strcmp(a, "--blocks")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.blocks = (int)l;
+        } else if (!strcmp(a, "--act")) {
+            float s = cli_parse_act(v);
+            if (s < -1) return 2;
+            o.act_slope = s;
+        } else if (!strcmp(a, "--iters")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.iters = l;
+            is_other = 0;
+        } else if (!strcmp(a, "--lr")) {
+            if (parse_double(a, v, 0, 1, &o.lr)) return 2;
+        } else if (!strcmp(a, "--lr-min")) {
+            if (parse_double(a, v, 0, 1, &o.lr_min)) return 2;
+        } else if (!strcmp(a, "--batch")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.batch = (int)l;
+        } else if (!strcmp(a, "--seq")) {
+            if (parse_long(a, v, 2, &l)) return 2;
+            o.seq = (int)l;
+        } else if (!strcmp(a, "--patch")) {
+            if (parse_long(a, v, 8, &l)) return 2;
+            o.patch = (int)l;
+        } else if (!strcmp(a, "--degradation")) {
+            if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
+                fprintf(stderr, "slimvsr train-flow: --degradation must be bi or bd\n");
+                return 2;
+            }
+            o.degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
+        } else if (!strcmp(a, "--smooth")) {
+            if (parse_double(a, v, 0, 1000, &o.smooth)) return 2;
+        } else if (!strcmp(a, "--scales")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            o.scales = (int)(l < 16 ? l : 16);
+        } else if (!strcmp(a, "--warmup")) {
+            if (parse_long(a, v, 0, &o.warmup)) return 2;
+        } else if (!strcmp(a, "--zero-head") || !strcmp(a, "--no-zero-head")) {
+            o.zero_head = !strcmp(a, "--zero-head");
+            takes = 0;
+        } else if (!strcmp(a, "--group")) {
+            if (parse_long(a, v, 1, &l)) return 2;
+            if (l > 64) {
+                fprintf(stderr, "slimvsr train-flow: --group is at most 64\n");
+                return 2;
+            }
+            o.group = (int)l;
+        } else if (!strcmp(a, "--log-every")) {
+            if (parse_long(a, v, 1, &o.log_every)) return 2;
+        } else if (!strcmp(a, "--checkpoint-every")) {
+            if (parse_long(a, v, 1, &o.ckpt_every)) return 2;
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_long(a, v, 0, &l)) return 2;
+            o.seed = (uint64_t)l;
+        } else if (!strcmp(a, "--threads")) {
+            if (parse_long(a, v, 0, &l)) return 2;
+            threads = (int)l;
+            is_other = 0;
+        } else if (!strcmp(a, "--resume")) {
+            o.resume = 1;
+            takes = 0;
+            is_other = 0;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o.quiet = 1;
+            takes = 0;
+            is_other = 0;
+        } else {
+            fprintf(stderr, "slimvsr train-flow: unknown option '%s' (see slimvsr train-flow --help)\n", a);
+            return 2;
+        }
+        if (is_other) n_other++, other = a;
+        i += takes;
+        continue;
+    missing:
+        fprintf(stderr, "slimvsr train-flow: %s needs a value\n", a);
+        return 2;
+    }
+    cli_set_threads(threads);
+    if (eval) return run_eval(model, &o, max_frames, json);
+    if (model) {
+        fprintf(stderr, "slimvsr train-flow: -m is for --eval; to train a model's SPyNet further use --init\n");
+        return 2;
+    }
+    if (!o.out) {
+        fprintf(stderr, "slimvsr train-flow: --out RUN_DIR is required (see slimvsr train-flow --help)\n");
+        return 2;
+    }
+    if (o.resume && n_other) {
+        fprintf(stderr, "slimvsr train-flow: --resume continues the run with its saved options; %s cannot be "
+                        "changed (only --iters, --threads, -q)\n", other);
+        return 2;
+    }
+    sv_err e;
+    if (sv_flow_train(&o, &e)) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}

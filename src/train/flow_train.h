@@ -1,0 +1,107 @@
+// flow_train.h: unsupervised pretraining of SPyNet (`slimvsr train-flow`), for a BasicVSR trained from
+// scratch where no pretrained SPyNet exists.
+//
+// Per ordered pair of neighbouring LR frames (ref, supp), f = spynet(ref, supp) is the flow that warps supp
+// onto ref (the convention of BasicVSR's propagation, train/net.h). The loss of the pair is built from
+//   photo  = mean over [3,h,w] of rho(ref - warp_border(supp, f))
+//   smooth = mean over the 2 * (h*(w-1) + (h-1)*w) first differences of f (x and y, both channels) of rho(diff)
+//   rho(d) = sqrt(d^2 + SV_FLOW_EPS)  (Charbonnier)
+// as photo summed over a pyramid of scales, plus lambda * smooth (sv_flowloss below).
+// Border padding, no mask: a sample that falls outside the patch takes the nearest edge pixel, and a clamped
+// coordinate has no gradient (ops.h), so an out-of-patch pixel costs a constant instead of pulling its flow
+// anywhere. Zero padding would compare a black pixel with the real content that lies outside the patch and
+// push correct flows at the edges inward; a validity mask makes "point everything outside" a zero-loss
+// solution and makes the photometric errors of two different flows incomparable. Border is also how
+// SPyNet warps inside its own pyramid.
+//
+// Both directions of every neighbour pair are used. Only SPyNet's parameters (the first part of the model's
+// flat block) are trained, with Adam and cosine annealing; the rest of the model stays as initialised (or as
+// --init gave it), so RUN_DIR/model.safetensors is a whole BasicVSR for `slimvsr train --init`.
+#pragma once
+#include <stdint.h>
+
+#include "core/error.h"
+#include "model/basicvsr.h"
+
+#define SV_FLOW_EPS 1e-6f
+#define SV_FLOW_MAX_DATA 16
+
+// ---- the loss and its gradient with respect to the flow ----
+// ref, supp [3,h,w], flow [2,h,w] (channel 0 = dx, 1 = dy, pixels), all plain CHW.
+// warped [3,h,w] receives warp_border(supp, flow). Returns photo.
+double sv_flow_photo_forward(float *warped, const float *ref, const float *supp, const float *flow, int h, int w);
+// dflow [2,h,w] += scale * d(photo)/d(flow). warped is the forward's output; dwarp [3,h,w] is scratch.
+void sv_flow_photo_backward(float *dflow, float *dwarp, const float *warped, const float *ref, const float *supp,
+                            const float *flow, int h, int w, float scale);
+// Returns smooth (0 when there are no differences: h = w = 1).
+double sv_flow_smooth_forward(const float *flow, int h, int w);
+// dflow [2,h,w] += scale * d(smooth)/d(flow).
+void sv_flow_smooth_backward(float *dflow, const float *flow, int h, int w, float scale);
+
+// ---- the multi-scale loss of one pair ----
+// Bilinear warping sees only about a pixel around each sample, while neighbouring LR frames of Vimeo-90K
+// move by 2-3 pixels; so the photometric term is summed over a pyramid of the images and of the flow:
+//   L = sum_{s < nscales} photo(P^s ref, P^s supp, P^s f / 2^s) + lambda * smooth(f)
+// P = 2x2 average pooling (floor, ops.h), so that at scale s a motion of d pixels is one of d / 2^s.
+// Scales stop early where a side would drop below 2 pixels.
+typedef struct sv_flowloss sv_flowloss;
+sv_flowloss *sv_flowloss_create(int h, int w, int nscales, sv_err *e);
+int sv_flowloss_scales(const sv_flowloss *l);
+// Returns L for one pair; photo0/smooth (may be NULL) get the full-resolution photo and smooth. When dflow
+// is not NULL: dflow [2,h,w] += scale * dL/dflow.
+double sv_flowloss_pair(sv_flowloss *l, const float *ref, const float *supp, const float *flow, float lambda,
+                        float scale, float *dflow, double *photo0, double *smooth);
+void sv_flowloss_free(sv_flowloss *l);
+
+// ---- training ----
+// RUN_DIR (created if missing) holds, written atomically at every checkpoint:
+//   model.safetensors  the whole BasicVSR with the SPyNet trained so far
+//   state.safetensors  the model, SPyNet's Adam moments and, in the metadata "flowtrain", the iteration, the
+//                      data sampler's position and the options (what --resume needs)
+//   log.jsonl          per logged step: iter, loss (the multi-scale total), photo (full resolution), smooth,
+//                      photo_zero (the photometric error of the zero flow on the same pairs), flow_mag (mean
+//                      |f| in pixels), lr, seconds; means over the pairs since the previous line
+typedef struct {
+    const char *data[SV_FLOW_MAX_DATA];
+    int ndata;
+    const char *out;
+    const char *init;      // model whose SPyNet is trained further, or NULL: a random feat x blocks BasicVSR
+    int feat, blocks;
+    float act_slope;
+    long iters;
+    double lr, lr_min;     // cosine annealing from lr to lr_min over iters
+    int batch, seq, patch, degradation;
+    double smooth;         // lambda
+    int scales;            // pyramid scales of the photometric term (default 4)
+    long warmup;           // iterations of linear learning-rate warm-up (default 20): Adam's first steps move
+                           // every weight by about lr, and the flow sums six levels doubled at each upsampling
+    int zero_head;         // zero the last conv of every SPyNet level first: 1 yes, 0 no, -1 (default) when the
+                           // model is random (no --init). A random SPyNet's flows are pixels off (its biases add
+                           // up over the levels, doubled at each upsampling), too far for the bilinear
+                           // photometric gradient to see; zeroed heads start from the zero flow.
+    int group;             // pairs per batched SPyNet call (0: 16)
+    long log_every, ckpt_every;
+    uint64_t seed;         // data sampling, and the random model (same seed, same model as `slimvsr train`)
+    int resume;
+    int quiet;
+} sv_flowtrain_opts;
+
+void sv_flowtrain_opts_default(sv_flowtrain_opts *o);
+// Zeroes the weights and bias of the last conv of every SPyNet level: the flow becomes exactly zero.
+void sv_flow_zero_head(sv_model *m);
+int sv_flow_train(const sv_flowtrain_opts *o, sv_err *e);
+
+// ---- evaluation ----
+// Mean |f| over the pixels of a flow [2,h,w].
+double sv_flow_magnitude(const float *flow, int h, int w);
+// Mean photometric error (photo above) over every ordered neighbour pair of whole frames, for the zero flow
+// and for the model's SPyNet. Each source is one clip (a folder of PNG frames or a video) or a folder whose
+// sub-folders / video files are clips. max_frames > 0: only the first N frames of each clip.
+typedef struct {
+    double photo_zero, photo_model, smooth_model, flow_mag;  // flow_mag: mean |f| in pixels
+    long pairs;
+    int clips;
+} sv_flow_eval_result;
+
+int sv_flow_eval(const sv_model *m, const char *const *sources, int nsources, int max_frames,
+                 sv_flow_eval_result *r, sv_err *e);
