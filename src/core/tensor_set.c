@@ -79,6 +79,14 @@ const char *sv_tensor_set_get_meta(const sv_tensor_set *s, const char *key) {
     return NULL;
 }
 
+int sv_tensor_set_add_flat(sv_tensor_set *s, const char *name, const float *src, size_t n, sv_err *e) {
+    float *d = sv_malloc((n ? n : 1) * sizeof(float), e);
+    if (!d) return -1;
+    memcpy(d, src, n * sizeof(float));
+    int64_t shape[1] = {(int64_t)n};
+    return sv_tensor_set_add(s, name, 1, shape, d, e);
+}
+
 float *sv_tensor_set_take(sv_tensor_set *s, const char *name, int64_t *numel) {
     for (int i = 0; i < s->n; i++) {
         if (strcmp(s->t[i].name, name)) continue;

@@ -1,6 +1,7 @@
 // tensor_set.h: a list of named float32 tensors plus string metadata, the common currency between
 // checkpoint readers (.pth, safetensors), the model builder and the writers.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -33,6 +34,8 @@ int sv_tensor_set_add(sv_tensor_set *s, const char *name, int ndim, const int64_
 const sv_ntensor *sv_tensor_set_find(const sv_tensor_set *s, const char *name);
 int sv_tensor_set_set_meta(sv_tensor_set *s, const char *key, const char *value, sv_err *e);
 const char *sv_tensor_set_get_meta(const sv_tensor_set *s, const char *key);
+// Adds a copy of n floats as the 1-D tensor name.
+int sv_tensor_set_add_flat(sv_tensor_set *s, const char *name, const float *src, size_t n, sv_err *e);
 // Removes the tensor called name and hands its data to the caller (who frees it); NULL when absent.
 float *sv_tensor_set_take(sv_tensor_set *s, const char *name, int64_t *numel);
 void sv_tensor_set_free(sv_tensor_set *s);

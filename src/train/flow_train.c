@@ -21,6 +21,7 @@
 #include "train/dataset.h"
 #include "train/model_init.h"
 #include "train/optim.h"
+#include "train/run_log.h"
 #include "train/spynet_train.h"
 
 // ======== the loss ========
@@ -220,11 +221,6 @@ static cJSON *opts_to_json(const sv_flowtrain_opts *o) {
     return j;
 }
 
-static double num(const cJSON *j, const char *k, double dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
 // Fills o from the saved JSON; the data strings point into j (keep j alive while o is used).
 static int opts_from_json(sv_flowtrain_opts *o, const cJSON *j, const char *what, sv_err *e) {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data"), *it;
@@ -233,20 +229,20 @@ static int opts_from_json(sv_flowtrain_opts *o, const cJSON *j, const char *what
         if (!cJSON_IsString(it) || o->ndata == SV_FLOW_MAX_DATA) return sv_errf(e, "%s: bad saved data list", what);
         o->data[o->ndata++] = it->valuestring;
     }
-    o->iters = (long)num(j, "iters", (double)o->iters);
-    o->lr = num(j, "lr", o->lr);
-    o->lr_min = num(j, "lr_min", o->lr_min);
-    o->batch = (int)num(j, "batch", o->batch);
-    o->seq = (int)num(j, "seq", o->seq);
-    o->patch = (int)num(j, "patch", o->patch);
+    o->iters = (long)sv_json_num(j, "iters", (double)o->iters);
+    o->lr = sv_json_num(j, "lr", o->lr);
+    o->lr_min = sv_json_num(j, "lr_min", o->lr_min);
+    o->batch = (int)sv_json_num(j, "batch", o->batch);
+    o->seq = (int)sv_json_num(j, "seq", o->seq);
+    o->patch = (int)sv_json_num(j, "patch", o->patch);
     const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "degradation");
     o->degradation = cJSON_IsString(dg) && !strcmp(dg->valuestring, "bd") ? SV_DEG_BD : SV_DEG_BI;
-    o->smooth = num(j, "smooth", o->smooth);
-    o->scales = (int)num(j, "scales", o->scales);
-    o->warmup = (long)num(j, "warmup", (double)o->warmup);
-    o->group = (int)num(j, "group", o->group);
-    o->log_every = (long)num(j, "log_every", (double)o->log_every);
-    o->ckpt_every = (long)num(j, "ckpt_every", (double)o->ckpt_every);
+    o->smooth = sv_json_num(j, "smooth", o->smooth);
+    o->scales = (int)sv_json_num(j, "scales", o->scales);
+    o->warmup = (long)sv_json_num(j, "warmup", (double)o->warmup);
+    o->group = (int)sv_json_num(j, "group", o->group);
+    o->log_every = (long)sv_json_num(j, "log_every", (double)o->log_every);
+    o->ckpt_every = (long)sv_json_num(j, "ckpt_every", (double)o->ckpt_every);
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (cJSON_IsString(sd)) o->seed = strtoull(sd->valuestring, NULL, 10);
     return 0;
@@ -268,14 +264,6 @@ typedef struct {
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
 
-static int add_copy(sv_tensor_set *s, const char *name, const float *src, size_t n, sv_err *e) {
-    float *d = sv_malloc(n * sizeof(float), e);
-    if (!d) return -1;
-    memcpy(d, src, n * sizeof(float));
-    int64_t shape[1] = {(int64_t)n};
-    return sv_tensor_set_add(s, name, 1, shape, d, e);
-}
-
 // model.safetensors, then state.safetensors (each atomic): a kill between the two leaves a state that is
 // one checkpoint older than the model, which --resume simply redoes.
 static int checkpoint(flowrun *r, const uint64_t *dstate, int ndstate, sv_err *e) {
@@ -284,8 +272,8 @@ static int checkpoint(flowrun *r, const uint64_t *dstate, int ndstate, sv_err *e
     int rc = sv_model_to_tensors(&r->m, &s, e);
     path_in(p, sizeof p, r->o.out, "model.safetensors");
     if (!rc) rc = sv_safetensors_write(p, &s, e);
-    if (!rc) rc = add_copy(&s, "flowtrain.adam_m", r->adam_m, r->nspy, e);
-    if (!rc) rc = add_copy(&s, "flowtrain.adam_v", r->adam_v, r->nspy, e);
+    if (!rc) rc = sv_tensor_set_add_flat(&s, "flowtrain.adam_m", r->adam_m, r->nspy, e);
+    if (!rc) rc = sv_tensor_set_add_flat(&s, "flowtrain.adam_v", r->adam_v, r->nspy, e);
     if (!rc) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "iter", (double)r->iter);
@@ -326,8 +314,8 @@ static int read_state(flowrun *r, uint64_t *dstate, int *ndstate, sv_err *e) {
             rc = sv_errf(e, "%s: optimiser state does not match SPyNet's %zu parameters", p, r->nspy);
     }
     if (!rc) {
-        r->iter = (long)num(j, "iter", 0);
-        r->step = (long)num(j, "step", 0);
+        r->iter = (long)sv_json_num(j, "iter", 0);
+        r->step = (long)sv_json_num(j, "step", 0);
         const cJSON *ds = cJSON_GetObjectItemCaseSensitive(j, "data_state"), *it;
         *ndstate = 0;
         cJSON_ArrayForEach(it, ds) {
@@ -345,38 +333,6 @@ static int read_state(flowrun *r, uint64_t *dstate, int *ndstate, sv_err *e) {
     cJSON_Delete(j);
     sv_tensor_set_free(&s);
     return rc;
-}
-
-// Keeps the log's lines up to iteration iter (a resumed run redoes what came after its checkpoint).
-static int trim_log(const char *path, long iter, sv_err *e) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char tmp[4096 + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *g = fopen(tmp, "w");
-    if (!g) {
-        fclose(f);
-        return sv_errf(e, "%s: cannot write: %s", tmp, strerror(errno));
-    }
-    char line[8192];
-    while (fgets(line, sizeof line, f)) {
-        cJSON *j = cJSON_Parse(line);
-        if (j && num(j, "iter", -1) >= 0 && num(j, "iter", -1) <= iter) fputs(line, g);
-        cJSON_Delete(j);
-    }
-    fclose(f);
-    if (fclose(g) || rename(tmp, path)) return sv_errf(e, "%s: cannot rewrite the log: %s", path, strerror(errno));
-    return 0;
-}
-
-static int log_line(const char *path, cJSON *j, sv_err *e) {
-    FILE *f = fopen(path, "a");
-    if (!f) return sv_errf(e, "%s: cannot append: %s", path, strerror(errno));
-    char *txt = cJSON_PrintUnformatted(j);
-    int rc = txt && fprintf(f, "%s\n", txt) > 0 ? 0 : -1;
-    free(txt);
-    if (fclose(f) || rc) return sv_errf(e, "%s: write failed: %s", path, strerror(errno));
-    return 0;
 }
 
 typedef struct {
@@ -519,7 +475,7 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_err *e) {
     char logp[4096];
     path_in(logp, sizeof logp, r->o.out, "log.jsonl");
     if (r->o.resume) {
-        if (trim_log(logp, r->iter, e)) goto done;
+        if (sv_log_trim(logp, r->iter, e)) goto done;
         if (info) fprintf(info, "resuming %s at iteration %ld of %ld\n", r->o.out, r->iter, r->o.iters);
     } else {
         remove(logp);
@@ -562,7 +518,7 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_err *e) {
             cJSON_AddNumberToObject(j, "flow_mag", sum.mag * k);
             cJSON_AddNumberToObject(j, "lr", lr);
             cJSON_AddNumberToObject(j, "seconds", now - t0);
-            rc = log_line(logp, j, e);
+            rc = sv_log_append(logp, j, e);
             cJSON_Delete(j);
             if (info) {
                 const double ips = (double)(r->iter - it0) / (now - t0 + 1e-9);

@@ -20,6 +20,7 @@
 #include "train/model_init.h"
 #include "train/net.h"
 #include "train/optim.h"
+#include "train/run_log.h"
 
 void sv_train_opts_default(sv_train_opts *o) {
     memset(o, 0, sizeof *o);
@@ -66,11 +67,6 @@ static cJSON *opts_to_json(const sv_train_opts *o) {
     return j;
 }
 
-static double num(const cJSON *j, const char *k, double dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
 // Fills o from the saved JSON; strings point into j (keep j alive while o is used).
 static int opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv_err *e) {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data"), *it;
@@ -81,22 +77,22 @@ static int opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv
     }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "val");
     o->val = cJSON_IsString(v) ? v->valuestring : NULL;
-    o->iters = (long)num(j, "iters", (double)o->iters);
-    o->lr = num(j, "lr", o->lr);
-    o->lr_min = num(j, "lr_min", o->lr_min);
-    o->batch = (int)num(j, "batch", o->batch);
-    o->seq = (int)num(j, "seq", o->seq);
-    o->patch = (int)num(j, "patch", o->patch);
+    o->iters = (long)sv_json_num(j, "iters", (double)o->iters);
+    o->lr = sv_json_num(j, "lr", o->lr);
+    o->lr_min = sv_json_num(j, "lr_min", o->lr_min);
+    o->batch = (int)sv_json_num(j, "batch", o->batch);
+    o->seq = (int)sv_json_num(j, "seq", o->seq);
+    o->patch = (int)sv_json_num(j, "patch", o->patch);
     const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "degradation");
     o->degradation = cJSON_IsString(dg) && !strcmp(dg->valuestring, "bd") ? SV_DEG_BD : SV_DEG_BI;
-    o->spynet_freeze = (long)num(j, "spynet_freeze", (double)o->spynet_freeze);
-    o->spynet_lr_mult = num(j, "spynet_lr_mult", o->spynet_lr_mult);
-    o->ema = num(j, "ema", o->ema);
-    o->val_every = (long)num(j, "val_every", (double)o->val_every);
-    o->log_every = (long)num(j, "log_every", (double)o->log_every);
-    o->val_frames = (int)num(j, "val_frames", o->val_frames);
-    o->val_y = (int)num(j, "val_y", o->val_y);
-    o->recompute = (int)num(j, "recompute", o->recompute);
+    o->spynet_freeze = (long)sv_json_num(j, "spynet_freeze", (double)o->spynet_freeze);
+    o->spynet_lr_mult = sv_json_num(j, "spynet_lr_mult", o->spynet_lr_mult);
+    o->ema = sv_json_num(j, "ema", o->ema);
+    o->val_every = (long)sv_json_num(j, "val_every", (double)o->val_every);
+    o->log_every = (long)sv_json_num(j, "log_every", (double)o->log_every);
+    o->val_frames = (int)sv_json_num(j, "val_frames", o->val_frames);
+    o->val_y = (int)sv_json_num(j, "val_y", o->val_y);
+    o->recompute = (int)sv_json_num(j, "recompute", o->recompute);
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (cJSON_IsString(sd)) o->seed = strtoull(sd->valuestring, NULL, 10);
     return 0;
@@ -158,20 +154,12 @@ static int write_model(run *r, const float *p, const char *path, sv_err *e) {
     return rc;
 }
 
-static int add_flat(sv_tensor_set *s, const char *name, const float *src, size_t n, sv_err *e) {
-    float *d = sv_malloc(n * sizeof(float), e);
-    if (!d) return -1;
-    memcpy(d, src, n * sizeof(float));
-    int64_t shape[1] = {(int64_t)n};
-    return sv_tensor_set_add(s, name, 1, shape, d, e);
-}
-
 static int write_state(run *r, sv_err *e) {
     sv_tensor_set s = {0};
     int rc = sv_model_to_tensors(&r->m, &s, e);
-    if (!rc) rc = add_flat(&s, "train.adam_m", r->adam_m, r->n, e);
-    if (!rc) rc = add_flat(&s, "train.adam_v", r->adam_v, r->n, e);
-    if (!rc && r->ema) rc = add_flat(&s, "train.ema", r->ema, r->n, e);
+    if (!rc) rc = sv_tensor_set_add_flat(&s, "train.adam_m", r->adam_m, r->n, e);
+    if (!rc) rc = sv_tensor_set_add_flat(&s, "train.adam_v", r->adam_v, r->n, e);
+    if (!rc && r->ema) rc = sv_tensor_set_add_flat(&s, "train.ema", r->ema, r->n, e);
     if (!rc) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "iter", (double)r->iter);
@@ -220,12 +208,12 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
     if (!rc && ((size_t)nm != r->m.nparams || (size_t)nv != r->m.nparams || (em && (size_t)ne != r->m.nparams)))
         rc = sv_errf(e, "%s: optimiser state does not match the model's %zu parameters", p, r->m.nparams);
     if (!rc) {
-        r->iter = (long)num(j, "iter", 0);
-        r->step_main = (long)num(j, "step_main", 0);
-        r->step_spy = (long)num(j, "step_spynet", 0);
-        r->best_iter = (long)num(j, "best_iter", 0);
-        r->best_psnr = num(j, "best_psnr", -INFINITY);
-        r->best_ssim = num(j, "best_ssim", 0);
+        r->iter = (long)sv_json_num(j, "iter", 0);
+        r->step_main = (long)sv_json_num(j, "step_main", 0);
+        r->step_spy = (long)sv_json_num(j, "step_spynet", 0);
+        r->best_iter = (long)sv_json_num(j, "best_iter", 0);
+        r->best_psnr = sv_json_num(j, "best_psnr", -INFINITY);
+        r->best_ssim = sv_json_num(j, "best_ssim", 0);
         const cJSON *ds = cJSON_GetObjectItemCaseSensitive(j, "data_state"), *it;
         *ndata_state = 0;
         cJSON_ArrayForEach(it, ds) {
@@ -261,38 +249,10 @@ static void remove_stale_temporaries(const char *dir) {
     closedir(d);
 }
 
-// Keeps the log's lines up to iteration iter (a resumed run redoes what came after its checkpoint).
-static int trim_log(const char *path, long iter, sv_err *e) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char tmp[4096 + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *g = fopen(tmp, "w");
-    if (!g) {
-        fclose(f);
-        return sv_errf(e, "%s: cannot write: %s", tmp, strerror(errno));
-    }
-    char line[8192];
-    while (fgets(line, sizeof line, f)) {
-        cJSON *j = cJSON_Parse(line);
-        if (j && num(j, "iter", -1) >= 0 && num(j, "iter", -1) <= iter) fputs(line, g);
-        cJSON_Delete(j);
-    }
-    fclose(f);
-    if (fclose(g) || rename(tmp, path)) return sv_errf(e, "%s: cannot rewrite the log: %s", path, strerror(errno));
-    return 0;
-}
-
 static int log_line(run *r, cJSON *j, sv_err *e) {
     char p[4096];
     path_in(p, sizeof p, r->o.out, "log.jsonl");
-    FILE *f = fopen(p, "a");
-    if (!f) return sv_errf(e, "%s: cannot append: %s", p, strerror(errno));
-    char *txt = cJSON_PrintUnformatted(j);
-    int rc = txt && fprintf(f, "%s\n", txt) > 0 ? 0 : -1;
-    free(txt);
-    if (fclose(f) || rc) return sv_errf(e, "%s: write failed: %s", p, strerror(errno));
-    return 0;
+    return sv_log_append(p, j, e);
 }
 
 static int validate(run *r, double *psnr, double *ssim, sv_err *e) {
@@ -476,7 +436,7 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
     path_in(logp, sizeof logp, r->o.out, "log.jsonl");
     if (r->o.resume) {
         remove_stale_temporaries(r->o.out);
-        if (trim_log(logp, r->iter, e)) goto done;
+        if (sv_log_trim(logp, r->iter, e)) goto done;
         if (info) fprintf(info, "resuming %s at iteration %ld of %ld\n", r->o.out, r->iter, r->o.iters);
     } else {
         remove(logp);

@@ -1,0 +1,44 @@
+// run_log.c: log.jsonl and saved-option helpers of the training run folders (see run_log.h).
+#include "train/run_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+double sv_json_num(const cJSON *j, const char *k, double dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+int sv_log_append(const char *path, const cJSON *j, sv_err *e) {
+    FILE *f = fopen(path, "a");
+    if (!f) return sv_errf(e, "%s: cannot append: %s", path, strerror(errno));
+    char *txt = cJSON_PrintUnformatted(j);
+    int rc = txt && fprintf(f, "%s\n", txt) > 0 ? 0 : -1;
+    free(txt);
+    if (fclose(f) || rc) return sv_errf(e, "%s: write failed: %s", path, strerror(errno));
+    return 0;
+}
+
+int sv_log_trim(const char *path, long iter, sv_err *e) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char tmp[4096 + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *g = fopen(tmp, "w");
+    if (!g) {
+        fclose(f);
+        return sv_errf(e, "%s: cannot write: %s", tmp, strerror(errno));
+    }
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        const double it = sv_json_num(j, "iter", -1);
+        if (j && it >= 0 && it <= iter) fputs(line, g);
+        cJSON_Delete(j);
+    }
+    fclose(f);
+    if (fclose(g) || rename(tmp, path)) return sv_errf(e, "%s: cannot rewrite the log: %s", path, strerror(errno));
+    return 0;
+}
