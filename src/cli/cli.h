@@ -10,6 +10,9 @@ int cmd_train_flow(int argc, char **argv);
 
 // Parses a non-negative integer option value; prints an error naming the option and returns -1.
 int cli_parse_int(const char *opt, const char *s, int min, int max);
+// The same for a long (>= min) and a double (in [min, max]); cmd names the subcommand in the message.
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long *out);
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out);
 // "--act relu|leaky" -> slope, or -1 (keep the model's own); returns -2 on a bad value (after printing).
 float cli_parse_act(const char *s);
 // Sets the thread count for OpenMP (and so oneDNN); n <= 0: all cores.

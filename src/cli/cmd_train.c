@@ -40,28 +40,6 @@ static const char *usage =
     "  best.safetensors (best validation PSNR) and log.jsonl. Ctrl-C stops after the current iteration\n"
     "  and writes a checkpoint (a second Ctrl-C stops at once, keeping the last checkpoint).\n";
 
-static int parse_long(const char *opt, const char *s, long min, long *out) {
-    char *end = NULL;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || v < min) {
-        fprintf(stderr, "slimvsr train: %s needs an integer >= %ld\n", opt, min);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *opt, const char *s, double min, double max, double *out) {
-    char *end = NULL;
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || !*s || *end || !(v >= min && v <= max)) {
-        fprintf(stderr, "slimvsr train: %s needs a number in [%g, %g]\n", opt, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 int cmd_train(int argc, char **argv) {
     sv_train_opts o;
     sv_train_opts_default(&o);
@@ -89,32 +67,32 @@ int cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--init")) {
             if (!(o.init = v)) goto missing;
         } else if (!strcmp(a, "--feat")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train", a, v, 1, &l)) return 2;
             o.feat = (int)l;
         } else if (!strcmp(a, "--blocks")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train", a, v, 1, &l)) return 2;
             o.blocks = (int)l;
         } else if (!strcmp(a, "--act")) {
             float s = cli_parse_act(v);
             if (s < -1) return 2;
             o.act_slope = s;
         } else if (!strcmp(a, "--iters")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train", a, v, 1, &l)) return 2;
             o.iters = l;
             iters_given = 1;
             is_other = 0;
         } else if (!strcmp(a, "--lr")) {
-            if (parse_double(a, v, 0, 1, &o.lr)) return 2;
+            if (cli_parse_double("train", a, v, 0, 1, &o.lr)) return 2;
         } else if (!strcmp(a, "--lr-min")) {
-            if (parse_double(a, v, 0, 1, &o.lr_min)) return 2;
+            if (cli_parse_double("train", a, v, 0, 1, &o.lr_min)) return 2;
         } else if (!strcmp(a, "--batch")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train", a, v, 1, &l)) return 2;
             o.batch = (int)l;
         } else if (!strcmp(a, "--seq")) {
-            if (parse_long(a, v, 2, &l)) return 2;
+            if (cli_parse_long("train", a, v, 2, &l)) return 2;
             o.seq = (int)l;
         } else if (!strcmp(a, "--patch")) {
-            if (parse_long(a, v, 8, &l)) return 2;
+            if (cli_parse_long("train", a, v, 8, &l)) return 2;
             o.patch = (int)l;
         } else if (!strcmp(a, "--degradation")) {
             if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
@@ -123,29 +101,29 @@ int cmd_train(int argc, char **argv) {
             }
             o.degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
         } else if (!strcmp(a, "--spynet-freeze")) {
-            if (parse_long(a, v, 0, &o.spynet_freeze)) return 2;
+            if (cli_parse_long("train", a, v, 0, &o.spynet_freeze)) return 2;
         } else if (!strcmp(a, "--spynet-lr-mult")) {
-            if (parse_double(a, v, 0, 100, &o.spynet_lr_mult)) return 2;
+            if (cli_parse_double("train", a, v, 0, 100, &o.spynet_lr_mult)) return 2;
         } else if (!strcmp(a, "--ema")) {
-            if (parse_double(a, v, 0, 0.999999, &o.ema)) return 2;
+            if (cli_parse_double("train", a, v, 0, 0.999999, &o.ema)) return 2;
         } else if (!strcmp(a, "--val-every")) {
-            if (parse_long(a, v, 1, &o.val_every)) return 2;
+            if (cli_parse_long("train", a, v, 1, &o.val_every)) return 2;
         } else if (!strcmp(a, "--val-frames")) {
-            if (parse_long(a, v, 0, &l)) return 2;
+            if (cli_parse_long("train", a, v, 0, &l)) return 2;
             o.val_frames = (int)l;
         } else if (!strcmp(a, "--val-rgb")) {
             o.val_y = 0;
             takes = 0;
         } else if (!strcmp(a, "--log-every")) {
-            if (parse_long(a, v, 1, &o.log_every)) return 2;
+            if (cli_parse_long("train", a, v, 1, &o.log_every)) return 2;
         } else if (!strcmp(a, "--recompute")) {
-            if (parse_long(a, v, 0, &l)) return 2;
+            if (cli_parse_long("train", a, v, 0, &l)) return 2;
             o.recompute = (int)l;
         } else if (!strcmp(a, "--seed")) {
-            if (parse_long(a, v, 0, &l)) return 2;
+            if (cli_parse_long("train", a, v, 0, &l)) return 2;
             o.seed = (uint64_t)l;
         } else if (!strcmp(a, "--threads")) {
-            if (parse_long(a, v, 0, &l)) return 2;
+            if (cli_parse_long("train", a, v, 0, &l)) return 2;
             threads = (int)l;
             is_other = 0;
         } else if (!strcmp(a, "--resume")) {

@@ -51,28 +51,6 @@ static const char *usage =
     "  folder of PNG frames or a video, or a folder of such clips), for the zero flow and MODEL's SPyNet;\n"
     "  without -m, for the random model that --feat/--blocks/--act/--seed give (what training starts from).\n";
 
-static int parse_long(const char *opt, const char *s, long min, long *out) {
-    char *end = NULL;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || v < min) {
-        fprintf(stderr, "slimvsr train-flow: %s needs an integer >= %ld\n", opt, min);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *opt, const char *s, double min, double max, double *out) {
-    char *end = NULL;
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || !*s || *end || !(v >= min && v <= max)) {
-        fprintf(stderr, "slimvsr train-flow: %s needs a number in [%g, %g]\n", opt, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static int run_eval(const char *model, const sv_flowtrain_opts *o, int max_frames, int json) {
     if (o->ndata < 1) {
         fprintf(stderr, "slimvsr train-flow: --eval needs --data DIR\n");
@@ -142,34 +120,34 @@ int cmd_train_flow(int argc, char **argv) {
             json = 1;
             takes = 0;
         } else if (!strcmp(a, "--max-frames")) {
-            if (parse_long(a, v, 0, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 0, &l)) return 2;
             max_frames = (int)l;
         } else if (!strcmp(a, "--feat")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
             o.feat = (int)l;
         } else if (!strcmp(a, "--blocks")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
             o.blocks = (int)l;
         } else if (!strcmp(a, "--act")) {
             float s = cli_parse_act(v);
             if (s < -1) return 2;
             o.act_slope = s;
         } else if (!strcmp(a, "--iters")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
             o.iters = l;
             is_other = 0;
         } else if (!strcmp(a, "--lr")) {
-            if (parse_double(a, v, 0, 1, &o.lr)) return 2;
+            if (cli_parse_double("train-flow", a, v, 0, 1, &o.lr)) return 2;
         } else if (!strcmp(a, "--lr-min")) {
-            if (parse_double(a, v, 0, 1, &o.lr_min)) return 2;
+            if (cli_parse_double("train-flow", a, v, 0, 1, &o.lr_min)) return 2;
         } else if (!strcmp(a, "--batch")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
             o.batch = (int)l;
         } else if (!strcmp(a, "--seq")) {
-            if (parse_long(a, v, 2, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 2, &l)) return 2;
             o.seq = (int)l;
         } else if (!strcmp(a, "--patch")) {
-            if (parse_long(a, v, 8, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 8, &l)) return 2;
             o.patch = (int)l;
         } else if (!strcmp(a, "--degradation")) {
             if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
@@ -178,31 +156,31 @@ int cmd_train_flow(int argc, char **argv) {
             }
             o.degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
         } else if (!strcmp(a, "--smooth")) {
-            if (parse_double(a, v, 0, 1000, &o.smooth)) return 2;
+            if (cli_parse_double("train-flow", a, v, 0, 1000, &o.smooth)) return 2;
         } else if (!strcmp(a, "--scales")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
             o.scales = (int)(l < 16 ? l : 16);
         } else if (!strcmp(a, "--warmup")) {
-            if (parse_long(a, v, 0, &o.warmup)) return 2;
+            if (cli_parse_long("train-flow", a, v, 0, &o.warmup)) return 2;
         } else if (!strcmp(a, "--zero-head") || !strcmp(a, "--no-zero-head")) {
             o.zero_head = !strcmp(a, "--zero-head");
             takes = 0;
         } else if (!strcmp(a, "--group")) {
-            if (parse_long(a, v, 1, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
             if (l > 64) {
                 fprintf(stderr, "slimvsr train-flow: --group is at most 64\n");
                 return 2;
             }
             o.group = (int)l;
         } else if (!strcmp(a, "--log-every")) {
-            if (parse_long(a, v, 1, &o.log_every)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &o.log_every)) return 2;
         } else if (!strcmp(a, "--checkpoint-every")) {
-            if (parse_long(a, v, 1, &o.ckpt_every)) return 2;
+            if (cli_parse_long("train-flow", a, v, 1, &o.ckpt_every)) return 2;
         } else if (!strcmp(a, "--seed")) {
-            if (parse_long(a, v, 0, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 0, &l)) return 2;
             o.seed = (uint64_t)l;
         } else if (!strcmp(a, "--threads")) {
-            if (parse_long(a, v, 0, &l)) return 2;
+            if (cli_parse_long("train-flow", a, v, 0, &l)) return 2;
             threads = (int)l;
             is_other = 0;
         } else if (!strcmp(a, "--resume")) {

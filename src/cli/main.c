@@ -28,6 +28,28 @@ static void usage(FILE *f) {
             SLIMVSR_VERSION);
 }
 
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long *out) {
+    char *end = NULL;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || v < min) {
+        fprintf(stderr, "slimvsr %s: %s needs an integer >= %ld\n", cmd, opt, min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out) {
+    char *end = NULL;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || *end || !(v >= min && v <= max)) {
+        fprintf(stderr, "slimvsr %s: %s needs a number in [%g, %g]\n", cmd, opt, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_parse_int(const char *opt, const char *s, int min, int max) {
     if (!s) {
         fprintf(stderr, "slimvsr: %s needs a value\n", opt);
