@@ -40,30 +40,41 @@ typedef struct {
     float wy, wx;
 } upsample_tap;
 
-static upsample_tap upsample_at(int y, int x, int ih, int iw) {
-    int uh = ih * 2, uw = iw * 2;  // <= oh, ow (the pooled sizes are 2x or 2x+1 the coarser ones)
-    // align_corners=True source scale, computed once as PyTorch does
-    float scale_y = uh > 1 ? (float)(ih - 1) / (float)(uh - 1) : 0.0f;
-    float scale_x = uw > 1 ? (float)(iw - 1) / (float)(uw - 1) : 0.0f;
-    int yy = y < uh ? y : uh - 1, xx = x < uw ? x : uw - 1;  // replicate padding
-    float sy = scale_y * (float)yy, sx = scale_x * (float)xx;
+// align_corners=True source scales, computed once per call as PyTorch does (uh = 2 ih, uw = 2 iw <= oh, ow:
+// the pooled sizes are 2x or 2x+1 the coarser ones)
+typedef struct {
+    int ih, iw, uh, uw;
+    float sy, sx;
+} upsample_geom;
+
+static upsample_geom upsample_geometry(int ih, int iw) {
+    upsample_geom g = {ih, iw, 2 * ih, 2 * iw, 0.0f, 0.0f};
+    g.sy = g.uh > 1 ? (float)(ih - 1) / (float)(g.uh - 1) : 0.0f;
+    g.sx = g.uw > 1 ? (float)(iw - 1) / (float)(g.uw - 1) : 0.0f;
+    return g;
+}
+
+static upsample_tap upsample_at(const upsample_geom *g, int y, int x) {
+    int yy = y < g->uh ? y : g->uh - 1, xx = x < g->uw ? x : g->uw - 1;  // replicate padding
+    float sy = g->sy * (float)yy, sx = g->sx * (float)xx;
     upsample_tap t;
     t.y0 = (int)sy;
-    t.y1 = t.y0 < ih - 1 ? t.y0 + 1 : t.y0;
+    t.y1 = t.y0 < g->ih - 1 ? t.y0 + 1 : t.y0;
     t.wy = sy - (float)t.y0;
     t.x0 = (int)sx;
-    t.x1 = t.x0 < iw - 1 ? t.x0 + 1 : t.x0;
+    t.x1 = t.x0 < g->iw - 1 ? t.x0 + 1 : t.x0;
     t.wx = sx - (float)t.x0;
     return t;
 }
 
 void sv_spynet_upsample_flow(float *out, const float *in, int ih, int iw, int oh, int ow) {
+    const upsample_geom g = upsample_geometry(ih, iw);
     for (int c = 0; c < 2; c++) {
         float *oc = out + (size_t)c * oh * ow;
         const float *ic = in + (size_t)c * ih * iw;
         for (int y = 0; y < oh; y++)
             for (int x = 0; x < ow; x++) {
-                upsample_tap t = upsample_at(y, x, ih, iw);
+                upsample_tap t = upsample_at(&g, y, x);
                 float v = (1 - t.wy) * ((1 - t.wx) * ic[t.y0 * iw + t.x0] + t.wx * ic[t.y0 * iw + t.x1]) +
                           t.wy * ((1 - t.wx) * ic[t.y1 * iw + t.x0] + t.wx * ic[t.y1 * iw + t.x1]);
                 oc[y * ow + x] = 2.0f * v;
@@ -72,12 +83,13 @@ void sv_spynet_upsample_flow(float *out, const float *in, int ih, int iw, int oh
 }
 
 void sv_spynet_upsample_flow_backward(float *din, const float *dout, int ih, int iw, int oh, int ow) {
+    const upsample_geom g = upsample_geometry(ih, iw);
     for (int c = 0; c < 2; c++) {
         const float *oc = dout + (size_t)c * oh * ow;
         float *ic = din + (size_t)c * ih * iw;
         for (int y = 0; y < oh; y++)
             for (int x = 0; x < ow; x++) {
-                upsample_tap t = upsample_at(y, x, ih, iw);
+                upsample_tap t = upsample_at(&g, y, x);
                 float g = 2.0f * oc[y * ow + x];
                 ic[t.y0 * iw + t.x0] += g * (1 - t.wy) * (1 - t.wx);
                 ic[t.y0 * iw + t.x1] += g * (1 - t.wy) * t.wx;
