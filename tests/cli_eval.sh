@@ -4,29 +4,11 @@
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR and $FRAMETOOL.
 set -u
 cd "$(dirname "$0")/.."
-SLIMVSR=$(realpath "${SLIMVSR:-build/slimvsr}")
-FRAMETOOL=$(realpath "${FRAMETOOL:-build/tests/tools/frametool}")
 MODEL=$(realpath tests/data/tiny/tiny_basicvsr.pth)
-T=$(mktemp -d /tmp/slimvsr-eval-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+. tests/cli_lib.sh
+cli_setup eval
 cd "$T" || exit 1
 
-ok() { echo "PASS $1"; }
-ko() { echo "FAIL $1: $2"; }
-
-# expect_error NAME TEXT_IN_MESSAGE CMD... : non-zero exit, exactly one line on stderr containing TEXT, no crash
-expect_error() {
-    local name=$1 needle=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    local rc=$?
-    local lines; lines=$(wc -l <err.txt)
-    if [ $rc -eq 0 ]; then ko "$name" "exit status 0"; return; fi
-    if [ $rc -ge 128 ]; then ko "$name" "killed by signal $((rc - 128))"; return; fi
-    if [ "$lines" -ne 1 ]; then ko "$name" "expected one line on stderr, got $lines: $(head -c 400 err.txt)"; return; fi
-    if ! grep -qF -- "$needle" err.txt; then ko "$name" "message does not name '$needle': $(cat err.txt)"; return; fi
-    ok "$name"; echo "    $(cat err.txt)"
-}
 # near NAME GOT WANT TOL: |GOT - WANT| <= TOL
 near() {
     awk -v a="$2" -v b="$3" -v t="$4" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }' && ok "$1 ($2 vs $3)" \

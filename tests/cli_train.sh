@@ -5,59 +5,9 @@
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
-SLIMVSR=$(realpath "${SLIMVSR:-build/slimvsr}")
-FRAMETOOL=$(realpath "${FRAMETOOL:-build/tests/tools/frametool}")
-PY=/usr/bin/python3
-T=$(mktemp -d /tmp/slimvsr-train-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-# libgomp's spinning threads make every run several times slower on a busy 2-core machine (as in run.sh)
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+. tests/cli_lib.sh
+cli_setup train
 cd "$T" || exit 1
-
-ok() { echo "PASS $1"; }
-ko() { echo "FAIL $1: $2"; }
-expect_error() {
-    local name=$1 needle=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    local rc=$?
-    local lines; lines=$(wc -l <err.txt)
-    if [ $rc -eq 0 ]; then ko "$name" "exit status 0"; return; fi
-    if [ $rc -ge 128 ]; then ko "$name" "killed by signal $((rc - 128))"; return; fi
-    if [ "$lines" -ne 1 ]; then ko "$name" "expected one line on stderr, got $lines: $(head -c 400 err.txt)"; return; fi
-    if ! grep -qF -- "$needle" err.txt; then ko "$name" "message does not name '$needle': $(cat err.txt)"; return; fi
-    ok "$name"; echo "    $(cat err.txt)"
-}
-
-# wait_for PID CMD...: polls CMD until it succeeds (0) or process PID ends (1); slow builds (ASan) only
-# make it wait longer
-wait_for() {
-    local pid=$1; shift
-    while kill -0 "$pid" 2>/dev/null; do
-        "$@" && return 0
-        sleep 0.05
-    done
-    return 1
-}
-logged() { grep -q "\"iter\":$2[,}]" "$1/log.jsonl" 2>/dev/null; }
-# last_iter RUN: the last iteration in RUN/log.jsonl
-last_iter() { "$PY" -c "import json,sys; print([json.loads(l)['iter'] for l in open(sys.argv[1])][-1])" "$1/log.jsonl" 2>/dev/null; }
-# well_formed FILE...: each is a whole safetensors file (header parses, the data ends at the file's end),
-# read independently of slimvsr; prints the training state's iteration for state.safetensors
-well_formed() {
-    "$PY" - "$@" <<'PY'
-import json, struct, sys
-for p in sys.argv[1:]:
-    b = open(p, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    meta = h.pop("__metadata__", {})
-    end = max(v["data_offsets"][1] for v in h.values())
-    assert 8 + n + end == len(b), (p, 8 + n + end, len(b))
-    if "train" in meta:
-        print(json.loads(meta["train"])["iter"])
-PY
-}
 
 if [ -z "${SLIMVSR_COCKATOO:-}" ] || [ ! -s "$SLIMVSR_COCKATOO" ]; then
     ko train_setup "SLIMVSR_COCKATOO is not set; run tests/data/fetch_cockatoo.sh"

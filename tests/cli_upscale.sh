@@ -3,29 +3,10 @@
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
-SLIMVSR=$(realpath "${SLIMVSR:-build/slimvsr}")
-FRAMETOOL=$(realpath "${FRAMETOOL:-build/tests/tools/frametool}")
-PY=/usr/bin/python3   # Debian's python3 with python3-numpy
 MODEL=tests/data/tiny/tiny_basicvsr.pth
-T=$(mktemp -d /tmp/slimvsr-cli-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+. tests/cli_lib.sh
+cli_setup cli
 
-ok() { echo "PASS $1"; }
-ko() { echo "FAIL $1: $2"; }
-
-# expect_error NAME FILE_IN_MESSAGE CMD... : non-zero exit, exactly one line on stderr naming the file, no crash
-expect_error() {
-    local name=$1 needle=$2; shift 2
-    "$@" >"$T/out.txt" 2>"$T/err.txt"
-    local rc=$?
-    local lines; lines=$(wc -l <"$T/err.txt")
-    if [ $rc -eq 0 ]; then ko "$name" "exit status 0"; return; fi
-    if [ $rc -ge 128 ]; then ko "$name" "killed by signal $((rc - 128))"; return; fi
-    if [ "$lines" -ne 1 ]; then ko "$name" "expected one line on stderr, got $lines: $(head -c 400 "$T/err.txt")"; return; fi
-    if ! grep -qF -- "$needle" "$T/err.txt"; then ko "$name" "message does not name '$needle': $(cat "$T/err.txt")"; return; fi
-    ok "$name"; echo "    $(cat "$T/err.txt")"
-}
 # no_leftovers NAME DIR: nothing but the listed entries in DIR (no partial output, no temporaries)
 no_leftovers() {
     local name=$1 dir=$2; shift 2

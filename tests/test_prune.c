@@ -318,7 +318,7 @@ static void test_sparsity_learning_collapse(void) {
     sv_ssl_state s;
     sv_err e;
     sv_select_opts o = {.ratio = 0.5, .global = 0, .round = 1};
-    if (sv_ssl_begin(&s, &m, &o, 0, &e)) {
+    if (sv_ssl_begin(&s, &m, &o, 0, NULL, &e)) {
         CHECKF(0, "%s", e.msg);
         sv_model_free(&m);
         return;

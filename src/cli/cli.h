@@ -7,6 +7,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_train_flow(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 // Parses a non-negative integer option value; prints an error naming the option and returns -1.
 int cli_parse_int(const char *opt, const char *s, int min, int max);
@@ -15,5 +16,13 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, lo
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out);
 // "--act relu|leaky" -> slope, or -1 (keep the model's own); returns -2 on a bad value (after printing).
 float cli_parse_act(const char *s);
+// The options every training command takes beside its own: --threads N, --resume, -q/--quiet. Returns 1
+// when opt is one (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
+int cli_run_option(const char *cmd, const char *opt, const char *val, int *threads, int *resume, int *quiet, int *takes);
 // Sets the thread count for OpenMP (and so oneDNN); n <= 0: all cores.
 void cli_set_threads(int n);
+
+// The training options `train` and `prune` share (--data, --val, --lr, --batch, ...). Returns 1 when opt
+// is one of them (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
+#include "train/trainer.h"
+int cli_train_option(const char *cmd, sv_train_opts *o, const char *opt, const char *val, int *takes);

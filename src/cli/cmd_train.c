@@ -40,6 +40,70 @@ static const char *usage =
     "  best.safetensors (best validation PSNR) and log.jsonl. Ctrl-C stops after the current iteration\n"
     "  and writes a checkpoint (a second Ctrl-C stops at once, keeping the last checkpoint).\n";
 
+static int cli_missing(const char *cmd, const char *opt) {
+    fprintf(stderr, "slimvsr %s: %s needs a value\n", cmd, opt);
+    return -1;
+}
+
+// The training options `train` and `prune` share. Returns 1 when a is one (then *takes: it used v), 0 when
+// it is not, -1 (after a message) on a bad value.
+int cli_train_option(const char *cmd, sv_train_opts *o, const char *a, const char *v, int *takes) {
+    long l;
+    *takes = 1;
+    if (!strcmp(a, "--data")) {
+        if (!v) return cli_missing(cmd, a);
+        if (o->ndata == SV_TRAIN_MAX_DATA) {
+            fprintf(stderr, "slimvsr %s: at most %d --data sources\n", cmd, SV_TRAIN_MAX_DATA);
+            return -1;
+        }
+        o->data[o->ndata++] = v;
+    } else if (!strcmp(a, "--val")) {
+        if (!(o->val = v)) return cli_missing(cmd, a);
+    } else if (!strcmp(a, "--lr")) {
+        if (cli_parse_double(cmd, a, v, 0, 1, &o->lr)) return -1;
+    } else if (!strcmp(a, "--lr-min")) {
+        if (cli_parse_double(cmd, a, v, 0, 1, &o->lr_min)) return -1;
+    } else if (!strcmp(a, "--batch")) {
+        if (cli_parse_long(cmd, a, v, 1, &l)) return -1;
+        o->batch = (int)l;
+    } else if (!strcmp(a, "--seq")) {
+        if (cli_parse_long(cmd, a, v, 2, &l)) return -1;
+        o->seq = (int)l;
+    } else if (!strcmp(a, "--patch")) {
+        if (cli_parse_long(cmd, a, v, 8, &l)) return -1;
+        o->patch = (int)l;
+    } else if (!strcmp(a, "--degradation")) {
+        if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
+            fprintf(stderr, "slimvsr %s: --degradation must be bi or bd\n", cmd);
+            return -1;
+        }
+        o->degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
+    } else if (!strcmp(a, "--spynet-freeze")) {
+        if (cli_parse_long(cmd, a, v, 0, &o->spynet_freeze)) return -1;
+    } else if (!strcmp(a, "--spynet-lr-mult")) {
+        if (cli_parse_double(cmd, a, v, 0, 100, &o->spynet_lr_mult)) return -1;
+    } else if (!strcmp(a, "--val-every")) {
+        if (cli_parse_long(cmd, a, v, 1, &o->val_every)) return -1;
+    } else if (!strcmp(a, "--val-frames")) {
+        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
+        o->val_frames = (int)l;
+    } else if (!strcmp(a, "--val-rgb")) {
+        o->val_y = 0;
+        *takes = 0;
+    } else if (!strcmp(a, "--log-every")) {
+        if (cli_parse_long(cmd, a, v, 1, &o->log_every)) return -1;
+    } else if (!strcmp(a, "--recompute")) {
+        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
+        o->recompute = (int)l;
+    } else if (!strcmp(a, "--seed")) {
+        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
+        o->seed = (uint64_t)l;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int cmd_train(int argc, char **argv) {
     sv_train_opts o;
     sv_train_opts_default(&o);
@@ -48,19 +112,12 @@ int cmd_train(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long l;
-        int takes = 1, is_other = 1;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        int r, takes = 1, is_other = 1, c = cli_train_option("train", &o, a, v, &takes);
+        if (c < 0) return 2;
+        if (c > 0) {
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(a, "--data")) {
-            if (!v) goto missing;
-            if (o.ndata == SV_TRAIN_MAX_DATA) {
-                fprintf(stderr, "slimvsr train: at most %d --data sources\n", SV_TRAIN_MAX_DATA);
-                return 2;
-            }
-            o.data[o.ndata++] = v;
-        } else if (!strcmp(a, "--val")) {
-            if (!(o.val = v)) goto missing;
         } else if (!strcmp(a, "--out")) {
             if (!(o.out = v)) goto missing;
             is_other = 0;
@@ -81,61 +138,13 @@ int cmd_train(int argc, char **argv) {
             o.iters = l;
             iters_given = 1;
             is_other = 0;
-        } else if (!strcmp(a, "--lr")) {
-            if (cli_parse_double("train", a, v, 0, 1, &o.lr)) return 2;
-        } else if (!strcmp(a, "--lr-min")) {
-            if (cli_parse_double("train", a, v, 0, 1, &o.lr_min)) return 2;
-        } else if (!strcmp(a, "--batch")) {
-            if (cli_parse_long("train", a, v, 1, &l)) return 2;
-            o.batch = (int)l;
-        } else if (!strcmp(a, "--seq")) {
-            if (cli_parse_long("train", a, v, 2, &l)) return 2;
-            o.seq = (int)l;
-        } else if (!strcmp(a, "--patch")) {
-            if (cli_parse_long("train", a, v, 8, &l)) return 2;
-            o.patch = (int)l;
-        } else if (!strcmp(a, "--degradation")) {
-            if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
-                fprintf(stderr, "slimvsr train: --degradation must be bi or bd\n");
-                return 2;
-            }
-            o.degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
-        } else if (!strcmp(a, "--spynet-freeze")) {
-            if (cli_parse_long("train", a, v, 0, &o.spynet_freeze)) return 2;
-        } else if (!strcmp(a, "--spynet-lr-mult")) {
-            if (cli_parse_double("train", a, v, 0, 100, &o.spynet_lr_mult)) return 2;
         } else if (!strcmp(a, "--ema")) {
             if (cli_parse_double("train", a, v, 0, 0.999999, &o.ema)) return 2;
-        } else if (!strcmp(a, "--val-every")) {
-            if (cli_parse_long("train", a, v, 1, &o.val_every)) return 2;
-        } else if (!strcmp(a, "--val-frames")) {
-            if (cli_parse_long("train", a, v, 0, &l)) return 2;
-            o.val_frames = (int)l;
-        } else if (!strcmp(a, "--val-rgb")) {
-            o.val_y = 0;
-            takes = 0;
-        } else if (!strcmp(a, "--log-every")) {
-            if (cli_parse_long("train", a, v, 1, &o.log_every)) return 2;
-        } else if (!strcmp(a, "--recompute")) {
-            if (cli_parse_long("train", a, v, 0, &l)) return 2;
-            o.recompute = (int)l;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_long("train", a, v, 0, &l)) return 2;
-            o.seed = (uint64_t)l;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_long("train", a, v, 0, &l)) return 2;
-            threads = (int)l;
-            is_other = 0;
-        } else if (!strcmp(a, "--resume")) {
-            o.resume = 1;
-            takes = 0;
+        } else if ((r = cli_run_option("train", a, v, &threads, &o.resume, &o.quiet, &takes)) != 0) {
+            if (r < 0) return 2;
             is_other = 0;
         } else if (!strcmp(a, "--dry-run")) {
             o.dry_run = 1;
-            takes = 0;
-            is_other = 0;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o.quiet = 1;
             takes = 0;
             is_other = 0;
         } else {
@@ -161,7 +170,7 @@ int cmd_train(int argc, char **argv) {
     }
     cli_set_threads(threads);
     sv_err e;
-    if (sv_train(&o, &e)) {
+    if (sv_train(&o, NULL, &e)) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }

@@ -95,7 +95,7 @@ int cmd_train_flow(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long l;
-        int takes = 1, is_other = 1;
+        int r, takes = 1, is_other = 1;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
             return 0;
@@ -179,17 +179,8 @@ int cmd_train_flow(int argc, char **argv) {
         } else if (!strcmp(a, "--seed")) {
             if (cli_parse_long("train-flow", a, v, 0, &l)) return 2;
             o.seed = (uint64_t)l;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_long("train-flow", a, v, 0, &l)) return 2;
-            threads = (int)l;
-            is_other = 0;
-        } else if (!strcmp(a, "--resume")) {
-            o.resume = 1;
-            takes = 0;
-            is_other = 0;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o.quiet = 1;
-            takes = 0;
+        } else if ((r = cli_run_option("train-flow", a, v, &threads, &o.resume, &o.quiet, &takes)) != 0) {
+            if (r < 0) return 2;
             is_other = 0;
         } else {
             fprintf(stderr, "slimvsr train-flow: unknown option '%s' (see slimvsr train-flow --help)\n", a);

@@ -23,6 +23,7 @@ static void usage(FILE *f) {
             "  eval -m MODEL --lr LR --gt GT   PSNR/SSIM of the model's output per clip and the mean\n"
             "  train --data DIR --out RUN_DIR   train BasicVSR on clips (see slimvsr train --help)\n"
             "  train-flow --data DIR --out RUN_DIR  pretrain SPyNet without ground-truth flow\n"
+            "  prune -m MODEL --data DIR --out RUN_DIR  SSL: make a trained model smaller and faster\n"
             "\n"
             "`slimvsr <command> --help` describes each command.\n",
             SLIMVSR_VERSION);
@@ -84,6 +85,23 @@ void cli_set_threads(int n) {
     omp_set_num_threads(n);
 }
 
+int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, int *resume, int *quiet, int *takes) {
+    *takes = 0;
+    if (!strcmp(a, "--threads")) {
+        long l;
+        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
+        *threads = (int)l;
+        *takes = 1;
+    } else if (!strcmp(a, "--resume")) {
+        *resume = 1;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        *quiet = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
@@ -99,6 +117,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "train-flow")) return cmd_train_flow(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "prune")) return cmd_prune(argc - 1, argv + 1);
     fprintf(stderr, "slimvsr: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

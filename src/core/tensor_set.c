@@ -100,6 +100,25 @@ float *sv_tensor_set_take(sv_tensor_set *s, const char *name, int64_t *numel) {
     return NULL;
 }
 
+int sv_tensor_set_move_ns(sv_tensor_set *from, const char *ns, sv_tensor_set *to, sv_err *e) {
+    const size_t n = strlen(ns);
+    for (int i = 0; i < from->n;) {
+        sv_ntensor *t = &from->t[i];
+        if (strncmp(t->name, ns, n) || t->name[n] != '.') {
+            i++;
+            continue;
+        }
+        sv_ntensor keep = *t;
+        memmove(t, t + 1, (size_t)(from->n - i - 1) * sizeof *t);
+        from->n--;
+        int rc = sv_tensor_set_add(to, keep.name, keep.ndim, keep.shape, keep.data, e);
+        free(keep.name);
+        if (rc) return -1;
+    }
+    const char *m = sv_tensor_set_get_meta(from, ns);
+    return m ? sv_tensor_set_set_meta(to, ns, m, e) : 0;
+}
+
 void sv_tensor_set_free(sv_tensor_set *s) {
     for (int i = 0; i < s->n; i++) {
         free(s->t[i].name);

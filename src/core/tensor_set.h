@@ -38,4 +38,6 @@ const char *sv_tensor_set_get_meta(const sv_tensor_set *s, const char *key);
 int sv_tensor_set_add_flat(sv_tensor_set *s, const char *name, const float *src, size_t n, sv_err *e);
 // Removes the tensor called name and hands its data to the caller (who frees it); NULL when absent.
 float *sv_tensor_set_take(sv_tensor_set *s, const char *name, int64_t *numel);
+// Moves the tensors named "ns.*" and (a copy of) the metadata entry ns from `from` into `to`.
+int sv_tensor_set_move_ns(sv_tensor_set *from, const char *ns, sv_tensor_set *to, sv_err *e);
 void sv_tensor_set_free(sv_tensor_set *s);

@@ -47,7 +47,8 @@ int sv_units_build(sv_units *u, sv_model *m, sv_err *e);
 void sv_units_free(sv_units *u);
 
 // Scores: the L1 norm of each filter, of each group of 4 filters, or of each input channel's kernels
-// (all output filters) — of the effective weights W' (scales applied); or |scale|.
+// (all output filters) — of the effective weights W' (scales applied) — divided by its number of weights
+// (so that one global threshold treats wide and narrow layers alike); or |scale|.
 void sv_units_score_l1(sv_units *u, sv_model *m);
 void sv_units_score_scale(sv_units *u);
 

@@ -2,21 +2,28 @@
 #include "prune/ssl_train.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "train/optim.h"
 
-int sv_ssl_begin(sv_ssl_state *s, sv_model *base, const sv_select_opts *sel, int score_by_scale, sv_err *e) {
+int sv_ssl_begin(sv_ssl_state *s, sv_model *base, const sv_select_opts *sel, int score_by_scale,
+                 const unsigned char *pruned, sv_err *e) {
     memset(s, 0, sizeof *s);
     s->base = base;
     s->lambda_every = 5;
     s->lambda_step = 1e-4f;
     s->lambda_max = 0.1f;
     if (sv_units_build(&s->u, base, e)) return -1;
-    if (score_by_scale) sv_units_score_scale(&s->u);
-    else sv_units_score_l1(&s->u, base);
-    if (sv_units_select(&s->u, sel, e) < 0 || sv_model_clone(base, &s->eff, e)) goto fail;
+    if (pruned) {
+        memcpy(s->u.pruned, pruned, s->u.nunits);
+    } else {
+        if (score_by_scale) sv_units_score_scale(&s->u);
+        else sv_units_score_l1(&s->u, base);
+        if (sv_units_select(&s->u, sel, e) < 0) goto fail;
+    }
+    if (sv_model_clone(base, &s->eff, e)) goto fail;
     if (!(s->dscale = sv_calloc(s->u.nunits, sizeof(float), e)) ||
         !(s->adam_m = sv_calloc(s->u.nunits, sizeof(float), e)) || !(s->adam_v = sv_calloc(s->u.nunits, sizeof(float), e)))
         goto fail;
@@ -37,6 +44,44 @@ int sv_ssl_after_backward(sv_ssl_state *s, float *grads, double lr, sv_err *e) {
     s->last_penalty = sv_units_penalty(&s->u, s->dscale);
     s->step++;
     sv_adam_step(s->u.scale, s->dscale, s->adam_m, s->adam_v, s->u.nunits, (float)lr, 0.9f, 0.99f, 1e-8f, s->step);
+    return 0;
+}
+
+static const char *const k_names[5] = {"prune.scale", "prune.lambda", "prune.adam_m", "prune.adam_v", "prune.chosen"};
+
+int sv_ssl_save(const sv_ssl_state *s, sv_tensor_set *ts, sv_err *e) {
+    const size_t n = s->u.nunits;
+    float *chosen = sv_malloc(n * sizeof(float) + 1, e);
+    if (!chosen) return -1;
+    for (size_t j = 0; j < n; j++) chosen[j] = s->u.pruned[j];
+    const float *v[5] = {s->u.scale, s->u.lambda, s->adam_m, s->adam_v, chosen};
+    int rc = 0;
+    for (int i = 0; i < 5 && !rc; i++) rc = sv_tensor_set_add_flat(ts, k_names[i], v[i], n, e);
+    free(chosen);
+    char meta[64];
+    snprintf(meta, sizeof meta, "{\"step\": %ld}", s->step);
+    return rc ? rc : sv_tensor_set_set_meta(ts, "prune", meta, e);
+}
+
+int sv_ssl_restore(sv_ssl_state *s, sv_tensor_set *ts, const char *what, sv_err *e) {
+    const size_t n = s->u.nunits;
+    float *dst[4] = {s->u.scale, s->u.lambda, s->adam_m, s->adam_v};
+    const char *meta = sv_tensor_set_get_meta(ts, "prune");
+    const char *st = meta ? strstr(meta, "\"step\":") : NULL;
+    if (!st) return sv_errf(e, "%s: no sparsity-learning state (prune.*) in this checkpoint", what);
+    s->step = strtol(st + 7, NULL, 10);
+    for (int i = 0; i < 5; i++) {
+        int64_t got = 0;
+        float *v = sv_tensor_set_take(ts, k_names[i], &got);
+        if (!v || (size_t)got != n) {
+            free(v);
+            return sv_errf(e, "%s: %s missing or not %zu values (the units of this model)", what, k_names[i], n);
+        }
+        if (i < 4) memcpy(dst[i], v, n * sizeof(float));
+        else
+            for (size_t j = 0; j < n; j++) s->u.pruned[j] = v[j] != 0.0f;
+        free(v);
+    }
     return 0;
 }
 

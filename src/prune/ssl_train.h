@@ -12,6 +12,7 @@
 // through its hidden-state loss hook (train/net.h).
 #pragma once
 #include "core/error.h"
+#include "io/safetensors.h"
 #include "model/basicvsr.h"
 #include "prune/ssl.h"
 #include "train/net.h"
@@ -27,8 +28,14 @@ typedef struct {
     double last_penalty;
 } sv_ssl_state;
 
-// Units of base, scored (L1 of the weights, or |scale|), the chosen ones marked; eff is base's copy.
-int sv_ssl_begin(sv_ssl_state *s, sv_model *base, const sv_select_opts *sel, int score_by_scale, sv_err *e);
+// Units of base with the chosen ones marked: copied from `pruned` (u.nunits flags) when given, else
+// chosen by sel on scores (L1 of the weights, or |scale|); eff is base's copy.
+int sv_ssl_begin(sv_ssl_state *s, sv_model *base, const sv_select_opts *sel, int score_by_scale,
+                 const unsigned char *pruned, sv_err *e);
+// The state a resumed run needs (scales, their Adam moments, lambdas, the choice, the step count) as
+// tensors "prune.*" and metadata "prune" of a checkpoint, and back.
+int sv_ssl_save(const sv_ssl_state *s, sv_tensor_set *ts, sv_err *e);
+int sv_ssl_restore(sv_ssl_state *s, sv_tensor_set *ts, const char *what, sv_err *e);
 int sv_ssl_before_step(sv_ssl_state *s, long iter, sv_err *e);
 // grads: dL/dW' on entry (laid out as params), dL/dW on return. Updates the scales with Adam at lr.
 int sv_ssl_after_backward(sv_ssl_state *s, float *grads, double lr, sv_err *e);

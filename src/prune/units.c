@@ -101,6 +101,10 @@ void sv_units_score_l1(sv_units *u, sv_model *m) {
                 u->score[l->off + unit] += (float)s;
             }
         }
+        // the mean |w| per weight of the unit: layers of different fan-in (12 x 9 weights per trunk filter,
+        // 64 x 9 in conv_hr) compare in one global pool; within a layer the order is the L1 order
+        const double per = l->kind == SV_UNIT_IN ? (double)c->cout * kk : (double)c->cin * kk * (l->kind == SV_UNIT_OUT4 ? 4 : 1);
+        for (int j = 0; j < l->n; j++) u->score[l->off + j] = (float)(u->score[l->off + j] / per);
     }
 }
 

@@ -42,7 +42,7 @@ void sv_train_opts_default(sv_train_opts *o) {
 }
 
 // ---- options <-> JSON (saved in the state so that --resume continues the same run) ----
-static cJSON *opts_to_json(const sv_train_opts *o) {
+cJSON *sv_train_opts_to_json(const sv_train_opts *o) {
     cJSON *j = cJSON_CreateObject(), *d = cJSON_AddArrayToObject(j, "data");
     for (int i = 0; i < o->ndata; i++) cJSON_AddItemToArray(d, cJSON_CreateString(o->data[i]));
     if (o->val) cJSON_AddStringToObject(j, "val", o->val);
@@ -67,8 +67,7 @@ static cJSON *opts_to_json(const sv_train_opts *o) {
     return j;
 }
 
-// Fills o from the saved JSON; strings point into j (keep j alive while o is used).
-static int opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv_err *e) {
+int sv_train_opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv_err *e) {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data"), *it;
     o->ndata = 0;
     cJSON_ArrayForEach(it, d) {
@@ -102,6 +101,7 @@ static int opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv
 typedef struct {
     sv_train_opts o;
     sv_model m;
+    sv_model *graph;              // the model the training graph runs on (hooks; default &m)
     size_t n, nspy;               // parameters, SPyNet's share (the first nspy of the block)
     float *grads, *adam_m, *adam_v, *ema;
     long iter, step_main, step_spy, best_iter;
@@ -135,22 +135,39 @@ static int find_val(run *r, sv_err *e) {
     return sv_errf(e, "%s: no %s/ or LR/ folder beside GT/ for validation", v, cands[0]);
 }
 
-// Writes the model (with params p in place of the current ones) to path, atomically.
-static int write_model(run *r, const float *p, const char *path, sv_err *e) {
-    float *keep = NULL;
-    if (p != r->m.params) {
-        if (!(keep = sv_malloc(r->n * sizeof(float), e))) return -1;
-        memcpy(keep, r->m.params, r->n * sizeof(float));
-        memcpy(r->m.params, p, r->n * sizeof(float));
+// The weights that validation and the model files use (the EMA weights when on, through the hooks'
+// export) go into r->m.params for a while; *keep holds the training weights until export_end.
+static int export_begin(run *r, float **keep, sv_err *e) {
+    const sv_train_hooks *h = r->o.hooks;
+    const int hook = h && h->export_weights;
+    *keep = NULL;
+    if (!r->ema && !hook) return 0;
+    if (!(*keep = sv_malloc(r->n * sizeof(float), e))) return -1;
+    memcpy(*keep, r->m.params, r->n * sizeof(float));
+    if (r->ema) memcpy(r->m.params, r->ema, r->n * sizeof(float));
+    if (hook && h->export_weights(h->ud, &r->m, e)) {
+        memcpy(r->m.params, *keep, r->n * sizeof(float));
+        free(*keep);
+        return -1;
     }
+    return 0;
+}
+
+static void export_end(run *r, float *keep) {
+    if (!keep) return;
+    memcpy(r->m.params, keep, r->n * sizeof(float));
+    free(keep);
+}
+
+// Writes the exported weights to path, atomically.
+static int write_model(run *r, const char *path, sv_err *e) {
+    float *keep;
+    if (export_begin(r, &keep, e)) return -1;
     sv_tensor_set s = {0};
     int rc = sv_model_to_tensors(&r->m, &s, e);
     if (!rc) rc = sv_safetensors_write(path, &s, e);
     sv_tensor_set_free(&s);
-    if (keep) {
-        memcpy(r->m.params, keep, r->n * sizeof(float));
-        free(keep);
-    }
+    export_end(r, keep);
     return rc;
 }
 
@@ -178,12 +195,13 @@ static int write_state(run *r, sv_err *e) {
             snprintf(w, sizeof w, "%" PRIu64, st[i]);
             cJSON_AddItemToArray(ds, cJSON_CreateString(w));
         }
-        cJSON_AddItemToObject(j, "opts", opts_to_json(&r->o));
+        cJSON_AddItemToObject(j, "opts", sv_train_opts_to_json(&r->o));
         char *txt = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
         rc = txt ? sv_tensor_set_set_meta(&s, "train", txt, e) : sv_errf(e, "out of memory");
         free(txt);
     }
+    if (!rc && r->o.hooks && r->o.hooks->save) rc = r->o.hooks->save(r->o.hooks->ud, &s, e);
     char p[4096];
     path_in(p, sizeof p, r->o.out, "state.safetensors");
     if (!rc) rc = sv_safetensors_write(p, &s, e);
@@ -203,7 +221,10 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
     const char *meta = sv_tensor_set_get_meta(&s, "train");
     cJSON *j = meta ? cJSON_Parse(meta) : NULL;
     int rc = 0;
+    const sv_train_hooks *h = r->o.hooks;
+    sv_tensor_set hs = {0};  // the hooks' own tensors
     if (!am || !av || !j) rc = sv_errf(e, "%s: not a slimvsr training state (no optimiser state)", p);
+    if (!rc && h && h->state_ns) rc = sv_tensor_set_move_ns(&s, h->state_ns, &hs, e);
     if (!rc) rc = sv_model_from_tensors(&r->m, &s, 0.1f, p, e);
     if (!rc && ((size_t)nm != r->m.nparams || (size_t)nv != r->m.nparams || (em && (size_t)ne != r->m.nparams)))
         rc = sv_errf(e, "%s: optimiser state does not match the model's %zu parameters", p, r->m.nparams);
@@ -223,8 +244,10 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
         const cJSON *oj = cJSON_GetObjectItemCaseSensitive(j, "opts");
         r->saved_opts = cJSON_Duplicate(oj, 1);
         if (!r->saved_opts) rc = sv_errf(e, "%s: no saved options", p);
-        else rc = opts_from_json(&r->o, r->saved_opts, p, e);
+        else rc = sv_train_opts_from_json(&r->o, r->saved_opts, p, e);
     }
+    if (!rc && h && h->begin && h->begin(h->ud, &r->m, &hs, &r->graph, e)) rc = sv_errprefix(e, p);
+    sv_tensor_set_free(&hs);
     if (!rc) {
         r->adam_m = am, r->adam_v = av, r->ema = em;
         am = av = em = NULL;
@@ -256,13 +279,8 @@ static int log_line(run *r, cJSON *j, sv_err *e) {
 }
 
 static int validate(run *r, double *psnr, double *ssim, sv_err *e) {
-    const float *p = r->ema ? r->ema : r->m.params;
-    float *keep = NULL;
-    if (p != r->m.params) {
-        if (!(keep = sv_malloc(r->n * sizeof(float), e))) return -1;
-        memcpy(keep, r->m.params, r->n * sizeof(float));
-        memcpy(r->m.params, p, r->n * sizeof(float));
-    }
+    float *keep;
+    if (export_begin(r, &keep, e)) return -1;
     sv_eval_opts eo;
     sv_eval_opts_default(&eo);
     eo.y_only = r->o.val_y;
@@ -272,10 +290,7 @@ static int validate(run *r, double *psnr, double *ssim, sv_err *e) {
     int nclips = 0;
     int rc = sv_eval_dirs(&r->m, r->val_lr, r->val_gt, &eo, &per, &nclips, &mean, e);
     free(per);
-    if (keep) {
-        memcpy(r->m.params, keep, r->n * sizeof(float));
-        free(keep);
-    }
+    export_end(r, keep);
     if (!rc) *psnr = mean.psnr, *ssim = mean.ssim;
     return rc;
 }
@@ -283,7 +298,7 @@ static int validate(run *r, double *psnr, double *ssim, sv_err *e) {
 static int checkpoint(run *r, sv_err *e) {
     char p[4096];
     path_in(p, sizeof p, r->o.out, "model.safetensors");
-    if (write_model(r, r->ema ? r->ema : r->m.params, p, e)) return -1;
+    if (write_model(r, p, e)) return -1;
     return write_state(r, e);
 }
 
@@ -334,8 +349,10 @@ static void run_free(run *r) {
     for (int i = 0; i <= SV_TRAIN_MAX_DATA; i++) free(r->abs_paths[i]);
 }
 
-int sv_train(const sv_train_opts *opts, sv_err *e) {
+int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
     run R = {0}, *r = &R;
+    const sv_train_hooks *h = opts->hooks;
+    if (res) res->iter = 0, res->stopped = 0, res->val_psnr = res->val_ssim = NAN;
     r->o = *opts;
     r->best_psnr = -INFINITY;
     uint64_t dstate[SV_DATA_STATE_WORDS];
@@ -381,6 +398,7 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
         } else if (sv_model_init_random(&r->m, r->o.feat, r->o.blocks, r->o.act_slope, r->o.seed, e)) {
             goto done;
         }
+        if (h && h->begin && h->begin(h->ud, &r->m, NULL, &r->graph, e)) goto done;
     }
     r->n = r->m.nparams;
     sv_model_param_count(&r->m, &r->nspy);
@@ -412,7 +430,7 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
         fprintf(info, "data: %s\n", d);
     }
     sv_net_cfg c = {.batch = r->o.batch, .seq = r->o.seq, .h = r->o.patch, .w = r->o.patch, .recompute = r->o.recompute};
-    if (!(r->net = sv_trainnet_create(&r->m, &c, e))) goto done;
+    if (!(r->net = sv_trainnet_create(r->graph ? r->graph : &r->m, &c, e))) goto done;
     const size_t nlr = (size_t)r->o.batch * r->o.seq * 3 * r->o.patch * r->o.patch;
     if (!(r->grads = sv_calloc(r->n, sizeof(float), e)) || !(r->lr_buf = sv_malloc(nlr * sizeof(float), e)) ||
         !(r->gt_buf = sv_malloc(16 * nlr * sizeof(float), e)))
@@ -453,7 +471,9 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
         double loss;
         memset(r->grads, 0, r->n * sizeof(float));
         if (sv_dataset_next(r->data, r->lr_buf, r->gt_buf, e) ||
-            sv_trainnet_step(r->net, r->lr_buf, r->gt_buf, r->grads, spy_on, &loss, e)) {
+            (h && h->before_step && h->before_step(h->ud, r->iter, r->lr_buf, r->net, e)) ||
+            sv_trainnet_step(r->net, r->lr_buf, r->gt_buf, r->grads, spy_on, &loss, e) ||
+            (h && h->after_backward && h->after_backward(h->ud, r->grads, lr, e))) {
             rc = -1;
             break;
         }
@@ -492,6 +512,7 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
             cJSON_AddNumberToObject(j, "lr", lr);
             cJSON_AddNumberToObject(j, "lr_spynet", spy_on ? lr * r->o.spynet_lr_mult : 0.0);
             cJSON_AddNumberToObject(j, "seconds", now - t_start);
+            if (h && h->log) h->log(h->ud, j);
             double psnr = 0, ssim = 0;
             if (do_val && r->o.val) {
                 if (validate(r, &psnr, &ssim, e)) {
@@ -501,6 +522,7 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
                 }
                 cJSON_AddNumberToObject(j, "val_psnr", psnr);
                 cJSON_AddNumberToObject(j, "val_ssim", ssim);
+                if (res) res->val_psnr = psnr, res->val_ssim = ssim;
             }
             rc = log_line(r, j, e);
             cJSON_Delete(j);
@@ -520,7 +542,7 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
                 r->best_iter = r->iter;
                 char bp[4096];
                 path_in(bp, sizeof bp, r->o.out, "best.safetensors");
-                rc = write_model(r, r->ema ? r->ema : r->m.params, bp, e);
+                rc = write_model(r, bp, e);
             }
         }
         if (!rc && do_val) rc = checkpoint(r, e);
@@ -536,6 +558,7 @@ int sv_train(const sv_train_opts *opts, sv_err *e) {
                     r->best_iter);
     }
 done:
+    if (res) res->iter = r->iter, res->stopped = g_stop && r->iter < r->o.iters;
     run_free(r);
     return rc;
 }

@@ -13,11 +13,38 @@
 // A killed run (even SIGKILL) resumes from its last checkpoint with --resume: the weights, optimiser,
 // schedule and sample stream continue exactly, and log lines past the checkpoint are dropped.
 #pragma once
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "core/error.h"
+#include "io/safetensors.h"
+#include "model/basicvsr.h"
+#include "train/net.h"
 
 #define SV_TRAIN_MAX_DATA 16
+
+// Hooks that turn the plain loop into another kind of training (pruning's sparsity learning and temporal
+// finetuning, prune/prune.c) with the same checkpoints, resume, validation and logs. Every member may be
+// NULL. They are not saved: the caller passes the same hooks again on --resume.
+typedef struct {
+    void *ud;
+    const char *state_ns;   // the namespace of the hook's checkpoint tensors ("ns.*") and metadata ("ns")
+    // The trained model m is loaded (from --init, at random, or from the resumed state, whose tensors and
+    // metadata in state_ns `state` then holds; NULL on a fresh start). *graph may be set to the model the training
+    // graph runs on (same shapes as m; default m itself).
+    int (*begin)(void *ud, sv_model *m, sv_tensor_set *state, sv_model **graph, sv_err *e);
+    // Before each step's forward: iter = iterations done, lr_batch = the step's LR clips.
+    int (*before_step)(void *ud, long iter, const float *lr_batch, sv_trainnet *net, sv_err *e);
+    // After backward: grads (laid out as m->params) holds the graph model's gradient; turn it into m's.
+    int (*after_backward)(void *ud, float *grads, double lr, sv_err *e);
+    // m->params holds the trained weights: turn them, in place, into the weights validation and the model
+    // files use (e.g. with learnt scales folded in).
+    int (*export_weights)(void *ud, sv_model *m, sv_err *e);
+    // Adds the hook's own tensors and metadata to a checkpoint.
+    int (*save)(void *ud, sv_tensor_set *state, sv_err *e);
+    // Adds fields to a log line.
+    void (*log)(void *ud, cJSON *line);
+} sv_train_hooks;
 
 typedef struct {
     const char *data[SV_TRAIN_MAX_DATA];
@@ -43,8 +70,20 @@ typedef struct {
                             // (>= the checkpoint's iteration), 0 keeps the saved one
     int dry_run;            // print the plan and the memory per recompute setting, train nothing
     int quiet;
+    const sv_train_hooks *hooks;  // NULL: plain training
 } sv_train_opts;
 
+typedef struct {
+    long iter;              // iterations done
+    int stopped;            // 1: stopped by a signal before the end (resume to continue)
+    double val_psnr, val_ssim;  // the last validation of this call (NAN when none ran)
+} sv_train_result;
+
 void sv_train_opts_default(sv_train_opts *o);
+// The options a run saves (data, val, schedule, batch, seed...; not out, init, resume, hooks) as JSON, and
+// back: fields missing from j keep o's values; strings point into j (keep j alive while o is used).
+cJSON *sv_train_opts_to_json(const sv_train_opts *o);
+int sv_train_opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv_err *e);
 // Runs (or resumes) a training run. Returns 0, or -1 with a message naming the file or option at fault.
-int sv_train(const sv_train_opts *o, sv_err *e);
+// res (may be NULL) tells how far it got.
+int sv_train(const sv_train_opts *o, sv_train_result *res, sv_err *e);

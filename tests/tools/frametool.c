@@ -3,12 +3,15 @@
 //   frametool probe PATH                      prints "frames W H fps_num/fps_den"
 //   frametool psnr A B                        same frame count and size, prints the lowest per-frame PSNR
 //   frametool png OUT.png W H                 writes one W x H test frame (a gradient)
+//   frametool degrade IN OUT bi|bd            every frame of IN made x4 smaller as training makes LR frames
+//                                             (train/degrade.h: MATLAB bicubic, or Gaussian blur + subsampling)
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/frames.h"
+#include "train/degrade.h"
 
 static int die(const char *msg) {
     fprintf(stderr, "frametool: %s\n", msg);
@@ -110,10 +113,37 @@ static int png(const char *out, int w, int h) {
     return 0;
 }
 
+static int degrade(const char *in, const char *out, const char *kind) {
+    sv_err e;
+    const int deg = !strcmp(kind, "bd") ? SV_DEG_BD : SV_DEG_BI;
+    if (strcmp(kind, "bi") && strcmp(kind, "bd")) return die("degradation must be bi or bd");
+    sv_frame_reader *r = sv_frames_open(in, &e);
+    if (!r) return die(e.msg);
+    const int w = sv_frames_width(r), h = sv_frames_height(r), ow = (w + 3) / 4, oh = (h + 3) / 4;
+    const size_t n = (size_t)w * h, on = (size_t)ow * oh;
+    unsigned char *a = malloc(n * 3), *p = malloc(n * 3), *q = malloc(on * 3), *b = malloc(on * 3);
+    sv_frame_writer *wr = sv_frames_create(out, ow, oh, 0, 0, &e);
+    if (!wr) return die(e.msg);
+    int rc;
+    while ((rc = sv_frames_read(r, a, &e)) == 1) {
+        for (size_t i = 0; i < n; i++)
+            for (int c = 0; c < 3; c++) p[c * n + i] = a[i * 3 + c];  // interleaved -> planar
+        if (sv_degrade_u8(deg, q, p, 3, h, w, &e)) return die(e.msg);
+        for (size_t i = 0; i < on; i++)
+            for (int c = 0; c < 3; c++) b[i * 3 + c] = q[c * on + i];
+        if (sv_frames_write(wr, b, NULL, &e)) return die(e.msg);
+    }
+    if (rc < 0 || sv_frames_writer_finish(wr, &e)) return die(e.msg);
+    sv_frames_close(r);
+    free(a), free(p), free(q), free(b);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 6 && !strcmp(argv[1], "downscale")) return downscale(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
     if (argc == 3 && !strcmp(argv[1], "probe")) return probe(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "psnr")) return psnr(argv[2], argv[3]);
     if (argc == 5 && !strcmp(argv[1], "png")) return png(argv[2], atoi(argv[3]), atoi(argv[4]));
-    return die("usage: frametool downscale IN OUT N F | probe PATH | psnr A B | png OUT W H");
+    if (argc == 5 && !strcmp(argv[1], "degrade")) return degrade(argv[2], argv[3], argv[4]);
+    return die("usage: frametool downscale IN OUT N F | probe PATH | psnr A B | png OUT W H | degrade IN OUT bi|bd");
 }

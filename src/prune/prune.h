@@ -1,0 +1,49 @@
+// prune.h: `slimvsr prune`: SSL (SSL-NOTES §2-5) and the two conventional baselines, end to end, as
+// training phases (train/trainer.h with hooks) in one run folder.
+//
+//   ssl           choose units (L1 of filters / groups / input channels, or |scale| after a probe), sparsity
+//                 learning (growing L2 penalty on the chosen scales), fold, RSC cut, temporal finetuning
+//                 with the dense model as teacher (--tf-weight 0: plain finetuning)
+//   l1-aligned    choose filters by L1 and the hidden channels of each branch by L1 (the same indices on the
+//                 skip path and in every block: the hidden state shrinks), cut, finetune
+//   l1-keep-last  choose filters by L1 but leave every block's input channels and last conv whole, cut,
+//                 finetune
+// Sparsity learning runs at the constant --lr (the penalty grows while it runs); finetuning anneals it
+// (cosine) to --lr-min. The baselines have no sparsity phase: they finetune for sparsity_iters + finetune_iters, so every scheme
+// trains for the same number of iterations after the dense model.
+//
+// RUN_DIR holds prune.json (the options, for --resume), sparsity/ (ssl: a training run folder),
+// pruned-init.safetensors (the cut model before finetuning), finetune/ (a training run folder), and at
+// the end model.safetensors (the pruned, finetuned model) and summary.json.
+#pragma once
+#include "core/error.h"
+#include "train/trainer.h"
+
+typedef enum { SV_SCHEME_SSL = 0, SV_SCHEME_L1_ALIGNED = 1, SV_SCHEME_L1_KEEP_LAST = 2 } sv_prune_scheme;
+
+typedef struct {
+    sv_train_opts train;      // data, val, out (RUN_DIR), lr, batch, seq, patch, logs, seed, quiet: every phase
+    const char *model;        // the dense model (the start, and the teacher of temporal finetuning)
+    sv_prune_scheme scheme;
+    double ratio;             // fraction of the prunable units to prune, in (0, 1); or
+    double flops;             // in (0, 1): the ratio is found so that the pruned network (without SPyNet)
+                              // keeps about this fraction of the dense one's FLOPs (0: use ratio)
+    int global;               // 1: one threshold over all units; 0: the ratio in every layer
+    int criterion_scale;      // 0: L1 norms; 1: |scale| after `probe` iterations of a uniform penalty (ssl)
+    int round;                // kept channels per layer a multiple of this (1, 8, 16)
+    long sparsity_iters, finetune_iters;
+    double tf_weight;         // weight of L_tf in temporal finetuning (ssl)
+    // the penalty schedule (SSL-NOTES §2: lambda += 1e-4 every 5 iterations up to 0.1) and the scales'
+    // learning rate (lr * scale_lr_mult): a run much shorter than the paper's 19k iterations needs both
+    // faster for the chosen scales to collapse (Adam moves a scale by at most about lr per step)
+    double lambda_step, lambda_max, scale_lr_mult;
+    int lambda_every;
+    int resume;
+} sv_prune_opts;
+
+void sv_prune_opts_default(sv_prune_opts *o);
+const char *sv_prune_scheme_name(sv_prune_scheme s);
+int sv_prune_scheme_parse(const char *name, sv_prune_scheme *s);
+// Runs (or resumes) the pipeline. Returns 0 (also when stopped by Ctrl-C: --resume continues) or -1 with
+// a message naming the file or option at fault.
+int sv_prune(const sv_prune_opts *o, sv_err *e);
