@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 MODEL=$(realpath tests/data/tiny/tiny_basicvsr.pth)
-. tests/cli_lib.sh
+. tests/lib_cli.sh
 cli_setup eval
 cd "$T" || exit 1
 

@@ -6,7 +6,7 @@
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
-. tests/cli_lib.sh
+. tests/lib_cli.sh
 cli_setup prune
 cd "$T" || exit 1
 
@@ -161,6 +161,7 @@ expect_error prune_bad_scheme "--scheme" "$SLIMVSR" prune -m "$D" --data data --
 expect_error prune_scale_needs_ssl "--criterion scale" "$SLIMVSR" prune -m "$D" --data data --out bad --criterion scale --scheme l1-aligned
 printf 'not a model' >junk.safetensors
 expect_error prune_bad_model "junk.safetensors" "$SLIMVSR" prune -m junk.safetensors --data data --out bad
+expect_error prune_other_network other_network.pth "$SLIMVSR" prune -m "$OLDPWD/tests/data/cli/other_network.pth" --data data --out bad
 expect_error prune_missing_model "nosuch.pth" "$SLIMVSR" prune -m nosuch.pth --data data --out bad
 expect_error prune_aligned_of_pruned "RSC" "$SLIMVSR" prune -m ssl/model.safetensors --data data --out bad --scheme l1-aligned
 expect_error prune_no_data "--data" "$SLIMVSR" prune -m "$D" --out bad

@@ -5,7 +5,7 @@
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
-. tests/cli_lib.sh
+. tests/lib_cli.sh
 cli_setup train
 cd "$T" || exit 1
 

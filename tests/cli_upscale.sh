@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 MODEL=tests/data/tiny/tiny_basicvsr.pth
-. tests/cli_lib.sh
+. tests/lib_cli.sh
 cli_setup cli
 
 # no_leftovers NAME DIR: nothing but the listed entries in DIR (no partial output, no temporaries)

@@ -1,5 +1,5 @@
-# cli_lib.sh: what the tests/cli_*.sh scripts share; sourced from the repository root:
-#   . tests/cli_lib.sh; cli_setup NAME
+# lib_cli.sh: what the tests/cli_*.sh scripts share; sourced from the repository root:
+#   . tests/lib_cli.sh; cli_setup NAME
 # cli_setup makes the scratch folder $T (removed on exit) and sets SLIMVSR, FRAMETOOL and PY.
 # PASS/FAIL lines are what tests/run.sh counts.
 SLIMVSR=$(realpath "${SLIMVSR:-build/slimvsr}")
