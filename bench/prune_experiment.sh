@@ -13,6 +13,7 @@
 #                weight, so each run starts from a copy of ssl's sparsity phase and cut (then --resume)
 #     baselines  l1-aligned and l1-keep-last: cut, then finetuning for SP_ITERS + FT_ITERS
 #     eval       PSNR/SSIM: every run on the sweep set (training clips) and on Temple (validation)
+#     cut        Temple right after the cut, before finetuning (what sparsity learning saves)
 #     speed      seconds per frame of every model: `slimvsr upscale` of 10 frames 180x320, 2 threads
 #     plot       kept output channels per layer (SVG) of the three schemes
 #     summary    the tables (Markdown, stdout)
@@ -21,7 +22,8 @@
 #
 # The TF weight is chosen on the training clips (the sweep set), never on Temple.
 # Environment: SLIMVSR (binary, default build/slimvsr), FRAMETOOL, OUT (default bench/work/prune), TRAIN,
-# VAL, THREADS (per run, default 1), FEAT, BLOCKS, DENSE_ITERS, SP_ITERS, FT_ITERS, TF_WEIGHTS.
+# VAL, THREADS (per run, default 1), FEAT, BLOCKS, DENSE_ITERS, SP_ITERS, FT_ITERS, TF_WEIGHTS, SEED (of the
+# prune runs' data sampling, default 2; a second OUT with its dense/ and sweepset/ linked repeats them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${SLIMVSR:-build/slimvsr}
@@ -44,7 +46,7 @@ mkdir -p "$OUT"
 # iterations to SP_ITERS (constant lr; the scales learn 50x faster, lambda grows 10x faster): see
 # docs/pruning-results.md
 COMMON=(--data "$TRAIN" --val "$VAL" --val-frames 8 --batch 2 --seq 5 --patch 32 --val-every 100 --log-every 1
-        --seed 2 --select layer --ratio 0.5 --sparsity-iters "$SP_ITERS" --finetune-iters "$FT_ITERS"
+        --seed "${SEED:-2}" --select layer --ratio 0.5 --sparsity-iters "$SP_ITERS" --finetune-iters "$FT_ITERS"
         --scale-lr-mult 50 --lambda-step 1e-3 --threads "$THREADS" -q)
 DENSE="$OUT/dense/model.safetensors"
 
@@ -134,6 +136,17 @@ stage_eval() {
     mv "$f.tmp" "$f"
 }
 
+stage_cut() {  # Temple right after the cut, before finetuning (SSL: after its sparsity phase)
+    local f="$OUT/cut.jsonl"
+    : > "$f.tmp"
+    for r in ssl-tf0 l1-aligned l1-keep-last; do
+        [ -e "$OUT/$r/pruned-init.safetensors" ] || continue
+        "$S" eval -q -m "$OUT/$r/pruned-init.safetensors" --lr "$VAL/BIx4" --gt "$VAL/GT" --y --json --threads 2 \
+            | /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print(json.dumps({'run': sys.argv[1], 'psnr': j['mean']['psnr'], 'ssim': j['mean']['ssim']}))" "$r" >> "$f.tmp"
+    done
+    mv "$f.tmp" "$f"
+}
+
 stage_speed() {  # best of 3 runs of each model (the machine is shared)
     [ -d "$CLIP" ] || /usr/bin/python3 bench/make_clip.py "$CLIP"
     local f="$OUT/speed.jsonl"
@@ -157,29 +170,33 @@ stage_plot() {
     /usr/bin/python3 - "$OUT/eval.jsonl" "$OUT/kept-channels.svg" <<'EOF'
 import json, sys
 info = {j["run"]: j for j in map(json.loads, open(sys.argv[1])) if j["set"] == "info"}
-runs = [r for r in ("dense", "ssl-tf0", "l1-aligned", "l1-keep-last") if r in info]
-if "dense" not in info or len(runs) < 2:
+runs = [r for r in ("ssl-tf0", "l1-aligned", "l1-keep-last") if r in info]
+if "dense" not in info or not runs:
     sys.exit("plot: run the eval stage first")
-sw = [r for r in info if r.startswith("ssl-tf") and r != "ssl-tf0"]
-layers = [l[0] for l in info["dense"]["layers"] if l[0] != "conv_last"]
-colors = {"dense": "#bbbbbb", "ssl-tf0": "#d62728", "l1-aligned": "#1f77b4", "l1-keep-last": "#2ca02c"}
-W, H, left, top, bh = 900, 24 + 15 * len(layers) * len(runs) // 2 + 60, 260, 40, 3.2
-maxc = max(l[2] for r in runs for l in info[r]["layers"] if l[0] in layers)
-out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H + 40}" font-family="sans-serif" font-size="10">',
-       f'<text x="{left}" y="20" font-size="13">Kept output channels per layer (cout; SSL keeps the hidden state whole through RSC)</text>']
+dense = {l[0]: l for l in info["dense"]["layers"]}
+layers = [n for n in dense if n != "conv_last"]
+colors = {"ssl-tf0": "#d62728", "l1-aligned": "#1f77b4", "l1-keep-last": "#2ca02c"}
+left, top, bh, bw = 230, 50, 7, 420
+H = top + len(layers) * (bh * len(runs) + 6) + 50
+out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + bw + 80}" height="{H}" font-family="sans-serif" font-size="10">',
+       '<rect width="100%" height="100%" fill="white"/>',
+       f'<text x="10" y="20" font-size="13">Kept output channels per layer, as a fraction of the dense model ({info["dense"]["layers"][0][2]} features)</text>',
+       '<text x="10" y="36">SSL (RSC) and l1-keep-last keep each trunk\'s full hidden state; l1-aligned shrinks it. Dashed: half.</text>']
 y = top
 for name in layers:
     out.append(f'<text x="{left - 6}" y="{y + bh * len(runs) / 2 + 3}" text-anchor="end">{name}</text>')
     for r in runs:
         c = dict((l[0], l[2]) for l in info[r]["layers"]).get(name, 0)
-        w = (W - left - 60) * c / maxc
-        out.append(f'<rect x="{left}" y="{y:.1f}" width="{w:.1f}" height="{bh - 0.4:.1f}" fill="{colors[r]}"/>')
+        frac = c / dense[name][2]
+        out.append(f'<rect x="{left}" y="{y}" width="{bw * frac:.1f}" height="{bh - 1}" fill="{colors[r]}"/>'
+                   f'<text x="{left + bw * frac + 3:.1f}" y="{y + bh - 1}" font-size="7">{c}/{dense[name][2]}</text>')
         y += bh
-    y += 5
+    y += 6
+out.append(f'<line x1="{left + bw / 2}" y1="{top - 4}" x2="{left + bw / 2}" y2="{y}" stroke="#888" stroke-dasharray="3,3"/>')
 for i, r in enumerate(runs):
-    out.append(f'<rect x="{left + i * 150}" y="{y + 10}" width="12" height="10" fill="{colors[r]}"/>'
-               f'<text x="{left + i * 150 + 16}" y="{y + 19}">{r}</text>')
-out.append(f'<text x="{left}" y="{y + 40}">max {maxc} channels; SSL with TF has the same channels as ssl-tf0 (the same cut)</text></svg>')
+    out.append(f'<rect x="{left + i * 140}" y="{y + 12}" width="12" height="10" fill="{colors[r]}"/>'
+               f'<text x="{left + i * 140 + 16}" y="{y + 21}">{r}</text>')
+out.append("</svg>")
 open(sys.argv[2], "w").write("\n".join(out))
 print("wrote", sys.argv[2])
 EOF
@@ -214,6 +231,12 @@ if os.path.exists(os.path.join(out, "times.txt")):
                 pass
 if times:
     print("\nwall time per run (1 thread each): " + ", ".join(f"{k} {v / 60:.0f} min" for k, v in times.items()))
+cp = os.path.join(out, "cut.jsonl")
+if os.path.exists(cp):
+    print("\nTemple (Y) right after the cut, before finetuning (ssl: after sparsity learning):\n")
+    print("| model | PSNR / SSIM |\n|---|---:|")
+    for j in map(json.loads, open(cp)):
+        print(f"| {j['run']} | {j['psnr']:.3f} / {j['ssim']:.4f} |")
 for r in runs:
     p = os.path.join(out, r, "sparsity", "log.jsonl")
     if r == "ssl-tf0" and os.path.exists(p):
@@ -226,10 +249,10 @@ EOF
 }
 
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(dense sweepdata ssl sweep baselines eval speed plot summary)
+[ ${#stages[@]} -eq 0 ] && stages=(dense sweepdata ssl sweep baselines eval cut speed plot summary)
 for st in "${stages[@]}"; do
     case "$st" in
-        dense|sweepdata|ssl|sweep|baselines|eval|speed|plot|summary) echo "== $st ($(date +%T))" >&2; "stage_$st" ;;
+        dense|sweepdata|ssl|sweep|baselines|eval|cut|speed|plot|summary) echo "== $st ($(date +%T))" >&2; "stage_$st" ;;
         *) echo "prune_experiment.sh: unknown stage '$st'" >&2; exit 2 ;;
     esac
 done
