@@ -26,7 +26,7 @@ static const char *usage =
     "  --round N             keep a multiple of N channels per layer (1, 8, 16: what SIMD kernels like)\n"
     "  --sparsity-iters N    sparsity-learning iterations (default 1000; lambda += 1e-4 every 5, up to 0.1)\n"
     "  --finetune-iters N    finetuning iterations (default 1000)\n"
-    "  --tf-weight W         weight of the temporal-finetuning loss (ssl; default 0.1, 0: plain finetuning)\n"
+    "  --tf-weight W         weight of the temporal-finetuning loss (ssl; default 0.01, 0: plain finetuning)\n"
     "  --lambda-step X --lambda-every N --lambda-max X   the penalty schedule (default 1e-4, 5, 0.1: the\n"
     "                        paper's, made for about 19k iterations)\n"
     "  --scale-lr-mult X     the scales learn at lr * X (default 1). Adam moves a scale by about lr per step,\n"
