@@ -62,6 +62,8 @@ int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_d
 int sv_model_load(sv_model *m, const char *path, float act_slope_override, sv_err *e);
 // Exports the model as canonical tensors + metadata (copies the data).
 int sv_model_to_tensors(const sv_model *m, sv_tensor_set *s, sv_err *e);
+// Writes the model to path in the native format (safetensors), atomically.
+int sv_model_save(const sv_model *m, const char *path, sv_err *e);
 // A deep copy (own parameters and index lists, same layout of the parameter block).
 int sv_model_clone(const sv_model *src, sv_model *dst, sv_err *e);
 void sv_model_free(sv_model *m);

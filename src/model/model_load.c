@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "model/basicvsr.h"
 
 #define MAX_FEAT 4096
@@ -346,4 +347,12 @@ void sv_model_free(sv_model *m) {
     free(m->trunk[0].blocks);
     free(m->trunk[1].blocks);
     memset(m, 0, sizeof *m);
+}
+
+int sv_model_save(const sv_model *m, const char *path, sv_err *e) {
+    sv_tensor_set s = {0};
+    int rc = sv_model_to_tensors(m, &s, e);
+    if (!rc) rc = sv_safetensors_write(path, &s, e);
+    sv_tensor_set_free(&s);
+    return rc;
 }

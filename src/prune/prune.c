@@ -15,6 +15,7 @@
 #include "model/stats.h"
 #include "prune/ssl.h"
 #include "prune/ssl_train.h"
+#include "train/run_log.h"
 
 void sv_prune_opts_default(sv_prune_opts *o) {
     memset(o, 0, sizeof *o);
@@ -249,14 +250,6 @@ static int write_text(const char *path, const char *text, sv_err *e) {
     return sv_atomic_commit(&a, e);
 }
 
-static int write_model_file(const sv_model *m, const char *path, sv_err *e) {
-    sv_tensor_set s = {0};
-    int rc = sv_model_to_tensors(m, &s, e);
-    if (!rc) rc = sv_safetensors_write(path, &s, e);
-    sv_tensor_set_free(&s);
-    return rc;
-}
-
 static cJSON *opts_json(const sv_prune_opts *o) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "model", o->model);
@@ -277,11 +270,6 @@ static cJSON *opts_json(const sv_prune_opts *o) {
     return j;
 }
 
-static double num(const cJSON *j, const char *k, double def) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
 // Reads RUN_DIR/prune.json into o (strings point into *keep).
 static int read_opts(sv_prune_opts *o, const char *path, cJSON **keep, sv_err *e) {
     FILE *f = fopen(path, "rb");
@@ -298,18 +286,18 @@ static int read_opts(sv_prune_opts *o, const char *path, cJSON **keep, sv_err *e
         return sv_errf(e, "%s: not a slimvsr prune run (bad or truncated prune.json)", path);
     }
     o->model = m->valuestring;
-    o->ratio = num(j, "ratio", o->ratio);
-    o->flops = num(j, "flops", 0);
-    o->global = (int)num(j, "global", 1);
+    o->ratio = sv_json_num(j, "ratio", o->ratio);
+    o->flops = sv_json_num(j, "flops", 0);
+    o->global = (int)sv_json_num(j, "global", 1);
     o->criterion_scale = cJSON_IsString(c) && !strcmp(c->valuestring, "scale");
-    o->round = (int)num(j, "round", 1);
-    o->sparsity_iters = (long)num(j, "sparsity_iters", 0);
-    o->finetune_iters = (long)num(j, "finetune_iters", 0);
-    o->tf_weight = num(j, "tf_weight", 0);
-    o->lambda_step = num(j, "lambda_step", o->lambda_step);
-    o->lambda_every = (int)num(j, "lambda_every", o->lambda_every);
-    o->lambda_max = num(j, "lambda_max", o->lambda_max);
-    o->scale_lr_mult = num(j, "scale_lr_mult", o->scale_lr_mult);
+    o->round = (int)sv_json_num(j, "round", 1);
+    o->sparsity_iters = (long)sv_json_num(j, "sparsity_iters", 0);
+    o->finetune_iters = (long)sv_json_num(j, "finetune_iters", 0);
+    o->tf_weight = sv_json_num(j, "tf_weight", 0);
+    o->lambda_step = sv_json_num(j, "lambda_step", o->lambda_step);
+    o->lambda_every = (int)sv_json_num(j, "lambda_every", o->lambda_every);
+    o->lambda_max = sv_json_num(j, "lambda_max", o->lambda_max);
+    o->scale_lr_mult = sv_json_num(j, "scale_lr_mult", o->scale_lr_mult);
     *keep = j;
     return sv_train_opts_from_json(&o->train, t, path, e);
 }
@@ -354,15 +342,11 @@ static int phase(const sv_prune_opts *o, const char *name, const char *init, lon
 
 // The cut after sparsity learning: the trained weights and scales of RUN_DIR/sparsity, folded and cut.
 static int cut_after_sparsity(const sv_prune_opts *o, sv_model *out, sv_err *e) {
-    char p[4096];
-    snprintf(p, sizeof p, "%s/sparsity/state.safetensors", o->train.out);
-    sv_tensor_set s = {0}, hs = {0};
+    char dir[4096];
+    path_in(dir, sizeof dir, o->train.out, "sparsity");
+    sv_tensor_set hs = {0};
     sv_model m = {0};
-    if (sv_safetensors_read(p, &s, e)) return -1;
-    free(sv_tensor_set_take(&s, "train.adam_m", NULL));
-    free(sv_tensor_set_take(&s, "train.adam_v", NULL));
-    int rc = sv_tensor_set_move_ns(&s, "prune", &hs, e);
-    if (!rc) rc = sv_model_from_tensors(&m, &s, 0.1f, p, e);
+    int rc = sv_train_state_model(dir, &m, "prune", &hs, e);
     prune_ctx c = {.o = o};
     sv_model *graph = NULL;
     if (!rc) rc = ssl_begin(&c, &m, &hs, &graph, e);
@@ -373,7 +357,6 @@ static int cut_after_sparsity(const sv_prune_opts *o, sv_model *out, sv_err *e) 
     }
     if (c.ssl_on) sv_ssl_end(&c.ssl);
     if (m.params) sv_model_free(&m);
-    sv_tensor_set_free(&s);
     sv_tensor_set_free(&hs);
     return rc;
 }
@@ -500,7 +483,7 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
             sv_model_free(&cutm);
             rc = cut_after_sparsity(o, &cutm, e);
         }
-        if (!rc) rc = write_model_file(&cutm, pinit, e);
+        if (!rc) rc = sv_model_save(&cutm, pinit, e);
         if (rc) goto done;
         rc = -1;
     }
@@ -519,7 +502,7 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
     }
     sv_model fin;
     if (sv_model_load(&fin, pfin, -1, e)) goto done;
-    rc = write_model_file(&fin, pout, e);
+    rc = sv_model_save(&fin, pout, e);
     sv_model_free(&fin);
     if (!rc) rc = write_summary(o, &dense, ratio, &res, e);
 done:

@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -215,9 +214,7 @@ static cJSON *opts_to_json(const sv_flowtrain_opts *o) {
     cJSON_AddNumberToObject(j, "group", o->group);
     cJSON_AddNumberToObject(j, "log_every", (double)o->log_every);
     cJSON_AddNumberToObject(j, "ckpt_every", (double)o->ckpt_every);
-    char seed[32];
-    snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
-    cJSON_AddStringToObject(j, "seed", seed);
+    sv_json_add_u64(j, "seed", o->seed);
     return j;
 }
 
@@ -243,8 +240,7 @@ static int opts_from_json(sv_flowtrain_opts *o, const cJSON *j, const char *what
     o->group = (int)sv_json_num(j, "group", o->group);
     o->log_every = (long)sv_json_num(j, "log_every", (double)o->log_every);
     o->ckpt_every = (long)sv_json_num(j, "ckpt_every", (double)o->ckpt_every);
-    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "seed");
-    if (cJSON_IsString(sd)) o->seed = strtoull(sd->valuestring, NULL, 10);
+    o->seed = sv_json_u64(j, "seed", o->seed);
     return 0;
 }
 
@@ -278,12 +274,7 @@ static int checkpoint(flowrun *r, const uint64_t *dstate, int ndstate, sv_err *e
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "iter", (double)r->iter);
         cJSON_AddNumberToObject(j, "step", (double)r->step);
-        cJSON *ds = cJSON_AddArrayToObject(j, "data_state");
-        for (int i = 0; i < ndstate; i++) {
-            char w[32];
-            snprintf(w, sizeof w, "%" PRIu64, dstate[i]);
-            cJSON_AddItemToArray(ds, cJSON_CreateString(w));
-        }
+        sv_json_add_u64_array(j, "data_state", dstate, ndstate);
         cJSON_AddItemToObject(j, "opts", opts_to_json(&r->o));
         char *txt = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
@@ -316,12 +307,7 @@ static int read_state(flowrun *r, uint64_t *dstate, int *ndstate, sv_err *e) {
     if (!rc) {
         r->iter = (long)sv_json_num(j, "iter", 0);
         r->step = (long)sv_json_num(j, "step", 0);
-        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(j, "data_state"), *it;
-        *ndstate = 0;
-        cJSON_ArrayForEach(it, ds) {
-            if (*ndstate < SV_DATA_STATE_WORDS && cJSON_IsString(it))
-                dstate[(*ndstate)++] = strtoull(it->valuestring, NULL, 10);
-        }
+        *ndstate = sv_json_u64_array(j, "data_state", dstate, SV_DATA_STATE_WORDS);
         r->saved_opts = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(j, "opts"), 1);
         rc = r->saved_opts ? opts_from_json(&r->o, r->saved_opts, p, e) : sv_errf(e, "%s: no saved options", p);
     }

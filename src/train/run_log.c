@@ -2,6 +2,7 @@
 #include "train/run_log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,35 @@
 double sv_json_num(const cJSON *j, const char *k, double dflt) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+void sv_json_add_u64(cJSON *j, const char *k, uint64_t v) {
+    char w[32];
+    snprintf(w, sizeof w, "%" PRIu64, v);
+    cJSON_AddStringToObject(j, k, w);
+}
+
+uint64_t sv_json_u64(const cJSON *j, const char *k, uint64_t dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsString(v) ? strtoull(v->valuestring, NULL, 10) : dflt;
+}
+
+void sv_json_add_u64_array(cJSON *j, const char *k, const uint64_t *v, int n) {
+    cJSON *a = cJSON_AddArrayToObject(j, k);
+    for (int i = 0; i < n; i++) {
+        char w[32];
+        snprintf(w, sizeof w, "%" PRIu64, v[i]);
+        cJSON_AddItemToArray(a, cJSON_CreateString(w));
+    }
+}
+
+int sv_json_u64_array(const cJSON *j, const char *k, uint64_t *v, int max) {
+    const cJSON *it;
+    int n = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, k)) {
+        if (n < max && cJSON_IsString(it)) v[n++] = strtoull(it->valuestring, NULL, 10);
+    }
+    return n;
 }
 
 int sv_log_append(const char *path, const cJSON *j, sv_err *e) {

@@ -1,12 +1,19 @@
-// run_log.h: what a training run folder's bookkeeping shares between `train` and `train-flow`: the
-// log.jsonl appends and its trimming on resume, and reading numbers out of saved JSON options.
+// run_log.h: what a training run folder's bookkeeping shares between `train`, `train-flow` and `prune`:
+// the log.jsonl appends and its trimming on resume, and numbers in saved JSON options and states.
 #pragma once
 #include <cjson/cJSON.h>
+#include <stdint.h>
 
 #include "core/error.h"
 
 // j[k] when it is a number, else dflt.
 double sv_json_num(const cJSON *j, const char *k, double dflt);
+// 64-bit values (seeds, the sampler's state) as decimal strings, which JSON numbers cannot hold exactly:
+// j[k] = v or [v...]; and back (u64: dflt when absent; array: the number of values read, at most max).
+void sv_json_add_u64(cJSON *j, const char *k, uint64_t v);
+uint64_t sv_json_u64(const cJSON *j, const char *k, uint64_t dflt);
+void sv_json_add_u64_array(cJSON *j, const char *k, const uint64_t *v, int n);
+int sv_json_u64_array(const cJSON *j, const char *k, uint64_t *v, int max);
 // Appends j as one line to the log at path.
 int sv_log_append(const char *path, const cJSON *j, sv_err *e);
 // Keeps the log's lines up to iteration iter (a resumed run redoes what came after its checkpoint);

@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,9 +60,7 @@ cJSON *sv_train_opts_to_json(const sv_train_opts *o) {
     cJSON_AddNumberToObject(j, "val_frames", o->val_frames);
     cJSON_AddNumberToObject(j, "val_y", o->val_y);
     cJSON_AddNumberToObject(j, "recompute", o->recompute);
-    char seed[32];
-    snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
-    cJSON_AddStringToObject(j, "seed", seed);
+    sv_json_add_u64(j, "seed", o->seed);
     return j;
 }
 
@@ -92,8 +89,7 @@ int sv_train_opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, 
     o->val_frames = (int)sv_json_num(j, "val_frames", o->val_frames);
     o->val_y = (int)sv_json_num(j, "val_y", o->val_y);
     o->recompute = (int)sv_json_num(j, "recompute", o->recompute);
-    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "seed");
-    if (cJSON_IsString(sd)) o->seed = strtoull(sd->valuestring, NULL, 10);
+    o->seed = sv_json_u64(j, "seed", o->seed);
     return 0;
 }
 
@@ -163,10 +159,7 @@ static void export_end(run *r, float *keep) {
 static int write_model(run *r, const char *path, sv_err *e) {
     float *keep;
     if (export_begin(r, &keep, e)) return -1;
-    sv_tensor_set s = {0};
-    int rc = sv_model_to_tensors(&r->m, &s, e);
-    if (!rc) rc = sv_safetensors_write(path, &s, e);
-    sv_tensor_set_free(&s);
+    int rc = sv_model_save(&r->m, path, e);
     export_end(r, keep);
     return rc;
 }
@@ -188,13 +181,7 @@ static int write_state(run *r, sv_err *e) {
             cJSON_AddNumberToObject(j, "best_ssim", r->best_ssim);
         }
         uint64_t st[SV_DATA_STATE_WORDS];
-        int nst = sv_dataset_state(r->data, st, SV_DATA_STATE_WORDS);
-        cJSON *ds = cJSON_AddArrayToObject(j, "data_state");
-        for (int i = 0; i < nst; i++) {
-            char w[32];
-            snprintf(w, sizeof w, "%" PRIu64, st[i]);
-            cJSON_AddItemToArray(ds, cJSON_CreateString(w));
-        }
+        sv_json_add_u64_array(j, "data_state", st, sv_dataset_state(r->data, st, SV_DATA_STATE_WORDS));
         cJSON_AddItemToObject(j, "opts", sv_train_opts_to_json(&r->o));
         char *txt = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
@@ -235,12 +222,7 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
         r->best_iter = (long)sv_json_num(j, "best_iter", 0);
         r->best_psnr = sv_json_num(j, "best_psnr", -INFINITY);
         r->best_ssim = sv_json_num(j, "best_ssim", 0);
-        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(j, "data_state"), *it;
-        *ndata_state = 0;
-        cJSON_ArrayForEach(it, ds) {
-            if (*ndata_state < SV_DATA_STATE_WORDS && cJSON_IsString(it))
-                data_state[(*ndata_state)++] = strtoull(it->valuestring, NULL, 10);
-        }
+        *ndata_state = sv_json_u64_array(j, "data_state", data_state, SV_DATA_STATE_WORDS);
         const cJSON *oj = cJSON_GetObjectItemCaseSensitive(j, "opts");
         r->saved_opts = cJSON_Duplicate(oj, 1);
         if (!r->saved_opts) rc = sv_errf(e, "%s: no saved options", p);
@@ -254,6 +236,19 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
     }
     free(am), free(av), free(em);
     cJSON_Delete(j);
+    sv_tensor_set_free(&s);
+    return rc;
+}
+
+int sv_train_state_model(const char *run_dir, sv_model *m, const char *ns, sv_tensor_set *ns_state, sv_err *e) {
+    char p[4096];
+    path_in(p, sizeof p, run_dir, "state.safetensors");
+    sv_tensor_set s = {0}, tr = {0};
+    if (sv_safetensors_read(p, &s, e)) return -1;
+    int rc = sv_tensor_set_move_ns(&s, "train", &tr, e);  // Adam, EMA: not the model's
+    if (!rc && ns) rc = sv_tensor_set_move_ns(&s, ns, ns_state, e);
+    if (!rc) rc = sv_model_from_tensors(m, &s, 0.1f, p, e);
+    sv_tensor_set_free(&tr);
     sv_tensor_set_free(&s);
     return rc;
 }

@@ -85,5 +85,8 @@ void sv_train_opts_default(sv_train_opts *o);
 cJSON *sv_train_opts_to_json(const sv_train_opts *o);
 int sv_train_opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv_err *e);
 // Runs (or resumes) a training run. Returns 0, or -1 with a message naming the file or option at fault.
+// The trained weights (not the exported ones) of RUN_DIR/state.safetensors into m, and the hooks' tensors
+// and metadata of namespace ns (may be NULL) into *ns_state: what comes after a run with hooks needs.
+int sv_train_state_model(const char *run_dir, sv_model *m, const char *ns, sv_tensor_set *ns_state, sv_err *e);
 // res (may be NULL) tells how far it got.
 int sv_train(const sv_train_opts *o, sv_train_result *res, sv_err *e);
