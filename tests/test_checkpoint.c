@@ -6,7 +6,8 @@
 //    (transposed, sliced, permuted, expanded, shared storages, 0-d, empty), float16/bfloat16/float64,
 //    pickle protocol 4, nn.Parameter, deflate, ZIP64 extra fields, legacy format and a disallowed global;
 //  - truncated, corrupted, mutated and random files fail cleanly (run under `make SAN=1 test` too);
-//  - safetensors: round trip, layout of what is written, F16/BF16/F64 reading, malformed headers.
+//  - safetensors: round trip, layout of what is written, F16/BF16/F64 reading, malformed headers;
+//  - float32 -> float16 against a search over every float16 value, and the fp16 writer.
 //
 // The safetensors files written here were checked once to be readable by plain Python/numpy:
 //   /usr/bin/python3 -c "import json,struct,sys,numpy as np; b=open(sys.argv[1],'rb').read();
@@ -15,6 +16,7 @@
 //      for k, v in h.items() if k != '__metadata__']; print(h.get('__metadata__'))" FILE.safetensors
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include <zlib.h>
 
 #include "io/checkpoint.h"
+#include "io/float_convert.h"
 #include "io/pickle.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
@@ -688,6 +691,124 @@ static void test_safetensors_dtypes(void) {
     rm_dir(dir, names, 1);
 }
 
+// The nearest float16 to x by a search over all finite non-negative float16 values (ascending bit patterns
+// are ascending values), ties to the even bit pattern; beyond 65504 + half an ulp (65520) it is inf.
+static uint16_t f16_reference(float x) {
+    static float vals[0x7c00];
+    static int ready = 0;
+    if (!ready) {
+        for (uint32_t h = 0; h < 0x7c00; h++) {
+            uint16_t hh = (uint16_t)h;
+            vals[h] = sv_fc_one(SV_FC_F16, (const uint8_t *)&hh);
+        }
+        ready = 1;
+    }
+    uint16_t sign = signbit(x) ? 0x8000 : 0;
+    double a = fabs((double)x);
+    if (a >= 65520.0) return sign | 0x7c00;
+    int lo = 0, hi = 0x7bff;  // largest lo with vals[lo] <= a
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (vals[mid] <= a) lo = mid;
+        else hi = mid - 1;
+    }
+    if (lo == 0x7bff) return sign | (uint16_t)lo;
+    double dl = a - vals[lo], du = vals[lo + 1] - a;
+    int pick = dl < du ? lo : du < dl ? lo + 1 : (lo % 2 ? lo + 1 : lo);
+    return sign | (uint16_t)pick;
+}
+
+static void test_f16_conversion(void) {
+    // Every float16 value survives float16 -> float32 -> float16 (NaNs stay NaNs).
+    int bad = 0;
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        uint16_t hh = (uint16_t)h, back = sv_fc_f32_to_f16(sv_fc_one(SV_FC_F16, (const uint8_t *)&hh));
+        int nan = (h & 0x7c00) == 0x7c00 && (h & 0x3ff);
+        bad += nan ? !((back & 0x7c00) == 0x7c00 && (back & 0x3ff)) : back != hh;
+    }
+    CHECKF(bad == 0, "%d float16 values do not survive a round trip", bad);
+    // Exact midpoints between neighbours (ties), their neighbours one float32 ulp away, the overflow
+    // boundary, subnormals and underflow, and random values over the whole range.
+    uint64_t rng = 11;
+    int n = 0;
+    bad = 0;
+    for (uint32_t h = 0; h < 0x7c00; h++, n++) {
+        uint16_t a = (uint16_t)h, b = (uint16_t)(h + 1);
+        float mid = (sv_fc_one(SV_FC_F16, (const uint8_t *)&a) + sv_fc_one(SV_FC_F16, (const uint8_t *)&b)) / 2;
+        float xs[3] = {mid, nextafterf(mid, 0), nextafterf(mid, INFINITY)};
+        for (int k = 0; k < 3; k++)
+            for (int sg = 0; sg < 2; sg++) {
+                float x = sg ? -xs[k] : xs[k];
+                if (sv_fc_f32_to_f16(x) != f16_reference(x) && bad++ < 5)
+                    tu_fail(__FILE__, __LINE__, "%.9g -> 0x%04x, expected 0x%04x", x, sv_fc_f32_to_f16(x),
+                            f16_reference(x));
+            }
+    }
+    for (int i = 0; i < 200000; i++, n++) {
+        uint32_t bits = (uint32_t)rng_next(&rng);
+        float x;
+        memcpy(&x, &bits, 4);
+        if (!isfinite(x)) continue;
+        x = ldexpf(frexpf(x, &(int){0}), (int)(rng_next(&rng) % 48) - 30);  // exponents 2^-31 .. 2^17
+        if (sv_fc_f32_to_f16(x) != f16_reference(x) && bad++ < 5)
+            tu_fail(__FILE__, __LINE__, "%.9g -> 0x%04x, expected 0x%04x", x, sv_fc_f32_to_f16(x), f16_reference(x));
+    }
+    CHECKF(bad == 0, "%d of %d conversions differ from the nearest float16", bad, n);
+    CHECK(sv_fc_f32_to_f16(INFINITY) == 0x7c00 && sv_fc_f32_to_f16(-INFINITY) == 0xfc00);
+    uint16_t qn = sv_fc_f32_to_f16(NAN);
+    CHECK((qn & 0x7c00) == 0x7c00 && (qn & 0x3ff));
+    CHECK(sv_fc_f32_to_f16(65519.99f) == 0x7bff && sv_fc_f32_to_f16(65520.0f) == 0x7c00);
+    CHECK(sv_fc_f32_to_f16(1e-10f) == 0 && sv_fc_f32_to_f16(-1e-10f) == 0x8000);
+}
+
+// sv_safetensors_write_f16: big tensors as F16 (the nearest float16 of each value), small ones as F32;
+// values beyond float16's range are refused and leave no file.
+static void test_safetensors_f16_write(void) {
+    sv_tensor_set s = {0};
+    uint64_t rng = 7;
+    const int64_t big[] = {5, 3, 3, 3}, small[] = {3};
+    add_tensor(&s, "w", 4, big, &rng);
+    add_tensor(&s, "b", 1, small, &rng);
+    for (int i = 0; i < 135; i++) s.t[0].data[i] /= 1000;  // |values| up to ~2: float16's normal range
+    sv_err e = {{0}};
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "h.safetensors");
+    CHECKF(sv_safetensors_write_f16(p, &s, &e) == 0, "%s", e.msg);
+    size_t n;
+    uint8_t *b = tu_read_file(p, &n);
+    uint64_t hl = b ? le_bytes(b, 8) : 0;
+    CHECKF(b && 8 + hl + 135 * 2 + 3 * 4 == n, "file of %zu bytes", n);
+    if (b) {
+        char *hdr = strndup((const char *)b + 8, hl);
+        CHECKF(strstr(hdr, "\"w\":{\"dtype\":\"F16\"") && strstr(hdr, "\"b\":{\"dtype\":\"F32\""), "%s", hdr);
+        free(hdr);
+    }
+    free(b);
+    sv_tensor_set r = {0};
+    CHECKF(sv_checkpoint_read(p, &r, &e) == 0, "%s", e.msg);
+    const sv_ntensor *w = sv_tensor_set_find(&r, "w"), *bb = sv_tensor_set_find(&r, "b");
+    CHECK(w && bb);
+    if (w && bb) {
+        int bad = 0;
+        for (int i = 0; i < 135; i++) {
+            uint16_t h = f16_reference(s.t[0].data[i]);
+            bad += w->data[i] != sv_fc_one(SV_FC_F16, (const uint8_t *)&h);
+        }
+        CHECKF(bad == 0, "%d weights are not the nearest float16", bad);
+        CHECK(memcmp(bb->data, s.t[1].data, 12) == 0);
+    }
+    sv_tensor_set_free(&r);
+    // 70000 does not fit float16: an error naming the tensor, and the earlier file stays as it was.
+    s.t[0].data[4] = 70000;
+    CHECK(sv_safetensors_write_f16(p, &s, &e) == -1 && strstr(e.msg, "'w'") && strstr(e.msg, "float16"));
+    size_t n2;
+    b = tu_read_file(p, &n2);
+    CHECK(b && n2 == n);
+    free(b);
+    sv_tensor_set_free(&s);
+    const char *names[] = {"h.safetensors"};
+    rm_dir(dir, names, 1);
+}
+
 static void test_safetensors_malformed(void) {
     const char *dir = tu_tmpdir(), *p = tmp_path(dir, "bad.safetensors");
     float data[6] = {1, 2, 3, 4, 5, 6};
@@ -776,5 +897,7 @@ int main(void) {
     run_test("safetensors_tiny", test_safetensors_tiny);
     run_test("safetensors_dtypes", test_safetensors_dtypes);
     run_test("safetensors_malformed", test_safetensors_malformed);
+    run_test("f16_conversion", test_f16_conversion);
+    run_test("safetensors_f16_write", test_safetensors_f16_write);
     return test_summary();
 }

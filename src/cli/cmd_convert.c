@@ -1,5 +1,6 @@
 // cmd_convert.c: slimvsr convert IN OUT.safetensors: load any supported model (checked as BasicVSR) and
-// write it in the native format, with its architecture in the metadata.
+// write it in the native format, with its architecture in the metadata; --fp16 stores the weights as
+// float16 (half the file; computation stays float32).
 #include <stdio.h>
 #include <string.h>
 
@@ -11,17 +12,22 @@ int cmd_convert(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL};
     int npos = 0;
     float act = -1;
+    int fp16 = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: slimvsr convert [--act relu|leaky] IN.pth OUT.safetensors\n"
+            printf("usage: slimvsr convert [--act relu|leaky] [--fp16] IN OUT.safetensors\n"
                    "  Reads a PyTorch BasicVSR checkpoint (BasicSR or MMagic layout) or a slimvsr model,\n"
                    "  checks it and writes the native safetensors file (architecture in __metadata__).\n"
                    "  --act records the activation (default leaky, as in BasicSR/MMagic; relu for the\n"
-                   "  SSL release's BasicVSR).\n");
+                   "  SSL release's BasicVSR).\n"
+                   "  --fp16 stores weights and biases as float16 (half the size; slimvsr still computes in\n"
+                   "  float32, and loading converts exactly). Tensors under 16 values stay float32.\n");
             return 0;
         } else if (!strcmp(argv[i], "--act")) {
             if ((act = cli_parse_act(i + 1 < argc ? argv[i + 1] : NULL)) < -1) return 2;
             i++;
+        } else if (!strcmp(argv[i], "--fp16")) {
+            fp16 = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "slimvsr convert: unknown option '%s'\n", argv[i]);
             return 2;
@@ -33,20 +39,21 @@ int cmd_convert(int argc, char **argv) {
         }
     }
     if (npos != 2) {
-        fprintf(stderr, "usage: slimvsr convert [--act relu|leaky] IN.pth OUT.safetensors\n");
+        fprintf(stderr, "usage: slimvsr convert [--act relu|leaky] [--fp16] IN OUT.safetensors\n");
         return 2;
     }
     sv_err e;
     sv_model m;
-    if (sv_model_load(&m, pos[0], act, &e)) {
+    const char *in = cli_model_path(pos[0], &e);
+    if (!in || sv_model_load(&m, in, act, &e)) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }
     sv_tensor_set s = {0};
     int rc = sv_model_to_tensors(&m, &s, &e);
-    if (!rc) rc = sv_safetensors_write(pos[1], &s, &e);
+    if (!rc) rc = fp16 ? sv_safetensors_write_f16(pos[1], &s, &e) : sv_safetensors_write(pos[1], &s, &e);
     if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
-    else fprintf(stderr, "wrote %s (%d tensors, %zu parameters)\n", pos[1], s.n, m.nparams);
+    else fprintf(stderr, "wrote %s (%d tensors, %zu parameters%s)\n", pos[1], s.n, m.nparams, fp16 ? ", float16" : "");
     sv_tensor_set_free(&s);
     sv_model_free(&m);
     return rc ? 1 : 0;

@@ -63,3 +63,26 @@ void sv_fc_array(sv_fc_type t, const uint8_t *src, float *dst, size_t n) {
     int es = sv_fc_size(t);
     for (size_t i = 0; i < n; i++) dst[i] = sv_fc_one(t, src + i * (size_t)es);
 }
+
+uint16_t sv_fc_f32_to_f16(float f) {
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    uint16_t sign = (uint16_t)((b >> 16) & 0x8000u);
+    uint32_t exp = (b >> 23) & 0xff, mant = b & 0x7fffffu;
+    if (exp == 0xff) return sign | 0x7c00u | (mant ? 0x200u : 0);  // inf, NaN (quiet)
+    int e = (int)exp - 127 + 15;                                     // the binary16 exponent
+    if (e >= 31) return sign | 0x7c00u;                              // too large: inf
+    uint32_t m = mant | 0x800000u;                                   // 24 significant bits
+    int shift = 13;                                                  // bits dropped for a normal result
+    if (e <= 0) {                                                    // subnormal (or zero) result
+        shift = 14 - e;
+        if (shift > 24) return sign;                                 // below half the smallest subnormal
+        e = 0;
+    }
+    uint32_t q = m >> shift, rest = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rest > half || (rest == half && (q & 1))) q++;              // nearest, ties to even
+    // q holds the implicit bit for a normal result: add the exponent on top. A carry out of the mantissa
+    // (q reaching 0x800 or, subnormal, 0x400) lands in the exponent field, which is exactly right.
+    if (e == 0) return sign | (uint16_t)q;
+    return sign | (uint16_t)(((uint32_t)e << 10) + q - 0x400u);
+}

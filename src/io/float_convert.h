@@ -1,5 +1,5 @@
 // float_convert.h: little-endian float16 / bfloat16 / float32 / float64 element arrays -> float32, used by
-// the checkpoint readers. Exact for float16 and bfloat16 (subnormals, inf and NaN included); float64 is
+// the checkpoint readers, and float32 -> float16 for the fp16 writer. Exact for float16 and bfloat16 (subnormals, inf and NaN included); float64 is
 // rounded to nearest (overflow gives +-inf). The source may be unaligned.
 #pragma once
 #include <stddef.h>
@@ -13,3 +13,6 @@ int sv_fc_size(sv_fc_type t);
 float sv_fc_one(sv_fc_type t, const uint8_t *src);
 // Converts n contiguous elements.
 void sv_fc_array(sv_fc_type t, const uint8_t *src, float *dst, size_t n);
+// float32 -> IEEE binary16, rounded to nearest even (subnormals kept; beyond 65504 rounds to inf, NaN stays
+// NaN). The exact inverse of sv_fc_one(SV_FC_F16, ...) on every value float16 can hold.
+uint16_t sv_fc_f32_to_f16(float f);

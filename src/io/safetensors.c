@@ -2,6 +2,7 @@
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -266,7 +267,12 @@ static int cmp_tensor_names(const void *a, const void *b) {
 }
 
 // Builds the header (padded to a multiple of 8 bytes) for the tensors in the given order.
-static int build_header(const char *path, const sv_tensor_set *s, const sv_ntensor **order, strbuf *b, sv_err *e) {
+// Whether the fp16 writer stores this tensor as F16: everything but the smallest tensors (SPyNet's
+// normalisation constants, 3-element biases), which cost nothing in float32.
+static int as_f16(int f16, const sv_ntensor *t) { return f16 && sv_ntensor_numel(t) >= SV_SAFETENSORS_F16_MIN; }
+
+static int build_header(const char *path, const sv_tensor_set *s, const sv_ntensor **order, int f16, strbuf *b,
+                        sv_err *e) {
     char num[64];
     sb_str(b, "{");
     if (s->nmeta) {
@@ -288,13 +294,14 @@ static int build_header(const char *path, const sv_tensor_set *s, const sv_ntens
             return sv_errf(e, "%s: tensor '%s' appears twice", path, t->name);
         if (s->nmeta || i) sb_str(b, ",");
         sb_json_string(b, t->name);
-        sb_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        int half = as_f16(f16, t);
+        sb_str(b, half ? ":{\"dtype\":\"F16\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
         for (int d = 0; d < t->ndim; d++) {
             if (t->shape[d] < 0) return sv_errf(e, "%s: tensor '%s' has a negative dimension", path, t->name);
             snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t->shape[d]);
             sb_str(b, num);
         }
-        uint64_t nbytes = (uint64_t)sv_ntensor_numel(t) * 4;
+        uint64_t nbytes = (uint64_t)sv_ntensor_numel(t) * (half ? 2 : 4);
         snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)at,
                  (unsigned long long)(at + nbytes));
         sb_str(b, num);
@@ -306,31 +313,53 @@ static int build_header(const char *path, const sv_tensor_set *s, const sv_ntens
     return 0;
 }
 
-int sv_safetensors_write(const char *path, const sv_tensor_set *s, sv_err *e) {
+// Writes one tensor's data, as float32 or converted to float16 (in blocks, through a small buffer).
+static int write_data(FILE *f, const sv_ntensor *t, int half, const char *path, sv_err *e) {
+    size_t numel = (size_t)sv_ntensor_numel(t);
+    if (!half) {
+        if (fwrite(t->data, sizeof(float), numel, f) != numel)
+            return sv_errf(e, "%s: write failed: %s", path, strerror(errno));
+        return 0;
+    }
+    uint16_t buf[4096];
+    for (size_t i = 0; i < numel;) {
+        size_t n = numel - i < 4096 ? numel - i : 4096;
+        for (size_t k = 0; k < n; k++) {
+            float v = t->data[i + k];
+            buf[k] = sv_fc_f32_to_f16(v);
+            if (isfinite(v) && (buf[k] & 0x7c00u) == 0x7c00u)
+                return sv_errf(e, "%s: tensor '%s' holds %g, beyond float16's range (65504): store it as float32",
+                               path, t->name, v);
+        }
+        if (fwrite(buf, 2, n, f) != n) return sv_errf(e, "%s: write failed: %s", path, strerror(errno));
+        i += n;
+    }
+    return 0;
+}
+
+static int write_set(const char *path, const sv_tensor_set *s, int f16, sv_err *e) {
     const sv_ntensor **order = sv_malloc((size_t)(s->n ? s->n : 1) * sizeof *order, e);
     if (!order) return -1;
     for (int i = 0; i < s->n; i++) order[i] = &s->t[i];
     qsort(order, (size_t)s->n, sizeof *order, cmp_tensor_names);
     strbuf b = {0};
-    int rc = build_header(path, s, order, &b, e);
+    int rc = build_header(path, s, order, f16, &b, e);
     sv_atomic a;
     if (!rc) rc = sv_atomic_open_file(&a, path, e);
     if (!rc) {
         uint8_t len[8];
         for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)b.n >> (8 * i));
-        int ok = fwrite(len, 1, 8, a.f) == 8 && fwrite(b.s, 1, b.n, a.f) == b.n;
-        for (int i = 0; ok && i < s->n; i++) {
-            size_t numel = (size_t)sv_ntensor_numel(order[i]);
-            ok = fwrite(order[i]->data, sizeof(float), numel, a.f) == numel;
-        }
-        if (!ok) {
-            sv_atomic_abort(&a);
-            rc = sv_errf(e, "%s: write failed (disk full?)", path);
-        } else {
-            rc = sv_atomic_commit(&a, e);
-        }
+        if (fwrite(len, 1, 8, a.f) != 8 || fwrite(b.s, 1, b.n, a.f) != b.n)
+            rc = sv_errf(e, "%s: write failed: %s", path, strerror(errno));
+        for (int i = 0; !rc && i < s->n; i++) rc = write_data(a.f, order[i], as_f16(f16, order[i]), path, e);
+        if (rc) sv_atomic_abort(&a);
+        else rc = sv_atomic_commit(&a, e);
     }
     free(b.s);
     free(order);
     return rc;
 }
+
+int sv_safetensors_write(const char *path, const sv_tensor_set *s, sv_err *e) { return write_set(path, s, 0, e); }
+
+int sv_safetensors_write_f16(const char *path, const sv_tensor_set *s, sv_err *e) { return write_set(path, s, 1, e); }

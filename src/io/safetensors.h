@@ -12,7 +12,9 @@
 // the byte buffer exactly: no holes, no overlaps, nothing past its end. Tensors are returned in offset
 // order; __metadata__ becomes the set's metadata.
 //
-// Writing: float32 only ("F32"), tensors sorted by name (as the reference writer orders same-dtype
+// Writing: float32 ("F32"), or with sv_safetensors_write_f16 float16 ("F16", rounded to nearest even) for
+// every tensor of at least SV_SAFETENSORS_F16_MIN elements (smaller ones stay F32; a value beyond float16's
+// range is an error, not an inf). Tensors sorted by name (as the reference writer orders same-dtype
 // tensors) and packed back to back, header padded with spaces to a multiple of 8 bytes so that the data
 // are 8-byte aligned, the set's metadata as __metadata__ (omitted when empty). The file appears
 // atomically (io/atomic_file.h): a failed write leaves any previous file in place.
@@ -21,7 +23,9 @@
 #include "core/tensor_set.h"
 
 #define SV_SAFETENSORS_MAX_HEADER 100000000ull
+#define SV_SAFETENSORS_F16_MIN 16
 
 // out must be empty (zero-initialised); on failure it is left empty.
 int sv_safetensors_read(const char *path, sv_tensor_set *out, sv_err *e);
 int sv_safetensors_write(const char *path, const sv_tensor_set *s, sv_err *e);
+int sv_safetensors_write_f16(const char *path, const sv_tensor_set *s, sv_err *e);
