@@ -26,3 +26,17 @@ void cli_set_threads(int n);
 // is one of them (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
 #include "train/trainer.h"
 int cli_train_option(const char *cmd, sv_train_opts *o, const char *opt, const char *val, int *takes);
+
+// -m MODEL: a path (.pth or .safetensors), or the name of a model shipped in models/: "ssl" (alias
+// "pruned": the SSL-pruned default, CLI_DEFAULT_MODEL, used when arg is NULL) or "dense". A name has no
+// '/' and no '.'; ./dense names a file. Shipped models are looked for in $SLIMVSR_MODELS, then models/
+// beside the binary's folder, then share/slimvsr/models of an install prefix. Returns the path, or NULL
+// with e filled.
+#include "core/error.h"
+#include "model/basicvsr.h"
+#define CLI_DEFAULT_MODEL "ssl"
+const char *cli_model_path(const char *arg, sv_err *e);
+// Loads -m MODEL into m (see cli_model_path; act as --act, -1 to keep the model's) and points *use at it.
+// allow_bicubic: "bicubic" is accepted and gives *use = NULL (the runner's bicubic baseline; m is zeroed
+// so that sv_model_free(m) stays valid). Prints the error and returns -1 on failure.
+int cli_load_model(const char *arg, float act, int allow_bicubic, sv_model *m, const sv_model **use);

@@ -1,4 +1,4 @@
-// cmd_eval.c: slimvsr eval -m MODEL --lr DIR --gt DIR: PSNR/SSIM per clip and the mean over clips.
+// cmd_eval.c: slimvsr eval [-m MODEL] --lr DIR --gt DIR: PSNR/SSIM per clip and the mean over clips.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: slimvsr eval -m MODEL --lr LR --gt GT [options]\n"
+            "usage: slimvsr eval [-m MODEL] --lr LR --gt GT [options]\n"
             "\n"
             "Runs MODEL on every LR clip and measures PSNR and SSIM of each x4 output frame against its GT\n"
             "frame; prints the mean per clip and the mean over clips (every clip counts once).\n"
@@ -22,7 +22,8 @@ static void help(FILE *f) {
             "          be exactly 4x the LR frames.\n"
             "\n"
             "options:\n"
-            "  -m, --model MODEL   the network (.pth or .safetensors)\n"
+            "  -m, --model MODEL   the network: a .pth or .safetensors file, a shipped model (ssl, the\n"
+            "                      default; dense), or bicubic (MATLAB-bicubic x4: the baseline)\n"
             "  --y                 measure on the Y channel (BT.601) instead of RGB (Vid4, Vimeo-90K-T: --y;\n"
             "                      REDS4: RGB)\n"
             "  --crop-border N     ignore N pixels at each side of the x4 frames (default 0)\n"
@@ -140,20 +141,18 @@ int cmd_eval(int argc, char **argv) {
             return 2;
         }
     }
-    if (!model || !lr || !gt) {
+    if (!lr || !gt) {
         help(stderr);
         return 2;
     }
     if (threads) cli_set_threads(threads);
     sv_err e;
     sv_model m;
-    if (sv_model_load(&m, model, act, &e)) {
-        fprintf(stderr, "slimvsr: %s\n", e.msg);
-        return 1;
-    }
+    const sv_model *use;
+    if (cli_load_model(model, act, 1, &m, &use)) return 1;
     sv_eval_result *res = NULL, mean;
     int n = 0;
-    int rc = sv_eval_dirs(&m, lr, gt, &o, &res, &n, &mean, &e);
+    int rc = sv_eval_dirs(use, lr, gt, &o, &res, &n, &mean, &e);
     if (rc) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
     } else if (json) {

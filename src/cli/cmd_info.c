@@ -166,7 +166,8 @@ int cmd_info(int argc, char **argv) {
     }
     sv_err e;
     sv_model m;
-    if (sv_model_load(&m, path, -1, &e)) {
+    const char *file = cli_model_path(path, &e);
+    if (!file || sv_model_load(&m, file, -1, &e)) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }

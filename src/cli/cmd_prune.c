@@ -130,6 +130,10 @@ int cmd_prune(int argc, char **argv) {
     }
     cli_set_threads(threads);
     sv_err e;
+    if (o.model && !(o.model = cli_model_path(o.model, &e))) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
     if (sv_prune(&o, &e)) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;

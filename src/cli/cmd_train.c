@@ -13,7 +13,7 @@ static const char *usage =
     "  Trains BasicVSR x4 on clips (folders of PNG frames, Vimeo-90K/REDS layouts, or video files; LR made\n"
     "  on the fly from GT, or read from a sibling LR/ BIx4/ BDx4/ folder beside GT/).\n"
     "  --val DIR             validation clips: DIR/GT and DIR/BIx4 (or BDx4, LR); PSNR/SSIM every --val-every\n"
-    "  --init MODEL          start from a model (.pth or .safetensors); else a random one of:\n"
+    "  --init MODEL          start from a model (.pth, .safetensors, or ssl/dense: shipped); else a random one of:\n"
     "  --feat N --blocks N   width and residual blocks per branch (default 64 x 30)\n"
     "  --act relu|leaky      activation of a random model (default leaky: LeakyReLU 0.1, as BasicSR)\n"
     "  --iters N             iterations (default 1000)\n"
@@ -170,6 +170,10 @@ int cmd_train(int argc, char **argv) {
     }
     cli_set_threads(threads);
     sv_err e;
+    if (o.init && !(o.init = cli_model_path(o.init, &e))) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
     if (sv_train(&o, NULL, &e)) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;

@@ -1,4 +1,4 @@
-// cmd_upscale.c: slimvsr upscale -m MODEL INPUT OUTPUT
+// cmd_upscale.c: slimvsr upscale [-m MODEL] INPUT OUTPUT
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +10,18 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: slimvsr upscale -m MODEL [options] INPUT OUTPUT\n"
+            "usage: slimvsr upscale [-m MODEL] [options] INPUT OUTPUT\n"
             "\n"
-            "  MODEL   a PyTorch BasicVSR checkpoint (.pth: BasicSR or MMagic layout) or a slimvsr .safetensors\n"
+            "  MODEL   ssl (default): the shipped SSL-pruned model; dense: the shipped dense model it was\n"
+            "          pruned from; bicubic: MATLAB-bicubic x4, no network (the baseline); or a file: a\n"
+            "          PyTorch BasicVSR checkpoint (.pth: BasicSR or MMagic layout) or a slimvsr .safetensors\n"
             "  INPUT   a folder of PNG frames (sorted by name) or a video file\n"
             "  OUTPUT  a folder (PNG frames; same names as the input frames, or 00000000.png... for a video),\n"
             "          OUTPUT.mp4 (H.264) or OUTPUT.mkv (FFV1, lossless); the input's frame rate is kept.\n"
             "          The output appears only when complete (written under a temporary name, then renamed).\n"
             "\n"
             "options:\n"
-            "  -m, --model MODEL   the network to run\n"
+            "  -m, --model MODEL   the network to run (default ssl)\n"
             "  --chunk N           frames per chunk (default: as many as fit in about 2 GB)\n"
             "  --lookahead N       frames past each chunk that feed the backward branch (default 10)\n"
             "  --threads N         worker threads (default: all cores)\n"
@@ -82,18 +84,16 @@ int cmd_upscale(int argc, char **argv) {
             return 2;
         }
     }
-    if (!model || npos != 2) {
+    if (npos != 2) {
         help(stderr);
         return 2;
     }
     if (threads) cli_set_threads(threads);
     sv_err e;
     sv_model m;
-    if (sv_model_load(&m, model, act, &e)) {
-        fprintf(stderr, "slimvsr: %s\n", e.msg);
-        return 1;
-    }
-    int rc = sv_upscale(&m, pos[0], pos[1], &o, &e);
+    const sv_model *use;
+    if (cli_load_model(model, act, 1, &m, &use)) return 1;
+    int rc = sv_upscale(use, pos[0], pos[1], &o, &e);
     if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
     sv_model_free(&m);
     return rc ? 1 : 0;

@@ -13,6 +13,7 @@
 #include "core/progress.h"
 #include "model/runner_internal.h"
 #include "ops/ops.h"
+#include "train/degrade.h"  // sv_imresize_scaled: the bicubic runner (m == NULL)
 
 static float *alloc_buf(sv_runner *r, size_t nfloats, sv_err *e) {
     size_t bytes = nfloats * sizeof(float);
@@ -73,6 +74,11 @@ static int plan_conv(sv_runner *r, sv_conv_op *op, const sv_conv_layer *c, int h
 }
 
 void sv_runner_estimate(const sv_model *m, int h, int w, size_t *fixed, size_t *per_frame) {
+    if (!m) {  // bicubic: one output frame, plus imresize's intermediate and its tap tables
+        *fixed = (size_t)48 * h * w * sizeof(float) * 2;
+        *per_frame = 0;
+        return;
+    }
     // Mirrors the allocations of sv_runner_create with blk = 16 (the largest padding), plus the
     // transformed weights of the conv plans (Winograd F(6x6,3x3) keeps 64/9 of a 3x3 layer's weights).
     const size_t hw = (size_t)h * w, B = 16;
@@ -103,6 +109,12 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
     r->h = h;
     r->w = w;
     r->max_frames = max_frames;
+    if (!m) {  // bicubic: no network, one output buffer
+        r->bytes = (size_t)48 * h * w * sizeof(float);
+        if ((r->out_chw = malloc(r->bytes))) return r;
+        sv_errf(e, "out of memory for a %dx%d output frame", 4 * w, 4 * h);
+        goto fail;
+    }
     const int C = m->num_feat, blk = r->blk;
     const float slope = m->act_slope;
     if (sv_spynet_plan(r, e)) goto fail;
@@ -246,6 +258,13 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
     if (n < 1 || n > r->max_frames || n_emit < 1 || n_emit > n)
         return sv_errf(e, "runner: %d frames (%d emitted), planned for 1..%d", n, n_emit, r->max_frames);
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
+    if (!r->m) {  // bicubic: each frame on its own
+        for (int i = 0; i < n_emit; i++)
+            if (sv_imresize_scaled(r->out_chw, frames[i], 3, h, w, 4.0, 4.0, 4 * h, 4 * w, e) ||
+                out(ud, i, r->out_chw, e))
+                return -1;
+        return 0;
+    }
     size_t fm = sv_fmap_floats(C, h, w, blk);
     // backward branch over all n frames
     for (int i = n - 1; i >= 0; i--) {
@@ -314,7 +333,7 @@ void sv_runner_free(sv_runner *r) {
         for (int j = 0; j < SV_SPY_CONVS; j++) free_op(&r->spy[l][j]);
     for (int t = 0; t < 2; t++) {
         free_op(&r->trunk[t].conv_first);
-        for (int k = 0; r->trunk[t].conv1 && k < r->m->num_block; k++) {
+        for (int k = 0; r->trunk[t].conv1 && r->m && k < r->m->num_block; k++) {
             free_op(&r->trunk[t].conv1[k]);
             free_op(&r->trunk[t].conv2[k]);
         }
