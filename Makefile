@@ -2,6 +2,7 @@
 #   make              -> build/slimvsr, build/libslimvsr.a
 #   make test         -> builds and runs every test (tests/run.sh prints "N passed, N failed")
 #   make SAN=1 test   -> the same under AddressSanitizer + UndefinedBehaviorSanitizer, in build-san/
+#   make FUZZ=1 fuzz  -> libFuzzer targets (clang, ASan + UBSan) in build-fuzz/fuzz/: tests/fuzz/run.sh
 # Debian packages it needs: tools/install-deps.sh
 
 CC      ?= cc
@@ -11,6 +12,13 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp $(ARCH) -Isrc \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -fopenmp
+
+ifeq ($(FUZZ),1)
+CC      := clang
+BUILD   ?= build-fuzz
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDLIBS  += -fsanitize=address,undefined
+endif
 
 ifeq ($(SAN),1)
 BUILD   ?= build-san
@@ -27,6 +35,11 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC := $(filter-out tests/fuzz/fuzz_util.c,$(FUZZ_SRC))
+# each target twice: under driver.c's main (replays files; part of `make tests`) and under libFuzzer
+REPLAY   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 all: $(BUILD)/slimvsr $(BUILD)/libslimvsr.a
 
@@ -53,14 +66,24 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libslimvsr.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(TESTS) $(TOOLS)
+$(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_util.o $(BUILD)/obj/tests/fuzz/driver.o $(BUILD)/libslimvsr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_util.o $(BUILD)/libslimvsr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+tests: $(TESTS) $(TOOLS) $(REPLAY)
+
+fuzz: $(FUZZERS)
 
 test: all tests
 	BUILD=$(BUILD) tests/run.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all test tests clean
+.PHONY: all test tests fuzz clean
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -155,7 +155,7 @@ static sv_pk_obj *top(vm *m) {
 static int pop_mark(vm *m, sv_pk_obj ***items, size_t *n) {
     if (!m->nmarks) return fail(m, "no MARK on the stack");
     size_t at = m->marks[--m->nmarks];
-    *items = m->stack + at;
+    *items = m->stack ? m->stack + at : NULL;  // nothing pushed yet: no stack (NULL + 0 is undefined)
     *n = m->sp - at;
     m->sp = at;
     return 0;
