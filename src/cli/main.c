@@ -1,6 +1,7 @@
 // main.c: `slimvsr <command> ...` dispatch and the shared option helpers.
 #include <errno.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,10 @@ int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, 
 }
 
 int main(int argc, char **argv) {
+    // A file-size limit (ulimit -f) would otherwise kill the process mid-write with SIGXFSZ; ignored, the
+    // write fails with EFBIG and takes the same path as a full disk: an error naming the file, the
+    // temporary output removed, the earlier output untouched.
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
