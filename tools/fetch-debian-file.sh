@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# fetch-debian-file.sh PACKAGE INNER_PATH DEST: downloads a Debian package with `apt-get download` (no
-# install, no root needed unless the package lists are stale), unpacks it, and moves one file out of it to
-# DEST (atomically: DEST appears whole or not at all). Does nothing when DEST already exists and is not
-# empty. Runs "apt-get update" once if the download fails. Used for the real clips the tests and the
-# shipped model's training set take from Debian (tests/data/fetch_cockatoo.sh, tools/fetch-train-data.sh).
+# fetch-debian-file.sh PACKAGE INNER_PATH DEST [INNER_PATH DEST ...]: downloads a Debian package once with
+# `apt-get download` (no install, no root needed unless the package lists are stale), unpacks it, and
+# moves each listed file out of it to its DEST (atomically: a DEST appears whole or not at all). Does
+# nothing when every DEST already exists and is not empty. Runs "apt-get update" once if the download
+# fails. Used for the real clips the tests and the shipped model's training set take from Debian
+# (tests/data/fetch_cockatoo.sh, tools/fetch-train-data.sh).
 set -euo pipefail
-[ $# -eq 3 ] || { echo "usage: $0 PACKAGE INNER_PATH DEST" >&2; exit 2; }
-pkg=$1 inner=${2#/} dest=$3
-[ -s "$dest" ] && exit 0
-mkdir -p "$(dirname "$dest")"
-work=$(mktemp -d "$(dirname "$dest")/.fetch-XXXXXX")
+[ $# -ge 3 ] && [ $(($# % 2)) -eq 1 ] || { echo "usage: $0 PACKAGE INNER_PATH DEST [INNER_PATH DEST ...]" >&2; exit 2; }
+pkg=$1; shift
+missing=()
+for ((i = 1; i < $#; i += 2)); do
+    dest=${*:i+1:1}
+    [ -s "$dest" ] || missing+=("${*:i:1}" "$dest")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+first_dest=${missing[1]}
+mkdir -p "$(dirname "$first_dest")"
+work=$(mktemp -d "$(dirname "$first_dest")/.fetch-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # apt-get download writes into the current folder; as root it drops privileges to _apt, which needs write
 # access there.
@@ -22,6 +29,10 @@ fi
 deb=$(ls "$work/${pkg}"_*.deb 2>/dev/null | head -n 1)
 [ -n "$deb" ] || { echo "fetch: no $pkg .deb downloaded" >&2; exit 1; }
 dpkg -x "$deb" "$work/x"
-[ -s "$work/x/$inner" ] || { echo "fetch: $inner not found in $(basename "$deb")" >&2; exit 1; }
-mv "$work/x/$inner" "$dest.tmp"
-mv "$dest.tmp" "$dest"
+for ((i = 0; i < ${#missing[@]}; i += 2)); do
+    inner=${missing[i]#/} dest=${missing[i+1]}
+    [ -s "$work/x/$inner" ] || { echo "fetch: $inner not found in $(basename "$deb")" >&2; exit 1; }
+    mkdir -p "$(dirname "$dest")"
+    mv "$work/x/$inner" "$dest.tmp"
+    mv "$dest.tmp" "$dest"
+done

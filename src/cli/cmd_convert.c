@@ -44,11 +44,8 @@ int cmd_convert(int argc, char **argv) {
     }
     sv_err e;
     sv_model m;
-    const char *in = cli_model_path(pos[0], &e);
-    if (!in || sv_model_load(&m, in, act, &e)) {
-        fprintf(stderr, "slimvsr: %s\n", e.msg);
-        return 1;
-    }
+    const sv_model *use;
+    if (cli_load_model(pos[0], act, 0, &m, &use)) return 1;
     sv_tensor_set s = {0};
     int rc = sv_model_to_tensors(&m, &s, &e);
     if (!rc) rc = fp16 ? sv_safetensors_write_f16(pos[1], &s, &e) : sv_safetensors_write(pos[1], &s, &e);

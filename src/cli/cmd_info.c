@@ -164,13 +164,9 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "usage: slimvsr info MODEL [--size HxW] [--json]\n");
         return 2;
     }
-    sv_err e;
     sv_model m;
-    const char *file = cli_model_path(path, &e);
-    if (!file || sv_model_load(&m, file, -1, &e)) {
-        fprintf(stderr, "slimvsr: %s\n", e.msg);
-        return 1;
-    }
+    const sv_model *use;
+    if (cli_load_model(path, -1, 0, &m, &use)) return 1;
     sv_model_totals t;
     int nl = sv_model_stats(&m, h, w, NULL, 0, &t);
     sv_layer_stat *L = calloc((size_t)nl, sizeof *L);

@@ -1,6 +1,7 @@
 // float_convert.h: little-endian float16 / bfloat16 / float32 / float64 element arrays -> float32, used by
-// the checkpoint readers, and float32 -> float16 for the fp16 writer. Exact for float16 and bfloat16 (subnormals, inf and NaN included); float64 is
-// rounded to nearest (overflow gives +-inf). The source may be unaligned.
+// the checkpoint readers, and float32 -> float16 for the fp16 writer. Exact for float16 and bfloat16
+// (subnormals, inf and NaN included); float64 is rounded to nearest (overflow gives +-inf). The source may
+// be unaligned.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
