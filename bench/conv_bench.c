@@ -41,8 +41,8 @@ typedef struct {
 static const shape shapes[] = {
     {"trunk block conv 64->64 @180x320", 64, 64, 3, 180, 320, 120},
     {"trunk first conv 67->64 @180x320", 67, 64, 3, 180, 320, 2},
-    {"upconv1 64->256 @180x320", 64, 256, 3, 180, 320, 1},
-    {"upconv2 64->256 @360x640", 64, 256, 3, 360, 640, 1},
+    {"upconv1 64->256 +shuffle @180x320", 64, 256, 3, 180, 320, 1},  // "shuffle": + pixel shuffle 2x,
+    {"upconv2 64->256 +shuffle @360x640", 64, 256, 3, 360, 640, 1},  //   as the model runs them
     {"conv_hr 64->64 @720x1280", 64, 64, 3, 720, 1280, 1},
     {"conv_last 64->3 @720x1280", 64, 3, 3, 720, 1280, 1},
     {"fusion 1x1 128->64 @180x320", 128, 64, 1, 180, 320, 1},
@@ -116,7 +116,8 @@ int main(int argc, char **argv) {
             if (algo == SV_CONV_WINO7 && sh->k != 7) continue;
             // the trunk's second conv: residual in place (out = x + conv), as the model runs it
             sv_conv_desc d = {.cin = sh->cin, .cout = sh->cout, .k = sh->k, .pad = pad, .h = sh->h, .w = sh->w,
-                              .blk = blk, .act = s != 0, .act_slope = 0.1f, .residual = s == 0};
+                              .blk = blk, .act = s != 0, .act_slope = 0.1f, .residual = s == 0,
+                              .shuffle = strstr(sh->what, "shuffle") ? 2 : 0};
             sv_err e;
             sv_conv_plan *p = sv_conv_plan_create_algo(&d, wt, b, algo, &e);
             if (!p) {

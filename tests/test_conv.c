@@ -78,18 +78,21 @@ static const char *algo_names[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_au
 static double algo_rtol(int id) { return id == SV_CONV_WINO6 ? RTOL_WINO6 : RTOL; }
 
 // One shape: the reference once, then every backend that takes the shape, each with three of the nine
-// epilogues (act none/ReLU/LeakyReLU x residual none/separate/aliased), rotating with variant0.
-static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk, int variant0) {
-    const int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+// epilogues (act none/ReLU/LeakyReLU x residual none/separate/aliased), rotating with variant0. shuffle 2:
+// the plan's output goes through a 2x pixel shuffle (no residual then), checked against the reference
+// conv read at the shuffled positions.
+static void check_case_shuffle(int cin, int cout, int h, int w, int k, int pad, int blk, int variant0, int shuffle) {
+    const int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1, s = shuffle ? 2 : 1, sc = cout / (s * s);
     if (oh < 1 || ow < 1) return;
     const size_t nin = sv_fmap_floats(cin, h, w, blk), nout = sv_fmap_floats(cout, oh, ow, blk);
+    const size_t nsout = sv_fmap_floats(sc, s * oh, s * ow, blk);  // the plan's output, shuffled or not
     const size_t nw = (size_t)cout * cin * k * k;
     float *in = rand_fmap(cin, h, w, blk, -1.0f, 1.0f);
     float *wt = malloc(nw * sizeof(float)), *b = malloc(cout * sizeof(float));
     tu_fill_uniform(wt, nw, -0.5f, 0.5f, &rng);
     tu_fill_uniform(b, cout, -0.5f, 0.5f, &rng);
     float *ref = malloc(nout * sizeof(float)), *mag = malloc(nout * sizeof(float));
-    float *res = rand_fmap(cout, oh, ow, blk, -2.0f, 2.0f), *out = malloc(nout * sizeof(float));
+    float *res = rand_fmap(cout, oh, ow, blk, -2.0f, 2.0f), *out = malloc((nsout > nout ? nsout : nout) * sizeof(float));
     conv2d_forward_ref(ref, in, wt, b, cin, cout, h, w, k, pad, blk);
     {  // magnitudes: the same conv on absolute values
         float *ain = malloc(nin * sizeof(float)), *aw = malloc(nw * sizeof(float)), *ab = malloc(cout * sizeof(float));
@@ -104,9 +107,10 @@ static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk,
         if (algo == SV_CONV_WINO7 && !(k == 7 && blk != 1)) continue;
         if (algo == SV_CONV_REF && (size_t)cin * k * k * nout > 2000000) continue;  // slow; small shapes do
         for (int v = 0; v < 3; v++) {
-            const int variant = (variant0 + v * 4 + algo) % 9, act = variant % 3, resmode = variant / 3;
+            const int variant = (variant0 + v * 4 + algo) % 9, act = variant % 3, resmode = shuffle ? 0 : variant / 3;
             sv_conv_desc d = {.cin = cin, .cout = cout, .k = k, .pad = pad, .h = h, .w = w, .blk = blk,
-                              .act = act != 0, .act_slope = act == 2 ? 0.1f : 0.0f, .residual = resmode != 0};
+                              .act = act != 0, .act_slope = act == 2 ? 0.1f : 0.0f, .residual = resmode != 0,
+                              .shuffle = shuffle};
             sv_err e = {{0}};
             sv_conv_plan *p = sv_conv_plan_create_algo(&d, wt, b, algo, &e);
             CHECKF(p != NULL, "plan %s cin %d cout %d %dx%d k %d: %s", algo_names[algo], cin, cout, h, w, k, e.msg);
@@ -114,34 +118,36 @@ static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk,
             // resmode 1: residual in its own buffer; 2: aliased (out holds the residual)
             if (resmode == 2) memcpy(out, res, nout * sizeof(float));
             else
-                for (size_t i = 0; i < nout; i++) out[i] = NAN;
+                for (size_t i = 0; i < nsout; i++) out[i] = NAN;
             CHECK(sv_conv_plan_run(p, out, in, resmode == 1 ? res : resmode == 2 ? out : NULL) == 0);
             const float slope = d.act_slope;
             const int id = sv_conv_plan_algo_id(p);
             const double rtol = algo_rtol(id);
             int bad = 0;
             double ratio = 0;
-            for (int c = 0; c < sv_cpad(cout, blk) && bad < 3; c++)
-                for (int y = 0; y < oh; y++)
-                    for (int x = 0; x < ow; x++) {
-                        const size_t at = sv_fmap_index(c, y, x, oh, ow, blk);
-                        if (c >= cout) {
-                            if (out[at] != 0.0f && bad++ < 3)
-                                tu_fail(__FILE__, __LINE__, "%s: padding channel %d not zero (%g)", sv_conv_plan_algo(p), c, out[at]);
+            for (int c = 0; c < sv_cpad(sc, blk) && bad < 3; c++)
+                for (int y = 0; y < s * oh; y++)
+                    for (int x = 0; x < s * ow; x++) {
+                        const size_t got_at = sv_fmap_index(c, y, x, s * oh, s * ow, blk);
+                        if (c >= sc) {
+                            if (out[got_at] != 0.0f && bad++ < 3)
+                                tu_fail(__FILE__, __LINE__, "%s: padding channel %d not zero (%g)", sv_conv_plan_algo(p), c, out[got_at]);
                             continue;
                         }
+                        // the reference element that the (shuffled) output element holds
+                        const size_t at = sv_fmap_index(c * s * s + (y % s) * s + x % s, y / s, x / s, oh, ow, blk);
                         double want = ref[at];
                         if (d.act && want < 0) want *= slope;
                         double scale = mag[at];
                         if (resmode) want += res[at], scale += fabs(res[at]);
-                        const double err = fabs(out[at] - want);
+                        const double err = fabs(out[got_at] - want);
                         if (!(err <= rtol * scale + 1e-30)) {  // also catches NaN
                             if (bad++ < 3)
                                 tu_fail(__FILE__, __LINE__,
-                                        "%s cin %d cout %d %dx%d k %d pad %d blk %d act %d res %d: out[%d,%d,%d] = %.7g, "
-                                        "want %.7g (scale %.3g)",
-                                        sv_conv_plan_algo(p), cin, cout, h, w, k, pad, blk, act, resmode, c, y, x,
-                                        out[at], want, scale);
+                                        "%s cin %d cout %d %dx%d k %d pad %d blk %d act %d res %d shuffle %d: out[%d,%d,%d] "
+                                        "= %.7g, want %.7g (scale %.3g)",
+                                        sv_conv_plan_algo(p), cin, cout, h, w, k, pad, blk, act, resmode, shuffle, c, y,
+                                        x, out[got_at], want, scale);
                         }
                         if (scale > 0 && err / scale > ratio) ratio = err / scale;
                     }
@@ -150,6 +156,10 @@ static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk,
         }
     }
     free(in), free(wt), free(b), free(ref), free(mag), free(res), free(out);
+}
+
+static void check_case(int cin, int cout, int h, int w, int k, int pad, int blk, int variant0) {
+    check_case_shuffle(cin, cout, h, w, k, pad, blk, variant0, 0);
 }
 
 static const int chans[] = {3, 13, 37, 64, 67};
@@ -209,6 +219,24 @@ static void test_plans_k7_wino(void) {
     check_case(16, 2, 24, 40, 7, 3, 8, 3);
 }
 
+// Pixel shuffle after the conv (upconv1/2): output groups G = cout/4 of 1, 3, 8, 13 and 64 (odd G pads
+// the Winograd's reordered channels), every layout, F(4x4) and F(6x6) sizes, k 1 (oneDNN + shuffle).
+static void test_plans_shuffle(void) {
+    static const int cases[][6] = {  // cin, G, h, w, k, blk
+        {13, 1, 5, 7, 3, 8},    {3, 3, 23, 41, 3, 16}, {37, 13, 30, 50, 3, 8}, {64, 8, 31, 26, 3, 16},
+        {13, 13, 25, 29, 3, 16}, {16, 64, 24, 30, 3, 8}, {13, 3, 6, 9, 1, 8},  {8, 13, 7, 5, 3, 1},
+    };
+    for (int i = 0; i < 8; i++)
+        check_case_shuffle(cases[i][0], 4 * cases[i][1], cases[i][2], cases[i][3], cases[i][4], cases[i][4] / 2,
+                           cases[i][5], i, 2);
+    sv_err e = {{0}};  // a shuffle needs cout % 4 == 0 and no residual
+    sv_conv_desc d = {.cin = 8, .cout = 6, .k = 3, .pad = 1, .h = 8, .w = 8, .blk = 8, .shuffle = 2};
+    float wt[8 * 8 * 9] = {0};
+    CHECK(sv_conv_plan_create(&d, wt, NULL, &e) == NULL && strstr(e.msg, "pixel shuffle"));
+    d.cout = 8, d.residual = 1;
+    CHECK(sv_conv_plan_create(&d, wt, NULL, &e) == NULL && strstr(e.msg, "pixel shuffle"));
+}
+
 static void test_plan_errors(void) {
     sv_err e = {{0}};
     sv_conv_desc d = {.cin = 4, .cout = 4, .k = 7, .pad = 0, .h = 1, .w = 1, .blk = 8};
@@ -238,6 +266,7 @@ int main(int argc, char **argv) {
     run_test("conv_plans_large", test_plans_large);
     run_test("conv_plans_k7", test_plans_k7);
     run_test("conv_plans_k7_wino", test_plans_k7_wino);
+    run_test("conv_plans_shuffle", test_plans_shuffle);
     for (int a = 1; a < SV_CONV_NALGO; a++)
         printf("# worst |err| / scale for %s: %.3g (tolerance %.0e)\n", algo_names[a], worst[a],
                algo_rtol(a));

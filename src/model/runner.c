@@ -37,11 +37,21 @@ void sv_run_conv(sv_runner *r, const sv_conv_op *op, float *out, const float *in
     }
     int oh = d->h + 2 * d->pad - d->k + 1, ow = d->w + 2 * d->pad - d->k + 1;
     size_t n = (size_t)d->cout * oh * ow;
-    float *dst = residual ? r->scratch : out;
+    // the raw conv output: to scratch before a residual add, to its own buffer before a shuffle (reference
+    // mode is for tests: a malloc per call is fine; a failed one is reported like a failed conv)
+    float *dst = residual ? r->scratch : d->shuffle ? malloc(n * sizeof(float)) : out;
+    if (!dst) {
+        r->conv_failed = op->layer;
+        return;
+    }
     conv2d_forward_ref(dst, in, op->layer->w, op->layer->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, 1);
     if (op->tap) sv_tap_emit(r, op->tap, tap_index, dst, d->cout, oh, ow, 1);
     if (d->act) act_forward(dst, n, d->act_slope);
     if (residual) add_forward(out, dst, residual, n);
+    if (d->shuffle) {
+        pixel_shuffle_forward(out, dst, d->cout / 4, oh, ow, 2, 1);
+        free(dst);
+    }
 }
 
 void sv_tap_emit(sv_runner *r, const char *name, int index, const float *data, int c, int h, int w, int blk) {
@@ -62,12 +72,15 @@ void sv_runner_set_tap(sv_runner *r, sv_tap_fn tap, void *ud) {
     r->tap_ud = ud;
 }
 
+enum { RESIDUAL = 1, SHUFFLE = 2 };  // plan_conv's epilogue flags: + residual, 2x pixel shuffle
+
 static int plan_conv(sv_runner *r, sv_conv_op *op, const sv_conv_layer *c, int h, int w, int act, float slope,
-                     int residual, const char *tap, sv_err *e) {
+                     int flags, const char *tap, sv_err *e) {
     op->layer = c;
     op->tap = tap;
     op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = c->k, .pad = c->k / 2, .h = h, .w = w,
-                           .blk = r->blk, .act = act, .act_slope = slope, .residual = residual};
+                           .blk = r->blk, .act = act, .act_slope = slope, .residual = (flags & RESIDUAL) != 0,
+                           .shuffle = flags & SHUFFLE ? 2 : 0};
     if (r->mode != SV_EXEC_FAST) return 0;
     op->plan = sv_conv_plan_create(&op->d, c->w, c->b, e);
     return op->plan ? 0 : -1;
@@ -83,12 +96,12 @@ void sv_runner_estimate(const sv_model *m, int h, int w, size_t *fixed, size_t *
     // transformed weights of the conv plans (Winograd F(6x6,3x3) keeps 64/9 of a 3x3 layer's weights).
     const size_t hw = (size_t)h * w, B = 16;
     const int C = m->num_feat, g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
-    size_t big1 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, B), hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, B);
+    size_t hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, B);
     size_t big2 = sv_fmap_floats(g2, 4 * h, 4 * w, B), obn = sv_fmap_floats(3, 4 * h, 4 * w, B);
     size_t lr = sv_fmap_floats(C, h, w, B) * 6 + sv_fmap_floats(2 * C, h, w, B) + sv_fmap_floats(m->fusion.cout, h, w, B) +
-                sv_fmap_floats(m->upconv1.cout, h, w, B) + sv_fmap_floats(g1, 2 * h, 2 * w, B) + 2 * hw;
+                sv_fmap_floats(g1, 2 * h, 2 * w, B) + 2 * hw;
     size_t spy = (size_t)((h + 31) / 32 * 32) * (size_t)((w + 31) / 32 * 32);
-    size_t fl = lr + (hrn > big1 ? hrn : big1) + (obn > big2 ? obn : big2) + 48 * hw + spy * (2 * 64 + 16 + 20);
+    size_t fl = lr + hrn + (obn > big2 ? obn : big2) + 48 * hw + spy * (2 * 64 + 16 + 20);
     *fixed = fl * sizeof(float) + m->nparams * sizeof(float) * 8;
     *per_frame = sv_fmap_floats(C, h, w, B) * sizeof(float);
 }
@@ -134,7 +147,7 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
             const sv_resblock *b = &tr->blocks[k];
             int dense_out = b->out_idx == NULL;
             if (plan_conv(r, &to->conv1[k], &b->conv1, h, w, 1, 0.0f, 0, NULL, e) ||
-                plan_conv(r, &to->conv2[k], &b->conv2, h, w, 0, 0.0f, dense_out, NULL, e)) {
+                plan_conv(r, &to->conv2[k], &b->conv2, h, w, 0, 0.0f, dense_out ? RESIDUAL : 0, NULL, e)) {
                 sv_errprefix(e, "planning %s block %d", tname[t], k);
                 goto fail;
             }
@@ -142,20 +155,20 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
         }
     }
     if (plan_conv(r, &r->fusion, &m->fusion, h, w, 1, slope, 0, "fusion", e) ||
-        plan_conv(r, &r->upconv1, &m->upconv1, h, w, 1, slope, 0, "upconv1", e) ||
-        plan_conv(r, &r->upconv2, &m->upconv2, 2 * h, 2 * w, 1, slope, 0, NULL, e) ||
+        plan_conv(r, &r->upconv1, &m->upconv1, h, w, 1, slope, SHUFFLE, "upconv1", e) ||
+        plan_conv(r, &r->upconv2, &m->upconv2, 2 * h, 2 * w, 1, slope, SHUFFLE, NULL, e) ||
         plan_conv(r, &r->conv_hr, &m->conv_hr, 4 * h, 4 * w, 1, slope, 0, NULL, e) ||
-        plan_conv(r, &r->conv_last, &m->conv_last, 4 * h, 4 * w, 0, 0.0f, 1, "conv_last", e))
+        plan_conv(r, &r->conv_last, &m->conv_last, 4 * h, 4 * w, 0, 0.0f, RESIDUAL, "conv_last", e))
         goto fail;
-    // The activation after a pixel shuffle is element-wise, so it is fused into the conv before it.
+    // The pixel shuffles are fused into the convs before them (upconv1/2 write the shuffled map), and so is
+    // the activation after each, which is element-wise.
     size_t hw = (size_t)h * w;
     int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
     r->C = C;
-    // The 4x-resolution maps dominate the fixed memory; each buffer is reused once its content is consumed:
-    // up2 (upconv2 out) -> hr (conv_hr out), ps2 (shuffled) -> out_blk (conv_last out).
-    size_t big1 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk), hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk);
+    // The 4x-resolution maps dominate the fixed memory: ps2 (upconv2's shuffled output) is reused for
+    // out_blk (conv_last's output) once conv_hr has consumed it.
+    size_t hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk);
     size_t big2 = sv_fmap_floats(g2, 4 * h, 4 * w, blk), obn = sv_fmap_floats(3, 4 * h, 4 * w, blk);
-    if (hrn > big1) big1 = hrn;
     if (obn > big2) big2 = obn;
     if (!(r->feat_b = alloc_buf(r, sv_fmap_floats(C, h, w, blk) * (size_t)max_frames, e)) ||
         !(r->hid = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
@@ -167,12 +180,10 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
         !(r->flow = alloc_buf(r, 2 * hw, e)) ||
         !(r->fuse_in = alloc_buf(r, sv_fmap_floats(2 * C, h, w, blk), e)) ||
         !(r->fuse_out = alloc_buf(r, sv_fmap_floats(m->fusion.cout, h, w, blk), e)) ||
-        !(r->up1 = alloc_buf(r, sv_fmap_floats(m->upconv1.cout, h, w, blk), e)) ||
         !(r->ps1 = alloc_buf(r, sv_fmap_floats(g1, 2 * h, 2 * w, blk), e)) ||
-        !(r->up2 = alloc_buf(r, big1, e)) || !(r->ps2 = alloc_buf(r, big2, e)) ||
+        !(r->hr = alloc_buf(r, hrn, e)) || !(r->ps2 = alloc_buf(r, big2, e)) ||
         !(r->out_chw = alloc_buf(r, 3 * hw * 16, e)))
         goto fail;
-    r->hr = r->up2;
     r->out_blk = r->ps2;
     if (mode == SV_EXEC_REFERENCE) {
         size_t sc = (size_t)C * hw > 3 * hw * 16 ? (size_t)C * hw : 3 * hw * 16;
@@ -228,16 +239,12 @@ static void trunk_step(sv_runner *r, int t, const float *x, const float *prev, c
 
 // y_i = conv_last(act(conv_hr(ps(act(upconv2(ps(act(upconv1(act(fusion(cat[B_i, F_i])))))))))) + up4(x_i)
 static void reconstruct(sv_runner *r, int i, const float *x, const float *fb, const float *ff) {
-    const sv_model *m = r->m;
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
-    int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
     channel_copy(r->fuse_in, 2 * C, 0, blk, fb, C, 0, blk, C, h, w);
     channel_copy(r->fuse_in, 2 * C, C, blk, ff, C, 0, blk, C, h, w);
     sv_run_conv(r, &r->fusion, r->fuse_out, r->fuse_in, NULL, i);
-    sv_run_conv(r, &r->upconv1, r->up1, r->fuse_out, NULL, i);
-    pixel_shuffle_forward(r->ps1, r->up1, g1, h, w, 2, blk);
-    sv_run_conv(r, &r->upconv2, r->up2, r->ps1, NULL, i);
-    pixel_shuffle_forward(r->ps2, r->up2, g2, 2 * h, 2 * w, 2, blk);
+    sv_run_conv(r, &r->upconv1, r->ps1, r->fuse_out, NULL, i);  // + pixel shuffle
+    sv_run_conv(r, &r->upconv2, r->ps2, r->ps1, NULL, i);       // + pixel shuffle
     sv_run_conv(r, &r->conv_hr, r->hr, r->ps2, NULL, i);
     // base = bilinear x4 of the LR frame, written into the output, then conv_last adds onto it
     resize_bilinear_forward(r->out_chw, x, 3, h, w, 4 * h, 4 * w, 0, 1);
@@ -346,7 +353,7 @@ void sv_runner_free(sv_runner *r) {
     free_op(&r->conv_hr);
     free_op(&r->conv_last);
     float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->flow, r->fuse_in,
-                     r->fuse_out, r->up1, r->ps1, r->up2, r->ps2, r->out_chw, r->scratch,
+                     r->fuse_out, r->ps1, r->hr, r->ps2, r->out_chw, r->scratch,
                      r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     for (int l = 0; l < SV_SPY_LEVELS; l++) {

@@ -33,7 +33,7 @@ struct sv_runner {
     float *cat;              // [C+3, h, w]
     float *mid, *gath, *res; // [mid/|S|/|K2| <= C ... , h, w] (block scratch)
     float *flow;             // [2, h, w] plain CHW
-    float *fuse_in, *fuse_out, *up1, *ps1, *up2, *ps2, *hr, *out_blk, *out_chw, *scratch;
+    float *fuse_in, *fuse_out, *ps1, *ps2, *hr, *out_blk, *out_chw, *scratch;
     float *spy_ref[SV_SPY_LEVELS], *spy_supp[SV_SPY_LEVELS];   // [3, lh, lw] CHW
     float *spy_flow, *spy_up, *spy_warp, *spy_a, *spy_b, *spy_in;  // at the finest level size
     size_t bytes;

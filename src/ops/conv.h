@@ -19,6 +19,8 @@ typedef struct {
     int act;                // 1: apply activation with act_slope after bias (0 slope: ReLU)
     float act_slope;
     int residual;           // 1: out = [act](conv(in) + b) + residual
+    int shuffle;            // 2: out = pixel_shuffle_2x([act](conv(in) + b)), [cout/4, 2*H_out, 2*W_out]
+                            //   (PyTorch PixelShuffle(2); cout % 4 == 0, no residual); 0: none
 } sv_conv_desc;
 
 typedef struct sv_conv_plan sv_conv_plan;

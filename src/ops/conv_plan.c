@@ -6,6 +6,8 @@
 //   SV_CONV_DNNL  oneDNN direct convolution            everything else (blk 1 too: plain nchw)
 //   SV_CONV_DNNL_AUTO  oneDNN's own choice (its Winograd exists for AVX-512 only); benchmarks only
 //   SV_CONV_REF   conv2d_forward_ref + epilogue        last resort when oneDNN refuses a shape
+// A pixel shuffle after the conv (desc shuffle) is fused into the Winograd output transform; the other
+// backends write the conv to tmp and shuffle it from there.
 // SLIMVSR_CONV_ALGO=wino6|wino|wino7|dnnl|dnnl_auto|ref in the environment forces one for every layer where
 // it applies (wino6 and wino need k = 3, wino7 k = 7, all three blk 8/16).
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "core/layout.h"
 #include "ops/conv_internal.h"
+#include "ops/ops.h"
 
 struct sv_conv_plan {
     sv_conv_desc d;
@@ -23,7 +26,8 @@ struct sv_conv_plan {
     char name[80];
     sv_wino *wino;
     sv_dnnl_conv *dnnl;
-    float *w, *b, *tmp;  // SV_CONV_REF: plain copies and the conv result before the epilogue
+    float *w, *b;        // SV_CONV_REF: plain copies of the weights
+    float *tmp;          // SV_CONV_REF, or shuffle without Winograd: the conv result before the shuffle
 };
 
 static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6", "wino7"};
@@ -63,6 +67,9 @@ static int check_desc(const sv_conv_desc *d, sv_err *e) {
     if (d->h + 2 * d->pad - d->k + 1 < 1 || d->w + 2 * d->pad - d->k + 1 < 1)
         return sv_errf(e, "conv plan: %dx%d input with k %d pad %d gives an empty output", d->h, d->w, d->k,
                        d->pad);
+    if (d->shuffle != 0 && (d->shuffle != 2 || d->cout % 4 || d->residual))
+        return sv_errf(e, "conv plan: pixel shuffle %d needs factor 2, cout a multiple of 4 (got %d) and no residual",
+                       d->shuffle, d->cout);
     return 0;
 }
 
@@ -82,6 +89,11 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
         if (algo == SV_CONV_AUTO) algo = choose_algo(d, p->oh, p->ow);
     }
     p->algo = algo;
+    sv_conv_desc plain = *d;  // what a backend without the fused shuffle computes, into tmp
+    plain.shuffle = 0;
+    if (d->shuffle && (algo == SV_CONV_DNNL || algo == SV_CONV_DNNL_AUTO || algo == SV_CONV_REF) &&
+        !(p->tmp = sv_malloc(sv_fmap_floats(d->cout, p->oh, p->ow, d->blk) * sizeof(float), e)))
+        goto fail;
     switch (algo) {
     case SV_CONV_WINO:
     case SV_CONV_WINO6:
@@ -97,7 +109,7 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
     }
     case SV_CONV_DNNL:
     case SV_CONV_DNNL_AUTO:
-        p->dnnl = sv_dnnl_conv_create(d, weight, bias, algo == SV_CONV_DNNL_AUTO, e);
+        p->dnnl = sv_dnnl_conv_create(&plain, weight, bias, algo == SV_CONV_DNNL_AUTO, e);
         if (p->dnnl) {
             snprintf(p->name, sizeof p->name, "onednn-%s:%s", algo == SV_CONV_DNNL_AUTO ? "auto" : "direct",
                      sv_dnnl_conv_impl(p->dnnl));
@@ -111,7 +123,7 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
         const size_t nw = (size_t)d->cout * d->cin * d->k * d->k;
         p->w = sv_malloc(nw * sizeof(float), e);
         p->b = p->w ? sv_calloc((size_t)d->cout, sizeof(float), e) : NULL;
-        p->tmp = p->b ? sv_malloc(sv_fmap_floats(d->cout, p->oh, p->ow, d->blk) * sizeof(float), e) : NULL;
+        if (p->b && !p->tmp) p->tmp = sv_malloc(sv_fmap_floats(d->cout, p->oh, p->ow, d->blk) * sizeof(float), e);
         if (!p->tmp) goto fail;
         memcpy(p->w, weight, nw * sizeof(float));
         if (bias) memcpy(p->b, bias, (size_t)d->cout * sizeof(float));
@@ -135,16 +147,19 @@ int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *
     const sv_conv_desc *d = &p->d;
     if (!d->residual) residual = NULL;
     if (p->wino) return sv_wino_run(p->wino, out, in, residual);  // fails only to allocate its scratch
-    if (p->dnnl) return sv_dnnl_conv_run(p->dnnl, out, in, residual);
-    {
+    float *dst = d->shuffle ? p->tmp : out;
+    if (p->dnnl) {
+        if (sv_dnnl_conv_run(p->dnnl, dst, in, residual)) return -1;
+    } else {
         conv2d_forward_ref(p->tmp, in, p->w, p->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, d->blk);
         const size_t n = sv_fmap_floats(d->cout, p->oh, p->ow, d->blk);
         const float s = d->act ? d->act_slope : 1.0f;
         for (size_t i = 0; i < n; i++) {
             const float y = p->tmp[i] >= 0.0f ? p->tmp[i] : s * p->tmp[i];
-            out[i] = residual ? y + residual[i] : y;
+            dst[i] = residual ? y + residual[i] : y;
         }
     }
+    if (d->shuffle) pixel_shuffle_forward(out, p->tmp, d->cout / 4, p->oh, p->ow, 2, d->blk);
     return 0;
 }
 

@@ -11,6 +11,11 @@
 // U = G w G^T is made once, in double, when the plan is created. Multiplies per output and input channel:
 // 3x3: direct 9, F(4x4) 36/16 = 2.25, F(6x6) 64/36 = 1.78. 7x7: direct 49, F(2x2) 64/4 = 16. F(6x6) and
 // F(2x2,7x7) round a little worse than F(4x4) (test_conv reports).
+// Pixel shuffle (desc shuffle = 2): the output channels are reordered once, with the weights, from PyTorch's
+// o = 4c + 2dy + dx to o' = 32 (c / 8) + 8 (2dy + dx) + c % 8 (G = cout/4 padded to a multiple of blk by
+// zero filters). A group of 8 reordered channels then shares one (dy, dx), so the output transform stores
+// each pixel's vector straight to its shuffled place: row 2y + dy, column 2x + dx of channel group c/8;
+// and the two groups of one 16-channel GEMM block (dx = 0, 1) fill whole 64-byte lines together.
 // Kernels: conv_winograd_tiles.h.
 #include "ops/conv_internal.h"
 
@@ -28,7 +33,9 @@ struct sv_wino {
     sv_conv_desc d;
     int m, r, a, nx;          // output tile m x m, kernel r x r, input tile a x a, a*a frequencies
     int oh, ow, tiles_x, ntiles;
-    int gi, go;               // groups of 8 channels, in and out (channels padded to blk)
+    int gi, go;               // groups of 8 channels, in and out (channels padded to blk; with shuffle:
+                              //   4 * gp groups, in the reordered order)
+    int shuffle;              // 2: pixel shuffle after the conv (channel order above); else 0
     int T;                    // tiles per block, a multiple of 6 (the GEMM kernel's rows)
     size_t vstride, mstride;  // floats between two xi planes of V and of M (padded by one cache line so
                               // that the planes of one tile do not fall into the same L1 sets)
@@ -74,15 +81,18 @@ static double g_at(const sv_wino *w, int a, int c) {
     return w->r == 7 ? G2_7[a][c] : w->m == 4 ? G4[a][c] : G6[a][c];
 }
 
+// Column of output channel o (PyTorch order) in U and bias: o itself, or its reordered place with shuffle.
+static int out_col(const sv_wino *w, int o) { return w->shuffle ? o / 32 * 32 + o % 4 * 8 + o / 4 % 8 : o; }
+
 static void transform_weights(sv_wino *w, const float *weight) {
     const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a, r = w->r;
     double G[MAXA][MAXR];
     for (int a = 0; a < A; a++)
         for (int c = 0; c < r; c++) G[a][c] = g_at(w, a, c);
-    for (int o = 0; o < cout; o++) {
-        const int o0 = o / 16 * 16, nw = coutp - o0 < 16 ? coutp - o0 : 16;
+    for (int oo = 0; oo < cout; oo++) {
+        const int o = out_col(w, oo), o0 = o / 16 * 16, nw = coutp - o0 < 16 ? coutp - o0 : 16;
         for (int i = 0; i < cin; i++) {
-            const float *g = weight + ((size_t)o * cin + i) * r * r;  // [r][r]
+            const float *g = weight + ((size_t)oo * cin + i) * r * r;  // [r][r]
             double gg[MAXA][MAXR];                                    // G g: [A][r]
             for (int a = 0; a < A; a++)
                 for (int c = 0; c < r; c++) {
@@ -144,24 +154,27 @@ static void input_transform(const sv_wino *w, const float *in, float *V, int t0,
 // Output channels o0 .. o0+nw-1 of tiles t0 .. t0+n-1 from M [nx][T][16]: bias, act, residual, store.
 static void output_transform(const sv_wino *w, const float *M, float *out, const float *res, int t0, int n,
                              int o0, int nw) {
-    const int oh = w->oh, ow = w->ow, blk = w->d.blk, m = w->m;
-    const size_t plane = (size_t)oh * ow * blk, rs = (size_t)ow * blk;
+    const int oh = w->oh, ow = w->ow, blk = w->d.blk, m = w->m, s = w->shuffle ? 2 : 1;  // s: shuffle factor
+    // the stored map: oh x ow, or 2oh x 2ow with shuffle; a tile pixel (y, x) goes to row s*y + dy and
+    // column s*x + dx, so rows are s*rs and pixels s*blk apart
+    const size_t plane = (size_t)s * oh * s * ow * blk, rs = (size_t)s * ow * blk, srs = s * rs, sps = (size_t)s * blk;
     const __m256 slope = _mm256_set1_ps(w->d.act_slope);
     for (int j = 0; j < nw; j += 8) {
-        const int og = (o0 + j) / 8;
-        const size_t off = (size_t)(og * 8 / blk) * plane + (og * 8) % blk;
+        int og = (o0 + j) / 8, dy = 0, dx = 0;
+        if (w->shuffle) dy = og % 4 / 2, dx = og % 2, og /= 4;
+        const size_t off = (size_t)(og * 8 / blk) * plane + (og * 8) % blk + (size_t)dy * rs + (size_t)dx * blk;
         const __m256 bias = _mm256_loadu_ps(w->bias + o0 + j);
         for (int tt = 0; tt < n; tt++) {
             const int t = t0 + tt, oy0 = t / w->tiles_x * m, ox0 = t % w->tiles_x * m;
-            const size_t at = off + (size_t)oy0 * rs + (size_t)ox0 * blk;
+            const size_t at = off + (size_t)oy0 * srs + (size_t)ox0 * sps;
             const int rows = oh - oy0 < m ? oh - oy0 : m, cols = ow - ox0 < m ? ow - ox0 : m;
             const float *mt = M + tt * 16 + j, *rt = res ? res + at : NULL;
             if (m == 4)
-                wino_output_tile4(mt, w->mstride, bias, w->d.act, slope, rt, out + at, rs, blk, rows, cols);
+                wino_output_tile4(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
             else if (m == 6)
-                wino_output_tile6(mt, w->mstride, bias, w->d.act, slope, rt, out + at, rs, blk, rows, cols);
+                wino_output_tile6(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
             else
-                wino_output_tile2(mt, w->mstride, bias, w->d.act, slope, rt, out + at, rs, blk, rows, cols);
+                wino_output_tile2(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
         }
     }
 }
@@ -223,6 +236,10 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
     w->ntiles = w->tiles_x * ((w->oh + m - 1) / m);
     w->gi = sv_cpad(d->cin, d->blk) / 8;
     w->go = sv_cpad(d->cout, d->blk) / 8;
+    if (d->shuffle) {  // conv_plan checked: shuffle 2, cout % 4 == 0, no residual
+        w->shuffle = 2;
+        w->go = 4 * sv_cpad(d->cout / 4, d->blk) / 8;  // all of the output map's channels, padding too
+    }
     // 24 tiles of F(4x4) (V: 221 KB at 64 channels, in L2 with M) measured best on Zen 3; the same
     // data volume for F(6x6) and F(2x2,7x7) (for the latter 6 .. 96 tiles measured within noise)
     if (tiles_per_block <= 0) tiles_per_block = m == 4 ? 24 : 12;
@@ -238,7 +255,7 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
         return NULL;
     }
     transform_weights(w, weight);
-    if (bias) memcpy(w->bias, bias, (size_t)d->cout * sizeof(float));
+    for (int o = 0; bias && o < d->cout; o++) w->bias[out_col(w, o)] = bias[o];
     return w;
 }
 

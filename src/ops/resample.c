@@ -69,12 +69,16 @@ void resize_bilinear_forward(float *out, const float *in, int c, int h, int w, i
 // The same shuffle walking rows with pointers: per output channel c and output row Y = r*y + i, the
 // inputs are the r channels r*r*c + r*i + j (j < r) of input row y, interleaved along x.
 void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w, int r, int blk) {
-    const int oh = h * r, ow = w * r;
+    const int oh = h * r, ow = w * r, cp = sv_cpad(c_out, blk);
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int c = 0; c < c_out; c++)
+    for (int c = 0; c < cp; c++)  // the padding channels of the blocked layout too: zeros
         for (int Y = 0; Y < oh; Y++) {
             const int y = Y / r, i = Y % r;
             float *dst = out + sv_fmap_index(c, Y, 0, oh, ow, blk);
+            if (c >= c_out) {
+                for (int X = 0; X < ow; X++) dst[(size_t)X * blk] = 0.0f;
+                continue;
+            }
             for (int j = 0; j < r; j++) {
                 const float *src = in + sv_fmap_index(c * r * r + i * r + j, y, 0, h, w, blk);
                 float *d = dst + (size_t)j * blk;
