@@ -132,15 +132,13 @@ static void input_transform(const sv_wino *w, const float *in, float *V, int t0,
                     for (int y = 0; y < A; y++)
                         for (int c = 0; c < m * blk * 4; c += 64)
                             _mm_prefetch((const char *)(src + y * rs + (size_t)(A + (PF - 1) * m) * blk) + c, _MM_HINT_T0);
-            } else {
-                for (int y = 0; y < A; y++)
-                    for (int c = 0; c < A; c++) {
-                        const int iy = iy0 + y, ix = ix0 + c;
-                        if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
-                            memcpy(patch[y][c], base + (size_t)iy * rs + (size_t)ix * blk, 8 * sizeof(float));
-                        else
-                            memset(patch[y][c], 0, 8 * sizeof(float));
-                    }
+            } else {  // the part inside the image, rows y0..y1-1 and columns c0..c1-1 of the tile
+                const int y0 = iy0 < 0 ? -iy0 : 0, y1 = h - iy0 < A ? h - iy0 : A;
+                const int c0 = ix0 < 0 ? -ix0 : 0, c1 = wd - ix0 < A ? wd - ix0 : A;
+                memset(patch, 0, sizeof patch);
+                for (int y = y0; y < y1; y++)
+                    for (int c = c0; c < c1; c++)
+                        memcpy(patch[y][c], base + (size_t)(iy0 + y) * rs + (size_t)(ix0 + c) * blk, 8 * sizeof(float));
                 src = &patch[0][0][0], srs = MAXA * 8, sps = 8;
             }
             if (A == 6)
