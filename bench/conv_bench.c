@@ -108,12 +108,12 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < nw; i++) wt[i] = (float)((i * 5) % 11) / 11.0f - 0.5f;
         for (int i = 0; i < sh->cout; i++) b[i] = 0.01f * i;
         const double gflop = 2.0 * sh->cin * sh->cout * sh->k * sh->k * sh->h * sh->w * 1e-9;
-        static const int algos[] = {SV_CONV_AUTO, SV_CONV_WINO6, SV_CONV_WINO, SV_CONV_WINO7, SV_CONV_DNNL,
+        static const int algos[] = {SV_CONV_AUTO, SV_CONV_WINO6, SV_CONV_WINO, SV_CONV_WINO7, SV_CONV_WINO7F4, SV_CONV_DNNL,
                                     SV_CONV_DNNL_AUTO};
         for (size_t ai = 0; ai < sizeof algos / sizeof *algos; ai++) {
             const int algo = algos[ai];
             if ((algo == SV_CONV_WINO || algo == SV_CONV_WINO6) && sh->k != 3) continue;
-            if (algo == SV_CONV_WINO7 && sh->k != 7) continue;
+            if ((algo == SV_CONV_WINO7 || algo == SV_CONV_WINO7F4) && sh->k != 7) continue;
             // the trunk's second conv: residual in place (out = x + conv), as the model runs it
             sv_conv_desc d = {.cin = sh->cin, .cout = sh->cout, .k = sh->k, .pad = pad, .h = sh->h, .w = sh->w,
                               .blk = blk, .act = s != 0, .act_slope = 0.1f, .residual = s == 0,

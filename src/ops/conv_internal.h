@@ -20,7 +20,7 @@ int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *
 const char *sv_dnnl_conv_impl(const sv_dnnl_conv *c);
 void sv_dnnl_conv_free(sv_dnnl_conv *c);
 
-// ---- own Winograd F(m x m, k x k), AVX2 (conv_winograd.c): k = 3 with m = 4 or 6, k = 7 with m = 2;
+// ---- own Winograd F(m x m, k x k), AVX2 (conv_winograd.c): k = 3 with m = 4 or 6, k = 7 with m = 2 or 4;
 // blk 8 or 16 ----
 typedef struct sv_wino sv_wino;
 // tiles_per_block: tiles per work item (rounded up to a multiple of 6); <= 0 picks the default.
@@ -31,9 +31,9 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *residual);
 void sv_wino_free(sv_wino *w);
 
 // ---- plan with a forced backend (tests, benchmarks) ----
-// WINO: F(4x4,3x3), WINO6: F(6x6,3x3), WINO7: F(2x2,7x7)
+// WINO: F(4x4,3x3), WINO6: F(6x6,3x3), WINO7: F(2x2,7x7), WINO7F4: F(4x4,7x7)
 enum { SV_CONV_AUTO = 0, SV_CONV_WINO = 1, SV_CONV_DNNL = 2, SV_CONV_DNNL_AUTO = 3, SV_CONV_REF = 4, SV_CONV_WINO6 = 5,
-       SV_CONV_WINO7 = 6, SV_CONV_NALGO = 7 };
+       SV_CONV_WINO7 = 6, SV_CONV_WINO7F4 = 7, SV_CONV_NALGO = 8 };
 // algo SV_CONV_AUTO is sv_conv_plan_create's choice; a backend that cannot take the shape fails with e.
 sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weight, const float *bias, int algo,
                                        sv_err *e);

@@ -3,6 +3,7 @@
 //   SV_CONV_WINO6 own Winograd F(6x6,3x3), AVX2/FMA    k = 3, blk 8/16, cin >= 5, output >= 24x24
 //   SV_CONV_WINO  own Winograd F(4x4,3x3)               the same below 24x24
 //   SV_CONV_WINO7 own Winograd F(2x2,7x7), AVX2/FMA    k = 7, blk 8/16 (SPyNet): see choose_algo
+//   SV_CONV_WINO7F4 own Winograd F(4x4,7x7), AVX2/FMA  the same
 //   SV_CONV_DNNL  oneDNN direct convolution            everything else (blk 1 too: plain nchw)
 //   SV_CONV_DNNL_AUTO  oneDNN's own choice (its Winograd exists for AVX-512 only); benchmarks only
 //   SV_CONV_REF   conv2d_forward_ref + epilogue        last resort when oneDNN refuses a shape
@@ -30,13 +31,14 @@ struct sv_conv_plan {
     float *tmp;          // SV_CONV_REF, or shuffle without Winograd: the conv result before the shuffle
 };
 
-static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6", "wino7"};
+static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6", "wino7",
+                                                    "wino7f4"};
 
 // Whether a Winograd backend takes the shape (the others take any).
 static int wino_takes(int algo, const sv_conv_desc *d) {
     if (d->blk != 8 && d->blk != 16) return 0;
     if (algo == SV_CONV_WINO || algo == SV_CONV_WINO6) return d->k == 3;
-    if (algo == SV_CONV_WINO7) return d->k == 7;
+    if (algo == SV_CONV_WINO7 || algo == SV_CONV_WINO7F4) return d->k == 7;
     return 1;
 }
 
@@ -48,14 +50,16 @@ static int wino_takes(int algo, const sv_conv_desc *d) {
 // 3.4e-6 (6.5e-6) of a double-precision reference, where oneDNN's direct conv (PyTorch's) drifts by
 // 4e-5 (1e-4): the Winograd sums are shorter.
 //
-// 7x7 (SPyNet, 2-core Zen 3, bench/conv_bench.c, cpu/T): F(2x2,7x7) is 1.6-1.9x faster than oneDNN's
-// direct conv for cin 16..64 from 24x40 up to 192x320, 1.0-1.5x at 12x20, and about equal or a little
-// slower at 6x10 (15 tiles). With cin 8 (one channel group: SPyNet's first conv) it only ties oneDNN.
-// Accuracy is that of F(4x4,3x3) (test_conv).
+// 7x7 (SPyNet, 2-core Zen 3, bench/conv_bench.c, cpu/T): F(4x4,7x7) is about 2x faster than F(2x2,7x7)
+// from 24x40 up to 192x320 for every SPyNet layer (cin 8 included; e.g. 32->64 at 192x320: 15.7 against
+// 33.5 ms, oneDNN direct 66 ms), and at least ties both at 12x20 and 6x10. F(2x2,7x7) is the more
+// accurate (test_conv: ~2e-6 of the terms' magnitude against ~5e-5, about F(6x6,3x3)'s ~2e-5; SPyNet's
+// flow then differs from PyTorch's by ~1e-5 px at the test vectors' scale, test_model); it remains
+// available through SLIMVSR_CONV_ALGO=wino7.
 static int choose_algo(const sv_conv_desc *d, int oh, int ow) {
     const int blocked = d->blk == 8 || d->blk == 16;
     if (d->k == 3 && blocked && d->cin >= 5) return oh >= 24 && ow >= 24 ? SV_CONV_WINO6 : SV_CONV_WINO;
-    if (d->k == 7 && blocked && d->cin > 8 && oh >= 12 && ow >= 12) return SV_CONV_WINO7;
+    if (d->k == 7 && blocked) return SV_CONV_WINO7F4;
     return SV_CONV_DNNL;
 }
 
@@ -97,12 +101,13 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
     switch (algo) {
     case SV_CONV_WINO:
     case SV_CONV_WINO6:
-    case SV_CONV_WINO7: {
-        const int m = algo == SV_CONV_WINO ? 4 : algo == SV_CONV_WINO6 ? 6 : 2;
+    case SV_CONV_WINO7:
+    case SV_CONV_WINO7F4: {
+        const int m = algo == SV_CONV_WINO || algo == SV_CONV_WINO7F4 ? 4 : algo == SV_CONV_WINO6 ? 6 : 2;
         p->wino = sv_wino_create(d, weight, bias, m, 0, e);
         if (!p->wino) goto fail;
-        if (algo == SV_CONV_WINO7)
-            snprintf(p->name, sizeof p->name, "winograd-f2x2-7x7-avx2");
+        if (d->k == 7)
+            snprintf(p->name, sizeof p->name, "winograd-f%dx%d-7x7-avx2", m, m);
         else
             snprintf(p->name, sizeof p->name, "winograd-f%dx%d-avx2", m, m);
         return p;

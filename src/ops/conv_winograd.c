@@ -1,6 +1,7 @@
 // conv_winograd.c: r x r convolution (stride 1, any pad) by Winograd F(m x m, r x r), AVX2 + FMA, on the
 // channel-blocked layouts blk = 8 or 16 (the kernels see a feature map as groups of 8 channels):
-//   r = 3: m = 4 or 6 (the trunk);  r = 7: m = 2 (SPyNet), on the 8 x 8 input tile of F(6x6,3x3).
+//   r = 3: m = 4 or 6 (the trunk);  r = 7: m = 2 (SPyNet), on the 8 x 8 input tile of F(6x6,3x3), or
+//   m = 4 on a 10 x 10 tile (SPyNet's finer levels).
 //
 // An m x m output tile needs an A x A input tile (A = m + r - 1; NX = A*A "frequencies" xi). The image's
 // tiles are cut into blocks of T tiles; each thread takes whole blocks and, for its block:
@@ -9,8 +10,9 @@
 //     M[xi][t][16]   = sum_i V[xi][i/8][t][i%8] * U[xi][o0..o0+15][i]        (NX GEMMs, T x cin x 16)
 //     out[o][m x m]  = act(A^T M A + b) (+ residual)                          (output transform)
 // U = G w G^T is made once, in double, when the plan is created. Multiplies per output and input channel:
-// 3x3: direct 9, F(4x4) 36/16 = 2.25, F(6x6) 64/36 = 1.78. 7x7: direct 49, F(2x2) 64/4 = 16. F(6x6) and
-// F(2x2,7x7) round a little worse than F(4x4) (test_conv reports).
+// 3x3: direct 9, F(4x4) 36/16 = 2.25, F(6x6) 64/36 = 1.78. 7x7: direct 49, F(2x2) 64/4 = 16, F(4x4)
+// 100/16 = 6.25. Rounding grows with the tile: F(4x4,7x7) > F(6x6,3x3) > F(2x2,7x7) ~ F(4x4,3x3)
+// (test_conv reports each).
 // Pixel shuffle (desc shuffle = 2): the output channels are reordered once, with the weights, from PyTorch's
 // o = 4c + 2dy + dx to o' = 32 (c / 8) + 8 (2dy + dx) + c % 8 (G = cout/4 padded to a multiple of blk by
 // zero filters). A group of 8 reordered channels then shares one (dy, dx), so the output transform stores
@@ -26,7 +28,7 @@
 #include "core/layout.h"
 #include "ops/conv_winograd_tiles.h"
 
-enum { MAXA = 8, MAXR = 7 };  // largest input tile and kernel
+enum { MAXA = 10, MAXR = 7 };  // largest input tile and kernel
 enum { PF = 2 };    // input tiles ahead whose new columns are prefetched (measured ~4% faster)
 
 struct sv_wino {
@@ -76,9 +78,23 @@ static const double G2_7[8][7] = {
     {0, 0, 0, 0, 0, 0, 1},
 };
 
+// F(4,7): G from its points (conv_winograd_tiles.h), as Toom-Cook makes it: row j (finite point p_j) is
+// p_j^c / prod_{l != j} (p_j - p_l), the last row (inf) picks the kernel's last tap.
+static const double P4_7[9] = {0, 1, -1, 2, -2, 0.5, -0.5, 1.5, -1.5};
+
+static double g4_7(int a, int c) {
+    if (a == 9) return c == 6;
+    double f = 1, pw = 1;
+    for (int l = 0; l < 9; l++)
+        if (l != a) f *= P4_7[a] - P4_7[l];
+    for (int k = 0; k < c; k++) pw *= P4_7[a];
+    return pw / f;
+}
+
 // G[a][c] of the plan's transform (A x r)
 static double g_at(const sv_wino *w, int a, int c) {
-    return w->r == 7 ? G2_7[a][c] : w->m == 4 ? G4[a][c] : G6[a][c];
+    if (w->r == 7) return w->m == 4 ? g4_7(a, c) : G2_7[a][c];
+    return w->m == 4 ? G4[a][c] : G6[a][c];
 }
 
 // Column of output channel o (PyTorch order) in U and bias: o itself, or its reordered place with shuffle.
@@ -143,8 +159,10 @@ static void input_transform(const sv_wino *w, const float *in, float *V, int t0,
             }
             if (A == 6)
                 wino_input_tile4(src, srs, sps, v, xstride);
-            else  // A = 8: F(6x6,3x3) and F(2x2,7x7)
+            else if (A == 8)  // F(6x6,3x3) and F(2x2,7x7)
                 wino_input_tile6(src, srs, sps, v, xstride);
+            else
+                wino_input_tile10(src, srs, sps, v, xstride);
         }
     }
 }
@@ -167,7 +185,9 @@ static void output_transform(const sv_wino *w, const float *M, float *out, const
             const size_t at = off + (size_t)oy0 * srs + (size_t)ox0 * sps;
             const int rows = oh - oy0 < m ? oh - oy0 : m, cols = ow - ox0 < m ? ow - ox0 : m;
             const float *mt = M + tt * 16 + j, *rt = res ? res + at : NULL;
-            if (m == 4)
+            if (w->a == 10)
+                wino_output_tile4_7(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
+            else if (m == 4)
                 wino_output_tile4(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
             else if (m == 6)
                 wino_output_tile6(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
@@ -219,9 +239,9 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res) {
 
 sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
                         sv_err *e) {
-    if ((d->blk != 8 && d->blk != 16) || !((d->k == 3 && (m == 4 || m == 6)) || (d->k == 7 && m == 2))) {
-        sv_errf(e, "winograd conv: needs blk 8 or 16 and k 3 with tile 4 or 6, or k 7 with tile 2 (got k %d, blk %d, "
-                "tile %d)", d->k, d->blk, m);
+    if ((d->blk != 8 && d->blk != 16) || !((d->k == 3 && (m == 4 || m == 6)) || (d->k == 7 && (m == 2 || m == 4)))) {
+        sv_errf(e, "winograd conv: needs blk 8 or 16 and k 3 with tile 4 or 6, or k 7 with tile 2 or 4 (got k %d, "
+                "blk %d, tile %d)", d->k, d->blk, m);
         return NULL;
     }
     sv_wino *w = sv_calloc(1, sizeof *w, e);
@@ -239,8 +259,9 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
         w->go = 4 * sv_cpad(d->cout / 4, d->blk) / 8;  // all of the output map's channels, padding too
     }
     // 24 tiles of F(4x4) (V: 221 KB at 64 channels, in L2 with M) measured best on Zen 3; the same
-    // data volume for F(6x6) and F(2x2,7x7) (for the latter 6 .. 96 tiles measured within noise)
-    if (tiles_per_block <= 0) tiles_per_block = m == 4 ? 24 : 12;
+    // data volume for F(6x6) and F(2x2,7x7) (for the latter 6 .. 96 tiles measured within noise), and
+    // F(4x4,7x7)
+    if (tiles_per_block <= 0) tiles_per_block = m == 4 && d->k == 3 ? 24 : 12;
     w->T = (tiles_per_block + 5) / 6 * 6;
     w->vstride = (size_t)w->gi * w->T * 8 + 16;
     w->mstride = (size_t)w->T * 16 + 16;

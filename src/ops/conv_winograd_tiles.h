@@ -6,6 +6,8 @@
 //   F(6,3): points 0, 1, -1, 2, -2, 1/2, -1/2, inf   alpha 8
 //   F(2,7): the same 8 points                        alpha 8: B^T is F(6,3)'s (it depends on the points
 //           only), A^T is the first two rows of F(6,3)'s with the inf column moved (1-row form below)
+//   F(4,7): points 0, 1, -1, 2, -2, 1/2, -1/2, 3/2, -3/2, inf   alpha 10 (the 7x7 convs of SPyNet's finer
+//           levels; 3/2 measured the most accurate ninth point pair of 3, 4, 1/4, 3/2 in fp32)
 // The 2-D transform applies the 1-D one to the columns of a tile, then to the rows. The matrices are in
 // the comments above each function; G (weights) is in conv_winograd.c.
 #pragma once
@@ -84,6 +86,47 @@ static inline void wino_at8_2(const __m256 m[8], __m256 r[2]) {
     r[1] = _mm256_add_ps(_mm256_fmadd_ps(V8(2.0f), d, _mm256_fmadd_ps(V8(0.5f), f, b)), m[7]);
 }
 
+// ---- F(4,7) ----
+// B^T (rows 1..8 in pairs p +- q of an even-column part p and an odd-column part q):
+//   [9/4 0 -205/16 0 273/16 0 -15/2 0 1 0;
+//    0 -9/4 -9/4 169/16 169/16 -13/2 -13/2 1 1 0;  0 9/4 -9/4 -169/16 169/16 13/2 -13/2 -1 1 0;
+//    0 -9/8 -9/16 49/8 49/16 -7 -7/2 2 1 0;         0 9/8 -9/16 -49/8 49/16 7 -7/2 -2 1 0;
+//    0 -9/2 -9 61/8 61/4 -29/8 -29/4 1/2 1 0;       0 9/2 -9 -61/8 61/4 29/8 -29/4 -1/2 1 0;
+//    0 -3/2 -1 63/8 21/4 -63/8 -21/4 3/2 1 0;       0 3/2 -1 -63/8 21/4 63/8 -21/4 -3/2 1 0;
+//    0 9/4 0 -205/16 0 273/16 0 -15/2 0 1]
+// WINO_PQ: p = c2 d2 + c4 d4 + c6 d6 + d8, q = c1 d1 + c3 d3 + c5 d5 + c7 d7
+#define WINO_PQ(r, i, c1, c2, c3, c4, c5, c6, c7)                                                           \
+    {                                                                                                      \
+        const __m256 p_ = _mm256_fmadd_ps(V8(c2), d[2], _mm256_fmadd_ps(V8(c4), d[4], _mm256_fmadd_ps(V8(c6), d[6], d[8]))); \
+        const __m256 q_ = _mm256_fmadd_ps(V8(c1), d[1], _mm256_fmadd_ps(V8(c3), d[3], _mm256_fmadd_ps(V8(c5), d[5], _mm256_mul_ps(V8(c7), d[7])))); \
+        r[i] = _mm256_add_ps(p_, q_);                                                                      \
+        r[i + 1] = _mm256_sub_ps(p_, q_);                                                                  \
+    }
+static inline void wino_bt10(const __m256 d[10], __m256 r[10]) {
+    r[0] = _mm256_fmadd_ps(V8(2.25f), d[0], _mm256_fmadd_ps(V8(-12.8125f), d[2],
+               _mm256_fmadd_ps(V8(17.0625f), d[4], _mm256_fmadd_ps(V8(-7.5f), d[6], d[8]))));
+    r[9] = _mm256_fmadd_ps(V8(2.25f), d[1], _mm256_fmadd_ps(V8(-12.8125f), d[3],
+               _mm256_fmadd_ps(V8(17.0625f), d[5], _mm256_fmadd_ps(V8(-7.5f), d[7], d[9]))));
+    WINO_PQ(r, 1, -2.25f, -2.25f, 10.5625f, 10.5625f, -6.5f, -6.5f, 1.0f)
+    WINO_PQ(r, 3, -1.125f, -0.5625f, 6.125f, 3.0625f, -7.0f, -3.5f, 2.0f)
+    WINO_PQ(r, 5, -4.5f, -9.0f, 7.625f, 15.25f, -3.625f, -7.25f, 0.5f)
+    WINO_PQ(r, 7, -1.5f, -1.0f, 7.875f, 5.25f, -7.875f, -5.25f, 1.5f)
+}
+#undef WINO_PQ
+
+// A^T = [1 1 1 1 1 1 1 1 1 0;  0 1 -1 2 -2 1/2 -1/2 3/2 -3/2 0;  0 1 1 4 4 1/4 1/4 9/4 9/4 0;
+//        0 1 -1 8 -8 1/8 -1/8 27/8 -27/8 1]
+static inline void wino_at10(const __m256 m[10], __m256 r[4]) {
+    const __m256 a = _mm256_add_ps(m[1], m[2]), b = _mm256_sub_ps(m[1], m[2]);
+    const __m256 c = _mm256_add_ps(m[3], m[4]), d = _mm256_sub_ps(m[3], m[4]);
+    const __m256 e = _mm256_add_ps(m[5], m[6]), f = _mm256_sub_ps(m[5], m[6]);
+    const __m256 g = _mm256_add_ps(m[7], m[8]), h = _mm256_sub_ps(m[7], m[8]);
+    r[0] = _mm256_add_ps(_mm256_add_ps(m[0], a), _mm256_add_ps(_mm256_add_ps(c, e), g));
+    r[1] = _mm256_fmadd_ps(V8(2.0f), d, _mm256_fmadd_ps(V8(0.5f), f, _mm256_fmadd_ps(V8(1.5f), h, b)));
+    r[2] = _mm256_fmadd_ps(V8(4.0f), c, _mm256_fmadd_ps(V8(0.25f), e, _mm256_fmadd_ps(V8(2.25f), g, a)));
+    r[3] = _mm256_add_ps(_mm256_fmadd_ps(V8(8.0f), d, _mm256_fmadd_ps(V8(0.125f), f, _mm256_fmadd_ps(V8(3.375f), h, b))), m[9]);
+}
+
 // ---- 2-D tiles, written once for both sizes (A = alpha, M = m; the loops are unrolled) ----
 // Input: the A x A tile at src (rs floats between rows, ps between pixels) -> A*A vectors at v + xi*xstride.
 // WINO_STEP(p, d): p += d, opaque to the optimiser. Without it GCC precomputes the 64 load and 64 store
@@ -94,20 +137,20 @@ static inline void wino_at8_2(const __m256 m[8], __m256 r[2]) {
 #define WINO_INPUT_TILE(NAME, A, BT)                                                                   \
     static inline void NAME(const float *src, size_t rs, size_t ps, float *v, size_t xstride) {      \
         __m256 tmp[A][A]; /* tmp[i][c] = (B^T d)[i][c] */                                              \
-        _Pragma("GCC unroll 8") for (int c = 0; c < A; c++) {                                          \
+        _Pragma("GCC unroll 10") for (int c = 0; c < A; c++) {                                          \
             __m256 col[A], r[A];                                                                       \
             const float *s = src + c * ps;                                                             \
-            _Pragma("GCC unroll 8") for (int y = 0; y < A; y++) {                                      \
+            _Pragma("GCC unroll 10") for (int y = 0; y < A; y++) {                                      \
                 col[y] = _mm256_loadu_ps(s);                                                           \
                 WINO_STEP(s, rs);                                                                      \
             }                                                                                          \
             BT(col, r);                                                                                \
-            _Pragma("GCC unroll 8") for (int i = 0; i < A; i++) tmp[i][c] = r[i];                      \
+            _Pragma("GCC unroll 10") for (int i = 0; i < A; i++) tmp[i][c] = r[i];                      \
         }                                                                                              \
-        _Pragma("GCC unroll 8") for (int i = 0; i < A; i++) {                                          \
+        _Pragma("GCC unroll 10") for (int i = 0; i < A; i++) {                                          \
             __m256 r[A];                                                                               \
             BT(tmp[i], r);                                                                             \
-            _Pragma("GCC unroll 8") for (int j = 0; j < A; j++) {                                      \
+            _Pragma("GCC unroll 10") for (int j = 0; j < A; j++) {                                      \
                 _mm256_storeu_ps(v, r[j]);                                                             \
                 WINO_STEP(v, xstride);                                                                 \
             }                                                                                          \
@@ -115,6 +158,7 @@ static inline void wino_at8_2(const __m256 m[8], __m256 r[2]) {
     }
 WINO_INPUT_TILE(wino_input_tile4, 6, wino_bt6)
 WINO_INPUT_TILE(wino_input_tile6, 8, wino_bt8)
+WINO_INPUT_TILE(wino_input_tile10, 10, wino_bt10)
 
 // Output: A*A vectors at m + xi*xstride -> the M x M tile: + bias, act (x >= 0 ? x : slope x), + residual
 // (res may be out itself), stored rows x cols of it (fewer at the image's edge).
@@ -123,17 +167,17 @@ WINO_INPUT_TILE(wino_input_tile6, 8, wino_bt8)
                             const float *res, float *out, size_t rs, size_t ps, int rows, int cols) { \
         const __m256 zero = _mm256_setzero_ps();                                                       \
         __m256 tmp[M][A];                                                                              \
-        _Pragma("GCC unroll 8") for (int c = 0; c < A; c++) {                                          \
+        _Pragma("GCC unroll 10") for (int c = 0; c < A; c++) {                                          \
             __m256 col[A], r[M];                                                                       \
-            _Pragma("GCC unroll 8") for (int y = 0; y < A; y++) col[y] = _mm256_loadu_ps(m + (y * A + c) * xstride); \
+            _Pragma("GCC unroll 10") for (int y = 0; y < A; y++) col[y] = _mm256_loadu_ps(m + (y * A + c) * xstride); \
             AT(col, r);                                                                                \
-            _Pragma("GCC unroll 8") for (int i = 0; i < M; i++) tmp[i][c] = r[i];                      \
+            _Pragma("GCC unroll 10") for (int i = 0; i < M; i++) tmp[i][c] = r[i];                      \
         }                                                                                              \
-        _Pragma("GCC unroll 8") for (int i = 0; i < M; i++) {                                          \
+        _Pragma("GCC unroll 10") for (int i = 0; i < M; i++) {                                          \
             if (i >= rows) break;                                                                      \
             __m256 r[M];                                                                               \
             AT(tmp[i], r);                                                                             \
-            _Pragma("GCC unroll 8") for (int x = 0; x < M; x++) {                                      \
+            _Pragma("GCC unroll 10") for (int x = 0; x < M; x++) {                                      \
                 if (x >= cols) break;                                                                  \
                 const size_t at = i * rs + x * ps;                                                     \
                 __m256 y = _mm256_add_ps(r[x], bias);                                                  \
@@ -146,6 +190,7 @@ WINO_INPUT_TILE(wino_input_tile6, 8, wino_bt8)
 WINO_OUTPUT_TILE(wino_output_tile4, 6, 4, wino_at6)
 WINO_OUTPUT_TILE(wino_output_tile6, 8, 6, wino_at8)
 WINO_OUTPUT_TILE(wino_output_tile2, 8, 2, wino_at8_2)
+WINO_OUTPUT_TILE(wino_output_tile4_7, 10, 4, wino_at10)
 
 // ---- GEMM: m[t][16] = sum_i v[i/8][t][i%8] * u[i][16] for 6 tiles (rows) ----
 // v: V plane of one xi at tile t (group stride gs floats); u: [gi*8][16]; m: M plane at tile t ([t][16]).
