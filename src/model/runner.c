@@ -22,7 +22,14 @@ static float *alloc_buf(sv_runner *r, size_t nfloats, sv_err *e) {
         sv_errf(e, "out of memory allocating %zu MB of buffers", bytes >> 20);
         return NULL;
     }
-    memset(p, 0, bytes);
+    // zeroed (the blocked layout's padding channels stay zero) by all threads: the first touch of ~1 GB
+    // of buffers is a good part of upscale's start-up
+    const long chunk = 1 << 20, nchunks = (long)((bytes + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < nchunks; c++) {
+        const size_t at = (size_t)c * chunk;
+        memset((char *)p + at, 0, bytes - at < (size_t)chunk ? bytes - at : (size_t)chunk);
+    }
     r->bytes += bytes;
     return p;
 }

@@ -105,9 +105,12 @@ static void transform_weights(sv_wino *w, const float *weight) {
     double G[MAXA][MAXR];
     for (int a = 0; a < A; a++)
         for (int c = 0; c < r; c++) G[a][c] = g_at(w, a, c);
-    for (int oo = 0; oo < cout; oo++) {
-        const int o = out_col(w, oo), o0 = o / 16 * 16, nw = coutp - o0 < 16 ? coutp - o0 : 16;
-        for (int i = 0; i < cin; i++) {
+    // at model load, once per conv: in parallel, since upscale's start-up waits for all of them. Split by
+    // input channel: one i's outputs share cache lines of U (o - o0 consecutive), two i's do not.
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < cin; i++) {
+        for (int oo = 0; oo < cout; oo++) {
+            const int o = out_col(w, oo), o0 = o / 16 * 16, nw = coutp - o0 < 16 ? coutp - o0 : 16;
             const float *g = weight + ((size_t)oo * cin + i) * r * r;  // [r][r]
             double gg[MAXA][MAXR];                                    // G g: [A][r]
             for (int a = 0; a < A; a++)

@@ -6,6 +6,8 @@
 // Chunks: the forward branch carries its hidden state from one chunk to the next (exact); the backward
 // branch of a chunk starts `lookahead` frames past its end, so only information from further than that
 // in the future is lost at chunk borders.
+// Output frames are converted to 8 bits here and encoded and written by write_thread.c, concurrently
+// with the network's next frame.
 #include "pipeline/upscale.h"
 
 #include <math.h>
@@ -14,6 +16,7 @@
 
 #include "core/progress.h"
 #include "io/frames.h"
+#include "pipeline/write_thread.h"
 
 // Memory for the runner and the frame window when --chunk is not given; with the process's other needs
 // (code, libav, the model) this keeps a 180x320 clip under about 2 GB peak.
@@ -51,29 +54,24 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
 }
 
 typedef struct {
-    sv_frame_writer *wr;
-    unsigned char *rgb;
+    sv_write_thread *wt;
     int w4, h4;
     char **names;        // names of the window's frames (folder input; NULL entries for video)
-    int base;            // index of the window's first frame in the clip
-    sv_progress *prog;
-    int done;
 } sink;
 
 static int emit(void *ud, int index, const float *chw, sv_err *e) {
     sink *s = ud;
-    size_t hw = (size_t)s->h4 * s->w4;
-    for (size_t p = 0; p < hw; p++)
+    const long hw = (long)s->h4 * s->w4;
+    unsigned char *rgb = sv_write_thread_buffer(s->wt);
+#pragma omp parallel for schedule(static)
+    for (long p = 0; p < hw; p++)
         for (int c = 0; c < 3; c++) {
             float v = chw[c * hw + p];
             v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
             if (!(v == v)) v = 0.0f;  // NaN
-            s->rgb[p * 3 + c] = (unsigned char)lrintf(v * 255.0f);
+            rgb[p * 3 + c] = (unsigned char)lrintf(v * 255.0f);
         }
-    if (sv_frames_write(s->wr, s->rgb, s->names ? s->names[index] : NULL, e)) return -1;
-    s->done++;
-    sv_progress_update(s->prog, s->done);
-    return 0;
+    return sv_write_thread_submit(s->wt, s->names ? s->names[index] : NULL, e);
 }
 
 static void to_float(float *dst, const unsigned char *rgb, int h, int w) {
@@ -101,13 +99,14 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     const int win = chunk + la;
     sv_runner *run = NULL;
     sv_frame_writer *wr = NULL;
+    sv_write_thread *wt = NULL;
     float *slots = NULL, *prev = NULL;
     float **frames = calloc((size_t)win, sizeof(float *));
     char **names = calloc((size_t)win, sizeof(char *));
-    unsigned char *rgb_in = malloc((size_t)w * h * 3), *rgb_out = malloc((size_t)w * h * 48);
+    unsigned char *rgb_in = malloc((size_t)w * h * 3);
     slots = malloc((size_t)win * 3 * h * w * sizeof(float));
     prev = malloc((size_t)3 * h * w * sizeof(float));
-    if (!frames || !names || !rgb_in || !rgb_out || !slots || !prev) {
+    if (!frames || !names || !rgb_in || !slots || !prev) {
         sv_errf(e, "out of memory for a window of %d frames of %dx%d", win, w, h);
         goto done;
     }
@@ -118,8 +117,8 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     if (!wr) goto done;
     sv_progress prog;
     sv_progress_start(&prog, "upscale", count, o->quiet);
-    sink s = {.wr = wr, .rgb = rgb_out, .w4 = 4 * w, .h4 = 4 * h, .names = names,
-              .prog = &prog};
+    if (!(wt = sv_write_thread_start(wr, (size_t)w * h * 48, &prog, e))) goto done;
+    sink s = {.wt = wt, .w4 = 4 * w, .h4 = 4 * h, .names = names};
     int have = 0, eof = 0, started = 0;
     for (;;) {
         while (!eof && have < win) {
@@ -159,18 +158,23 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
         have -= n_emit;
         if (eof && have == 0) break;
     }
+    int written = 0;
+    const int wfail = sv_write_thread_stop(wt, &written, e);
+    wt = NULL;
+    if (wfail) goto done;
     if (sv_frames_writer_finish(wr, e)) {
         wr = NULL;
         goto done;
     }
     wr = NULL;
-    sv_progress_finish(&prog, s.done);
+    sv_progress_finish(&prog, written);
     rc = 0;
 done:
+    if (wt) sv_write_thread_stop(wt, NULL, NULL);  // an error elsewhere: drain, keep that error
     if (wr) sv_frames_writer_abort(wr);
     sv_runner_free(run);
     sv_frames_close(rd);
     for (int i = 0; names && i < win; i++) free(names[i]);
-    free(names), free(frames), free(slots), free(prev), free(rgb_in), free(rgb_out);
+    free(names), free(frames), free(slots), free(prev), free(rgb_in);
     return rc;
 }
