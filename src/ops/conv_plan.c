@@ -9,8 +9,8 @@
 //   SV_CONV_REF   conv2d_forward_ref + epilogue        last resort when oneDNN refuses a shape
 // A pixel shuffle after the conv (desc shuffle) is fused into the Winograd output transform; the other
 // backends write the conv to tmp and shuffle it from there.
-// SLIMVSR_CONV_ALGO=wino6|wino|wino7|dnnl|dnnl_auto|ref in the environment forces one for every layer where
-// it applies (wino6 and wino need k = 3, wino7 k = 7, all three blk 8/16).
+// SLIMVSR_CONV_ALGO=wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref in the environment forces one for every
+// layer where it applies (wino6 and wino need k = 3, wino7 and wino7f4 k = 7, all four blk 8/16).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,11 @@ static int choose_algo(const sv_conv_desc *d, int oh, int ow) {
     return SV_CONV_DNNL;
 }
 
+// tmp: room for the conv's output before the shuffle or the epilogue (cout x oh x ow in layout blk)
+static float *alloc_tmp(const sv_conv_plan *p, sv_err *e) {
+    return sv_malloc(sv_fmap_floats(p->d.cout, p->oh, p->ow, p->d.blk) * sizeof(float), e);
+}
+
 static int check_desc(const sv_conv_desc *d, sv_err *e) {
     if (d->cin < 1 || d->cout < 1 || d->k < 1 || d->k % 2 == 0 || d->pad < 0 || d->h < 1 || d->w < 1 ||
         (d->blk != 1 && d->blk != 8 && d->blk != 16))
@@ -96,7 +101,7 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
     sv_conv_desc plain = *d;  // what a backend without the fused shuffle computes, into tmp
     plain.shuffle = 0;
     if (d->shuffle && (algo == SV_CONV_DNNL || algo == SV_CONV_DNNL_AUTO || algo == SV_CONV_REF) &&
-        !(p->tmp = sv_malloc(sv_fmap_floats(d->cout, p->oh, p->ow, d->blk) * sizeof(float), e)))
+        !(p->tmp = alloc_tmp(p, e)))
         goto fail;
     switch (algo) {
     case SV_CONV_WINO:
@@ -128,7 +133,7 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
         const size_t nw = (size_t)d->cout * d->cin * d->k * d->k;
         p->w = sv_malloc(nw * sizeof(float), e);
         p->b = p->w ? sv_calloc((size_t)d->cout, sizeof(float), e) : NULL;
-        if (p->b && !p->tmp) p->tmp = sv_malloc(sv_fmap_floats(d->cout, p->oh, p->ow, d->blk) * sizeof(float), e);
+        if (p->b && !p->tmp) p->tmp = alloc_tmp(p, e);
         if (!p->tmp) goto fail;
         memcpy(p->w, weight, nw * sizeof(float));
         if (bias) memcpy(p->b, bias, (size_t)d->cout * sizeof(float));

@@ -188,11 +188,11 @@ static void output_transform(const sv_wino *w, const float *M, float *out, const
             const size_t at = off + (size_t)oy0 * srs + (size_t)ox0 * sps;
             const int rows = oh - oy0 < m ? oh - oy0 : m, cols = ow - ox0 < m ? ow - ox0 : m;
             const float *mt = M + tt * 16 + j, *rt = res ? res + at : NULL;
-            if (w->a == 10)
-                wino_output_tile4_7(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
-            else if (m == 4)
+            if (w->a == 6)  // F(4x4,3x3)
                 wino_output_tile4(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
-            else if (m == 6)
+            else if (w->a == 10)  // F(4x4,7x7)
+                wino_output_tile4_7(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
+            else if (m == 6)  // A = 8: F(6x6,3x3) or F(2x2,7x7)
                 wino_output_tile6(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
             else
                 wino_output_tile2(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);

@@ -127,7 +127,7 @@ static inline void wino_at10(const __m256 m[10], __m256 r[4]) {
     r[3] = _mm256_add_ps(_mm256_fmadd_ps(V8(8.0f), d, _mm256_fmadd_ps(V8(0.125f), f, _mm256_fmadd_ps(V8(3.375f), h, b))), m[9]);
 }
 
-// ---- 2-D tiles, written once for both sizes (A = alpha, M = m; the loops are unrolled) ----
+// ---- 2-D tiles, written once for every size (A = alpha, M = m; the loops are unrolled) ----
 // Input: the A x A tile at src (rs floats between rows, ps between pixels) -> A*A vectors at v + xi*xstride.
 // WINO_STEP(p, d): p += d, opaque to the optimiser. Without it GCC precomputes the 64 load and 64 store
 // offsets of a fully unrolled tile (y * rs + c * ps, (i * A + j) * xstride), spills them, and reloads one
