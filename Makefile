@@ -1,8 +1,10 @@
 # slimvsr: one short Makefile.
 #   make              -> build/slimvsr, build/libslimvsr.a
 #   make test         -> builds and runs every test (tests/run.sh prints "N passed, N failed")
-#   make SAN=1 test   -> the same under AddressSanitizer + UndefinedBehaviorSanitizer, in build-san/
+#   make SAN=1 test   -> the same under AddressSanitizer + UndefinedBehaviorSanitizer (with float-cast-overflow,
+#                        which `undefined` leaves out), in build-san/
 #   make FUZZ=1 fuzz  -> libFuzzer targets (clang, ASan + UBSan) in build-fuzz/fuzz/: tests/fuzz/run.sh
+# Format strings are checked hard (-Wformat=2, errors for non-literal formats): a path is never a format.
 # Debian packages it needs: tools/install-deps.sh
 
 CC      ?= cc
@@ -10,20 +12,21 @@ ARCH    ?= -march=x86-64-v3
 PKGS    := libavformat libavcodec libswscale libavutil libpng libcjson zlib
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp $(ARCH) -Isrc \
+           -Wformat=2 -Werror=format-security -Werror=format-nonliteral \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -fopenmp
 
 ifeq ($(FUZZ),1)
 CC      := clang
 BUILD   ?= build-fuzz
-CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-LDLIBS  += -fsanitize=address,undefined
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
+LDLIBS  += -fsanitize=address,undefined,float-cast-overflow
 endif
 
 ifeq ($(SAN),1)
 BUILD   ?= build-san
-CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-LDLIBS  += -fsanitize=address,undefined
+CFLAGS  += -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
+LDLIBS  += -fsanitize=address,undefined,float-cast-overflow
 else
 BUILD   ?= build
 endif

@@ -115,15 +115,15 @@ static tframe *new_frame(int clip, int idx, int w, int h, int deg, uint64_t *st)
     return f;
 }
 
-// Writes a clip of n random frames into dir (names from fmt, e.g. "%08d.png" or "im%d.png" from 1) and
-// registers them under clip id `clip`.
-static void make_clip(const char *dir, int clip, int n, int w, int h, const char *fmt, int from, int deg,
-                      uint64_t *st) {
+// Writes a clip of n random frames into dir (named PREFIX + the index from `from`, zero-padded to
+// `digits`, + ".png": "im1.png" or "00000000.png") and registers them under clip id `clip`.
+static void make_clip(const char *dir, int clip, int n, int w, int h, const char *prefix, int digits, int from,
+                      int deg, uint64_t *st) {
     mkdirs(dir);
     for (int i = 0; i < n; i++) {
         tframe *f = new_frame(clip, i, w, h, deg, st);
         char name[64];
-        snprintf(name, sizeof name, fmt, i + from);
+        snprintf(name, sizeof name, "%s%0*d.png", prefix, digits, i + from);
         write_png(tu_join(dir, name), f->rgb, w, h);
     }
 }
@@ -362,11 +362,11 @@ static sv_data_opts small_opts(int seq, int patch, int batch) {
 static void test_layouts_and_augmentation(void) {
     uint64_t st = 100;
     const char *reds = tu_tmpdir(), *vimeo = tu_tmpdir();
-    make_clip(tu_join(reds, "000"), 0, 9, 42, 30, "%08d.png", 0, SV_DEG_BI, &st);
-    make_clip(tu_join(reds, "001"), 1, 9, 42, 30, "%08d.png", 0, SV_DEG_BI, &st);
-    make_clip(tu_join(vimeo, "00001/0001"), 2, 7, 36, 20, "im%d.png", 1, SV_DEG_BI, &st);
-    make_clip(tu_join(vimeo, "00001/0002"), 3, 7, 36, 20, "im%d.png", 1, SV_DEG_BI, &st);
-    make_clip(tu_join(vimeo, "00002/0001"), 4, 7, 36, 20, "im%d.png", 1, SV_DEG_BI, &st);
+    make_clip(tu_join(reds, "000"), 0, 9, 42, 30, "", 8, 0, SV_DEG_BI, &st);
+    make_clip(tu_join(reds, "001"), 1, 9, 42, 30, "", 8, 0, SV_DEG_BI, &st);
+    make_clip(tu_join(vimeo, "00001/0001"), 2, 7, 36, 20, "im", 1, 1, SV_DEG_BI, &st);
+    make_clip(tu_join(vimeo, "00001/0002"), 3, 7, 36, 20, "im", 1, 1, SV_DEG_BI, &st);
+    make_clip(tu_join(vimeo, "00002/0001"), 4, 7, 36, 20, "im", 1, 1, SV_DEG_BI, &st);
     write_text(tu_join(vimeo, "readme.txt"), "not a frame");
     const char *src[] = {reds, vimeo};
     sv_data_opts o = small_opts(5, 4, 3);
@@ -404,7 +404,7 @@ done:
 static void test_no_augmentation(void) {
     uint64_t st = 200;
     const char *root = tu_tmpdir();
-    make_clip(tu_join(root, "a"), 0, 6, 24, 24, "%03d.png", 0, SV_DEG_BI, &st);
+    make_clip(tu_join(root, "a"), 0, 6, 24, 24, "", 3, 0, SV_DEG_BI, &st);
     sv_data_opts o = small_opts(4, 5, 2);
     o.hflip = o.vflip = o.rot = o.reverse = 0;
     sv_err e = {{0}};
@@ -426,7 +426,7 @@ done:
 static void test_mirror(void) {
     uint64_t st = 300;
     const char *root = tu_tmpdir();
-    make_clip(tu_join(root, "short"), 0, 3, 20, 20, "%d.png", 0, SV_DEG_BI, &st);
+    make_clip(tu_join(root, "short"), 0, 3, 20, 20, "", 1, 0, SV_DEG_BI, &st);
     sv_data_opts o = small_opts(5, 4, 4);
     sv_err e = {{0}};
     sv_dataset *d = sv_dataset_open(&root, 1, &o, &e);
@@ -456,7 +456,7 @@ static void test_mirror(void) {
 static void test_bd_dataset(void) {
     uint64_t st = 400;
     const char *root = tu_tmpdir();
-    make_clip(tu_join(root, "c"), 0, 4, 35, 29, "%02d.png", 0, SV_DEG_BD, &st);
+    make_clip(tu_join(root, "c"), 0, 4, 35, 29, "", 2, 0, SV_DEG_BD, &st);
     sv_data_opts o = small_opts(3, 4, 4);
     o.degradation = SV_DEG_BD;
     sv_err e = {{0}};
@@ -495,8 +495,8 @@ static int batches_equal(sv_dataset *a, sv_dataset *b, int n, size_t nl, size_t 
 static void test_repeatable_and_resume(void) {
     uint64_t st = 500;
     const char *root = tu_tmpdir();
-    make_clip(tu_join(root, "x"), 0, 10, 40, 32, "%02d.png", 0, SV_DEG_BI, &st);
-    make_clip(tu_join(root, "y"), 1, 8, 44, 36, "%02d.png", 0, SV_DEG_BI, &st);
+    make_clip(tu_join(root, "x"), 0, 10, 40, 32, "", 2, 0, SV_DEG_BI, &st);
+    make_clip(tu_join(root, "y"), 1, 8, 44, 36, "", 2, 0, SV_DEG_BI, &st);
     sv_data_opts o = small_opts(4, 4, 3);
     const size_t nl = 3 * 4 * 3 * 16, ng = 3 * 4 * 3 * 256;
     sv_err e = {{0}};
@@ -561,7 +561,7 @@ static void test_paired(void) {
     const char *root = tu_tmpdir();
     const char *clips[2] = {"GT/000", "GT/001"}, *lrs[2] = {"BIx4/000", "BIx4/001"};
     for (int k = 0; k < 2; k++) {
-        make_clip(tu_join(root, clips[k]), k, 5, 32, 24, "%08d.png", 0, SV_DEG_BI, &st);
+        make_clip(tu_join(root, clips[k]), k, 5, 32, 24, "", 8, 0, SV_DEG_BI, &st);
         mkdirs(tu_join(root, lrs[k]));
         for (int i = 0; i < 5; i++) {  // own random LR, unrelated to GT: only the files can give it
             tframe *f = frame_of(k, i);
@@ -665,7 +665,7 @@ static void test_video_sources(void) {
 static void test_memory_cap(void) {
     uint64_t st = 800;
     const char *root = tu_tmpdir();
-    make_clip(tu_join(root, "long"), 0, 20, 32, 32, "%03d.png", 0, SV_DEG_BI, &st);
+    make_clip(tu_join(root, "long"), 0, 20, 32, 32, "", 3, 0, SV_DEG_BI, &st);
     write_video(tu_join(root, "v.mkv"), 1, 12, 32, 32, &st);
     const size_t fb = 32 * 32 * 3 + 8 * 8 * 3;  // GT + LR bytes of one frame
     sv_data_opts o = small_opts(3, 4, 4);
@@ -708,7 +708,7 @@ static void test_errors(void) {
     CHECKF(has(e.msg, "empty") && has(e.msg, "no training clips"), "%s", e.msg);
 
     const char *sizes = tu_join(root, "sizes");
-    make_clip(tu_join(sizes, "c"), 0, 3, 24, 24, "%d.png", 0, SV_DEG_BI, &st);
+    make_clip(tu_join(sizes, "c"), 0, 3, 24, 24, "", 1, 0, SV_DEG_BI, &st);
     unsigned char *big = random_rgb(28, 24, &st);
     write_png(tu_join(tu_join(sizes, "c"), "3.png"), big, 28, 24);
     free(big);
@@ -716,12 +716,12 @@ static void test_errors(void) {
     CHECKF(has(e.msg, "c/3.png") && has(e.msg, "28x24") && has(e.msg, "24x24"), "%s", e.msg);
 
     const char *small = tu_join(root, "small");
-    make_clip(tu_join(small, "c"), 0, 3, 15, 40, "%d.png", 0, SV_DEG_BI, &st);
+    make_clip(tu_join(small, "c"), 0, 3, 15, 40, "", 1, 0, SV_DEG_BI, &st);
     CHECK(sv_dataset_open(&small, 1, &o, &e) == NULL);
     CHECKF(has(e.msg, "c/0.png") && has(e.msg, "15x40") && has(e.msg, "smaller than the GT patch 16x16"), "%s", e.msg);
 
     const char *bad = tu_join(root, "bad");
-    make_clip(tu_join(bad, "c"), 0, 3, 16, 16, "%d.png", 0, SV_DEG_BI, &st);
+    make_clip(tu_join(bad, "c"), 0, 3, 16, 16, "", 1, 0, SV_DEG_BI, &st);
     write_text(tu_join(tu_join(bad, "c"), "2.png"), "this is not a PNG file at all");
     CHECK(sv_dataset_open(&bad, 1, &o, &e) == NULL);
     CHECKF(has(e.msg, "c/2.png") && has(e.msg, "PNG"), "%s", e.msg);

@@ -18,7 +18,8 @@ static _Thread_local char last_line[256];
 static atomic_int verbose;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void log_callback(void *avcl, int level, const char *fmt, va_list vl) {
+// fmt is libav's own format string (a vprintf-style callback)
+__attribute__((format(printf, 3, 0))) static void log_callback(void *avcl, int level, const char *fmt, va_list vl) {
     int lv = level & 0xff;                // the bits above hold colour hints
     if (lv > AV_LOG_WARNING) return;      // the common case: info and debug chatter
     va_list copy;

@@ -335,7 +335,7 @@ static int phase(const sv_prune_opts *o, const char *name, const char *init, lon
     t.resume = exists(st);
     if (!strcmp(name, "sparsity")) t.lr_min = t.lr;  // constant: the penalty grows, the steps must not shrink
     if (!t.quiet) fprintf(stderr, "== %s: %ld iterations%s\n", name, iters, t.resume ? " (resuming)" : "");
-    if (sv_train(&t, res, e)) return sv_errprefix(e, name);
+    if (sv_train(&t, res, e)) return sv_errprefix(e, "%s", name);
     *done = !res->stopped;
     return 0;
 }
@@ -450,7 +450,7 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
     // the choice, and its cut of the dense model (the baselines' start; for ssl a check that it cuts)
     double ratio;
     if (plan(&ch, &dense, o, &ratio, e) || cut(&ch, &dense, o, &cutm, e)) {
-        sv_errprefix(e, o->model);
+        sv_errprefix(e, "%s", o->model);
         goto done;
     }
     if (!o->resume) {

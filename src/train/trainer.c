@@ -228,7 +228,7 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
         if (!r->saved_opts) rc = sv_errf(e, "%s: no saved options", p);
         else rc = sv_train_opts_from_json(&r->o, r->saved_opts, p, e);
     }
-    if (!rc && h && h->begin && h->begin(h->ud, &r->m, &hs, &r->graph, e)) rc = sv_errprefix(e, p);
+    if (!rc && h && h->begin && h->begin(h->ud, &r->m, &hs, &r->graph, e)) rc = sv_errprefix(e, "%s", p);
     sv_tensor_set_free(&hs);
     if (!rc) {
         r->adam_m = am, r->adam_v = av, r->ema = em;
