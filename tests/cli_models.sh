@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli_models.sh: what -m names. The shipped models in models/ (the default, --model dense), their fp16
-# storage, the bicubic baseline, $SLIMVSR_MODELS, and the errors for unknown or missing models.
+# storage, the bicubic baseline, $SLIMVSR_MODELS, and the errors for unknown or missing models, damaged
+# models (a NaN or Inf weight, in a model file or a training state) and a video whose frame size changes.
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
@@ -80,4 +81,46 @@ expect_error unknown_model_name "nosuchmodel" "$SLIMVSR" upscale -m nosuchmodel 
 mkdir -p "$T/bin" "$T/empty" && cp "$SLIMVSR" "$T/bin/slimvsr"
 SLIMVSR_MODELS=$T/empty expect_error shipped_model_missing "$T/empty" "$T/bin/slimvsr" upscale "$T/lr" "$T/x"
 SLIMVSR_MODELS=$T/empty expect_error shipped_dense_missing "basicvsr-dense" "$T/bin/slimvsr" info dense
-[ ! -e "$T/x" ] && ok no_output_after_model_errors || ko no_output_after_model_errors "$T/x exists"
+
+# poison SRC DST TENSOR INDEX VALUE: a copy of the safetensors file SRC with element INDEX of TENSOR set to
+# VALUE (nan, inf, -inf) in the tensor's own dtype (F32 or F16)
+poison() {
+    "$PY" - "$@" <<'PY'
+import json, struct, sys
+import numpy as np
+src, dst, name, index, value = sys.argv[1:6]
+b = bytearray(open(src, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+t = json.loads(b[8:8 + n])[name]
+dt = np.dtype({"F32": np.float32, "F16": np.float16}[t["dtype"]])
+at = 8 + n + t["data_offsets"][0] + int(index) * dt.itemsize
+b[at:at + dt.itemsize] = np.array(float(value), dt).tobytes()
+open(dst, "wb").write(bytes(b))
+PY
+}
+# A NaN or Inf weight is a damaged file, not a model that gives black frames: info and upscale refuse it,
+# naming the file, the tensor and the element (float32 and float16 storage).
+poison "$T/mymodels/basicvsr-ssl.safetensors" "$T/nan.safetensors" fusion.bias 3 nan
+poison "$T/mymodels/basicvsr-dense.safetensors" "$T/inf16.safetensors" upconv1.weight 7 inf
+nan_msg="nan.safetensors: tensor 'fusion.bias' holds a non-finite value (NaN) at index 3: the file is corrupt"
+expect_error info_nan_weight "$nan_msg" "$SLIMVSR" info "$T/nan.safetensors"
+expect_error upscale_nan_weight "$nan_msg" "$SLIMVSR" upscale -q -m "$T/nan.safetensors" "$T/lr" "$T/x"
+inf_msg="inf16.safetensors: tensor 'upconv1.weight' holds a non-finite value (+Inf) at index 7"
+expect_error upscale_inf_fp16_weight "$inf_msg" "$SLIMVSR" upscale -q -m "$T/inf16.safetensors" "$T/lr" "$T/x"
+# the same in a training state: --resume reports a corrupt checkpoint, not a diverged run ("lower --lr")
+mkdir -p "$T/tdata" && cp -r "$T/gt" "$T/tdata/a"
+"$SLIMVSR" train -q --data "$T/tdata" --feat 4 --blocks 1 --batch 1 --seq 2 --patch 8 --iters 1 --out "$T/run" \
+    --threads 1 >/dev/null 2>&1 && poison "$T/run/state.safetensors" "$T/run/state.safetensors" fusion.bias 0 nan
+state_msg="state.safetensors: tensor 'fusion.bias' holds a non-finite value (NaN) at index 0: the file is corrupt"
+expect_error resume_nan_state "$state_msg" "$SLIMVSR" train -q --out "$T/run" --resume --iters 2
+# A video whose frame size changes midway (two MPEG-2 transport streams of different sizes, joined) is
+# refused at the first frame of the new size, as a folder of PNG frames is, not scaled to the first size.
+ffmpeg -v error -f lavfi -i testsrc=size=64x48:rate=5:d=1 -c:v mpeg2video "$T/a.ts" \
+    && ffmpeg -v error -f lavfi -i testsrc=size=80x48:rate=5:d=1 -c:v mpeg2video "$T/b.ts" \
+    && cat "$T/a.ts" "$T/b.ts" > "$T/resized.ts"
+expect_error video_size_change "80x48, the first frame was 64x48" \
+    "$SLIMVSR" upscale -q -m bicubic "$T/resized.ts" "$T/x.mkv"
+grep -qE "resized\.ts: frame [0-9]+ is 80x48" "$T/err.txt" && ok video_size_change_names_frame \
+    || ko video_size_change_names_frame "$(cat "$T/err.txt")"
+[ ! -e "$T/x" ] && [ ! -e "$T/x.mkv" ] && ok no_output_after_model_errors \
+    || ko no_output_after_model_errors "$T/x or $T/x.mkv exists"

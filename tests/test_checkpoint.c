@@ -7,7 +7,9 @@
 //    pickle protocol 4, nn.Parameter, deflate, ZIP64 extra fields, legacy format and a disallowed global;
 //  - truncated, corrupted, mutated and random files fail cleanly (run under `make SAN=1 test` too);
 //  - safetensors: round trip, layout of what is written, F16/BF16/F64 reading, malformed headers;
-//  - float32 -> float16 against a search over every float16 value, and the fp16 writer.
+//  - float32 -> float16 against a search over every float16 value, and the fp16 writer;
+//  - hostile files built here: a .pth of many stride-0 views, a header of 100k metadata keys, and models
+//    with a NaN/Inf weight or out-of-range numbers in their metadata.
 //
 // The safetensors files written here were checked once to be readable by plain Python/numpy:
 //   /usr/bin/python3 -c "import json,struct,sys,numpy as np; b=open(sys.argv[1],'rb').read();
@@ -29,6 +31,7 @@
 #include "io/pth.h"
 #include "io/safetensors.h"
 #include "io/zip.h"
+#include "model/basicvsr.h"
 #include "testutil.h"
 
 // ---- helpers ----
@@ -512,6 +515,122 @@ static void test_pickle_view_bounds(void) {
     }
 }
 
+// ---- hand-made .pth archives ----
+
+typedef struct {
+    uint8_t *b;
+    size_t n, cap;
+} bytes;
+
+static void put(bytes *b, const void *p, size_t n) {
+    if (b->n + n > b->cap) {
+        b->cap = 2 * (b->n + n) + 256;
+        b->b = realloc(b->b, b->cap);
+    }
+    memcpy(b->b + b->n, p, n);
+    b->n += n;
+}
+
+static void put_le(bytes *b, uint64_t v, int n) {
+    uint8_t q[8];
+    for (int i = 0; i < n; i++) q[i] = (uint8_t)(v >> (8 * i));
+    put(b, q, (size_t)n);
+}
+
+#define PUT(b, lit) put(b, lit, sizeof(lit) - 1)
+
+// A ZIP archive of stored entries (no ZIP64), as torch.save's reader needs it: local headers with the data,
+// the central directory, the end record.
+static void write_zip(const char *path, const char *const *names, const bytes *data, int n) {
+    bytes z = {0}, cd = {0};
+    for (int i = 0; i < n; i++) {
+        uint32_t crc = (uint32_t)crc32(0, data[i].b, (uInt)data[i].n);
+        uint64_t lho = z.n, nl = strlen(names[i]);
+        bytes *rec[2] = {&z, &cd};
+        for (int r = 0; r < 2; r++) {
+            put_le(rec[r], r ? 0x02014b50 : 0x04034b50, 4);
+            if (r) put_le(rec[r], 20, 2);                       // version made by
+            put_le(rec[r], 20, 2);                              // version needed
+            put_le(rec[r], 0, 6);                               // flags, method (stored), time
+            put_le(rec[r], 0, 2);                               // date
+            put_le(rec[r], crc, 4);
+            put_le(rec[r], data[i].n, 4);
+            put_le(rec[r], data[i].n, 4);
+            put_le(rec[r], nl, 2);
+            put_le(rec[r], 0, 2);                               // extra
+            if (r) {  // comment length, disk, attributes; the local header's offset
+                put_le(rec[r], 0, 6);
+                put_le(rec[r], 0, 4);
+                put_le(rec[r], lho, 4);
+            }
+            put(rec[r], names[i], nl);
+        }
+        put(&z, data[i].b, data[i].n);
+    }
+    uint64_t cd_off = z.n;
+    put(&z, cd.b, cd.n);
+    put_le(&z, 0x06054b50, 4);
+    put_le(&z, 0, 4);
+    put_le(&z, (uint64_t)n, 2);
+    put_le(&z, (uint64_t)n, 2);
+    put_le(&z, cd.n, 4);
+    put_le(&z, cd_off, 4);
+    put_le(&z, 0, 2);
+    spit(path, z.b, z.n);
+    free(z.b);
+    free(cd.b);
+}
+
+// A .pth whose state_dict holds n views of size (side, side) and stride (0, 0) of one 1-element float
+// storage: each view materialises side^2 floats from 4 bytes of the file.
+static void write_stride0_pth(const char *path, int n, int side) {
+    bytes pk = {0}, st = {0};
+    PUT(&pk, "\x80\x02}(");
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        int kl = snprintf(key, sizeof key, "t%d.weight", i);
+        PUT(&pk, "X");
+        put_le(&pk, (uint64_t)kl, 4);
+        put(&pk, key, (size_t)kl);
+        PUT(&pk, "ctorch._utils\n_rebuild_tensor_v2\n(" "(X\x07\x00\x00\x00" "storage" "ctorch\nFloatStorage\n"
+                 "X\x01\x00\x00\x00" "0" "X\x03\x00\x00\x00" "cpu" "K\x01tQ" "K\x00M");
+        put_le(&pk, (uint64_t)side, 2);
+        PUT(&pk, "M");
+        put_le(&pk, (uint64_t)side, 2);
+        PUT(&pk, "\x86K\x00K\x00\x86\x89" "ccollections\nOrderedDict\n)RtR");
+    }
+    PUT(&pk, "u.");
+    float one = 1.0f;
+    put(&st, &one, 4);
+    const char *names[] = {"arch/data.pkl", "arch/data/0"};
+    const bytes data[] = {pk, st};
+    write_zip(path, names, data, 2);
+    free(pk.b);
+    free(st.b);
+}
+
+// Stride-0 views each within the per-tensor limit (2^24 elements) but together far beyond what the file
+// could hold: refused before anything is materialised (30 views: 1920 MiB). A few small ones still load.
+static void test_pth_stride0_total(void) {
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "views.pth");
+    write_stride0_pth(p, 30, 4096);
+    sv_tensor_set s = {0};
+    sv_err e = {{0}};
+    int rc = sv_checkpoint_read(p, &s, &e);
+    CHECKF(fails_cleanly(rc, &s, &e) && strstr(e.msg, p) && strstr(e.msg, "1920 MiB") && strstr(e.msg, "stride 0"),
+           "30 stride-0 views of 4096x4096: %s", rc ? e.msg : "accepted");
+    sv_tensor_set_free(&s);
+    write_stride0_pth(p, 3, 1024);
+    rc = sv_checkpoint_read(p, &s, &e);
+    CHECKF(rc == 0 && s.n == 3, "3 views of 1024x1024: %s", rc ? e.msg : "wrong count");
+    for (int i = 0; rc == 0 && i < s.n; i++)
+        CHECK(s.t[i].ndim == 2 && s.t[i].shape[0] == 1024 && s.t[i].data[0] == 1.0f &&
+              s.t[i].data[1024 * 1024 - 1] == 1.0f);
+    sv_tensor_set_free(&s);
+    const char *names[] = {"views.pth"};
+    rm_dir(dir, names, 1);
+}
+
 static void test_garbage_and_sniffing(void) {
     const char *dir = tu_tmpdir(), *p = tmp_path(dir, "junk.bin");
     uint64_t rng = 99;
@@ -881,6 +1000,161 @@ static void test_safetensors_malformed(void) {
     rm_dir(dir, names, 1);
 }
 
+// __metadata__: at most 4096 entries (100k are refused at once, not inserted one search at a time), keys
+// unique, one __metadata__ object.
+static void test_safetensors_metadata_limits(void) {
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "meta.safetensors");
+    const char *tensor = "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    const float one = 1;
+    const int counts[] = {4096, 4097, 100000};
+    for (int c = 0; c < 3; c++) {
+        bytes h = {0};
+        PUT(&h, "{\"__metadata__\":{");
+        for (int i = 0; i < counts[c]; i++) {
+            char kv[64];
+            put(&h, kv, (size_t)snprintf(kv, sizeof kv, "%s\"key%d\":\"v%d\"", i ? "," : "", i, i));
+        }
+        PUT(&h, "},");
+        put(&h, tensor, strlen(tensor) + 1);  // with its NUL, for write_st
+        write_st(p, (const char *)h.b, -1, &one, 4);
+        free(h.b);
+        sv_tensor_set s = {0};
+        sv_err e = {{0}};
+        int rc = sv_safetensors_read(p, &s, &e);
+        if (c == 0) {
+            CHECKF(rc == 0 && s.nmeta == 4096, "4096 metadata keys: %s", rc ? e.msg : "wrong count");
+            const char *v = sv_tensor_set_get_meta(&s, "key4095");
+            CHECK(v && strcmp(v, "v4095") == 0);
+        } else {
+            char n[32];
+            snprintf(n, sizeof n, "holds %d entries", counts[c]);
+            CHECKF(fails_cleanly(rc, &s, &e) && strstr(e.msg, p) && strstr(e.msg, n) && strstr(e.msg, "4096"),
+                   "%d metadata keys: %s", counts[c], rc ? e.msg : "accepted");
+        }
+        sv_tensor_set_free(&s);
+    }
+    static const struct {
+        const char *header, *msg;
+    } bad[] = {
+        {"{\"__metadata__\":{\"k\":\"1\",\"j\":\"2\",\"k\":\"3\"},", "key 'k' appears twice"},
+        {"{\"__metadata__\":{\"k\":\"1\"},\"__metadata__\":{\"j\":\"2\"},", "__metadata__ appears twice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char h[256];
+        snprintf(h, sizeof h, "%s%s", bad[i].header, tensor);
+        write_st(p, h, -1, &one, 4);
+        sv_tensor_set s = {0};
+        sv_err e = {{0}};
+        int rc = sv_safetensors_read(p, &s, &e);
+        CHECKF(fails_cleanly(rc, &s, &e) && strstr(e.msg, p) && strstr(e.msg, bad[i].msg), "case %zu: %s", i,
+               rc ? e.msg : "accepted");
+        sv_tensor_set_free(&s);
+    }
+    const char *names[] = {"meta.safetensors"};
+    rm_dir(dir, names, 1);
+}
+
+// ---- tensors -> model: values and metadata numbers ----
+
+// The tiny BasicVSR's tensors, with "slimvsr" metadata json (when not NULL) and one value replaced (when
+// tensor is not NULL), written to path (as float16 when f16) and loaded as a model. Returns its rc (-2 when
+// the tiny model is missing).
+static int load_altered(const char *path, const char *json, const char *tensor, int64_t index, float value,
+                        int f16, sv_err *e) {
+    sv_tensor_set s = {0};
+    if (sv_pth_read(tu_data("tiny/tiny_basicvsr.pth"), &s, e)) {
+        tu_fail(__FILE__, __LINE__, "%s", e->msg);
+        return -2;
+    }
+    const sv_ntensor *t = tensor ? sv_tensor_set_find(&s, tensor) : NULL;
+    CHECKF(!tensor || (t && index < sv_ntensor_numel(t)), "no tensor %s[%lld]", tensor, (long long)index);
+    if (t && index < sv_ntensor_numel(t)) t->data[index] = value;
+    if (json) CHECK(sv_tensor_set_set_meta(&s, "slimvsr", json, e) == 0);
+    int rc = f16 ? sv_safetensors_write_f16(path, &s, e) : sv_safetensors_write(path, &s, e);
+    CHECKF(rc == 0, "%s", e->msg);
+    sv_tensor_set_free(&s);
+    sv_model m;
+    rc = sv_model_load(&m, path, -1, e);
+    if (rc == 0) sv_model_free(&m);
+    return rc;
+}
+
+// A NaN or infinite weight or bias, stored as float32 or float16, is refused at load, naming the file, the
+// tensor and the place.
+static void test_model_nonfinite(void) {
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "bad.safetensors");
+    sv_err e = {{0}};
+    CHECKF(load_altered(p, NULL, "fusion.bias", 3, 0.5f, 0, &e) == 0, "finite control: %s", e.msg);
+    static const struct {
+        const char *tensor;
+        int64_t index;
+        float value;
+        int f16;
+        const char *what;
+    } cases[] = {
+        {"fusion.bias", 3, NAN, 0, "(NaN) at index 3"},
+        {"upconv1.weight", 7, INFINITY, 1, "(+Inf) at index 7"},
+        {"spynet.basic_module.0.basic_module.0.weight", 0, -INFINITY, 0, "(-Inf) at index 0"},
+        {"spynet.std", 2, NAN, 1, "(NaN) at index 2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int rc = load_altered(p, NULL, cases[i].tensor, cases[i].index, cases[i].value, cases[i].f16, &e);
+        char want[200];
+        snprintf(want, sizeof want, "%s: tensor '%s' holds a non-finite value %s: the file is corrupt", p,
+                 cases[i].tensor, cases[i].what);
+        CHECKF(rc == -1 && strstr(e.msg, want), "case %zu: %s (expected '%s')", i, rc ? e.msg : "accepted", want);
+    }
+    const char *names[] = {"bad.safetensors"};
+    rm_dir(dir, names, 1);
+}
+
+// JSON numbers in the metadata become ints only when they are integers in range: RSC index entries of
+// 1e10, -1e10, 1e300, 1e400 (inf) or 2.5, and num_feat/num_block of 1e300 or 16.5, are refused naming the
+// file and the field (the sanitizer build's float-cast-overflow check watches the conversions).
+static void test_model_meta_numbers(void) {
+    const char *dir = tu_tmpdir(), *p = tmp_path(dir, "meta.safetensors");
+    static const char *const entries[] = {"1e10", "-1e10", "1e300", "1e400", "2.5", "-1", "16", "0"};
+    sv_err e = {{0}};
+    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) {
+        // the tiny model: 16 features, 2 blocks; block 0 of the backward trunk with identity lists but for
+        // entry 5 of "in" (entry "0" repeats index 0)
+        char json[512], in[128] = "", out[128] = "";
+        for (int k = 0; k < 16; k++) {
+            char v[16];
+            snprintf(v, sizeof v, "%s%d", k ? "," : "", k);
+            strcat(out, v);
+            if (k == 5) snprintf(v, sizeof v, ",%s", entries[i]);
+            strcat(in, v);
+        }
+        snprintf(json, sizeof json,
+                 "{\"num_feat\":16,\"rsc\":{\"backward_trunk.main.2.0\":{\"in\":[%s],\"out\":[%s]}}}", in, out);
+        int rc = load_altered(p, json, NULL, 0, 0, 0, &e);
+        CHECKF(rc == -1 && strstr(e.msg, p) && strstr(e.msg, "RSC list 'backward_trunk.main.2.0' entry 5"),
+               "entry %s: %s", entries[i], rc ? e.msg : "accepted");
+    }
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"num_feat\":1e300}", "metadata num_feat"},
+        {"{\"num_feat\":16.5}", "metadata num_feat"},
+        {"{\"num_feat\":-1e10}", "metadata num_feat"},
+        {"{\"num_block\":1e10}", "metadata num_block"},
+        {"{\"num_block\":\"2\"}", "metadata num_block"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int rc = load_altered(p, cases[i].json, NULL, 0, 0, 0, &e);
+        CHECKF(rc == -1 && strstr(e.msg, p) && strstr(e.msg, cases[i].msg), "%s: %s", cases[i].json,
+               rc ? e.msg : "accepted");
+    }
+    // controls: the numbers the model has, and identity lists
+    CHECKF(load_altered(p, "{\"num_feat\":16,\"num_block\":2.0}", NULL, 0, 0, 0, &e) == 0, "%s", e.msg);
+    const char *ident = "{\"rsc\":{\"forward_trunk.main.2.1\":{\"in\":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15],"
+                        "\"out\":[15,14,13,12,11,10,9,8,7,6,5,4,3,2,1,0]}}}";
+    CHECKF(load_altered(p, ident, NULL, 0, 0, 0, &e) == 0, "%s", e.msg);
+    const char *names[] = {"meta.safetensors"};
+    rm_dir(dir, names, 1);
+}
+
 int main(void) {
     run_test("tiny_pth_matches_weights_bin", test_tiny_pth_matches_weights_bin);
     run_test("pth_cases", test_pth_cases);
@@ -892,11 +1166,15 @@ int main(void) {
     run_test("pickle_mutations", test_pickle_mutations);
     run_test("pickle_limits", test_pickle_limits);
     run_test("pickle_view_bounds", test_pickle_view_bounds);
+    run_test("pth_stride0_total", test_pth_stride0_total);
     run_test("garbage_and_sniffing", test_garbage_and_sniffing);
     run_test("safetensors_round_trip", test_safetensors_round_trip);
     run_test("safetensors_tiny", test_safetensors_tiny);
     run_test("safetensors_dtypes", test_safetensors_dtypes);
     run_test("safetensors_malformed", test_safetensors_malformed);
+    run_test("safetensors_metadata_limits", test_safetensors_metadata_limits);
+    run_test("model_nonfinite", test_model_nonfinite);
+    run_test("model_meta_numbers", test_model_meta_numbers);
     run_test("f16_conversion", test_f16_conversion);
     run_test("safetensors_f16_write", test_safetensors_f16_write);
     return test_summary();

@@ -1,5 +1,6 @@
 #include "core/tensor_set.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,10 @@ int sv_tensor_set_set_meta(sv_tensor_set *s, const char *key, const char *value,
             return 0;
         }
     }
+    return sv_tensor_set_append_meta(s, key, value, e);
+}
+
+int sv_tensor_set_append_meta(sv_tensor_set *s, const char *key, const char *value, sv_err *e) {
     if (s->nmeta == s->capmeta) {
         int cap = s->capmeta ? s->capmeta * 2 : 8;
         sv_meta_kv *m = realloc(s->meta, (size_t)cap * sizeof *m);
@@ -131,4 +136,18 @@ void sv_tensor_set_free(sv_tensor_set *s) {
     free(s->t);
     free(s->meta);
     memset(s, 0, sizeof *s);
+}
+
+int sv_tensor_set_check_finite(const sv_tensor_set *s, const char *what, sv_err *e) {
+    for (int k = 0; k < s->n; k++) {
+        const sv_ntensor *t = &s->t[k];
+        const size_t n = (size_t)sv_ntensor_numel(t);
+        for (size_t i = 0; i < n; i++) {
+            const float v = t->data[i];
+            if (!isfinite(v))
+                return sv_errf(e, "%s: tensor '%s' holds a non-finite value (%s) at index %zu: the file is corrupt",
+                               what, t->name, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", i);
+        }
+    }
+    return 0;
 }

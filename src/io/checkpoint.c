@@ -1,6 +1,7 @@
 // checkpoint.c: format sniffing; see checkpoint.h.
 #include "io/checkpoint.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,7 @@ int sv_checkpoint_read(const char *path, sv_tensor_set *out, sv_err *e) {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return sv_errf(e, "%s: is a directory, not a checkpoint", path);
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_errf(e, "%s: cannot open", path);
+    if (!f) return sv_errf(e, "%s: cannot open: %s", path, strerror(errno));
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
     if (n >= 4 && (memcmp(head, "PK\x03\x04", 4) == 0 || memcmp(head, "PK\x05\x06", 4) == 0))

@@ -25,8 +25,8 @@ typedef struct sv_frame_reader sv_frame_reader;
 
 // path: a folder of PNG frames (files whose name ends in ".png", any case, not starting with '.'; read in
 // strcmp order of their names; other files are ignored), or a video file. For a video the first frame is
-// decoded here, so that width and height are those of the decoded pictures; later frames of another size
-// are scaled to the first frame's size.
+// decoded here, so that width and height are those of the decoded pictures; a later frame of another size
+// is an error of sv_frames_read, as in a folder.
 sv_frame_reader *sv_frames_open(const char *path, sv_err *e);
 int sv_frames_width(const sv_frame_reader *r);
 int sv_frames_height(const sv_frame_reader *r);
@@ -38,7 +38,7 @@ double sv_frames_fps(const sv_frame_reader *r);
 // Returns 0 and sets *num/*den, or returns -1 and sets 0/0 when unknown (folders, streams without a rate).
 int sv_frames_fps_rational(const sv_frame_reader *r, int *num, int *den);
 // Reads the next frame into rgb (w * h * 3 bytes). Returns 1 when a frame was read, 0 at the end, -1 on
-// error (a PNG of another size than the first, a corrupt or truncated PNG, a decoding error).
+// error (a frame of another size than the first, a corrupt or truncated PNG, a decoding error).
 int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
 // File name (without folder) of the frame just read from a folder; NULL for a video or before a read.
 // The string stays valid until sv_frames_close.

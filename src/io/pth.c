@@ -1,6 +1,7 @@
 // pth.c: PyTorch zip checkpoints -> sv_tensor_set. See pth.h for the layouts accepted.
 #include "io/pth.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,40 @@ static void key_list(const sv_pk_obj *d, char *buf, size_t cap) {
     if (d->u.dict.n > 8 && k < cap) snprintf(buf + k, cap - k, ", ...");
 }
 
+// The key under which v is loaded (prefixes removed, not yet translated), or NULL when the entry is skipped:
+// not a float tensor under a string key, or outside "generator." in generator mode.
+static const char *loaded_key(const sv_pk_obj *k, const sv_pk_obj *v, int generator_mode) {
+    if (k->kind != SV_PK_STR || v->kind != SV_PK_TENSOR) return NULL;
+    if (v->u.tensor->storage->u.storage.dtype == SV_PK_NONFLOAT) return NULL;
+    return strip_prefixes(k->u.str.s, generator_mode);
+}
+
+// The bound on the float32 bytes that one .pth may materialise. torch.save stores every element of a float
+// storage in at least 2 bytes (float16/bfloat16), uncompressed, so tensors that do not overlap take at most
+// twice the file's size in memory. The factor 4 leaves room for deflated archives and for views that share
+// a storage; the constant for small files with expand()ed tensors (pickle.h allows 2^24 elements, 64 MiB,
+// per tensor: four such). Many stride-0 views of one tiny storage, each under the per-tensor limit, would
+// otherwise take gigabytes from a file of a few kilobytes.
+#define PTH_BYTES_PER_FILE_BYTE 4
+#define PTH_EXTRA_BYTES (256ull << 20)
+
+static int check_total_size(const sv_zip *z, const sv_pk_obj *sd, int generator_mode, sv_err *e) {
+    uint64_t total = 0, limit = PTH_BYTES_PER_FILE_BYTE * z->fsize + PTH_EXTRA_BYTES;
+    for (size_t i = 0; i < sd->u.dict.n; i++) {
+        const sv_pk_obj *v = sd->u.dict.vals[i];
+        if (!loaded_key(sd->u.dict.keys[i], v, generator_mode)) continue;
+        uint64_t bytes;
+        if (__builtin_mul_overflow((uint64_t)sv_pk_tensor_numel(v->u.tensor), (uint64_t)sizeof(float), &bytes) ||
+            __builtin_add_overflow(total, bytes, &total))
+            total = UINT64_MAX;
+    }
+    if (total <= limit) return 0;
+    return sv_errf(e, "%s: its tensors would take %llu MiB as float32, over the %llu MiB that a %llu-byte file may "
+                      "hold (%dx its size + %llu MiB): views repeat their storage (stride 0?)", z->path,
+                   (unsigned long long)(total >> 20), (unsigned long long)(limit >> 20),
+                   (unsigned long long)z->fsize, PTH_BYTES_PER_FILE_BYTE, PTH_EXTRA_BYTES >> 20);
+}
+
 static int convert_dict(sv_zip *z, const char *prefix, const sv_pk_obj *root, sv_tensor_set *out, sv_err *e) {
     if (!root || root->kind != SV_PK_DICT)
         return sv_errf(e, "%s: data.pkl does not hold a dict (a state_dict or a dict wrapping one)", z->path);
@@ -246,13 +281,12 @@ static int convert_dict(sv_zip *z, const char *prefix, const sv_pk_obj *root, sv
         const sv_pk_obj *k = sd->u.dict.keys[i];
         if (k->kind == SV_PK_STR && starts(strip_prefixes(k->u.str.s, 0), "generator.")) generator_mode = 1;
     }
+    if (check_total_size(z, sd, generator_mode, e)) return -1;
     for (size_t i = 0; i < sd->u.dict.n; i++) {
         const sv_pk_obj *k = sd->u.dict.keys[i], *v = sd->u.dict.vals[i];
-        if (k->kind != SV_PK_STR || v->kind != SV_PK_TENSOR) continue;
-        if (v->u.tensor->storage->u.storage.dtype == SV_PK_NONFLOAT) continue;
-        if (strlen(k->u.str.s) != k->u.str.len) return sv_errf(e, "%s: a tensor name holds a NUL byte", z->path);
-        const char *stripped = strip_prefixes(k->u.str.s, generator_mode);
+        const char *stripped = loaded_key(k, v, generator_mode);
         if (!stripped) continue;
+        if (strlen(k->u.str.s) != k->u.str.len) return sv_errf(e, "%s: a tensor name holds a NUL byte", z->path);
         char *name = sv_pth_canonical_name(stripped);
         if (!name) return sv_errf(e, "out of memory");
         float *data = NULL;
@@ -274,7 +308,7 @@ static int convert_dict(sv_zip *z, const char *prefix, const sv_pk_obj *root, sv
 int sv_pth_read(const char *path, sv_tensor_set *out, sv_err *e) {
     uint8_t head[262];
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_errf(e, "%s: cannot open", path);
+    if (!f) return sv_errf(e, "%s: cannot open: %s", path, strerror(errno));
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
     if (n < 4 || memcmp(head, "PK", 2) != 0) {

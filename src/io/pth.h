@@ -15,6 +15,8 @@
 // (DataParallel) is removed; MMagic's BasicVSR names are translated to BasicSR's (sv_pth_canonical_name).
 // Entries that are not float tensors (ints, strings, integer tensors...) are skipped. float16, bfloat16
 // and float64 tensors are converted to float32; views honour storage offset, size and stride.
+// The float32 bytes all loaded tensors take together may not exceed 4x the file size + 256 MiB (many
+// stride-0 views of a tiny storage are refused).
 // The architecture is not checked here (the model builder does that).
 //
 // Legacy checkpoints (torch < 1.6 or _use_new_zipfile_serialization=False: a bare pickle stream, or the

@@ -119,13 +119,40 @@ static int check_layout(const char *path, entry *en, int n, uint64_t data_len, s
     return rc;
 }
 
+// Entries of __metadata__ accepted. slimvsr writes at most two ("slimvsr", and in a training state "train",
+// "prune" or "flowtrain"), other writers a few ("format"); the cap bounds the work a hostile header causes.
+#define MAX_META_ENTRIES 4096
+
+static int cmp_item_keys(const void *a, const void *b) {
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+// Keys unique: sorted once, then neighbours compared (searching the set for each key would be quadratic).
+static int check_meta_keys(const char *path, const cJSON *m, int n, sv_err *e) {
+    const cJSON **byname = sv_malloc((size_t)(n ? n : 1) * sizeof *byname, e);
+    if (!byname) return -1;
+    int k = 0;
+    for (const cJSON *kv = m->child; kv; kv = kv->next) byname[k++] = kv;
+    qsort(byname, (size_t)n, sizeof *byname, cmp_item_keys);
+    int rc = 0;
+    for (int i = 1; i < n && !rc; i++)
+        if (strcmp(byname[i - 1]->string, byname[i]->string) == 0)
+            rc = sv_errf(e, "%s: __metadata__ key '%s' appears twice", path, byname[i]->string);
+    free(byname);
+    return rc;
+}
+
 static int read_metadata(const char *path, const cJSON *m, sv_tensor_set *out, sv_err *e) {
     if (!cJSON_IsObject(m)) return sv_errf(e, "%s: __metadata__ is not an object", path);
+    int n = cJSON_GetArraySize(m);
+    if (n > MAX_META_ENTRIES)
+        return sv_errf(e, "%s: __metadata__ holds %d entries, more than the %d accepted", path, n, MAX_META_ENTRIES);
     const cJSON *kv;
-    cJSON_ArrayForEach(kv, m) {
+    cJSON_ArrayForEach(kv, m)
         if (!cJSON_IsString(kv)) return sv_errf(e, "%s: __metadata__ value '%s' is not a string", path, kv->string);
-        if (sv_tensor_set_set_meta(out, kv->string, kv->valuestring, e)) return -1;
-    }
+    if (check_meta_keys(path, m, n, e)) return -1;
+    cJSON_ArrayForEach(kv, m)
+        if (sv_tensor_set_append_meta(out, kv->string, kv->valuestring, e)) return -1;
     return 0;
 }
 
@@ -186,11 +213,12 @@ static int read_impl(FILE *f, const char *path, uint64_t fsize, sv_tensor_set *o
         en = sv_calloc((size_t)cJSON_GetArraySize(root), sizeof *en, e);
         if (!en) rc = -1;
     }
-    const cJSON *item;
+    const cJSON *item, *meta = NULL;
     if (!rc) {
         cJSON_ArrayForEach(item, root) {
-            if (strcmp(item->string, "__metadata__") == 0) rc = read_metadata(path, item, out, e);
-            else rc = parse_entry(path, item, data_len, &en[n++], e);
+            if (strcmp(item->string, "__metadata__") != 0) rc = parse_entry(path, item, data_len, &en[n++], e);
+            else if (meta) rc = sv_errf(e, "%s: __metadata__ appears twice in the header", path);
+            else rc = read_metadata(path, meta = item, out, e);
             if (rc) break;
         }
     }
@@ -204,7 +232,7 @@ static int read_impl(FILE *f, const char *path, uint64_t fsize, sv_tensor_set *o
 
 int sv_safetensors_read(const char *path, sv_tensor_set *out, sv_err *e) {
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_errf(e, "%s: cannot open", path);
+    if (!f) return sv_errf(e, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     int rc;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) rc = sv_errf(e, "%s: not a regular file", path);

@@ -9,7 +9,8 @@
 // 8 + N <= file size; the header is a JSON object of well-formed entries with unique names; dtype is
 // F32, F16, BF16 or F64 (the last three are converted to float32; any other dtype is an error); at most
 // SV_MAXDIM dimensions; end - begin == numel * dtype size; and the tensors, taken in offset order, cover
-// the byte buffer exactly: no holes, no overlaps, nothing past its end. Tensors are returned in offset
+// the byte buffer exactly: no holes, no overlaps, nothing past its end; __metadata__ appears at most
+// once and holds at most 4096 entries with unique keys. Tensors are returned in offset
 // order; __metadata__ becomes the set's metadata.
 //
 // Writing: float32 ("F32"), or with sv_safetensors_write_f16 float16 ("F16", rounded to nearest even) for

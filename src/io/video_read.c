@@ -24,7 +24,7 @@ struct sv_video_in {
     int pending;      // frame holds a picture not yet returned (the first, decoded by open)
     int flushed;      // the decoder was sent the end of the stream
     AVFrame *rgb;     // padded RGB24 staging frame for swscale
-    int w, h;         // output size: the first frame's
+    int w, h;         // the first frame's size, which every frame must have
     long long index;  // pictures returned so far (for messages)
     struct SwsContext *sws;
     int sws_w, sws_h, sws_fmt, sws_matrix, sws_full;  // what sws was set up for
@@ -72,9 +72,13 @@ static int decode_next(sv_video_in *v, sv_err *e) {
     }
 }
 
-// Converts v->frame to RGB24 at the output size into rgb.
+// Converts v->frame to RGB24 into rgb. A frame of another size than the first is refused, as in a folder of
+// PNG frames: scaling it would hide a spliced or damaged file.
 static int convert(sv_video_in *v, unsigned char *rgb, sv_err *e) {
     AVFrame *f = v->frame;
+    if (f->width != v->w || f->height != v->h)
+        return sv_errf(e, "%s: frame %lld is %dx%d, the first frame was %dx%d", v->path, v->index + 1, f->width,
+                       f->height, v->w, v->h);
     int matrix = sv_libav_sws_matrix(f->colorspace, f->height);
     int full = sv_libav_full_range(f->format, f->color_range);
     if (!v->sws || f->width != v->sws_w || f->height != v->sws_h || f->format != v->sws_fmt ||

@@ -1,6 +1,7 @@
 // zip.c: see zip.h for the format and the limits enforced.
 #include "io/zip.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -152,7 +153,7 @@ int sv_zip_open(sv_zip *z, const char *path, sv_err *e) {
     memset(z, 0, sizeof *z);
     snprintf(z->path, sizeof z->path, "%s", path);
     z->f = fopen(path, "rb");
-    if (!z->f) return sv_errf(e, "%s: cannot open", path);
+    if (!z->f) return sv_errf(e, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(z->f), &st) != 0 || !S_ISREG(st.st_mode)) {
         sv_zip_close(z);

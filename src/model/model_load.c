@@ -5,6 +5,8 @@
 //    "rsc": {"backward_trunk.main.2.0": {"in": [S...], "out": [K2...]}, ...}}
 // "rsc" lists only the blocks that are pruned; channel counts of the other layers follow the weights.
 #include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,16 @@ static int expect(const sv_conv_layer *c, const char *name, int cout, int cin, i
     return 0;
 }
 
+// A JSON number that is an integer in [lo, hi] -> *out; -1 otherwise. The range is checked on the double,
+// before the conversion (converting an out-of-range double, 1e10 or inf, to int is undefined behaviour).
+static int json_int(const cJSON *j, int lo, int hi, int *out) {
+    if (!cJSON_IsNumber(j)) return -1;
+    double d = j->valuedouble;
+    if (!(d >= lo && d <= hi) || d != floor(d)) return -1;
+    *out = (int)d;
+    return 0;
+}
+
 // Parses an index list: n distinct entries in [0, c).
 static int parse_index_list(const cJSON *arr, int n, int c, int *out, const char *what, const char *name,
                             sv_err *e) {
@@ -55,19 +67,27 @@ static int parse_index_list(const cJSON *arr, int n, int c, int *out, const char
         return sv_errf(e, "%s: RSC list '%s' must be an array of %d channel indices", what, name, n);
     char *seen = calloc((size_t)c, 1);
     if (!seen) return sv_errf(e, "out of memory");
-    int i = 0;
+    int i = 0, idx;
     const cJSON *v;
     cJSON_ArrayForEach(v, arr) {
-        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valueint < 0 ||
-            v->valueint >= c || seen[v->valueint]) {
+        if (json_int(v, 0, c - 1, &idx) || seen[idx]) {
             free(seen);
             return sv_errf(e, "%s: RSC list '%s' entry %d is not a distinct channel index in [0,%d)", what, name, i,
                            c);
         }
-        seen[v->valueint] = 1;
-        out[i++] = v->valueint;
+        seen[idx] = 1;
+        out[i++] = idx;
     }
     free(seen);
+    return 0;
+}
+
+// A count in the metadata (num_feat, num_block), when present, must equal what the weights say.
+static int check_meta_count(const cJSON *root, const char *key, int from_weights, const char *what, sv_err *e) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, key);
+    int v;
+    if (j && (json_int(j, 0, INT_MAX, &v) || v != from_weights))
+        return sv_errf(e, "%s: metadata %s is not %d, the number the weights give", what, key, from_weights);
     return 0;
 }
 
@@ -91,17 +111,14 @@ static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "arch");
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "act");
     const cJSON *rsc = cJSON_GetObjectItemCaseSensitive(root, "rsc");
-    const cJSON *nf = cJSON_GetObjectItemCaseSensitive(root, "num_feat");
-    const cJSON *nb = cJSON_GetObjectItemCaseSensitive(root, "num_block");
     if (arch && (!cJSON_IsString(arch) || strcmp(arch->valuestring, "basicvsr"))) {
         rc = sv_errf(e, "%s: metadata says architecture '%s', only 'basicvsr' is supported", what,
                      cJSON_IsString(arch) ? arch->valuestring : "?");
         goto done;
     }
-    if ((nf && (!cJSON_IsNumber(nf) || nf->valueint != m->num_feat)) ||
-        (nb && (!cJSON_IsNumber(nb) || nb->valueint != m->num_block))) {
-        rc = sv_errf(e, "%s: metadata num_feat/num_block disagree with the weights (%d features, %d blocks)", what,
-                     m->num_feat, m->num_block);
+    if (check_meta_count(root, "num_feat", m->num_feat, what, e) ||
+        check_meta_count(root, "num_block", m->num_block, what, e)) {
+        rc = -1;
         goto done;
     }
     if (act) {
@@ -229,6 +246,7 @@ int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_d
         }
         if (!known) rc = sv_errf(e, "%s: unexpected tensor '%s': not a BasicVSR checkpoint", what, n);
     }
+    if (!rc) rc = sv_tensor_set_check_finite(s, what, e);
     if (!rc) rc = apply_meta(m, s, what, e);
     if (!rc) rc = check_shapes(m, what, e);
     if (!rc) {
