@@ -58,7 +58,7 @@ print(j['params'], j['params'] - j['params_spynet'], '%.1f' % (j['flops'] / 1e9)
 rows=()
 for m in bicubic dense ssl; do
     read -r psnr ssim < <(temple "$m")
-    t=$(wall "$S" upscale -q -m "$m" --threads 2 "$CLIP" "$W/out_$m")
+    t=$(wall "$S" upscale -q -y -m "$m" --threads 2 "$CLIP" "$W/out_$m")
     spf=$(awk -v t="$t" 'BEGIN { printf "%.3f", t / 10 }')
     if [ "$m" = bicubic ]; then
         rows+=("| bicubic (MATLAB imresize) | 0 | 0 | | $psnr | $ssim | $spf |")
@@ -85,7 +85,7 @@ for _ in $(seq "$REPEAT"); do
     best=$(awk -v a="${best:-1e9}" -v b="$s" 'BEGIN { print (b < a ? b : a) }')
 done
 env "${GLIBC_TUNED[@]}" "$PY" bench/torch_upscale.py -m "$W/dense.pth" "$TEMPLE/BIx4" --threads 2 --out "$W/torch_temple" >/dev/null
-"$S" upscale -q -m dense --threads 2 "$TEMPLE/BIx4" "$W/slimvsr_temple"
+"$S" upscale -q -y -m dense --threads 2 "$TEMPLE/BIx4" "$W/slimvsr_temple"
 read -r agree n < <(build/tests/tools/frametool psnr "$W/torch_temple" "$W/slimvsr_temple")
 rows+=("| PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), the same dense network | | | | its frames vs slimvsr's: worst $agree dB | | $(printf '%.3f' "$best") |")
 

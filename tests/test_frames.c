@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/atomic_file.h"
 #include "io/frames.h"
 #include "testutil.h"
 
@@ -127,8 +128,9 @@ static void test_png_roundtrip_odd(void) {
     CHECK(!exists(out));  // not published before finish
     CHECKF(sv_frames_writer_finish(wr, &e) == 0, "finish: %s", e.msg);
     CHECK(count_entries(dir) == 1);  // the temporary folder is gone
-    CHECK(count_entries(out) == N);
+    CHECK(count_entries(out) == N + 1);  // the frames and the list of what slimvsr wrote
     CHECK(exists(tu_join(out, "00000000.png")) && exists(tu_join(out, "00000002.png")));
+    CHECK(exists(tu_join(out, SV_ATOMIC_LIST)));
 
     sv_frame_reader *r = sv_frames_open(out, &e);
     CHECKF(r, "open: %s", e.msg);
@@ -147,13 +149,22 @@ static void test_png_roundtrip_odd(void) {
     CHECK(sv_frames_read(r, got, &e) == 0);
     sv_frames_close(r);
 
-    // Writing the same output again replaces it (atomic_file allows replacing a folder of files).
-    wr = sv_frames_create(out, W, H, 0, 0, &e);
+    // Writing the same output again is refused without `replace`; with it the folder slimvsr wrote is
+    // replaced whole, and one holding a file slimvsr did not write is refused even so.
+    CHECK(sv_frames_create(out, W, H, 0, 0, &e) == NULL);
+    CHECKF(has(e.msg, "frames") && has(e.msg, "-y"), "message: %s", e.msg);
+    const sv_writer_opts replace = {.replace = 1};
+    wr = sv_frames_create_with(out, W, H, 0, 0, &replace, &e);
     CHECKF(wr, "create again: %s", e.msg);
     if (!wr) return;
     CHECK(sv_frames_write(wr, src[0], "only.png", &e) == 0);
     CHECKF(sv_frames_writer_finish(wr, &e) == 0, "finish again: %s", e.msg);
-    CHECK(count_entries(out) == 1 && exists(tu_join(out, "only.png")));
+    CHECK(count_entries(out) == 2 && exists(tu_join(out, "only.png")));
+    CHECK(count_entries(dir) == 1);  // the previous output, moved aside, is gone too
+    write_text(tu_join(out, "notes.txt"), "mine", 1);
+    CHECK(sv_frames_create_with(out, W, H, 0, 0, &replace, &e) == NULL);
+    CHECKF(has(e.msg, "notes.txt") && has(e.msg, "did not write"), "message: %s", e.msg);
+    CHECK(exists(tu_join(out, "notes.txt")) && exists(tu_join(out, "only.png")));
 }
 
 // Gray, gray+alpha, 1-bit, 16-bit, palette, RGBA, interlaced: all read as 8-bit RGB.
@@ -410,7 +421,7 @@ static void mp4_roundtrip(const char *out, const char *encoder, int w, int h, in
     size_t fs = (size_t)w * h * 3;
     unsigned char *src = malloc(fs), *got = malloc(fs);
     sv_err e = {{0}};
-    sv_frame_writer *wr = sv_frames_create_with(out, w, h, num, den, encoder, &e);
+    sv_frame_writer *wr = sv_frames_create_with(out, w, h, num, den, &(sv_writer_opts){.encoder = encoder}, &e);
     CHECKF(wr, "%s: create: %s", out, e.msg);
     if (!wr) goto done;
     CHECKF(!strcmp(sv_frames_writer_codec(wr), encoder ? encoder : "libx264"), "codec %s",
@@ -462,9 +473,9 @@ static void test_mpeg4_encoder(void) {
     const char *dir = tu_tmpdir();
     mp4_roundtrip(tu_join(dir, "m4.mp4"), "mpeg4", 96, 64, 25, 1, 30);
     sv_err e = {{0}};
-    CHECK(sv_frames_create_with(tu_join(dir, "odd.mp4"), 37, 23, 25, 1, "mpeg4", &e) == NULL);
+    CHECK(sv_frames_create_with(tu_join(dir, "odd.mp4"), 37, 23, 25, 1, &(sv_writer_opts){.encoder = "mpeg4"}, &e) == NULL);
     CHECKF(has(e.msg, "odd.mp4") && has(e.msg, "even"), "message: %s", e.msg);
-    CHECK(sv_frames_create_with(tu_join(dir, "x.mp4"), 32, 32, 25, 1, "ffv1", &e) == NULL);
+    CHECK(sv_frames_create_with(tu_join(dir, "x.mp4"), 32, 32, 25, 1, &(sv_writer_opts){.encoder = "ffv1"}, &e) == NULL);
     CHECKF(has(e.msg, "x.mp4") && has(e.msg, "ffv1"), "message: %s", e.msg);
     CHECK(count_entries(dir) == 1);
 }
@@ -579,7 +590,7 @@ static void test_output_names(void) {
     CHECKF(has(e.msg, ".png"), "message: %s", e.msg);
     CHECK(sv_frames_write(wr, px, "F3.PNG", &e) == 0);
     CHECKF(sv_frames_writer_finish(wr, &e) == 0, "finish: %s", e.msg);
-    CHECK(count_entries(out) == 2);
+    CHECK(count_entries(out) == 3);  // f1.png, F3.PNG and the list of what slimvsr wrote
     CHECK(!exists(tu_join(dir, "escape.png")));
 }
 

@@ -23,7 +23,7 @@ ffmpeg -v error -i "$SLIMVSR_COCKATOO" -frames:v "$FRAMES" "demo/.work/gt/%08d.p
 build/tests/tools/frametool degrade demo/.work/gt demo/.work/lr bi
 ffmpeg -v error -y -framerate 20 -i "demo/.work/lr/%08d.png" -c:v ffv1 demo/cockatoo_lr.mkv
 echo "demo: upscaling $FRAMES frames of 320x180 to 1280x720 with the model '$MODEL'" >&2
-$S upscale -m "$MODEL" demo/cockatoo_lr.mkv demo/cockatoo_x4.mp4
+$S upscale -y -m "$MODEL" demo/cockatoo_lr.mkv demo/cockatoo_x4.mp4
 
 # side by side: the same crop of frame 10 from bicubic, slimvsr (decoded from the .mp4) and the original
 k=$((FRAMES > 10 ? 10 : FRAMES - 1))

@@ -90,8 +90,8 @@ stage_prune() {
 
 stage_ship() {
     mkdir -p models
-    "$S" convert --fp16 "$OUT/dense/model.safetensors" models/basicvsr-dense.safetensors
-    "$S" convert --fp16 "$OUT/pruned/model.safetensors" models/basicvsr-ssl.safetensors
+    "$S" convert -y --fp16 "$OUT/dense/model.safetensors" models/basicvsr-dense.safetensors
+    "$S" convert -y --fp16 "$OUT/pruned/model.safetensors" models/basicvsr-ssl.safetensors
     ls -l models
 }
 

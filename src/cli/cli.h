@@ -40,3 +40,11 @@ const char *cli_model_path(const char *arg, sv_err *e);
 // allow_bicubic: "bicubic" is accepted and gives *use = NULL (the runner's bicubic baseline; m is zeroed
 // so that sv_model_free(m) stays valid). Prints the error and returns -1 on failure.
 int cli_load_model(const char *arg, float act, int allow_bicubic, sv_model *m, const sv_model **use);
+
+// Before a command writes OUTPUT: it is not the model file (-m MODEL, resolved as cli_model_path does) nor
+// the input (NULL: none) nor a folder holding either, and it does not exist unless replace (-y). Prints
+// the error and returns -1.
+int cli_check_output(const char *output, const char *model_arg, const char *input, int replace);
+// Installs the handler that removes this process's temporary outputs on SIGINT, SIGTERM and SIGHUP, then
+// dies of the signal as it would have (exit status 128 + signal).
+void cli_remove_temporaries_on_signal(void);

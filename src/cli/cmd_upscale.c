@@ -19,6 +19,7 @@ static void help(FILE *f) {
             "  OUTPUT  a folder (PNG frames; same names as the input frames, or 00000000.png... for a video),\n"
             "          OUTPUT.mp4 (H.264) or OUTPUT.mkv (FFV1, lossless); the input's frame rate is kept.\n"
             "          The output appears only when complete (written under a temporary name, then renamed).\n"
+            "          An existing output is refused unless -y; the input is never overwritten.\n"
             "\n"
             "options:\n"
             "  -m, --model MODEL   the network to run (default ssl)\n"
@@ -28,6 +29,8 @@ static void help(FILE *f) {
             "  --act relu|leaky    override the activation of a .pth model (BasicSR/MMagic: leaky;\n"
             "                      the SSL release's BasicVSR: relu)\n"
             "  --encoder NAME      libx264 or mpeg4 for .mp4, ffv1 for .mkv (default: libx264 / ffv1)\n"
+            "  -y, --overwrite     replace an existing OUTPUT: a file, or a folder slimvsr wrote (one that\n"
+            "                      holds anything slimvsr did not write is never replaced)\n"
             "  --reference         run the naive reference kernels (slow; for checking)\n"
             "  -q, --quiet         no progress output\n"
             "\n"
@@ -70,6 +73,8 @@ int cmd_upscale(int argc, char **argv) {
         } else if (!strcmp(a, "--encoder")) {
             if (!v) return fprintf(stderr, "slimvsr upscale: --encoder needs a value\n"), 2;
             o.encoder = v, i++;
+        } else if (!strcmp(a, "-y") || !strcmp(a, "--overwrite")) {
+            o.replace = 1;
         } else if (!strcmp(a, "--reference")) {
             o.mode = SV_EXEC_REFERENCE;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -92,7 +97,10 @@ int cmd_upscale(int argc, char **argv) {
     sv_err e;
     sv_model m;
     const sv_model *use;
-    if (cli_load_model(model, act, 1, &m, &use)) return 1;
+    if (cli_load_model(model, act, 1, &m, &use) || cli_check_output(pos[1], model, pos[0], o.replace)) {
+        sv_model_free(&m);
+        return 1;
+    }
     int rc = sv_upscale(use, pos[0], pos[1], &o, &e);
     if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
     sv_model_free(&m);

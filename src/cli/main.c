@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "io/atomic_file.h"
 
 #ifndef SLIMVSR_VERSION
 #define SLIMVSR_VERSION "0.1.0"
@@ -103,11 +104,24 @@ int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, 
     return 1;
 }
 
+static void on_fatal_signal(int sig) {
+    sv_atomic_remove_temporaries();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_remove_temporaries_on_signal(void) {
+    signal(SIGINT, on_fatal_signal);
+    signal(SIGTERM, on_fatal_signal);
+    signal(SIGHUP, on_fatal_signal);
+}
+
 int main(int argc, char **argv) {
     // A file-size limit (ulimit -f) would otherwise kill the process mid-write with SIGXFSZ; ignored, the
     // write fails with EFBIG and takes the same path as a full disk: an error naming the file, the
     // temporary output removed, the earlier output untouched.
     signal(SIGXFSZ, SIG_IGN);
+    cli_remove_temporaries_on_signal();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "io/atomic_file.h"
+#include "io/paths.h"
 
 static const struct {
     const char *name, *file;
@@ -71,5 +73,17 @@ int cli_load_model(const char *arg, float act, int allow_bicubic, sv_model *m, c
         return -1;
     }
     *use = m;
+    return 0;
+}
+
+int cli_check_output(const char *output, const char *model_arg, const char *input, int replace) {
+    sv_err e;
+    const char *model = !model_arg || strcmp(model_arg, "bicubic") ? cli_model_path(model_arg, &e) : NULL;
+    const char *inputs[2] = {input, model};
+    if (sv_output_check_inputs(output, inputs, 2, &e) ||
+        sv_atomic_check_output(output, replace ? SV_ATOMIC_REPLACE : 0, &e)) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return -1;
+    }
     return 0;
 }

@@ -16,13 +16,20 @@ int sv_errf(sv_err *e, const char *fmt, ...) {
 
 int sv_errprefix(sv_err *e, const char *fmt, ...) {
     if (!e) return -1;
-    char prefix[SV_ERRLEN / 2], old[SV_ERRLEN];
+    char prefix[SV_ERRLEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %.*s", prefix, (int)(sizeof e->msg - sizeof prefix - 3), old);
+    if (n < 0) n = 0;
+    // keep the old message (the reason) whole: the prefix gives way when both do not fit
+    size_t old = strnlen(e->msg, sizeof e->msg - 1), room = sizeof e->msg - 1 - old;
+    size_t p = (size_t)n + 2 <= room ? (size_t)n : room > 6 ? room - 6 : 0;
+    memmove(e->msg + p + 2, e->msg, old + 1 <= sizeof e->msg - p - 2 ? old + 1 : sizeof e->msg - p - 2);
+    e->msg[sizeof e->msg - 1] = 0;
+    memcpy(e->msg, prefix, p);
+    if (p < (size_t)n && p >= 3) memcpy(e->msg + p - 3, "...", 3);
+    e->msg[p] = ':', e->msg[p + 1] = ' ';
     return -1;
 }
 

@@ -3,7 +3,8 @@
 #pragma once
 #include <stddef.h>
 
-#define SV_ERRLEN 1024
+// Room for a message that names two paths of PATH_MAX bytes and still says what went wrong.
+#define SV_ERRLEN (3 * 4096 + 512)
 
 typedef struct {
     char msg[SV_ERRLEN];

@@ -83,34 +83,35 @@ void sv_frames_close(sv_frame_reader *r) {
 
 // ---- writing ----
 
-enum sink { SINK_FOLDER, SINK_MP4, SINK_MKV, SINK_REFUSED };
-
-// The sink for an output path: by extension; a path ending in '/' is always a folder.
-static enum sink sink_of(const char *path) {
+sv_output_kind sv_frames_output_kind(const char *path) {
     size_t n = strlen(path);
-    if (n && path[n - 1] == '/') return SINK_FOLDER;
+    if (n && path[n - 1] == '/') return SV_OUTPUT_FOLDER;
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    if (!dot) return SINK_FOLDER;
-    if (!strcasecmp(dot, ".mp4")) return SINK_MP4;
-    if (!strcasecmp(dot, ".mkv")) return SINK_MKV;
+    if (!dot) return SV_OUTPUT_FOLDER;
+    if (!strcasecmp(dot, ".mp4")) return SV_OUTPUT_MP4;
+    if (!strcasecmp(dot, ".mkv")) return SV_OUTPUT_MKV;
     static const char *const refused[] = {".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
                                           ".ts",  ".gif", ".y4m",  ".png", ".jpg", ".jpeg", ".bmp", ".tif",
                                           ".tiff", ".webp"};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
-        if (!strcasecmp(dot, refused[i])) return SINK_REFUSED;
-    return SINK_FOLDER;
+        if (!strcasecmp(dot, refused[i])) return SV_OUTPUT_REFUSED;
+    return SV_OUTPUT_FOLDER;
 }
 
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
-                                       const char *encoder, sv_err *e) {
+                                       const sv_writer_opts *o, sv_err *e) {
+    const sv_writer_opts none = {0};
+    if (!o) o = &none;
+    const char *encoder = o->encoder;
+    const int flags = o->replace ? SV_ATOMIC_REPLACE : 0;
     if (!path || !path[0]) {
         sv_errf(e, "no output path given");
         return NULL;
     }
     if (sv_frame_size_check(path, w, h, e)) return NULL;
-    enum sink sink = sink_of(path);
-    if (sink == SINK_REFUSED) {
+    sv_output_kind sink = sv_frames_output_kind(path);
+    if (sink == SV_OUTPUT_REFUSED) {
         sv_errf(e, "%s: unsupported output format; name a .mp4 file (H.264), a .mkv file (lossless FFV1) or a "
                    "folder for PNG frames",
                 path);
@@ -123,11 +124,11 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
     if (fps_num == 0 || fps_den == 0) fps_num = 25, fps_den = 1;
     // A file where a folder goes (or the reverse) would only fail at the final rename, after all the work.
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) != (sink == SINK_FOLDER)) {
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) != (sink == SV_OUTPUT_FOLDER)) {
         sv_errf(e, "%s: exists and is %s", path, S_ISDIR(st.st_mode) ? "a folder" : "not a folder");
         return NULL;
     }
-    if (sink == SINK_FOLDER && encoder && strcmp(encoder, "png")) {
+    if (sink == SV_OUTPUT_FOLDER && encoder && strcmp(encoder, "png")) {
         sv_errf(e, "%s: encoder '%s' does not apply to a folder of PNG frames", path, encoder);
         return NULL;
     }
@@ -135,18 +136,18 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
     if (!wr) return NULL;
     wr->w = w;
     wr->h = h;
-    if (sink == SINK_FOLDER) {
-        if (sv_atomic_open_dir(&wr->out, path, e)) {
+    if (sink == SV_OUTPUT_FOLDER) {
+        if (sv_atomic_open_dir(&wr->out, path, flags, e)) {
             free(wr);
             return NULL;
         }
         return wr;
     }
-    if (sv_atomic_open_file(&wr->out, path, e)) {
+    if (sv_atomic_open_file(&wr->out, path, flags, e)) {
         free(wr);
         return NULL;
     }
-    wr->video = sv_video_out_open(wr->out.f, path, sink == SINK_MP4 ? "mp4" : "matroska", encoder, w, h, fps_num,
+    wr->video = sv_video_out_open(wr->out.f, path, sink == SV_OUTPUT_MP4 ? "mp4" : "matroska", encoder, w, h, fps_num,
                                   fps_den, e);
     if (!wr->video) {
         sv_atomic_abort(&wr->out);

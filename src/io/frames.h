@@ -47,20 +47,33 @@ void sv_frames_close(sv_frame_reader *r);
 
 // ---- writing ----
 
+// What an output path becomes, by its extension (any case): .mp4, .mkv, another video or image extension
+// (refused), or anything else (and any path ending in '/'): a folder of PNG frames.
+typedef enum { SV_OUTPUT_FOLDER, SV_OUTPUT_MP4, SV_OUTPUT_MKV, SV_OUTPUT_REFUSED } sv_output_kind;
+sv_output_kind sv_frames_output_kind(const char *path);
+
 typedef struct sv_frame_writer sv_frame_writer;
 
 // Creates the output; w, h is the frame size, fps_num/fps_den the frame rate for video (0 -> 25/1; it is
-// ignored for folders). Fails when the output's directory is missing or not writable, for sizes over
+// ignored for folders). Fails when the output exists (but an empty folder), when its directory is missing
+// or not writable, for sizes over
 // SV_FRAME_MAX_SIDE, and for paths ending in a video or image extension other than .mp4/.mkv (.avi, .mov,
 // .webm, .png, ...), which would otherwise become a folder with a misleading name.
 // H.264 needs even sizes for 4:2:0; an odd width or height is encoded as 4:4:4 (High 4:4:4 profile, which
 // fewer players support) instead of failing.
 sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, int fps_den, sv_err *e);
-// The same with a chosen encoder: "libx264" or "mpeg4" for .mp4; "ffv1", "libx264" or "mpeg4" for .mkv;
-// "png" or NULL for a folder. NULL: the default (.mkv: ffv1; .mp4: libx264, or mpeg4 with a warning on
-// stderr when this libavcodec lacks libx264). mpeg4 needs an even width and height.
+// How to write: the encoder ("libx264" or "mpeg4" for .mp4; "ffv1", "libx264" or "mpeg4" for .mkv; "png"
+// or NULL for a folder. NULL: the default (.mkv: ffv1; .mp4: libx264, or mpeg4 with a warning on stderr
+// when this libavcodec lacks libx264); mpeg4 needs an even width and height), and whether an existing
+// output may be replaced (a file; a folder only when slimvsr wrote it: see io/atomic_file.h). Without
+// `replace` an existing output (but an empty folder) is refused when the writer is created.
+typedef struct {
+    const char *encoder;
+    int replace;
+} sv_writer_opts;
+// The same as sv_frames_create with options (NULL: the defaults, as sv_frames_create).
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
-                                       const char *encoder, sv_err *e);
+                                       const sv_writer_opts *o, sv_err *e);
 // Writes one frame. name: file name for folder output (a plain name, no '/', not starting with '.';
 // "%08d.png" of the frame index when NULL); a name used twice is an error. Ignored for video.
 int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);

@@ -373,7 +373,7 @@ static int write_set(const char *path, const sv_tensor_set *s, int f16, sv_err *
     strbuf b = {0};
     int rc = build_header(path, s, order, f16, &b, e);
     sv_atomic a;
-    if (!rc) rc = sv_atomic_open_file(&a, path, e);
+    if (!rc) rc = sv_atomic_open_file(&a, path, SV_ATOMIC_REPLACE, e);
     if (!rc) {
         uint8_t len[8];
         for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)b.n >> (8 * i));

@@ -16,6 +16,7 @@
 
 #include "core/progress.h"
 #include "io/frames.h"
+#include "io/paths.h"
 #include "pipeline/write_thread.h"
 
 // Memory for the runner and the frame window when --chunk is not given; with the process's other needs
@@ -82,6 +83,8 @@ static void to_float(float *dst, const unsigned char *rgb, int h, int w) {
 
 int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e) {
     int rc = -1;
+    const char *inputs[1] = {input};
+    if (sv_output_check_inputs(output, inputs, 1, e)) return -1;
     sv_frame_reader *rd = sv_frames_open(input, e);
     if (!rd) return -1;
     const int w = sv_frames_width(rd), h = sv_frames_height(rd), count = sv_frames_count(rd);
@@ -113,7 +116,7 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     for (int i = 0; i < win; i++) frames[i] = slots + (size_t)i * 3 * h * w;
     run = sv_runner_create(m, h, w, win, o->mode, e);
     if (!run) goto done;
-    wr = sv_frames_create_with(output, 4 * w, 4 * h, num, den, o->encoder, e);
+    wr = sv_frames_create_with(output, 4 * w, 4 * h, num, den, &(sv_writer_opts){o->encoder, o->replace}, e);
     if (!wr) goto done;
     sv_progress prog;
     sv_progress_start(&prog, "upscale", count, o->quiet);

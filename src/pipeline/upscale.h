@@ -14,10 +14,12 @@ typedef struct {
     int quiet;              // no progress output
     sv_exec_mode mode;      // SV_EXEC_FAST normally
     const char *encoder;    // NULL: default for the output's extension
+    int replace;            // an existing output may be replaced (a folder only if slimvsr wrote it)
 } sv_upscale_opts;
 
 void sv_upscale_opts_default(sv_upscale_opts *o);
-// Returns 0, or -1 with a message naming the file at fault; on failure no output is left behind.
+// Returns 0, or -1 with a message naming the file at fault; on failure no output is left behind. The output
+// is never the input and never a folder holding it (io/paths.h); it is refused before any work.
 int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e);
 // Chunk size and lookahead sv_upscale would choose for frames of h x w and a clip of count frames (-1 unknown).
 void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, int *chunk,

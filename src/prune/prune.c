@@ -242,7 +242,7 @@ static int exists(const char *p) {
 
 static int write_text(const char *path, const char *text, sv_err *e) {
     sv_atomic a;
-    if (sv_atomic_open_file(&a, path, e)) return -1;
+    if (sv_atomic_open_file(&a, path, SV_ATOMIC_REPLACE, e)) return -1;
     if (fputs(text, a.f) == EOF) {
         sv_atomic_abort(&a);
         return sv_errf(e, "%s: write failed", path);

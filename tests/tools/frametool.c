@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "io/frames.h"
+#include "io/png_io.h"
 #include "train/degrade.h"
 
 static int die(const char *msg) {
@@ -93,11 +94,6 @@ static int psnr(const char *pa, const char *pb) {
 
 static int png(const char *out, int w, int h) {
     sv_err e;
-    // write a one-frame folder, then move the frame to the requested name
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s.d", out);
-    sv_frame_writer *wr = sv_frames_create(dir, w, h, 0, 0, &e);
-    if (!wr) return die(e.msg);
     unsigned char *a = malloc((size_t)w * h * 3);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -105,10 +101,11 @@ static int png(const char *out, int w, int h) {
             a[((size_t)y * w + x) * 3 + 1] = (unsigned char)(y * 255 / (h > 1 ? h - 1 : 1));
             a[((size_t)y * w + x) * 3 + 2] = 128;
         }
-    if (sv_frames_write(wr, a, "f.png", &e) || sv_frames_writer_finish(wr, &e)) return die(e.msg);
-    char src[8192];
-    snprintf(src, sizeof src, "%s/f.png", dir);
-    if (rename(src, out) || remove(dir)) return die("cannot move the frame into place");
+    FILE *f = fopen(out, "wb");
+    if (!f) return die("cannot create the PNG");
+    int rc = sv_png_write_rgb(f, out, a, w, h, &e);
+    if (fclose(f) != 0 && !rc) return die("cannot write the PNG");
+    if (rc) return die(e.msg);
     free(a);
     return 0;
 }
