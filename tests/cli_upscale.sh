@@ -129,4 +129,54 @@ expect_error missing_output_dir nope "$SLIMVSR" upscale -m "$OLDPWD/$MODEL" mixe
 expect_error missing_model missing.pth "$SLIMVSR" upscale -m missing.pth mixed out
 expect_error missing_input no_such_clip.mp4 "$SLIMVSR" upscale -m "$OLDPWD/$MODEL" no_such_clip.mp4 out.mp4
 no_leftovers bad_inputs_leave_nothing "$T/bad" trunc.pth garbage.mp4 empty mixed midbad out.txt err.txt
+
+# ---- memory: a job that cannot fit is refused before anything big is allocated (core/memory.h) ----
+# Each run is capped so that a regression fails instead of taking the machine's RAM: ulimit -v (RLIMIT_AS),
+# or under ASan, which maps terabytes of shadow address space, ASan's own RSS cap. Checks that need
+# RLIMIT_AS itself are skipped under ASan.
+mkdir -p "$T/mem" && cd "$T/mem" || exit 1
+mem_asan=0; ldd "$SLIMVSR" 2>/dev/null | grep -q libasan && mem_asan=1
+capped() {  # capped KB CMD...
+    local kb=$1; shift
+    if [ $mem_asan = 1 ]; then ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=$((kb / 1024)) "$@"
+    else (ulimit -v "$kb" && "$@"); fi
+}
+# msg_names NAME TEXT...: the last expect_error message holds every TEXT
+msg_names() {
+    local name=$1 t; shift
+    for t in "$@"; do grep -qF -- "$t" "$T/err.txt" || { ko "$name" "no '$t' in: $(cat "$T/err.txt")"; return; }; done
+    ok "$name"
+}
+# a 69-byte PNG declaring 4096x4096 (its pixel data is cut short: only the header is read before the plan)
+mkdir -p huge && "$PY" - huge/f0.png <<'PY'
+import struct, sys, zlib
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+ihdr = struct.pack('>IIBBBBB', 4096, 4096, 8, 2, 0, 0, 0)
+open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(b'\0' * 13)) + chunk(b'IEND', b''))
+PY
+expect_error mem_huge_frames_refused 4096x4096 capped 3000000 "$SLIMVSR" upscale -q -m ssl huge huge_sr
+msg_names mem_huge_frames_message "huge:" "GB with this model even one frame at a time (--chunk 1)" "available (" "smaller model"
+[ ! -e huge_sr ] && ok mem_huge_frames_no_output || ko mem_huge_frames_no_output "$(ls -A)"
+# 300 frames of 256x256 (one PNG, hard-linked) and the bicubic baseline: its window (12 bytes a pixel a
+# frame) is most of its memory. Under 450 MB of address space (about 230 MB left after the libraries)
+# the whole clip in one window does not fit: an explicit --chunk 300 is refused naming one that fits, and
+# the automatic chunk (its 1.7 GB budget capped by what is available) runs in smaller chunks.
+mkdir -p long && "$FRAMETOOL" png long/f000.png 256 256 && for i in $(seq -w 1 299); do ln long/f000.png long/f$i.png; done
+if [ $mem_asan = 1 ]; then
+    echo "SKIP mem_explicit_chunk_refused, mem_auto_chunk_within_rlimit: ASan cannot run under ulimit -v"
+else
+    expect_error mem_explicit_chunk_refused "use --chunk " capped 450000 "$SLIMVSR" upscale -q -m bicubic --chunk 300 --lookahead 0 long long_sr
+    fit=$(sed -n 's/.*use --chunk \([0-9]*\) or less.*/\1/p' "$T/err.txt")
+    [ -n "$fit" ] && [ "$fit" -ge 1 ] && [ "$fit" -lt 300 ] && msg_names mem_explicit_chunk_message "long:" "--chunk 300" "256x256" "RLIMIT_AS" \
+        || ko mem_explicit_chunk_message "no chunk between 1 and 299 suggested: $(cat "$T/err.txt")"
+    if capped 450000 "$SLIMVSR" upscale -q -m bicubic long long_sr 2>"$T/err.txt" && [ "$(ls long_sr | wc -l)" = 300 ]; then
+        ok mem_auto_chunk_within_rlimit
+    else ko mem_auto_chunk_within_rlimit "$(head -c 400 "$T/err.txt")"; fi
+fi
+# --lookahead 100000 on a 3-frame clip: the window is the clip (it was 100001 frames, 2.8 GB)
+mkdir -p three && for i in 0 1 2; do "$FRAMETOOL" png three/f$i.png 64 36; done
+if capped 1000000 "$SLIMVSR" upscale -q -m bicubic --lookahead 100000 three three_sr 2>"$T/err.txt" && [ "$(ls three_sr | wc -l)" = 3 ]; then
+    ok mem_lookahead_clamped_to_clip
+else ko mem_lookahead_clamped_to_clip "$(head -c 400 "$T/err.txt")"; fi
+cd "$T" || exit 1
 exit 0

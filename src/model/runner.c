@@ -4,10 +4,10 @@
 // (pair i: spynet(x_{i+1}, x_i)), "spynet_bwd0_residual" (per level, pair 0), "backward_trunk_out",
 // "forward_trunk_out", "fusion", "upconv1", "conv_last" (raw conv outputs, reference mode only),
 // "bilinear_base".
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stdio.h>
 
 #include "core/layout.h"
 #include "core/progress.h"
@@ -93,24 +93,99 @@ static int plan_conv(sv_runner *r, sv_conv_op *op, const sv_conv_layer *c, int h
     return op->plan ? 0 : -1;
 }
 
-void sv_runner_estimate(const sv_model *m, int h, int w, size_t *fixed, size_t *per_frame) {
+// B_i of one frame: the runner's only per-frame buffer (feat_b holds max_frames of them)
+static size_t feat_floats(const sv_runner *r) { return sv_fmap_floats(r->C, r->h, r->w, r->blk); }
+
+typedef struct {
+    float **p;
+    size_t n;  // floats
+} buf_spec;
+enum { MAX_BUFS = 24 + 2 * SV_SPY_LEVELS };
+
+static void add_buf(buf_spec *b, int *n, float **p, size_t floats) { b[(*n)++] = (buf_spec){p, floats}; }
+
+// Every buffer of runner r with its size in floats: the one list that sv_runner_create allocates and
+// sv_runner_estimate sums. Needs r's model, mode, blk, C, h, w, max_frames and SPyNet sizes. Returns the count.
+static int runner_buffers(sv_runner *r, buf_spec *b) {
+    const sv_model *m = r->m;
+    const int C = r->C, h = r->h, w = r->w, blk = r->blk;
+    const size_t hw = (size_t)h * w, shw = (size_t)r->sh * r->sw;
+    const int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
+    int maxmid = 1, n = 0;
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < m->num_block; k++)
+            if (m->trunk[t].blocks[k].conv1.cout > maxmid) maxmid = m->trunk[t].blocks[k].conv1.cout;
+    // The 4x-resolution maps dominate the fixed memory: ps2 (upconv2's shuffled output) is reused for
+    // out_blk (conv_last's output) once conv_hr has consumed it.
+    size_t big2 = sv_fmap_floats(g2, 4 * h, 4 * w, blk), obn = sv_fmap_floats(3, 4 * h, 4 * w, blk);
+    if (obn > big2) big2 = obn;
+    add_buf(b, &n, &r->feat_b, feat_floats(r) * (size_t)r->max_frames);
+    add_buf(b, &n, &r->hid, sv_fmap_floats(C, h, w, blk));
+    add_buf(b, &n, &r->warped, sv_fmap_floats(C, h, w, blk));
+    add_buf(b, &n, &r->cat, sv_fmap_floats(C + 3, h, w, blk));
+    add_buf(b, &n, &r->mid, sv_fmap_floats(maxmid, h, w, blk));
+    add_buf(b, &n, &r->gath, sv_fmap_floats(C, h, w, blk));
+    add_buf(b, &n, &r->res, sv_fmap_floats(C, h, w, blk));
+    add_buf(b, &n, &r->flow, 2 * hw);
+    add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, h, w, blk));
+    add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, h, w, blk));
+    add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * h, 2 * w, blk));
+    add_buf(b, &n, &r->hr, sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk));
+    add_buf(b, &n, &r->ps2, big2);
+    add_buf(b, &n, &r->out_chw, 3 * hw * 16);
+    if (r->mode == SV_EXEC_REFERENCE)
+        add_buf(b, &n, &r->scratch, (size_t)C * hw > 3 * hw * 16 ? (size_t)C * hw : 3 * hw * 16);
+    for (int l = 0; l < SV_SPY_LEVELS; l++) {
+        add_buf(b, &n, &r->spy_ref[l], 3 * (size_t)r->lh[l] * r->lw[l]);
+        add_buf(b, &n, &r->spy_supp[l], 3 * (size_t)r->lh[l] * r->lw[l]);
+    }
+    add_buf(b, &n, &r->spy_flow, 2 * shw);
+    add_buf(b, &n, &r->spy_up, 2 * shw);
+    add_buf(b, &n, &r->spy_warp, 3 * shw);
+    add_buf(b, &n, &r->spy_in, sv_fmap_floats(8, r->sh, r->sw, blk));
+    add_buf(b, &n, &r->spy_a, sv_fmap_floats(64, r->sh, r->sw, blk));
+    add_buf(b, &n, &r->spy_b, sv_fmap_floats(64, r->sh, r->sw, blk));
+    return n;
+}
+
+// SPyNet's working size (h, w rounded up to multiples of 32) and its pyramid, level 0 the coarsest (the
+// sizes sv_spynet_plan gives the runner)
+static void spynet_sizes(sv_runner *r) {
+    r->sh = (r->h + 31) / 32 * 32;
+    r->sw = (r->w + 31) / 32 * 32;
+    for (int l = 0; l < SV_SPY_LEVELS; l++) {
+        r->lh[l] = r->sh >> (SV_SPY_LEVELS - 1 - l);
+        r->lw[l] = r->sw >> (SV_SPY_LEVELS - 1 - l);
+    }
+}
+
+// Bytes of the conv plans (fast mode): Winograd keeps (m+2)^2 <= 64 transformed taps per 3x3 kernel and
+// (4+6)^2 = 100 per 7x7 (SPyNet), on channels padded to blk: at most 8x and 3x the weights with the
+// padding; and each thread's scratch while a Winograd conv runs (under 0.5 MB at 64 channels). Reference
+// mode: the conv output before a pixel shuffle, allocated per call (upconv2's is the largest).
+static size_t plans_bytes(const sv_model *m, int h, int w, sv_exec_mode mode) {
+    if (mode == SV_EXEC_REFERENCE) return (size_t)m->upconv2.cout * 4 * h * w * sizeof(float);
+    size_t spy;
+    sv_model_param_count(m, &spy);
+    return ((m->nparams - spy) * 8 + spy * 3) * sizeof(float) + ((size_t)1 << 20) * (size_t)omp_get_max_threads();
+}
+
+static int runner_blk(sv_exec_mode mode) { return mode == SV_EXEC_FAST ? sv_conv_preferred_blk() : 1; }
+
+void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {
     if (!m) {  // bicubic: one output frame, plus imresize's intermediate and its tap tables
         *fixed = (size_t)48 * h * w * sizeof(float) * 2;
         *per_frame = 0;
         return;
     }
-    // Mirrors the allocations of sv_runner_create with blk = 16 (the largest padding), plus the
-    // transformed weights of the conv plans (Winograd F(6x6,3x3) keeps 64/9 of a 3x3 layer's weights).
-    const size_t hw = (size_t)h * w, B = 16;
-    const int C = m->num_feat, g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
-    size_t hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, B);
-    size_t big2 = sv_fmap_floats(g2, 4 * h, 4 * w, B), obn = sv_fmap_floats(3, 4 * h, 4 * w, B);
-    size_t lr = sv_fmap_floats(C, h, w, B) * 6 + sv_fmap_floats(2 * C, h, w, B) + sv_fmap_floats(m->fusion.cout, h, w, B) +
-                sv_fmap_floats(g1, 2 * h, 2 * w, B) + 2 * hw;
-    size_t spy = (size_t)((h + 31) / 32 * 32) * (size_t)((w + 31) / 32 * 32);
-    size_t fl = lr + hrn + (obn > big2 ? obn : big2) + 48 * hw + spy * (2 * 64 + 16 + 20);
-    *fixed = fl * sizeof(float) + m->nparams * sizeof(float) * 8;
-    *per_frame = sv_fmap_floats(C, h, w, B) * sizeof(float);
+    sv_runner r = {.m = m, .mode = mode, .blk = runner_blk(mode), .h = h, .w = w, .C = m->num_feat};
+    spynet_sizes(&r);
+    buf_spec b[MAX_BUFS];
+    const int n = runner_buffers(&r, b);  // max_frames 0: the fixed part
+    size_t floats = 0;
+    for (int i = 0; i < n; i++) floats += b[i].n;
+    *fixed = floats * sizeof(float) + plans_bytes(m, h, w, mode);
+    *per_frame = feat_floats(&r) * sizeof(float);
 }
 
 sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
@@ -125,7 +200,7 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
     }
     r->m = m;
     r->mode = mode;
-    r->blk = mode == SV_EXEC_FAST ? sv_conv_preferred_blk() : 1;
+    r->blk = runner_blk(mode);
     r->h = h;
     r->w = w;
     r->max_frames = max_frames;
@@ -135,11 +210,10 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
         sv_errf(e, "out of memory for a %dx%d output frame", 4 * w, 4 * h);
         goto fail;
     }
-    const int C = m->num_feat, blk = r->blk;
+    r->C = m->num_feat;
     const float slope = m->act_slope;
     if (sv_spynet_plan(r, e)) goto fail;
     static const char *tname[2] = {"backward_trunk", "forward_trunk"};
-    int maxmid = 1;
     for (int t = 0; t < 2; t++) {
         const sv_trunk *tr = &m->trunk[t];
         sv_trunk_ops *to = &r->trunk[t];
@@ -158,7 +232,6 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
                 sv_errprefix(e, "planning %s block %d", tname[t], k);
                 goto fail;
             }
-            if (b->conv1.cout > maxmid) maxmid = b->conv1.cout;
         }
     }
     if (plan_conv(r, &r->fusion, &m->fusion, h, w, 1, slope, 0, "fusion", e) ||
@@ -169,43 +242,11 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
         goto fail;
     // The pixel shuffles are fused into the convs before them (upconv1/2 write the shuffled map), and so is
     // the activation after each, which is element-wise.
-    size_t hw = (size_t)h * w;
-    int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
-    r->C = C;
-    // The 4x-resolution maps dominate the fixed memory: ps2 (upconv2's shuffled output) is reused for
-    // out_blk (conv_last's output) once conv_hr has consumed it.
-    size_t hrn = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk);
-    size_t big2 = sv_fmap_floats(g2, 4 * h, 4 * w, blk), obn = sv_fmap_floats(3, 4 * h, 4 * w, blk);
-    if (obn > big2) big2 = obn;
-    if (!(r->feat_b = alloc_buf(r, sv_fmap_floats(C, h, w, blk) * (size_t)max_frames, e)) ||
-        !(r->hid = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
-        !(r->warped = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
-        !(r->cat = alloc_buf(r, sv_fmap_floats(C + 3, h, w, blk), e)) ||
-        !(r->mid = alloc_buf(r, sv_fmap_floats(maxmid, h, w, blk), e)) ||
-        !(r->gath = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
-        !(r->res = alloc_buf(r, sv_fmap_floats(C, h, w, blk), e)) ||
-        !(r->flow = alloc_buf(r, 2 * hw, e)) ||
-        !(r->fuse_in = alloc_buf(r, sv_fmap_floats(2 * C, h, w, blk), e)) ||
-        !(r->fuse_out = alloc_buf(r, sv_fmap_floats(m->fusion.cout, h, w, blk), e)) ||
-        !(r->ps1 = alloc_buf(r, sv_fmap_floats(g1, 2 * h, 2 * w, blk), e)) ||
-        !(r->hr = alloc_buf(r, hrn, e)) || !(r->ps2 = alloc_buf(r, big2, e)) ||
-        !(r->out_chw = alloc_buf(r, 3 * hw * 16, e)))
-        goto fail;
+    buf_spec bufs[MAX_BUFS];
+    const int nbufs = runner_buffers(r, bufs);
+    for (int i = 0; i < nbufs; i++)
+        if (!(*bufs[i].p = alloc_buf(r, bufs[i].n, e))) goto fail;
     r->out_blk = r->ps2;
-    if (mode == SV_EXEC_REFERENCE) {
-        size_t sc = (size_t)C * hw > 3 * hw * 16 ? (size_t)C * hw : 3 * hw * 16;
-        if (!(r->scratch = alloc_buf(r, sc, e))) goto fail;
-    }
-    for (int l = 0; l < SV_SPY_LEVELS; l++) {
-        size_t lhw = (size_t)r->lh[l] * r->lw[l];
-        if (!(r->spy_ref[l] = alloc_buf(r, 3 * lhw, e)) || !(r->spy_supp[l] = alloc_buf(r, 3 * lhw, e))) goto fail;
-    }
-    size_t shw = (size_t)r->sh * r->sw;
-    if (!(r->spy_flow = alloc_buf(r, 2 * shw, e)) || !(r->spy_up = alloc_buf(r, 2 * shw, e)) ||
-        !(r->spy_warp = alloc_buf(r, 3 * shw, e)) || !(r->spy_in = alloc_buf(r, sv_fmap_floats(8, r->sh, r->sw, blk), e)) ||
-        !(r->spy_a = alloc_buf(r, sv_fmap_floats(64, r->sh, r->sw, blk), e)) ||
-        !(r->spy_b = alloc_buf(r, sv_fmap_floats(64, r->sh, r->sw, blk), e)))
-        goto fail;
     return r;
 fail:
     sv_runner_free(r);
@@ -279,7 +320,7 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
                 return -1;
         return 0;
     }
-    size_t fm = sv_fmap_floats(C, h, w, blk);
+    const size_t fm = feat_floats(r);
     // backward branch over all n frames
     for (int i = n - 1; i >= 0; i--) {
         float *fb = r->feat_b + (size_t)i * fm;

@@ -42,5 +42,7 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
 size_t sv_runner_bytes(const sv_runner *r);
 void sv_runner_free(sv_runner *r);
 
-// Bytes a runner would hold for max_frames frames of h x w: fixed part and per-frame part.
-void sv_runner_estimate(const sv_model *m, int h, int w, size_t *fixed, size_t *per_frame);
+// Bytes a runner for max_frames frames of h x w in mode would allocate, fixed + per_frame * max_frames:
+// its buffers (the same list sv_runner_create allocates; sv_runner_bytes), its conv plans' transformed
+// weights, and the convs' scratch while it runs.
+void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame);

@@ -10,19 +10,33 @@
 // with the network's next frame.
 #include "pipeline/upscale.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/memory.h"
 #include "core/progress.h"
 #include "io/frames.h"
 #include "io/paths.h"
 #include "pipeline/write_thread.h"
 
 // Memory for the runner and the frame window when --chunk is not given; with the process's other needs
-// (code, libav, the model) this keeps a 180x320 clip under about 2 GB peak.
+// (code, libav, the model) this keeps a 180x320 clip under about 2 GB peak. Never more than the memory
+// available; a frame size whose fixed part alone exceeds it runs one frame at a time (chunk 1).
 #define DEFAULT_BUDGET ((size_t)1700 << 20)
 #define DEFAULT_LOOKAHEAD 10
+#define MAX_AUTO_CHUNK 100000
+// An encoder's state per output pixel, measured as peak RSS above a PNG folder's output (60 frames of
+// 960x544, 2 cores): libx264 (preset medium: 40 frames of rate-control lookahead, 3 threads) about 256,
+// more with more threads; FFV1 about 175. PNG frames are written row by row: nothing that grows with the frame.
+#define X264_BYTES_PER_PIXEL 320
+#define FFV1_BYTES_PER_PIXEL 192
+// What else a job starts: the writer thread's stack and malloc arena (address space that RLIMIT_AS
+// counts), libav's and libpng's buffers
+#define JOB_SLACK_BYTES ((size_t)96 << 20)
 
 void sv_upscale_opts_default(sv_upscale_opts *o) {
     memset(o, 0, sizeof *o);
@@ -30,28 +44,109 @@ void sv_upscale_opts_default(sv_upscale_opts *o) {
     o->mode = SV_EXEC_FAST;
 }
 
+int sv_upscale_count_hint(int count, int is_video) {
+    if (count <= 0 || !is_video) return count;
+    const long long hint = count + (long long)count / 10 + 2;
+    return hint > INT_MAX ? INT_MAX : (int)hint;
+}
+
+// Bytes of the runner and the frame window: fixed + per_frame x (chunk + lookahead) frames
+typedef struct {
+    size_t fixed, per_frame;
+} window_cost;
+
+// The runner (sv_runner_estimate), one float frame per window slot, the previous chunk's last frame and
+// the decoded 8-bit frame.
+static window_cost runner_window_cost(const sv_model *m, int h, int w, sv_exec_mode mode) {
+    window_cost c;
+    const size_t frame = (size_t)3 * h * w;
+    sv_runner_estimate(m, h, w, mode, &c.fixed, &c.per_frame);
+    c.fixed += frame * sizeof(float) + frame;
+    c.per_frame += frame * sizeof(float);
+    return c;
+}
+
+static size_t cost_of(window_cost c, long long frames) {
+    if (frames > 0 && c.per_frame && (size_t)frames > (SIZE_MAX - c.fixed) / c.per_frame) return SIZE_MAX;
+    return c.fixed + c.per_frame * (size_t)frames;
+}
+
+// Window frames (chunk + lookahead) that fit in bytes; -1 when not even the fixed part does
+static long long frames_within(window_cost c, size_t bytes) {
+    if (bytes < c.fixed) return -1;
+    const size_t n = (bytes - c.fixed) / c.per_frame;
+    return n > (size_t)INT_MAX ? INT_MAX : (long long)n;
+}
+
 void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, int *chunk,
                            int *lookahead) {
     int la = o->lookahead >= 0 ? o->lookahead : DEFAULT_LOOKAHEAD;
+    if (count > 0 && la > count) la = count;  // a window never holds more than the clip
     int ch = o->chunk;
     if (ch <= 0) {
-        size_t fixed, per;
-        sv_runner_estimate(m, h, w, &fixed, &per);
-        size_t budget = o->mem_budget ? o->mem_budget : DEFAULT_BUDGET;
-        // frames in the window: runner features + the float input frames
-        size_t per_all = per + (size_t)3 * h * w * sizeof(float);
-        long n = budget > fixed ? (long)((budget - fixed) / per_all) : 0;
-        if (o->lookahead < 0 && n < 4 * la) la = (int)(n / 4);  // keep most of the window for output
-        ch = (int)(n - la);
-        if (ch < 1) ch = 1;
-        if (ch > 100000) ch = 100000;
+        const window_cost c = runner_window_cost(m, h, w, o->mode);
+        long long n = frames_within(c, o->mem_budget ? o->mem_budget : DEFAULT_BUDGET);
+        if (n < 0) n = 0;
+        if (o->lookahead < 0 && n < 4LL * la) la = (int)(n / 4);  // keep most of the window for output
+        n -= la;
+        ch = n < 1 ? 1 : n > MAX_AUTO_CHUNK ? MAX_AUTO_CHUNK : (int)n;
     }
     if (count > 0 && ch >= count) {
         ch = count;
         la = 0;
+    } else if (count > 0 && la > count - ch) {
+        la = count - ch;
     }
+    if (la > INT_MAX - ch) la = INT_MAX - ch;  // the window chunk + lookahead is an int
     *chunk = ch;
     *lookahead = la;
+}
+
+// The write thread's two 8-bit output frames and the encoder's state, by the output's kind.
+static size_t output_bytes(const char *output, const char *encoder, int w4, int h4) {
+    const size_t px = (size_t)w4 * h4;
+    const sv_output_kind kind = sv_frames_output_kind(output);
+    const int video = kind == SV_OUTPUT_MP4 || kind == SV_OUTPUT_MKV;
+    const int ffv1 = encoder ? !strcmp(encoder, "ffv1") : kind == SV_OUTPUT_MKV;
+    return 2 * 3 * px + (!video ? 0 : px * (ffv1 ? FFV1_BYTES_PER_PIXEL : X264_BYTES_PER_PIXEL));
+}
+
+// The refusal: "IN: CLAIM; Y are available (BOUND): FIX"
+static int refuse(const char *input, const char *claim, sv_mem_avail av, const char *fix, sv_err *e) {
+    char y[32];
+    return sv_errf(e, "%s: %s; %s %s available (%s): %s", input, claim, sv_mem_format(av.bytes, y, sizeof y),
+                   av.bytes >= (size_t)1 << 30 ? "are" : "is", sv_mem_bound_name(av.bound), fix);
+}
+
+// Chooses chunk and lookahead (sv_upscale_plan_chunk, its budget capped by the memory available), then
+// checks that the whole job fits in what is available: fails naming the input, the frame size, the memory
+// needed and available, and the option to change, before anything big is allocated.
+static int plan_job(const sv_model *m, const char *input, const char *output, int h, int w, int count,
+                    const sv_upscale_opts *o, int *chunk, int *la, sv_err *e) {
+    const sv_mem_avail av = sv_mem_available();
+    window_cost c = runner_window_cost(m, h, w, o->mode);
+    const size_t out = output_bytes(output, o->encoder, 4 * w, 4 * h) + JOB_SLACK_BYTES;
+    c.fixed += out;
+    sv_upscale_opts p = *o;
+    const size_t budget = o->mem_budget ? o->mem_budget : DEFAULT_BUDGET, room = av.bytes > out ? av.bytes - out : 1;
+    p.mem_budget = budget < room ? budget : room;
+    sv_upscale_plan_chunk(m, h, w, count, &p, chunk, la);
+    const size_t need = cost_of(c, (long long)*chunk + *la);
+    if (need <= av.bytes) return 0;
+    const long long fit = frames_within(c, av.bytes);  // window frames (chunk + lookahead) that fit
+    char claim[200], fix[100], x[32];
+    if (fit < 1) {
+        snprintf(claim, sizeof claim, "frames of %dx%d need about %s with this model even one frame at a time "
+                 "(--chunk 1)", w, h, sv_mem_format(cost_of(c, 1), x, sizeof x));
+        return refuse(input, claim, av, "use a smaller model or smaller frames", e);
+    }
+    snprintf(claim, sizeof claim, "--chunk %d with --lookahead %d needs about %s for frames of %dx%d", *chunk, *la,
+             sv_mem_format(need, x, sizeof x), w, h);
+    if (fit > *la)  // the chunk is too large (an explicit --chunk: an automatic one fits)
+        snprintf(fix, sizeof fix, "use --chunk %lld or less", fit - *la);
+    else            // the lookahead is
+        snprintf(fix, sizeof fix, "use --chunk 1 --lookahead %lld or less", fit - 1);
+    return refuse(input, claim, av, fix, e);
 }
 
 typedef struct {
@@ -94,11 +189,12 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     }
     int num = 0, den = 0;
     sv_frames_fps_rational(rd, &num, &den);
-    // A folder's count is exact; a video's is the container's estimate, so leave it some room.
-    int is_video = sv_frames_fps(rd) > 0 || num > 0;
-    int count_hint = count > 0 && is_video ? count + count / 10 + 2 : count;
+    const int is_video = sv_frames_fps(rd) > 0 || num > 0;
     int chunk, la;
-    sv_upscale_plan_chunk(m, h, w, count_hint, o, &chunk, &la);
+    if (plan_job(m, input, output, h, w, sv_upscale_count_hint(count, is_video), o, &chunk, &la, e)) {
+        sv_frames_close(rd);
+        return -1;
+    }
     const int win = chunk + la;
     sv_runner *run = NULL;
     sv_frame_writer *wr = NULL;

@@ -241,7 +241,7 @@ int sv_eval_clip(const sv_model *m, const char *lr, const char *gt, const sv_eva
         goto done;
     }
     // A folder's count is exact; a video's is the container's estimate, so leave it some room.
-    int hint = count > 0 && !is_dir(lr) ? count + count / 10 + 2 : count;
+    int hint = sv_upscale_count_hint(count, !is_dir(lr));
     if (o->max_frames > 0 && (hint < 0 || hint > o->max_frames)) hint = o->max_frames;
     sv_upscale_opts u;
     sv_upscale_opts_default(&u);
