@@ -113,6 +113,11 @@ mkdir -p "$T/tdata" && cp -r "$T/gt" "$T/tdata/a"
     --threads 1 >/dev/null 2>&1 && poison "$T/run/state.safetensors" "$T/run/state.safetensors" fusion.bias 0 nan
 state_msg="state.safetensors: tensor 'fusion.bias' holds a non-finite value (NaN) at index 0: the file is corrupt"
 expect_error resume_nan_state "$state_msg" "$SLIMVSR" train -q --out "$T/run" --resume --iters 2
+# and in the optimiser's state (Adam's moments are not weights, but a NaN there spreads to every weight)
+poison "$T/run/state.safetensors" "$T/run/state.safetensors" fusion.bias 0 0.5 \
+    && poison "$T/run/state.safetensors" "$T/run/state.safetensors" train.adam_v 5 inf
+adam_msg="state.safetensors: tensor 'train.adam_v' holds a non-finite value (+Inf) at index 5: the file is corrupt"
+expect_error resume_inf_adam_state "$adam_msg" "$SLIMVSR" train -q --out "$T/run" --resume --iters 2
 # A video whose frame size changes midway (two MPEG-2 transport streams of different sizes, joined) is
 # refused at the first frame of the new size, as a folder of PNG frames is, not scaled to the first size.
 ffmpeg -v error -f lavfi -i testsrc=size=64x48:rate=5:d=1 -c:v mpeg2video "$T/a.ts" \

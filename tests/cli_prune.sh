@@ -153,6 +153,55 @@ PY
     && "$PY" -c "import json; a=json.load(open('re.json')); b=json.load(open('info.json')); assert a['params'] < b['params'] and a['dense_params'] == b['dense_params']" \
     && ok prune_reprune_ssl || ko prune_reprune_ssl "see above"
 
+# ---- paths are never printf formats (issue 13, item 1): a refused pruned model, and a damaged sparsity state
+# under a run folder named with conversions; the message carries the names as they are ----
+cp ssl/model.safetensors 'm%s%s%s%s%s%s.safetensors' && cp ssl/model.safetensors 'm%p%n.safetensors'
+expect_error prune_model_path_not_a_format 'm%s%s%s%s%s%s.safetensors: ' "$SLIMVSR" prune -q \
+    -m 'm%s%s%s%s%s%s.safetensors' --data data --out bad --scheme l1-aligned
+expect_error prune_model_path_printed_literally 'm%p%n.safetensors: ' "$SLIMVSR" prune -q -m 'm%p%n.safetensors' \
+    --data data --out bad --scheme l1-aligned
+# a training state without the sparsity-learning part (the dense model's own) as the sparsity phase's
+mkdir -p 'rp%s%s%s%s/sparsity' && cp ssl/prune.json 'rp%s%s%s%s/' && cp dense/state.safetensors 'rp%s%s%s%s/sparsity/'
+expect_error prune_run_path_not_a_format 'rp%s%s%s%s/sparsity/state.safetensors: ' "$SLIMVSR" prune -q \
+    --out 'rp%s%s%s%s' --resume
+
+# ---- numbers in prune.json are checked before any use (issue 13, item 3) ----
+cp -r ssl rj && "$PY" -c "
+import json, sys
+j = json.load(open(sys.argv[1])); j['round'] = 1e300; json.dump(j, open(sys.argv[1], 'w'))" rj/prune.json
+expect_error prune_json_round_out_of_range "rj/prune.json: field round is 1e+300" "$SLIMVSR" prune -q --out rj --resume
+expect_error prune_threads_bounded "--threads" pr --sparsity-iters 1 --finetune-iters 1 --threads 100000 --out rT
+[ ! -e rT ] && ok prune_threads_bounded_leaves_nothing || ko prune_threads_bounded_leaves_nothing "$(ls -A rT)"
+
+# ---- never an input as the run folder, nor a folder holding one (issue 13, item 4) ----
+mkdir -p dm && cp "$D" dm/
+expect_error prune_out_holds_model "dm: holds the input" "$SLIMVSR" prune -q -m dm/model.safetensors "${TR[@]}" \
+    --sparsity-iters 1 --finetune-iters 1 --out dm
+expect_error prune_out_is_data "data: is the input" pr --sparsity-iters 1 --finetune-iters 1 --out data
+[ "$(ls -A dm)" = model.safetensors ] && [ "$(ls -A data)" = a ] && ok prune_inputs_untouched \
+    || ko prune_inputs_untouched "$(ls -A dm data)"
+
+# ---- a start that fails on --val leaves nothing: the same command with a good --val then runs (item 7) ----
+mkdir -p valnogt/BIx4
+for scheme in ssl l1-keep-last; do
+    expect_error "prune_${scheme}_bad_val" "valnogt" pr --scheme $scheme --sparsity-iters 2 --finetune-iters 1 \
+        --val valnogt --out "rv_$scheme"
+    [ ! -e "rv_$scheme" ] && ok "prune_${scheme}_bad_val_leaves_nothing" \
+        || ko "prune_${scheme}_bad_val_leaves_nothing" "$(ls -A "rv_$scheme")"
+    pr --scheme $scheme --sparsity-iters 2 --finetune-iters 1 --out "rv_$scheme" && [ -s "rv_$scheme/summary.json" ] \
+        && ok "prune_${scheme}_rerun_after_bad_val" || ko "prune_${scheme}_rerun_after_bad_val" "exit status $?"
+done
+
+# ---- one process per run folder (item 5): a second prune is refused at once, naming the holder; so is a
+# training run on a phase's folder ----
+"$SLIMVSR" prune -q -m "$D" "${TR[@]}" --val-every 1 --sparsity-iters 100000 --finetune-iters 1 --out kL &
+pid=$!
+wait_for $pid test -s kL/sparsity/state.safetensors
+expect_error prune_locked_run "kL: in use by another slimvsr (pid $pid)" pr --sparsity-iters 1 --finetune-iters 1 --out kL
+expect_error prune_locked_phase "kL/sparsity: in use by another slimvsr (pid $pid)" "$SLIMVSR" train -q --data data \
+    --patch 8 --iters 1 --out kL/sparsity
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+
 # ---- bad input: one line naming the option or file, no run folder left behind ----
 expect_error prune_bad_ratio_zero "--ratio" "$SLIMVSR" prune -m "$D" --data data --out bad --ratio 0
 expect_error prune_bad_ratio_big "--ratio" "$SLIMVSR" prune -m "$D" --data data --out bad --ratio 1.5

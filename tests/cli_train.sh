@@ -28,7 +28,8 @@ tr "${ARGS[@]}" --iters 12 --val-every 4 --out runA && ok train_run || ko train_
 missing=""
 for f in state.safetensors model.safetensors best.safetensors log.jsonl; do [ -s "runA/$f" ] || missing="$missing $f"; done
 [ -z "$missing" ] && [ "$(well_formed runA/*.safetensors)" = 12 ] && ok train_files || ko train_files "missing:$missing"
-[ "$(ls -A runA | wc -l)" = 4 ] && ok train_files_no_leftovers || ko train_files_no_leftovers "$(ls -A runA)"
+# and .lock: the run folder's lock file (the lock itself goes with the process)
+[ "$(ls -A runA | wc -l)" = 5 ] && [ -e runA/.lock ] && ok train_files_no_leftovers || ko train_files_no_leftovers "$(ls -A runA)"
 "$PY" - runA/log.jsonl <<'PY' && ok train_log_jsonl || ko train_log_jsonl "see above"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -74,7 +75,7 @@ well_formed runK/*.safetensors >/dev/null && "$SLIMVSR" info runK/model.safetens
     || ko train_killed_files_load "a file is not whole after SIGKILL"
 tr --out runK --resume && ok train_resume || ko train_resume "exit status $?"
 # the resume removes any temporary that a kill during a checkpoint write left behind
-[ -z "$(ls -A runK | grep -v -x -e state.safetensors -e model.safetensors -e best.safetensors -e log.jsonl)" ] \
+[ -z "$(ls -A runK | grep -v -x -e state.safetensors -e model.safetensors -e best.safetensors -e log.jsonl -e .lock)" ] \
     && ok train_resume_no_leftovers || ko train_resume_no_leftovers "$(ls -A runK)"
 tr "${ARGS[@]}" --iters 24 --val-every 4 --out runU
 cmp -s runK/model.safetensors runU/model.safetensors && cmp -s runK/best.safetensors runU/best.safetensors \
@@ -120,6 +121,76 @@ PY
 "$SLIMVSR" train "${ARGS[@]}" --out runD --dry-run >dry.txt 2>&1 && [ "$(grep -c -- "--recompute [0-9]" dry.txt)" -ge 2 ] \
     && grep -q "parameters" dry.txt && [ ! -e runD ] && ok train_dry_run || ko train_dry_run "$(cat dry.txt)"
 
+# ---- one process per run folder: a second train (or train-flow, or a --resume) is refused at once, naming
+# the holder; a run killed with SIGKILL leaves no lock behind (issue 13, item 5) ----
+SMALL=(--data data --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --seed 7)
+"$SLIMVSR" train -q "${SMALL[@]}" --iters 100000 --val-every 1 --log-every 1 --out runL &
+pid=$!
+wait_for $pid test -s runL/state.safetensors
+expect_error train_locked_run "runL: in use by another slimvsr (pid $pid)" tr "${SMALL[@]}" --iters 2 --out runL
+expect_error train_locked_resume "runL: in use by another slimvsr (pid $pid)" tr --out runL --resume --iters 4
+expect_error train_flow_locked_run "runL: in use by another slimvsr (pid $pid)" "$SLIMVSR" train-flow -q \
+    "${SMALL[@]}" --iters 2 --out runL
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+ck=$(well_formed runL/state.safetensors)
+tr --out runL --resume --iters $((ck + 1)) && [ "$(last_iter runL)" = $((ck + 1)) ] \
+    && ok train_resume_after_kill_not_locked || ko train_resume_after_kill_not_locked "checkpoint '$ck'"
+"$SLIMVSR" train-flow -q "${SMALL[@]}" --seq 2 --iters 100000 --log-every 1 --out flowL &
+pid=$!
+wait_for $pid test -s flowL/log.jsonl
+expect_error train_flow_locked_flow "flowL: in use by another slimvsr (pid $pid)" "$SLIMVSR" train-flow -q \
+    "${SMALL[@]}" --seq 2 --iters 2 --out flowL
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+
+# ---- never an input as the run folder, nor a folder holding one (issue 13, item 4); nothing written ----
+mkdir -p initd && cp runA/model.safetensors initd/
+expect_error train_out_is_data "data: is the input" tr "${SMALL[@]}" --iters 1 --out data
+expect_error train_out_holds_data "data: holds the input" tr --data data/a --feat 8 --blocks 1 --seq 3 --patch 8 --iters 1 \
+    --out data
+expect_error train_out_is_val "val: is the input" tr "${SMALL[@]}" --val val --iters 1 --out val
+expect_error train_out_holds_init "initd: holds the input" tr "${SMALL[@]}" --init initd/model.safetensors --iters 1 --out initd
+expect_error train_flow_out_is_data "data: is the input" "$SLIMVSR" train-flow -q "${SMALL[@]}" --iters 1 --out data
+[ "$(ls -A data | wc -l)" = 2 ] && [ "$(ls -A val | wc -l)" = 2 ] && [ "$(ls -A initd)" = model.safetensors ] \
+    && ok train_inputs_untouched || ko train_inputs_untouched "$(ls -A data val initd)"
+
+# ---- numbers: the command line bounds them, a saved run's numbers are checked before any use (issue 13,
+# items 2 and 3; the sanitizer build aborts on a float-to-int conversion out of range) ----
+expect_error train_threads_bounded "--threads" tr "${SMALL[@]}" --iters 1 --threads 100000 --out rT
+expect_error train_flow_threads_bounded "--threads" "$SLIMVSR" train-flow -q "${SMALL[@]}" --iters 1 --threads 100000 --out rT
+expect_error train_patch_not_truncated "--patch" tr "${SMALL[@]}" --patch 4294967304 --iters 1 --out rT
+expect_error train_flow_patch_not_truncated "--patch" "$SLIMVSR" train-flow -q "${SMALL[@]}" --patch 4294967304 --iters 1 --out rT
+[ ! -e rT ] && ok train_bounded_options_leave_nothing || ko train_bounded_options_leave_nothing "$(ls -A rT)"
+# set_meta FILE KEY FIELD VALUE: in the safetensors FILE, the JSON of __metadata__[KEY] gets FIELD (a.b: nested)
+# set to the JSON VALUE
+set_meta() {
+    "$PY" - "$@" <<'PY'
+import json, struct, sys
+f, key, field, value = sys.argv[1:]
+b = open(f, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+m = json.loads(h["__metadata__"][key])
+*up, last = field.split(".")
+d = m
+for k in up:
+    d = d[k]
+d[last] = json.loads(value)
+h["__metadata__"][key] = json.dumps(m)
+t = json.dumps(h).encode()
+t += b" " * (-len(t) % 8)
+open(f, "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
+PY
+}
+cp -r runA runJ && set_meta runJ/state.safetensors train opts.batch 1e30
+expect_error train_state_batch_out_of_range "runJ/state.safetensors: field batch is 1e+30" tr --out runJ --resume
+cp -r runA runJ2 && set_meta runJ2/state.safetensors train best_iter -1e300
+expect_error train_state_counter_out_of_range "runJ2/state.safetensors: field best_iter is -1e+300" tr --out runJ2 --resume
+cp -r runA runJ3 && set_meta runJ3/state.safetensors train opts.patch 8.5
+expect_error train_state_patch_fraction "runJ3/state.safetensors: field patch is 8.5" tr --out runJ3 --resume
+"$SLIMVSR" train-flow -q "${SMALL[@]}" --seq 2 --iters 2 --out flowJ && set_meta flowJ/state.safetensors flowtrain opts.patch 1e30
+expect_error train_flow_state_patch_out_of_range "flowJ/state.safetensors: field patch is 1e+30" \
+    "$SLIMVSR" train-flow -q --out flowJ --resume
+
 # ---- bad input: one line naming the file or option, non-zero exit, and no run folder left behind ----
 mkdir -p empty valbad/x
 "$FRAMETOOL" png notamodel.png 8 8
@@ -135,16 +206,52 @@ expect_error train_init_not_a_model "notamodel.png" tr "${ARGS[@]}" --init notam
 expect_error train_patch_too_large "patch" tr "${ARGS[@]}" --patch 64 --out r6
 expect_error train_seq_one "--seq" tr "${ARGS[@]}" --seq 1 --out r7
 expect_error train_no_out "--out" tr "${ARGS[@]}"
-# a NaN weight: the run stops at its first iteration with a message, and writes no checkpoint of NaNs
-"$PY" - runA/model.safetensors nan.safetensors <<'PY'
+# a NaN weight is refused at load (a corrupt file); weights so large that the loss overflows: the run stops
+# at its first iteration with a message, and writes no checkpoint of NaNs
+"$PY" - runA/model.safetensors nan.safetensors huge.safetensors <<'PY'
 import json, struct, sys
 b = bytearray(open(sys.argv[1], "rb").read())
 n = struct.unpack("<Q", b[:8])[0]
-o = 8 + n + json.loads(b[8:8 + n])["conv_last.weight"]["data_offsets"][0]
-b[o:o + 4] = struct.pack("<f", float("nan"))
-open(sys.argv[2], "wb").write(b)
+lo, hi = json.loads(b[8:8 + n])["conv_last.weight"]["data_offsets"]
+nan = bytearray(b)
+nan[8 + n + lo:8 + n + lo + 4] = struct.pack("<f", float("nan"))
+open(sys.argv[2], "wb").write(nan)
+b[8 + n + lo:8 + n + hi] = struct.pack("<f", 3e38) * ((hi - lo) // 4)
+open(sys.argv[3], "wb").write(b)
 PY
-expect_error train_diverged_stops "iteration 1: the loss is nan" tr "${ARGS[@]}" --iters 4 --init nan.safetensors --out rN
-[ -z "$(ls -A rN 2>/dev/null)" ] && ok train_diverged_writes_nothing || ko train_diverged_writes_nothing "$(ls -A rN)"
+expect_error train_nan_init_refused "conv_last.weight' holds a non-finite value" tr "${ARGS[@]}" --iters 4 --init nan.safetensors --out rN
+expect_error train_diverged_stops "iteration 1: the loss is" tr "${ARGS[@]}" --iters 4 --init huge.safetensors --out rN
+[ -z "$(ls -A rN 2>/dev/null | grep -vx .lock)" ] && ok train_diverged_writes_nothing || ko train_diverged_writes_nothing "$(ls -A rN)"
 left=$(ls -d r1 r2 r3 r4 r5 r6 r7 missing 2>/dev/null)
 [ -z "$left" ] && ok train_failed_start_leaves_nothing || ko train_failed_start_leaves_nothing "$left"
+
+# ---- memory: a run whose --dry-run estimate exceeds the memory available is refused before its graph is
+# allocated, naming the options, and leaves no run folder. Capped so that a regression fails instead of
+# taking the machine's RAM: ulimit -v, or under ASan (terabytes of shadow address space) ASan's RSS cap.
+cd "$T" && mkdir -p memtest && cd memtest || exit 1
+mem_asan=0; ldd "$SLIMVSR" 2>/dev/null | grep -q libasan && mem_asan=1
+capped() {  # capped KB CMD...
+    local kb=$1; shift
+    if [ $mem_asan = 1 ]; then ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=$((kb / 1024)) "$@"
+    else (ulimit -v "$kb" && "$@"); fi
+}
+# --batch 100000 of 8x8 patches: about 225 GB, more than any machine here has
+expect_error train_memory_refused "--batch 100000" capped 2000000 "$SLIMVSR" train -q --data "$T/data" \
+    --feat 8 --blocks 1 --batch 100000 --seq 3 --patch 8 --iters 1 --out rMem
+grep -qF "rMem: training needs about" "$T/err.txt" && grep -qF "available (" "$T/err.txt" \
+    && grep -qF "a smaller --batch, --seq or --patch" "$T/err.txt" && ok train_memory_message \
+    || ko train_memory_message "$(cat "$T/err.txt")"
+[ ! -e rMem ] && ok train_memory_no_run_folder || ko train_memory_no_run_folder "$(ls -A rMem)"
+# 64 features, 20 blocks, 8 clips x 6 frames of 32x32: 1.7 GB keeping every activation, under 1 GB with
+# --recompute 2 or more; under 1.6 GB of address space (about 1.3 GB left after the libraries) the
+# message names a --recompute that fits
+if [ $mem_asan = 1 ]; then
+    echo "SKIP train_memory_names_recompute: ASan cannot run under ulimit -v"
+else
+    mkdir -p bigclips && "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" bigclips/a 6 5 >/dev/null \
+        || ko train_memory_setup "frametool failed"
+    expect_error train_memory_names_recompute "use --recompute " capped 1600000 "$SLIMVSR" train -q --data bigclips \
+        --feat 64 --blocks 20 --batch 8 --seq 6 --patch 32 --iters 1 --out rMem2
+    [ ! -e rMem2 ] && ok train_memory_recompute_no_run_folder || ko train_memory_recompute_no_run_folder "$(ls -A rMem2)"
+fi
+cd "$T" || exit 1

@@ -11,11 +11,13 @@
 //      flow close to the shift, both directions.
 //   3. the loop: a run on a small synthetic clip writes model.safetensors (a whole BasicVSR whose only
 //      changed part is SPyNet), state.safetensors and log.jsonl; stopping at 4 iterations and resuming to 6
-//      gives the same weights as 6 iterations straight; a second fresh run into the folder is refused.
+//      gives the same weights as 6 iterations straight; a second fresh run into the folder is refused; a
+//      start that fails (missing data, the data folder as the run folder) makes no run folder.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "io/frames.h"
 #include "model/basicvsr.h"
@@ -402,6 +404,14 @@ static void test_loop_resume(void) {
     o.iters = 4;
     CHECKF(!sv_flow_train(&o, &e), "%s", e.msg);
     CHECK(sv_flow_train(&o, &e) == -1 && strstr(e.msg, "--resume"));  // a second fresh run into b
+    struct stat st;
+    o.out = tu_join(tu_tmpdir(), "c");
+    o.data[0] = tu_join(clip, "nowhere");
+    CHECKF(sv_flow_train(&o, &e) == -1 && strstr(e.msg, "nowhere") && stat(o.out, &st) != 0, "%s", e.msg);
+    o.data[0] = clip;
+    o.out = clip;  // the data would be written into
+    CHECKF(sv_flow_train(&o, &e) == -1 && strstr(e.msg, "is the input") && stat(tu_join(clip, ".lock"), &st) != 0,
+           "%s", e.msg);
     sv_flowtrain_opts r;
     sv_flowtrain_opts_default(&r);
     r.out = b;

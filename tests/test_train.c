@@ -2,17 +2,95 @@
 // loss of tiny_basicvsr.pth on the `main` clip, every parameter's gradient (train_grads.bin, by name), and
 // the losses of 4 Adam steps; then the graph's own invariants: recomputation changes nothing, a batch of
 // two copies gives the same loss and gradients, and the fast (blocked, oneDNN) path equals the reference.
+// First, the run folder's bookkeeping: the integers of saved options and states (train/run_log.h), and
+// the run folder's claim and lock (train/run_lock.h), across two processes.
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "model/basicvsr.h"
 #include "testutil.h"
 #include "train/net.h"
 #include "train/optim.h"
+#include "train/run_lock.h"
+#include "train/run_log.h"
 
+// ---- the run folder's bookkeeping ----
+static void test_json_integers(void) {
+    cJSON *j = cJSON_Parse("{\"a\": 5, \"frac\": 8.5, \"big\": 1e30, \"neg\": -1, \"str\": \"7\", \"null\": null, "
+                           "\"two63\": 9223372036854775808, \"min\": -9223372036854775808, \"imax1\": 2147483648}");
+    CHECK(j != NULL);
+    if (!j) return;
+    cJSON_AddItemToObject(j, "nan", cJSON_CreateNumber(NAN));
+    sv_err e;
+    long l = 42;
+    int i = 3;
+    CHECK(!sv_json_long(j, "absent", 0, 10, &l, "f.json", &e) && l == 42);  // absent: the default stays
+    CHECK(!sv_json_long(j, "a", 0, 10, &l, "f.json", &e) && l == 5);
+    CHECK(!sv_json_int(j, "a", 5, 5, &i, "f.json", &e) && i == 5);
+    CHECK(!sv_json_long(j, "min", LONG_MIN, 0, &l, "f.json", &e) && l == LONG_MIN);
+    // a fraction, out of range (of the type or of [lo, hi]), not a number: refused, naming file and field
+    const char *bad[] = {"frac", "big", "neg", "str", "null", "two63", "nan"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char want[64];
+        snprintf(want, sizeof want, "f.json: field %s is ", bad[k]);
+        l = 42;
+        CHECKF(sv_json_long(j, bad[k], 0, LONG_MAX, &l, "f.json", &e) == -1 && l == 42 && strstr(e.msg, want),
+               "%s: %s", bad[k], e.msg);
+    }
+    CHECK(sv_json_long(j, "a", 6, 10, &l, "f.json", &e) == -1 && strstr(e.msg, "[6, 10]"));
+    CHECK(sv_json_int(j, "imax1", 0, INT_MAX, &i, "f.json", &e) == -1 && i == 5);
+    cJSON_Delete(j);
+}
+
+// 0 when a child process's sv_run_lock_take(dir) fails naming the pid `holder` (holder 0: succeeds)
+static int lock_in_child(const char *dir, long holder) {
+    pid_t c = fork();
+    if (c == 0) {
+        sv_run_lock l = {0};
+        sv_err e;
+        char want[96];
+        snprintf(want, sizeof want, "%s: in use by another slimvsr (pid %ld); wait", dir, holder);
+        const int rc = sv_run_lock_take(&l, dir, 0, &e);
+        _exit(holder ? !(rc == -1 && strstr(e.msg, want)) : !(rc == 0 && l.held));
+    }
+    int st = 0;
+    return c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_run_lock(void) {
+    const char *dir = tu_join(tu_tmpdir(), "run");
+    sv_err e;
+    sv_run_lock l = {0};
+    struct stat st;
+    CHECK(!sv_run_lock_take(&l, dir, 0, &e) && !l.held && stat(dir, &st) != 0);  // create 0: nothing made
+    CHECKF(!sv_run_lock_take(&l, dir, 1, &e) && l.held, "%s", e.msg);
+    CHECK(!sv_run_lock_take(&l, dir, 1, &e) && l.held);  // held already: nothing to do
+    CHECK(lock_in_child(dir, (long)getpid()) == 0);     // another process: refused, told the holder
+    FILE *f = fopen(tu_join(dir, ".lock"), "r");
+    long pid = 0;
+    CHECK(f && fscanf(f, "%ld", &pid) == 1 && pid == (long)getpid());
+    if (f) fclose(f);
+    sv_run_lock_release(&l);
+    CHECK(!l.held && lock_in_child(dir, 0) == 0 && stat(tu_join(dir, ".lock"), &st) == 0);  // free; the file stays
+    // the claim: an input is never the run folder; a fresh run needs a folder without one
+    const char *in[2] = {NULL, dir};
+    CHECK(sv_run_claim(&l, dir, in, 2, 1, NULL, &e) == -1 && strstr(e.msg, "is the input") && !l.held);
+    f = fopen(tu_join(dir, "state.safetensors"), "w");
+    if (f) fclose(f);
+    CHECK(sv_run_claim(&l, dir, in, 1, 1, "state.safetensors", &e) == -1 && strstr(e.msg, "holds a run already"));
+    CHECKF(!sv_run_claim(&l, dir, in, 1, 1, NULL, &e) && l.held, "%s", e.msg);  // a resume
+    sv_run_lock_release(&l);
+    CHECK(sv_run_lock_take(&l, "/proc/version", 1, &e) == -1 && strstr(e.msg, "not a folder"));
+}
+
+// ---- the training graph ----
 enum { T = 3, H = 64, W = 64 };
 
 static sv_model g_model;
@@ -282,6 +360,8 @@ static void test_state_loss_hook(void) {
 }
 
 int main(void) {
+    run_test("train_json_integers", test_json_integers);
+    run_test("train_run_lock", test_run_lock);  // first: forks before OpenMP starts its threads
     run_test("train_grads_reference_vs_pytorch", test_grads_reference);
     run_test("train_grads_fast_vs_pytorch", test_grads_fast);
     run_test("train_recompute_and_batch_invariance", test_recompute_and_batch);

@@ -1,9 +1,12 @@
 // cmd_train.c: slimvsr train: parse the options into sv_train_opts and run (train/trainer.h).
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/frames.h"
+#include "train/dataset.h"
 #include "train/degrade.h"
 #include "train/trainer.h"
 
@@ -64,14 +67,11 @@ int cli_train_option(const char *cmd, sv_train_opts *o, const char *a, const cha
     } else if (!strcmp(a, "--lr-min")) {
         if (cli_parse_double(cmd, a, v, 0, 1, &o->lr_min)) return -1;
     } else if (!strcmp(a, "--batch")) {
-        if (cli_parse_long(cmd, a, v, 1, &l)) return -1;
-        o->batch = (int)l;
+        if ((o->batch = cli_parse_int(a, v, 1, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--seq")) {
-        if (cli_parse_long(cmd, a, v, 2, &l)) return -1;
-        o->seq = (int)l;
+        if ((o->seq = cli_parse_int(a, v, 2, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--patch")) {
-        if (cli_parse_long(cmd, a, v, 8, &l)) return -1;
-        o->patch = (int)l;
+        if ((o->patch = cli_parse_int(a, v, 8, SV_FRAME_MAX_SIDE / SV_DATA_SCALE)) < 0) return -1;
     } else if (!strcmp(a, "--degradation")) {
         if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
             fprintf(stderr, "slimvsr %s: --degradation must be bi or bd\n", cmd);
@@ -85,16 +85,14 @@ int cli_train_option(const char *cmd, sv_train_opts *o, const char *a, const cha
     } else if (!strcmp(a, "--val-every")) {
         if (cli_parse_long(cmd, a, v, 1, &o->val_every)) return -1;
     } else if (!strcmp(a, "--val-frames")) {
-        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
-        o->val_frames = (int)l;
+        if ((o->val_frames = cli_parse_int(a, v, 0, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--val-rgb")) {
         o->val_y = 0;
         *takes = 0;
     } else if (!strcmp(a, "--log-every")) {
         if (cli_parse_long(cmd, a, v, 1, &o->log_every)) return -1;
     } else if (!strcmp(a, "--recompute")) {
-        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
-        o->recompute = (int)l;
+        if ((o->recompute = cli_parse_int(a, v, 0, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--seed")) {
         if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
         o->seed = (uint64_t)l;
@@ -124,11 +122,9 @@ int cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--init")) {
             if (!(o.init = v)) goto missing;
         } else if (!strcmp(a, "--feat")) {
-            if (cli_parse_long("train", a, v, 1, &l)) return 2;
-            o.feat = (int)l;
+            if ((o.feat = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
         } else if (!strcmp(a, "--blocks")) {
-            if (cli_parse_long("train", a, v, 1, &l)) return 2;
-            o.blocks = (int)l;
+            if ((o.blocks = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
         } else if (!strcmp(a, "--act")) {
             float s = cli_parse_act(v);
             if (s < -1) return 2;

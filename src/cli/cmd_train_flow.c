@@ -1,11 +1,14 @@
 // cmd_train_flow.c: slimvsr train-flow: unsupervised SPyNet pretraining (train/flow_train.h), and --eval,
 // the photometric error of a model's flow against the zero flow on whole frames.
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/frames.h"
 #include "model/basicvsr.h"
+#include "train/dataset.h"
 #include "train/degrade.h"
 #include "train/flow_train.h"
 #include "train/model_init.h"
@@ -120,14 +123,11 @@ int cmd_train_flow(int argc, char **argv) {
             json = 1;
             takes = 0;
         } else if (!strcmp(a, "--max-frames")) {
-            if (cli_parse_long("train-flow", a, v, 0, &l)) return 2;
-            max_frames = (int)l;
+            if ((max_frames = cli_parse_int(a, v, 0, INT_MAX)) < 0) return 2;
         } else if (!strcmp(a, "--feat")) {
-            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
-            o.feat = (int)l;
+            if ((o.feat = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
         } else if (!strcmp(a, "--blocks")) {
-            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
-            o.blocks = (int)l;
+            if ((o.blocks = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
         } else if (!strcmp(a, "--act")) {
             float s = cli_parse_act(v);
             if (s < -1) return 2;
@@ -141,14 +141,11 @@ int cmd_train_flow(int argc, char **argv) {
         } else if (!strcmp(a, "--lr-min")) {
             if (cli_parse_double("train-flow", a, v, 0, 1, &o.lr_min)) return 2;
         } else if (!strcmp(a, "--batch")) {
-            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
-            o.batch = (int)l;
+            if ((o.batch = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
         } else if (!strcmp(a, "--seq")) {
-            if (cli_parse_long("train-flow", a, v, 2, &l)) return 2;
-            o.seq = (int)l;
+            if ((o.seq = cli_parse_int(a, v, 2, INT_MAX)) < 0) return 2;
         } else if (!strcmp(a, "--patch")) {
-            if (cli_parse_long("train-flow", a, v, 8, &l)) return 2;
-            o.patch = (int)l;
+            if ((o.patch = cli_parse_int(a, v, 8, SV_FRAME_MAX_SIDE / SV_DATA_SCALE)) < 0) return 2;
         } else if (!strcmp(a, "--degradation")) {
             if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
                 fprintf(stderr, "slimvsr train-flow: --degradation must be bi or bd\n");
@@ -166,12 +163,7 @@ int cmd_train_flow(int argc, char **argv) {
             o.zero_head = !strcmp(a, "--zero-head");
             takes = 0;
         } else if (!strcmp(a, "--group")) {
-            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
-            if (l > 64) {
-                fprintf(stderr, "slimvsr train-flow: --group is at most 64\n");
-                return 2;
-            }
-            o.group = (int)l;
+            if ((o.group = cli_parse_int(a, v, 1, 64)) < 0) return 2;
         } else if (!strcmp(a, "--log-every")) {
             if (cli_parse_long("train-flow", a, v, 1, &o.log_every)) return 2;
         } else if (!strcmp(a, "--checkpoint-every")) {

@@ -90,9 +90,7 @@ void cli_set_threads(int n) {
 int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, int *resume, int *quiet, int *takes) {
     *takes = 0;
     if (!strcmp(a, "--threads")) {
-        long l;
-        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
-        *threads = (int)l;
+        if ((*threads = cli_parse_int(a, v, 1, 4096)) < 0) return -1;  // as upscale: libgomp fails far beyond
         *takes = 1;
     } else if (!strcmp(a, "--resume")) {
         *resume = 1;

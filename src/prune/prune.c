@@ -4,17 +4,20 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "model/stats.h"
 #include "prune/ssl.h"
 #include "prune/ssl_train.h"
+#include "train/run_lock.h"
 #include "train/run_log.h"
 
 void sv_prune_opts_default(sv_prune_opts *o) {
@@ -285,20 +288,22 @@ static int read_opts(sv_prune_opts *o, const char *path, cJSON **keep, sv_err *e
         cJSON_Delete(j);
         return sv_errf(e, "%s: not a slimvsr prune run (bad or truncated prune.json)", path);
     }
+    *keep = j;
     o->model = m->valuestring;
     o->ratio = sv_json_num(j, "ratio", o->ratio);
     o->flops = sv_json_num(j, "flops", 0);
-    o->global = (int)sv_json_num(j, "global", 1);
     o->criterion_scale = cJSON_IsString(c) && !strcmp(c->valuestring, "scale");
-    o->round = (int)sv_json_num(j, "round", 1);
-    o->sparsity_iters = (long)sv_json_num(j, "sparsity_iters", 0);
-    o->finetune_iters = (long)sv_json_num(j, "finetune_iters", 0);
     o->tf_weight = sv_json_num(j, "tf_weight", 0);
     o->lambda_step = sv_json_num(j, "lambda_step", o->lambda_step);
-    o->lambda_every = (int)sv_json_num(j, "lambda_every", o->lambda_every);
     o->lambda_max = sv_json_num(j, "lambda_max", o->lambda_max);
     o->scale_lr_mult = sv_json_num(j, "scale_lr_mult", o->scale_lr_mult);
-    *keep = j;
+    o->global = 1, o->round = 1, o->sparsity_iters = o->finetune_iters = 0;
+    // the integers: whole and in range here, their meaning checked by check_opts
+    if (sv_json_int(j, "global", 0, 1, &o->global, path, e) || sv_json_int(j, "round", 0, INT_MAX, &o->round, path, e) ||
+        sv_json_long(j, "sparsity_iters", 0, LONG_MAX, &o->sparsity_iters, path, e) ||
+        sv_json_long(j, "finetune_iters", 0, LONG_MAX, &o->finetune_iters, path, e) ||
+        sv_json_int(j, "lambda_every", 0, INT_MAX, &o->lambda_every, path, e))
+        return -1;
     return sv_train_opts_from_json(&o->train, t, path, e);
 }
 
@@ -361,6 +366,38 @@ static int cut_after_sparsity(const sv_prune_opts *o, sv_model *out, sv_err *e) 
     return rc;
 }
 
+// The run folder's claim (sv_run_claim, train/run_lock.h) with the run's inputs: --data, --val, -m.
+static int claim_run_folder(const sv_prune_opts *o, sv_run_lock *lock, int create, sv_err *e) {
+    const char *in[SV_TRAIN_MAX_DATA + 2];
+    int n = 0;
+    for (int i = 0; i < o->train.ndata; i++) in[n++] = o->train.data[i];
+    in[n++] = o->train.val;
+    in[n++] = o->model;
+    return sv_run_claim(lock, o->train.out, in, n, create, o->resume ? NULL : "prune.json", e);
+}
+
+// A fresh start that failed before a training phase made its folder (on the data, --val, an option the
+// phase checks) leaves nothing behind, so that the same command with the input fixed starts again: what it
+// wrote goes (prune.json, the cut model when wrote_init), and the run folder too when it made it. Once a
+// phase has started, the run stays for --resume.
+static void undo_start(const sv_prune_opts *o, int made_dir, int wrote_init, sv_run_lock *lock) {
+    static const char *const phases[2] = {"sparsity", "finetune"};
+    char p[4200];
+    for (int i = 0; i < 2; i++) {
+        path_in(p, sizeof p, o->train.out, phases[i]);
+        if (exists(p)) return;
+    }
+    path_in(p, sizeof p, o->train.out, "pruned-init.safetensors");
+    if (wrote_init) remove(p);
+    path_in(p, sizeof p, o->train.out, "prune.json");
+    remove(p);
+    if (!made_dir) return;
+    path_in(p, sizeof p, o->train.out, ".lock");
+    remove(p);
+    sv_run_lock_release(lock);
+    rmdir(o->train.out);
+}
+
 static int write_summary(const sv_prune_opts *o, const sv_model *dense, double ratio, const sv_train_result *res,
                          sv_err *e) {
     char p[4096];
@@ -402,7 +439,8 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
     sv_model dense = {0}, cutm = {0};
     choice ch = {0};
     prune_ctx ctx = {.o = o};
-    int rc = -1, done = 1;
+    sv_run_lock lock = {0};
+    int rc = -1, done = 1, made_dir = 0, started = 0, wrote_init = 0;  // started: this call wrote prune.json
     sv_train_result res = {.val_psnr = NAN};
     char pj[4096], pinit[4096], pfin[4096], pout[4096];
     if (!o->train.out) return sv_errf(e, "no run folder (--out)");
@@ -424,10 +462,6 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
             rc = sv_errf(e, "no training data (--data)");
             goto done;
         }
-        if (exists(pj)) {
-            rc = sv_errf(e, "%s: holds a prune run already (prune.json): use --resume, or another --out", o->train.out);
-            goto done;
-        }
         // absolute paths, so that prune.json works from any folder
         for (int i = 0; i <= o->train.ndata + 1; i++) {
             const char **p = i < o->train.ndata ? &o->train.data[i] : i == o->train.ndata ? &o->train.val : &o->model;
@@ -439,7 +473,7 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
             *p = abs[i];
         }
     }
-    if (check_opts(o, e)) goto done;
+    if (claim_run_folder(o, &lock, 0, e) || check_opts(o, e)) goto done;
     path_in(pfin, sizeof pfin, o->train.out, "summary.json");
     if (o->resume && exists(pfin)) {  // finished already
         if (!o->train.quiet) fprintf(stderr, "%s: finished already (summary.json); nothing to do\n", o->train.out);
@@ -453,14 +487,13 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
         sv_errprefix(e, "%s", o->model);
         goto done;
     }
-    if (!o->resume) {
-        if (mkdir(o->train.out, 0777) && errno != EEXIST) {
-            rc = sv_errf(e, "%s: cannot create the run folder: %s", o->train.out, strerror(errno));
-            goto done;
-        }
+    if (!o->resume) {  // the run folder only now, after every check that needs no training phase
+        made_dir = !exists(o->train.out);
+        if (claim_run_folder(o, &lock, 1, e)) goto done;
         cJSON *j = opts_json(o);
         char *txt = cJSON_Print(j);
         cJSON_Delete(j);
+        started = 1;
         rc = txt ? write_text(pj, txt, e) : sv_errf(e, "out of memory");
         free(txt);
         if (rc) goto done;
@@ -485,6 +518,7 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
         }
         if (!rc) rc = sv_model_save(&cutm, pinit, e);
         if (rc) goto done;
+        wrote_init = 1;
         rc = -1;
     }
     long ft = o->finetune_iters + (o->scheme == SV_SCHEME_SSL ? 0 : o->sparsity_iters);
@@ -507,6 +541,8 @@ int sv_prune(const sv_prune_opts *opts, sv_err *e) {
     if (!rc) rc = write_summary(o, &dense, ratio, &res, e);
 done:
     if (!rc && !done && !o->train.quiet) fprintf(stderr, "stopped; continue with: slimvsr prune --out %s --resume\n", o->train.out);
+    if (rc && started) undo_start(o, made_dir, wrote_init, &lock);
+    sv_run_lock_release(&lock);
     if (ctx.tf_on) sv_tf_end(&ctx.tf);
     if (ctx.ssl_on) sv_ssl_end(&ctx.ssl);
     choice_free(&ch);

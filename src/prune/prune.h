@@ -14,7 +14,9 @@
 //
 // RUN_DIR holds prune.json (the options, for --resume), sparsity/ (ssl: a training run folder),
 // pruned-init.safetensors (the cut model before finetuning), finetune/ (a training run folder), and at
-// the end model.safetensors (the pruned, finetuned model) and summary.json.
+// the end model.safetensors (the pruned, finetuned model) and summary.json; and .lock: one process at a
+// time in RUN_DIR (train/run_lock.h). RUN_DIR is never an input nor holds one. A start that fails before
+// its first phase has made its folder (a bad --val, data a phase refuses) leaves nothing behind.
 #pragma once
 #include "core/error.h"
 #include "train/trainer.h"

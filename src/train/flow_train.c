@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "train/dataset.h"
 #include "train/model_init.h"
 #include "train/optim.h"
+#include "train/run_lock.h"
 #include "train/run_log.h"
 #include "train/spynet_train.h"
 
@@ -226,21 +228,22 @@ static int opts_from_json(sv_flowtrain_opts *o, const cJSON *j, const char *what
         if (!cJSON_IsString(it) || o->ndata == SV_FLOW_MAX_DATA) return sv_errf(e, "%s: bad saved data list", what);
         o->data[o->ndata++] = it->valuestring;
     }
-    o->iters = (long)sv_json_num(j, "iters", (double)o->iters);
     o->lr = sv_json_num(j, "lr", o->lr);
     o->lr_min = sv_json_num(j, "lr_min", o->lr_min);
-    o->batch = (int)sv_json_num(j, "batch", o->batch);
-    o->seq = (int)sv_json_num(j, "seq", o->seq);
-    o->patch = (int)sv_json_num(j, "patch", o->patch);
     const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "degradation");
     o->degradation = cJSON_IsString(dg) && !strcmp(dg->valuestring, "bd") ? SV_DEG_BD : SV_DEG_BI;
     o->smooth = sv_json_num(j, "smooth", o->smooth);
-    o->scales = (int)sv_json_num(j, "scales", o->scales);
-    o->warmup = (long)sv_json_num(j, "warmup", (double)o->warmup);
-    o->group = (int)sv_json_num(j, "group", o->group);
-    o->log_every = (long)sv_json_num(j, "log_every", (double)o->log_every);
-    o->ckpt_every = (long)sv_json_num(j, "ckpt_every", (double)o->ckpt_every);
     o->seed = sv_json_u64(j, "seed", o->seed);
+    // the integers: whole and in range here, their meaning checked where the run starts (sv_flow_train)
+    if (sv_json_long(j, "iters", 0, LONG_MAX, &o->iters, what, e) ||
+        sv_json_int(j, "batch", 0, INT_MAX, &o->batch, what, e) || sv_json_int(j, "seq", 0, INT_MAX, &o->seq, what, e) ||
+        sv_json_int(j, "patch", 0, INT_MAX, &o->patch, what, e) ||
+        sv_json_int(j, "scales", 0, INT_MAX, &o->scales, what, e) ||
+        sv_json_long(j, "warmup", 0, LONG_MAX, &o->warmup, what, e) ||
+        sv_json_int(j, "group", 0, INT_MAX, &o->group, what, e) ||
+        sv_json_long(j, "log_every", 0, LONG_MAX, &o->log_every, what, e) ||
+        sv_json_long(j, "ckpt_every", 0, LONG_MAX, &o->ckpt_every, what, e))
+        return -1;
     return 0;
 }
 
@@ -256,6 +259,7 @@ typedef struct {
     float *lr_buf, *gt_buf, *flows, *dflows;
     cJSON *saved_opts;
     char *abs_data[SV_FLOW_MAX_DATA];
+    sv_run_lock lock;             // the run folder's, for the run's life
 } flowrun;
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
@@ -305,11 +309,11 @@ static int read_state(flowrun *r, uint64_t *dstate, int *ndstate, sv_err *e) {
             rc = sv_errf(e, "%s: optimiser state does not match SPyNet's %zu parameters", p, r->nspy);
     }
     if (!rc) {
-        r->iter = (long)sv_json_num(j, "iter", 0);
-        r->step = (long)sv_json_num(j, "step", 0);
         *ndstate = sv_json_u64_array(j, "data_state", dstate, SV_DATA_STATE_WORDS);
         r->saved_opts = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(j, "opts"), 1);
-        rc = r->saved_opts ? opts_from_json(&r->o, r->saved_opts, p, e) : sv_errf(e, "%s: no saved options", p);
+        if (sv_json_long(j, "iter", 0, LONG_MAX, &r->iter, p, e) || sv_json_long(j, "step", 0, LONG_MAX, &r->step, p, e))
+            rc = -1;
+        else rc = r->saved_opts ? opts_from_json(&r->o, r->saved_opts, p, e) : sv_errf(e, "%s: no saved options", p);
     }
     if (!rc) {
         r->adam_m = am, r->adam_v = av;
@@ -379,22 +383,37 @@ static void flowrun_free(flowrun *r) {
     sv_model_free(&r->m);
     cJSON_Delete(r->saved_opts);
     for (int i = 0; i < SV_FLOW_MAX_DATA; i++) free(r->abs_data[i]);
+    sv_run_lock_release(&r->lock);
+}
+
+static int absolute_data(flowrun *r, sv_err *e) {
+    if (r->o.ndata < 1) return sv_errf(e, "no training data (--data)");
+    for (int i = 0; i < r->o.ndata; i++) {  // absolute, so that --resume works from any folder
+        if (!(r->abs_data[i] = realpath(r->o.data[i], NULL))) return sv_errf(e, "%s: %s", r->o.data[i], strerror(errno));
+        r->o.data[i] = r->abs_data[i];
+    }
+    return 0;
+}
+
+// The run folder's claim (sv_run_claim, train/run_lock.h) with this run's inputs: --data, --init.
+static int claim_run_folder(flowrun *r, int create, sv_err *e) {
+    const char *in[SV_FLOW_MAX_DATA + 1];
+    int n = 0;
+    for (int i = 0; i < r->o.ndata; i++) in[n++] = r->o.data[i];
+    in[n++] = r->o.init;
+    return sv_run_claim(&r->lock, r->o.out, in, n, create, r->o.resume ? NULL : "state.safetensors", e);
 }
 
 // Loads or creates the model and the optimiser state (fresh run) or the whole run (resume).
 static int flowrun_setup(flowrun *r, const sv_flowtrain_opts *opts, uint64_t *dstate, int *ndstate, sv_err *e) {
+    if (r->o.resume ? read_state(r, dstate, ndstate, e) : absolute_data(r, e)) return -1;
+    if (claim_run_folder(r, 0, e)) return -1;
     if (r->o.resume) {
-        if (read_state(r, dstate, ndstate, e)) return -1;
         if (opts->iters > r->o.iters) r->o.iters = opts->iters;  // --iters may extend a run
         r->o.resume = 1;
         r->o.quiet = opts->quiet;
         r->o.out = opts->out;
         return 0;
-    }
-    if (r->o.ndata < 1) return sv_errf(e, "no training data (--data)");
-    for (int i = 0; i < r->o.ndata; i++) {  // absolute, so that --resume works from any folder
-        if (!(r->abs_data[i] = realpath(r->o.data[i], NULL))) return sv_errf(e, "%s: %s", r->o.data[i], strerror(errno));
-        r->o.data[i] = r->abs_data[i];
     }
     if (r->o.init ? sv_model_load(&r->m, r->o.init, -1, e)
                   : sv_model_init_random(&r->m, r->o.feat, r->o.blocks, r->o.act_slope, r->o.seed, e))
@@ -403,11 +422,6 @@ static int flowrun_setup(flowrun *r, const sv_flowtrain_opts *opts, uint64_t *ds
     sv_model_param_count(&r->m, &r->nspy);
     if (!(r->adam_m = sv_calloc(r->nspy, sizeof(float), e)) || !(r->adam_v = sv_calloc(r->nspy, sizeof(float), e)))
         return -1;
-    char statep[4096];
-    struct stat st;
-    path_in(statep, sizeof statep, r->o.out, "state.safetensors");
-    if (stat(statep, &st) == 0)
-        return sv_errf(e, "%s: holds a run already (state.safetensors): use --resume, or another --out", r->o.out);
     return 0;
 }
 
@@ -417,16 +431,15 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_err *e) {
     uint64_t dstate[SV_DATA_STATE_WORDS];
     int ndstate = 0, rc = -1;
     if (!r->o.out) return sv_errf(e, "no run folder (--out)");
-    if (mkdir(r->o.out, 0777) && errno != EEXIST)
-        return sv_errf(e, "%s: cannot create the run folder: %s", r->o.out, strerror(errno));
     if (flowrun_setup(r, opts, dstate, &ndstate, e)) goto done;
-    if (r->o.batch < 1 || r->o.seq < 2 || r->o.patch < 8 || r->o.iters < 1 || r->o.log_every < 1 ||
-        r->o.ckpt_every < 1 || r->o.group < 0 || r->o.group > 64 || !(r->o.smooth >= 0) || r->o.scales < 1 ||
-        r->o.warmup < 0) {
-        rc = sv_errf(e, "invalid options: batch %d, seq %d (>= 2), patch %d (>= 8), iters %ld, log-every %ld, "
+    const int max_patch = SV_FRAME_MAX_SIDE / SV_DATA_SCALE;
+    if (r->o.batch < 1 || r->o.seq < 2 || r->o.patch < 8 || r->o.patch > max_patch || r->o.iters < 1 ||
+        r->o.log_every < 1 || r->o.ckpt_every < 1 || r->o.group < 0 || r->o.group > 64 || !(r->o.smooth >= 0) ||
+        r->o.scales < 1 || r->o.warmup < 0) {
+        rc = sv_errf(e, "invalid options: batch %d, seq %d (>= 2), patch %d (8..%d), iters %ld, log-every %ld, "
                         "checkpoint-every %ld, group %d (0..64), smooth %g (>= 0), scales %d (>= 1), warmup %ld",
-                     r->o.batch, r->o.seq, r->o.patch, r->o.iters, r->o.log_every, r->o.ckpt_every, r->o.group,
-                     r->o.smooth, r->o.scales, r->o.warmup);
+                     r->o.batch, r->o.seq, r->o.patch, max_patch, r->o.iters, r->o.log_every, r->o.ckpt_every,
+                     r->o.group, r->o.smooth, r->o.scales, r->o.warmup);
         goto done;
     }
     FILE *info = r->o.quiet ? NULL : stderr;
@@ -458,6 +471,7 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_err *e) {
                 r->nspy, r->m.num_feat, r->m.num_block, r->o.iters, P, B, T, p, r->o.lr, r->o.lr_min, r->o.warmup,
                 sv_flowloss_scales(r->loss), r->o.smooth);
     }
+    if (claim_run_folder(r, 1, e)) goto done;  // the run folder only now: a failed start leaves nothing
     char logp[4096];
     path_in(logp, sizeof logp, r->o.out, "log.jsonl");
     if (r->o.resume) {

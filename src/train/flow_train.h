@@ -61,6 +61,8 @@ void sv_flowloss_free(sv_flowloss *l);
 //   log.jsonl          per logged step: iter, loss (the multi-scale total), photo (full resolution), smooth,
 //                      photo_zero (the photometric error of the zero flow on the same pairs), flow_mag (mean
 //                      |f| in pixels), lr, seconds; means over the pairs since the previous line
+//   .lock              the run's advisory lock, as for train (run_lock.h)
+// As for train, RUN_DIR is never an input and a start that fails leaves nothing.
 typedef struct {
     const char *data[SV_FLOW_MAX_DATA];
     int ndata;

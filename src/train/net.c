@@ -56,11 +56,21 @@ static float *buf(sv_trainnet *t, size_t nfloats, sv_err *e) {
     return p;
 }
 
+// Bytes a training conv over n maps holds itself (ops/conv_train.c): the gradients of its input, weights
+// and bias, and for a residual the copy it adds from when oneDNN cannot fuse the add (counted always).
+// oneDNN's reorder buffers, needed for channel counts under 8, are left out.
+static size_t conv_train_bytes(const sv_conv_desc *d, int n) {
+    const size_t src = sv_fmap_floats(d->cin, d->h, d->w, d->blk), dst = sv_fmap_floats(d->cout, d->h, d->w, d->blk);
+    const size_t wts = (size_t)d->cout * d->cin * d->k * d->k + 2 * (size_t)d->cout;
+    return ((size_t)n * src + (d->residual ? (size_t)n * dst : 0) + wts) * sizeof(float);
+}
+
 static sv_conv_train *conv(sv_trainnet *t, const sv_conv_layer *l, int h, int w, int act, float slope, int residual,
                            sv_err *e) {
-    if (t->dry) return (sv_conv_train *)t;
     sv_conv_desc d = {.cin = l->cin, .cout = l->cout, .k = l->k, .pad = l->k / 2, .h = h, .w = w, .blk = t->blk,
                       .act = act, .act_slope = slope, .residual = residual};
+    t->bytes += conv_train_bytes(&d, t->c.batch);
+    if (t->dry) return (sv_conv_train *)t;  // counting only, as buf()
     return sv_conv_train_create(&d, t->c.batch, t->c.reference, e);
 }
 
@@ -116,7 +126,6 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         if (!(t->dstate[d] = buf(t, (size_t)T * B * t->fC, e))) goto fail;
         size_t np = (size_t)B * (T - 1) * 2 * h * w;
         if (!(t->flows[d] = buf(t, np, e)) || !(t->dflows[d] = buf(t, np, e))) goto fail;
-        if (dry) continue;
         br->c1 = sv_calloc((size_t)nb + 1, sizeof *br->c1, e);
         br->c2 = sv_calloc((size_t)nb + 1, sizeof *br->c2, e);
         if (!br->c1 || !br->c2) goto fail;
@@ -152,6 +161,12 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         !(t->dbig1 = buf(t, B * big, e)) || !(t->dbig2 = buf(t, B * big, e)) || !(t->dout = buf(t, B * ob, e)) ||
         !(t->dplain = buf(t, 3 * hw16, e)) || !(t->flow_scratch = buf(t, 2 * (size_t)h * w, e)))
         goto fail;
+    if (!(t->fusion = conv(t, &m->fusion, h, w, 1, slope, 0, e)) ||
+        !(t->upconv1 = conv(t, &m->upconv1, h, w, 1, slope, 0, e)) ||
+        !(t->upconv2 = conv(t, &m->upconv2, 2 * h, 2 * w, 1, slope, 0, e)) ||
+        !(t->conv_hr = conv(t, &m->conv_hr, 4 * h, 4 * w, 1, slope, 0, e)) ||
+        !(t->conv_last = conv(t, &m->conv_last, 4 * h, 4 * w, 0, 0.0f, 1, e)))
+        goto fail;
     if (dry) {
         // SPyNet's saved activations per pair group, roughly: pyramids, flows and 8+32+64+32+16 channels
         size_t shw = (size_t)((h + 31) / 32 * 32) * (size_t)((w + 31) / 32 * 32);
@@ -159,12 +174,6 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         t->bytes += sizeof(float) * shw * (size_t)P * (6 + 4 + 2 + 152) * 4 / 3 + sizeof(float) * shw * P * 200;
         return t;
     }
-    if (!(t->fusion = conv(t, &m->fusion, h, w, 1, slope, 0, e)) ||
-        !(t->upconv1 = conv(t, &m->upconv1, h, w, 1, slope, 0, e)) ||
-        !(t->upconv2 = conv(t, &m->upconv2, 2 * h, 2 * w, 1, slope, 0, e)) ||
-        !(t->conv_hr = conv(t, &m->conv_hr, 4 * h, 4 * w, 1, slope, 0, e)) ||
-        !(t->conv_last = conv(t, &m->conv_last, 4 * h, 4 * w, 0, 0.0f, 1, e)))
-        goto fail;
     int P = B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
     if (!(t->spy = sv_spytrain_create(m, h, w, P, blk, c->reference, e))) goto fail;
     t->bytes += sv_spytrain_bytes(t->spy);
@@ -496,7 +505,7 @@ void sv_trainnet_free(sv_trainnet *t) {
                 if (br->c1 && br->c1[b]) sv_conv_train_free(br->c1[b]);
                 if (br->c2 && br->c2[b]) sv_conv_train_free(br->c2[b]);
             }
-            free(br->c1), free(br->c2), free(br->store), free(t->dstate[d]), free(t->flows[d]), free(t->dflows[d]);
+            free(br->store), free(t->dstate[d]), free(t->flows[d]), free(t->dflows[d]);
         }
         sv_conv_train *cs[] = {t->fusion, t->upconv1, t->upconv2, t->conv_hr, t->conv_last};
         for (int i = 0; i < 5; i++)
@@ -508,6 +517,7 @@ void sv_trainnet_free(sv_trainnet *t) {
         for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
         sv_spytrain_free(t->spy);
     }
+    for (int d = 0; d < 2; d++) free(t->br[d].c1), free(t->br[d].c2);  // dry too: the arrays are real
     free(t->xslot), free(t->xs), free(t->ts);
     free(t);
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,25 @@
 double sv_json_num(const cJSON *j, const char *k, double dflt) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+int sv_json_long(const cJSON *j, const char *k, long lo, long hi, long *v, const char *what, sv_err *e) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, k);
+    if (!x) return 0;
+    if (!cJSON_IsNumber(x)) return sv_errf(e, "%s: field %s is not a number", what, k);
+    const double d = x->valuedouble;
+    // range-checked as a double first: converting one outside long's range is undefined
+    if (!(d >= -0x1p63 && d < 0x1p63) || d != floor(d) || (long)d < lo || (long)d > hi)
+        return sv_errf(e, "%s: field %s is %g, not an integer in [%ld, %ld]", what, k, d, lo, hi);
+    *v = (long)d;
+    return 0;
+}
+
+int sv_json_int(const cJSON *j, const char *k, int lo, int hi, int *v, const char *what, sv_err *e) {
+    long l = *v;
+    if (sv_json_long(j, k, lo, hi, &l, what, e)) return -1;
+    *v = (int)l;
+    return 0;
 }
 
 void sv_json_add_u64(cJSON *j, const char *k, uint64_t v) {

@@ -8,6 +8,11 @@
 
 // j[k] when it is a number, else dflt.
 double sv_json_num(const cJSON *j, const char *k, double dflt);
+// j[k] as a whole number in [lo, hi] into *v (left as it is when j has no k): the integers of saved options
+// and states. Anything else (not a number, a fraction, out of range: a corrupt or hand-edited file) fails
+// with "WHAT: field K is X, not an integer in [LO, HI]"; no out-of-range float is ever converted.
+int sv_json_long(const cJSON *j, const char *k, long lo, long hi, long *v, const char *what, sv_err *e);
+int sv_json_int(const cJSON *j, const char *k, int lo, int hi, int *v, const char *what, sv_err *e);
 // 64-bit values (seeds, the sampler's state) as decimal strings, which JSON numbers cannot hold exactly:
 // j[k] = v or [v...]; and back (u64: dflt when absent; array: the number of values read, at most max).
 void sv_json_add_u64(cJSON *j, const char *k, uint64_t v);

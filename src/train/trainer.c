@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/memory.h"
 #include "core/progress.h"
+#include "io/frames.h"
 #include "io/safetensors.h"
 #include "model/basicvsr.h"
 #include "train/dataset.h"
@@ -19,6 +22,7 @@
 #include "train/model_init.h"
 #include "train/net.h"
 #include "train/optim.h"
+#include "train/run_lock.h"
 #include "train/run_log.h"
 
 void sv_train_opts_default(sv_train_opts *o) {
@@ -73,23 +77,24 @@ int sv_train_opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, 
     }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "val");
     o->val = cJSON_IsString(v) ? v->valuestring : NULL;
-    o->iters = (long)sv_json_num(j, "iters", (double)o->iters);
     o->lr = sv_json_num(j, "lr", o->lr);
     o->lr_min = sv_json_num(j, "lr_min", o->lr_min);
-    o->batch = (int)sv_json_num(j, "batch", o->batch);
-    o->seq = (int)sv_json_num(j, "seq", o->seq);
-    o->patch = (int)sv_json_num(j, "patch", o->patch);
     const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "degradation");
     o->degradation = cJSON_IsString(dg) && !strcmp(dg->valuestring, "bd") ? SV_DEG_BD : SV_DEG_BI;
-    o->spynet_freeze = (long)sv_json_num(j, "spynet_freeze", (double)o->spynet_freeze);
     o->spynet_lr_mult = sv_json_num(j, "spynet_lr_mult", o->spynet_lr_mult);
     o->ema = sv_json_num(j, "ema", o->ema);
-    o->val_every = (long)sv_json_num(j, "val_every", (double)o->val_every);
-    o->log_every = (long)sv_json_num(j, "log_every", (double)o->log_every);
-    o->val_frames = (int)sv_json_num(j, "val_frames", o->val_frames);
-    o->val_y = (int)sv_json_num(j, "val_y", o->val_y);
-    o->recompute = (int)sv_json_num(j, "recompute", o->recompute);
     o->seed = sv_json_u64(j, "seed", o->seed);
+    // the integers: whole and in range here, their meaning checked where the run starts (sv_train)
+    if (sv_json_long(j, "iters", 0, LONG_MAX, &o->iters, what, e) ||
+        sv_json_int(j, "batch", 0, INT_MAX, &o->batch, what, e) || sv_json_int(j, "seq", 0, INT_MAX, &o->seq, what, e) ||
+        sv_json_int(j, "patch", 0, INT_MAX, &o->patch, what, e) ||
+        sv_json_long(j, "spynet_freeze", 0, LONG_MAX, &o->spynet_freeze, what, e) ||
+        sv_json_long(j, "val_every", 0, LONG_MAX, &o->val_every, what, e) ||
+        sv_json_long(j, "log_every", 0, LONG_MAX, &o->log_every, what, e) ||
+        sv_json_int(j, "val_frames", 0, INT_MAX, &o->val_frames, what, e) ||
+        sv_json_int(j, "val_y", 0, 1, &o->val_y, what, e) ||
+        sv_json_int(j, "recompute", 0, INT_MAX, &o->recompute, what, e))
+        return -1;
     return 0;
 }
 
@@ -108,6 +113,7 @@ typedef struct {
     char val_lr[4096], val_gt[4096];
     cJSON *saved_opts;            // on resume: the options' JSON (o's strings point into it)
     char *abs_paths[SV_TRAIN_MAX_DATA + 1];  // --data and --val made absolute (a resume may start elsewhere)
+    sv_run_lock lock;             // the run folder's, for the run's life
 } run;
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
@@ -202,6 +208,10 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
     path_in(p, sizeof p, r->o.out, "state.safetensors");
     sv_tensor_set s = {0};
     if (sv_safetensors_read(p, &s, e)) return sv_errprefix(e, "--resume");
+    if (sv_tensor_set_check_finite(&s, p, e)) {  // the optimiser's moments and the hooks' state too
+        sv_tensor_set_free(&s);
+        return -1;
+    }
     int64_t nm = 0, nv = 0, ne = 0;
     float *am = sv_tensor_set_take(&s, "train.adam_m", &nm), *av = sv_tensor_set_take(&s, "train.adam_v", &nv);
     float *em = sv_tensor_set_take(&s, "train.ema", &ne);
@@ -216,16 +226,17 @@ static int read_state(run *r, uint64_t *data_state, int *ndata_state, sv_err *e)
     if (!rc && ((size_t)nm != r->m.nparams || (size_t)nv != r->m.nparams || (em && (size_t)ne != r->m.nparams)))
         rc = sv_errf(e, "%s: optimiser state does not match the model's %zu parameters", p, r->m.nparams);
     if (!rc) {
-        r->iter = (long)sv_json_num(j, "iter", 0);
-        r->step_main = (long)sv_json_num(j, "step_main", 0);
-        r->step_spy = (long)sv_json_num(j, "step_spynet", 0);
-        r->best_iter = (long)sv_json_num(j, "best_iter", 0);
         r->best_psnr = sv_json_num(j, "best_psnr", -INFINITY);
         r->best_ssim = sv_json_num(j, "best_ssim", 0);
         *ndata_state = sv_json_u64_array(j, "data_state", data_state, SV_DATA_STATE_WORDS);
         const cJSON *oj = cJSON_GetObjectItemCaseSensitive(j, "opts");
         r->saved_opts = cJSON_Duplicate(oj, 1);
-        if (!r->saved_opts) rc = sv_errf(e, "%s: no saved options", p);
+        if (sv_json_long(j, "iter", 0, LONG_MAX, &r->iter, p, e) ||
+            sv_json_long(j, "step_main", 0, LONG_MAX, &r->step_main, p, e) ||
+            sv_json_long(j, "step_spynet", 0, LONG_MAX, &r->step_spy, p, e) ||
+            sv_json_long(j, "best_iter", 0, LONG_MAX, &r->best_iter, p, e))
+            rc = -1;
+        else if (!r->saved_opts) rc = sv_errf(e, "%s: no saved options", p);
         else rc = sv_train_opts_from_json(&r->o, r->saved_opts, p, e);
     }
     if (!rc && h && h->begin && h->begin(h->ud, &r->m, &hs, &r->graph, e)) rc = sv_errprefix(e, "%s", p);
@@ -320,19 +331,46 @@ static void print_plan(run *r, FILE *f) {
             r->o.spynet_lr_mult, r->o.ema > 0 ? ", EMA on" : "");
 }
 
+// Bytes a run holds besides its graph: weights, gradients, Adam's two moments, the EMA, one batch (LR + GT)
+static size_t run_fixed_bytes(const run *r) {
+    return r->m.nparams * sizeof(float) * (4 + (r->o.ema > 0)) +
+           (size_t)r->o.batch * r->o.seq * 3 * 17 * r->o.patch * r->o.patch * sizeof(float);
+}
+
+// What the run needs with --recompute k: its graph (sv_trainnet_estimate) and run_fixed_bytes
+static size_t run_bytes(const run *r, int k) {
+    const sv_net_cfg c = {.batch = r->o.batch, .seq = r->o.seq, .h = r->o.patch, .w = r->o.patch, .recompute = k};
+    return sv_trainnet_estimate(r->graph ? r->graph : &r->m, &c) + run_fixed_bytes(r);
+}
+
 static void print_memory(run *r, FILE *f) {
-    sv_net_cfg c = {.batch = r->o.batch, .seq = r->o.seq, .h = r->o.patch, .w = r->o.patch};
-    size_t fixed = r->m.nparams * sizeof(float) * (4 + (r->o.ema > 0)) +
-                   (size_t)r->o.batch * r->o.seq * 3 * 17 * r->o.patch * r->o.patch * sizeof(float);
-    fprintf(f, "memory (activations + buffers, plus %.1f MB of weights, gradients, Adam, batch):\n", fixed / 1048576.0);
+    fprintf(f, "memory (activations + buffers, plus %.1f MB of weights, gradients, Adam, batch):\n",
+            run_fixed_bytes(r) / 1048576.0);
     int ks[] = {0, 1, 2, 3, 5, 10};
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
         if (ks[i] > r->m.num_block) break;
-        c.recompute = ks[i];
-        size_t b = sv_trainnet_estimate(&r->m, &c);
-        fprintf(f, "  --recompute %-2d %8.1f MB%s\n", ks[i], (b + fixed) / 1048576.0,
+        fprintf(f, "  --recompute %-2d %8.1f MB%s\n", ks[i], run_bytes(r, ks[i]) / 1048576.0,
                 ks[i] == 0 ? "  (keep everything)" : "");
     }
+}
+
+// --dry-run's estimate made automatic: a run that does not fit in the memory available (core/memory.h) is
+// refused before its graph is allocated, naming the options that change it and a --recompute that fits.
+static int check_memory(const run *r, sv_err *e) {
+    const sv_mem_avail av = sv_mem_available();
+    const size_t need = run_bytes(r, r->o.recompute);
+    if (need <= av.bytes) return 0;
+    char x[32], y[32], z[32], alt[80] = "";
+    for (int k = 1; k <= r->m.num_block && !alt[0]; k++) {
+        const size_t b = run_bytes(r, k);
+        if (k != r->o.recompute && b <= av.bytes)
+            snprintf(alt, sizeof alt, "--recompute %d (about %s), or ", k, sv_mem_format(b, z, sizeof z));
+    }
+    return sv_errf(e, "%s: training needs about %s (--batch %d, --seq %d, --patch %d, --recompute %d); %s %s "
+                   "available (%s): use %sa smaller --batch, --seq or --patch", r->o.out,
+                   sv_mem_format(need, x, sizeof x), r->o.batch, r->o.seq, r->o.patch, r->o.recompute,
+                   sv_mem_format(av.bytes, y, sizeof y), av.bytes >= (size_t)1 << 30 ? "are" : "is",
+                   sv_mem_bound_name(av.bound), alt);
 }
 
 static void run_free(run *r) {
@@ -342,6 +380,30 @@ static void run_free(run *r) {
     sv_model_free(&r->m);
     cJSON_Delete(r->saved_opts);
     for (int i = 0; i <= SV_TRAIN_MAX_DATA; i++) free(r->abs_paths[i]);
+    sv_run_lock_release(&r->lock);
+}
+
+// --data and --val made absolute, so that the options saved for --resume work from any folder.
+static int absolute_inputs(run *r, sv_err *e) {
+    if (r->o.ndata < 1) return sv_errf(e, "no training data (--data)");
+    for (int i = 0; i <= r->o.ndata; i++) {
+        const char **p = i < r->o.ndata ? &r->o.data[i] : &r->o.val;
+        if (!*p) continue;
+        if (!(r->abs_paths[i] = realpath(*p, NULL)))
+            return sv_errf(e, "%s %s: %s", i < r->o.ndata ? "--data" : "--val", *p, strerror(errno));
+        *p = r->abs_paths[i];
+    }
+    return 0;
+}
+
+// The run folder's claim (sv_run_claim, train/run_lock.h) with this run's inputs: --data, --val, --init.
+static int claim_run_folder(run *r, int create, sv_err *e) {
+    const char *in[SV_TRAIN_MAX_DATA + 2];
+    int n = 0;
+    for (int i = 0; i < r->o.ndata; i++) in[n++] = r->o.data[i];
+    in[n++] = r->o.val;
+    in[n++] = r->o.init;
+    return sv_run_claim(&r->lock, r->o.out, in, n, create, r->o.resume ? NULL : "state.safetensors", e);
 }
 
 int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
@@ -353,8 +415,9 @@ int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
     uint64_t dstate[SV_DATA_STATE_WORDS];
     int ndstate = 0, rc = -1;
     if (!r->o.out) return sv_errf(e, "no run folder (--out)");
+    if (r->o.resume ? read_state(r, dstate, &ndstate, e) : absolute_inputs(r, e)) goto done;
+    if (!r->o.dry_run && claim_run_folder(r, 0, e)) goto done;
     if (r->o.resume) {
-        if (read_state(r, dstate, &ndstate, e)) goto done;
         if (opts->iters > 0) {  // a new total: longer or shorter than the saved one (0: keep it)
             if (opts->iters < r->iter) {
                 rc = sv_errf(e, "--iters %ld: the run in %s is at iteration %ld already", opts->iters, r->o.out,
@@ -367,27 +430,6 @@ int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
         r->o.quiet = opts->quiet;
         r->o.dry_run = opts->dry_run;
     } else {
-        if (r->o.ndata < 1) {
-            rc = sv_errf(e, "no training data (--data)");
-            goto done;
-        }
-        char sp[4096];
-        path_in(sp, sizeof sp, r->o.out, "state.safetensors");
-        struct stat st;
-        if (!r->o.dry_run && stat(sp, &st) == 0) {
-            rc = sv_errf(e, "%s: holds a run already (state.safetensors): use --resume, or another --out", r->o.out);
-            goto done;
-        }
-        // absolute paths, so that the options saved for --resume work from any folder
-        for (int i = 0; i <= r->o.ndata; i++) {
-            const char **p = i < r->o.ndata ? &r->o.data[i] : &r->o.val;
-            if (!*p) continue;
-            if (!(r->abs_paths[i] = realpath(*p, NULL))) {
-                rc = sv_errf(e, "%s %s: %s", i < r->o.ndata ? "--data" : "--val", *p, strerror(errno));
-                goto done;
-            }
-            *p = r->abs_paths[i];
-        }
         if (r->o.init) {
             if (sv_model_load(&r->m, r->o.init, -1, e)) goto done;
         } else if (sv_model_init_random(&r->m, r->o.feat, r->o.blocks, r->o.act_slope, r->o.seed, e)) {
@@ -397,9 +439,13 @@ int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
     }
     r->n = r->m.nparams;
     sv_model_param_count(&r->m, &r->nspy);
-    if (r->o.batch < 1 || r->o.seq < 2 || r->o.patch < 8 || r->o.iters < 1 || r->o.val_every < 1 || r->o.log_every < 1) {
-        rc = sv_errf(e, "invalid options: batch %d, seq %d (>= 2), patch %d (>= 8), iters %ld, val-every %ld, "
-                        "log-every %ld", r->o.batch, r->o.seq, r->o.patch, r->o.iters, r->o.val_every, r->o.log_every);
+    const int max_patch = SV_FRAME_MAX_SIDE / SV_DATA_SCALE;
+    if (r->o.batch < 1 || r->o.seq < 2 || r->o.patch < 8 || r->o.patch > max_patch || r->o.iters < 1 ||
+        r->o.val_every < 1 || r->o.log_every < 1) {
+        rc = sv_errf(e, "invalid options: batch %d, seq %d (>= 2), patch %d (8..%d), iters %ld, val-every %ld, "
+                        "log-every %ld", r->o.batch, r->o.seq, r->o.patch, max_patch, r->o.iters, r->o.val_every,
+                     r->o.log_every);
+        if (r->o.resume) sv_errprefix(e, "%s/state.safetensors", r->o.out);
         goto done;
     }
     FILE *info = r->o.quiet ? NULL : r->o.dry_run ? stdout : stderr;
@@ -424,6 +470,7 @@ int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
         sv_dataset_describe(r->data, d, sizeof d);
         fprintf(info, "data: %s\n", d);
     }
+    if (check_memory(r, e)) goto done;
     sv_net_cfg c = {.batch = r->o.batch, .seq = r->o.seq, .h = r->o.patch, .w = r->o.patch, .recompute = r->o.recompute};
     if (!(r->net = sv_trainnet_create(r->graph ? r->graph : &r->m, &c, e))) goto done;
     const size_t nlr = (size_t)r->o.batch * r->o.seq * 3 * r->o.patch * r->o.patch;
@@ -437,14 +484,7 @@ int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
         memcpy(r->ema, r->m.params, r->n * sizeof(float));
     }
     // the run folder only now, so that a start that fails on its data or options leaves nothing behind
-    if (mkdir(r->o.out, 0777) && errno != EEXIST) {
-        rc = sv_errf(e, "%s: cannot create the run folder: %s", r->o.out, strerror(errno));
-        goto done;
-    }
-    if (!is_dir(r->o.out)) {
-        rc = sv_errf(e, "%s: not a folder (--out)", r->o.out);
-        goto done;
-    }
+    if (claim_run_folder(r, 1, e)) goto done;
     char logp[4096];
     path_in(logp, sizeof logp, r->o.out, "log.jsonl");
     if (r->o.resume) {

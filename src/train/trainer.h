@@ -12,6 +12,10 @@
 //                      lr_spynet, seconds; plus val_psnr/val_ssim on validation steps
 // A killed run (even SIGKILL) resumes from its last checkpoint with --resume: the weights, optimiser,
 // schedule and sample stream continue exactly, and log lines past the checkpoint are dropped.
+//   .lock              the run's advisory lock (run_lock.h), held while a process runs it: a second
+//                      slimvsr on the same RUN_DIR is refused, naming the holder's pid
+// RUN_DIR is never an input nor a folder holding one (--data, --val, --init), and it is created only once
+// every input and option was checked, so a start that fails leaves nothing.
 #pragma once
 #include <cjson/cJSON.h>
 #include <stdint.h>
