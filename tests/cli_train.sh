@@ -254,4 +254,13 @@ else
         --feat 64 --blocks 20 --batch 8 --seq 6 --patch 32 --iters 1 --out rMem2
     [ ! -e rMem2 ] && ok train_memory_recompute_no_run_folder || ko train_memory_recompute_no_run_folder "$(ls -A rMem2)"
 fi
+# train-flow the same: 64 pairs of 512x512 LR patches (GT frames of 2048x2048) and a batch of 32 x 5 frames
+# need about 30 GB, more than any machine here has (so that the sanitizer build, which cannot run under
+# ulimit -v, is refused too)
+mkdir -p huge && for f in 0 1 2; do "$FRAMETOOL" png huge/$f.png 2048 2048; done
+expect_error train_flow_memory_refused "--group 64" capped 2000000 "$SLIMVSR" train-flow -q --data huge \
+    --feat 8 --blocks 1 --batch 32 --seq 5 --patch 512 --group 64 --iters 1 --out rMemF
+grep -qF "rMemF: SPyNet training needs about" "$T/err.txt" && grep -qF "available (" "$T/err.txt" \
+    && ok train_flow_memory_message || ko train_flow_memory_message "$(cat "$T/err.txt")"
+[ ! -e rMemF ] && ok train_flow_memory_no_run_folder || ko train_flow_memory_no_run_folder "$(ls -A rMemF)"
 cd "$T" || exit 1

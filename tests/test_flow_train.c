@@ -378,6 +378,29 @@ static int count_lines(const char *path, long *last_iter) {
     return n;
 }
 
+// The memory check's estimate is what create allocates, byte for byte, on odd sizes and every layout.
+static void test_estimate_matches(void) {
+    sv_err e;
+    sv_model m;
+    if (sv_model_init_random(&m, 4, 1, 0.1f, 7, &e)) {
+        CHECKF(0, "%s", e.msg);
+        return;
+    }
+    const int sizes[3][3] = {{37, 45, 3}, {64, 64, 1}, {33, 20, 5}}, blks[3] = {1, 8, 16};
+    for (int i = 0; i < 3; i++)
+        for (int b = 0; b < 3; b++) {
+            const int h = sizes[i][0], w = sizes[i][1], np = sizes[i][2];
+            sv_spytrain *s = sv_spytrain_create(&m, h, w, np, blks[b], 0, &e);
+            CHECKF(s, "%s", e.msg);
+            if (!s) continue;
+            const size_t got = sv_spytrain_estimate(&m, h, w, np, blks[b]), want = sv_spytrain_bytes(s);
+            CHECKF(got == want && want > (size_t)np * h * w * 64, "%dx%d, %d pairs, blk %d: estimate %zu, allocated %zu",
+                   h, w, np, blks[b], got, want);
+            sv_spytrain_free(s);
+        }
+    sv_model_free(&m);
+}
+
 static void test_loop_resume(void) {
     const char *clip = make_clip();
     if (!clip) return;
@@ -458,6 +481,7 @@ int main(void) {
     run_test("flow loss values", test_loss_values);
     run_test("multi-scale flow loss gradient vs finite differences", test_ms_loss_gradient);
     run_test("SPyNet learns a known shift", test_learns_shift);
+    run_test("SPyNet training memory estimate equals its allocation", test_estimate_matches);
     run_test("train-flow loop, checkpoint and resume", test_loop_resume);
     return test_summary();
 }

@@ -224,3 +224,10 @@ const char *sv_mem_format(size_t bytes, char *buf, size_t n) {
         snprintf(buf, n, "%.0f MB", mb);
     return buf;
 }
+
+const char *sv_mem_describe(sv_mem_avail av, char *buf, size_t n) {
+    char b[32];
+    snprintf(buf, n, "%s %s available (%s)", sv_mem_format(av.bytes, b, sizeof b),
+             av.bytes >= (size_t)1 << 30 ? "are" : "is", sv_mem_bound_name(av.bound));
+    return buf;
+}

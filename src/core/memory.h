@@ -29,6 +29,8 @@ sv_mem_avail sv_mem_available(void);
 const char *sv_mem_bound_name(sv_mem_bound b);
 // bytes for a message: "38.2 GB" from 1 GB (2^30) up, else "412 MB"; returns buf
 const char *sv_mem_format(size_t bytes, char *buf, size_t n);
+// What is available, for a refusal: "21.5 GB are available (MemAvailable)"; returns buf
+const char *sv_mem_describe(sv_mem_avail av, char *buf, size_t n);
 
 // ---- parsers (text in, bytes out) ----
 

@@ -298,6 +298,12 @@ static sv_conv_train *alloc_train(const sv_conv_desc *d, int n, int reference, s
     return p;
 }
 
+size_t sv_conv_train_bytes(const sv_conv_desc *d, int n) {
+    const size_t src = sv_fmap_floats(d->cin, d->h, d->w, d->blk), dst = sv_fmap_floats(d->cout, d->h, d->w, d->blk);
+    const size_t wts = (size_t)d->cout * d->cin * d->k * d->k + 2 * (size_t)d->cout;
+    return ((size_t)n * src + (d->residual ? (size_t)n * dst : 0) + wts) * sizeof(float);
+}
+
 sv_conv_train *sv_conv_train_create(const sv_conv_desc *d, int n, int reference, sv_err *e) {
     if (check_desc(d, n, e)) return NULL;
     sv_conv_train *p = NULL;

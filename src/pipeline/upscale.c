@@ -113,9 +113,8 @@ static size_t output_bytes(const char *output, const char *encoder, int w4, int 
 
 // The refusal: "IN: CLAIM; Y are available (BOUND): FIX"
 static int refuse(const char *input, const char *claim, sv_mem_avail av, const char *fix, sv_err *e) {
-    char y[32];
-    return sv_errf(e, "%s: %s; %s %s available (%s): %s", input, claim, sv_mem_format(av.bytes, y, sizeof y),
-                   av.bytes >= (size_t)1 << 30 ? "are" : "is", sv_mem_bound_name(av.bound), fix);
+    char y[128];
+    return sv_errf(e, "%s: %s; %s: %s", input, claim, sv_mem_describe(av, y, sizeof y), fix);
 }
 
 // Chooses chunk and lookahead (sv_upscale_plan_chunk, its budget capped by the memory available), then

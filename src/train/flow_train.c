@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/memory.h"
 #include "core/progress.h"
 #include "io/frames.h"
 #include "io/safetensors.h"
@@ -395,6 +396,20 @@ static int absolute_data(flowrun *r, sv_err *e) {
     return 0;
 }
 
+// Refuses a run whose buffers (what the allocations below take, SPyNet's training graph for groups of G
+// pairs counted by sv_spytrain_estimate) exceed the memory available, before any is allocated.
+static int check_memory(const flowrun *r, int G, sv_err *e) {
+    const size_t p = (size_t)r->o.patch, nlr = (size_t)r->o.batch * r->o.seq * 3 * p * p;
+    const size_t need = sv_spytrain_estimate(&r->m, (int)p, (int)p, G, sv_conv_preferred_blk()) +
+                        r->m.nparams * 4 * sizeof(float) + 17 * nlr * sizeof(float) + 2 * (size_t)G * 2 * p * p * sizeof(float);
+    const sv_mem_avail av = sv_mem_available();
+    if (need <= av.bytes) return 0;
+    char x[32], y[128];
+    return sv_errf(e, "%s: SPyNet training needs about %s (--batch %d, --seq %d, --patch %d, --group %d); %s: use "
+                   "a smaller --group, --batch, --seq or --patch", r->o.out, sv_mem_format(need, x, sizeof x),
+                   r->o.batch, r->o.seq, r->o.patch, G, sv_mem_describe(av, y, sizeof y));
+}
+
 // The run folder's claim (sv_run_claim, train/run_lock.h) with this run's inputs: --data, --init.
 static int claim_run_folder(flowrun *r, int create, sv_err *e) {
     const char *in[SV_FLOW_MAX_DATA + 1];
@@ -455,6 +470,7 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_err *e) {
     const int B = r->o.batch, T = r->o.seq, p = r->o.patch, P = 2 * B * (T - 1);
     const int G = r->o.group > 0 ? r->o.group : 16, Gc = P < G ? P : G;
     const size_t hw = (size_t)p * p, nlr = (size_t)B * T * 3 * hw;
+    if (check_memory(r, Gc, e)) goto done;
     if (!(r->spy = sv_spytrain_create(&r->m, p, p, Gc, sv_conv_preferred_blk(), 0, e))) goto done;
     if (!(r->grads = sv_calloc(r->m.nparams, sizeof(float), e)) || !(r->lr_buf = sv_malloc(nlr * sizeof(float), e)) ||
         !(r->gt_buf = sv_malloc(16 * nlr * sizeof(float), e)) ||

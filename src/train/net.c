@@ -56,20 +56,11 @@ static float *buf(sv_trainnet *t, size_t nfloats, sv_err *e) {
     return p;
 }
 
-// Bytes a training conv over n maps holds itself (ops/conv_train.c): the gradients of its input, weights
-// and bias, and for a residual the copy it adds from when oneDNN cannot fuse the add (counted always).
-// oneDNN's reorder buffers, needed for channel counts under 8, are left out.
-static size_t conv_train_bytes(const sv_conv_desc *d, int n) {
-    const size_t src = sv_fmap_floats(d->cin, d->h, d->w, d->blk), dst = sv_fmap_floats(d->cout, d->h, d->w, d->blk);
-    const size_t wts = (size_t)d->cout * d->cin * d->k * d->k + 2 * (size_t)d->cout;
-    return ((size_t)n * src + (d->residual ? (size_t)n * dst : 0) + wts) * sizeof(float);
-}
-
 static sv_conv_train *conv(sv_trainnet *t, const sv_conv_layer *l, int h, int w, int act, float slope, int residual,
                            sv_err *e) {
     sv_conv_desc d = {.cin = l->cin, .cout = l->cout, .k = l->k, .pad = l->k / 2, .h = h, .w = w, .blk = t->blk,
                       .act = act, .act_slope = slope, .residual = residual};
-    t->bytes += conv_train_bytes(&d, t->c.batch);
+    t->bytes += sv_conv_train_bytes(&d, t->c.batch);
     if (t->dry) return (sv_conv_train *)t;  // counting only, as buf()
     return sv_conv_train_create(&d, t->c.batch, t->c.reference, e);
 }
@@ -167,14 +158,11 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         !(t->conv_hr = conv(t, &m->conv_hr, 4 * h, 4 * w, 1, slope, 0, e)) ||
         !(t->conv_last = conv(t, &m->conv_last, 4 * h, 4 * w, 0, 0.0f, 1, e)))
         goto fail;
+    int P = B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
     if (dry) {
-        // SPyNet's saved activations per pair group, roughly: pyramids, flows and 8+32+64+32+16 channels
-        size_t shw = (size_t)((h + 31) / 32 * 32) * (size_t)((w + 31) / 32 * 32);
-        int P = B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
-        t->bytes += sizeof(float) * shw * (size_t)P * (6 + 4 + 2 + 152) * 4 / 3 + sizeof(float) * shw * P * 200;
+        t->bytes += sv_spytrain_estimate(m, h, w, P, blk);
         return t;
     }
-    int P = B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
     if (!(t->spy = sv_spytrain_create(m, h, w, P, blk, c->reference, e))) goto fail;
     t->bytes += sv_spytrain_bytes(t->spy);
     return t;

@@ -30,11 +30,17 @@ struct sv_spytrain {
     // scratch at the finest level size: conv output / gradients, one pair's warp, level flow gradients
     float *res, *da, *db, *din8, *warp, *dup, *dfl, *dcoarse, *tmp;
     size_t bytes;
+    int dry;  // counting only (sv_spytrain_estimate): buf() and the convs add their bytes, allocate nothing
 };
 
 static float *buf(sv_spytrain *s, size_t nfloats, sv_err *e) {
     float *p = NULL;
     size_t bytes = (nfloats ? nfloats : 1) * sizeof(float);
+    if (s->dry) {
+        static float counted;  // a non-NULL pointer nothing reads or frees
+        s->bytes += bytes;
+        return &counted;
+    }
     if (posix_memalign((void **)&p, 64, bytes)) {
         sv_errf(e, "out of memory (SPyNet training buffers, %zu MB)", bytes >> 20);
         return NULL;
@@ -58,6 +64,8 @@ static conv_set *get_set(sv_spytrain *s, int n, sv_err *e) {
             const sv_conv_layer *c = &s->m->spynet[l][j];
             sv_conv_desc d = {.cin = c->cin, .cout = c->cout, .k = c->k, .pad = c->k / 2, .h = s->lh[l],
                               .w = s->lw[l], .blk = s->blk, .act = j < SV_SPY_CONVS - 1, .act_slope = 0.0f};
+            s->bytes += sv_conv_train_bytes(&d, n);
+            if (s->dry) continue;
             cs->conv[l][j] = sv_conv_train_create(&d, n, s->reference, e);
             if (!cs->conv[l][j]) {
                 sv_errprefix(e, "SPyNet level %d conv %d", l, j);
@@ -67,9 +75,8 @@ static conv_set *get_set(sv_spytrain *s, int n, sv_err *e) {
     return cs;
 }
 
-sv_spytrain *sv_spytrain_create(const sv_model *m, int h, int w, int max_pairs, int blk, int reference, sv_err *e) {
-    sv_spytrain *s = sv_calloc(1, sizeof *s, e);
-    if (!s) return NULL;
+// The buffers and convs of sv_spytrain_create (dry: counted in s->bytes only).
+static int plan(sv_spytrain *s, const sv_model *m, int h, int w, int max_pairs, int blk, int reference, sv_err *e) {
     s->m = m;
     s->h = h;
     s->w = w;
@@ -99,10 +106,24 @@ sv_spytrain *sv_spytrain_create(const sv_model *m, int h, int w, int max_pairs, 
         !(s->dcoarse = buf(s, P * 2 * hw, e)) || !(s->tmp = buf(s, 2 * (size_t)h * w, e)))
         goto fail;
     if (!get_set(s, max_pairs, e)) goto fail;
-    return s;
+    return 0;
 fail:
-    sv_spytrain_free(s);
-    return NULL;
+    return -1;
+}
+
+sv_spytrain *sv_spytrain_create(const sv_model *m, int h, int w, int max_pairs, int blk, int reference, sv_err *e) {
+    sv_spytrain *s = sv_calloc(1, sizeof *s, e);
+    if (s && plan(s, m, h, w, max_pairs, blk, reference, e)) {
+        sv_spytrain_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+size_t sv_spytrain_estimate(const sv_model *m, int h, int w, int max_pairs, int blk) {
+    sv_spytrain s = {.dry = 1};
+    plan(&s, m, h, w, max_pairs, blk, 0, NULL);
+    return s.bytes;
 }
 
 int sv_spytrain_forward(sv_spytrain *s, const float *const *ref, const float *const *supp, int np,
@@ -226,7 +247,7 @@ int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, floa
 size_t sv_spytrain_bytes(const sv_spytrain *s) { return s->bytes; }
 
 void sv_spytrain_free(sv_spytrain *s) {
-    if (!s) return;
+    if (!s || s->dry) return;
     for (int i = 0; i < s->nsets; i++)
         for (int l = 0; l < SV_SPY_LEVELS; l++)
             for (int j = 0; j < SV_SPY_CONVS; j++)

@@ -24,4 +24,6 @@ int sv_spytrain_forward(sv_spytrain *s, const float *const *ref, const float *co
 // for the np pairs of the last forward.
 int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, float *grads, sv_err *e);
 size_t sv_spytrain_bytes(const sv_spytrain *s);
+// What sv_spytrain_create would allocate (sv_spytrain_bytes of it), without allocating: memory checks.
+size_t sv_spytrain_estimate(const sv_model *m, int h, int w, int max_pairs, int blk);
 void sv_spytrain_free(sv_spytrain *s);

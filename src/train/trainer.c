@@ -360,17 +360,15 @@ static int check_memory(const run *r, sv_err *e) {
     const sv_mem_avail av = sv_mem_available();
     const size_t need = run_bytes(r, r->o.recompute);
     if (need <= av.bytes) return 0;
-    char x[32], y[32], z[32], alt[80] = "";
+    char x[32], y[128], z[32], alt[80] = "";
     for (int k = 1; k <= r->m.num_block && !alt[0]; k++) {
         const size_t b = run_bytes(r, k);
         if (k != r->o.recompute && b <= av.bytes)
             snprintf(alt, sizeof alt, "--recompute %d (about %s), or ", k, sv_mem_format(b, z, sizeof z));
     }
-    return sv_errf(e, "%s: training needs about %s (--batch %d, --seq %d, --patch %d, --recompute %d); %s %s "
-                   "available (%s): use %sa smaller --batch, --seq or --patch", r->o.out,
-                   sv_mem_format(need, x, sizeof x), r->o.batch, r->o.seq, r->o.patch, r->o.recompute,
-                   sv_mem_format(av.bytes, y, sizeof y), av.bytes >= (size_t)1 << 30 ? "are" : "is",
-                   sv_mem_bound_name(av.bound), alt);
+    return sv_errf(e, "%s: training needs about %s (--batch %d, --seq %d, --patch %d, --recompute %d); %s: use %sa "
+                   "smaller --batch, --seq or --patch", r->o.out, sv_mem_format(need, x, sizeof x), r->o.batch,
+                   r->o.seq, r->o.patch, r->o.recompute, sv_mem_describe(av, y, sizeof y), alt);
 }
 
 static void run_free(run *r) {
