@@ -113,6 +113,14 @@ else
     wait "$pid"; ko sigkill "the run ended before its temporary was seen"
 fi
 
+# ---- a path is never a format: %n %s %x in names work, and come out literally in messages ----
+pct='p%n%s%x'
+mkdir "$pct" && cp -r fr "$pct/fr" && cp t.pth "$pct/m%n%s.pth"
+"$SLIMVSR" upscale -q -m "$pct/m%n%s.pth" "$pct/fr" "$pct/o%n%s%x" && [ -f "$pct/o%n%s%x/00000000.png" ] \
+    && ok percent_paths_upscale || ko percent_paths_upscale "upscale failed"
+expect_error percent_paths_message "$pct/o%n%s%x: folder exists" "$SLIMVSR" upscale -q -m "$pct/m%n%s.pth" "$pct/fr" "$pct/o%n%s%x"
+"$SLIMVSR" convert "$pct/m%n%s.pth" "$pct/c%n%s.safetensors" 2>/dev/null && ok percent_paths_convert || ko percent_paths_convert "convert failed"
+
 # ---- a message with a long path still says what went wrong ----
 long=$(printf 'd%.0s' $(seq 200))
 deep=.; for i in $(seq 19); do deep="$deep/$long"; done

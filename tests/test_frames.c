@@ -640,7 +640,17 @@ static void test_cockatoo(void) {
     sv_frames_close(r);
 }
 
+// One rule for which files are clips (dataset, eval and train-flow had three lists that disagreed: .ts,
+// .wmv, .ogv were training data but not eval or train-flow clips).
+static void test_video_names(void) {
+    const char *yes[] = {"a.mp4", "B.MKV", "c.ts", "d.m2ts", "e.wmv", "f.ogv", "g.y4m", "h.3gp", "x.y.Webm"};
+    const char *no[] = {"a.png", "mp4", ".ts", "a.mp4.txt", "a.tsx", "dir.d/file", "a.", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) CHECKF(sv_frames_is_video_name(yes[i]), "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) CHECKF(!sv_frames_is_video_name(no[i]), "%s", no[i]);
+}
+
 int main(void) {
+    run_test("video_names", test_video_names);
     run_test("png_roundtrip_odd", test_png_roundtrip_odd);
     run_test("png_color_types", test_png_color_types);
     run_test("folder_sorted", test_folder_sorted);

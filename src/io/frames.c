@@ -81,6 +81,16 @@ void sv_frames_close(sv_frame_reader *r) {
     free(r);
 }
 
+int sv_frames_is_video_name(const char *name) {
+    static const char *const ext[] = {"mp4", "mkv", "avi", "mov", "webm", "mpg", "mpeg", "m4v", "wmv",
+                                      "flv", "ts",  "mts", "m2ts", "y4m", "ogv", "3gp", "vob"};
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name || strchr(dot, '/')) return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (!strcasecmp(dot + 1, ext[i])) return 1;
+    return 0;
+}
+
 // ---- writing ----
 
 sv_output_kind sv_frames_output_kind(const char *path) {

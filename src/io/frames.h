@@ -28,6 +28,10 @@ typedef struct sv_frame_reader sv_frame_reader;
 // decoded here, so that width and height are those of the decoded pictures; a later frame of another size
 // is an error of sv_frames_read, as in a folder.
 sv_frame_reader *sv_frames_open(const char *path, sv_err *e);
+// 1 when a file name is taken for a video where slimvsr lists clips (training data, eval, train-flow): by
+// its extension, any case: .mp4 .mkv .avi .mov .webm .mpg .mpeg .m4v .wmv .flv .ts .mts .m2ts .y4m .ogv
+// .3gp .vob. (sv_frames_open itself opens any file libavformat can.)
+int sv_frames_is_video_name(const char *name);
 int sv_frames_width(const sv_frame_reader *r);
 int sv_frames_height(const sv_frame_reader *r);
 // Exact for a folder; for a video the container's frame count, an estimate from its duration, or -1.

@@ -27,6 +27,7 @@
 
 #include "core/layout.h"
 #include "ops/conv_internal.h"
+#include "ops/ops.h"
 
 // One tensor argument of a primitive: the caller's buffer (user layout) and the memory the primitive
 // sees. When the two layouts differ, a reorder and an owned buffer sit between them.
@@ -326,12 +327,6 @@ sv_conv_train *sv_conv_train_create(const sv_conv_desc *d, int n, int reference,
 
 const char *sv_conv_train_algo(const sv_conv_train *p) { return p->algo; }
 
-// a[i] += b[i]
-static void add_into(float *a, const float *b, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) a[i] += b[i];
-}
-
 static int forward_ref(sv_conv_train *p, float *out, const float *in, const float *w, const float *b,
                        const float *residual) {
     const sv_conv_desc *d = &p->d;
@@ -415,7 +410,7 @@ int sv_conv_train_backward(sv_conv_train *p, float *din, float *dw, float *db, c
         if (dnnl_primitive_execute(p->bwd_d.prim, p->strm, 3, args) != dnnl_success ||
             io_out_end(p, &p->d_dsrc, p->dsrc) || dnnl_stream_wait(p->strm) != dnnl_success)
             return sv_errf(e, "oneDNN: training conv backward_data failed (%s)", pd_impl(p->bwd_d.pd));
-        add_into(din, p->dsrc, (size_t)p->n * nin);
+        accumulate(din, p->dsrc, (size_t)p->n * nin);
     }
     if (dw) {
         if (io_in(p, &p->w_src, in) || io_in(p, &p->w_ddst, dout) || io_out_begin(&p->w_dwei, p->dwei) ||
@@ -428,8 +423,8 @@ int sv_conv_train_backward(sv_conv_train *p, float *din, float *dw, float *db, c
         if (dnnl_primitive_execute(p->bwd_w.prim, p->strm, 4, args) != dnnl_success ||
             io_out_end(p, &p->w_dwei, p->dwei) || dnnl_stream_wait(p->strm) != dnnl_success)
             return sv_errf(e, "oneDNN: training conv backward_weights failed (%s)", pd_impl(p->bwd_w.pd));
-        add_into(dw, p->dwei, (size_t)d->cout * d->cin * d->k * d->k);
-        if (db) add_into(db, p->dbias, (size_t)d->cout);
+        accumulate(dw, p->dwei, (size_t)d->cout * d->cin * d->k * d->k);
+        if (db) accumulate(db, p->dbias, (size_t)d->cout);
     } else if (db) {
         bias_grad(p, db, dout);
     }

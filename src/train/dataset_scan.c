@@ -21,14 +21,6 @@ static int ends_with(const char *name, const char *ext) {
 
 static int is_png(const char *name) { return ends_with(name, "png"); }
 
-static int is_video(const char *name) {
-    static const char *const ext[] = {"mp4", "mkv", "avi", "mov", "webm", "mpg", "mpeg", "m4v", "wmv",
-                                      "flv", "ts",  "mts", "m2ts", "y4m", "ogv", "3gp", "vob"};
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-        if (ends_with(name, ext[i])) return 1;
-    return 0;
-}
-
 static char *join(const char *dir, const char *name, sv_err *e) {
     size_t d = strlen(dir);
     char *p = NULL;
@@ -235,7 +227,7 @@ static int walk(sv_dataset *d, const char *dir, const char *lr, int in_gt, int d
         struct stat st;
         if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
             if (is_png(l.names[i]) && !first_png) first_png = l.names[i];
-            if (is_video(l.names[i])) {
+            if (sv_frames_is_video_name(l.names[i])) {
                 if (lr) rc = sv_errf(e, "%s: paired GT/LR data must be PNG folders, not video files", p);
                 else rc = add_video_clip(d, p, e);
             }

@@ -45,13 +45,6 @@ static int has_ext(const char *name, const char *ext) {
     return n > k && !strcasecmp(name + n - k, ext);
 }
 
-static int is_video_name(const char *name) {
-    static const char *const ext[] = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".y4m"};
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-        if (has_ext(name, ext[i])) return 1;
-    return 0;
-}
-
 // Clip name of a path: its last component without trailing '/', and without the extension for a file.
 static void clip_name(char *dst, size_t n, const char *path) {
     size_t len = strlen(path);
@@ -100,7 +93,7 @@ static int list_clips(const char *dir, clip_ref **out, int *n, int *has_png, sv_
         struct stat st;
         if (stat(p, &st) != 0) continue;
         if (S_ISREG(st.st_mode) && has_ext(de->d_name, ".png")) *has_png = 1;
-        if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && is_video_name(de->d_name))) continue;
+        if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && sv_frames_is_video_name(de->d_name))) continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 64;
             clip_ref *g = realloc(v, (size_t)cap * sizeof *g);

@@ -571,13 +571,6 @@ static int has_suffix(const char *s, const char *suf) {
     return n >= k && !strcasecmp(s + n - k, suf);
 }
 
-static int is_video_name(const char *n) {
-    static const char *ext[] = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".y4m"};
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-        if (has_suffix(n, ext[i])) return 1;
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 // The clips of one source: itself when it is a file or holds PNG frames; else its sub-folders and video
@@ -606,7 +599,7 @@ static int list_clips(const char *src, char ***out, int *n, sv_err *e) {
         }
         char p[4096];
         snprintf(p, sizeof p, "%s/%s", src, de->d_name);
-        if (!is_dir(p) && !is_video_name(de->d_name)) continue;
+        if (!is_dir(p) && !sv_frames_is_video_name(de->d_name)) continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 16;
             char **nv = realloc(v, (size_t)cap * sizeof *v);
