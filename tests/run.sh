@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every C test binary in $BUILD/tests and every tests/cli_*.sh script; counts PASS/FAIL lines and
-# prints the summary "N passed, N failed" last. Exit status is non-zero when anything failed.
+# Runs every C test binary in $BUILD/tests and every tests/cli_*.sh and tests/check_*.sh script; counts
+# PASS/FAIL lines and prints the summary "N passed, N failed" last. Exit status is non-zero when anything failed.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -15,7 +15,7 @@ if [ -z "${SLIMVSR_COCKATOO:-}" ]; then
 fi
 pass=0; fail=0; failed_names=()
 log=$(mktemp)
-for t in "$BUILD"/tests/test_* tests/cli_*.sh; do
+for t in "$BUILD"/tests/test_* tests/cli_*.sh tests/check_*.sh; do
     [ -e "$t" ] || continue
     echo "== $t"
     "$t" > "$log" 2>&1

@@ -12,8 +12,8 @@
 #include "core/layout.h"
 #include "core/progress.h"
 #include "model/runner_internal.h"
+#include "ops/imresize.h"  // sv_imresize_scaled: the bicubic runner (m == NULL)
 #include "ops/ops.h"
-#include "train/degrade.h"  // sv_imresize_scaled: the bicubic runner (m == NULL)
 
 static float *alloc_buf(sv_runner *r, size_t nfloats, sv_err *e) {
     size_t bytes = nfloats * sizeof(float);

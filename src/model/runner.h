@@ -26,7 +26,7 @@ typedef void (*sv_tap_fn)(void *ud, const char *name, int index, const float *ch
 typedef struct sv_runner sv_runner;
 
 // m == NULL makes the bicubic baseline: every output frame is MATLAB's imresize(x, 4) of its input
-// frame (train/degrade.h), with the same interface, so that upscale and eval can measure it.
+// frame (ops/imresize.h), with the same interface, so that upscale and eval can measure it.
 sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e);
 void sv_runner_set_tap(sv_runner *r, sv_tap_fn tap, void *ud);
 // frames: n pointers to [3, h, w] float CHW in [0,1]; 1 <= n <= max_frames. Runs both branches over all
