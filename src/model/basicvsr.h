@@ -28,6 +28,12 @@ typedef struct {
 } sv_trunk;
 
 enum { SV_SPY_LEVELS = 6, SV_SPY_CONVS = 5 };
+// The upscaling factor: two pixel-shuffle x2 stages (upconv1, upconv2), so HR is 4x LR in each direction.
+enum { SV_SCALE = 4 };
+// SPyNet resizes its inputs to a multiple of SV_SPY_ALIGN (2^(SV_SPY_LEVELS-1): five halvings stay whole);
+// its widest layer has SV_SPY_WIDEST channels (8-32-64-32-16-2).
+enum { SV_SPY_ALIGN = 32, SV_SPY_WIDEST = 64 };
+static inline int sv_spy_aligned(int n) { return (n + SV_SPY_ALIGN - 1) / SV_SPY_ALIGN * SV_SPY_ALIGN; }
 enum { SV_BRANCH_BACKWARD = 0, SV_BRANCH_FORWARD = 1 };
 
 typedef struct {

@@ -2,6 +2,7 @@
 // gather / scatter-add. Plain loops over (channel, pixel) using the layout formula of core/layout.h.
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/layout.h"
 #include "ops/ops.h"
 
@@ -10,7 +11,7 @@ void channel_copy(float *out, int cout_total, int dst_c0, int blk_out, const flo
     (void)cout_total;
     (void)cin_total;
     size_t hw = (size_t)h * w;
-#pragma omp parallel for schedule(static) if (hw * n > 65536)
+#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
     for (int c = 0; c < n; c++) {
         int ci = src_c0 + c, co = dst_c0 + c;
         const float *src = in + sv_fmap_index(ci, 0, 0, h, w, blk_in);
@@ -32,7 +33,7 @@ void channel_gather(float *out, const float *in, const int *idx, int n, int cin,
     (void)cin;
     size_t hw = (size_t)h * w;
     // Padding channels of out (n .. cpad(n)) stay as the caller left them: zero.
-#pragma omp parallel for schedule(static) if (hw * n > 65536)
+#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
     for (int c = 0; c < n; c++) {
         const float *src = in + sv_fmap_index(idx[c], 0, 0, h, w, blk);
         float *dst = out + sv_fmap_index(c, 0, 0, h, w, blk);
@@ -44,7 +45,7 @@ void channel_scatter_add(float *y, const float *r, const int *idx, int n, int cy
     (void)cy;
     size_t hw = (size_t)h * w;
     // idx holds distinct channels, so the parallel iterations never write the same element.
-#pragma omp parallel for schedule(static) if (hw * n > 65536)
+#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
     for (int c = 0; c < n; c++) {
         const float *src = r + sv_fmap_index(c, 0, 0, h, w, blk);
         float *dst = y + sv_fmap_index(idx[c], 0, 0, h, w, blk);
@@ -59,7 +60,7 @@ void channel_copy_backward(float *din, int cin_total, int src_c0, int blk_in, co
     (void)cout_total;
     (void)cin_total;
     size_t hw = (size_t)h * w;
-#pragma omp parallel for schedule(static) if (hw * n > 65536)
+#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
     for (int c = 0; c < n; c++) {
         float *dst = din + sv_fmap_index(src_c0 + c, 0, 0, h, w, blk_in);
         const float *src = dout + sv_fmap_index(dst_c0 + c, 0, 0, h, w, blk_out);
@@ -70,7 +71,7 @@ void channel_copy_backward(float *din, int cin_total, int src_c0, int blk_in, co
 void channel_scatter_add_backward(float *dr, const float *dy, const int *idx, int n, int cy, int h, int w, int blk) {
     (void)cy;
     size_t hw = (size_t)h * w;
-#pragma omp parallel for schedule(static) if (hw * n > 65536)
+#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
     for (int c = 0; c < n; c++) {
         float *dst = dr + sv_fmap_index(c, 0, 0, h, w, blk);
         const float *src = dy + sv_fmap_index(idx[c], 0, 0, h, w, blk);

@@ -13,6 +13,7 @@
 //   3. src/dst in the layouts oneDNN prefers (e.g. nchw src when cin < 8, or nChw8c where nChw16c has
 //      no AVX2 kernel), reordered at run time
 // and keep the first that is not "ref" (or configuration 1 if all are).
+#include "core/parallel.h"
 #include "ops/conv_internal.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -261,7 +262,7 @@ int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *
     }
     if (dnnl_stream_wait(g_stream) != dnnl_success) rc = -1;
     if (c->post_add) {
-#pragma omp parallel for schedule(static) if (nout > 65536)
+#pragma omp parallel for schedule(static) if (nout > SV_OMP_MIN_WORK)
         for (size_t i = 0; i < nout; i++) out[i] = c->tmp[i] + (residual ? residual[i] : 0.0f);
     }
     return rc ? -1 : 0;

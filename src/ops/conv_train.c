@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/layout.h"
 #include "ops/conv_internal.h"
 #include "ops/ops.h"
@@ -371,7 +372,7 @@ int sv_conv_train_forward(sv_conv_train *p, float *out, const float *in, const f
         dnnl_stream_wait(p->strm) != dnnl_success)
         return sv_errf(e, "oneDNN: training conv forward failed (%s)", pd_impl(p->fwd.pd));
     if (p->post_add) {
-#pragma omp parallel for schedule(static) if (nout > 65536)
+#pragma omp parallel for schedule(static) if (nout > SV_OMP_MIN_WORK)
         for (size_t i = 0; i < nout; i++) out[i] = p->tmp[i] + (residual ? residual[i] : 0.0f);
     }
     return 0;
