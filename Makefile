@@ -4,28 +4,33 @@
 #   make SAN=1 test   -> the same under AddressSanitizer + UndefinedBehaviorSanitizer (with float-cast-overflow,
 #                        which `undefined` leaves out), in build-san/
 #   make FUZZ=1 fuzz  -> libFuzzer targets (clang, ASan + UBSan) in build-fuzz/fuzz/: tests/fuzz/run.sh
+#   make bench        -> build/bench/conv_bench, ... (every bench/*.c; `make tests` builds them too, so they
+#                        cannot rot); bench/README.md says how to run them and bench/run.sh
+# CFLAGS set on the command line (make CFLAGS="-O0 -g") replace only the default -O2 -g: the flags
+# below are always added (override).
 # Format strings are checked hard (-Wformat=2, errors for non-literal formats): a path is never a format.
+# -Wshadow: a name never hides another; the tree builds without a warning.
 # Debian packages it needs: tools/install-deps.sh
 
 CC      ?= cc
 ARCH    ?= -march=x86-64-v3
 PKGS    := libavformat libavcodec libswscale libavutil libpng libcjson zlib
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp $(ARCH) -Isrc \
-           -Wformat=2 -Werror=format-security -Werror=format-nonliteral \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp $(ARCH) -Isrc \
+           -Wformat=2 -Werror=format-security -Werror=format-nonliteral -Wshadow \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -fopenmp
 
 ifeq ($(FUZZ),1)
 CC      := clang
 BUILD   ?= build-fuzz
-CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
+override CFLAGS += -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
 LDLIBS  += -fsanitize=address,undefined,float-cast-overflow
 endif
 
 ifeq ($(SAN),1)
 BUILD   ?= build-san
-CFLAGS  += -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
+override CFLAGS += -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
 LDLIBS  += -fsanitize=address,undefined,float-cast-overflow
 else
 BUILD   ?= build
@@ -43,6 +48,7 @@ FUZZ_SRC := $(filter-out tests/fuzz/fuzz_util.c,$(FUZZ_SRC))
 # each target twice: under driver.c's main (replays files; part of `make tests`) and under libFuzzer
 REPLAY   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+BENCH    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
 
 all: $(BUILD)/slimvsr $(BUILD)/libslimvsr.a
 
@@ -77,7 +83,13 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_util.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-tests: $(TESTS) $(TOOLS) $(REPLAY)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libslimvsr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(TESTS) $(TOOLS) $(REPLAY) $(BENCH)
+
+bench: $(BENCH)
 
 fuzz: $(FUZZERS)
 
@@ -87,6 +99,6 @@ test: all tests
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all test tests fuzz clean
+.PHONY: all test tests fuzz bench clean
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

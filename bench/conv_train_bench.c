@@ -3,10 +3,9 @@
 // Prints ms per forward, per backward (din, dw and db) and for both, the fastest of the timed runs, and
 // the rate in direct-conv GFLOP/s (forward: 2*cin*cout*k*k*oh*ow*n; backward twice that).
 //
-// Build and run, from the repository root, after `make`:
-//   gcc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v3 -fopenmp -Isrc bench/conv_train_bench.c
-//       build/libslimvsr.a -ldnnl -lm -o build/conv_train_bench
-//   OMP_NUM_THREADS=2 build/conv_train_bench [--reps N] [--blk 1|8|16] [--n N] [--ref]
+// Build and run, from the repository root:
+//   make bench
+//   OMP_NUM_THREADS=2 build/bench/conv_train_bench [--reps N] [--blk 1|8|16] [--n N] [--ref]
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>

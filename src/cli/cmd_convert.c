@@ -21,8 +21,9 @@ int cmd_convert(int argc, char **argv) {
                    "  --act records the activation (default leaky, as in BasicSR/MMagic; relu for the\n"
                    "  SSL release's BasicVSR).\n"
                    "  --fp16 stores weights and biases as float16 (half the size; slimvsr still computes in\n"
-                   "  float32, and loading converts exactly). Tensors under 16 values stay float32.\n"
-                   "  -y, --overwrite replaces an existing OUT (never IN itself).\n");
+                   "  float32, and loading converts exactly). Tensors under %d values stay float32.\n"
+                   "  -y, --overwrite replaces an existing OUT (never IN itself).\n",
+                   SV_SAFETENSORS_F16_MIN);
             return 0;
         } else if (!strcmp(argv[i], "--act")) {
             if ((act = cli_parse_act(i + 1 < argc ? argv[i + 1] : NULL)) < -1) return 2;

@@ -24,47 +24,42 @@ typedef struct {
     double params, flops;
 } dense_shape;
 
-static dense_shape dense_of(const sv_model *m, const sv_layer_stat *l) {
-    const int C = m->num_feat;
+// R: the same layer in the model's layer table (sv_model_stats lists the layers in that order).
+static dense_shape dense_of(const sv_model *m, const sv_layer_ref *R, const sv_layer_stat *l) {
     dense_shape d = {l->cin, l->cout, l->params, l->flops};
-    const char *n = l->name;
-    size_t len = strlen(n);
-    if (len > 6 && (!strcmp(n + len - 6, ".conv1") || !strcmp(n + len - 6, ".conv2"))) d.cin = C, d.cout = C;
-    else if (!strcmp(n, "fusion")) d.cin = 2 * C, d.cout = C;
-    else if (!strcmp(n, "upconv1")) d.cin = C, d.cout = 4 * C;
-    else if (!strcmp(n, "upconv2")) d.cin = C, d.cout = 256;
-    else if (!strcmp(n, "conv_hr")) d.cin = 64, d.cout = 64;
-    else if (!strcmp(n, "conv_last")) d.cin = 64;
+    int k;
+    sv_layer_dense_shape(R, m->num_feat, &d.cin, &d.cout, &k);
     d.params = (double)d.cin * d.cout * l->k * l->k + d.cout;
     d.flops = l->flops * ((double)d.cin * d.cout) / ((double)l->cin * l->cout);
     return d;
 }
 
-static int is_pruned(const sv_model *m, const sv_layer_stat *L, int nl) {
+static int is_pruned(const sv_model *m, const sv_layer_ref *R, const sv_layer_stat *L, int nl) {
     for (int i = 0; i < nl; i++) {
-        dense_shape d = dense_of(m, &L[i]);
+        dense_shape d = dense_of(m, &R[i], &L[i]);
         if (d.cin != L[i].cin || d.cout != L[i].cout) return 1;
     }
     return 0;
 }
 
-static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const sv_model_totals *t, int h, int w) {
+static void print_json(const sv_model *m, const sv_layer_ref *R, const sv_layer_stat *L, int nl,
+                       const sv_model_totals *t, int h, int w) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "arch", "basicvsr");
     cJSON_AddNumberToObject(root, "num_feat", m->num_feat);
     cJSON_AddNumberToObject(root, "num_block", m->num_block);
-    cJSON_AddStringToObject(root, "act", m->act_slope == 0.0f ? "relu" : "leaky_relu_0.1");
+    cJSON_AddStringToObject(root, "act", sv_act_name(m->act_slope));
     cJSON_AddNumberToObject(root, "height", h);
     cJSON_AddNumberToObject(root, "width", w);
     cJSON_AddNumberToObject(root, "params", t->params);
     cJSON_AddNumberToObject(root, "params_spynet", t->params_spynet);
     cJSON_AddNumberToObject(root, "flops", t->flops);
     cJSON_AddNumberToObject(root, "flops_spynet", t->flops_spynet);
-    const int pruned = is_pruned(m, L, nl);
+    const int pruned = is_pruned(m, R, L, nl);
     cJSON_AddBoolToObject(root, "pruned", pruned);
     double dp = 0, df = 0;
     for (int i = 0; i < nl; i++) {
-        dense_shape d = dense_of(m, &L[i]);
+        dense_shape d = dense_of(m, &R[i], &L[i]);
         dp += d.params;
         df += d.flops;
     }
@@ -72,7 +67,7 @@ static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const 
     cJSON_AddNumberToObject(root, "dense_flops", df);
     cJSON *arr = cJSON_AddArrayToObject(root, "layers");
     for (int i = 0; i < nl; i++) {
-        dense_shape d = dense_of(m, &L[i]);
+        dense_shape d = dense_of(m, &R[i], &L[i]);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", L[i].name);
         cJSON_AddNumberToObject(o, "cin", L[i].cin);
@@ -95,12 +90,14 @@ static void print_json(const sv_model *m, const sv_layer_stat *L, int nl, const 
     cJSON_Delete(root);
 }
 
-static void print_text(const char *path, const sv_model *m, const sv_layer_stat *L, int nl, const sv_model_totals *t,
-                       int h, int w) {
-    const int pruned = is_pruned(m, L, nl);
-    printf("%s: BasicVSR x4, %d features, %d blocks per branch, activation %s%s\n", path, m->num_feat, m->num_block,
-           m->act_slope == 0.0f ? "ReLU" : "LeakyReLU(0.1)", pruned ? ", pruned (kept / dense channels)" : "");
-    printf("per output frame at %dx%d (SPyNet at %dx%d):\n", h, w, (h + 31) / 32 * 32, (w + 31) / 32 * 32);
+static void print_text(const char *path, const sv_model *m, const sv_layer_ref *R, const sv_layer_stat *L, int nl,
+                       const sv_model_totals *t, int h, int w) {
+    const int pruned = is_pruned(m, R, L, nl);
+    char act[32] = "ReLU";
+    if (m->act_slope != 0.0f) snprintf(act, sizeof act, "LeakyReLU(%g)", m->act_slope);
+    printf("%s: BasicVSR x%d, %d features, %d blocks per branch, activation %s%s\n", path, SV_SCALE, m->num_feat,
+           m->num_block, act, pruned ? ", pruned (kept / dense channels)" : "");
+    printf("per output frame at %dx%d (SPyNet at %dx%d):\n", h, w, sv_spy_aligned(h), sv_spy_aligned(w));
     if (!pruned) {
         printf("  %-42s %5s %5s %2s %11s %5s %10s %9s\n", "layer", "cin", "cout", "k", "at", "calls", "params", "GFLOPs");
     } else {
@@ -111,7 +108,7 @@ static void print_text(const char *path, const sv_model *m, const sv_layer_stat 
     for (int i = 0; i < nl; i++) {
         char at[32];
         snprintf(at, sizeof at, "%dx%d", L[i].h, L[i].w);
-        dense_shape d = dense_of(m, &L[i]);
+        dense_shape d = dense_of(m, &R[i], &L[i]);
         dp += d.params;
         df += d.flops;
         if (!pruned) {
@@ -170,15 +167,18 @@ int cmd_info(int argc, char **argv) {
     sv_model_totals t;
     int nl = sv_model_stats(&m, h, w, NULL, 0, &t);
     sv_layer_stat *L = calloc((size_t)nl, sizeof *L);
-    if (!L) {
+    sv_layer_ref *R = calloc((size_t)nl, sizeof *R);
+    if (!L || !R) {
+        free(L), free(R);
         sv_model_free(&m);
         fprintf(stderr, "slimvsr: out of memory\n");
         return 1;
     }
     sv_model_stats(&m, h, w, L, nl, &t);
-    if (json) print_json(&m, L, nl, &t, h, w);
-    else print_text(path, &m, L, nl, &t, h, w);
-    free(L);
+    sv_model_layers(&m, R, nl);  // the same layers in the same order, with what each is
+    if (json) print_json(&m, R, L, nl, &t, h, w);
+    else print_text(path, &m, R, L, nl, &t, h, w);
+    free(L), free(R);
     sv_model_free(&m);
     return 0;
 }

@@ -35,10 +35,19 @@ enum { SV_SCALE = 4 };
 enum { SV_SPY_ALIGN = 32, SV_SPY_WIDEST = 64 };
 static inline int sv_spy_aligned(int n) { return (n + SV_SPY_ALIGN - 1) / SV_SPY_ALIGN * SV_SPY_ALIGN; }
 enum { SV_BRANCH_BACKWARD = 0, SV_BRANCH_FORWARD = 1 };
+// The widest hidden state a model file may declare (num_feat).
+enum { SV_MAX_FEAT = 4096 };
+
+// BasicVSR's activation (trunk conv_first and the reconstruction): LeakyReLU with this slope, as BasicSR and
+// MMagic train it, or ReLU (slope 0, the SSL release). sv_act_name gives its name in the metadata
+// ("leaky_relu_0.1" or "relu"); sv_act_parse reads it back (-1: not one of the two).
+#define SV_LEAKY_SLOPE 0.1f
+const char *sv_act_name(float slope);
+int sv_act_parse(const char *name, float *slope);
 
 typedef struct {
     int num_feat, num_block;
-    float act_slope;   // activation of trunk conv_first and the reconstruction: 0.1 LeakyReLU, 0 ReLU
+    float act_slope;   // activation of trunk conv_first and the reconstruction: SV_LEAKY_SLOPE or 0 (ReLU)
     float *params;     // one flat block holding every weight and bias
     size_t nparams;
     int *indices;      // one flat block holding every RSC index list (NULL when dense)
@@ -49,15 +58,54 @@ typedef struct {
     sv_conv_layer fusion, upconv1, upconv2, conv_hr, conv_last;
 } sv_model;
 
+// The model's topology, named once: what each conv is, where it sits and which conv feeds it.
+typedef enum {
+    SV_LAYER_SPYNET,      // SPyNet level `level`, conv `spy` (0..4): 7x7, sv_spy_width[spy] -> [spy + 1]
+    SV_LAYER_FIRST,       // a trunk's conv_first: cat[x (3), h (C)] -> C, 3x3
+    SV_LAYER_CONV1,       // residual block conv1: |S| (gathered from the C-channel hidden state) -> mid, ReLU
+    SV_LAYER_CONV2,       // residual block conv2: mid -> |K2| (scattered back into the hidden state)
+    SV_LAYER_FUSION,      // 1x1: cat[backward h (C), forward h (C)] -> C
+    SV_LAYER_UPCONV1,     // C -> SV_SHUFFLE_GROUP C, then pixel shuffle x2
+    SV_LAYER_UPCONV2,     // -> SV_SHUFFLE_GROUP SV_HR_FEAT, then pixel shuffle x2
+    SV_LAYER_CONV_HR,     // SV_HR_FEAT -> SV_HR_FEAT
+    SV_LAYER_CONV_LAST,   // SV_HR_FEAT -> 3
+} sv_layer_kind;
+
+// SPyNet's widths, conv j reads sv_spy_width[j] channels and writes sv_spy_width[j + 1] (8-32-64-32-16-2).
+extern const int sv_spy_width[SV_SPY_CONVS + 1];
+// A pixel shuffle x2 turns each group of SV_SHUFFLE_GROUP (2 x 2) consecutive channels into one channel.
+// The HR part of the reconstruction (upconv2's shuffled output, conv_hr) is SV_HR_FEAT wide whatever C is.
+enum { SV_SHUFFLE_GROUP = 4, SV_HR_FEAT = 64 };
+
 // One conv layer of the model with its canonical (BasicSR) name, e.g. "backward_trunk.main.2.3.conv1".
 typedef struct {
     char name[64];
-    sv_conv_layer *conv;
-    int is_spynet;
+    sv_conv_layer *conv;   // NULL for block layers when the model has no blocks allocated yet
+    sv_layer_kind kind;
+    int is_spynet;         // kind == SV_LAYER_SPYNET
+    int branch;            // trunk layers (FIRST, CONV1, CONV2): SV_BRANCH_*; else -1
+    int block;             // CONV1, CONV2: the residual block; else -1
+    int level, spy;        // SPYNET: pyramid level (0 = coarsest) and conv 0..4; else -1
+    int feeder;            // the layer (index in this table) whose output channels are exactly this conv's
+                           // input channels, or -1: the input is images, flows, the hidden state or a concat
+    int shuffled;          // 1: the feeder's output reaches this conv through a pixel shuffle x2
 } sv_layer_ref;
 
-// Lists every conv layer in canonical order; returns the count (n may be 0 to only count).
+// Lists every conv layer in canonical order; returns the count (n may be 0 to only count). Names, kinds
+// and feeders need only m->num_block; conv pointers of blocks need m->trunk[].blocks.
 int sv_model_layers(sv_model *m, sv_layer_ref *out, int n);
+// The weight shape [cout, cin, k, k] of layer L in the dense BasicVSR with C features.
+void sv_layer_dense_shape(const sv_layer_ref *L, int C, int *cin, int *cout, int *k);
+
+// BasicSR's layer names, built only by these (layers.c; each returns snprintf's count; >= n means truncated):
+//   the branch            "backward_trunk" | "forward_trunk"          (branch: SV_BRANCH_*)
+//   a trunk's conv_first  "backward_trunk.main.0"
+//   a residual block      "backward_trunk.main.2.K" + suffix          (suffix "", ".conv1", ".conv2", or NULL)
+//   a SPyNet conv         "spynet.basic_module.L.basic_module.2J"
+const char *sv_branch_name(int branch);
+int sv_first_name(char *out, size_t n, int branch);
+int sv_block_name(char *out, size_t n, int branch, int block, const char *suffix);
+int sv_spynet_name(char *out, size_t n, int level, int conv);
 
 // Builds a model from canonical names (see io/checkpoint.h); checks every shape. Metadata key
 // "slimvsr" (JSON: num_feat, num_block, act, rsc lists) is used when present; without it (a .pth),

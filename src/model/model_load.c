@@ -3,7 +3,7 @@
 // Metadata "slimvsr" (JSON, written by sv_model_to_tensors):
 //   {"format": 1, "arch": "basicvsr", "num_feat": C, "num_block": N, "act": "leaky_relu_0.1" | "relu",
 //    "rsc": {"backward_trunk.main.2.0": {"in": [S...], "out": [K2...]}, ...}}
-// "rsc" lists only the blocks that are pruned; channel counts of the other layers follow the weights.
+// "act" is sv_act_name(act_slope); "rsc" lists only the blocks that are pruned; channel counts of the other layers follow the weights.
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -15,7 +15,6 @@
 #include "io/safetensors.h"
 #include "model/basicvsr.h"
 
-#define MAX_FEAT 4096
 #define MAX_BLOCKS 1000
 
 static const sv_ntensor *find2(const sv_tensor_set *s, const char *layer, const char *suffix) {
@@ -91,9 +90,11 @@ static int check_meta_count(const cJSON *root, const char *key, int from_weights
     return 0;
 }
 
-static int parse_act(const char *s, float *slope) {
-    if (!strcmp(s, "relu")) *slope = 0.0f;
-    else if (!strcmp(s, "leaky_relu_0.1")) *slope = 0.1f;
+const char *sv_act_name(float slope) { return slope == 0.0f ? "relu" : "leaky_relu_0.1"; }
+
+int sv_act_parse(const char *name, float *slope) {
+    if (!strcmp(name, sv_act_name(0.0f))) *slope = 0.0f;
+    else if (!strcmp(name, sv_act_name(SV_LEAKY_SLOPE))) *slope = SV_LEAKY_SLOPE;
     else return -1;
     return 0;
 }
@@ -122,8 +123,9 @@ static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_
         goto done;
     }
     if (act) {
-        if (!cJSON_IsString(act) || parse_act(act->valuestring, &m->act_slope)) {
-            rc = sv_errf(e, "%s: metadata act must be \"relu\" or \"leaky_relu_0.1\"", what);
+        if (!cJSON_IsString(act) || sv_act_parse(act->valuestring, &m->act_slope)) {
+            rc = sv_errf(e, "%s: metadata act must be \"%s\" or \"%s\"", what, sv_act_name(0.0f),
+                         sv_act_name(SV_LEAKY_SLOPE));
             goto done;
         }
     }
@@ -142,12 +144,11 @@ static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_
             goto done;
         }
         m->nindices = 0;
-        static const char *branch[2] = {"backward_trunk", "forward_trunk"};
         int used = 0;
         for (int t = 0; t < 2 && !rc; t++)
             for (int k = 0; k < m->num_block && !rc; k++) {
                 char name[96];
-                snprintf(name, sizeof name, "%s.main.2.%d", branch[t], k);
+                sv_block_name(name, sizeof name, t, k, NULL);
                 const cJSON *blk = cJSON_GetObjectItemCaseSensitive(rsc, name);
                 if (!blk) continue;
                 used++;
@@ -169,38 +170,60 @@ done:
     return rc;
 }
 
-static int check_shapes(sv_model *m, const char *what, sv_err *e) {
-    static const int spy[SV_SPY_CONVS][2] = {{32, 8}, {64, 32}, {32, 64}, {16, 32}, {2, 16}};
+// One layer against the table: SPyNet and the trunks' conv_first have their dense shape; a conv with a
+// feeder reads exactly the feeder's outputs (a quarter of them after a pixel shuffle); every kernel has its
+// dense size; fusion reads both hidden states and conv_last writes RGB; a residual block that reads or
+// writes fewer than the C hidden channels must have its RSC index lists.
+static int check_layer(const sv_model *m, const sv_layer_ref *L, const sv_layer_ref *all, const char *what,
+                       sv_err *e) {
     const int C = m->num_feat;
-    char name[96];
-    for (int l = 0; l < SV_SPY_LEVELS; l++)
-        for (int j = 0; j < SV_SPY_CONVS; j++) {
-            snprintf(name, sizeof name, "spynet.basic_module.%d.basic_module.%d", l, 2 * j);
-            if (expect(&m->spynet[l][j], name, spy[j][0], spy[j][1], 7, what, e)) return -1;
-        }
-    for (int t = 0; t < 2; t++) {
-        if (expect(&m->trunk[t].conv_first, t ? "forward_trunk.main.0" : "backward_trunk.main.0", C, C + 3, 3, what,
-                   e))
-            return -1;
-        for (int k = 0; k < m->num_block; k++) {
-            sv_resblock *b = &m->trunk[t].blocks[k];
-            snprintf(name, sizeof name, "%s_trunk.main.2.%d", t ? "forward" : "backward", k);
-            if (expect(&b->conv1, name, -1, -1, 3, what, e) || expect(&b->conv2, name, -1, b->conv1.cout, 3, what, e))
-                return -1;
-            if ((!b->in_idx && b->conv1.cin != C) || (!b->out_idx && b->conv2.cout != C) || b->conv1.cin > C ||
-                b->conv2.cout > C)
-                return sv_errf(e, "%s: block '%s' has %d inputs / %d outputs but the hidden state has %d channels "
-                               "and the file gives no RSC index lists", what, name, b->conv1.cin, b->conv2.cout, C);
-        }
+    int cin, cout, k;
+    sv_layer_dense_shape(L, C, &cin, &cout, &k);
+    const int fixed_out = L->kind == SV_LAYER_SPYNET || L->kind == SV_LAYER_FIRST || L->kind == SV_LAYER_CONV_LAST;
+    int fixed_in = L->kind == SV_LAYER_SPYNET || L->kind == SV_LAYER_FIRST || L->kind == SV_LAYER_FUSION;
+    if (L->feeder >= 0) {
+        const sv_layer_ref *f = &all[L->feeder];
+        if (L->shuffled && f->conv->cout % SV_SHUFFLE_GROUP)
+            return sv_errf(e, "%s: %s has %d output channels, not a multiple of %d (pixel shuffle x2)", what, f->name,
+                           f->conv->cout, SV_SHUFFLE_GROUP);
+        cin = L->shuffled ? f->conv->cout / SV_SHUFFLE_GROUP : f->conv->cout;
+        fixed_in = 1;
     }
-    if (expect(&m->fusion, "fusion", -1, 2 * C, 1, what, e) ||
-        expect(&m->upconv1, "upconv1", -1, m->fusion.cout, 3, what, e) ||
-        expect(&m->upconv2, "upconv2", -1, m->upconv1.cout / 4, 3, what, e) ||
-        expect(&m->conv_hr, "conv_hr", -1, m->upconv2.cout / 4, 3, what, e) ||
-        expect(&m->conv_last, "conv_last", 3, m->conv_hr.cout, 3, what, e))
-        return -1;
-    if (m->upconv1.cout % 4 || m->upconv2.cout % 4)
-        return sv_errf(e, "%s: upconv1/upconv2 output channels must be multiples of 4 (pixel shuffle x2)", what);
+    if (expect(L->conv, L->name, fixed_out ? cout : -1, fixed_in ? cin : -1, k, what, e)) return -1;
+    if (L->kind != SV_LAYER_CONV2) return 0;
+    const sv_resblock *b = &m->trunk[L->branch].blocks[L->block];
+    if ((!b->in_idx && b->conv1.cin != C) || (!b->out_idx && b->conv2.cout != C) || b->conv1.cin > C ||
+        b->conv2.cout > C) {
+        char name[96];
+        sv_block_name(name, sizeof name, L->branch, L->block, NULL);
+        return sv_errf(e, "%s: block '%s' has %d inputs / %d outputs but the hidden state has %d channels "
+                       "and the file gives no RSC index lists", what, name, b->conv1.cin, b->conv2.cout, C);
+    }
+    return 0;
+}
+
+static int check_shapes(sv_model *m, const char *what, sv_err *e) {
+    int nl = sv_model_layers(m, NULL, 0), rc = 0;
+    sv_layer_ref *L = sv_calloc((size_t)nl, sizeof *L, e);
+    if (!L) return -1;
+    sv_model_layers(m, L, nl);
+    for (int i = 0; i < nl && !rc; i++) rc = check_layer(m, &L[i], L, what, e);
+    free(L);
+    return rc;
+}
+
+// Every tensor must be one the layers consume: anything else means another architecture (e.g. IconVSR).
+static int check_all_known(const sv_tensor_set *s, const sv_layer_ref *L, int nl, const char *what, sv_err *e) {
+    for (int i = 0; i < s->n; i++) {
+        const char *n = s->t[i].name;
+        if (!strcmp(n, "spynet.mean") || !strcmp(n, "spynet.std")) continue;
+        int known = 0;
+        for (int j = 0; j < nl && !known; j++) {
+            size_t len = strlen(L[j].name);
+            known = !strncmp(n, L[j].name, len) && (!strcmp(n + len, ".weight") || !strcmp(n + len, ".bias"));
+        }
+        if (!known) return sv_errf(e, "%s: unexpected tensor '%s': not a BasicVSR checkpoint", what, n);
+    }
     return 0;
 }
 
@@ -208,17 +231,18 @@ int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_d
                           sv_err *e) {
     memset(m, 0, sizeof *m);
     m->act_slope = act_slope_default;
-    const sv_ntensor *first = sv_tensor_set_find(s, "backward_trunk.main.0.weight");
+    char name[96];
+    sv_first_name(name, sizeof name, SV_BRANCH_BACKWARD);
+    const sv_ntensor *first = find2(s, name, "weight");
     if (!first)
-        return sv_errf(e, "%s: not a BasicVSR checkpoint (no tensor 'backward_trunk.main.0.weight'; "
-                       "found %d tensors%s%s)", what, s->n, s->n ? ", the first is " : "", s->n ? s->t[0].name : "");
-    if (first->ndim != 4 || first->shape[0] < 1 || first->shape[0] > MAX_FEAT || first->shape[1] != first->shape[0] + 3)
-        return sv_errf(e, "%s: 'backward_trunk.main.0.weight' is not [C, C+3, 3, 3]", what);
+        return sv_errf(e, "%s: not a BasicVSR checkpoint (no tensor '%s.weight'; found %d tensors%s%s)", what,
+                       name, s->n, s->n ? ", the first is " : "", s->n ? s->t[0].name : "");
+    if (first->ndim != 4 || first->shape[0] < 1 || first->shape[0] > SV_MAX_FEAT || first->shape[1] != first->shape[0] + 3)
+        return sv_errf(e, "%s: '%s.weight' is not [C, C+3, 3, 3]", what, name);
     m->num_feat = (int)first->shape[0];
     while (m->num_block < MAX_BLOCKS) {
-        char name[96];
-        snprintf(name, sizeof name, "backward_trunk.main.2.%d.conv1.weight", m->num_block);
-        if (!sv_tensor_set_find(s, name)) break;
+        sv_block_name(name, sizeof name, SV_BRANCH_BACKWARD, m->num_block, ".conv1");
+        if (!find2(s, name, "weight")) break;
         m->num_block++;
     }
     for (int t = 0; t < 2; t++) {
@@ -235,17 +259,7 @@ int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_d
         rc = read_conv_shape(s, &L[i], what, e);
         if (!rc) total += (size_t)L[i].conv->cout * L[i].conv->cin * L[i].conv->k * L[i].conv->k + L[i].conv->cout;
     }
-    // Every tensor must be one we consumed: anything else means another architecture (e.g. IconVSR).
-    for (int i = 0; i < s->n && !rc; i++) {
-        const char *n = s->t[i].name;
-        if (!strcmp(n, "spynet.mean") || !strcmp(n, "spynet.std")) continue;
-        int known = 0;
-        for (int j = 0; j < nl && !known; j++) {
-            size_t len = strlen(L[j].name);
-            known = !strncmp(n, L[j].name, len) && (!strcmp(n + len, ".weight") || !strcmp(n + len, ".bias"));
-        }
-        if (!known) rc = sv_errf(e, "%s: unexpected tensor '%s': not a BasicVSR checkpoint", what, n);
-    }
+    if (!rc) rc = check_all_known(s, L, nl, what, e);
     if (!rc) rc = sv_tensor_set_check_finite(s, what, e);
     if (!rc) rc = apply_meta(m, s, what, e);
     if (!rc) rc = check_shapes(m, what, e);
@@ -288,7 +302,7 @@ int sv_model_load(sv_model *m, const char *path, float act_slope_override, sv_er
         sv_tensor_set_free(&s);
         return -1;
     }
-    int rc = sv_model_from_tensors(m, &s, 0.1f, path, e);
+    int rc = sv_model_from_tensors(m, &s, SV_LEAKY_SLOPE, path, e);
     sv_tensor_set_free(&s);
     if (!rc && act_slope_override >= 0) m->act_slope = act_slope_override;
     return rc;
@@ -328,13 +342,13 @@ int sv_model_to_tensors(const sv_model *m, sv_tensor_set *s, sv_err *e) {
     cJSON_AddStringToObject(root, "arch", "basicvsr");
     cJSON_AddNumberToObject(root, "num_feat", m->num_feat);
     cJSON_AddNumberToObject(root, "num_block", m->num_block);
-    cJSON_AddStringToObject(root, "act", m->act_slope == 0.0f ? "relu" : "leaky_relu_0.1");
+    cJSON_AddStringToObject(root, "act", sv_act_name(m->act_slope));
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < m->num_block; k++) {
             const sv_resblock *b = &m->trunk[t].blocks[k];
             if (!b->in_idx && !b->out_idx) continue;
             char name[96];
-            snprintf(name, sizeof name, "%s.main.2.%d", t ? "forward_trunk" : "backward_trunk", k);
+            sv_block_name(name, sizeof name, t, k, NULL);
             cJSON *o = cJSON_AddObjectToObject(rsc, name);
             int n_in = b->conv1.cin, n_out = b->conv2.cout;
             cJSON *in = cJSON_AddArrayToObject(o, "in"), *out = cJSON_AddArrayToObject(o, "out");

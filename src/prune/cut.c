@@ -25,14 +25,32 @@ static int *kept_channels(const sv_units *u, int li, int group, int n, int *coun
     return k;
 }
 
-// Copies rows out of w [cout, cin, k, k] into [nout, nin, k, k].
-static float *slice(const float *w, int cin, int kk, const int *out, int nout, const int *in, int nin, sv_err *e) {
-    float *d = sv_malloc((size_t)nout * nin * kk * sizeof(float) + 1, e);
-    if (!d) return NULL;
-    for (int o = 0; o < nout; o++)
+int sv_prune_reslice(sv_tensor_set *s, const char *layer, const int *out, int nout, const int *in, int nin,
+                     sv_err *e) {
+    char wn[128], bn[128];
+    snprintf(wn, sizeof wn, "%s.weight", layer);
+    snprintf(bn, sizeof bn, "%s.bias", layer);
+    const sv_ntensor *w = sv_tensor_set_find(s, wn), *b = sv_tensor_set_find(s, bn);
+    if (!w || !b) return sv_errf(e, "pruning: no tensor %s", w ? bn : wn);
+    const int cin = (int)w->shape[1], k = (int)w->shape[2], kk = k * k;
+    float *nw = sv_malloc((size_t)nout * nin * kk * sizeof(float) + 1, e), *nb = sv_malloc((size_t)nout * sizeof(float) + 1, e);
+    if (!nw || !nb) {
+        free(nw), free(nb);
+        return -1;
+    }
+    for (int o = 0; o < nout; o++) {
+        nb[o] = b->data[out[o]];
         for (int i = 0; i < nin; i++)
-            memcpy(d + ((size_t)o * nin + i) * kk, w + ((size_t)out[o] * cin + in[i]) * kk, (size_t)kk * sizeof(float));
-    return d;
+            memcpy(nw + ((size_t)o * nin + i) * kk, w->data + ((size_t)out[o] * cin + in[i]) * kk, (size_t)kk * sizeof(float));
+    }
+    free(sv_tensor_set_take(s, wn, NULL));
+    free(sv_tensor_set_take(s, bn, NULL));
+    int64_t ws[4] = {nout, nin, k, k}, bs[1] = {nout};
+    if (sv_tensor_set_add(s, wn, 4, ws, nw, e)) {
+        free(nb);
+        return -1;
+    }
+    return sv_tensor_set_add(s, bn, 1, bs, nb, e);
 }
 
 static cJSON *index_array(const int *base, const int *keep, int n) {
@@ -41,48 +59,67 @@ static cJSON *index_array(const int *base, const int *keep, int n) {
     return a;
 }
 
+// Every conv's kept filters (its own OUT/OUT4 units) and kept input channels: the kept filters of the conv
+// that feeds it (the layer table says which; after a pixel shuffle, one channel per kept group of
+// SV_SHUFFLE_GROUP filters), else its own IN units (trunk conv1), else all of them.
+static int keep_lists(const sv_units *u, const sv_layer_ref *L, int nl, keep_list *K, sv_err *e) {
+    for (int ci = 0; ci < nl; ci++) {
+        const int oi = u->out_layer[ci];
+        const int group = oi >= 0 && u->layers[oi].kind == SV_UNIT_OUT4 ? SV_SHUFFLE_GROUP : 1;
+        if (!(K[ci].out = kept_channels(u, oi, group, L[ci].conv->cout, &K[ci].nout, e))) return -1;
+    }
+    for (int ci = 0; ci < nl; ci++) {
+        const int f = L[ci].feeder, g = L[ci].shuffled ? SV_SHUFFLE_GROUP : 1;
+        if (f < 0) {
+            if (!(K[ci].in = kept_channels(u, u->in_layer[ci], 1, L[ci].conv->cin, &K[ci].nin, e))) return -1;
+            continue;
+        }
+        // the feeder's filters are kept in whole groups of g (OUT4 units), so filter j*g stands for its group
+        if (!(K[ci].in = sv_malloc((size_t)(K[f].nout / g > 0 ? K[f].nout / g : 1) * sizeof(int), e))) return -1;
+        K[ci].nin = 0;
+        for (int j = 0; j < K[f].nout; j += g) K[ci].in[K[ci].nin++] = K[f].out[j] / g;
+    }
+    return 0;
+}
+
+// The RSC lists into the metadata: per residual block, S = the hidden channels its conv1 reads and K2 =
+// those its conv2 writes, composed with any lists the model already had (pruning a pruned model again).
+static int write_rsc(sv_tensor_set *s, const sv_model *m, const sv_layer_ref *L, int nl, const keep_list *K,
+                     sv_err *e) {
+    const char *js = sv_tensor_set_get_meta(s, "slimvsr");
+    cJSON *meta = js ? cJSON_Parse(js) : NULL;
+    if (!meta) return sv_errf(e, "pruning: the model's metadata is missing");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "rsc");
+    cJSON *rsc = cJSON_AddObjectToObject(meta, "rsc");
+    for (int c2 = 0; c2 < nl; c2++) {
+        if (L[c2].kind != SV_LAYER_CONV2) continue;
+        const sv_resblock *b = &m->trunk[L[c2].branch].blocks[L[c2].block];
+        const keep_list *k1 = &K[L[c2].feeder], *k2 = &K[c2];  // conv1 (its feeder) and conv2 of the block
+        int dense = !b->in_idx && !b->out_idx && k1->nin == m->num_feat && k2->nout == m->num_feat;
+        if (dense) continue;
+        char name[96];
+        sv_block_name(name, sizeof name, L[c2].branch, L[c2].block, NULL);
+        cJSON *o = cJSON_AddObjectToObject(rsc, name);
+        cJSON_AddItemToObject(o, "in", index_array(b->in_idx, k1->in, k1->nin));
+        cJSON_AddItemToObject(o, "out", index_array(b->out_idx, k2->out, k2->nout));
+    }
+    if (cJSON_GetArraySize(rsc) == 0) cJSON_DeleteItemFromObjectCaseSensitive(meta, "rsc");
+    char *txt = cJSON_PrintUnformatted(meta);
+    cJSON_Delete(meta);
+    int rc = txt ? sv_tensor_set_set_meta(s, "slimvsr", txt, e) : sv_errf(e, "out of memory");
+    free(txt);
+    return rc;
+}
+
 int sv_prune_cut(const sv_units *u, sv_model *m, sv_model *out, sv_err *e) {
     int nl = sv_model_layers(m, NULL, 0), rc = -1;
     if (nl != u->nconvs) return sv_errf(e, "pruning: the unit list does not belong to this model");
     sv_layer_ref *L = sv_calloc((size_t)nl, sizeof *L, e);
     keep_list *K = sv_calloc((size_t)nl, sizeof *K, e);
     sv_tensor_set s = {0};
-    cJSON *meta = NULL;
     if (!L || !K) goto done;
     sv_model_layers(m, L, nl);
-    // outputs first: a conv's kept filters come from its own OUT/OUT4 units
-    for (int ci = 0; ci < nl; ci++) {
-        const sv_conv_layer *c = L[ci].conv;
-        int oi = u->out_layer[ci];
-        int group = oi >= 0 && u->layers[oi].kind == SV_UNIT_OUT4 ? 4 : 1;
-        if (!(K[ci].out = kept_channels(u, oi, group, c->cout, &K[ci].nout, e))) goto done;
-    }
-    // inputs: a conv's own IN units (trunk conv1), else the kept outputs of the conv that feeds it
-    for (int ci = 0; ci < nl; ci++) {
-        const sv_conv_layer *c = L[ci].conv;
-        const char *n = L[ci].name;
-        size_t len = strlen(n);
-        int feeder = -1, shuffled = 0;
-        if (len > 6 && !strcmp(n + len - 6, ".conv2")) feeder = ci - 1;
-        else if (!strcmp(n, "upconv1")) feeder = ci - 1;                 // fusion
-        else if (!strcmp(n, "upconv2") || !strcmp(n, "conv_hr")) feeder = ci - 1, shuffled = 1;
-        else if (!strcmp(n, "conv_last")) feeder = ci - 1;               // conv_hr
-        if (feeder >= 0 && !shuffled) {
-            K[ci].nin = K[feeder].nout;
-            K[ci].in = sv_malloc((size_t)(K[ci].nin > 0 ? K[ci].nin : 1) * sizeof(int), e);
-            if (!K[ci].in) goto done;
-            memcpy(K[ci].in, K[feeder].out, (size_t)K[ci].nin * sizeof(int));
-        } else if (feeder >= 0) {
-            // after a pixel shuffle, channel k is the group of the feeder's filters 4k..4k+3
-            K[ci].in = sv_malloc((size_t)(c->cin > 0 ? c->cin : 1) * sizeof(int), e);
-            if (!K[ci].in) goto done;
-            K[ci].nin = 0;
-            for (int j = 0; j < K[feeder].nout; j += 4) K[ci].in[K[ci].nin++] = K[feeder].out[j] / 4;
-        } else if (!(K[ci].in = kept_channels(u, u->in_layer[ci], 1, c->cin, &K[ci].nin, e))) {
-            goto done;
-        }
-    }
-    if (sv_model_to_tensors(m, &s, e)) goto done;
+    if (keep_lists(u, L, nl, K, e) || sv_model_to_tensors(m, &s, e)) goto done;
     for (int ci = 0; ci < nl; ci++) {
         const sv_conv_layer *c = L[ci].conv;
         if (K[ci].nout == c->cout && K[ci].nin == c->cin) continue;
@@ -90,63 +127,13 @@ int sv_prune_cut(const sv_units *u, sv_model *m, sv_model *out, sv_err *e) {
             sv_errf(e, "pruning would remove every channel of %s", L[ci].name);
             goto done;
         }
-        char wn[128], bn[128];
-        snprintf(wn, sizeof wn, "%s.weight", L[ci].name);
-        snprintf(bn, sizeof bn, "%s.bias", L[ci].name);
-        const int kk = c->k * c->k;
-        float *w = slice(c->w, c->cin, kk, K[ci].out, K[ci].nout, K[ci].in, K[ci].nin, e);
-        float *b = sv_malloc((size_t)K[ci].nout * sizeof(float), e);
-        if (!w || !b) {
-            free(w), free(b);
-            goto done;
-        }
-        for (int o = 0; o < K[ci].nout; o++) b[o] = c->b[K[ci].out[o]];
-        free(sv_tensor_set_take(&s, wn, NULL));
-        free(sv_tensor_set_take(&s, bn, NULL));
-        int64_t ws[4] = {K[ci].nout, K[ci].nin, c->k, c->k}, bs[1] = {K[ci].nout};
-        if (sv_tensor_set_add(&s, wn, 4, ws, w, e)) {
-            free(b);
-            goto done;
-        }
-        if (sv_tensor_set_add(&s, bn, 1, bs, b, e)) goto done;
+        if (sv_prune_reslice(&s, L[ci].name, K[ci].out, K[ci].nout, K[ci].in, K[ci].nin, e)) goto done;
     }
-    // RSC lists: S = the hidden channels conv1 reads, K2 = those conv2 writes, composed with any lists
-    // the model already had (pruning a pruned model again)
-    const char *js = sv_tensor_set_get_meta(&s, "slimvsr");
-    meta = js ? cJSON_Parse(js) : NULL;
-    if (!meta) {
-        sv_errf(e, "pruning: the model's metadata is missing");
-        goto done;
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(meta, "rsc");
-    cJSON *rsc = cJSON_AddObjectToObject(meta, "rsc");
-    for (int t = 0; t < 2; t++)
-        for (int k = 0; k < m->num_block; k++) {
-            const sv_resblock *b = &m->trunk[t].blocks[k];
-            int c1 = -1;
-            char name[96];
-            snprintf(name, sizeof name, "%s.main.2.%d", t ? "forward_trunk" : "backward_trunk", k);
-            for (int ci = 0; ci < nl && c1 < 0; ci++)
-                if (L[ci].conv == &b->conv1) c1 = ci;
-            const keep_list *k1 = &K[c1], *k2 = &K[c1 + 1];
-            int dense = !b->in_idx && !b->out_idx && k1->nin == m->num_feat && k2->nout == m->num_feat;
-            if (dense) continue;
-            cJSON *o = cJSON_AddObjectToObject(rsc, name);
-            cJSON_AddItemToObject(o, "in", index_array(b->in_idx, k1->in, k1->nin));
-            cJSON_AddItemToObject(o, "out", index_array(b->out_idx, k2->out, k2->nout));
-        }
-    if (cJSON_GetArraySize(rsc) == 0) cJSON_DeleteItemFromObjectCaseSensitive(meta, "rsc");
-    char *txt = cJSON_PrintUnformatted(meta);
-    if (!txt || sv_tensor_set_set_meta(&s, "slimvsr", txt, e)) {
-        free(txt);
-        goto done;
-    }
-    free(txt);
+    if (write_rsc(&s, m, L, nl, K, e)) goto done;
     rc = sv_model_from_tensors(out, &s, m->act_slope, "pruned model", e);
 done:
     for (int ci = 0; K && ci < nl; ci++) free(K[ci].out), free(K[ci].in);
     free(K), free(L);
-    cJSON_Delete(meta);
     sv_tensor_set_free(&s);
     return rc;
 }

@@ -8,7 +8,7 @@
 // The gamma of output o and the beta of input i of conv ci (1 where the conv has no such scale).
 typedef struct {
     const float *g, *b;   // scale arrays of the conv's OUT/OUT4 and IN unit layers, or NULL
-    int group;            // 4 for OUT4, else 1
+    int group;            // SV_SHUFFLE_GROUP for OUT4, else 1
 } conv_scales;
 
 static conv_scales scales_of(const sv_units *u, int ci) {
@@ -16,7 +16,7 @@ static conv_scales scales_of(const sv_units *u, int ci) {
     int oi = u->out_layer[ci], ii = u->in_layer[ci];
     if (oi >= 0) {
         s.g = u->scale + u->layers[oi].off;
-        s.group = u->layers[oi].kind == SV_UNIT_OUT4 ? 4 : 1;
+        s.group = u->layers[oi].kind == SV_UNIT_OUT4 ? SV_SHUFFLE_GROUP : 1;
     }
     if (ii >= 0) s.b = u->scale + u->layers[ii].off;
     return s;

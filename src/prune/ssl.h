@@ -24,6 +24,7 @@ typedef enum { SV_UNIT_OUT = 0, SV_UNIT_OUT4 = 1, SV_UNIT_IN = 2 } sv_unit_kind;
 typedef struct {
     char name[80];          // e.g. "backward_trunk.main.2.3.conv1" (+ " in" for IN units)
     int conv;               // index into sv_model_layers() order
+    sv_layer_kind conv_kind;  // what that conv is
     sv_unit_kind kind;
     int n;                  // units in this layer
     size_t off;             // its first unit in the flat arrays below
@@ -82,6 +83,10 @@ void sv_units_scale_norms(const sv_units *u, double *chosen, double *kept);
 void sv_hidden_scores(sv_model *m, int branch, float *score);
 int sv_prune_cut_aligned(const unsigned char *const hidden_pruned[2], sv_model *m, sv_model *out, sv_err *e);
 
+// In canonical tensors s, replaces LAYER.weight [cout, cin, k, k] and LAYER.bias by their rows out[0..nout)
+// and columns in[0..nin) (both cuts use it).
+int sv_prune_reslice(sv_tensor_set *s, const char *layer, const int *out, int nout, const int *in, int nin,
+                     sv_err *e);
 // Folds the scales into m's weights (W = W', scales = 1).
 int sv_units_fold(sv_units *u, sv_model *m, sv_err *e);
 // Builds the physically smaller model: every pruned unit cut out (and the inputs of the layers after

@@ -6,11 +6,12 @@
 
 #include "prune/ssl.h"
 
-static int add_layer(sv_units *u, int cap, int conv, sv_unit_kind kind, int n, const char *name) {
+static int add_layer(sv_units *u, int cap, int conv, const sv_layer_ref *L, sv_unit_kind kind, int n) {
     if (u->nlayers == cap) return -1;
     sv_unit_layer *l = &u->layers[u->nlayers];
-    snprintf(l->name, sizeof l->name, "%s%s", name, kind == SV_UNIT_IN ? " in" : "");
+    snprintf(l->name, sizeof l->name, "%s%s", L->name, kind == SV_UNIT_IN ? " in" : "");
     l->conv = conv;
+    l->conv_kind = L->kind;
     l->kind = kind;
     l->n = n;
     l->off = u->nunits;
@@ -38,17 +39,20 @@ int sv_units_build(sv_units *u, sv_model *m, sv_err *e) {
     sv_model_layers(m, L, nl);
     for (int i = 0; i < nl; i++) u->out_layer[i] = u->in_layer[i] = -1;
     for (int i = 0; i < nl; i++) {
-        const char *n = L[i].name;
         const sv_conv_layer *c = L[i].conv;
-        size_t len = strlen(n);
-        if (L[i].is_spynet) continue;
-        if (len > 6 && !strcmp(n + len - 6, ".conv1")) {
-            add_layer(u, cap, i, SV_UNIT_OUT, c->cout, n);
-            add_layer(u, cap, i, SV_UNIT_IN, c->cin, n);
-        } else if ((len > 6 && !strcmp(n + len - 6, ".conv2")) || !strcmp(n, "fusion") || !strcmp(n, "conv_hr")) {
-            add_layer(u, cap, i, SV_UNIT_OUT, c->cout, n);
-        } else if (!strcmp(n, "upconv1") || !strcmp(n, "upconv2")) {
-            add_layer(u, cap, i, SV_UNIT_OUT4, c->cout / 4, n);
+        switch (L[i].kind) {
+        case SV_LAYER_CONV1:
+            add_layer(u, cap, i, &L[i], SV_UNIT_OUT, c->cout);
+            add_layer(u, cap, i, &L[i], SV_UNIT_IN, c->cin);
+            break;
+        case SV_LAYER_CONV2:
+        case SV_LAYER_FUSION:
+        case SV_LAYER_CONV_HR: add_layer(u, cap, i, &L[i], SV_UNIT_OUT, c->cout); break;
+        case SV_LAYER_UPCONV1:
+        case SV_LAYER_UPCONV2: add_layer(u, cap, i, &L[i], SV_UNIT_OUT4, c->cout / SV_SHUFFLE_GROUP); break;
+        case SV_LAYER_SPYNET:
+        case SV_LAYER_FIRST:
+        case SV_LAYER_CONV_LAST: break;  // not prunable (ssl.h)
         }
     }
     free(L);
@@ -70,42 +74,35 @@ void sv_units_free(sv_units *u) {
     memset(u, 0, sizeof *u);
 }
 
-// The conv behind unit layer l.
-static sv_conv_layer *conv_of(sv_model *m, const sv_unit_layer *l) {
-    sv_layer_ref r[1];
+void sv_units_score_l1(sv_units *u, sv_model *m) {
     int nl = sv_model_layers(m, NULL, 0);
     sv_layer_ref *L = malloc((size_t)nl * sizeof *L);
-    if (!L) return NULL;
+    if (!L) return;
     sv_model_layers(m, L, nl);
-    r[0] = L[l->conv];
-    free(L);
-    return r[0].conv;
-}
-
-void sv_units_score_l1(sv_units *u, sv_model *m) {
     for (int li = 0; li < u->nlayers; li++) {
         const sv_unit_layer *l = &u->layers[li];
-        const sv_conv_layer *c = conv_of(m, l);
-        if (!c) continue;
+        const sv_conv_layer *c = L[l->conv].conv;
         const int kk = c->k * c->k, oi = u->out_layer[l->conv], ii = u->in_layer[l->conv];
         const sv_unit_layer *lo = oi >= 0 ? &u->layers[oi] : NULL, *lin = ii >= 0 ? &u->layers[ii] : NULL;
         for (int j = 0; j < l->n; j++) u->score[l->off + j] = 0.0f;
         for (int o = 0; o < c->cout; o++) {
-            float g = lo ? u->scale[lo->off + (lo->kind == SV_UNIT_OUT4 ? o / 4 : o)] : 1.0f;
+            float g = lo ? u->scale[lo->off + (lo->kind == SV_UNIT_OUT4 ? o / SV_SHUFFLE_GROUP : o)] : 1.0f;
             for (int i = 0; i < c->cin; i++) {
                 float b = lin ? u->scale[lin->off + i] : 1.0f;
                 double s = 0;
                 for (int k = 0; k < kk; k++) s += fabsf(c->w[((size_t)o * c->cin + i) * kk + k]);
                 s *= fabsf(g * b);
-                int unit = l->kind == SV_UNIT_IN ? i : l->kind == SV_UNIT_OUT4 ? o / 4 : o;
+                int unit = l->kind == SV_UNIT_IN ? i : l->kind == SV_UNIT_OUT4 ? o / SV_SHUFFLE_GROUP : o;
                 u->score[l->off + unit] += (float)s;
             }
         }
         // the mean |w| per weight of the unit: layers of different fan-in (12 x 9 weights per trunk filter,
         // 64 x 9 in conv_hr) compare in one global pool; within a layer the order is the L1 order
-        const double per = l->kind == SV_UNIT_IN ? (double)c->cout * kk : (double)c->cin * kk * (l->kind == SV_UNIT_OUT4 ? 4 : 1);
+        const int group = l->kind == SV_UNIT_OUT4 ? SV_SHUFFLE_GROUP : 1;
+        const double per = l->kind == SV_UNIT_IN ? (double)c->cout * kk : (double)c->cin * kk * group;
         for (int j = 0; j < l->n; j++) u->score[l->off + j] = (float)(u->score[l->off + j] / per);
     }
+    free(L);
 }
 
 void sv_units_score_scale(sv_units *u) {
@@ -119,8 +116,7 @@ static int cmp_float(const void *a, const void *b) {
 
 static int eligible(const sv_unit_layer *l, const sv_select_opts *o) {
     if (!o->only_filters) return 1;
-    size_t n = strlen(l->name);
-    return l->kind != SV_UNIT_IN && !(n > 6 && !strcmp(l->name + n - 6, ".conv2"));
+    return l->kind != SV_UNIT_IN && l->conv_kind != SV_LAYER_CONV2;
 }
 
 // Within layer l, keeps (un-prunes) the best-scored pruned units until `keep` are kept.

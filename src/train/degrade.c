@@ -5,16 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/basicvsr.h"
 #include "ops/imresize.h"
 
+// The LR frame is 1/SV_SCALE of the HR one in each direction.
+#define BI_FACTOR (1.0 / SV_SCALE)
+
 int sv_degrade_bi(float *out, const float *in, int c, int h, int w, sv_err *e) {
-    return sv_imresize_scaled(out, in, c, h, w, 0.25, 0.25, sv_imresize_out_len(h, 0.25),
-                              sv_imresize_out_len(w, 0.25), e);
+    return sv_imresize_scaled(out, in, c, h, w, BI_FACTOR, BI_FACTOR, sv_imresize_out_len(h, BI_FACTOR),
+                              sv_imresize_out_len(w, BI_FACTOR), e);
 }
 
-#define BD_RADIUS 6
-#define BD_SIGMA 1.6
-#define BD_STEP 4
+#define BD_RADIUS 6                 // 13 taps
+#define BD_SIGMA (0.4 * SV_SCALE)   // 1.6
+#define BD_STEP SV_SCALE
 
 static int clampi(int v, int hi) { return v < 0 ? 0 : v > hi ? hi : v; }
 
@@ -57,8 +61,8 @@ int sv_degrade(int degradation, float *out, const float *in, int c, int h, int w
 
 int sv_degrade_u8(int degradation, unsigned char *out, const unsigned char *in, int c, int h, int w, sv_err *e) {
     if (degradation == SV_DEG_BI)
-        return sv_imresize_u8(out, in, c, h, w, 0.25, 0.25, sv_imresize_out_len(h, 0.25), sv_imresize_out_len(w, 0.25),
-                              e);
+        return sv_imresize_u8(out, in, c, h, w, BI_FACTOR, BI_FACTOR, sv_imresize_out_len(h, BI_FACTOR),
+                              sv_imresize_out_len(w, BI_FACTOR), e);
     if (degradation != SV_DEG_BD) return sv_errf(e, "unknown degradation %d", degradation);
     if (c < 1 || h < 1 || w < 1) return sv_errf(e, "BD degradation: invalid size %dx%dx%d", c, h, w);
     size_t on = (size_t)c * ((h + BD_STEP - 1) / BD_STEP) * ((w + BD_STEP - 1) / BD_STEP);

@@ -42,33 +42,22 @@ static int add_conv(sv_tensor_set *s, sv_rng *r, const char *name, int cin, int 
 int sv_model_init_random(sv_model *m, int num_feat, int num_block, float act_slope, uint64_t seed, sv_err *e) {
     if (num_feat < 1 || num_feat > 1024 || num_block < 1 || num_block > 1000)
         return sv_errf(e, "invalid model size: %d features, %d blocks", num_feat, num_block);
+    // the layer table of a model of this size (names and kinds only: nothing is allocated yet), in order
+    sv_model shape = {.num_feat = num_feat, .num_block = num_block};
+    const int nl = sv_model_layers(&shape, NULL, 0);
+    sv_layer_ref *L = sv_calloc((size_t)nl, sizeof *L, e);
+    if (!L) return -1;
+    sv_model_layers(&shape, L, nl);
     sv_rng r;
     sv_rng_seed(&r, seed);
     sv_tensor_set s = {0};
-    static const int spy_ch[SV_SPY_CONVS + 1] = {8, 32, 64, 32, 16, 2};
-    char name[128];
     int rc = 0;
-    for (int l = 0; l < SV_SPY_LEVELS && !rc; l++)
-        for (int j = 0; j < SV_SPY_CONVS && !rc; j++) {
-            snprintf(name, sizeof name, "spynet.basic_module.%d.basic_module.%d", l, 2 * j);
-            rc = add_conv(&s, &r, name, spy_ch[j], spy_ch[j + 1], 7, 0, e);
-        }
-    static const char *branch[2] = {"backward_trunk", "forward_trunk"};
-    const int C = num_feat;
-    for (int t = 0; t < 2 && !rc; t++) {
-        snprintf(name, sizeof name, "%s.main.0", branch[t]);
-        rc = add_conv(&s, &r, name, C + 3, C, 3, 0, e);
-        for (int k = 0; k < num_block && !rc; k++)
-            for (int j = 1; j <= 2 && !rc; j++) {
-                snprintf(name, sizeof name, "%s.main.2.%d.conv%d", branch[t], k, j);
-                rc = add_conv(&s, &r, name, C, C, 3, 1, e);
-            }
+    for (int i = 0; i < nl && !rc; i++) {
+        int cin, cout, k;
+        sv_layer_dense_shape(&L[i], num_feat, &cin, &cout, &k);
+        rc = add_conv(&s, &r, L[i].name, cin, cout, k, L[i].kind == SV_LAYER_CONV1 || L[i].kind == SV_LAYER_CONV2, e);
     }
-    if (!rc) rc = add_conv(&s, &r, "fusion", 2 * C, C, 1, 0, e);
-    if (!rc) rc = add_conv(&s, &r, "upconv1", C, 4 * C, 3, 0, e);
-    if (!rc) rc = add_conv(&s, &r, "upconv2", C, 4 * 64, 3, 0, e);
-    if (!rc) rc = add_conv(&s, &r, "conv_hr", 64, 64, 3, 0, e);
-    if (!rc) rc = add_conv(&s, &r, "conv_last", 64, 3, 3, 0, e);
+    free(L);
     if (!rc) rc = sv_model_from_tensors(m, &s, act_slope, "random initialisation", e);
     sv_tensor_set_free(&s);
     return rc;
