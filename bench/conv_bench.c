@@ -6,10 +6,9 @@
 //   GFLOP/s direct-conv FLOPs (2*cin*cout*k*k*oh*ow) / wall, so a faster algorithm shows a higher rate
 // With --torch it then runs bench/conv_bench_torch.py on the same shapes, in the same run.
 //
-// Build and run, from the repository root, after `make`:
-//   gcc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v3 -fopenmp -Isrc bench/conv_bench.c
-//       build/libslimvsr.a -ldnnl -lm -o build/conv_bench
-//   OMP_NUM_THREADS=2 build/conv_bench [--torch] [--reps N] [--only SUBSTRING]
+// Build and run, from the repository root:
+//   make bench
+//   OMP_NUM_THREADS=2 build/bench/conv_bench [--torch] [--reps N] [--only SUBSTRING]
 //
 // The last table weighs each shape by how often one output frame (180x320 -> 720x1280) runs it and sums
 // the per-frame conv time (cpu/T) of the plan's automatic choice, of oneDNN direct alone, and of PyTorch.
@@ -59,17 +58,26 @@ static double cpu_now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+// One run of the plan; a failed run (out of memory, oneDNN) ends the benchmark with its cause.
+static void run_plan(sv_conv_plan *p, float *out, const float *in) {
+    sv_err e;
+    if (sv_conv_plan_run(p, out, in, out, &e)) {
+        fprintf(stderr, "conv_bench: %s: %s\n", sv_conv_plan_algo(p), e.msg);
+        exit(1);
+    }
+}
+
 // Runs the plan once to warm up, then reps times (fewer for slow shapes); returns the fastest wall time
 // in ms and, in *cpu_per_thread, the smallest CPU time per run divided by the thread count.
 static double time_plan(sv_conv_plan *p, float *out, const float *in, int reps, double *cpu_per_thread) {
     double t = now();
-    sv_conv_plan_run(p, out, in, out);
+    run_plan(p, out, in);
     t = now() - t;
     if (t > 0.3 && reps > 3) reps = 3;
     double best = 1e30, best_cpu = 1e30;
     for (int r = 0; r < reps; r++) {
         const double t0 = now(), c0 = cpu_now();
-        sv_conv_plan_run(p, out, in, out);
+        run_plan(p, out, in);
         const double c = (cpu_now() - c0) * 1e3, w = (now() - t0) * 1e3;
         if (w < best) best = w;
         if (c < best_cpu) best_cpu = c;

@@ -121,7 +121,8 @@ static void check_case_shuffle(int cin, int cout, int h, int w, int k, int pad, 
             if (resmode == 2) memcpy(out, res, nout * sizeof(float));
             else
                 for (size_t i = 0; i < nsout; i++) out[i] = NAN;
-            CHECK(sv_conv_plan_run(p, out, in, resmode == 1 ? res : resmode == 2 ? out : NULL) == 0);
+            CHECKF(sv_conv_plan_run(p, out, in, resmode == 1 ? res : resmode == 2 ? out : NULL, &e) == 0, "run: %s",
+                   e.msg);
             const float slope = d.act_slope;
             const int id = sv_conv_plan_algo_id(p);
             const double rtol = algo_rtol(id);
@@ -254,6 +255,30 @@ static void test_plan_errors(void) {
     CHECK(blk == 8 || blk == 16);
 }
 
+// sv_conv_configure: the process-wide choices the CLI makes (the library reads no environment).
+static void test_configure(void) {
+    sv_err e = {{0}};
+    const int cpu_blk = sv_conv_preferred_blk();
+    CHECK(sv_conv_configure(&(sv_conv_config){.algo = "winograd"}, &e) == -1 && strstr(e.msg, "winograd"));
+    CHECK(sv_conv_configure(&(sv_conv_config){.blk = 4}, &e) == -1 && strstr(e.msg, "blk 4"));
+    CHECK(sv_conv_preferred_blk() == cpu_blk);  // a refused configuration changes nothing
+    const int other = cpu_blk == 8 ? 16 : 8;
+    CHECK(sv_conv_configure(&(sv_conv_config){.algo = "dnnl", .blk = other}, &e) == 0);
+    CHECK(sv_conv_preferred_blk() == other);
+    // a forced backend applies where it can take the shape: dnnl everywhere
+    sv_conv_desc d = {.cin = 8, .cout = 8, .k = 3, .pad = 1, .h = 32, .w = 32, .blk = 8};
+    float wt[8 * 8 * 9] = {0};
+    sv_conv_plan *p = sv_conv_plan_create(&d, wt, NULL, &e);
+    CHECK(p && sv_conv_plan_algo_id(p) == SV_CONV_DNNL);
+    sv_conv_plan_free(p);
+    CHECK(sv_conv_configure(&(sv_conv_config){.algo = "wino7"}, &e) == 0);  // k = 7 only: this 3x3 chooses
+    p = sv_conv_plan_create(&d, wt, NULL, &e);
+    CHECK(p && sv_conv_plan_algo_id(p) == SV_CONV_WINO6);
+    sv_conv_plan_free(p);
+    CHECK(sv_conv_configure(&(sv_conv_config){0}, &e) == 0);
+    CHECK(sv_conv_preferred_blk() == cpu_blk);
+}
+
 int main(int argc, char **argv) {
     // libgomp's idle threads spin-wait by default; on a busy 2-core machine that starves this test's serial
     // parts (reference convs, comparisons) about 5x. libgomp reads the policy when it loads, so set it and
@@ -264,6 +289,7 @@ int main(int argc, char **argv) {
     }
     run_test("conv_ref_hand", test_ref_hand);
     run_test("conv_plan_errors", test_plan_errors);
+    run_test("conv_configure", test_configure);
     run_test("conv_plans_k1_k3", test_plans_k1_k3);
     run_test("conv_plans_large", test_plans_large);
     run_test("conv_plans_k7", test_plans_k7);

@@ -406,42 +406,42 @@ static void test_loop_resume(void) {
     if (!clip) return;
     sv_flowtrain_opts o;
     sv_flowtrain_opts_default(&o);
-    o.data[0] = clip;
-    o.ndata = 1;
-    o.feat = 5;
-    o.blocks = 1;
-    o.batch = 2;
-    o.seq = 2;
-    o.patch = 32;
-    o.lr = o.lr_min = 1e-3;  // a constant rate: extending a run with --iters changes no schedule
-    o.log_every = 2;
+    o.run.data[0] = clip;
+    o.run.ndata = 1;
+    o.run.feat = 5;
+    o.run.blocks = 1;
+    o.run.batch = 2;
+    o.run.seq = 2;
+    o.run.patch = 32;
+    o.run.lr = o.run.lr_min = 1e-3;  // a constant rate: extending a run with --iters changes no schedule
+    o.run.log_every = 2;
     o.ckpt_every = 2;
-    o.seed = 11;
-    o.quiet = 1;
+    o.run.seed = 11;
+    o.run.quiet = 1;
     sv_err e;
     const char *a = tu_join(tu_tmpdir(), "a"), *b = tu_join(tu_tmpdir(), "b");
-    o.out = a;
-    o.iters = 6;
-    CHECKF(!sv_flow_train(&o, &e), "%s", e.msg);
-    o.out = b;
-    o.iters = 4;
-    CHECKF(!sv_flow_train(&o, &e), "%s", e.msg);
-    CHECK(sv_flow_train(&o, &e) == -1 && strstr(e.msg, "--resume"));  // a second fresh run into b
+    o.run.out = a;
+    o.run.iters = 6;
+    CHECKF(!sv_flow_train(&o, NULL, &e), "%s", e.msg);
+    o.run.out = b;
+    o.run.iters = 4;
+    CHECKF(!sv_flow_train(&o, NULL, &e), "%s", e.msg);
+    CHECK(sv_flow_train(&o, NULL, &e) == -1 && strstr(e.msg, "--resume"));  // a second fresh run into b
     struct stat st;
-    o.out = tu_join(tu_tmpdir(), "c");
-    o.data[0] = tu_join(clip, "nowhere");
-    CHECKF(sv_flow_train(&o, &e) == -1 && strstr(e.msg, "nowhere") && stat(o.out, &st) != 0, "%s", e.msg);
-    o.data[0] = clip;
-    o.out = clip;  // the data would be written into
-    CHECKF(sv_flow_train(&o, &e) == -1 && strstr(e.msg, "is the input") && stat(tu_join(clip, ".lock"), &st) != 0,
+    o.run.out = tu_join(tu_tmpdir(), "c");
+    o.run.data[0] = tu_join(clip, "nowhere");
+    CHECKF(sv_flow_train(&o, NULL, &e) == -1 && strstr(e.msg, "nowhere") && stat(o.run.out, &st) != 0, "%s", e.msg);
+    o.run.data[0] = clip;
+    o.run.out = clip;  // the data would be written into
+    CHECKF(sv_flow_train(&o, NULL, &e) == -1 && strstr(e.msg, "is the input") && stat(tu_join(clip, ".lock"), &st) != 0,
            "%s", e.msg);
     sv_flowtrain_opts r;
     sv_flowtrain_opts_default(&r);
-    r.out = b;
-    r.iters = 6;
-    r.resume = 1;
-    r.quiet = 1;
-    CHECKF(!sv_flow_train(&r, &e), "%s", e.msg);
+    r.run.out = b;
+    r.run.iters = 6;
+    r.run.resume = 1;
+    r.run.quiet = 1;
+    CHECKF(!sv_flow_train(&r, NULL, &e), "%s", e.msg);
 
     sv_model ma, mb, m0;
     if (load(&ma, a)) return;

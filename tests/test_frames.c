@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/warn.h"
 #include "io/atomic_file.h"
 #include "io/frames.h"
 #include "testutil.h"
@@ -649,8 +650,32 @@ static void test_video_names(void) {
     for (size_t i = 0; i < sizeof no / sizeof *no; i++) CHECKF(!sv_frames_is_video_name(no[i]), "%s", no[i]);
 }
 
+static void test_png_names(void) {
+    const char *yes[] = {"a.png", "B.PNG", "x.y.Png", "dir/f.png"};
+    const char *no[] = {".png", "png", "a.png.txt", "a.pn", "a.jpg", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) CHECKF(sv_frames_is_png_name(yes[i]), "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) CHECKF(!sv_frames_is_png_name(no[i]), "%s", no[i]);
+}
+
+static void note_warning(void *ud, const char *msg) { snprintf(ud, 256, "%s", msg); }
+
+// Warnings go to the installed handler only (core/warn.h): formatted once, never a format themselves.
+static void test_warning_handler(void) {
+    char got[256] = "";
+    sv_warnf("dropped %d", 1);  // no handler: nothing happens
+    sv_set_warning_handler(note_warning, got);
+    sv_warnf("%s: fell back to %s", "out%n%s.mp4", "mpeg4");
+    CHECKF(!strcmp(got, "out%n%s.mp4: fell back to mpeg4"), "got '%s'", got);
+    sv_set_warning_handler(NULL, NULL);
+    got[0] = 0;
+    sv_warnf("dropped again");
+    CHECK(got[0] == 0);
+}
+
 int main(void) {
     run_test("video_names", test_video_names);
+    run_test("png_names", test_png_names);
+    run_test("warning_handler", test_warning_handler);
     run_test("png_roundtrip_odd", test_png_roundtrip_odd);
     run_test("png_color_types", test_png_color_types);
     run_test("folder_sorted", test_folder_sorted);

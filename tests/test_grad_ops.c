@@ -99,7 +99,7 @@ static void fd_grad(dfwd f, const op_ctx *k, const double *x0, size_t nx, const 
 // A plain CHW map in layout blk, padding channels set to pad_value (zero for data, SENTINEL for gradients).
 static float *blocked(const float *chw, int c, int h, int w, int blk, float pad_value) {
     float *b = malloc(sizeof(float) * sv_fmap_floats(c, h, w, blk));
-    layout_convert(b, blk, chw, 1, c, h, w);
+    layout_convert(sv_fmap_one(b, c, h, w, blk), sv_fmap_in(chw, c, h, w, 1));
     for (int ch = c; ch < sv_cpad(c, blk); ch++)
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) b[sv_fmap_index(ch, y, x, h, w, blk)] = pad_value;
@@ -117,7 +117,7 @@ static int padding_untouched(const float *b, int c, int h, int w, int blk) {
 // Max |unblock(b) - chw| over the real channels.
 static double diff_unblocked(const float *b, int blk, const float *chw, int c, int h, int w) {
     float *u = malloc(sizeof(float) * (size_t)c * h * w);
-    layout_convert(u, 1, b, blk, c, h, w);
+    layout_convert(sv_fmap_one(u, c, h, w, 1), sv_fmap_in(b, c, h, w, blk));
     double d = tu_max_abs_diff(u, chw, (size_t)c * h * w);
     free(u);
     return d;
@@ -184,7 +184,8 @@ static void test_channel_copy(void) {
     float *x = frand(nin, -1, 1), *g = frand(nout, -1, 1), *pre = frand(nin, -1, 1), *out = frand(nout, -1, 1);
     double *xd = to_d(x, nin), *yd = malloc(sizeof(double) * nout), *gd = to_d(g, nout);
     double *fd = malloc(sizeof(double) * nin);
-    channel_copy(out, cout, dst_c0, 1, x, cin, src_c0, 1, n, h, w);
+    channel_copy(sv_fmap_slice(sv_fmap_one(out, cout, h, w, 1), dst_c0, n),
+                 sv_fmap_slice(sv_fmap_in(x, cin, h, w, 1), src_c0, n));
     d_copy(&k, xd, yd);
     double m = 0;
     for (size_t i = dst_c0 * hw; i < (dst_c0 + n) * hw; i++) m = fmax(m, fabs(out[i] - yd[i]));
@@ -192,7 +193,8 @@ static void test_channel_copy(void) {
 
     float *din = fcopy(pre, nin);
     fd_grad(d_copy, &k, xd, nin, gd, nout, fd);
-    channel_copy_backward(din, cin, src_c0, 1, g, cout, dst_c0, 1, n, h, w);
+    channel_copy_backward(sv_fmap_slice(sv_fmap_one(din, cin, h, w, 1), src_c0, n),
+                          sv_fmap_slice(sv_fmap_in(g, cout, h, w, 1), dst_c0, n));
     double e = rel_err(din, pre, fd, nin);
     CHECKF(e < GRAD_TOL, "channel_copy backward rel err %g", e);
 
@@ -202,14 +204,16 @@ static void test_channel_copy(void) {
     double *fdp = malloc(sizeof(double) * nin);
     fd_grad(d_copy, &kp, xd, nin, gd, (size_t)pcout * hw, fdp);
     float *ref = fcopy(pre, nin);
-    channel_copy_backward(ref, cin, ps, 1, g, pcout, pd, 1, pc, h, w);
+    channel_copy_backward(sv_fmap_slice(sv_fmap_one(ref, cin, h, w, 1), ps, pc),
+                          sv_fmap_slice(sv_fmap_in(g, pcout, h, w, 1), pd, pc));
     e = rel_err(ref, pre, fdp, nin);
     CHECKF(e < GRAD_TOL, "partial channel_copy backward rel err %g", e);
     const int blks[4][2] = {{8, 1}, {1, 16}, {8, 8}, {16, 8}};  // {blk_in, blk_out}
     for (int t = 0; t < 4; t++) {
         int bi = blks[t][0], bo = blks[t][1];
         float *gb = blocked(g, pcout, h, w, bo, GARBAGE), *db = blocked(pre, cin, h, w, bi, SENTINEL);
-        channel_copy_backward(db, cin, ps, bi, gb, pcout, pd, bo, pc, h, w);
+        channel_copy_backward(sv_fmap_slice(sv_fmap_one(db, cin, h, w, bi), ps, pc),
+                              sv_fmap_slice(sv_fmap_in(gb, pcout, h, w, bo), pd, pc));
         CHECKF(diff_unblocked(db, bi, ref, cin, h, w) < BLK_TOL, "channel_copy backward blk %d<-%d", bi, bo);
         CHECKF(padding_untouched(db, cin, h, w, bi), "channel_copy backward padding blk %d", bi);
         free(gb), free(db);
@@ -244,12 +248,12 @@ static void test_scatter_gather(void) {
     double *rd = to_d(r, nr), *gd = to_d(g, ny), *fd = malloc(sizeof(double) * nr);
     fd_grad(d_scatter_add, &k, rd, nr, gd, ny, fd);
     float *dr = fcopy(pre, nr);
-    channel_scatter_add_backward(dr, g, rsc_idx, n, cy, h, w, 1);
+    channel_scatter_add_backward(sv_fmap_one(dr, n, h, w, 1), sv_fmap_in(g, cy, h, w, 1), rsc_idx);
     double e = rel_err(dr, pre, fd, nr);
     CHECKF(e < GRAD_TOL, "scatter_add backward rel err %g", e);
     for (int blk = 8; blk <= 16; blk *= 2) {
         float *gb = blocked(g, cy, h, w, blk, GARBAGE), *db = blocked(pre, n, h, w, blk, SENTINEL);
-        channel_scatter_add_backward(db, gb, rsc_idx, n, cy, h, w, blk);
+        channel_scatter_add_backward(sv_fmap_one(db, n, h, w, blk), sv_fmap_in(gb, cy, h, w, blk), rsc_idx);
         CHECKF(diff_unblocked(db, blk, dr, n, h, w) < BLK_TOL, "scatter_add backward blk %d", blk);
         CHECKF(padding_untouched(db, n, h, w, blk), "scatter_add backward padding blk %d", blk);
         free(gb), free(db);
@@ -259,12 +263,12 @@ static void test_scatter_gather(void) {
     float *x = frand(ny, -1, 1), *gg = frand(nr, -1, 1), *pre2 = frand(ny, -1, 1), *out = malloc(sizeof(float) * nr);
     double *xd = to_d(x, ny), *ggd = to_d(gg, nr), *yd = malloc(sizeof(double) * nr);
     double *fd2 = malloc(sizeof(double) * ny);
-    channel_gather(out, x, rsc_idx, n, cy, h, w, 1);
+    channel_gather(sv_fmap_one(out, n, h, w, 1), sv_fmap_in(x, cy, h, w, 1), rsc_idx);
     d_gather(&k, xd, yd);
     CHECKF(max_abs_fd(out, yd, nr) < FWD_TOL, "gather forward");
     fd_grad(d_gather, &k, xd, ny, ggd, nr, fd2);
     float *dx = fcopy(pre2, ny);
-    channel_scatter_add(dx, gg, rsc_idx, n, cy, h, w, 1);
+    channel_scatter_add(sv_fmap_one(dx, cy, h, w, 1), sv_fmap_in(gg, n, h, w, 1), rsc_idx);
     e = rel_err(dx, pre2, fd2, ny);
     CHECKF(e < GRAD_TOL, "gather backward rel err %g", e);
     free(r), free(g), free(pre), free(rd), free(gd), free(fd), free(dr), free(x), free(gg), free(pre2), free(out),

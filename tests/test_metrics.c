@@ -12,8 +12,8 @@
 #include "model/basicvsr.h"
 #include "model/runner.h"
 #include "testutil.h"
-#include "train/eval.h"
-#include "train/metrics.h"
+#include "pipeline/eval.h"
+#include "ops/metrics.h"
 
 #define REL 1e-10  // the C code agrees with numpy to about 1e-14
 
@@ -243,7 +243,7 @@ static void test_eval_exact_gt(void) {
         return;
     sv_eval_opts o;
     sv_eval_opts_default(&o);
-    o.quiet = 1;
+
     sv_eval_result r;
     sv_err e;
     // chunks of 2 with a lookahead that reaches the end are exact, so every frame matches
@@ -336,7 +336,7 @@ static void test_eval_clip_folders(void) {
     if (f) fputs("x", f), fclose(f);
     sv_eval_opts o;
     sv_eval_opts_default(&o);
-    o.quiet = 1, o.y_only = 1, o.crop_border = 4;
+    o.y_only = 1, o.crop_border = 4;
     sv_eval_result *res = NULL, mean;
     int nc = 0;
     sv_err e;

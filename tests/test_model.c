@@ -8,6 +8,8 @@
 
 #include "model/basicvsr.h"
 #include "model/runner.h"
+#include "ops/imresize.h"
+#include "pipeline/upscale.h"
 #include "testutil.h"
 
 #define TOL_OUT 1e-4
@@ -106,6 +108,8 @@ static void run_case(const tcase *tc, sv_exec_mode mode) {
         int rc = sv_runner_run(r, frames, n, on_out, &o, &e);
         CHECKF(rc == 0, "run: %s", e.msg);
         CHECK(o.count == n);
+        const sv_runner_profile prof = sv_runner_get_profile(r);
+        CHECK(prof.frames == n && prof.spynet > 0 && prof.trunk > 0 && prof.recon > 0 && prof.emit >= 0);
         compare(tc, "output", o.out, (size_t)n * fr * 16, TOL_OUT, mname);
         compare(tc, "flows_backward", t.flow_b, (size_t)(n - 1) * 2 * hw, TOL_FEAT, mname);
         compare(tc, "flows_forward", t.flow_f, (size_t)(n - 1) * 2 * hw, TOL_FEAT, mname);
@@ -177,7 +181,44 @@ static void t_tiny_frames(void) {
     sv_model_free(&m);
 }
 
+// The bicubic runner: every output frame is sv_imresize(x, 4h, 4w) of its own input frame, chunk by
+// chunk, whichever way it is made (sv_runner_create without a model still makes it).
+static void t_bicubic_runner(void) {
+    const int h = 7, w = 11, n = 3, H = SV_SCALE * h, W = SV_SCALE * w;
+    const size_t fr = (size_t)3 * h * w, FR = (size_t)3 * H * W;
+    float *in = malloc(sizeof(float) * fr * n), *want = malloc(sizeof(float) * FR * n);
+    uint64_t st = 3;
+    tu_fill_uniform(in, fr * n, 0, 1, &st);
+    sv_err e;
+    for (int i = 0; i < n; i++) CHECK(sv_imresize(want + i * FR, in + i * fr, 3, h, w, H, W, &e) == 0);
+    const float *frames[3] = {in, in + fr, in + 2 * fr};
+    for (int how = 0; how < 2; how++) {
+        sv_runner *r = how ? sv_job_runner_create(NULL, h, w, n, SV_EXEC_FAST, &e) : sv_bicubic_runner_create(h, w, n, &e);
+        CHECKF(r != NULL, "bicubic runner: %s", e.msg);
+        if (!r) continue;
+        outs o = {.out = calloc(FR * n, sizeof(float)), .frame = FR};
+        sv_runner_set_tap(r, on_tap, NULL);  // never called: nothing is tapped
+        CHECK(sv_runner_run_chunk(r, frames, n, 2, NULL, on_out, &o, &e) == 0 && o.count == 2);
+        CHECK(sv_runner_run_chunk(r, frames + 2, 1, 1, frames[1], on_out, &o, &e) == 0 && o.count == 3);
+        // the second chunk's frame landed at index 0: compare it where it was written
+        CHECK(memcmp(o.out, want + 2 * FR, FR * sizeof(float)) == 0);
+        CHECK(memcmp(o.out + FR, want + FR, FR * sizeof(float)) == 0);
+        CHECK(sv_runner_run(r, frames, n, on_out, &o, &e) == 0);
+        CHECK(memcmp(o.out, want, FR * n * sizeof(float)) == 0);
+        CHECK(sv_runner_run(r, frames, n + 1, on_out, &o, &e) == -1 && strstr(e.msg, "planned for 1..3"));
+        CHECK(sv_runner_bytes(r) == FR * sizeof(float) && sv_runner_get_profile(r).frames == 0);
+        size_t fixed, per;
+        sv_bicubic_runner_estimate(h, w, &fixed, &per);
+        CHECK(fixed >= sv_runner_bytes(r) && per == 0);
+        sv_runner_free(r);
+        free(o.out);
+    }
+    CHECK(sv_bicubic_runner_create(0, w, n, &e) == NULL && strstr(e.msg, "invalid runner size"));
+    free(in), free(want);
+}
+
 int main(void) {
+    run_test("bicubic_runner_is_imresize", t_bicubic_runner);
     run_test("parity_main_reference", t_main_ref);
     run_test("parity_odd_reference", t_odd_ref);
     run_test("parity_pad_reference", t_pad_ref);

@@ -88,12 +88,12 @@ static void test_activation_kinks(void) {
 // Blocked layout vs CHW for every layout-generic op, on odd channel counts and sizes.
 static float *to_blk(const float *chw, int c, int h, int w, int blk) {
     float *o = calloc(sv_fmap_floats(c, h, w, blk), sizeof(float));
-    layout_convert(o, blk, chw, 1, c, h, w);
+    layout_convert(sv_fmap_one(o, c, h, w, blk), sv_fmap_in(chw, c, h, w, 1));
     return o;
 }
 static double diff_blk(const float *blkd, const float *chw, int c, int h, int w, int blk) {
     float *o = malloc(sizeof(float) * (size_t)c * h * w);
-    layout_convert(o, 1, blkd, blk, c, h, w);
+    layout_convert(sv_fmap_one(o, c, h, w, 1), sv_fmap_in(blkd, c, h, w, blk));
     double d = tu_max_abs_diff(o, chw, (size_t)c * h * w);
     free(o);
     return d;
@@ -159,16 +159,16 @@ static void test_blocked_matches_chw(void) {
                 for (int i = 0; i < m; i++)
                     if (idx[i] >= 0) idx[mm++] = idx[i];
                 float *g1 = calloc(n, 4), *g2 = calloc(sv_fmap_floats(c, h, w, blk), 4);
-                channel_gather(g1, a, idx, mm, c, h, w, 1);
-                channel_gather(g2, ab, idx, mm, c, h, w, blk);
+                channel_gather(sv_fmap_one(g1, mm, h, w, 1), sv_fmap_in(a, c, h, w, 1), idx);
+                channel_gather(sv_fmap_one(g2, mm, h, w, blk), sv_fmap_in(ab, c, h, w, blk), idx);
                 CHECKF(diff_blk(g2, g1, mm, h, w, blk) == 0.0, "gather blk %d", blk);
                 for (int i = 0; i < mm; i++)  // gather picked the right channels
                     CHECK(g1[(size_t)i * h * w + 5 % (h * w)] == a[(size_t)idx[i] * h * w + 5 % (h * w)]);
                 float *y1 = malloc(n * 4);
                 memcpy(y1, a, n * 4);
                 float *y2 = to_blk(a, c, h, w, blk);
-                channel_scatter_add(y1, g1, idx, mm, c, h, w, 1);
-                channel_scatter_add(y2, g2, idx, mm, c, h, w, blk);
+                channel_scatter_add(sv_fmap_one(y1, c, h, w, 1), sv_fmap_in(g1, mm, h, w, 1), idx);
+                channel_scatter_add(sv_fmap_one(y2, c, h, w, blk), sv_fmap_in(g2, mm, h, w, blk), idx);
                 CHECKF(diff_blk(y2, y1, c, h, w, blk) == 0.0, "scatter-add blk %d", blk);
                 for (int i = 0; i < mm; i++)  // scatter-add doubled the gathered channels, left others alone
                     CHECK(y1[(size_t)idx[i] * h * w] == 2 * a[(size_t)idx[i] * h * w]);
@@ -203,10 +203,11 @@ static void test_concat_and_add(void) {
         if (blk == 2 || blk == 4) continue;
         float *cat = calloc(sv_fmap_floats(ca + cb, h, w, blk), 4);
         float *bb = to_blk(b, cb, h, w, blk);
-        channel_copy(cat, ca + cb, 0, blk, a, ca, 0, 1, ca, h, w);
-        channel_copy(cat, ca + cb, ca, blk, bb, cb, 0, blk, cb, h, w);
+        const sv_fmap cv = sv_fmap_one(cat, ca + cb, h, w, blk);
+        channel_copy(sv_fmap_slice(cv, 0, ca), sv_fmap_in(a, ca, h, w, 1));
+        channel_copy(sv_fmap_slice(cv, ca, cb), sv_fmap_in(bb, cb, h, w, blk));
         float plain[16 * 45];
-        layout_convert(plain, 1, cat, blk, ca + cb, h, w);
+        layout_convert(sv_fmap_one(plain, ca + cb, h, w, 1), cv);
         CHECKF(tu_max_abs_diff(plain, a, sizeof a / 4) == 0.0, "concat part a, blk %d", blk);
         CHECKF(tu_max_abs_diff(plain + 3 * 45, b, sizeof b / 4) == 0.0, "concat part b, blk %d", blk);
         free(cat), free(bb);
@@ -216,8 +217,106 @@ static void test_concat_and_add(void) {
     for (int i = 0; i < 3 * 45; i++) CHECK(sum[i] == a[i] + b[i]);
 }
 
+// ---- the channel ops on views (core/layout.h) against a naive loop over every element, on batches of
+// odd shapes: every pair of layouts (blk 1, 8, 16), channel windows at odd offsets, a batch whose maps
+// are not back to back. The whole destination buffer is compared, so what lies outside the window
+// (other channels, padding, the gaps between maps) must be left as it was. ----
+
+// element (s, i, y, x) of a view, by the layout formula
+static float *elem(sv_fmap v, int s, int i, int y, int x) {
+    return v.data + (size_t)s * v.stride + sv_fmap_index(v.c0 + i, y, x, v.h, v.w, v.blk);
+}
+
+// n maps of c channels in layout blk, gap floats between them, every float random (padding and gaps too)
+static sv_fmap rand_maps(int c, int h, int w, int blk, int n, size_t gap, uint64_t *st) {
+    const size_t stride = sv_fmap_floats(c, h, w, blk) + gap, total = stride * (size_t)n;
+    float *p = malloc(total * sizeof(float));
+    tu_fill_uniform(p, total, -1, 1, st);
+    return sv_fmap_strided(sv_fmap_batch(p, c, h, w, blk, n), n, stride);
+}
+
+static size_t view_floats(sv_fmap v) { return v.stride * (size_t)v.n; }
+
+static float *copy_of(sv_fmap v) {
+    float *p = malloc(view_floats(v) * sizeof(float));
+    memcpy(p, v.data, view_floats(v) * sizeof(float));
+    return p;
+}
+
+enum { COPY, COPY_BACKWARD, GATHER, SCATTER_ADD, SCATTER_ADD_BACKWARD, NOPS };
+static const char *op_names[NOPS] = {"copy", "copy_backward", "gather", "scatter_add", "scatter_add_backward"};
+
+// The op on views: dst is written; idx (n_idx distinct channels of the view it indexes) for the RSC ops.
+static void run_op(int op, sv_fmap dst, sv_fmap src, const int *idx) {
+    if (op == COPY) channel_copy(dst, src);
+    if (op == COPY_BACKWARD) channel_copy_backward(dst, src);
+    if (op == GATHER) channel_gather(dst, src, idx);
+    if (op == SCATTER_ADD) channel_scatter_add(dst, src, idx);
+    if (op == SCATTER_ADD_BACKWARD) channel_scatter_add_backward(dst, src, idx);
+}
+
+// The same op, one element at a time, into exp (a copy of dst's buffer).
+static void naive_op(int op, sv_fmap dst, float *exp, sv_fmap src, const int *idx, int nc) {
+    sv_fmap e = dst;
+    e.data = exp;
+    for (int s = 0; s < dst.n; s++)
+        for (int i = 0; i < nc; i++)
+            for (int y = 0; y < dst.h; y++)
+                for (int x = 0; x < dst.w; x++) {
+                    const int di = op == SCATTER_ADD ? idx[i] : i;
+                    const int si = op == GATHER || op == SCATTER_ADD_BACKWARD ? idx[i] : i;
+                    const float v = *elem(src, s, si, y, x);
+                    if (op == COPY || op == GATHER) *elem(e, s, di, y, x) = v;
+                    else *elem(e, s, di, y, x) += v;
+                }
+}
+
+static void test_views_vs_naive(void) {
+    static const int blks[] = {1, 8, 16};
+    static const int idx[] = {11, 2, 7, 0, 5};  // distinct channels of a 13-channel window
+    const int h = 5, w = 7, n = 3, nidx = 5;
+    uint64_t st = 17;
+    for (int op = 0; op < NOPS; op++)
+        for (int bd = 0; bd < 3; bd++)
+            for (int bs = 0; bs < 3; bs++) {
+                // dst: 37 channels, window at 5; src: 29 channels, window at 3, its maps 11 floats apart
+                sv_fmap dmap = rand_maps(37, h, w, blks[bd], n, 0, &st);
+                sv_fmap smap = rand_maps(29, h, w, blks[bs], n, 11, &st);
+                const int scatter = op == SCATTER_ADD, gathered = op == GATHER || op == SCATTER_ADD_BACKWARD;
+                // the RSC ops index a 13-channel window on their full-map side and write/read nidx channels
+                const int nc = op == COPY || op == COPY_BACKWARD ? 13 : nidx;
+                const sv_fmap dst = sv_fmap_slice(dmap, 5, scatter ? 13 : nc);
+                const sv_fmap src = sv_fmap_slice(smap, 3, gathered ? 13 : nc);
+                float *exp = copy_of(dmap);
+                naive_op(op, dst, exp + (dst.data - dmap.data), src, idx, nc);
+                run_op(op, dst, src, idx);
+                CHECKF(memcmp(exp, dmap.data, view_floats(dmap) * sizeof(float)) == 0, "%s blk %d <- %d",
+                       op_names[op], blks[bd], blks[bs]);
+                free(exp), free(dmap.data), free(smap.data);
+            }
+    // layout_convert on a batch: the whole maps, padding zeroed
+    for (int bd = 0; bd < 3; bd++) {
+        sv_fmap in = rand_maps(13, h, w, 1, n, 0, &st), out = rand_maps(13, h, w, blks[bd], n, 0, &st);
+        layout_convert(out, in);
+        int ok = 1;
+        for (int s = 0; s < n; s++)
+            for (int c = 0; c < sv_cpad(13, blks[bd]); c++)
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++)
+                        ok &= *elem(out, s, c, y, x) == (c < 13 ? *elem(in, s, c, y, x) : 0.0f);
+        CHECKF(ok, "layout_convert batch blk %d", blks[bd]);
+        free(in.data), free(out.data);
+    }
+    // a view helper: map s, channel i of a slice
+    float buf[2 * 16 * 6];
+    const sv_fmap v = sv_fmap_slice(sv_fmap_batch(buf, 13, 2, 3, 8, 2), 9, 4);
+    CHECK(v.stride == 16 * 6 && sv_fmap_channel(v, 1, 2) == buf + 96 + 6 * 8 + 3);
+    CHECK(sv_fmap_sample(v, 1).data == buf + 96 && sv_fmap_sample(v, 1).n == 1 && sv_fmap_sample(v, 1).c0 == 9);
+}
+
 int main(void) {
     run_test("concat_and_add", test_concat_and_add);
+    run_test("channel_ops_on_views_vs_naive", test_views_vs_naive);
     run_test("warp_zeros_and_border_vs_pytorch", test_warp_zeros_and_border);
     run_test("pixel_shuffle_vs_pytorch", test_pixel_shuffle);
     run_test("bilinear_x4_vs_pytorch", test_bilinear_x4);

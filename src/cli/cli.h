@@ -19,6 +19,16 @@ float cli_parse_act(const char *s);
 // The options every training command takes beside its own: --threads N, --resume, -q/--quiet. Returns 1
 // when opt is one (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
 int cli_run_option(const char *cmd, const char *opt, const char *val, int *threads, int *resume, int *quiet, int *takes);
+// The options of a job that streams clips through a model (upscale, eval): -m/--model, --chunk,
+// --lookahead, --threads, --act, -q. Returns 1 when opt is one (*takes: it used val), 0 when it is not,
+// -1 (after a message) on a bad value.
+typedef struct {
+    const char *model;
+    int chunk, lookahead, threads, quiet;  // chunk 0, lookahead -1, threads 0: the defaults
+    float act;                             // -1: what the model file says
+} cli_job_args;
+void cli_job_args_default(cli_job_args *j);
+int cli_job_option(const char *cmd, cli_job_args *j, const char *opt, const char *val, int *takes);
 // Sets the thread count for OpenMP (and so oneDNN); n <= 0: all cores.
 void cli_set_threads(int n);
 
@@ -26,6 +36,32 @@ void cli_set_threads(int n);
 // is one of them (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
 #include "train/trainer.h"
 int cli_train_option(const char *cmd, sv_train_opts *o, const char *opt, const char *val, int *takes);
+// The same for the options of every run (train, train-flow, prune: --data, --lr, --lr-min, --batch, --seq,
+// --patch, --degradation, --log-every, --seed) and for those of a run that makes or takes a model (train,
+// train-flow: --init, --feat, --blocks, --act).
+int cli_run_common_option(const char *cmd, sv_run_opts *o, const char *opt, const char *val, int *takes);
+int cli_model_option(const char *cmd, sv_run_opts *o, const char *opt, const char *val, int *takes);
+// The argument loop of a training command. It knows -h, --out, --iters (has_iters), --threads, --resume
+// and -q, and asks own(ud, ...) about every other option: 1 taken (*takes: it used val; *keep: a --resume
+// may be given it), 0 unknown, -1 bad (after a message). Returns 0, 1 after --help, 2 on an error (printed).
+typedef int (*cli_own_option)(void *ud, const char *opt, const char *val, int *takes, int *keep);
+typedef struct {
+    const char *cmd, *usage;
+    sv_run_opts *run;
+    int has_iters;
+    int threads, iters_given, n_other;  // n_other: options that a --resume must not be given (the last: other)
+    const char *other;
+} cli_run_args;
+int cli_parse_run_args(cli_run_args *c, int argc, char **argv, cli_own_option own, void *ud);
+// After the loop: --out is there, a --resume changes nothing saved (without --iters it keeps the run's
+// total); sets the threads, and the run's messages (stderr; OUTPUT: stdout) and stop flag
+// (cli_stop_on_signal). Returns 0 or 2 (after a message).
+int cli_run_args_finish(cli_run_args *c);
+// Installs the SIGINT/SIGTERM handlers of a training run: the first sets the returned flag (the run stops
+// after the current iteration, with a checkpoint); a second stops at once, as
+// cli_remove_temporaries_on_signal (the last checkpoint stays).
+#include <signal.h>
+volatile sig_atomic_t *cli_stop_on_signal(void);
 
 // -m MODEL: a path (.pth or .safetensors), or the name of a model shipped in models/: "ssl" (alias
 // "pruned": the SSL-pruned default, CLI_DEFAULT_MODEL, used when arg is NULL) or "dense". A name has no

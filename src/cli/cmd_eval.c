@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "model/basicvsr.h"
-#include "train/eval.h"
+#include "pipeline/eval.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -93,23 +94,24 @@ static void print_table(const sv_eval_result *r, int n, const sv_eval_result *me
 int cmd_eval(int argc, char **argv) {
     sv_eval_opts o;
     sv_eval_opts_default(&o);
-    const char *model = NULL, *lr = NULL, *gt = NULL;
-    int threads = 0, json = 0;
-    float act = -1;
+    cli_job_args j;
+    cli_job_args_default(&j);
+    const char *lr = NULL, *gt = NULL;
+    int json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        int takes, known = cli_job_option("eval", &j, a, v, &takes);
+        if (known < 0) return 2;
+        if (known) {
+            i += takes;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             help(stdout);
             return 0;
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+        } else if (!strcmp(a, "--lr") || !strcmp(a, "--gt")) {
             if (!v) return fprintf(stderr, "slimvsr eval: %s needs a value\n", a), 2;
-            model = v, i++;
-        } else if (!strcmp(a, "--lr")) {
-            if (!v) return fprintf(stderr, "slimvsr eval: --lr needs a value\n"), 2;
-            lr = v, i++;
-        } else if (!strcmp(a, "--gt")) {
-            if (!v) return fprintf(stderr, "slimvsr eval: --gt needs a value\n"), 2;
-            gt = v, i++;
+            if (!strcmp(a, "--lr")) lr = v;
+            else gt = v;
+            i++;
         } else if (!strcmp(a, "--y")) {
             o.y_only = 1;
         } else if (!strcmp(a, "--crop-border")) {
@@ -122,20 +124,6 @@ int cmd_eval(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--json")) {
             json = 1;
-        } else if (!strcmp(a, "--chunk")) {
-            if ((o.chunk = cli_parse_int(a, v, 1, 1000000)) < 0) return 2;
-            i++;
-        } else if (!strcmp(a, "--lookahead")) {
-            if ((o.lookahead = cli_parse_int(a, v, 0, 100000)) < 0) return 2;
-            i++;
-        } else if (!strcmp(a, "--threads")) {
-            if ((threads = cli_parse_int(a, v, 1, 4096)) < 0) return 2;
-            i++;
-        } else if (!strcmp(a, "--act")) {
-            if ((act = cli_parse_act(v)) < -1) return 2;
-            i++;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o.quiet = 1;
         } else {
             fprintf(stderr, "slimvsr eval: unknown argument '%s' (see slimvsr eval --help)\n", a);
             return 2;
@@ -145,20 +133,25 @@ int cmd_eval(int argc, char **argv) {
         help(stderr);
         return 2;
     }
-    if (threads) cli_set_threads(threads);
+    if (j.threads) cli_set_threads(j.threads);
+    o.chunk = j.chunk, o.lookahead = j.lookahead;
     sv_err e;
     sv_model m;
     const sv_model *use;
-    if (cli_load_model(model, act, 1, &m, &use)) return 1;
+    if (cli_load_model(j.model, j.act, 1, &m, &use)) return 1;
     sv_eval_result *res = NULL, mean;
     int n = 0;
+    cli_progress prog;
+    sv_runner_profile prof;
+    o.progress = cli_progress_callback(&prog, j.quiet);
+    o.profile = cli_profile_wanted(&prof);
     int rc = sv_eval_dirs(use, lr, gt, &o, &res, &n, &mean, &e);
     if (rc) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
-    } else if (json) {
-        print_json(res, n, &mean, &o);
     } else {
-        print_table(res, n, &mean, &o);
+        cli_profile_print(o.profile);
+        if (json) print_json(res, n, &mean, &o);
+        else print_table(res, n, &mean, &o);
     }
     free(res);
     sv_model_free(&m);

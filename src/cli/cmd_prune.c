@@ -42,93 +42,68 @@ static const char *usage =
     "  pruned-init.safetensors (cut, before finetuning), and at the end model.safetensors (the pruned model:\n"
     "  see slimvsr info) and summary.json (parameters and FLOPs before and after, validation).\n";
 
+// prune's own options beside cli_train_option's.
+static int prune_own_option(void *ud, const char *a, const char *v, int *takes, int *keep) {
+    sv_prune_opts *o = ud;
+    const int c = cli_train_option("prune", &o->train, a, v, takes);
+    if (c) return c;
+    *takes = 1;
+    if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+        if (!(o->model = v)) {
+            fprintf(stderr, "slimvsr prune: %s needs a value\n", a);
+            return -1;
+        }
+    } else if (!strcmp(a, "--scheme")) {
+        if (sv_prune_scheme_parse(v, &o->scheme)) {
+            fprintf(stderr, "slimvsr prune: --scheme must be ssl, l1-aligned or l1-keep-last\n");
+            return -1;
+        }
+    } else if (!strcmp(a, "--ratio") || !strcmp(a, "--flops")) {
+        const int ratio = !strcmp(a, "--ratio");
+        double *x = ratio ? &o->ratio : &o->flops;
+        if (cli_parse_double("prune", a, v, 0, 1, x)) return -1;
+        if (*x <= 0 || *x >= 1) {
+            fprintf(stderr, "slimvsr prune: %s %s: the fraction of %s must be in (0, 1)\n", a, v,
+                    ratio ? "units to prune" : "FLOPs to keep");
+            return -1;
+        }
+    } else if (!strcmp(a, "--select") || !strcmp(a, "--criterion")) {
+        const int sel = !strcmp(a, "--select");
+        const char *yes = sel ? "global" : "scale", *no = sel ? "layer" : "l1";
+        if (!v || (strcmp(v, yes) && strcmp(v, no))) {
+            fprintf(stderr, "slimvsr prune: %s must be %s or %s\n", a, sel ? yes : no, sel ? no : yes);
+            return -1;
+        }
+        *(sel ? &o->global : &o->criterion_scale) = !strcmp(v, yes);
+    } else if (!strcmp(a, "--round")) {
+        if ((o->round = cli_parse_int("--round", v, 1, 64)) < 0) return -1;
+    } else if (!strcmp(a, "--sparsity-iters")) {
+        if (cli_parse_long("prune", a, v, 0, &o->sparsity_iters)) return -1;
+    } else if (!strcmp(a, "--finetune-iters")) {
+        if (cli_parse_long("prune", a, v, 0, &o->finetune_iters)) return -1;
+    } else if (!strcmp(a, "--tf-weight")) {
+        if (cli_parse_double("prune", a, v, 0, 1e6, &o->tf_weight)) return -1;
+    } else if (!strcmp(a, "--lambda-step")) {
+        if (cli_parse_double("prune", a, v, 0, 10, &o->lambda_step)) return -1;
+    } else if (!strcmp(a, "--lambda-max")) {
+        if (cli_parse_double("prune", a, v, 0, 1e3, &o->lambda_max)) return -1;
+    } else if (!strcmp(a, "--lambda-every")) {
+        if ((o->lambda_every = cli_parse_int("--lambda-every", v, 1, 1000000)) < 0) return -1;
+    } else if (!strcmp(a, "--scale-lr-mult")) {
+        if (cli_parse_double("prune", a, v, 1e-6, 1e6, &o->scale_lr_mult)) return -1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int cmd_prune(int argc, char **argv) {
     sv_prune_opts o;
     sv_prune_opts_default(&o);
-    int threads = 0, n_other = 0;
-    const char *other = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int r, takes = 1, is_other = 1, c = cli_train_option("prune", &o.train, a, v, &takes);
-        if (c < 0) return 2;
-        if (c > 0) {
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (!(o.model = v)) goto missing;
-        } else if (!strcmp(a, "--out")) {
-            if (!(o.train.out = v)) goto missing;
-            is_other = 0;
-        } else if (!strcmp(a, "--scheme")) {
-            if (sv_prune_scheme_parse(v, &o.scheme)) {
-                fprintf(stderr, "slimvsr prune: --scheme must be ssl, l1-aligned or l1-keep-last\n");
-                return 2;
-            }
-        } else if (!strcmp(a, "--ratio")) {
-            if (cli_parse_double("prune", a, v, 0, 1, &o.ratio)) return 2;
-            if (o.ratio <= 0 || o.ratio >= 1) {
-                fprintf(stderr, "slimvsr prune: --ratio %s: the fraction of units to prune must be in (0, 1)\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--flops")) {
-            if (cli_parse_double("prune", a, v, 0, 1, &o.flops)) return 2;
-            if (o.flops <= 0 || o.flops >= 1) {
-                fprintf(stderr, "slimvsr prune: --flops %s: the fraction of FLOPs to keep must be in (0, 1)\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--select")) {
-            if (!v || (strcmp(v, "global") && strcmp(v, "layer"))) {
-                fprintf(stderr, "slimvsr prune: --select must be global or layer\n");
-                return 2;
-            }
-            o.global = !strcmp(v, "global");
-        } else if (!strcmp(a, "--criterion")) {
-            if (!v || (strcmp(v, "l1") && strcmp(v, "scale"))) {
-                fprintf(stderr, "slimvsr prune: --criterion must be l1 or scale\n");
-                return 2;
-            }
-            o.criterion_scale = !strcmp(v, "scale");
-        } else if (!strcmp(a, "--round")) {
-            if ((o.round = cli_parse_int("--round", v, 1, 64)) < 0) return 2;
-        } else if (!strcmp(a, "--sparsity-iters")) {
-            if (cli_parse_long("prune", a, v, 0, &o.sparsity_iters)) return 2;
-        } else if (!strcmp(a, "--finetune-iters")) {
-            if (cli_parse_long("prune", a, v, 0, &o.finetune_iters)) return 2;
-        } else if (!strcmp(a, "--tf-weight")) {
-            if (cli_parse_double("prune", a, v, 0, 1e6, &o.tf_weight)) return 2;
-        } else if (!strcmp(a, "--lambda-step")) {
-            if (cli_parse_double("prune", a, v, 0, 10, &o.lambda_step)) return 2;
-        } else if (!strcmp(a, "--lambda-max")) {
-            if (cli_parse_double("prune", a, v, 0, 1e3, &o.lambda_max)) return 2;
-        } else if (!strcmp(a, "--lambda-every")) {
-            if ((o.lambda_every = cli_parse_int("--lambda-every", v, 1, 1000000)) < 0) return 2;
-        } else if (!strcmp(a, "--scale-lr-mult")) {
-            if (cli_parse_double("prune", a, v, 1e-6, 1e6, &o.scale_lr_mult)) return 2;
-        } else if ((r = cli_run_option("prune", a, v, &threads, &o.resume, &o.train.quiet, &takes)) != 0) {
-            if (r < 0) return 2;
-            is_other = 0;
-        } else {
-            fprintf(stderr, "slimvsr prune: unknown option '%s' (see slimvsr prune --help)\n", a);
-            return 2;
-        }
-        if (is_other) n_other++, other = a;
-        i += takes;
-        continue;
-    missing:
-        fprintf(stderr, "slimvsr prune: %s needs a value\n", a);
-        return 2;
-    }
-    if (!o.train.out) {
-        fprintf(stderr, "slimvsr prune: --out RUN_DIR is required (see slimvsr prune --help)\n");
-        return 2;
-    }
-    if (o.resume && n_other) {
-        fprintf(stderr, "slimvsr prune: --resume continues the run with its saved options; %s cannot be changed "
-                        "(only --threads, -q)\n", other);
-        return 2;
-    }
-    cli_set_threads(threads);
+    cli_run_args c = {.cmd = "prune", .usage = usage, .run = &o.train.run};
+    int r = cli_parse_run_args(&c, argc, argv, prune_own_option, &o);
+    if (r) return r == 1 ? 0 : r;
+    if ((r = cli_run_args_finish(&c))) return r;
     sv_err e;
     if (o.model && !(o.model = cli_model_path(o.model, &e))) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);

@@ -5,9 +5,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/frames.h"
-#include "train/dataset.h"
-#include "train/degrade.h"
 #include "train/trainer.h"
 
 static const char *usage =
@@ -43,41 +40,18 @@ static const char *usage =
     "  best.safetensors (best validation PSNR) and log.jsonl. Ctrl-C stops after the current iteration\n"
     "  and writes a checkpoint (a second Ctrl-C stops at once, keeping the last checkpoint).\n";
 
-static int cli_missing(const char *cmd, const char *opt) {
-    fprintf(stderr, "slimvsr %s: %s needs a value\n", cmd, opt);
-    return -1;
-}
-
-// The training options `train` and `prune` share. Returns 1 when a is one (then *takes: it used v), 0 when
-// it is not, -1 (after a message) on a bad value.
+// The training options `train` and `prune` share: those of every run, and validation, SPyNet's schedule and
+// --recompute. Returns 1 when a is one (then *takes: it used v), 0 when it is not, -1 (after a message) on a
+// bad value.
 int cli_train_option(const char *cmd, sv_train_opts *o, const char *a, const char *v, int *takes) {
-    long l;
+    const int c = cli_run_common_option(cmd, &o->run, a, v, takes);
+    if (c) return c;
     *takes = 1;
-    if (!strcmp(a, "--data")) {
-        if (!v) return cli_missing(cmd, a);
-        if (o->ndata == SV_TRAIN_MAX_DATA) {
-            fprintf(stderr, "slimvsr %s: at most %d --data sources\n", cmd, SV_TRAIN_MAX_DATA);
+    if (!strcmp(a, "--val")) {
+        if (!(o->val = v)) {
+            fprintf(stderr, "slimvsr %s: %s needs a value\n", cmd, a);
             return -1;
         }
-        o->data[o->ndata++] = v;
-    } else if (!strcmp(a, "--val")) {
-        if (!(o->val = v)) return cli_missing(cmd, a);
-    } else if (!strcmp(a, "--lr")) {
-        if (cli_parse_double(cmd, a, v, 0, 1, &o->lr)) return -1;
-    } else if (!strcmp(a, "--lr-min")) {
-        if (cli_parse_double(cmd, a, v, 0, 1, &o->lr_min)) return -1;
-    } else if (!strcmp(a, "--batch")) {
-        if ((o->batch = cli_parse_int(a, v, 1, INT_MAX)) < 0) return -1;
-    } else if (!strcmp(a, "--seq")) {
-        if ((o->seq = cli_parse_int(a, v, 2, INT_MAX)) < 0) return -1;
-    } else if (!strcmp(a, "--patch")) {
-        if ((o->patch = cli_parse_int(a, v, 8, SV_FRAME_MAX_SIDE / SV_DATA_SCALE)) < 0) return -1;
-    } else if (!strcmp(a, "--degradation")) {
-        if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
-            fprintf(stderr, "slimvsr %s: --degradation must be bi or bd\n", cmd);
-            return -1;
-        }
-        o->degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
     } else if (!strcmp(a, "--spynet-freeze")) {
         if (cli_parse_long(cmd, a, v, 0, &o->spynet_freeze)) return -1;
     } else if (!strcmp(a, "--spynet-lr-mult")) {
@@ -89,84 +63,42 @@ int cli_train_option(const char *cmd, sv_train_opts *o, const char *a, const cha
     } else if (!strcmp(a, "--val-rgb")) {
         o->val_y = 0;
         *takes = 0;
-    } else if (!strcmp(a, "--log-every")) {
-        if (cli_parse_long(cmd, a, v, 1, &o->log_every)) return -1;
     } else if (!strcmp(a, "--recompute")) {
         if ((o->recompute = cli_parse_int(a, v, 0, INT_MAX)) < 0) return -1;
-    } else if (!strcmp(a, "--seed")) {
-        if (cli_parse_long(cmd, a, v, 0, &l)) return -1;
-        o->seed = (uint64_t)l;
     } else {
         return 0;
     }
     return 1;
 }
 
+// train's own options beside cli_train_option: the model's (--init, --feat...), --ema, --dry-run.
+static int train_own_option(void *ud, const char *a, const char *v, int *takes, int *keep) {
+    sv_train_opts *o = ud;
+    int c = cli_train_option("train", o, a, v, takes);
+    if (!c) c = cli_model_option("train", &o->run, a, v, takes);
+    if (c) return c;
+    if (!strcmp(a, "--ema")) {
+        *takes = 1;
+        return cli_parse_double("train", a, v, 0, 0.999999, &o->ema) ? -1 : 1;
+    }
+    if (!strcmp(a, "--dry-run")) {
+        o->run.dry_run = 1;
+        *takes = 0;
+        *keep = 1;
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     sv_train_opts o;
     sv_train_opts_default(&o);
-    int threads = 0, n_other = 0, iters_given = 0;  // n_other: options that a --resume must not be given
-    const char *other = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long l;
-        int r, takes = 1, is_other = 1, c = cli_train_option("train", &o, a, v, &takes);
-        if (c < 0) return 2;
-        if (c > 0) {
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--out")) {
-            if (!(o.out = v)) goto missing;
-            is_other = 0;
-        } else if (!strcmp(a, "--init")) {
-            if (!(o.init = v)) goto missing;
-        } else if (!strcmp(a, "--feat")) {
-            if ((o.feat = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
-        } else if (!strcmp(a, "--blocks")) {
-            if ((o.blocks = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
-        } else if (!strcmp(a, "--act")) {
-            float s = cli_parse_act(v);
-            if (s < -1) return 2;
-            o.act_slope = s;
-        } else if (!strcmp(a, "--iters")) {
-            if (cli_parse_long("train", a, v, 1, &l)) return 2;
-            o.iters = l;
-            iters_given = 1;
-            is_other = 0;
-        } else if (!strcmp(a, "--ema")) {
-            if (cli_parse_double("train", a, v, 0, 0.999999, &o.ema)) return 2;
-        } else if ((r = cli_run_option("train", a, v, &threads, &o.resume, &o.quiet, &takes)) != 0) {
-            if (r < 0) return 2;
-            is_other = 0;
-        } else if (!strcmp(a, "--dry-run")) {
-            o.dry_run = 1;
-            takes = 0;
-            is_other = 0;
-        } else {
-            fprintf(stderr, "slimvsr train: unknown option '%s' (see slimvsr train --help)\n", a);
-            return 2;
-        }
-        if (is_other) n_other++, other = a;
-        i += takes;
-        continue;
-    missing:
-        fprintf(stderr, "slimvsr train: %s needs a value\n", a);
-        return 2;
-    }
-    if (!o.out) {
-        fprintf(stderr, "slimvsr train: --out RUN_DIR is required (see slimvsr train --help)\n");
-        return 2;
-    }
-    if (o.resume && !iters_given) o.iters = 0;  // keep the run's own
-    if (o.resume && n_other) {
-        fprintf(stderr, "slimvsr train: --resume continues the run with its saved options; %s cannot be changed "
-                        "(only --iters, --threads, -q)\n", other);
-        return 2;
-    }
-    cli_set_threads(threads);
+    cli_run_args c = {.cmd = "train", .usage = usage, .run = &o.run, .has_iters = 1};
+    int r = cli_parse_run_args(&c, argc, argv, train_own_option, &o);
+    if (r) return r == 1 ? 0 : r;
+    if ((r = cli_run_args_finish(&c))) return r;
     sv_err e;
-    if (o.init && !(o.init = cli_model_path(o.init, &e))) {
+    if (o.run.init && !(o.run.init = cli_model_path(o.run.init, &e))) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }

@@ -6,10 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/frames.h"
 #include "model/basicvsr.h"
-#include "train/dataset.h"
-#include "train/degrade.h"
 #include "train/flow_train.h"
 #include "train/model_init.h"
 
@@ -45,16 +42,26 @@ static const char *usage =
     "  --log-every N         a log.jsonl line every N iterations (default 10)\n"
     "  --checkpoint-every N  write model.safetensors and state.safetensors every N iterations (default 200)\n"
     "  --threads N           threads (default: all cores)\n"
-    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options\n"
+    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options;\n"
+    "                        --iters N then sets a new total (the cosine schedule follows it)\n"
     "  -q                    quiet\n"
     "  RUN_DIR gets model.safetensors (a whole BasicVSR), state.safetensors (to resume) and log.jsonl (iter,\n"
     "  loss, photo, smooth, photo_zero: the zero flow's photometric error on the same pairs, lr, seconds).\n"
-    "  Ctrl-C stops after the current iteration and writes a checkpoint.\n"
+    "  Ctrl-C stops after the current iteration and writes a checkpoint (a second Ctrl-C stops at once,\n"
+    "  keeping the last checkpoint).\n"
     "  --eval: mean photometric error over every ordered neighbour pair of whole frames of the clips (a\n"
     "  folder of PNG frames or a video, or a folder of such clips), for the zero flow and MODEL's SPyNet;\n"
     "  without -m, for the random model that --feat/--blocks/--act/--seed give (what training starts from).\n";
 
-static int run_eval(const char *model, const sv_flowtrain_opts *o, int max_frames, int json) {
+// --eval's options beside the run's.
+typedef struct {
+    sv_flowtrain_opts o;
+    const char *model;
+    int eval, json, max_frames;
+} flow_args;
+
+static int run_eval(const flow_args *f) {
+    const sv_run_opts *o = &f->o.run;
     if (o->ndata < 1) {
         fprintf(stderr, "slimvsr train-flow: --eval needs --data DIR\n");
         return 2;
@@ -62,6 +69,7 @@ static int run_eval(const char *model, const sv_flowtrain_opts *o, int max_frame
     sv_model m;
     sv_err e;
     char random_name[128];
+    const char *model = f->model;
     if (!model) {  // the untrained SPyNet that a run from scratch with these options starts from
         snprintf(random_name, sizeof random_name, "random(feat %d, blocks %d, seed %llu)", o->feat, o->blocks,
                  (unsigned long long)o->seed);
@@ -73,13 +81,13 @@ static int run_eval(const char *model, const sv_flowtrain_opts *o, int max_frame
         return 1;
     }
     sv_flow_eval_result r;
-    int rc = sv_flow_eval(&m, o->data, o->ndata, max_frames, &r, &e);
+    int rc = sv_flow_eval(&m, o->data, o->ndata, f->max_frames, &r, &e);
     sv_model_free(&m);
     if (rc) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }
-    if (json)
+    if (f->json)
         printf("{\"model\": \"%s\", \"clips\": %d, \"pairs\": %ld, \"photo_zero\": %.6f, \"photo_model\": %.6f, "
                "\"smooth_model\": %.6f, \"flow_mag\": %.4f}\n", model, r.clips, r.pairs, r.photo_zero, r.photo_model,
                r.smooth_model, r.flow_mag);
@@ -90,118 +98,62 @@ static int run_eval(const char *model, const sv_flowtrain_opts *o, int max_frame
     return 0;
 }
 
-int cmd_train_flow(int argc, char **argv) {
-    sv_flowtrain_opts o;
-    sv_flowtrain_opts_default(&o);
-    int threads = 0, n_other = 0, eval = 0, json = 0, max_frames = 0;
-    const char *other = NULL, *model = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long l;
-        int r, takes = 1, is_other = 1;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--data")) {
-            if (!v) goto missing;
-            if (o.ndata == SV_FLOW_MAX_DATA) {
-                fprintf(stderr, "slimvsr train-flow: at most %d --data sources\n", SV_FLOW_MAX_DATA);
-                return 2;
-            }
-            o.data[o.ndata++] = v;
-        } else if (!strcmp(a, "--out")) {
-            if (!(o.out = v)) goto missing;
-            is_other = 0;
-        } else if (!strcmp(a, "--init")) {
-            if (!(o.init = v)) goto missing;
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (!(model = v)) goto missing;
-        } else if (!strcmp(a, "--eval")) {
-            eval = 1;
-            takes = 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-            takes = 0;
-        } else if (!strcmp(a, "--max-frames")) {
-            if ((max_frames = cli_parse_int(a, v, 0, INT_MAX)) < 0) return 2;
-        } else if (!strcmp(a, "--feat")) {
-            if ((o.feat = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
-        } else if (!strcmp(a, "--blocks")) {
-            if ((o.blocks = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
-        } else if (!strcmp(a, "--act")) {
-            float s = cli_parse_act(v);
-            if (s < -1) return 2;
-            o.act_slope = s;
-        } else if (!strcmp(a, "--iters")) {
-            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
-            o.iters = l;
-            is_other = 0;
-        } else if (!strcmp(a, "--lr")) {
-            if (cli_parse_double("train-flow", a, v, 0, 1, &o.lr)) return 2;
-        } else if (!strcmp(a, "--lr-min")) {
-            if (cli_parse_double("train-flow", a, v, 0, 1, &o.lr_min)) return 2;
-        } else if (!strcmp(a, "--batch")) {
-            if ((o.batch = cli_parse_int(a, v, 1, INT_MAX)) < 0) return 2;
-        } else if (!strcmp(a, "--seq")) {
-            if ((o.seq = cli_parse_int(a, v, 2, INT_MAX)) < 0) return 2;
-        } else if (!strcmp(a, "--patch")) {
-            if ((o.patch = cli_parse_int(a, v, 8, SV_FRAME_MAX_SIDE / SV_DATA_SCALE)) < 0) return 2;
-        } else if (!strcmp(a, "--degradation")) {
-            if (!v || (strcmp(v, "bi") && strcmp(v, "bd"))) {
-                fprintf(stderr, "slimvsr train-flow: --degradation must be bi or bd\n");
-                return 2;
-            }
-            o.degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
-        } else if (!strcmp(a, "--smooth")) {
-            if (cli_parse_double("train-flow", a, v, 0, 1000, &o.smooth)) return 2;
-        } else if (!strcmp(a, "--scales")) {
-            if (cli_parse_long("train-flow", a, v, 1, &l)) return 2;
-            o.scales = (int)(l < 16 ? l : 16);
-        } else if (!strcmp(a, "--warmup")) {
-            if (cli_parse_long("train-flow", a, v, 0, &o.warmup)) return 2;
-        } else if (!strcmp(a, "--zero-head") || !strcmp(a, "--no-zero-head")) {
-            o.zero_head = !strcmp(a, "--zero-head");
-            takes = 0;
-        } else if (!strcmp(a, "--group")) {
-            if ((o.group = cli_parse_int(a, v, 1, 64)) < 0) return 2;
-        } else if (!strcmp(a, "--log-every")) {
-            if (cli_parse_long("train-flow", a, v, 1, &o.log_every)) return 2;
-        } else if (!strcmp(a, "--checkpoint-every")) {
-            if (cli_parse_long("train-flow", a, v, 1, &o.ckpt_every)) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_long("train-flow", a, v, 0, &l)) return 2;
-            o.seed = (uint64_t)l;
-        } else if ((r = cli_run_option("train-flow", a, v, &threads, &o.resume, &o.quiet, &takes)) != 0) {
-            if (r < 0) return 2;
-            is_other = 0;
-        } else {
-            fprintf(stderr, "slimvsr train-flow: unknown option '%s' (see slimvsr train-flow --help)\n", a);
-            return 2;
+// train-flow's own options beside the run's and the model's.
+static int flow_own_option(void *ud, const char *a, const char *v, int *takes, int *keep) {
+    flow_args *f = ud;
+    sv_flowtrain_opts *o = &f->o;
+    long l;
+    int c = cli_run_common_option("train-flow", &o->run, a, v, takes);
+    if (!c) c = cli_model_option("train-flow", &o->run, a, v, takes);
+    if (c) return c;
+    *takes = 1;
+    if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+        if (!(f->model = v)) {
+            fprintf(stderr, "slimvsr train-flow: %s needs a value\n", a);
+            return -1;
         }
-        if (is_other) n_other++, other = a;
-        i += takes;
-        continue;
-    missing:
-        fprintf(stderr, "slimvsr train-flow: %s needs a value\n", a);
-        return 2;
+    } else if (!strcmp(a, "--eval") || !strcmp(a, "--json")) {
+        *(!strcmp(a, "--eval") ? &f->eval : &f->json) = 1;
+        *takes = 0;
+    } else if (!strcmp(a, "--max-frames")) {
+        if ((f->max_frames = cli_parse_int(a, v, 0, INT_MAX)) < 0) return -1;
+    } else if (!strcmp(a, "--smooth")) {
+        if (cli_parse_double("train-flow", a, v, 0, 1000, &o->smooth)) return -1;
+    } else if (!strcmp(a, "--scales")) {
+        if (cli_parse_long("train-flow", a, v, 1, &l)) return -1;
+        o->scales = (int)(l < 16 ? l : 16);
+    } else if (!strcmp(a, "--warmup")) {
+        if (cli_parse_long("train-flow", a, v, 0, &o->warmup)) return -1;
+    } else if (!strcmp(a, "--zero-head") || !strcmp(a, "--no-zero-head")) {
+        o->zero_head = !strcmp(a, "--zero-head");
+        *takes = 0;
+    } else if (!strcmp(a, "--group")) {
+        if ((o->group = cli_parse_int(a, v, 1, 64)) < 0) return -1;
+    } else if (!strcmp(a, "--checkpoint-every")) {
+        if (cli_parse_long("train-flow", a, v, 1, &o->ckpt_every)) return -1;
+    } else {
+        return 0;
     }
-    cli_set_threads(threads);
-    if (eval) return run_eval(model, &o, max_frames, json);
-    if (model) {
+    return 1;
+}
+
+int cmd_train_flow(int argc, char **argv) {
+    flow_args f = {0};
+    sv_flowtrain_opts_default(&f.o);
+    cli_run_args c = {.cmd = "train-flow", .usage = usage, .run = &f.o.run, .has_iters = 1};
+    int r = cli_parse_run_args(&c, argc, argv, flow_own_option, &f);
+    if (r) return r == 1 ? 0 : r;
+    if (f.eval) {
+        cli_set_threads(c.threads);
+        return run_eval(&f);
+    }
+    if (f.model) {
         fprintf(stderr, "slimvsr train-flow: -m is for --eval; to train a model's SPyNet further use --init\n");
         return 2;
     }
-    if (!o.out) {
-        fprintf(stderr, "slimvsr train-flow: --out RUN_DIR is required (see slimvsr train-flow --help)\n");
-        return 2;
-    }
-    if (o.resume && n_other) {
-        fprintf(stderr, "slimvsr train-flow: --resume continues the run with its saved options; %s cannot be "
-                        "changed (only --iters, --threads, -q)\n", other);
-        return 2;
-    }
+    if ((r = cli_run_args_finish(&c))) return r;
     sv_err e;
-    if (sv_flow_train(&o, &e)) {
+    if (sv_flow_train(&f.o, NULL, &e)) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }

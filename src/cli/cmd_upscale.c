@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "io/frames.h"
 #include "model/basicvsr.h"
 #include "pipeline/upscale.h"
@@ -48,29 +49,19 @@ static void help(FILE *f) {
 int cmd_upscale(int argc, char **argv) {
     sv_upscale_opts o;
     sv_upscale_opts_default(&o);
-    const char *model = NULL, *pos[2] = {NULL, NULL};
-    int npos = 0, threads = 0;
-    float act = -1;
+    cli_job_args j;
+    cli_job_args_default(&j);
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        int takes, known = cli_job_option("upscale", &j, a, v, &takes);
+        if (known < 0) return 2;
+        if (known) {
+            i += takes;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             help(stdout);
             return 0;
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (!v) return fprintf(stderr, "slimvsr upscale: %s needs a value\n", a), 2;
-            model = v, i++;
-        } else if (!strcmp(a, "--chunk")) {
-            if ((o.chunk = cli_parse_int(a, v, 1, 1000000)) < 0) return 2;
-            i++;
-        } else if (!strcmp(a, "--lookahead")) {
-            if ((o.lookahead = cli_parse_int(a, v, 0, 100000)) < 0) return 2;
-            i++;
-        } else if (!strcmp(a, "--threads")) {
-            if ((threads = cli_parse_int(a, v, 1, 4096)) < 0) return 2;
-            i++;
-        } else if (!strcmp(a, "--act")) {
-            if ((act = cli_parse_act(v)) < -1) return 2;
-            i++;
         } else if (!strcmp(a, "--encoder")) {
             if (!v) return fprintf(stderr, "slimvsr upscale: --encoder needs a value\n"), 2;
             o.encoder = v, i++;
@@ -78,8 +69,6 @@ int cmd_upscale(int argc, char **argv) {
             o.replace = 1;
         } else if (!strcmp(a, "--reference")) {
             o.mode = SV_EXEC_REFERENCE;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o.quiet = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "slimvsr upscale: unknown option '%s' (see slimvsr upscale --help)\n", a);
             return 2;
@@ -94,16 +83,22 @@ int cmd_upscale(int argc, char **argv) {
         help(stderr);
         return 2;
     }
-    if (threads) cli_set_threads(threads);
+    if (j.threads) cli_set_threads(j.threads);
+    o.chunk = j.chunk, o.lookahead = j.lookahead;
     sv_err e;
     sv_model m;
     const sv_model *use;
-    if (cli_load_model(model, act, 1, &m, &use) || cli_check_output(pos[1], model, pos[0], o.replace)) {
+    if (cli_load_model(j.model, j.act, 1, &m, &use) || cli_check_output(pos[1], j.model, pos[0], o.replace)) {
         sv_model_free(&m);
         return 1;
     }
+    cli_progress prog;
+    sv_runner_profile prof;
+    o.progress = cli_progress_callback(&prog, j.quiet);
+    o.profile = cli_profile_wanted(&prof);
     int rc = sv_upscale(use, pos[0], pos[1], &o, &e);
     if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
+    else cli_profile_print(o.profile);
     sv_model_free(&m);
     return rc ? 1 : 0;
 }

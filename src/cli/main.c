@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/warn.h"
 #include "io/atomic_file.h"
+#include "ops/conv.h"
 
 #ifndef SLIMVSR_VERSION
 #define SLIMVSR_VERSION "0.1.0"
@@ -73,8 +75,10 @@ float cli_parse_act(const char *s) {
         fprintf(stderr, "slimvsr: --act needs a value (relu or leaky)\n");
         return -2;
     }
+    float slope;
     if (!strcmp(s, "relu")) return 0.0f;
-    if (!strcmp(s, "leaky") || !strcmp(s, "leaky_relu_0.1")) return 0.1f;
+    if (!strcmp(s, "leaky")) return SV_LEAKY_SLOPE;
+    if (!sv_act_parse(s, &slope)) return slope;
     fprintf(stderr, "slimvsr: --act expects relu or leaky, got '%s'\n", s);
     return -2;
 }
@@ -85,6 +89,29 @@ void cli_set_threads(int n) {
         n = c > 0 ? (int)c : 1;
     }
     omp_set_num_threads(n);
+}
+
+void cli_job_args_default(cli_job_args *j) { *j = (cli_job_args){.lookahead = -1, .act = -1}; }
+
+int cli_job_option(const char *cmd, cli_job_args *j, const char *a, const char *v, int *takes) {
+    *takes = 1;
+    if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+        if (!v) return fprintf(stderr, "slimvsr %s: %s needs a value\n", cmd, a), -1;
+        j->model = v;
+    } else if (!strcmp(a, "--chunk")) {
+        if ((j->chunk = cli_parse_int(a, v, 1, 1000000)) < 0) return -1;
+    } else if (!strcmp(a, "--lookahead")) {
+        if ((j->lookahead = cli_parse_int(a, v, 0, 100000)) < 0) return -1;
+    } else if (!strcmp(a, "--threads")) {
+        if ((j->threads = cli_parse_int(a, v, 1, 4096)) < 0) return -1;
+    } else if (!strcmp(a, "--act")) {
+        if ((j->act = cli_parse_act(v)) < -1) return -1;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        j->quiet = 1, *takes = 0;
+    } else {
+        return *takes = 0, 0;
+    }
+    return 1;
 }
 
 int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, int *resume, int *quiet, int *takes) {
@@ -102,6 +129,24 @@ int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, 
     return 1;
 }
 
+// The library's warnings (core/warn.h) on stderr, one line each.
+static void print_warning(void *ud, const char *msg) { fprintf(stderr, "slimvsr: warning: %s\n", msg); }
+
+// SLIMVSR_CONV_ALGO (wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref) and SLIMVSR_CONV_BLK (8|16) force the
+// convolution backend and layout, for benchmarks and comparisons (ops/conv.h); other values are ignored.
+static void configure_convs(void) {
+    const char *algo = getenv("SLIMVSR_CONV_ALGO"), *blk = getenv("SLIMVSR_CONV_BLK");
+    sv_conv_config c = {.algo = algo && *algo ? algo : NULL,
+                        .blk = blk && (!strcmp(blk, "8") || !strcmp(blk, "16")) ? atoi(blk) : 0};
+    if (blk && *blk && !c.blk) fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_BLK=%s ignored (8 or 16)\n", blk);
+    sv_err e;
+    if (sv_conv_configure(&c, &e)) {
+        fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_ALGO ignored: %s\n", e.msg);
+        c.algo = NULL;
+        sv_conv_configure(&c, NULL);
+    }
+}
+
 static void on_fatal_signal(int sig) {
     sv_atomic_remove_temporaries();
     signal(sig, SIG_DFL);
@@ -114,12 +159,34 @@ void cli_remove_temporaries_on_signal(void) {
     signal(SIGHUP, on_fatal_signal);
 }
 
+static volatile sig_atomic_t g_stop_requested;
+
+static void on_stop_signal(int sig) {
+    g_stop_requested = 1;
+    signal(SIGINT, on_fatal_signal);  // a second Ctrl-C stops at once (the last checkpoint stays)
+    signal(SIGTERM, on_fatal_signal);
+}
+
+volatile sig_atomic_t *cli_stop_on_signal(void) {
+    // both blocked while the handler runs: a SIGTERM that follows a SIGINT at once meets the fatal handler
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &g_stop_requested;
+}
+
 int main(int argc, char **argv) {
     // A file-size limit (ulimit -f) would otherwise kill the process mid-write with SIGXFSZ; ignored, the
     // write fails with EFBIG and takes the same path as a full disk: an error naming the file, the
     // temporary output removed, the earlier output untouched.
     signal(SIGXFSZ, SIG_IGN);
     cli_remove_temporaries_on_signal();
+    sv_set_warning_handler(print_warning, NULL);
+    configure_convs();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

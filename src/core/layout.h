@@ -18,3 +18,52 @@ static inline size_t sv_fmap_index(int c, int y, int x, int h, int w, int blk) {
     return ((size_t)(c / blk) * (size_t)h * (size_t)w + (size_t)y * (size_t)w + (size_t)x) * (size_t)blk +
            (size_t)(c % blk);
 }
+
+// ---- a view of feature maps: what the channel ops (ops/channels.c) take ----
+// A batch of n maps in the layout above, map s at data + s * stride, seen through a window of channels
+// c0 .. c0+c-1: element (s, i, y, x) of the view is data[s * stride + sv_fmap_index(c0 + i, y, x, h, w, blk)].
+// A view owns nothing; cat[x, h] is two views of one buffer (sv_fmap_slice).
+typedef struct {
+    float *data;
+    int c0, c;       // the channels the view covers, in the map's numbering
+    int h, w, blk;
+    int n;           // maps in the batch
+    size_t stride;   // floats from one map to the next
+} sv_fmap;
+
+// n maps of c channels back to back (stride: one whole map, padding channels included).
+static inline sv_fmap sv_fmap_batch(float *data, int c, int h, int w, int blk, int n) {
+    return (sv_fmap){data, 0, c, h, w, blk, n, sv_fmap_floats(c, h, w, blk)};
+}
+static inline sv_fmap sv_fmap_one(float *data, int c, int h, int w, int blk) {
+    return sv_fmap_batch(data, c, h, w, blk, 1);
+}
+// Maps the op only reads (the one place a view drops the const of its caller's pointer).
+static inline sv_fmap sv_fmap_batch_in(const float *data, int c, int h, int w, int blk, int n) {
+    return sv_fmap_batch((float *)data, c, h, w, blk, n);
+}
+static inline sv_fmap sv_fmap_in(const float *data, int c, int h, int w, int blk) {
+    return sv_fmap_batch_in(data, c, h, w, blk, 1);
+}
+// The same view with n maps stride floats apart (maps that are not back to back, e.g. frame i of each clip).
+static inline sv_fmap sv_fmap_strided(sv_fmap v, int n, size_t stride) {
+    v.n = n;
+    v.stride = stride;
+    return v;
+}
+// Channels c0 .. c0+c-1 of the view.
+static inline sv_fmap sv_fmap_slice(sv_fmap v, int c0, int c) {
+    v.c0 += c0;
+    v.c = c;
+    return v;
+}
+// Map s of the batch alone.
+static inline sv_fmap sv_fmap_sample(sv_fmap v, int s) {
+    v.data += (size_t)s * v.stride;
+    v.n = 1;
+    return v;
+}
+// Where channel i (of the view), row 0, column 0 of map s lies; the pixels of the channel follow blk apart.
+static inline float *sv_fmap_channel(sv_fmap v, int s, int i) {
+    return v.data + (size_t)s * v.stride + sv_fmap_index(v.c0 + i, 0, 0, v.h, v.w, v.blk);
+}

@@ -5,20 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/frames_internal.h"
 #include "io/png_io.h"
 
-static int has_png_ext(const char *name) {
-    size_t n = strlen(name);
-    return n > 4 && !strcasecmp(name + n - 4, ".png");
-}
-
 // Frames are the visible .png files; dot files (editor and OS litter, our own temporaries) are skipped.
-static int is_frame_name(const char *name) { return name[0] != '.' && has_png_ext(name); }
+static int is_frame_name(const char *name) { return name[0] != '.' && sv_frames_is_png_name(name); }
 
 static int cmp_names(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -97,7 +91,7 @@ int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const 
     }
     if (!name[0] || name[0] == '.' || strchr(name, '/') || strlen(name) > 255)
         return sv_errf(e, "%s: invalid frame file name '%s' (a plain name not starting with '.')", out, name);
-    if (!has_png_ext(name)) return sv_errf(e, "%s: frame file name '%s' does not end in .png", out, name);
+    if (!sv_frames_is_png_name(name)) return sv_errf(e, "%s: frame file name '%s' does not end in .png", out, name);
     char tmp[8192], shown[8192];
     if (join(tmp, sizeof tmp, wr->out.tmp_path, name, e) || join(shown, sizeof shown, out, name, e)) return -1;
     FILE *f = fopen(tmp, "wbx");

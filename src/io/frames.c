@@ -58,6 +58,7 @@ sv_frame_reader *sv_frames_open(const char *path, sv_err *e) {
 int sv_frames_width(const sv_frame_reader *r) { return r->w; }
 int sv_frames_height(const sv_frame_reader *r) { return r->h; }
 int sv_frames_count(const sv_frame_reader *r) { return r->count; }
+int sv_frames_is_video(const sv_frame_reader *r) { return r->video != NULL; }
 
 double sv_frames_fps(const sv_frame_reader *r) { return r->fps_den ? (double)r->fps_num / r->fps_den : 0.0; }
 
@@ -73,6 +74,9 @@ int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
 }
 
 const char *sv_frames_last_name(const sv_frame_reader *r) { return r->last_name; }
+const char *sv_frames_first_name(const sv_frame_reader *r) {
+    return r->video || r->n_names < 1 ? NULL : r->names[0];
+}
 
 void sv_frames_close(sv_frame_reader *r) {
     if (!r) return;
@@ -89,6 +93,11 @@ int sv_frames_is_video_name(const char *name) {
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
         if (!strcasecmp(dot + 1, ext[i])) return 1;
     return 0;
+}
+
+int sv_frames_is_png_name(const char *name) {
+    const size_t n = strlen(name);
+    return n > 4 && !strcasecmp(name + n - 4, ".png");
 }
 
 // ---- writing ----

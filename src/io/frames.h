@@ -32,8 +32,12 @@ sv_frame_reader *sv_frames_open(const char *path, sv_err *e);
 // its extension, any case: .mp4 .mkv .avi .mov .webm .mpg .mpeg .m4v .wmv .flv .ts .mts .m2ts .y4m .ogv
 // .3gp .vob. (sv_frames_open itself opens any file libavformat can.)
 int sv_frames_is_video_name(const char *name);
+// 1 when a file name is taken for a PNG frame: it ends in ".png", any case, after at least one character.
+int sv_frames_is_png_name(const char *name);
 int sv_frames_width(const sv_frame_reader *r);
 int sv_frames_height(const sv_frame_reader *r);
+// 1 when r reads a video file, 0 for a folder of PNG frames.
+int sv_frames_is_video(const sv_frame_reader *r);
 // Exact for a folder; for a video the container's frame count, an estimate from its duration, or -1.
 int sv_frames_count(const sv_frame_reader *r);
 // Video: average frame rate (0 when the container gives none). Folder: 0 (unknown).
@@ -47,6 +51,9 @@ int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
 // File name (without folder) of the frame just read from a folder; NULL for a video or before a read.
 // The string stays valid until sv_frames_close.
 const char *sv_frames_last_name(const sv_frame_reader *r);
+// File name (without folder) of a folder's first frame (in reading order); NULL for a video. Valid until
+// sv_frames_close.
+const char *sv_frames_first_name(const sv_frame_reader *r);
 void sv_frames_close(sv_frame_reader *r);
 
 // ---- writing ----
@@ -67,7 +74,7 @@ typedef struct sv_frame_writer sv_frame_writer;
 // fewer players support) instead of failing.
 sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, int fps_den, sv_err *e);
 // How to write: the encoder ("libx264" or "mpeg4" for .mp4; "ffv1", "libx264" or "mpeg4" for .mkv; "png"
-// or NULL for a folder. NULL: the default (.mkv: ffv1; .mp4: libx264, or mpeg4 with a warning on stderr
+// or NULL for a folder. NULL: the default (.mkv: ffv1; .mp4: libx264, or mpeg4 with a warning (core/warn.h)
 // when this libavcodec lacks libx264); mpeg4 needs an even width and height), and whether an existing
 // output may be replaced (a file; a folder only when slimvsr wrote it: see io/atomic_file.h). Without
 // `replace` an existing output (but an empty folder) is refused when the writer is created.

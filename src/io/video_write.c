@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/warn.h"
 #include "io/frames_internal.h"
 #include "io/libav_util.h"
 
@@ -100,8 +101,8 @@ static const AVCodec *pick_encoder(const char *path, int mp4, const char *asked,
     // FFmpeg has no built-in software H.264 encoder; MPEG-4 Part 2 plays nearly everywhere.
     c = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
     if (c)
-        fprintf(stderr, "slimvsr: warning: %s: libavcodec was built without libx264; encoding MPEG-4 Part 2 "
-                        "instead (larger file, lower quality; use .mkv for lossless output)\n", path);
+        sv_warnf("%s: libavcodec was built without libx264; encoding MPEG-4 Part 2 instead (larger file, lower "
+                 "quality; use .mkv for lossless output)", path);
     else
         sv_errf(e, "%s: this libavcodec has neither libx264 nor an MPEG-4 encoder; use .mkv or a folder", path);
     return c;

@@ -1,7 +1,27 @@
-// runner_internal.h: the runner's state, shared by runner.c (trunks, reconstruction) and spynet.c.
+// runner_internal.h: what the runners share. Every runner (runner.h) begins with sv_runner: the interface
+// functions of runner_api.c check the frame counts and dispatch through impl. Two implementations:
+// BasicVSR (runner.c, with spynet.c) and the bicubic baseline (bicubic_runner.c).
 #pragma once
 #include "model/runner.h"
 #include "ops/conv.h"
+
+typedef struct {
+    // emits frames 0..n_emit-1 (see sv_runner_run_chunk); n and n_emit are already checked
+    int (*run_chunk)(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
+                     sv_output_fn out, void *ud, sv_err *e);
+    void (*free)(sv_runner *r);
+} sv_runner_impl;
+
+struct sv_runner {
+    const sv_runner_impl *impl;
+    int max_frames;
+    size_t bytes;              // held by the runner's buffers (sv_runner_bytes)
+    sv_runner_profile prof;    // filled by the implementation as it runs
+    sv_tap_fn tap;             // BasicVSR's test hook (the bicubic runner has no intermediates)
+    void *tap_ud;
+};
+
+// ======== the BasicVSR runner (runner.c, spynet.c) ========
 
 // One planned conv: its shape, what is fused after it, and (fast mode) its plan.
 typedef struct {
@@ -9,6 +29,7 @@ typedef struct {
     sv_conv_desc d;
     sv_conv_plan *plan;   // SV_EXEC_FAST only
     const char *tap;      // name of the raw (pre-activation) output for the tap hook, or NULL
+    char name[64];        // the layer's canonical name (basicvsr.h), for errors: "backward_trunk.main.2.3.conv1"
 } sv_conv_op;
 
 typedef struct {
@@ -16,13 +37,14 @@ typedef struct {
     sv_conv_op *conv1, *conv2;  // num_block each
 } sv_trunk_ops;
 
-struct sv_runner {
+typedef struct {
+    sv_runner base;
     const sv_model *m;
     sv_exec_mode mode;
     int blk;                 // layout of feature maps: 1 (reference) or sv_conv_preferred_blk()
-    int h, w, max_frames;
+    int h, w;
     int C;                   // num_feat
-    // SPyNet: working size (multiple of 32) and its pyramid sizes, level 0 = coarsest
+    // SPyNet: working size (multiple of SV_SPY_ALIGN) and its pyramid sizes, level 0 = coarsest
     int sh, sw, lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS];
     sv_conv_op spy[SV_SPY_LEVELS][SV_SPY_CONVS];
     sv_trunk_ops trunk[2];
@@ -36,19 +58,16 @@ struct sv_runner {
     float *fuse_in, *fuse_out, *ps1, *ps2, *hr, *out_blk, *out_chw, *scratch;
     float *spy_ref[SV_SPY_LEVELS], *spy_supp[SV_SPY_LEVELS];   // [3, lh, lw] CHW
     float *spy_flow, *spy_up, *spy_warp, *spy_a, *spy_b, *spy_in;  // at the finest level size
-    size_t bytes;
-    double t_spynet, t_trunk, t_recon, t_emit;  // seconds spent per stage (SLIMVSR_PROFILE=1 prints them)
-    int frames_done;
-    const sv_conv_layer *conv_failed;  // set by sv_run_conv when a planned conv fails; checked per frame
-    sv_tap_fn tap;
-    void *tap_ud;
-};
+    int conv_failed;         // set by sv_run_conv when a conv fails (conv_err says why); checked per frame
+    sv_err conv_err;
+} sv_vsr_runner;
 
 // out = [act](conv(in) + b) [+ residual], per the op's desc, in the runner's mode.
-void sv_run_conv(sv_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual, int tap_index);
+void sv_run_conv(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual,
+                 int tap_index);
 // Emits data (layout blk) to the tap hook as plain CHW; no-op without a hook.
-void sv_tap_emit(sv_runner *r, const char *name, int index, const float *data, int c, int h, int w, int blk);
+void sv_tap_emit(sv_vsr_runner *r, const char *name, int index, const float *data, int c, int h, int w, int blk);
 // Plans SPyNet's convs and sizes (called from sv_runner_create).
-int sv_spynet_plan(sv_runner *r, sv_err *e);
+int sv_spynet_plan(sv_vsr_runner *r, sv_err *e);
 // flow [2, h, w] (plain CHW) that warps supp onto ref. ref, supp: [3, h, w] CHW in [0, 1].
-void sv_spynet_flow(sv_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name);
+void sv_spynet_flow(sv_vsr_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name);

@@ -1,6 +1,6 @@
 // spynet.c: SPyNet optical flow (SSL-NOTES §1), coarse to fine over a 6-level pyramid.
 //
-// ref, supp [3,h,w] -> resize to [3,sh,sw] (multiples of 32, bilinear, align_corners=False) -> normalise
+// ref, supp [3,h,w] -> resize to [3,sh,sw] (multiples of SV_SPY_ALIGN = 32, bilinear, align_corners=False) -> normalise
 // -> pyramid by 2x2 average pooling -> per level l (coarsest first):
 //   up = 2 * bilinear_x2(flow, align_corners=True), replicate-padded to the level size
 //   flow = convs(cat[ref_l, warp_border(supp_l, up), up]) + up       (8 -> 32 -> 64 -> 32 -> 16 -> 2, 7x7)
@@ -12,21 +12,28 @@
 #include "model/spynet.h"
 #include "ops/ops.h"
 
-int sv_spynet_plan(sv_runner *r, sv_err *e) {
-    r->sh = (r->h + 31) / 32 * 32;
-    r->sw = (r->w + 31) / 32 * 32;
+void sv_spynet_sizes(int h, int w, int *sh, int *sw, int *lh, int *lw) {
+    *sh = sv_spy_aligned(h);
+    *sw = sv_spy_aligned(w);
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
-        r->lh[l] = r->sh >> (SV_SPY_LEVELS - 1 - l);
-        r->lw[l] = r->sw >> (SV_SPY_LEVELS - 1 - l);
+        lh[l] = *sh >> (SV_SPY_LEVELS - 1 - l);
+        lw[l] = *sw >> (SV_SPY_LEVELS - 1 - l);
+    }
+}
+
+int sv_spynet_plan(sv_vsr_runner *r, sv_err *e) {
+    sv_spynet_sizes(r->h, r->w, &r->sh, &r->sw, r->lh, r->lw);
+    for (int l = 0; l < SV_SPY_LEVELS; l++) {
         for (int j = 0; j < SV_SPY_CONVS; j++) {
             sv_conv_op *op = &r->spy[l][j];
             const sv_conv_layer *c = &r->m->spynet[l][j];
             op->layer = c;
+            sv_spynet_name(op->name, sizeof op->name, l, j);
             op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = 7, .pad = 3, .h = r->lh[l], .w = r->lw[l],
                                    .blk = r->blk, .act = j < SV_SPY_CONVS - 1, .act_slope = 0.0f};
             if (r->mode == SV_EXEC_FAST) {
                 op->plan = sv_conv_plan_create(&op->d, c->w, c->b, e);
-                if (!op->plan) return sv_errprefix(e, "planning spynet level %d conv %d", l, j);
+                if (!op->plan) return sv_errprefix(e, "planning %s", op->name);
             }
         }
     }
@@ -90,11 +97,11 @@ void sv_spynet_upsample_flow_backward(float *din, const float *dout, int ih, int
         for (int y = 0; y < oh; y++)
             for (int x = 0; x < ow; x++) {
                 upsample_tap t = upsample_at(&g, y, x);
-                float g = 2.0f * oc[y * ow + x];
-                ic[t.y0 * iw + t.x0] += g * (1 - t.wy) * (1 - t.wx);
-                ic[t.y0 * iw + t.x1] += g * (1 - t.wy) * t.wx;
-                ic[t.y1 * iw + t.x0] += g * t.wy * (1 - t.wx);
-                ic[t.y1 * iw + t.x1] += g * t.wy * t.wx;
+                float d = 2.0f * oc[y * ow + x];
+                ic[t.y0 * iw + t.x0] += d * (1 - t.wy) * (1 - t.wx);
+                ic[t.y0 * iw + t.x1] += d * (1 - t.wy) * t.wx;
+                ic[t.y1 * iw + t.x0] += d * t.wy * (1 - t.wx);
+                ic[t.y1 * iw + t.x1] += d * t.wy * t.wx;
             }
     }
 }
@@ -113,7 +120,7 @@ void sv_spynet_pyramid(const sv_model *m, const float *img, int h, int w, int sh
     for (int l = L - 1; l >= 0; l--) avgpool2_forward(pyr[l], pyr[l + 1], 3, lh[l + 1], lw[l + 1], 1);
 }
 
-void sv_spynet_flow(sv_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name) {
+void sv_spynet_flow(sv_vsr_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name) {
     sv_spynet_pyramid(r->m, ref, r->h, r->w, r->sh, r->sw, r->lh, r->lw, r->spy_ref);
     sv_spynet_pyramid(r->m, supp, r->h, r->w, r->sh, r->sw, r->lh, r->lw, r->spy_supp);
     const int blk = r->blk;
@@ -128,13 +135,13 @@ void sv_spynet_flow(sv_runner *r, const float *ref, const float *supp, float *fl
         else sv_spynet_upsample_flow(r->spy_up, r->spy_flow, ph, pw, h, w);
         flow_warp_forward(r->spy_warp, r->spy_supp[l], r->spy_up, 3, h, w, SV_PAD_BORDER, 1);
         // cat[ref (3), warped supp (3), up (2)] -> 8 channels in layout blk
-        float *in = r->spy_in;
-        memset(in, 0, sv_fmap_floats(8, h, w, blk) * sizeof(float));
-        channel_copy(in, 8, 0, blk, r->spy_ref[l], 3, 0, 1, 3, h, w);
-        channel_copy(in, 8, 3, blk, r->spy_warp, 3, 0, 1, 3, h, w);
-        channel_copy(in, 8, 6, blk, r->spy_up, 2, 0, 1, 2, h, w);
+        const sv_fmap in = sv_fmap_one(r->spy_in, 8, h, w, blk);
+        memset(in.data, 0, sv_fmap_floats(8, h, w, blk) * sizeof(float));
+        channel_copy(sv_fmap_slice(in, 0, 3), sv_fmap_one(r->spy_ref[l], 3, h, w, 1));
+        channel_copy(sv_fmap_slice(in, 3, 3), sv_fmap_one(r->spy_warp, 3, h, w, 1));
+        channel_copy(sv_fmap_slice(in, 6, 2), sv_fmap_one(r->spy_up, 2, h, w, 1));
         float *a = r->spy_a, *b = r->spy_b;
-        sv_run_conv(r, &r->spy[l][0], a, in, NULL, l);
+        sv_run_conv(r, &r->spy[l][0], a, in.data, NULL, l);
         sv_run_conv(r, &r->spy[l][1], b, a, NULL, l);
         sv_run_conv(r, &r->spy[l][2], a, b, NULL, l);
         sv_run_conv(r, &r->spy[l][3], b, a, NULL, l);

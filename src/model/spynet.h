@@ -3,6 +3,10 @@
 #pragma once
 #include "model/basicvsr.h"
 
+// SPyNet's working size for h x w frames (each rounded up to SV_SPY_ALIGN: sv_spy_aligned) and its pyramid:
+// level l is lh[l] x lw[l] = the working size halved SV_SPY_LEVELS-1-l times (level 0 = coarsest).
+void sv_spynet_sizes(int h, int w, int *sh, int *sw, int *lh, int *lw);
+
 // img [3,h,w] CHW in [0,1] -> pyr[SV_SPY_LEVELS-1] = normalise(resize(img, sh x sw)), then pyr[l] =
 // avgpool2(pyr[l+1]); level l has size lh[l] x lw[l] (level 0 = coarsest). Plain CHW throughout.
 void sv_spynet_pyramid(const sv_model *m, const float *img, int h, int w, int sh, int sw, const int *lh,

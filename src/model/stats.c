@@ -1,14 +1,18 @@
+// stats.c: parameters and FLOPs per layer (see stats.h).
 #include "model/stats.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "model/spynet.h"
 
 int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, sv_model_totals *t) {
     sv_model *mm = (sv_model *)m;  // sv_model_layers hands out views; nothing is modified
     int nl = sv_model_layers(mm, NULL, 0);
     sv_layer_ref refs[nl > 0 ? nl : 1];
     sv_model_layers(mm, refs, nl);
-    int sh = (h + 31) / 32 * 32, sw = (w + 31) / 32 * 32;
+    int sh, sw, lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS];
+    sv_spynet_sizes(h, w, &sh, &sw, lh, lw);
     memset(t, 0, sizeof *t);
     for (int i = 0; i < nl; i++) {
         const sv_conv_layer *c = refs[i].conv;
@@ -18,13 +22,13 @@ int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, s
         s.h = h, s.w = w, s.calls = 1;
         if (s.is_spynet) {
             int level = i / SV_SPY_CONVS;  // spynet layers come first, level by level
-            s.h = sh >> (SV_SPY_LEVELS - 1 - level);
-            s.w = sw >> (SV_SPY_LEVELS - 1 - level);
+            s.h = lh[level];
+            s.w = lw[level];
             s.calls = 2;
-        } else if (c == &m->upconv2) {
+        } else if (c == &m->upconv2) {  // after upconv1's pixel shuffle x2
             s.h = 2 * h, s.w = 2 * w;
         } else if (c == &m->conv_hr || c == &m->conv_last) {
-            s.h = 4 * h, s.w = 4 * w;
+            s.h = SV_SCALE * h, s.w = SV_SCALE * w;
         }
         s.params = (double)c->cout * c->cin * c->k * c->k + c->cout;
         s.flops = 2.0 * c->cin * c->cout * c->k * c->k * (double)s.h * s.w * s.calls;

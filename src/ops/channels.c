@@ -1,80 +1,50 @@
 // channels.c: moving channels between feature maps: layout conversion, concatenation, and the RSC
-// gather / scatter-add. Plain loops over (channel, pixel) using the layout formula of core/layout.h.
+// gather / scatter-add, over views (core/layout.h: a batch of maps, a window of channels). Every op here is
+// one loop over (map, channel) pairs, each a parallel work item that copies or adds one channel's pixels.
 #include <string.h>
 
 #include "core/parallel.h"
 #include "core/layout.h"
 #include "ops/ops.h"
 
-void channel_copy(float *out, int cout_total, int dst_c0, int blk_out, const float *in, int cin_total,
-                  int src_c0, int blk_in, int n, int h, int w) {
-    (void)cout_total;
-    (void)cin_total;
-    size_t hw = (size_t)h * w;
-#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
-    for (int c = 0; c < n; c++) {
-        int ci = src_c0 + c, co = dst_c0 + c;
-        const float *src = in + sv_fmap_index(ci, 0, 0, h, w, blk_in);
-        float *dst = out + sv_fmap_index(co, 0, 0, h, w, blk_out);
-        if (blk_in == 1 && blk_out == 1) {
-            memcpy(dst, src, hw * sizeof(float));
+// For every map s and channel i < nc: dst channel (di ? di[i] : i) =, or += when add, src channel
+// (si ? si[i] : i). The two views may differ in layout; the channels written are distinct (the RSC index
+// lists hold distinct channels), so the parallel iterations never write the same element.
+static void move_channels(sv_fmap dst, const int *di, sv_fmap src, const int *si, int nc, int add) {
+    const size_t hw = (size_t)dst.h * dst.w;
+    const int items = dst.n * nc, bd = dst.blk, bs = src.blk;
+#pragma omp parallel for schedule(static) if (hw * items > SV_OMP_MIN_WORK)
+    for (int it = 0; it < items; it++) {
+        const int s = it / nc, i = it % nc;
+        float *d = sv_fmap_channel(dst, s, di ? di[i] : i);
+        const float *x = sv_fmap_channel(src, s, si ? si[i] : i);
+        if (add) {
+            for (size_t p = 0; p < hw; p++) d[p * bd] += x[p * bs];
+        } else if (bd == 1 && bs == 1) {
+            memcpy(d, x, hw * sizeof(float));
         } else {
-            for (size_t p = 0; p < hw; p++) dst[p * blk_out] = src[p * blk_in];
+            for (size_t p = 0; p < hw; p++) d[p * bd] = x[p * bs];
         }
     }
 }
 
-void layout_convert(float *out, int blk_out, const float *in, int blk_in, int c, int h, int w) {
-    memset(out, 0, sv_fmap_floats(c, h, w, blk_out) * sizeof(float));
-    channel_copy(out, c, 0, blk_out, in, c, 0, blk_in, c, h, w);
+void channel_copy(sv_fmap out, sv_fmap in) { move_channels(out, NULL, in, NULL, out.c, 0); }
+
+void layout_convert(sv_fmap out, sv_fmap in) {
+    for (int s = 0; s < out.n; s++)
+        memset(out.data + (size_t)s * out.stride, 0, sv_fmap_floats(out.c, out.h, out.w, out.blk) * sizeof(float));
+    channel_copy(out, in);
 }
 
-void channel_gather(float *out, const float *in, const int *idx, int n, int cin, int h, int w, int blk) {
-    (void)cin;
-    size_t hw = (size_t)h * w;
-    // Padding channels of out (n .. cpad(n)) stay as the caller left them: zero.
-#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
-    for (int c = 0; c < n; c++) {
-        const float *src = in + sv_fmap_index(idx[c], 0, 0, h, w, blk);
-        float *dst = out + sv_fmap_index(c, 0, 0, h, w, blk);
-        for (size_t p = 0; p < hw; p++) dst[p * blk] = src[p * blk];
-    }
-}
+// Padding channels of out (c .. cpad(c)) stay as the caller left them: zero.
+void channel_gather(sv_fmap out, sv_fmap in, const int *idx) { move_channels(out, NULL, in, idx, out.c, 0); }
 
-void channel_scatter_add(float *y, const float *r, const int *idx, int n, int cy, int h, int w, int blk) {
-    (void)cy;
-    size_t hw = (size_t)h * w;
-    // idx holds distinct channels, so the parallel iterations never write the same element.
-#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
-    for (int c = 0; c < n; c++) {
-        const float *src = r + sv_fmap_index(c, 0, 0, h, w, blk);
-        float *dst = y + sv_fmap_index(idx[c], 0, 0, h, w, blk);
-        for (size_t p = 0; p < hw; p++) dst[p * blk] += src[p * blk];
-    }
-}
+void channel_scatter_add(sv_fmap y, sv_fmap r, const int *idx) { move_channels(y, idx, r, NULL, r.c, 1); }
 
 // ---- backward ----
 
-void channel_copy_backward(float *din, int cin_total, int src_c0, int blk_in, const float *dout, int cout_total,
-                           int dst_c0, int blk_out, int n, int h, int w) {
-    (void)cout_total;
-    (void)cin_total;
-    size_t hw = (size_t)h * w;
-#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
-    for (int c = 0; c < n; c++) {
-        float *dst = din + sv_fmap_index(src_c0 + c, 0, 0, h, w, blk_in);
-        const float *src = dout + sv_fmap_index(dst_c0 + c, 0, 0, h, w, blk_out);
-        for (size_t p = 0; p < hw; p++) dst[p * blk_in] += src[p * blk_out];
-    }
-}
+void channel_copy_backward(sv_fmap din, sv_fmap dout) { move_channels(din, NULL, dout, NULL, din.c, 1); }
 
-void channel_scatter_add_backward(float *dr, const float *dy, const int *idx, int n, int cy, int h, int w, int blk) {
-    (void)cy;
-    size_t hw = (size_t)h * w;
-#pragma omp parallel for schedule(static) if (hw * n > SV_OMP_MIN_WORK)
-    for (int c = 0; c < n; c++) {
-        float *dst = dr + sv_fmap_index(c, 0, 0, h, w, blk);
-        const float *src = dy + sv_fmap_index(idx[c], 0, 0, h, w, blk);
-        for (size_t p = 0; p < hw; p++) dst[p * blk] += src[p * blk];
-    }
+void channel_scatter_add_backward(sv_fmap dr, sv_fmap dy, const int *idx) {
+    move_channels(dr, NULL, dy, idx, dr.c, 1);
 }

@@ -28,15 +28,26 @@ typedef struct sv_conv_plan sv_conv_plan;
 // Picks the algorithm for this shape and transforms the weights once. weight and bias are copied.
 sv_conv_plan *sv_conv_plan_create(const sv_conv_desc *d, const float *weight, const float *bias, sv_err *e);
 // out must not alias in; residual may alias out (then out already holds the residual) or be NULL.
-// Returns -1 when the run failed (out of memory for the per-run scratch, or a oneDNN failure): out is
-// then incomplete.
-int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual);
+// Returns -1 with e saying why when the run failed (out of memory for the per-run scratch, or a oneDNN
+// failure): out is then incomplete. e may be NULL.
+int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual, sv_err *e);
 // Name of the chosen algorithm (for `info` and benchmarks).
 const char *sv_conv_plan_algo(const sv_conv_plan *p);
 void sv_conv_plan_free(sv_conv_plan *p);
 
-// Preferred channel block for the fast path on this CPU (8 on AVX2, 16 with AVX-512).
+// Preferred channel block for the fast path on this CPU (8 on AVX2, 16 with AVX-512), unless configured.
 int sv_conv_preferred_blk(void);
+
+// Process-wide choices for benchmarks and comparisons (the CLI makes them from SLIMVSR_CONV_ALGO and
+// SLIMVSR_CONV_BLK). Set once, before any plan is made; the library itself never reads the environment.
+typedef struct {
+    const char *algo;  // NULL or "auto": the choice per shape; wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref:
+                       // that backend for every layer where it applies (wino6/wino: k = 3, wino7/wino7f4:
+                       // k = 7, all four blk 8/16)
+    int blk;           // 0: the CPU's choice (sv_conv_preferred_blk); 8 or 16: that layout
+} sv_conv_config;
+// Returns -1 (and changes nothing) for an unknown algorithm or a blk other than 0, 8, 16.
+int sv_conv_configure(const sv_conv_config *c, sv_err *e);
 
 // ======== training ========
 // Backward of conv2d_forward_ref, naive (accumulated in double), ACCUMULATING (+=) like every backward:

@@ -226,7 +226,7 @@ fail:
     return NULL;
 }
 
-int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual) {
+int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual, sv_err *e) {
     int rc = 0;
     const sv_conv_desc *d = &c->d;
     const size_t nout = sv_fmap_floats(d->cout, c->oh, c->ow, d->blk);
@@ -265,7 +265,10 @@ int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *
 #pragma omp parallel for schedule(static) if (nout > SV_OMP_MIN_WORK)
         for (size_t i = 0; i < nout; i++) out[i] = c->tmp[i] + (residual ? residual[i] : 0.0f);
     }
-    return rc ? -1 : 0;
+    if (rc)
+        return sv_errf(e, "oneDNN conv %d -> %d at %dx%d (%s): a primitive failed to execute", d->cin, d->cout,
+                       d->h, d->w, c->impl);
+    return 0;
 }
 
 const char *sv_dnnl_conv_impl(const sv_dnnl_conv *c) { return c->impl; }

@@ -14,8 +14,8 @@ int sv_dnnl_engine(dnnl_engine_t *engine, dnnl_stream_t *stream, sv_err *e);
 typedef struct sv_dnnl_conv sv_dnnl_conv;
 // alg: 0 = direct, 1 = oneDNN's choice (auto; picks its Winograd where it has one, AVX-512 only)
 sv_dnnl_conv *sv_dnnl_conv_create(const sv_conv_desc *d, const float *weight, const float *bias, int alg, sv_err *e);
-// Returns -1 when oneDNN reports a failure while executing.
-int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual);
+// Returns -1 with e saying so when oneDNN reports a failure while executing (e may be NULL).
+int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *residual, sv_err *e);
 // oneDNN's implementation name, e.g. "jit:avx2".
 const char *sv_dnnl_conv_impl(const sv_dnnl_conv *c);
 void sv_dnnl_conv_free(sv_dnnl_conv *c);
@@ -26,8 +26,9 @@ typedef struct sv_wino sv_wino;
 // tiles_per_block: tiles per work item (rounded up to a multiple of 6); <= 0 picks the default.
 sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
                         sv_err *e);
-// Returns -1 when its scratch (per thread, freed before return) cannot be allocated; out is then incomplete.
-int sv_wino_run(sv_wino *w, float *out, const float *in, const float *residual);
+// Returns -1 with e saying so when its scratch (per thread, freed before return) cannot be allocated; out is
+// then incomplete (e may be NULL).
+int sv_wino_run(sv_wino *w, float *out, const float *in, const float *residual, sv_err *e);
 void sv_wino_free(sv_wino *w);
 
 // ---- plan with a forced backend (tests, benchmarks) ----

@@ -9,8 +9,8 @@
 //   SV_CONV_REF   conv2d_forward_ref + epilogue        last resort when oneDNN refuses a shape
 // A pixel shuffle after the conv (desc shuffle) is fused into the Winograd output transform; the other
 // backends write the conv to tmp and shuffle it from there.
-// SLIMVSR_CONV_ALGO=wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref in the environment forces one for every
-// layer where it applies (wino6 and wino need k = 3, wino7 and wino7f4 k = 7, all four blk 8/16).
+// sv_conv_configure (the CLI's SLIMVSR_CONV_ALGO) forces one for every layer where it applies (wino6 and
+// wino need k = 3, wino7 and wino7f4 k = 7, all four blk 8/16).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "core/layout.h"
+#include "core/warn.h"
 #include "ops/conv_internal.h"
 #include "ops/ops.h"
 
@@ -31,8 +32,28 @@ struct sv_conv_plan {
     float *tmp;          // SV_CONV_REF, or shuffle without Winograd: the conv result before the shuffle
 };
 
-static const char *algo_env_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6", "wino7",
-                                                    "wino7f4"};
+static const char *algo_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_auto", "ref", "wino6", "wino7",
+                                                "wino7f4"};
+
+// The process-wide choices of sv_conv_configure: set once before any plan, read-only afterwards.
+static int g_forced_algo = SV_CONV_AUTO, g_forced_blk = 0;
+
+int sv_conv_configure(const sv_conv_config *c, sv_err *e) {
+    int algo = SV_CONV_AUTO;
+    if (c->algo) {
+        algo = -1;
+        for (int a = 0; a < SV_CONV_NALGO; a++)
+            if (!strcmp(c->algo, algo_name[a])) algo = a;
+        if (algo < 0)
+            return sv_errf(e, "unknown convolution algorithm '%s' (auto, wino6, wino, wino7, wino7f4, dnnl, "
+                              "dnnl_auto, ref)", c->algo);
+    }
+    if (c->blk != 0 && c->blk != 8 && c->blk != 16)
+        return sv_errf(e, "convolution layout blk %d: 8 or 16 (0: the CPU's choice)", c->blk);
+    g_forced_algo = algo;
+    g_forced_blk = c->blk;
+    return 0;
+}
 
 // Whether a Winograd backend takes the shape (the others take any).
 static int wino_takes(int algo, const sv_conv_desc *d) {
@@ -91,9 +112,7 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
     p->oh = d->h + 2 * d->pad - d->k + 1;
     p->ow = d->w + 2 * d->pad - d->k + 1;
     if (algo == SV_CONV_AUTO) {
-        const char *env = getenv("SLIMVSR_CONV_ALGO");
-        for (int a = 1; env && a < SV_CONV_NALGO; a++)
-            if (!strcmp(env, algo_env_name[a])) algo = a;
+        algo = g_forced_algo;
         if (!wino_takes(algo, d)) algo = SV_CONV_AUTO;
         if (algo == SV_CONV_AUTO) algo = choose_algo(d, p->oh, p->ow);
     }
@@ -126,7 +145,7 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
             return p;
         }
         // oneDNN refused this shape: the naive conv is slow but right
-        fprintf(stderr, "slimvsr: %s; using the reference conv\n", e ? e->msg : "oneDNN conv unavailable");
+        sv_warnf("%s; using the reference conv", e ? e->msg : "oneDNN conv unavailable");
         p->algo = SV_CONV_REF;
         // fall through
     case SV_CONV_REF: {
@@ -153,13 +172,13 @@ sv_conv_plan *sv_conv_plan_create(const sv_conv_desc *d, const float *weight, co
     return sv_conv_plan_create_algo(d, weight, bias, SV_CONV_AUTO, e);
 }
 
-int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual) {
+int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual, sv_err *e) {
     const sv_conv_desc *d = &p->d;
     if (!d->residual) residual = NULL;
-    if (p->wino) return sv_wino_run(p->wino, out, in, residual);  // fails only to allocate its scratch
+    if (p->wino) return sv_wino_run(p->wino, out, in, residual, e);  // fails only to allocate its scratch
     float *dst = d->shuffle ? p->tmp : out;
     if (p->dnnl) {
-        if (sv_dnnl_conv_run(p->dnnl, dst, in, residual)) return -1;
+        if (sv_dnnl_conv_run(p->dnnl, dst, in, residual, e)) return -1;
     } else {
         conv2d_forward_ref(p->tmp, in, p->w, p->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, d->blk);
         const size_t n = sv_fmap_floats(d->cout, p->oh, p->ow, d->blk);
@@ -169,7 +188,8 @@ int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *
             dst[i] = residual ? y + residual[i] : y;
         }
     }
-    if (d->shuffle) pixel_shuffle_forward(out, p->tmp, d->cout / 4, p->oh, p->ow, 2, d->blk);
+    if (d->shuffle)
+        pixel_shuffle_forward(out, p->tmp, d->cout / (d->shuffle * d->shuffle), p->oh, p->ow, d->shuffle, d->blk);
     return 0;
 }
 
@@ -188,10 +208,9 @@ void sv_conv_plan_free(sv_conv_plan *p) {
 }
 
 // 16 where oneDNN runs AVX-512 kernels (they need nChw16c; the Winograd path handles 16 as two groups of
-// 8), else 8. SLIMVSR_CONV_BLK=8 or 16 in the environment overrides it (to compare both on one CPU).
+// 8), else 8. sv_conv_configure's blk overrides it (to compare both on one CPU).
 int sv_conv_preferred_blk(void) {
-    const char *env = getenv("SLIMVSR_CONV_BLK");
-    if (env && (!strcmp(env, "8") || !strcmp(env, "16"))) return atoi(env);
+    if (g_forced_blk) return g_forced_blk;
     const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
 }

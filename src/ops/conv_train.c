@@ -27,6 +27,7 @@
 
 #include "core/parallel.h"
 #include "core/layout.h"
+#include "core/warn.h"
 #include "ops/conv_internal.h"
 #include "ops/ops.h"
 
@@ -315,7 +316,7 @@ sv_conv_train *sv_conv_train_create(const sv_conv_desc *d, int n, int reference,
         if (!setup_dnnl(p, &de)) return p;
         sv_conv_train_free(p);
         // oneDNN refused: the naive conv is slow but right
-        fprintf(stderr, "slimvsr: %s; using the reference training conv\n", de.msg);
+        sv_warnf("%s; using the reference training conv", de.msg);
     }
     if (!(p = alloc_train(d, n, 1, e))) return NULL;
     if (!(p->tmp = sv_malloc(sv_fmap_floats(d->cout, p->oh, p->ow, d->blk) * sizeof(float), e))) {

@@ -200,7 +200,7 @@ static void output_transform(const sv_wino *w, const float *M, float *out, const
     }
 }
 
-int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res) {
+int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_err *e) {
     const int T = w->T, gi = w->gi, coutp = w->go * 8, cinp = gi * 8;
     const int nblocks = (w->ntiles + T - 1) / T;
     int nt = omp_get_max_threads(), failed = 0;
@@ -237,7 +237,10 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res) {
         }
         free(V);
     }
-    return failed ? -1 : 0;
+    if (failed)
+        return sv_errf(e, "winograd conv %d -> %d at %dx%d: out of memory for its scratch (%zu KB per thread)",
+                       w->d.cin, w->d.cout, w->d.h, w->d.w, w->scratch_floats * sizeof(float) >> 10);
+    return 0;
 }
 
 sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,

@@ -1,4 +1,5 @@
-// ops.h: the element-wise and resampling ops of BasicVSR, for one image (batch 1).
+// ops.h: the element-wise and resampling ops of BasicVSR, for one image (batch 1), and the channel ops,
+// which take views (sv_fmap: a batch of maps, a window of their channels) and run over the whole batch.
 //
 // Feature maps use the layout of core/layout.h: blk = 1 is plain CHW, blk = 8/16 channel-blocked.
 // Most functions here are plain loops written for clarity; they are fast enough next to the convolutions
@@ -8,25 +9,27 @@
 #pragma once
 #include <stddef.h>
 
+#include "core/layout.h"
+
 // ---- activation: x = x >= 0 ? x : slope * x  (slope 0: ReLU, 0.1: BasicSR's LeakyReLU) ----
 void act_forward(float *x, size_t n, float slope);
 
 // ---- add: out[i] = a[i] + b[i] (out may alias a or b) ----
 void add_forward(float *out, const float *a, const float *b, size_t n);
 
-// ---- layout conversion: [C,H,W] blk_in -> [C,H,W] blk_out (padding channels written as zero) ----
-void layout_convert(float *out, int blk_out, const float *in, int blk_in, int c, int h, int w);
-
-// ---- channel copy: out[dst_c0 + i] = in[src_c0 + i] for i < n (same H,W; layouts may differ) ----
-// Builds concatenations: cat[x (3ch), h (C ch)] is two calls.
-void channel_copy(float *out, int cout_total, int dst_c0, int blk_out, const float *in, int cin_total,
-                  int src_c0, int blk_in, int n, int h, int w);
-
-// ---- channel gather / scatter-add (RSC, SSL-NOTES §3) ----
-// out[i] = in[idx[i]], i < n            in: [cin,H,W]  out: [n,H,W]
-void channel_gather(float *out, const float *in, const int *idx, int n, int cin, int h, int w, int blk);
-// y[idx[i]] += r[i], i < n              r: [n,H,W]  y: [cy,H,W]
-void channel_scatter_add(float *y, const float *r, const int *idx, int n, int cy, int h, int w, int blk);
+// ---- channel ops on views (core/layout.h): every map s < n of the batch; the views' layouts may differ,
+// their h, w and n agree ----
+// layout conversion: whole maps, out [C,H,W] in its layout = in [C,H,W] (out's padding channels zeroed)
+void layout_convert(sv_fmap out, sv_fmap in);
+// channel copy: out[i] = in[i], i < out.c (== in.c). Concatenation is copies into slices:
+// cat[x (3ch), h (C ch)] = channel_copy(sv_fmap_slice(cat, 0, 3), x) and channel_copy(sv_fmap_slice(cat, 3, C), h).
+void channel_copy(sv_fmap out, sv_fmap in);
+// RSC (SSL-NOTES §3), idx: distinct channels of the full-map side (in for gather, y for scatter-add),
+// numbered within that view's window
+// gather:      out[i] = in[idx[i]], i < out.c      in: [cin,H,W]  out: [|idx|,H,W]
+void channel_gather(sv_fmap out, sv_fmap in, const int *idx);
+// scatter-add: y[idx[i]] += r[i],   i < r.c        r: [|idx|,H,W]  y: [cy,H,W]
+void channel_scatter_add(sv_fmap y, sv_fmap r, const int *idx);
 
 // ---- pixel shuffle (r = 2): in [4C,H,W] -> out [C,2H,2W], out[c,2y+i,2x+j] = in[4c+2i+j,y,x] ----
 void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w, int r, int blk);
@@ -64,13 +67,12 @@ void act_backward(float *dx, const float *dy, const float *y, size_t n, float sl
 // add / accumulate: out[i] += a[i]
 void accumulate(float *out, const float *a, size_t n);
 
-// channel_copy backward: din[src_c0 + i] += dout[dst_c0 + i] (same argument order as channel_copy)
-void channel_copy_backward(float *din, int cin_total, int src_c0, int blk_in, const float *dout, int cout_total,
-                           int dst_c0, int blk_out, int n, int h, int w);
+// channel_copy backward: din[i] += dout[i], i < din.c (din: the gradient of channel_copy's in, dout of its out)
+void channel_copy_backward(sv_fmap din, sv_fmap dout);
 
 // channel_gather backward: din[idx[i]] += dout[i]   (this is channel_scatter_add, named for the graph)
-// channel_scatter_add backward: dr[i] += dy[idx[i]]
-void channel_scatter_add_backward(float *dr, const float *dy, const int *idx, int n, int cy, int h, int w, int blk);
+// channel_scatter_add backward: dr[i] += dy[idx[i]], i < dr.c
+void channel_scatter_add_backward(sv_fmap dr, sv_fmap dy, const int *idx);
 
 // pixel shuffle backward: din [4C,H,W] += unshuffle(dout [C,2H,2W])
 void pixel_shuffle_backward(float *din, const float *dout, int c_out, int h, int w, int r, int blk);

@@ -6,28 +6,26 @@
 // Chunks: the forward branch carries its hidden state from one chunk to the next (exact); the backward
 // branch of a chunk starts `lookahead` frames past its end, so only information from further than that
 // in the future is lost at chunk borders.
-// Output frames are converted to 8 bits here and encoded and written by write_thread.c, concurrently
-// with the network's next frame.
+// The chunk loop and its window are clip_stream.c's (shared with eval). Output frames are converted to
+// 8 bits here (ops/pixels.h) and encoded and written by write_thread.c, concurrently with the network's
+// next frame.
 #include "pipeline/upscale.h"
 
 #include <limits.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/memory.h"
-#include "core/progress.h"
 #include "io/frames.h"
 #include "io/paths.h"
+#include "ops/pixels.h"
+#include "pipeline/clip_stream.h"
 #include "pipeline/write_thread.h"
 
-// Memory for the runner and the frame window when --chunk is not given; with the process's other needs
-// (code, libav, the model) this keeps a 180x320 clip under about 2 GB peak. Never more than the memory
-// available; a frame size whose fixed part alone exceeds it runs one frame at a time (chunk 1).
-#define DEFAULT_BUDGET ((size_t)1700 << 20)
 #define DEFAULT_LOOKAHEAD 10
+#define LOOKAHEAD_SHARE 4  // an automatic window too small for the default lookahead gives it 1/4 of its frames
 #define MAX_AUTO_CHUNK 100000
 // An encoder's state per output pixel, measured as peak RSS above a PNG folder's output (60 frames of
 // 960x544, 2 cores): libx264 (preset medium: 40 frames of rate-control lookahead, 3 threads) about 256,
@@ -50,6 +48,21 @@ int sv_upscale_count_hint(int count, int is_video) {
     return hint > INT_MAX ? INT_MAX : (int)hint;
 }
 
+sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
+    return m ? sv_runner_create(m, h, w, max_frames, mode, e) : sv_bicubic_runner_create(h, w, max_frames, e);
+}
+
+void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {
+    if (m) sv_runner_estimate(m, h, w, mode, fixed, per_frame);
+    else sv_bicubic_runner_estimate(h, w, fixed, per_frame);
+}
+
+void sv_runner_profile_add(sv_runner_profile *sum, const sv_runner *r) {
+    const sv_runner_profile p = sv_runner_get_profile(r);
+    sum->frames += p.frames;
+    sum->spynet += p.spynet, sum->trunk += p.trunk, sum->recon += p.recon, sum->emit += p.emit;
+}
+
 // Bytes of the runner and the frame window: fixed + per_frame x (chunk + lookahead) frames
 typedef struct {
     size_t fixed, per_frame;
@@ -60,7 +73,7 @@ typedef struct {
 static window_cost runner_window_cost(const sv_model *m, int h, int w, sv_exec_mode mode) {
     window_cost c;
     const size_t frame = (size_t)3 * h * w;
-    sv_runner_estimate(m, h, w, mode, &c.fixed, &c.per_frame);
+    sv_job_runner_estimate(m, h, w, mode, &c.fixed, &c.per_frame);
     c.fixed += frame * sizeof(float) + frame;
     c.per_frame += frame * sizeof(float);
     return c;
@@ -85,9 +98,9 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
     int ch = o->chunk;
     if (ch <= 0) {
         const window_cost c = runner_window_cost(m, h, w, o->mode);
-        long long n = frames_within(c, o->mem_budget ? o->mem_budget : DEFAULT_BUDGET);
+        long long n = frames_within(c, o->mem_budget ? o->mem_budget : SV_DEFAULT_MEM_BUDGET);
         if (n < 0) n = 0;
-        if (o->lookahead < 0 && n < 4LL * la) la = (int)(n / 4);  // keep most of the window for output
+        if (o->lookahead < 0 && n < (long long)LOOKAHEAD_SHARE * la) la = (int)(n / LOOKAHEAD_SHARE);
         n -= la;
         ch = n < 1 ? 1 : n > MAX_AUTO_CHUNK ? MAX_AUTO_CHUNK : (int)n;
     }
@@ -124,10 +137,10 @@ static int plan_job(const sv_model *m, const char *input, const char *output, in
                     const sv_upscale_opts *o, int *chunk, int *la, sv_err *e) {
     const sv_mem_avail av = sv_mem_available();
     window_cost c = runner_window_cost(m, h, w, o->mode);
-    const size_t out = output_bytes(output, o->encoder, 4 * w, 4 * h) + JOB_SLACK_BYTES;
+    const size_t out = output_bytes(output, o->encoder, SV_SCALE * w, SV_SCALE * h) + JOB_SLACK_BYTES;
     c.fixed += out;
     sv_upscale_opts p = *o;
-    const size_t budget = o->mem_budget ? o->mem_budget : DEFAULT_BUDGET, room = av.bytes > out ? av.bytes - out : 1;
+    const size_t budget = o->mem_budget ? o->mem_budget : SV_DEFAULT_MEM_BUDGET, room = av.bytes > out ? av.bytes - out : 1;
     p.mem_budget = budget < room ? budget : room;
     sv_upscale_plan_chunk(m, h, w, count, &p, chunk, la);
     const size_t need = cost_of(c, (long long)*chunk + *la);
@@ -150,129 +163,70 @@ static int plan_job(const sv_model *m, const char *input, const char *output, in
 
 typedef struct {
     sv_write_thread *wt;
+    const sv_clip_window *win;
+    sv_runner *run;
     int w4, h4;
-    char **names;        // names of the window's frames (folder input; NULL entries for video)
 } sink;
 
+// Each output frame: quantised to 8 bits into the writer thread's free buffer, then queued under its
+// input frame's name (folder input).
 static int emit(void *ud, int index, const float *chw, sv_err *e) {
     sink *s = ud;
-    const long hw = (long)s->h4 * s->w4;
-    unsigned char *rgb = sv_write_thread_buffer(s->wt);
-#pragma omp parallel for schedule(static)
-    for (long p = 0; p < hw; p++)
-        for (int c = 0; c < 3; c++) {
-            float v = chw[c * hw + p];
-            v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-            if (!(v == v)) v = 0.0f;  // NaN
-            rgb[p * 3 + c] = (unsigned char)lrintf(v * 255.0f);
-        }
-    return sv_write_thread_submit(s->wt, s->names ? s->names[index] : NULL, e);
+    sv_chw_to_rgb(sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
+    return sv_write_thread_submit(s->wt, s->win->names[index], e);
 }
 
-static void to_float(float *dst, const unsigned char *rgb, int h, int w) {
-    size_t hw = (size_t)h * w;
-    for (size_t p = 0; p < hw; p++)
-        for (int c = 0; c < 3; c++) dst[c * hw + p] = (float)rgb[p * 3 + c] * (1.0f / 255.0f);
+static int run_chunk(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
+    sink *s = ud;
+    return sv_clip_window_run(s->run, w, n_emit, emit, s, e);
+}
+
+// Streams the clip into the writer; on success the writer is finished (the output published).
+static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, const sv_upscale_opts *o, int count,
+                     sv_err *e) {
+    sv_progress_job prog;
+    sv_progress_start(&prog, o->progress, "upscale", count);
+    const int w4 = SV_SCALE * win->w, h4 = SV_SCALE * win->h;
+    sink s = {.win = win, .run = run, .w4 = w4, .h4 = h4};
+    if (!(s.wt = sv_write_thread_start(wr, (size_t)w4 * h4 * 3, &prog, e))) {
+        sv_frames_writer_abort(wr);
+        return -1;
+    }
+    int rc = sv_clip_stream(win, run_chunk, &s, e), written = 0;
+    if (rc) sv_write_thread_stop(s.wt, NULL, NULL);  // drain, keep the first error
+    else rc = sv_write_thread_stop(s.wt, &written, e);
+    if (rc) {
+        sv_frames_writer_abort(wr);
+        return -1;
+    }
+    if (sv_frames_writer_finish(wr, e)) return -1;
+    sv_progress_finish(&prog, written);
+    return 0;
 }
 
 int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e) {
-    int rc = -1;
     const char *inputs[1] = {input};
     if (sv_output_check_inputs(output, inputs, 1, e)) return -1;
     sv_frame_reader *rd = sv_frames_open(input, e);
     if (!rd) return -1;
     const int w = sv_frames_width(rd), h = sv_frames_height(rd), count = sv_frames_count(rd);
-    if (sv_frame_size_check(output, 4LL * w, 4LL * h, e)) {
-        sv_frames_close(rd);
-        return -1;
-    }
-    int num = 0, den = 0;
+    int num = 0, den = 0, chunk, la, rc = -1;
     sv_frames_fps_rational(rd, &num, &den);
-    const int is_video = sv_frames_fps(rd) > 0 || num > 0;
-    int chunk, la;
-    if (plan_job(m, input, output, h, w, sv_upscale_count_hint(count, is_video), o, &chunk, &la, e)) {
-        sv_frames_close(rd);
-        return -1;
-    }
-    const int win = chunk + la;
     sv_runner *run = NULL;
     sv_frame_writer *wr = NULL;
-    sv_write_thread *wt = NULL;
-    float *slots = NULL, *prev = NULL;
-    float **frames = calloc((size_t)win, sizeof(float *));
-    char **names = calloc((size_t)win, sizeof(char *));
-    unsigned char *rgb_in = malloc((size_t)w * h * 3);
-    slots = malloc((size_t)win * 3 * h * w * sizeof(float));
-    prev = malloc((size_t)3 * h * w * sizeof(float));
-    if (!frames || !names || !rgb_in || !slots || !prev) {
-        sv_errf(e, "out of memory for a window of %d frames of %dx%d", win, w, h);
+    sv_clip_window win = {0};
+    if (sv_frame_size_check(output, (long long)SV_SCALE * w, (long long)SV_SCALE * h, e) ||
+        plan_job(m, input, output, h, w, sv_upscale_count_hint(count, sv_frames_is_video(rd)), o, &chunk, &la, e) ||
+        sv_clip_window_init(&win, input, rd, chunk, la, 0, 1, e) ||
+        !(run = sv_job_runner_create(m, h, w, chunk + la, o->mode, e)) ||
+        !(wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den,
+                                     &(sv_writer_opts){o->encoder, o->replace}, e)))
         goto done;
-    }
-    for (int i = 0; i < win; i++) frames[i] = slots + (size_t)i * 3 * h * w;
-    run = sv_runner_create(m, h, w, win, o->mode, e);
-    if (!run) goto done;
-    wr = sv_frames_create_with(output, 4 * w, 4 * h, num, den, &(sv_writer_opts){o->encoder, o->replace}, e);
-    if (!wr) goto done;
-    sv_progress prog;
-    sv_progress_start(&prog, "upscale", count, o->quiet);
-    if (!(wt = sv_write_thread_start(wr, (size_t)w * h * 48, &prog, e))) goto done;
-    sink s = {.wt = wt, .w4 = 4 * w, .h4 = 4 * h, .names = names};
-    int have = 0, eof = 0, started = 0;
-    for (;;) {
-        while (!eof && have < win) {
-            int r = sv_frames_read(rd, rgb_in, e);
-            if (r < 0) goto done;
-            if (r == 0) {
-                eof = 1;
-                break;
-            }
-            to_float(frames[have], rgb_in, h, w);
-            free(names[have]);
-            const char *nm = sv_frames_last_name(rd);
-            names[have] = nm ? strdup(nm) : NULL;
-            have++;
-        }
-        if (have == 0) {
-            if (!started) {
-                sv_errf(e, "%s: no frames to read", input);
-                goto done;
-            }
-            break;
-        }
-        int n_emit = eof ? have : (have < chunk ? have : chunk);
-        if (sv_runner_run_chunk(run, (const float *const *)frames, have, n_emit, started ? prev : NULL, emit, &s, e))
-            goto done;
-        started = 1;
-        memcpy(prev, frames[n_emit - 1], (size_t)3 * h * w * sizeof(float));
-        // rotate the window: the lookahead frames move to the front
-        for (int k = 0; k < n_emit; k++) {
-            float *f = frames[0];
-            char *nm = names[0];
-            memmove(frames, frames + 1, (size_t)(win - 1) * sizeof *frames);
-            memmove(names, names + 1, (size_t)(win - 1) * sizeof *names);
-            frames[win - 1] = f;
-            names[win - 1] = nm;
-        }
-        have -= n_emit;
-        if (eof && have == 0) break;
-    }
-    int written = 0;
-    const int wfail = sv_write_thread_stop(wt, &written, e);
-    wt = NULL;
-    if (wfail) goto done;
-    if (sv_frames_writer_finish(wr, e)) {
-        wr = NULL;
-        goto done;
-    }
-    wr = NULL;
-    sv_progress_finish(&prog, written);
-    rc = 0;
+    rc = stream_to(&win, run, wr, o, count, e);  // finishes or aborts wr
 done:
-    if (wt) sv_write_thread_stop(wt, NULL, NULL);  // an error elsewhere: drain, keep that error
-    if (wr) sv_frames_writer_abort(wr);
+    if (o->profile && run) sv_runner_profile_add(o->profile, run);
     sv_runner_free(run);
+    sv_clip_window_free(&win);
     sv_frames_close(rd);
-    for (int i = 0; names && i < win; i++) free(names[i]);
-    free(names), free(frames), free(slots), free(prev), free(rgb_in);
     return rc;
 }

@@ -10,7 +10,7 @@
 
 struct sv_write_thread {
     sv_frame_writer *wr;
-    sv_progress *prog;
+    const sv_progress_job *prog;
     unsigned char *buf[2];
     char *name[2];
     int cur, pending, busy, stop, failed, written;
@@ -50,7 +50,8 @@ static void free_thread(sv_write_thread *t) {
     free(t);
 }
 
-sv_write_thread *sv_write_thread_start(sv_frame_writer *wr, size_t frame_bytes, sv_progress *prog, sv_err *e) {
+sv_write_thread *sv_write_thread_start(sv_frame_writer *wr, size_t frame_bytes, const sv_progress_job *prog,
+                                       sv_err *e) {
     sv_write_thread *t = sv_calloc(1, sizeof *t, e);
     if (!t) return NULL;
     t->wr = wr, t->prog = prog, t->pending = t->busy = -1;

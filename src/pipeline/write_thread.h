@@ -9,14 +9,15 @@
 #include <stddef.h>
 
 #include "core/error.h"
-#include "core/progress.h"
 #include "io/frames.h"
+#include "pipeline/progress.h"
 
 typedef struct sv_write_thread sv_write_thread;
 
 // frame_bytes: the size of one frame as sv_frames_write takes it. prog (may be NULL) is updated by the
-// thread after each frame it writes.
-sv_write_thread *sv_write_thread_start(sv_frame_writer *wr, size_t frame_bytes, sv_progress *prog, sv_err *e);
+// thread after each frame it writes (so its callback runs on the writer thread).
+sv_write_thread *sv_write_thread_start(sv_frame_writer *wr, size_t frame_bytes, const sv_progress_job *prog,
+                                       sv_err *e);
 // The buffer to fill with the next frame; waits while the thread still writes from it.
 unsigned char *sv_write_thread_buffer(sv_write_thread *t);
 // Queues the filled buffer under name (copied; NULL for video outputs). Fails, with the thread's error,

@@ -23,8 +23,8 @@
 void sv_prune_opts_default(sv_prune_opts *o) {
     memset(o, 0, sizeof *o);
     sv_train_opts_default(&o->train);
-    o->train.iters = 0;
-    o->train.log_every = 1;  // the scale norms of every iteration (SSL-NOTES §2: watch the collapse)
+    o->train.run.iters = 0;
+    o->train.run.log_every = 1;  // the scale norms of every iteration (SSL-NOTES §2: watch the collapse)
     o->scheme = SV_SCHEME_SSL;
     o->ratio = 0.5;
     o->global = 1;
@@ -222,7 +222,8 @@ static void ssl_log(void *ud, cJSON *j) {
 static int tf_begin(void *ud, sv_model *m, sv_tensor_set *state, sv_model **graph, sv_err *e) {
     prune_ctx *c = ud;
     const sv_train_opts *t = &c->o->train;
-    sv_net_cfg cfg = {.batch = t->batch, .seq = t->seq, .h = t->patch, .w = t->patch, .recompute = t->recompute};
+    sv_net_cfg cfg = {.batch = t->run.batch, .seq = t->run.seq, .h = t->run.patch, .w = t->run.patch,
+                      .recompute = t->recompute};
     if (sv_tf_begin(&c->tf, c->teacher, &cfg, (float)c->o->tf_weight, e)) return -1;
     c->tf_on = 1;
     return 0;
@@ -253,22 +254,24 @@ static int write_text(const char *path, const char *text, sv_err *e) {
     return sv_atomic_commit(&a, e);
 }
 
+#define F(member, type, lo, hi) SV_OPT_FIELD(sv_prune_opts, member, SV_OPT_##type, lo, hi)
+static const sv_opt_field k_fields[] = {
+    F(ratio, DOUBLE, 0, 0), F(flops, DOUBLE, 0, 0),
+    F(global, INT, 0, 1), F(round, INT, 0, INT_MAX),
+    F(sparsity_iters, LONG, 0, LONG_MAX), F(finetune_iters, LONG, 0, LONG_MAX),
+    F(tf_weight, DOUBLE, 0, 0), F(lambda_step, DOUBLE, 0, 0),
+    F(lambda_every, INT, 0, INT_MAX), F(lambda_max, DOUBLE, 0, 0),
+    F(scale_lr_mult, DOUBLE, 0, 0),
+};
+#undef F
+#define N_FIELDS ((int)(sizeof k_fields / sizeof *k_fields))
+
 static cJSON *opts_json(const sv_prune_opts *o) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "model", o->model);
     cJSON_AddStringToObject(j, "scheme", sv_prune_scheme_name(o->scheme));
-    cJSON_AddNumberToObject(j, "ratio", o->ratio);
-    cJSON_AddNumberToObject(j, "flops", o->flops);
-    cJSON_AddNumberToObject(j, "global", o->global);
     cJSON_AddStringToObject(j, "criterion", o->criterion_scale ? "scale" : "l1");
-    cJSON_AddNumberToObject(j, "round", o->round);
-    cJSON_AddNumberToObject(j, "sparsity_iters", (double)o->sparsity_iters);
-    cJSON_AddNumberToObject(j, "finetune_iters", (double)o->finetune_iters);
-    cJSON_AddNumberToObject(j, "tf_weight", o->tf_weight);
-    cJSON_AddNumberToObject(j, "lambda_step", o->lambda_step);
-    cJSON_AddNumberToObject(j, "lambda_every", o->lambda_every);
-    cJSON_AddNumberToObject(j, "lambda_max", o->lambda_max);
-    cJSON_AddNumberToObject(j, "scale_lr_mult", o->scale_lr_mult);
+    sv_opt_fields_to_json(j, o, k_fields, N_FIELDS);
     cJSON_AddItemToObject(j, "train", sv_train_opts_to_json(&o->train));
     return j;
 }
@@ -290,20 +293,11 @@ static int read_opts(sv_prune_opts *o, const char *path, cJSON **keep, sv_err *e
     }
     *keep = j;
     o->model = m->valuestring;
-    o->ratio = sv_json_num(j, "ratio", o->ratio);
-    o->flops = sv_json_num(j, "flops", 0);
     o->criterion_scale = cJSON_IsString(c) && !strcmp(c->valuestring, "scale");
-    o->tf_weight = sv_json_num(j, "tf_weight", 0);
-    o->lambda_step = sv_json_num(j, "lambda_step", o->lambda_step);
-    o->lambda_max = sv_json_num(j, "lambda_max", o->lambda_max);
-    o->scale_lr_mult = sv_json_num(j, "scale_lr_mult", o->scale_lr_mult);
+    o->flops = o->tf_weight = 0;  // what a missing field means (the rest keep o's values)
     o->global = 1, o->round = 1, o->sparsity_iters = o->finetune_iters = 0;
     // the integers: whole and in range here, their meaning checked by check_opts
-    if (sv_json_int(j, "global", 0, 1, &o->global, path, e) || sv_json_int(j, "round", 0, INT_MAX, &o->round, path, e) ||
-        sv_json_long(j, "sparsity_iters", 0, LONG_MAX, &o->sparsity_iters, path, e) ||
-        sv_json_long(j, "finetune_iters", 0, LONG_MAX, &o->finetune_iters, path, e) ||
-        sv_json_int(j, "lambda_every", 0, INT_MAX, &o->lambda_every, path, e))
-        return -1;
+    if (sv_opt_fields_from_json(o, j, k_fields, N_FIELDS, path, e)) return -1;
     return sv_train_opts_from_json(&o->train, t, path, e);
 }
 
@@ -325,30 +319,50 @@ static int check_opts(const sv_prune_opts *o, sv_err *e) {
     return 0;
 }
 
-// Runs one training phase in RUN_DIR/name (resuming it when its state exists). *done: it reached its end.
-static int phase(const sv_prune_opts *o, const char *name, const char *init, long iters, const sv_train_hooks *h,
-                 int *done, sv_train_result *res, sv_err *e) {
+// One pruning run: its options (read back from prune.json on --resume), the dense model, the choice, the
+// cut, and what a failed start must undo.
+typedef struct {
+    sv_prune_opts o;
+    cJSON *saved;                    // resume: prune.json (o's strings point into it)
+    char *abs[SV_TRAIN_MAX_DATA + 2];
+    sv_model dense, cutm;
+    choice ch;
+    prune_ctx ctx;
+    sv_run_lock lock;
+    double ratio;                    // the ratio used (what --flops found)
+    int made_dir, started, wrote_init;  // started: this call wrote prune.json
+    sv_train_result res;             // the last phase's
+} prune_run;
+
+static void run_path(char *buf, size_t n, const prune_run *p, const char *name) {
+    path_in(buf, n, p->o.train.run.out, name);
+}
+
+// Runs one training phase in RUN_DIR/name (resuming it when its state exists). *stopped: before its end.
+static int phase(prune_run *p, const char *name, const char *init, long iters, const sv_train_hooks *h, int *stopped,
+                 sv_err *e) {
+    const sv_prune_opts *o = &p->o;
     sv_train_opts t = o->train;
     char dir[4096], st[4200];
-    path_in(dir, sizeof dir, o->train.out, name);
+    run_path(dir, sizeof dir, p, name);
     path_in(st, sizeof st, dir, "state.safetensors");
-    t.out = dir;
-    t.init = init;
-    t.iters = iters;
+    t.run.out = dir;
+    t.run.init = init;
+    t.run.iters = iters;
     t.ema = 0;
     t.hooks = h;
-    t.resume = exists(st);
-    if (!strcmp(name, "sparsity")) t.lr_min = t.lr;  // constant: the penalty grows, the steps must not shrink
-    if (!t.quiet) fprintf(stderr, "== %s: %ld iterations%s\n", name, iters, t.resume ? " (resuming)" : "");
-    if (sv_train(&t, res, e)) return sv_errprefix(e, "%s", name);
-    *done = !res->stopped;
+    t.run.resume = exists(st);
+    if (!strcmp(name, "sparsity")) t.run.lr_min = t.run.lr;  // constant: the penalty grows, the steps must not shrink
+    sv_run_say(&o->train.run, SV_MSG_INFO, "== %s: %ld iterations%s", name, iters, t.run.resume ? " (resuming)" : "");
+    if (sv_train(&t, &p->res, e)) return sv_errprefix(e, "%s", name);
+    *stopped = p->res.stopped;
     return 0;
 }
 
 // The cut after sparsity learning: the trained weights and scales of RUN_DIR/sparsity, folded and cut.
 static int cut_after_sparsity(const sv_prune_opts *o, sv_model *out, sv_err *e) {
     char dir[4096];
-    path_in(dir, sizeof dir, o->train.out, "sparsity");
+    path_in(dir, sizeof dir, o->train.run.out, "sparsity");
     sv_tensor_set hs = {0};
     sv_model m = {0};
     int rc = sv_train_state_model(dir, &m, "prune", &hs, e);
@@ -367,188 +381,201 @@ static int cut_after_sparsity(const sv_prune_opts *o, sv_model *out, sv_err *e) 
 }
 
 // The run folder's claim (sv_run_claim, train/run_lock.h) with the run's inputs: --data, --val, -m.
-static int claim_run_folder(const sv_prune_opts *o, sv_run_lock *lock, int create, sv_err *e) {
+static int claim_run_folder(prune_run *p, int create, sv_err *e) {
+    const sv_prune_opts *o = &p->o;
     const char *in[SV_TRAIN_MAX_DATA + 2];
     int n = 0;
-    for (int i = 0; i < o->train.ndata; i++) in[n++] = o->train.data[i];
+    for (int i = 0; i < o->train.run.ndata; i++) in[n++] = o->train.run.data[i];
     in[n++] = o->train.val;
     in[n++] = o->model;
-    return sv_run_claim(lock, o->train.out, in, n, create, o->resume ? NULL : "prune.json", e);
+    return sv_run_claim(&p->lock, o->train.run.out, in, n, create, o->train.run.resume ? NULL : "prune.json", e);
 }
 
 // A fresh start that failed before a training phase made its folder (on the data, --val, an option the
 // phase checks) leaves nothing behind, so that the same command with the input fixed starts again: what it
 // wrote goes (prune.json, the cut model when wrote_init), and the run folder too when it made it. Once a
 // phase has started, the run stays for --resume.
-static void undo_start(const sv_prune_opts *o, int made_dir, int wrote_init, sv_run_lock *lock) {
+static void undo_start(prune_run *p) {
     static const char *const phases[2] = {"sparsity", "finetune"};
-    char p[4200];
+    char q[4200];
     for (int i = 0; i < 2; i++) {
-        path_in(p, sizeof p, o->train.out, phases[i]);
-        if (exists(p)) return;
+        run_path(q, sizeof q, p, phases[i]);
+        if (exists(q)) return;
     }
-    path_in(p, sizeof p, o->train.out, "pruned-init.safetensors");
-    if (wrote_init) remove(p);
-    path_in(p, sizeof p, o->train.out, "prune.json");
-    remove(p);
-    if (!made_dir) return;
-    path_in(p, sizeof p, o->train.out, ".lock");
-    remove(p);
-    sv_run_lock_release(lock);
-    rmdir(o->train.out);
+    run_path(q, sizeof q, p, "pruned-init.safetensors");
+    if (p->wrote_init) remove(q);
+    run_path(q, sizeof q, p, "prune.json");
+    remove(q);
+    if (!p->made_dir) return;
+    run_path(q, sizeof q, p, ".lock");
+    remove(q);
+    sv_run_lock_release(&p->lock);
+    rmdir(p->o.train.run.out);
 }
 
-static int write_summary(const sv_prune_opts *o, const sv_model *dense, double ratio, const sv_train_result *res,
-                         sv_err *e) {
-    char p[4096];
-    path_in(p, sizeof p, o->train.out, "model.safetensors");
+static int write_summary(const prune_run *p, sv_err *e) {
+    const sv_prune_opts *o = &p->o;
+    char q[4096];
+    run_path(q, sizeof q, p, "model.safetensors");
     sv_model m;
-    if (sv_model_load(&m, p, -1, e)) return -1;
+    if (sv_model_load(&m, q, -1, e)) return -1;
     double df, dp, pf, pp;
-    counts(dense, &df, &dp);
+    counts(&p->dense, &df, &dp);
     counts(&m, &pf, &pp);
+    sv_model_free(&m);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "scheme", sv_prune_scheme_name(o->scheme));
-    cJSON_AddNumberToObject(j, "ratio", ratio);
+    cJSON_AddNumberToObject(j, "ratio", p->ratio);
     cJSON_AddNumberToObject(j, "tf_weight", o->scheme == SV_SCHEME_SSL ? o->tf_weight : 0.0);
     cJSON_AddNumberToObject(j, "dense_params", dp);
     cJSON_AddNumberToObject(j, "params", pp);
     cJSON_AddNumberToObject(j, "dense_flops_180x320", df);
     cJSON_AddNumberToObject(j, "flops_180x320", pf);
-    if (res && !isnan(res->val_psnr)) {
-        cJSON_AddNumberToObject(j, "val_psnr", res->val_psnr);
-        cJSON_AddNumberToObject(j, "val_ssim", res->val_ssim);
+    if (!isnan(p->res.val_psnr)) {
+        cJSON_AddNumberToObject(j, "val_psnr", p->res.val_psnr);
+        cJSON_AddNumberToObject(j, "val_ssim", p->res.val_ssim);
     }
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
-    path_in(p, sizeof p, o->train.out, "summary.json");
-    int rc = txt ? write_text(p, txt, e) : sv_errf(e, "out of memory");
+    run_path(q, sizeof q, p, "summary.json");
+    int rc = txt ? write_text(q, txt, e) : sv_errf(e, "out of memory");
     free(txt);
-    if (!rc && !o->train.quiet)
-        fprintf(stderr, "pruned (%s, ratio %.3f): %.0f -> %.0f parameters without SPyNet (%.1f%%), %.3g -> %.3g FLOPs "
-                        "per 180x320 frame (%.1f%%)\n", sv_prune_scheme_name(o->scheme), ratio, dp, pp, 100 * pp / dp,
-                df, pf, 100 * pf / df);
-    sv_model_free(&m);
+    if (!rc)
+        sv_run_say(&o->train.run, SV_MSG_INFO, "pruned (%s, ratio %.3f): %.0f -> %.0f parameters without SPyNet (%.1f%%), "
+                   "%.3g -> %.3g FLOPs per 180x320 frame (%.1f%%)", sv_prune_scheme_name(o->scheme), p->ratio, dp, pp,
+                   100 * pp / dp, df, pf, 100 * pf / df);
     return rc;
 }
 
-int sv_prune(const sv_prune_opts *opts, sv_err *e) {
-    sv_prune_opts O = *opts, *o = &O;
-    cJSON *saved = NULL;
-    char *abs[SV_TRAIN_MAX_DATA + 2] = {0};
-    sv_model dense = {0}, cutm = {0};
-    choice ch = {0};
-    prune_ctx ctx = {.o = o};
-    sv_run_lock lock = {0};
-    int rc = -1, done = 1, made_dir = 0, started = 0, wrote_init = 0;  // started: this call wrote prune.json
-    sv_train_result res = {.val_psnr = NAN};
-    char pj[4096], pinit[4096], pfin[4096], pout[4096];
-    if (!o->train.out) return sv_errf(e, "no run folder (--out)");
-    path_in(pj, sizeof pj, o->train.out, "prune.json");
-    path_in(pinit, sizeof pinit, o->train.out, "pruned-init.safetensors");
-    path_in(pout, sizeof pout, o->train.out, "model.safetensors");
-    if (o->resume) {
-        const char *out = o->train.out;
-        int quiet = o->train.quiet;
-        if (read_opts(o, pj, &saved, e)) goto done;
-        o->train.out = out;
-        o->train.quiet = quiet;
-    } else {
-        if (!o->model) {
-            rc = sv_errf(e, "no dense model (-m)");
-            goto done;
-        }
-        if (o->train.ndata < 1) {
-            rc = sv_errf(e, "no training data (--data)");
-            goto done;
-        }
-        // absolute paths, so that prune.json works from any folder
-        for (int i = 0; i <= o->train.ndata + 1; i++) {
-            const char **p = i < o->train.ndata ? &o->train.data[i] : i == o->train.ndata ? &o->train.val : &o->model;
-            if (!*p) continue;
-            if (!(abs[i] = realpath(*p, NULL))) {
-                rc = sv_errf(e, "%s: %s", *p, strerror(errno));
-                goto done;
-            }
-            *p = abs[i];
-        }
+// --data, --val and -m made absolute, so that prune.json works from any folder.
+static int absolute_inputs(prune_run *p, sv_err *e) {
+    sv_prune_opts *o = &p->o;
+    if (!o->model) return sv_errf(e, "no dense model (-m)");
+    if (o->train.run.ndata < 1) return sv_errf(e, "no training data (--data)");
+    const int nd = o->train.run.ndata;
+    for (int i = 0; i <= nd + 1; i++) {
+        const char **q = i < nd ? &o->train.run.data[i] : i == nd ? &o->train.val : &o->model;
+        if (!*q) continue;
+        if (!(p->abs[i] = realpath(*q, NULL))) return sv_errf(e, "%s: %s", *q, strerror(errno));
+        *q = p->abs[i];
     }
-    if (claim_run_folder(o, &lock, 0, e) || check_opts(o, e)) goto done;
-    path_in(pfin, sizeof pfin, o->train.out, "summary.json");
-    if (o->resume && exists(pfin)) {  // finished already
-        if (!o->train.quiet) fprintf(stderr, "%s: finished already (summary.json); nothing to do\n", o->train.out);
-        rc = 0;
-        goto done;
-    }
-    if (sv_model_load(&dense, o->model, -1, e)) goto done;
-    // the choice, and its cut of the dense model (the baselines' start; for ssl a check that it cuts)
-    double ratio;
-    if (plan(&ch, &dense, o, &ratio, e) || cut(&ch, &dense, o, &cutm, e)) {
-        sv_errprefix(e, "%s", o->model);
-        goto done;
-    }
-    if (!o->resume) {  // the run folder only now, after every check that needs no training phase
-        made_dir = !exists(o->train.out);
-        if (claim_run_folder(o, &lock, 1, e)) goto done;
+    return 0;
+}
+
+// The options (saved ones on --resume) and their checks; *finished: a resumed run that ended already.
+static int prune_start(prune_run *p, int *finished, sv_err *e) {
+    sv_prune_opts *o = &p->o;
+    char q[4096];
+    if (!o->train.run.out) return sv_errf(e, "no run folder (--out)");
+    run_path(q, sizeof q, p, "prune.json");
+    if (o->train.run.resume ? read_opts(o, q, &p->saved, e) : absolute_inputs(p, e)) return -1;
+    if (claim_run_folder(p, 0, e) || check_opts(o, e)) return -1;
+    run_path(q, sizeof q, p, "summary.json");
+    *finished = o->train.run.resume && exists(q);
+    if (*finished) sv_run_say(&o->train.run, SV_MSG_INFO, "%s: finished already (summary.json); nothing to do", o->train.run.out);
+    return 0;
+}
+
+// The choice on the dense model and its cut (the baselines' start; for ssl a check that it cuts); a fresh
+// run's folder and prune.json only then, after every check that needs no training phase.
+static int prune_choose(prune_run *p, sv_err *e) {
+    sv_prune_opts *o = &p->o;
+    if (sv_model_load(&p->dense, o->model, -1, e)) return -1;
+    if (plan(&p->ch, &p->dense, o, &p->ratio, e) || cut(&p->ch, &p->dense, o, &p->cutm, e))
+        return sv_errprefix(e, "%s", o->model);
+    if (!o->train.run.resume) {
+        p->made_dir = !exists(o->train.run.out);
+        if (claim_run_folder(p, 1, e)) return -1;
+        char q[4096];
+        run_path(q, sizeof q, p, "prune.json");
         cJSON *j = opts_json(o);
         char *txt = cJSON_Print(j);
         cJSON_Delete(j);
-        started = 1;
-        rc = txt ? write_text(pj, txt, e) : sv_errf(e, "out of memory");
+        p->started = 1;
+        int rc = txt ? write_text(q, txt, e) : sv_errf(e, "out of memory");
         free(txt);
-        if (rc) goto done;
-        rc = -1;
+        if (rc) return -1;
     }
-    o->ratio = ratio;  // what --flops found: the criterion-scale choice and prune.json use it
-    if (!exists(pinit)) {
-        rc = 0;
-        if (o->scheme == SV_SCHEME_SSL && o->sparsity_iters > 0) {
-            // sparsity learning: the weights and the scales, the penalty growing on the chosen units
-            ctx.plan = ch.u.pruned;
-            ctx.probe = o->sparsity_iters / 5;
-            sv_train_hooks h = {.ud = &ctx, .state_ns = "prune", .begin = ssl_begin, .before_step = ssl_before_step,
-                                .after_backward = ssl_after_backward, .export_weights = ssl_export, .save = ssl_save,
-                                .log = ssl_log};
-            rc = phase(o, "sparsity", o->model, o->sparsity_iters, &h, &done, &res, e);
-            if (ctx.ssl_on) sv_ssl_end(&ctx.ssl);
-            ctx.ssl_on = 0;
-            if (rc || !done) goto done;
-            sv_model_free(&cutm);
-            rc = cut_after_sparsity(o, &cutm, e);
-        }
-        if (!rc) rc = sv_model_save(&cutm, pinit, e);
-        if (rc) goto done;
-        wrote_init = 1;
-        rc = -1;
+    o->ratio = p->ratio;  // what --flops found: the criterion-scale choice uses it
+    return 0;
+}
+
+// Sparsity learning (ssl; the weights and the scales, the penalty growing on the chosen units), then the
+// cut model RUN_DIR/pruned-init.safetensors; nothing to do when it exists.
+static int prune_sparsity(prune_run *p, int *stopped, sv_err *e) {
+    const sv_prune_opts *o = &p->o;
+    char q[4096];
+    run_path(q, sizeof q, p, "pruned-init.safetensors");
+    if (exists(q)) return 0;
+    if (o->scheme == SV_SCHEME_SSL && o->sparsity_iters > 0) {
+        p->ctx.plan = p->ch.u.pruned;
+        p->ctx.probe = o->sparsity_iters / 5;
+        sv_train_hooks h = {.ud = &p->ctx, .state_ns = "prune", .begin = ssl_begin, .before_step = ssl_before_step,
+                            .after_backward = ssl_after_backward, .export_weights = ssl_export, .save = ssl_save,
+                            .log = ssl_log};
+        int rc = phase(p, "sparsity", o->model, o->sparsity_iters, &h, stopped, e);
+        if (p->ctx.ssl_on) sv_ssl_end(&p->ctx.ssl);
+        p->ctx.ssl_on = 0;
+        if (rc || *stopped) return rc;
+        sv_model_free(&p->cutm);
+        if (cut_after_sparsity(o, &p->cutm, e)) return -1;
     }
-    long ft = o->finetune_iters + (o->scheme == SV_SCHEME_SSL ? 0 : o->sparsity_iters);
+    if (sv_model_save(&p->cutm, q, e)) return -1;
+    p->wrote_init = 1;
+    return 0;
+}
+
+// Finetuning (ssl: temporal, against the dense model), then RUN_DIR/model.safetensors and summary.json.
+static int prune_finetune(prune_run *p, int *stopped, sv_err *e) {
+    const sv_prune_opts *o = &p->o;
+    char init[4096], fin[4096], out[4096];
+    run_path(init, sizeof init, p, "pruned-init.safetensors");
+    run_path(fin, sizeof fin, p, "finetune/model.safetensors");
+    run_path(out, sizeof out, p, "model.safetensors");
+    const long ft = o->finetune_iters + (o->scheme == SV_SCHEME_SSL ? 0 : o->sparsity_iters);
     if (ft > 0) {
-        sv_train_hooks h = {.ud = &ctx};
+        sv_train_hooks h = {.ud = &p->ctx};
         if (o->scheme == SV_SCHEME_SSL && o->tf_weight > 0) {
-            ctx.teacher = &dense;
+            p->ctx.teacher = &p->dense;
             h.begin = tf_begin, h.before_step = tf_before_step, h.log = tf_log;
         }
-        rc = phase(o, "finetune", pinit, ft, &h, &done, &res, e);
-        if (rc || !done) goto done;
-        path_in(pfin, sizeof pfin, o->train.out, "finetune/model.safetensors");
-    } else {
-        snprintf(pfin, sizeof pfin, "%s", pinit);
+        if (phase(p, "finetune", init, ft, &h, stopped, e)) return -1;
+        if (*stopped) return 0;
     }
-    sv_model fin;
-    if (sv_model_load(&fin, pfin, -1, e)) goto done;
-    rc = sv_model_save(&fin, pout, e);
-    sv_model_free(&fin);
-    if (!rc) rc = write_summary(o, &dense, ratio, &res, e);
-done:
-    if (!rc && !done && !o->train.quiet) fprintf(stderr, "stopped; continue with: slimvsr prune --out %s --resume\n", o->train.out);
-    if (rc && started) undo_start(o, made_dir, wrote_init, &lock);
-    sv_run_lock_release(&lock);
-    if (ctx.tf_on) sv_tf_end(&ctx.tf);
-    if (ctx.ssl_on) sv_ssl_end(&ctx.ssl);
-    choice_free(&ch);
-    if (cutm.params) sv_model_free(&cutm);
-    if (dense.params) sv_model_free(&dense);
-    for (int i = 0; i < SV_TRAIN_MAX_DATA + 2; i++) free(abs[i]);
-    cJSON_Delete(saved);
+    sv_model m;
+    if (sv_model_load(&m, ft > 0 ? fin : init, -1, e)) return -1;
+    int rc = sv_model_save(&m, out, e);
+    sv_model_free(&m);
+    return rc ? -1 : write_summary(p, e);
+}
+
+static void prune_free(prune_run *p) {
+    sv_run_lock_release(&p->lock);
+    if (p->ctx.tf_on) sv_tf_end(&p->ctx.tf);
+    if (p->ctx.ssl_on) sv_ssl_end(&p->ctx.ssl);
+    choice_free(&p->ch);
+    if (p->cutm.params) sv_model_free(&p->cutm);
+    if (p->dense.params) sv_model_free(&p->dense);
+    for (int i = 0; i < SV_TRAIN_MAX_DATA + 2; i++) free(p->abs[i]);
+    cJSON_Delete(p->saved);
+}
+
+int sv_prune(const sv_prune_opts *opts, sv_err *e) {
+    prune_run *p = calloc(1, sizeof *p);
+    if (!p) return sv_errf(e, "out of memory");
+    p->o = *opts;
+    p->ctx.o = &p->o;
+    p->res.val_psnr = NAN;
+    int finished = 0, stopped = 0;
+    int rc = prune_start(p, &finished, e);
+    if (!rc && !finished) rc = prune_choose(p, e);
+    if (!rc && !finished) rc = prune_sparsity(p, &stopped, e);
+    if (!rc && !finished && !stopped) rc = prune_finetune(p, &stopped, e);
+    if (!rc && stopped)
+        sv_run_say(&p->o.train.run, SV_MSG_INFO, "stopped; continue with: slimvsr prune --out %s --resume",
+                   p->o.train.run.out);
+    if (rc && p->started) undo_start(p);
+    prune_free(p);
+    free(p);
     return rc;
 }

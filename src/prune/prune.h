@@ -24,7 +24,8 @@
 typedef enum { SV_SCHEME_SSL = 0, SV_SCHEME_L1_ALIGNED = 1, SV_SCHEME_L1_KEEP_LAST = 2 } sv_prune_scheme;
 
 typedef struct {
-    sv_train_opts train;      // data, val, out (RUN_DIR), lr, batch, seq, patch, logs, seed, quiet: every phase
+    sv_train_opts train;      // data, val, out (RUN_DIR), lr, batch, seq, patch, logs, seed, quiet, resume,
+                              // stop, messages: every phase
     const char *model;        // the dense model (the start, and the teacher of temporal finetuning)
     sv_prune_scheme scheme;
     double ratio;             // fraction of the prunable units to prune, in (0, 1); or
@@ -40,12 +41,12 @@ typedef struct {
     // faster for the chosen scales to collapse (Adam moves a scale by at most about lr per step)
     double lambda_step, lambda_max, scale_lr_mult;
     int lambda_every;
-    int resume;
 } sv_prune_opts;
 
 void sv_prune_opts_default(sv_prune_opts *o);
 const char *sv_prune_scheme_name(sv_prune_scheme s);
 int sv_prune_scheme_parse(const char *name, sv_prune_scheme *s);
-// Runs (or resumes) the pipeline. Returns 0 (also when stopped by Ctrl-C: --resume continues) or -1 with
-// a message naming the file or option at fault.
+// Runs (or resumes: o->train.run.resume) the pipeline. Returns 0 (also when stopped by the stop flag:
+// --resume continues) or -1 with a message naming the file or option at fault. Its messages ("== phase",
+// "pruned (...)", "stopped; continue with") go to o->train.run.msg.
 int sv_prune(const sv_prune_opts *o, sv_err *e);

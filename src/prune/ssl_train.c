@@ -43,7 +43,8 @@ int sv_ssl_after_backward(sv_ssl_state *s, float *grads, double lr, sv_err *e) {
     if (sv_units_backward(&s->u, s->base, grads, s->dscale, e)) return -1;
     s->last_penalty = sv_units_penalty(&s->u, s->dscale);
     s->step++;
-    sv_adam_step(s->u.scale, s->dscale, s->adam_m, s->adam_v, s->u.nunits, (float)lr, 0.9f, 0.99f, 1e-8f, s->step);
+    sv_adam_step(s->u.scale, s->dscale, s->adam_m, s->adam_v, s->u.nunits, (float)lr, SV_ADAM_B1, SV_ADAM_B2, SV_ADAM_EPS,
+                 s->step);
     return 0;
 }
 

@@ -43,8 +43,8 @@ static uint64_t fingerprint(const sv_dataset *d) {
 
 static int check_opts(const sv_data_opts *o, sv_err *e) {
     if (o->seq < 1 || o->seq > 100000) return sv_errf(e, "sequence length %d out of range (1..100000)", o->seq);
-    if (o->patch < 1 || o->patch > SV_FRAME_MAX_SIDE / SV_DATA_SCALE)
-        return sv_errf(e, "patch %d out of range (1..%d)", o->patch, SV_FRAME_MAX_SIDE / SV_DATA_SCALE);
+    if (o->patch < 1 || o->patch > SV_FRAME_MAX_SIDE / SV_SCALE)
+        return sv_errf(e, "patch %d out of range (1..%d)", o->patch, SV_FRAME_MAX_SIDE / SV_SCALE);
     if (o->batch < 1 || o->batch > 100000) return sv_errf(e, "batch %d out of range (1..100000)", o->batch);
     if (!sv_degrade_name(o->degradation)) return sv_errf(e, "unknown degradation %d", o->degradation);
     return 0;
@@ -111,7 +111,7 @@ static void draw(sv_dataset *d, sv_sample_info *s) {
     const sv_clip *c = &d->clips[lo];
     s->clip = lo;
     s->start = (int)(k - (lo ? (uint64_t)d->cum[lo - 1] : 0));
-    int lh = c->lr_path ? c->lh : c->gh / 4, lw = c->lr_path ? c->lw : c->gw / 4;
+    int lh = c->lr_path ? c->lh : c->gh / SV_SCALE, lw = c->lr_path ? c->lw : c->gw / SV_SCALE;
     s->y = (int)sv_rng_below(&d->rng, (uint64_t)(lh - o->patch + 1));
     s->x = (int)sv_rng_below(&d->rng, (uint64_t)(lw - o->patch + 1));
     uint64_t bits = sv_rng_next(&d->rng) >> 60;  // the top bits are xoshiro256**'s best
@@ -122,7 +122,7 @@ static void draw(sv_dataset *d, sv_sample_info *s) {
 }
 
 int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
-    const int T = d->o.seq, p = d->o.patch, gp = SV_DATA_SCALE * p;
+    const int T = d->o.seq, p = d->o.patch, gp = SV_SCALE * p;
     for (int b = 0; b < d->o.batch; b++) draw(d, &d->last[b]);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < d->o.batch; b++)
@@ -131,10 +131,10 @@ int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
             const sv_clip *c = &d->clips[s->clip];
             int q = s->start + (s->aug & SV_AUG_REVERSE ? T - 1 - t : t);
             if (q >= c->n) q = 2 * c->n - 1 - q;  // mirrored clip: n-1, n-2, ... after the last frame
-            int lw = c->lr_path ? c->lw : c->gw / 4;
+            int lw = c->lr_path ? c->lw : c->gw / SV_SCALE;
             size_t i = (size_t)b * T + t;
             copy_patch(lr + i * 3 * p * p, c->lr[q], lw, s->y, s->x, p, s->aug);
-            copy_patch(gt + i * 3 * gp * gp, c->gt[q], c->gw, SV_DATA_SCALE * s->y, SV_DATA_SCALE * s->x, gp, s->aug);
+            copy_patch(gt + i * 3 * gp * gp, c->gt[q], c->gw, SV_SCALE * s->y, SV_SCALE * s->x, gp, s->aug);
         }
     (void)e;
     return 0;

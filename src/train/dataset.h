@@ -39,9 +39,9 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "model/basicvsr.h"
 #include "train/degrade.h"
 
-#define SV_DATA_SCALE 4
 #define SV_DATA_STATE_WORDS 7
 
 typedef struct {

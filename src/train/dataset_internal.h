@@ -4,6 +4,9 @@
 #include "train/dataset.h"
 #include "train/rng.h"
 
+// BasicSR's mod_crop: a GT side made from its frame on the fly, cut down to a multiple of SV_SCALE.
+static inline int sv_mod_crop(int n) { return n / SV_SCALE * SV_SCALE; }
+
 typedef struct {
     char *path;        // GT clip: a folder of PNG frames or a video file
     char *lr_path;     // paired LR folder; NULL when the LR is made from GT

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "io/frames.h"
+#include "ops/pixels.h"
 #include "train/dataset_internal.h"
 
 long long sv_clip_need(const sv_dataset *d, const sv_clip *c) {
@@ -14,8 +15,8 @@ long long sv_clip_need(const sv_dataset *d, const sv_clip *c) {
 // Bytes one frame of the clip takes in memory (GT kept + LR).
 static double frame_bytes(const sv_clip *c) {
     if (c->lr_path) return 3.0 * c->w * c->h + 3.0 * c->lw * c->lh;
-    double gw = c->w & ~3, gh = c->h & ~3;
-    return 3.0 * gw * gh + 3.0 * (gw / 4) * (gh / 4);
+    double gw = sv_mod_crop(c->w), gh = sv_mod_crop(c->h);
+    return 3.0 * gw * gh + 3.0 * (gw / SV_SCALE) * (gh / SV_SCALE);
 }
 
 // Memory when every clip keeps at most k frames. A video of unknown length counts as endless.
@@ -63,25 +64,22 @@ static int push_frame(unsigned char ***frames, int n, unsigned char *f, sv_err *
     return 0;
 }
 
-// LR of one GT frame (gh x gw x 3, 8-bit interleaved) -> (gh/4) x (gw/4) x 3, through 8-bit planes
-// with MATLAB's uint8 rounding (degrade.h), so it is the LR frame MATLAB would have written.
+// LR of one GT frame (gh x gw x 3, 8-bit interleaved) -> (gh/SV_SCALE) x (gw/SV_SCALE) x 3, through 8-bit
+// planes with MATLAB's uint8 rounding (degrade.h), so it is the LR frame MATLAB would have written.
 static int make_lr(unsigned char *lr, const unsigned char *gt, int gw, int gh, int deg, unsigned char *pin,
                    unsigned char *pout, sv_err *e) {
-    size_t plane = (size_t)gw * gh, lplane = (size_t)(gw / 4) * (gh / 4);
-    for (size_t i = 0; i < plane; i++)
-        for (int ch = 0; ch < 3; ch++) pin[ch * plane + i] = gt[3 * i + ch];
+    sv_rgb_to_planes(pin, gt, gh, gw);
     if (sv_degrade_u8(deg, pout, pin, 3, gh, gw, e)) return -1;
-    for (size_t i = 0; i < lplane; i++)
-        for (int ch = 0; ch < 3; ch++) lr[3 * i + ch] = pout[ch * lplane + i];
+    sv_planes_to_rgb(lr, pout, gh / SV_SCALE, gw / SV_SCALE);
     return 0;
 }
 
 static int load_clip(sv_dataset *d, sv_clip *c, sv_err *e) {
     const int paired = c->lr_path != NULL;
-    c->gw = paired ? c->w : c->w & ~3;
-    c->gh = paired ? c->h : c->h & ~3;
+    c->gw = paired ? c->w : sv_mod_crop(c->w);
+    c->gh = paired ? c->h : sv_mod_crop(c->h);
     const size_t gbytes = (size_t)c->gw * c->gh * 3;
-    const size_t lbytes = paired ? (size_t)c->lw * c->lh * 3 : (size_t)(c->gw / 4) * (c->gh / 4) * 3;
+    const size_t lbytes = paired ? (size_t)c->lw * c->lh * 3 : (size_t)(c->gw / SV_SCALE) * (c->gh / SV_SCALE) * 3;
     const long long need = sv_clip_need(d, c);
     sv_frame_reader *r = sv_frames_open(c->path, e), *rl = NULL;
     if (!r) return -1;

@@ -22,9 +22,10 @@
 
 #include "core/error.h"
 #include "model/basicvsr.h"
+#include "train/loop.h"
+#include "train/run_opts.h"
 
 #define SV_FLOW_EPS 1e-6f
-#define SV_FLOW_MAX_DATA 16
 
 // ---- the loss and its gradient with respect to the flow ----
 // ref, supp [3,h,w], flow [2,h,w] (channel 0 = dx, 1 = dy, pixels), all plain CHW.
@@ -53,7 +54,7 @@ double sv_flowloss_pair(sv_flowloss *l, const float *ref, const float *supp, con
                         float scale, float *dflow, double *photo0, double *smooth);
 void sv_flowloss_free(sv_flowloss *l);
 
-// ---- training ----
+// ---- training (flow_step.c: a step of the training loop, train/loop.h) ----
 // RUN_DIR (created if missing) holds, written atomically at every checkpoint:
 //   model.safetensors  the whole BasicVSR with the SPyNet trained so far
 //   state.safetensors  the model, SPyNet's Adam moments and, in the metadata "flowtrain", the iteration, the
@@ -64,15 +65,9 @@ void sv_flowloss_free(sv_flowloss *l);
 //   .lock              the run's advisory lock, as for train (run_lock.h)
 // As for train, RUN_DIR is never an input and a start that fails leaves nothing.
 typedef struct {
-    const char *data[SV_FLOW_MAX_DATA];
-    int ndata;
-    const char *out;
-    const char *init;      // model whose SPyNet is trained further, or NULL: a random feat x blocks BasicVSR
-    int feat, blocks;
-    float act_slope;
-    long iters;
-    double lr, lr_min;     // cosine annealing from lr to lr_min over iters
-    int batch, seq, patch, degradation;
+    sv_run_opts run;       // data, out, init (a model whose SPyNet is trained further), the model's shape,
+                           // iters, lr, batch, seq, patch, log, seed (data sampling, and the random model:
+                           // same seed, same model as `slimvsr train`)...
     double smooth;         // lambda
     int scales;            // pyramid scales of the photometric term (default 4)
     long warmup;           // iterations of linear learning-rate warm-up (default 20): Adam's first steps move
@@ -82,16 +77,15 @@ typedef struct {
                            // up over the levels, doubled at each upsampling), too far for the bilinear
                            // photometric gradient to see; zeroed heads start from the zero flow.
     int group;             // pairs per batched SPyNet call (0: 16)
-    long log_every, ckpt_every;
-    uint64_t seed;         // data sampling, and the random model (same seed, same model as `slimvsr train`)
-    int resume;
-    int quiet;
+    long ckpt_every;
 } sv_flowtrain_opts;
 
 void sv_flowtrain_opts_default(sv_flowtrain_opts *o);
 // Zeroes the weights and bias of the last conv of every SPyNet level: the flow becomes exactly zero.
 void sv_flow_zero_head(sv_model *m);
-int sv_flow_train(const sv_flowtrain_opts *o, sv_err *e);
+// Runs (or resumes, o->run.resume) a train-flow run. Returns 0, or -1 with a message naming the file or
+// option at fault; res (may be NULL) tells how far it got.
+int sv_flow_train(const sv_flowtrain_opts *o, sv_train_result *res, sv_err *e);
 
 // ---- evaluation ----
 // Mean |f| over the pixels of a flow [2,h,w].

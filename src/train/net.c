@@ -69,6 +69,36 @@ static float *grad_of(const sv_trainnet *t, float *grads, const float *param) {
     return grads + (param - t->m->params);
 }
 
+// The reconstruction's buffers and convs, for the batch's frame i at a time (sizes: see recon_forward).
+static int plan_recon(sv_trainnet *t, sv_err *e) {
+    const sv_model *m = t->m;
+    const int B = t->c.batch, h = t->c.h, w = t->c.w, blk = t->blk;
+    const float slope = m->act_slope;
+    const int g1 = m->upconv1.cout / SV_SHUFFLE_GROUP, g2 = m->upconv2.cout / SV_SHUFFLE_GROUP;
+    size_t fo = sv_fmap_floats(m->fusion.cout, h, w, blk), u1 = sv_fmap_floats(m->upconv1.cout, h, w, blk);
+    size_t p1 = sv_fmap_floats(g1, 2 * h, 2 * w, blk), u2 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk);
+    const int H = SV_SCALE * h, W = SV_SCALE * w;  // the output size
+    size_t p2 = sv_fmap_floats(g2, H, W, blk), hr = sv_fmap_floats(m->conv_hr.cout, H, W, blk);
+    size_t ob = sv_fmap_floats(3, H, W, blk), big = u2 > hr ? u2 : hr;
+    if (p2 > big) big = p2;
+    size_t HW = (size_t)H * W;
+    if (!(t->fuse_in = buf(t, B * t->f2C, e)) || !(t->fo = buf(t, B * fo, e)) || !(t->u1 = buf(t, B * u1, e)) ||
+        !(t->p1 = buf(t, B * p1, e)) || !(t->u2 = buf(t, B * u2, e)) || !(t->p2 = buf(t, B * p2, e)) ||
+        !(t->hr = buf(t, B * hr, e)) || !(t->out = buf(t, B * ob, e)) || !(t->out_plain = buf(t, 3 * HW, e)) ||
+        !(t->base = buf(t, B * ob, e)) || !(t->dfuse = buf(t, B * t->f2C, e)) || !(t->dfo = buf(t, B * fo, e)) ||
+        !(t->du1 = buf(t, B * u1, e)) || !(t->dp1 = buf(t, B * (p1 > u1 ? p1 : u1), e)) ||
+        !(t->dbig1 = buf(t, B * big, e)) || !(t->dbig2 = buf(t, B * big, e)) || !(t->dout = buf(t, B * ob, e)) ||
+        !(t->dplain = buf(t, 3 * HW, e)))
+        return -1;
+    if (!(t->fusion = conv(t, &m->fusion, h, w, 1, slope, 0, e)) ||
+        !(t->upconv1 = conv(t, &m->upconv1, h, w, 1, slope, 0, e)) ||
+        !(t->upconv2 = conv(t, &m->upconv2, 2 * h, 2 * w, 1, slope, 0, e)) ||
+        !(t->conv_hr = conv(t, &m->conv_hr, H, W, 1, slope, 0, e)) ||
+        !(t->conv_last = conv(t, &m->conv_last, H, W, 0, 0.0f, 1, e)))
+        return -1;
+    return 0;
+}
+
 static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_err *e) {
     if (c->batch < 1 || c->seq < 2 || c->h < 1 || c->w < 1 || c->recompute < 0) {
         sv_errf(e, "training: invalid batch %d x %d frames of %dx%d (at least 2 frames per clip)", c->batch, c->seq,
@@ -134,30 +164,10 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         !(t->dgath = buf(t, B * sv_fmap_floats(maxS, h, w, blk), e)) ||
         !(t->res = buf(t, B * sv_fmap_floats(maxK, h, w, blk), e)) ||
         !(t->dres = buf(t, B * sv_fmap_floats(maxK, h, w, blk), e)) || !(t->dt = buf(t, B * t->fmid, e)) ||
-        !(t->dcat = buf(t, B * t->fC3, e)) || !(t->dwarp = buf(t, B * t->fC, e)) || !(t->warped = buf(t, t->fC, e)))
+        !(t->dcat = buf(t, B * t->fC3, e)) || !(t->dwarp = buf(t, B * t->fC, e)) || !(t->warped = buf(t, t->fC, e)) ||
+        !(t->flow_scratch = buf(t, 2 * (size_t)h * w, e)))
         goto fail;
-    // reconstruction, one frame of the batch at a time
-    const int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4;
-    size_t fo = sv_fmap_floats(m->fusion.cout, h, w, blk), u1 = sv_fmap_floats(m->upconv1.cout, h, w, blk);
-    size_t p1 = sv_fmap_floats(g1, 2 * h, 2 * w, blk), u2 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk);
-    size_t p2 = sv_fmap_floats(g2, 4 * h, 4 * w, blk), hr = sv_fmap_floats(m->conv_hr.cout, 4 * h, 4 * w, blk);
-    size_t ob = sv_fmap_floats(3, 4 * h, 4 * w, blk), big = u2 > hr ? u2 : hr;
-    if (p2 > big) big = p2;
-    size_t hw16 = (size_t)16 * h * w;
-    if (!(t->fuse_in = buf(t, B * t->f2C, e)) || !(t->fo = buf(t, B * fo, e)) || !(t->u1 = buf(t, B * u1, e)) ||
-        !(t->p1 = buf(t, B * p1, e)) || !(t->u2 = buf(t, B * u2, e)) || !(t->p2 = buf(t, B * p2, e)) ||
-        !(t->hr = buf(t, B * hr, e)) || !(t->out = buf(t, B * ob, e)) || !(t->out_plain = buf(t, 3 * hw16, e)) ||
-        !(t->base = buf(t, B * ob, e)) || !(t->dfuse = buf(t, B * t->f2C, e)) || !(t->dfo = buf(t, B * fo, e)) ||
-        !(t->du1 = buf(t, B * u1, e)) || !(t->dp1 = buf(t, B * (p1 > u1 ? p1 : u1), e)) ||
-        !(t->dbig1 = buf(t, B * big, e)) || !(t->dbig2 = buf(t, B * big, e)) || !(t->dout = buf(t, B * ob, e)) ||
-        !(t->dplain = buf(t, 3 * hw16, e)) || !(t->flow_scratch = buf(t, 2 * (size_t)h * w, e)))
-        goto fail;
-    if (!(t->fusion = conv(t, &m->fusion, h, w, 1, slope, 0, e)) ||
-        !(t->upconv1 = conv(t, &m->upconv1, h, w, 1, slope, 0, e)) ||
-        !(t->upconv2 = conv(t, &m->upconv2, 2 * h, 2 * w, 1, slope, 0, e)) ||
-        !(t->conv_hr = conv(t, &m->conv_hr, 4 * h, 4 * w, 1, slope, 0, e)) ||
-        !(t->conv_last = conv(t, &m->conv_last, 4 * h, 4 * w, 0, 0.0f, 1, e)))
-        goto fail;
+    if (plan_recon(t, e)) goto fail;
     int P = B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
     if (dry) {
         t->bytes += sv_spytrain_estimate(m, h, w, P, blk);
@@ -201,25 +211,44 @@ static float *pair_ptr(sv_trainnet *t, float *base, int s, int i) {
     return base + ((size_t)s * (t->c.seq - 1) + i) * 2 * t->c.h * t->c.w;
 }
 
+// ---- views (core/layout.h) of the batch: one map per clip ----
+// maps of c channels at the patch size in the net's layout, written (maps) or read (maps_in)
+static sv_fmap maps(const sv_trainnet *t, float *p, int c) {
+    return sv_fmap_batch(p, c, t->c.h, t->c.w, t->blk, t->c.batch);
+}
+static sv_fmap maps_in(const sv_trainnet *t, const float *p, int c) {
+    return sv_fmap_batch_in(p, c, t->c.h, t->c.w, t->blk, t->c.batch);
+}
+// frame i of every clip of x, batch*seq plain [3, fh, fw] frames (clip s frame i at s*seq + i): lr, gt
+static sv_fmap clip_frames(const sv_trainnet *t, const float *x, int i, int fh, int fw) {
+    const size_t frame = (size_t)3 * fh * fw;
+    return sv_fmap_strided(sv_fmap_in(x + i * frame, 3, fh, fw, 1), t->c.batch, t->c.seq * frame);
+}
+
+// pixel shuffle x2 of each map of the batch: in [4c,h,w] -> out [c,2h,2w]; backward: din += unshuffle(dout)
+static void shuffle_maps(const sv_trainnet *t, float *out, const float *in, int c, int h, int w) {
+    const size_t fo = sv_fmap_floats(c, 2 * h, 2 * w, t->blk), fi = sv_fmap_floats(4 * c, h, w, t->blk);
+    for (int s = 0; s < t->c.batch; s++) pixel_shuffle_forward(out + s * fo, in + s * fi, c, h, w, 2, t->blk);
+}
+static void shuffle_maps_backward(const sv_trainnet *t, float *din, const float *dout, int c, int h, int w) {
+    const size_t fo = sv_fmap_floats(c, 2 * h, 2 * w, t->blk), fi = sv_fmap_floats(4 * c, h, w, t->blk);
+    for (int s = 0; s < t->c.batch; s++) pixel_shuffle_backward(din + s * fi, dout + s * fo, c, h, w, 2, t->blk);
+}
+
 // ---- one residual block: xo = xi + scatter_K2(conv2(relu(conv1(gather_S(xi))))) ----
 static int block_forward(sv_trainnet *t, int d, int b, const float *xi, float *tb, float *xo, sv_err *e) {
     const sv_resblock *rb = &t->m->trunk[d].blocks[b];
-    const int B = t->c.batch, h = t->c.h, w = t->c.w, C = t->C, blk = t->blk;
     const float *in = xi;
     if (rb->in_idx) {
-        size_t fs = sv_fmap_floats(rb->conv1.cin, h, w, blk);
-        for (int s = 0; s < B; s++)
-            channel_gather(t->gath + s * fs, xi + s * t->fC, rb->in_idx, rb->conv1.cin, C, h, w, blk);
+        channel_gather(maps(t, t->gath, rb->conv1.cin), maps_in(t, xi, t->C), rb->in_idx);
         in = t->gath;
     }
     if (sv_conv_train_forward(t->br[d].c1[b], tb, in, rb->conv1.w, rb->conv1.b, NULL, e)) return -1;
     if (!xo) return 0;
     if (!rb->out_idx) return sv_conv_train_forward(t->br[d].c2[b], xo, tb, rb->conv2.w, rb->conv2.b, xi, e);
     if (sv_conv_train_forward(t->br[d].c2[b], t->res, tb, rb->conv2.w, rb->conv2.b, NULL, e)) return -1;
-    memcpy(xo, xi, (size_t)B * t->fC * sizeof(float));
-    size_t fk = sv_fmap_floats(rb->conv2.cout, h, w, blk);
-    for (int s = 0; s < B; s++)
-        channel_scatter_add(xo + s * t->fC, t->res + s * fk, rb->out_idx, rb->conv2.cout, C, h, w, blk);
+    memcpy(xo, xi, (size_t)t->c.batch * t->fC * sizeof(float));
+    channel_scatter_add(maps(t, xo, t->C), maps(t, t->res, rb->conv2.cout), rb->out_idx);
     return 0;
 }
 
@@ -227,16 +256,15 @@ static int block_forward(sv_trainnet *t, int d, int b, const float *xi, float *t
 static int block_backward(sv_trainnet *t, int d, int b, const float *xi, const float *tb, float *g, float *grads,
                           sv_err *e) {
     const sv_resblock *rb = &t->m->trunk[d].blocks[b];
-    const int B = t->c.batch, h = t->c.h, w = t->c.w, C = t->C, blk = t->blk;
+    const int B = t->c.batch;
     const float *dres = g;
     if (rb->out_idx) {
-        size_t fk = sv_fmap_floats(rb->conv2.cout, h, w, blk);
-        memset(t->dres, 0, B * fk * sizeof(float));
-        for (int s = 0; s < B; s++)
-            channel_scatter_add_backward(t->dres + s * fk, g + s * t->fC, rb->out_idx, rb->conv2.cout, C, h, w, blk);
+        const sv_fmap dr = maps(t, t->dres, rb->conv2.cout);
+        memset(t->dres, 0, B * dr.stride * sizeof(float));
+        channel_scatter_add_backward(dr, maps_in(t, g, t->C), rb->out_idx);
         dres = t->dres;
     }
-    size_t nt = (size_t)B * sv_fmap_floats(rb->conv1.cout, h, w, blk);
+    size_t nt = (size_t)B * maps(t, t->dt, rb->conv1.cout).stride;
     memset(t->dt, 0, nt * sizeof(float));
     if (sv_conv_train_backward(t->br[d].c2[b], t->dt, grad_of(t, grads, rb->conv2.w), grad_of(t, grads, rb->conv2.b),
                                dres, tb, rb->conv2.w, e))
@@ -245,15 +273,13 @@ static int block_backward(sv_trainnet *t, int d, int b, const float *xi, const f
     if (!rb->in_idx)
         return sv_conv_train_backward(t->br[d].c1[b], g, grad_of(t, grads, rb->conv1.w),
                                       grad_of(t, grads, rb->conv1.b), t->dt, xi, rb->conv1.w, e);
-    size_t fs = sv_fmap_floats(rb->conv1.cin, h, w, blk);
-    for (int s = 0; s < B; s++)
-        channel_gather(t->gath + s * fs, xi + s * t->fC, rb->in_idx, rb->conv1.cin, C, h, w, blk);
-    memset(t->dgath, 0, B * fs * sizeof(float));
+    const sv_fmap dgath = maps(t, t->dgath, rb->conv1.cin);
+    channel_gather(maps(t, t->gath, rb->conv1.cin), maps_in(t, xi, t->C), rb->in_idx);
+    memset(t->dgath, 0, B * dgath.stride * sizeof(float));
     if (sv_conv_train_backward(t->br[d].c1[b], t->dgath, grad_of(t, grads, rb->conv1.w),
                                grad_of(t, grads, rb->conv1.b), t->dt, t->gath, rb->conv1.w, e))
         return -1;
-    for (int s = 0; s < B; s++)
-        channel_scatter_add(g + s * t->fC, t->dgath + s * fs, rb->in_idx, rb->conv1.cin, C, h, w, blk);
+    channel_scatter_add(maps(t, g, t->C), dgath, rb->in_idx);  // gather's backward
     return 0;
 }
 
@@ -261,19 +287,18 @@ static int block_backward(sv_trainnet *t, int d, int b, const float *xi, const f
 static int trunk_forward(sv_trainnet *t, int d, int i, const float *lr, sv_err *e) {
     const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w, C = t->C, blk = t->blk, nb = t->nb;
     const int has_prev = d == 0 ? i < T - 1 : i > 0, pair = d == 0 ? i : i - 1, pi = d == 0 ? i + 1 : i - 1;
-    float *cat = frame_cat(t, d, i);
-    memset(cat, 0, (size_t)B * t->fC3 * sizeof(float));
-    for (int s = 0; s < B; s++) {
-        float *cs = cat + s * t->fC3;
-        channel_copy(cs, C + 3, 0, blk, lr + ((size_t)s * T + i) * 3 * h * w, 3, 0, 1, 3, h, w);
-        if (!has_prev) continue;
+    // cat = [x_i (3), warp(state of the previous frame, flow) (C)], zero when there is none
+    const sv_fmap cat = maps(t, frame_cat(t, d, i), C + 3);
+    memset(cat.data, 0, (size_t)B * t->fC3 * sizeof(float));
+    channel_copy(sv_fmap_slice(cat, 0, 3), clip_frames(t, lr, i, h, w));
+    for (int s = 0; has_prev && s < B; s++) {
         flow_warp_forward(t->warped, frame_h(t, d, pi) + s * t->fC, pair_ptr(t, t->flows[d], s, pair), C, h, w,
                           SV_PAD_ZEROS, blk);
-        channel_copy(cs, C + 3, 3, blk, t->warped, C, 0, blk, C, h, w);
+        channel_copy(sv_fmap_slice(sv_fmap_sample(cat, s), 3, C), sv_fmap_one(t->warped, C, h, w, blk));
     }
     const sv_conv_layer *cf = &t->m->trunk[d].conv_first;
     float *x = frame_x(t, d, i, 0);
-    if (sv_conv_train_forward(t->br[d].first, x, cat, cf->w, cf->b, NULL, e)) return -1;
+    if (sv_conv_train_forward(t->br[d].first, x, cat.data, cf->w, cf->b, NULL, e)) return -1;
     // without recompute every x_b and t_b is kept; with it, only kept x_b, the rest goes through segx
     for (int b = 0; b < nb; b++) {
         float *tb = t->k ? t->segt : frame_t(t, d, i, b);
@@ -322,54 +347,51 @@ static int trunk_backward(sv_trainnet *t, int d, int i, float *g, float *grads, 
         return -1;
     if (!has_prev) return 0;
     memset(t->dwarp, 0, n * sizeof(float));
-    for (int s = 0; s < B; s++) {
-        float *dw = t->dwarp + s * t->fC;
-        channel_copy_backward(dw, C, 0, blk, t->dcat + s * t->fC3, C + 3, 3, blk, C, h, w);
-        flow_warp_backward(t->dstate[d] + ((size_t)pi * B + s) * t->fC,
-                           train_spynet ? pair_ptr(t, t->dflows[d], s, pair) : NULL, dw, frame_h(t, d, pi) + s * t->fC,
-                           pair_ptr(t, t->flows[d], s, pair), C, h, w, SV_PAD_ZEROS, blk);
-    }
+    channel_copy_backward(maps(t, t->dwarp, C), sv_fmap_slice(maps_in(t, t->dcat, C + 3), 3, C));
+    float *dprev = t->dstate[d] + (size_t)pi * B * t->fC;  // d(state of frame pi), batch maps
+    for (int s = 0; s < B; s++)
+        flow_warp_backward(dprev + s * t->fC, train_spynet ? pair_ptr(t, t->dflows[d], s, pair) : NULL,
+                           t->dwarp + s * t->fC, frame_h(t, d, pi) + s * t->fC, pair_ptr(t, t->flows[d], s, pair), C,
+                           h, w, SV_PAD_ZEROS, blk);
     return 0;
 }
 
 // ---- reconstruction of frame i, its loss and backward (dstate[0][i] = dB_i, dstate[1][i] = dF_i) ----
-static int recon_step(sv_trainnet *t, int i, const float *lr, const float *gt, float *grads, double *loss,
-                      double scale, sv_err *e) {
+// y = conv_last(act(conv_hr(ps(act(upconv2(ps(act(upconv1(act(fusion(cat[B_i, F_i])))))))))) + bilinear(x_i)
+static int recon_forward(sv_trainnet *t, int i, const float *lr, sv_err *e) {
     const sv_model *m = t->m;
-    const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w, C = t->C, blk = t->blk;
-    const int g1 = m->upconv1.cout / 4, g2 = m->upconv2.cout / 4, H = 4 * h, W = 4 * w;
-    const size_t fo = sv_fmap_floats(m->fusion.cout, h, w, blk), u1 = sv_fmap_floats(m->upconv1.cout, h, w, blk);
-    const size_t p1 = sv_fmap_floats(g1, 2 * h, 2 * w, blk), u2 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk);
-    const size_t p2 = sv_fmap_floats(g2, H, W, blk), hr = sv_fmap_floats(m->conv_hr.cout, H, W, blk);
-    const size_t ob = sv_fmap_floats(3, H, W, blk), HW = (size_t)H * W;
-    float *fb = frame_h(t, 0, i), *ff = frame_h(t, 1, i);
-    for (int s = 0; s < B; s++) {
-        channel_copy(t->fuse_in + s * t->f2C, 2 * C, 0, blk, fb + s * t->fC, C, 0, blk, C, h, w);
-        channel_copy(t->fuse_in + s * t->f2C, 2 * C, C, blk, ff + s * t->fC, C, 0, blk, C, h, w);
-        resize_bilinear_forward(t->out_plain, lr + ((size_t)s * T + i) * 3 * h * w, 3, h, w, H, W, 0, 1);
-        channel_copy(t->base + s * ob, 3, 0, blk, t->out_plain, 3, 0, 1, 3, H, W);
+    const int h = t->c.h, w = t->c.w, C = t->C, H = SV_SCALE * h, W = SV_SCALE * w;
+    // fuse_in = cat[B_i, F_i]; base = bilinear upscaling of x_i, which conv_last adds onto
+    const sv_fmap fuse_in = maps(t, t->fuse_in, 2 * C), lr_i = clip_frames(t, lr, i, h, w);
+    const sv_fmap base = sv_fmap_batch(t->base, 3, H, W, t->blk, t->c.batch);
+    const sv_fmap plain = sv_fmap_one(t->out_plain, 3, H, W, 1);
+    channel_copy(sv_fmap_slice(fuse_in, 0, C), maps_in(t, frame_h(t, 0, i), C));
+    channel_copy(sv_fmap_slice(fuse_in, C, C), maps_in(t, frame_h(t, 1, i), C));
+    for (int s = 0; s < t->c.batch; s++) {
+        resize_bilinear_forward(plain.data, sv_fmap_sample(lr_i, s).data, 3, h, w, H, W, 0, 1);
+        channel_copy(sv_fmap_sample(base, s), plain);
     }
     if (sv_conv_train_forward(t->fusion, t->fo, t->fuse_in, m->fusion.w, m->fusion.b, NULL, e) ||
         sv_conv_train_forward(t->upconv1, t->u1, t->fo, m->upconv1.w, m->upconv1.b, NULL, e))
         return -1;
-    for (int s = 0; s < B; s++) pixel_shuffle_forward(t->p1 + s * p1, t->u1 + s * u1, g1, h, w, 2, blk);
+    shuffle_maps(t, t->p1, t->u1, m->upconv1.cout / SV_SHUFFLE_GROUP, h, w);
     if (sv_conv_train_forward(t->upconv2, t->u2, t->p1, m->upconv2.w, m->upconv2.b, NULL, e)) return -1;
-    for (int s = 0; s < B; s++) pixel_shuffle_forward(t->p2 + s * p2, t->u2 + s * u2, g2, 2 * h, 2 * w, 2, blk);
+    shuffle_maps(t, t->p2, t->u2, m->upconv2.cout / SV_SHUFFLE_GROUP, 2 * h, 2 * w);
     if (sv_conv_train_forward(t->conv_hr, t->hr, t->p2, m->conv_hr.w, m->conv_hr.b, NULL, e) ||
         sv_conv_train_forward(t->conv_last, t->out, t->hr, m->conv_last.w, m->conv_last.b, t->base, e))
         return -1;
-    // loss, and its gradient in the blocked layout
-    memset(t->dout, 0, B * ob * sizeof(float));
-    for (int s = 0; s < B; s++) {
-        const float *y = gt + ((size_t)s * T + i) * 3 * HW;
-        channel_copy(t->out_plain, 3, 0, 1, t->out + s * ob, 3, 0, blk, 3, H, W);
-        *loss += charbonnier_forward(t->out_plain, y, 3 * HW, 1e-12f) * (double)(3 * HW) * scale;
-        if (!grads) continue;
-        memset(t->dplain, 0, 3 * HW * sizeof(float));
-        charbonnier_backward(t->dplain, t->out_plain, y, 3 * HW, 1e-12f, (float)scale);
-        channel_copy(t->dout + s * ob, 3, 0, blk, t->dplain, 3, 0, 1, 3, H, W);
-    }
-    if (!grads) return 0;
+    return 0;
+}
+
+// From t->dout (the loss gradient of the output) back to fusion's input, into dstate of frame i.
+static int recon_backward(sv_trainnet *t, int i, float *grads, sv_err *e) {
+    const sv_model *m = t->m;
+    const int B = t->c.batch, h = t->c.h, w = t->c.w, C = t->C, blk = t->blk;
+    const int g1 = m->upconv1.cout / SV_SHUFFLE_GROUP, g2 = m->upconv2.cout / SV_SHUFFLE_GROUP;
+    const int H = SV_SCALE * h, W = SV_SCALE * w;
+    const size_t fo = sv_fmap_floats(m->fusion.cout, h, w, blk), u1 = sv_fmap_floats(m->upconv1.cout, h, w, blk);
+    const size_t p1 = sv_fmap_floats(g1, 2 * h, 2 * w, blk), u2 = sv_fmap_floats(m->upconv2.cout, 2 * h, 2 * w, blk);
+    const size_t p2 = sv_fmap_floats(g2, H, W, blk), hr = sv_fmap_floats(m->conv_hr.cout, H, W, blk);
     // conv_last <- hr <- conv_hr <- p2 <- shuffle <- u2 <- upconv2 <- p1 <- shuffle <- u1 <- upconv1 <- fo <- fusion
     float *dhr = t->dbig1, *dp2 = t->dbig2, *du2 = t->dbig1;
     memset(dhr, 0, B * hr * sizeof(float));
@@ -382,14 +404,14 @@ static int recon_step(sv_trainnet *t, int i, const float *lr, const float *gt, f
                                t->p2, m->conv_hr.w, e))
         return -1;
     memset(du2, 0, B * u2 * sizeof(float));
-    for (int s = 0; s < B; s++) pixel_shuffle_backward(du2 + s * u2, dp2 + s * p2, g2, 2 * h, 2 * w, 2, blk);
+    shuffle_maps_backward(t, du2, dp2, g2, 2 * h, 2 * w);
     act_backward(du2, du2, t->u2, B * u2, m->act_slope);
     memset(t->dp1, 0, B * p1 * sizeof(float));
     if (sv_conv_train_backward(t->upconv2, t->dp1, grad_of(t, grads, m->upconv2.w), grad_of(t, grads, m->upconv2.b),
                                du2, t->p1, m->upconv2.w, e))
         return -1;
     memset(t->du1, 0, B * u1 * sizeof(float));
-    for (int s = 0; s < B; s++) pixel_shuffle_backward(t->du1 + s * u1, t->dp1 + s * p1, g1, h, w, 2, blk);
+    shuffle_maps_backward(t, t->du1, t->dp1, g1, h, w);
     act_backward(t->du1, t->du1, t->u1, B * u1, m->act_slope);
     memset(t->dfo, 0, B * fo * sizeof(float));
     if (sv_conv_train_backward(t->upconv1, t->dfo, grad_of(t, grads, m->upconv1.w), grad_of(t, grads, m->upconv1.b),
@@ -400,12 +422,34 @@ static int recon_step(sv_trainnet *t, int i, const float *lr, const float *gt, f
     if (sv_conv_train_backward(t->fusion, t->dfuse, grad_of(t, grads, m->fusion.w), grad_of(t, grads, m->fusion.b),
                                t->dfo, t->fuse_in, m->fusion.w, e))
         return -1;
-    for (int s = 0; s < B; s++) {
-        float *df = t->dfuse + s * t->f2C;
-        channel_copy_backward(t->dstate[0] + ((size_t)i * B + s) * t->fC, C, 0, blk, df, 2 * C, 0, blk, C, h, w);
-        channel_copy_backward(t->dstate[1] + ((size_t)i * B + s) * t->fC, C, 0, blk, df, 2 * C, C, blk, C, h, w);
-    }
+    const sv_fmap dfuse = maps_in(t, t->dfuse, 2 * C);
+    channel_copy_backward(maps(t, t->dstate[0] + (size_t)i * B * t->fC, C), sv_fmap_slice(dfuse, 0, C));
+    channel_copy_backward(maps(t, t->dstate[1] + (size_t)i * B * t->fC, C), sv_fmap_slice(dfuse, C, C));
     return 0;
+}
+
+// Reconstruction of frame i, the Charbonnier loss against gt (added to *loss, times scale), and with grads
+// its backward.
+static int recon_step(sv_trainnet *t, int i, const float *lr, const float *gt, float *grads, double *loss,
+                      double scale, sv_err *e) {
+    const int B = t->c.batch, H = SV_SCALE * t->c.h, W = SV_SCALE * t->c.w;
+    const size_t HW = (size_t)H * W;
+    if (recon_forward(t, i, lr, e)) return -1;
+    // the loss per clip in plain CHW, and its gradient in the blocked layout
+    const sv_fmap out = sv_fmap_batch(t->out, 3, H, W, t->blk, B), dout = sv_fmap_batch(t->dout, 3, H, W, t->blk, B);
+    const sv_fmap plain = sv_fmap_one(t->out_plain, 3, H, W, 1), dplain = sv_fmap_one(t->dplain, 3, H, W, 1);
+    const sv_fmap gt_i = clip_frames(t, gt, i, H, W);
+    memset(t->dout, 0, B * dout.stride * sizeof(float));
+    for (int s = 0; s < B; s++) {
+        const float *y = sv_fmap_sample(gt_i, s).data;
+        channel_copy(plain, sv_fmap_sample(out, s));
+        *loss += charbonnier_forward(plain.data, y, 3 * HW, 1e-12f) * (double)(3 * HW) * scale;
+        if (!grads) continue;
+        memset(dplain.data, 0, 3 * HW * sizeof(float));
+        charbonnier_backward(dplain.data, plain.data, y, 3 * HW, 1e-12f, (float)scale);
+        channel_copy(sv_fmap_sample(dout, s), dplain);
+    }
+    return grads ? recon_backward(t, i, grads, e) : 0;
 }
 
 // SPyNet over every pair of one direction, in groups; backward (recomputing the group's forward) when dflows.
@@ -443,9 +487,9 @@ int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e) {
     return 0;
 }
 
-const float *sv_trainnet_state(const sv_trainnet *t, int branch, int frame, size_t *n) {
+const float *sv_trainnet_state(const sv_trainnet *t, int dir, int frame, size_t *n) {
     if (n) *n = (size_t)t->c.batch * t->fC;
-    return frame_h((sv_trainnet *)t, branch, frame);
+    return frame_h((sv_trainnet *)t, dir, frame);
 }
 
 void sv_trainnet_set_state_loss(sv_trainnet *t, sv_state_loss_fn fn, void *ud) {
@@ -469,7 +513,7 @@ int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *gr
             for (int i = 0; i < T; i++)
                 *loss += t->state_loss(t->state_loss_ud, d, i, frame_h(t, d, i), t->dstate[d] + (size_t)i * B * t->fC,
                                        (size_t)B * t->fC);
-    const double scale = 1.0 / ((double)B * T * 3 * 16 * h * w);
+    const double scale = 1.0 / ((double)B * T * 3 * (SV_SCALE * h) * (SV_SCALE * w));  // a mean over every output value
     for (int i = 0; i < T; i++)
         if (recon_step(t, i, lr, gt, grads, loss, scale, e)) return -1;
     if (!grads) return 0;

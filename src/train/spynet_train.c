@@ -83,11 +83,8 @@ static int plan(sv_spytrain *s, const sv_model *m, int h, int w, int max_pairs, 
     s->max_pairs = max_pairs;
     s->blk = blk;
     s->reference = reference;
-    s->sh = (h + 31) / 32 * 32;
-    s->sw = (w + 31) / 32 * 32;
+    sv_spynet_sizes(h, w, &s->sh, &s->sw, s->lh, s->lw);
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
-        s->lh[l] = s->sh >> (SV_SPY_LEVELS - 1 - l);
-        s->lw[l] = s->sw >> (SV_SPY_LEVELS - 1 - l);
         size_t hw = (size_t)s->lh[l] * s->lw[l], P = (size_t)max_pairs;
         if (!(s->ref[l] = buf(s, P * 3 * hw, e)) || !(s->supp[l] = buf(s, P * 3 * hw, e)) ||
             !(s->up[l] = buf(s, P * 2 * hw, e)) || !(s->flow[l] = buf(s, P * 2 * hw, e)) ||
@@ -99,8 +96,8 @@ static int plan(sv_spytrain *s, const sv_model *m, int h, int w, int max_pairs, 
     }
     size_t hw = (size_t)s->sh * s->sw, P = (size_t)max_pairs;
     if (!(s->res = buf(s, P * sv_fmap_floats(2, s->sh, s->sw, blk), e)) ||
-        !(s->da = buf(s, P * sv_fmap_floats(64, s->sh, s->sw, blk), e)) ||
-        !(s->db = buf(s, P * sv_fmap_floats(64, s->sh, s->sw, blk), e)) ||
+        !(s->da = buf(s, P * sv_fmap_floats(SV_SPY_WIDEST, s->sh, s->sw, blk), e)) ||
+        !(s->db = buf(s, P * sv_fmap_floats(SV_SPY_WIDEST, s->sh, s->sw, blk), e)) ||
         !(s->din8 = buf(s, P * sv_fmap_floats(8, s->sh, s->sw, blk), e)) || !(s->warp = buf(s, 3 * hw, e)) ||
         !(s->dup = buf(s, 2 * hw, e)) || !(s->dfl = buf(s, P * 2 * hw, e)) ||
         !(s->dcoarse = buf(s, P * 2 * hw, e)) || !(s->tmp = buf(s, 2 * (size_t)h * w, e)))
@@ -145,19 +142,22 @@ int sv_spytrain_forward(sv_spytrain *s, const float *const *ref, const float *co
     }
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
         const int h = s->lh[l], w = s->lw[l];
-        const size_t hw = (size_t)h * w, f8 = sv_fmap_floats(8, h, w, blk), f2 = sv_fmap_floats(2, h, w, blk);
+        const size_t hw = (size_t)h * w, f8 = sv_fmap_floats(8, h, w, blk);
+        // in8 = cat[ref (3), warp_border(supp, up) (3), up (2)] for every pair
+        const sv_fmap in8 = sv_fmap_batch(s->in8[l], 8, h, w, blk, np);
+        const sv_fmap ups = sv_fmap_batch(s->up[l], 2, h, w, 1, np);
         memset(s->in8[l], 0, (size_t)np * f8 * sizeof(float));
         for (int p = 0; p < np; p++) {
-            float *up = s->up[l] + p * 2 * hw, *in8 = s->in8[l] + p * f8;
+            float *up = sv_fmap_sample(ups, p).data;
             // Level 0 starts from a zero flow (see spynet.c: PyTorch's upsampled zero flow is zero too).
             if (l == 0) memset(up, 0, 2 * hw * sizeof(float));
             else sv_spynet_upsample_flow(up, s->flow[l - 1] + p * 2 * (size_t)s->lh[l - 1] * s->lw[l - 1],
                                          s->lh[l - 1], s->lw[l - 1], h, w);
             flow_warp_forward(s->warp, s->supp[l] + p * 3 * hw, up, 3, h, w, SV_PAD_BORDER, 1);
-            channel_copy(in8, 8, 0, blk, s->ref[l] + p * 3 * hw, 3, 0, 1, 3, h, w);
-            channel_copy(in8, 8, 3, blk, s->warp, 3, 0, 1, 3, h, w);
-            channel_copy(in8, 8, 6, blk, up, 2, 0, 1, 2, h, w);
+            channel_copy(sv_fmap_slice(sv_fmap_sample(in8, p), 3, 3), sv_fmap_one(s->warp, 3, h, w, 1));
         }
+        channel_copy(sv_fmap_slice(in8, 0, 3), sv_fmap_batch(s->ref[l], 3, h, w, 1, np));
+        channel_copy(sv_fmap_slice(in8, 6, 2), ups);
         const float *in = s->in8[l];
         for (int j = 0; j < SV_SPY_CONVS; j++) {
             const sv_conv_layer *c = &s->m->spynet[l][j];
@@ -166,11 +166,9 @@ int sv_spytrain_forward(sv_spytrain *s, const float *const *ref, const float *co
                 return sv_errprefix(e, "SPyNet level %d conv %d", l, j);
             in = out;
         }
-        for (int p = 0; p < np; p++) {
-            float *fl = s->flow[l] + p * 2 * hw;
-            channel_copy(fl, 2, 0, 1, s->res + p * f2, 2, 0, blk, 2, h, w);
-            accumulate(fl, s->up[l] + p * 2 * hw, 2 * hw);
-        }
+        // flow_l = res + up_l
+        channel_copy(sv_fmap_batch(s->flow[l], 2, h, w, 1, np), sv_fmap_batch(s->res, 2, h, w, blk, np));
+        accumulate(s->flow[l], s->up[l], (size_t)np * 2 * hw);
     }
     const int L = SV_SPY_LEVELS - 1;
     const size_t hw = (size_t)s->h * s->w, shw = (size_t)s->sh * s->sw;
@@ -208,7 +206,7 @@ int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, floa
         const int h = s->lh[l], w = s->lw[l];
         const size_t lhw = (size_t)h * w, f8 = sv_fmap_floats(8, h, w, blk), f2 = sv_fmap_floats(2, h, w, blk);
         memset(s->res, 0, (size_t)np * f2 * sizeof(float));
-        for (int p = 0; p < np; p++) channel_copy(s->res + p * f2, 2, 0, blk, s->dfl + p * 2 * lhw, 2, 0, 1, 2, h, w);
+        channel_copy(sv_fmap_batch(s->res, 2, h, w, blk, np), sv_fmap_batch(s->dfl, 2, h, w, 1, np));
         // through the five convs, last to first: s->res holds d(conv 4 output)
         const float *dout = s->res;
         float *bufs[2] = {s->da, s->db};
@@ -230,11 +228,12 @@ int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, floa
         const int ph = s->lh[l - 1], pw = s->lw[l - 1];
         float *dwarp = s->warp;  // [3,h,w] scratch of the finest level's size
         memset(s->dcoarse, 0, (size_t)np * 2 * ph * pw * sizeof(float));
+        const sv_fmap din8 = sv_fmap_batch(s->din8, 8, h, w, blk, np);
         for (int p = 0; p < np; p++) {
             memcpy(s->dup, s->dfl + p * 2 * lhw, 2 * lhw * sizeof(float));
-            channel_copy_backward(s->dup, 2, 0, 1, s->din8 + p * f8, 8, 6, blk, 2, h, w);
+            channel_copy_backward(sv_fmap_one(s->dup, 2, h, w, 1), sv_fmap_slice(sv_fmap_sample(din8, p), 6, 2));
             memset(dwarp, 0, 3 * lhw * sizeof(float));
-            channel_copy_backward(dwarp, 3, 0, 1, s->din8 + p * f8, 8, 3, blk, 3, h, w);
+            channel_copy_backward(sv_fmap_one(dwarp, 3, h, w, 1), sv_fmap_slice(sv_fmap_sample(din8, p), 3, 3));
             flow_warp_backward(NULL, s->dup, dwarp, s->supp[l] + p * 3 * lhw, s->up[l] + p * 2 * lhw, 3, h, w,
                                SV_PAD_BORDER, 1);
             sv_spynet_upsample_flow_backward(s->dcoarse + p * 2 * (size_t)ph * pw, s->dup, ph, pw, h, w);

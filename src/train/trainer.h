@@ -1,4 +1,4 @@
-// trainer.h: `slimvsr train`: the training loop a user can leave running.
+// trainer.h: `slimvsr train`: BasicVSR's training as a step of the training loop (train/loop.h).
 //
 // RUN_DIR (created if missing) holds:
 //   state.safetensors  everything a resumed run needs, written atomically at every checkpoint: the model
@@ -23,9 +23,9 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "model/basicvsr.h"
+#include "train/loop.h"
 #include "train/net.h"
-
-#define SV_TRAIN_MAX_DATA 16
+#include "train/run_opts.h"
 
 // Hooks that turn the plain loop into another kind of training (pruning's sparsity learning and temporal
 // finetuning, prune/prune.c) with the same checkpoints, resume, validation and logs. Every member may be
@@ -51,46 +51,26 @@ typedef struct {
 } sv_train_hooks;
 
 typedef struct {
-    const char *data[SV_TRAIN_MAX_DATA];
-    int ndata;
+    sv_run_opts run;        // data, out, init, the model's shape, iters, lr, batch, seq, patch, log, seed...
     const char *val;        // folder with GT/ and BIx4/ (or BDx4/, LR/); NULL: no validation
-    const char *out;        // run folder
-    const char *init;       // model to start from, or NULL for a random one of feat x blocks
-    int feat, blocks;
-    float act_slope;        // 0.1 (LeakyReLU, BasicSR) or 0 (ReLU)
-    long iters;
-    double lr, lr_min;      // cosine annealing from lr to lr_min over iters
-    int batch, seq, patch, degradation;  // degradation: SV_DEG_BI / SV_DEG_BD (train/degrade.h)
     long spynet_freeze;     // SPyNet fixed for the first N iterations
     double spynet_lr_mult;  // then trained at lr * mult
     double ema;             // weight EMA decay (0: off)
     long val_every;         // validation + checkpoint every N iterations (and at the end)
-    long log_every;
     int val_frames;         // validate on the first N frames of each clip (0: all)
     int val_y;              // PSNR/SSIM on Y (1) or RGB (0)
     int recompute;          // activation recomputation (train/net.h); 0: keep all
-    uint64_t seed;
-    int resume;             // continue RUN_DIR's run with its saved options; iters > 0 sets a new total
-                            // (>= the checkpoint's iteration), 0 keeps the saved one
-    int dry_run;            // print the plan and the memory per recompute setting, train nothing
-    int quiet;
     const sv_train_hooks *hooks;  // NULL: plain training
 } sv_train_opts;
-
-typedef struct {
-    long iter;              // iterations done
-    int stopped;            // 1: stopped by a signal before the end (resume to continue)
-    double val_psnr, val_ssim;  // the last validation of this call (NAN when none ran)
-} sv_train_result;
 
 void sv_train_opts_default(sv_train_opts *o);
 // The options a run saves (data, val, schedule, batch, seed...; not out, init, resume, hooks) as JSON, and
 // back: fields missing from j keep o's values; strings point into j (keep j alive while o is used).
 cJSON *sv_train_opts_to_json(const sv_train_opts *o);
 int sv_train_opts_from_json(sv_train_opts *o, const cJSON *j, const char *what, sv_err *e);
-// Runs (or resumes) a training run. Returns 0, or -1 with a message naming the file or option at fault.
 // The trained weights (not the exported ones) of RUN_DIR/state.safetensors into m, and the hooks' tensors
 // and metadata of namespace ns (may be NULL) into *ns_state: what comes after a run with hooks needs.
 int sv_train_state_model(const char *run_dir, sv_model *m, const char *ns, sv_tensor_set *ns_state, sv_err *e);
-// res (may be NULL) tells how far it got.
+// Runs (or resumes, o->run.resume) a training run. Returns 0, or -1 with a message naming the file or
+// option at fault; res (may be NULL) tells how far it got.
 int sv_train(const sv_train_opts *o, sv_train_result *res, sv_err *e);

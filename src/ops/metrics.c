@@ -3,7 +3,7 @@
 // SSIM filters five planes (a, b, a^2, b^2, ab) with the 11x11 Gaussian. The window is the outer product
 // of a 1-D Gaussian, so the 2-D 'valid' correlation is a horizontal pass then a vertical one; the
 // horizontal results live in a ring of 11 rows, so memory stays O(w) whatever the frame size.
-#include "train/metrics.h"
+#include "ops/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,16 +11,6 @@
 
 #define WIN 11
 #define SIGMA 1.5
-
-unsigned char sv_quantize_u8(float v) {
-    if (!(v == v)) return 0;  // NaN
-    v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-    return (unsigned char)lrintf(v * 255.0f);
-}
-
-void sv_quantize_n(unsigned char *dst, const float *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = sv_quantize_u8(src[i]);
-}
 
 double sv_psnr_plane(const double *a, const double *b, size_t n) {
     double se = 0;

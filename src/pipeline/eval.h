@@ -1,14 +1,14 @@
 // eval.h: quality of a model on clips with ground truth (`slimvsr eval`, and the trainer's validation).
 // The model runs on each LR clip in chunks exactly as `slimvsr upscale` does (bounded memory), and each
-// x4 output frame is compared with its GT frame as it comes out (train/metrics.h: PSNR and SSIM under
+// x4 output frame is compared with its GT frame as it comes out (ops/metrics.h: PSNR and SSIM under
 // the protocol of SSL-NOTES §7); nothing holds a whole clip.
 //
 // Inputs (LR and GT alike):
 //   - one clip: a folder of PNG frames or a video file;
-//   - a folder of clips (REDS / Vid4 layout): sub-folders of PNG frames and/or video files (.mp4 .mkv
-//     .avi .mov .webm .mpg .mpeg .m4v .y4m), a clip named by its folder name or its file name without
-//     the extension. Every LR clip needs a GT clip of the same name; extra GT clips are ignored.
-//     A folder holding any *.png file is one clip.
+//   - a folder of clips (REDS / Vid4 layout): sub-folders of PNG frames and/or video files, a clip named
+//     by its folder name or its file name without the extension. Every LR clip needs a GT clip of the
+//     same name; extra GT clips are ignored. A folder holding any *.png file is one clip. (io/clips.h:
+//     sv_clips_pair, the layout rule shared with the training data and train-flow.)
 // Frames pair up in sorted order; frame counts must match and GT frames must be exactly 4x the LR size.
 // (Folder counts are compared up front; a video's length is only known once decoded, so with max_frames
 // a video is checked over those frames only.)
@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "model/basicvsr.h"
 #include "model/runner.h"
+#include "pipeline/progress.h"
 
 typedef struct {
     int y_only;          // measure on BT.601 Y (Vid4, Vimeo-90K-T) instead of RGB (REDS4)
@@ -30,9 +31,10 @@ typedef struct {
     int max_frames;      // only the first N frames of each clip (0: all)
     int chunk;           // frames per chunk (0: as many as mem_budget allows), as in sv_upscale_opts
     int lookahead;       // frames past a chunk that feed its backward branch (-1: default)
-    size_t mem_budget;   // bytes for the runners when chunk == 0 (0: default, about 1.7 GB)
-    int quiet;           // no progress on stderr
+    size_t mem_budget;   // bytes for the runners when chunk == 0 (0: SV_DEFAULT_MEM_BUDGET, about 1.7 GB)
+    sv_progress progress;  // reports "eval CLIP" frames as they are measured, clip by clip
     sv_exec_mode mode;   // SV_EXEC_FAST normally
+    sv_runner_profile *profile;  // when not NULL, receives the stage times of every runner (summed)
 } sv_eval_opts;
 
 typedef struct {

@@ -19,11 +19,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
-
-// Step 1 for one value.
-unsigned char sv_quantize_u8(float v);
-// Step 1 for n values (any layout).
-void sv_quantize_n(unsigned char *dst, const float *src, size_t n);
+#include "ops/pixels.h"  // step 1: sv_quantize_u8 (one value), sv_quantize_n (n values, any layout)
 
 // a, b: [3, h, w] uint8 CHW RGB. Writes PSNR (dB, +INFINITY when the measured values are equal) and SSIM.
 // Fails when the cropped image is smaller than the 11x11 SSIM window.

@@ -1,0 +1,26 @@
+// runner_api.c: the runner interface of runner.h, shared by its implementations (runner_internal.h).
+#include "model/runner_internal.h"
+
+int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
+                        sv_output_fn out, void *ud, sv_err *e) {
+    if (n < 1 || n > r->max_frames || n_emit < 1 || n_emit > n)
+        return sv_errf(e, "runner: %d frames (%d emitted), planned for 1..%d", n, n_emit, r->max_frames);
+    return r->impl->run_chunk(r, frames, n, n_emit, prev, out, ud, e);
+}
+
+int sv_runner_run(sv_runner *r, const float *const *frames, int n, sv_output_fn out, void *ud, sv_err *e) {
+    return sv_runner_run_chunk(r, frames, n, n, NULL, out, ud, e);
+}
+
+void sv_runner_set_tap(sv_runner *r, sv_tap_fn tap, void *ud) {
+    r->tap = tap;
+    r->tap_ud = ud;
+}
+
+size_t sv_runner_bytes(const sv_runner *r) { return r->bytes; }
+
+sv_runner_profile sv_runner_get_profile(const sv_runner *r) { return r->prof; }
+
+void sv_runner_free(sv_runner *r) {
+    if (r) r->impl->free(r);
+}

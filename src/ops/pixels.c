@@ -1,0 +1,31 @@
+// pixels.c: the frame <-> plane conversions of pixels.h.
+#include "ops/pixels.h"
+
+void sv_quantize_n(unsigned char *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = sv_quantize_u8(src[i]);
+}
+
+void sv_rgb_to_chw(float *chw, const unsigned char *rgb, int h, int w) {
+    const size_t hw = (size_t)h * w;
+    for (size_t p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) chw[c * hw + p] = (float)rgb[p * 3 + c] * (1.0f / 255.0f);
+}
+
+void sv_chw_to_rgb(unsigned char *rgb, const float *chw, int h, int w) {
+    const long hw = (long)h * w;
+#pragma omp parallel for schedule(static)
+    for (long p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) rgb[p * 3 + c] = sv_quantize_u8(chw[c * hw + p]);
+}
+
+void sv_rgb_to_planes(unsigned char *planes, const unsigned char *rgb, int h, int w) {
+    const size_t hw = (size_t)h * w;
+    for (size_t p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) planes[c * hw + p] = rgb[p * 3 + c];
+}
+
+void sv_planes_to_rgb(unsigned char *rgb, const unsigned char *planes, int h, int w) {
+    const size_t hw = (size_t)h * w;
+    for (size_t p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) rgb[p * 3 + c] = planes[c * hw + p];
+}

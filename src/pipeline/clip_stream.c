@@ -1,0 +1,90 @@
+// clip_stream.c: the chunk window and loop of clip_stream.h.
+#include "pipeline/clip_stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/pixels.h"
+
+int sv_clip_window_init(sv_clip_window *w, const char *path, sv_frame_reader *rd, int chunk, int lookahead,
+                        int max_frames, int keep_names, sv_err *e) {
+    memset(w, 0, sizeof *w);
+    w->path = path, w->rd = rd, w->chunk = chunk, w->win = chunk + lookahead, w->max_frames = max_frames;
+    w->h = sv_frames_height(rd), w->w = sv_frames_width(rd);
+    const size_t fsz = (size_t)3 * w->h * w->w;
+    w->frames = calloc((size_t)w->win, sizeof *w->frames);
+    w->names = keep_names ? calloc((size_t)w->win, sizeof *w->names) : NULL;
+    w->slots = malloc((size_t)w->win * fsz * sizeof(float));
+    w->prev_buf = malloc(fsz * sizeof(float));
+    w->rgb = malloc(fsz);
+    if (!w->frames || (keep_names && !w->names) || !w->slots || !w->prev_buf || !w->rgb) {
+        sv_clip_window_free(w);
+        return sv_errf(e, "%s: out of memory for a window of %d frames of %dx%d", path, chunk + lookahead, w->w,
+                       w->h);
+    }
+    for (int i = 0; i < w->win; i++) w->frames[i] = w->slots + (size_t)i * fsz;
+    return 0;
+}
+
+void sv_clip_window_free(sv_clip_window *w) {
+    for (int i = 0; w->names && i < w->win; i++) free(w->names[i]);
+    free(w->names), free(w->frames), free(w->slots), free(w->prev_buf), free(w->rgb);
+    memset(w, 0, sizeof *w);
+}
+
+// Reads frames until the window is full or the clip (or max_frames) ends.
+static int fill(sv_clip_window *w, sv_err *e) {
+    while (!w->eof && w->have < w->win) {
+        if (w->max_frames > 0 && w->read == w->max_frames) {
+            w->eof = w->limited = 1;
+            break;
+        }
+        const int r = sv_frames_read(w->rd, w->rgb, e);
+        if (r < 0) return -1;
+        if (r == 0) {
+            w->eof = 1;
+            break;
+        }
+        sv_rgb_to_chw(w->frames[w->have], w->rgb, w->h, w->w);
+        if (w->names) {
+            const char *nm = sv_frames_last_name(w->rd);
+            free(w->names[w->have]);
+            w->names[w->have] = NULL;
+            if (nm && !(w->names[w->have] = strdup(nm))) return sv_errf(e, "%s: out of memory", w->path);
+        }
+        w->have++, w->read++;
+    }
+    return 0;
+}
+
+// After a chunk of n_emit frames: its last frame becomes prev and the lookahead frames move to the front.
+static void advance(sv_clip_window *w, int n_emit) {
+    w->prev = w->prev_buf;
+    memcpy(w->prev, w->frames[n_emit - 1], (size_t)3 * w->h * w->w * sizeof(float));
+    for (int k = 0; k < n_emit; k++) {
+        float *f = w->frames[0];
+        memmove(w->frames, w->frames + 1, (size_t)(w->win - 1) * sizeof *w->frames);
+        w->frames[w->win - 1] = f;
+        if (w->names) {
+            char *nm = w->names[0];
+            memmove(w->names, w->names + 1, (size_t)(w->win - 1) * sizeof *w->names);
+            w->names[w->win - 1] = nm;
+        }
+    }
+    w->have -= n_emit;
+}
+
+int sv_clip_stream(sv_clip_window *w, sv_chunk_fn run, void *ud, sv_err *e) {
+    for (;;) {
+        if (fill(w, e)) return -1;
+        if (w->have == 0) return w->prev ? 0 : sv_errf(e, "%s: no frames to read", w->path);
+        const int n_emit = w->eof || w->have < w->chunk ? w->have : w->chunk;
+        if (run(ud, w, n_emit, e)) return -1;
+        advance(w, n_emit);
+        if (w->eof && w->have == 0) return 0;
+    }
+}
+
+int sv_clip_window_run(sv_runner *r, const sv_clip_window *w, int n_emit, sv_output_fn out, void *ud, sv_err *e) {
+    return sv_runner_run_chunk(r, (const float *const *)w->frames, w->have, n_emit, w->prev, out, ud, e);
+}

@@ -1,0 +1,45 @@
+// clip_stream.h: one clip streamed through the network in chunks, the loop that `upscale` (upscale.c)
+// and `eval` (eval.c) share. Which paths are clips is io/clips.h; reading frames is io/frames.h; this is
+// the part above them that feeds a runner (model/runner.h), so it lives in pipeline/.
+//
+// The window: chunk + lookahead slots of [3, h, w] float frames (ops/pixels.h: 8-bit RGB / 255). Each
+// step fills the window from the reader, runs one chunk on all the frames it holds (the runner emits the
+// first n_emit: `chunk` of them, or all at the end of the clip), then moves the window on: the chunk's
+// last frame becomes `prev` (what the forward branch carries into the next chunk) and the lookahead
+// frames move to the front. Nothing holds the whole clip.
+#pragma once
+#include "core/error.h"
+#include "io/frames.h"
+#include "model/runner.h"
+
+typedef struct {
+    const char *path;     // the clip, for messages (not copied)
+    sv_frame_reader *rd;  // not owned
+    int h, w;             // frame size
+    int chunk, win;       // frames emitted per chunk; window slots (chunk + lookahead)
+    float **frames;       // win slots; frames[0..have) hold the window, in clip order
+    char **names;         // keep_names: each slot's frame file name (folder input; NULL for a video)
+    float *prev;          // the previous chunk's last frame, [3, h, w]; NULL before the first chunk
+    int have;             // frames in the window
+    int eof;              // the reader (or max_frames) is exhausted
+    int limited;          // eof came from max_frames, not from the end of the clip
+    int max_frames, read; // read at most max_frames frames (0: all); frames read so far
+    float *slots, *prev_buf;
+    unsigned char *rgb;   // one decoded frame
+} sv_clip_window;
+
+// Allocates the window for rd's frames (chunk >= 1, lookahead >= 0). Fails naming path when out of memory.
+int sv_clip_window_init(sv_clip_window *w, const char *path, sv_frame_reader *rd, int chunk, int lookahead,
+                        int max_frames, int keep_names, sv_err *e);
+void sv_clip_window_free(sv_clip_window *w);
+
+// One chunk: the network over frames[0..have) of the window (prev: w->prev), emitting the first n_emit
+// outputs. The window's frames may be changed in place (eval's flips) if they are put back.
+typedef int (*sv_chunk_fn)(void *ud, sv_clip_window *w, int n_emit, sv_err *e);
+
+// Streams the whole clip through run, chunk by chunk. Fails when the clip has no frame ("PATH: no frames
+// to read"), or with run's or the reader's error.
+int sv_clip_stream(sv_clip_window *w, sv_chunk_fn run, void *ud, sv_err *e);
+
+// The usual chunk: one runner over the window, out called for each of the n_emit outputs.
+int sv_clip_window_run(sv_runner *r, const sv_clip_window *w, int n_emit, sv_output_fn out, void *ud, sv_err *e);

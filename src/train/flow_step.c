@@ -1,0 +1,208 @@
+// flow_step.c: `slimvsr train-flow` as a step of the training loop (train/loop.h): SPyNet alone, trained
+// with Adam on the unsupervised multi-scale loss of flow_train.h over every ordered neighbour pair of the
+// batch. A supervised loss over the same SPyNet would be another compute callback beside flow_compute.
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/memory.h"
+#include "ops/conv.h"
+#include "ops/ops.h"
+#include "train/flow_train.h"
+#include "train/optim.h"
+#include "train/run_log.h"
+#include "train/spynet_train.h"
+
+void sv_flowtrain_opts_default(sv_flowtrain_opts *o) {
+    memset(o, 0, sizeof *o);
+    sv_run_opts_default(&o->run, 3e-3, 1e-6, 8, 2);
+    o->smooth = 0.01;
+    o->zero_head = -1;
+    o->scales = 4;
+    o->warmup = 20;
+    o->ckpt_every = 200;
+}
+
+#define F(member, type, lo, hi) SV_OPT_FIELD(sv_flowtrain_opts, member, SV_OPT_##type, lo, hi)
+static const sv_opt_field k_fields[] = {
+    F(smooth, DOUBLE, 0, 0), F(zero_head, INT, -1, 1),
+    F(scales, INT, 0, INT_MAX), F(warmup, LONG, 0, LONG_MAX),
+    F(group, INT, 0, INT_MAX), F(ckpt_every, LONG, 0, LONG_MAX),
+};
+#undef F
+#define N_FIELDS ((int)(sizeof k_fields / sizeof *k_fields))
+
+#define N_TERMS 4
+static const char *const k_terms[N_TERMS] = {"photo", "smooth", "photo_zero", "flow_mag"};
+
+typedef struct {
+    sv_flowtrain_opts o;
+    size_t nspy;                  // SPyNet's parameters: the first nspy of the model's block
+    float *grads, *adam_m, *adam_v;
+    int64_t saved_n[2];           // resume: the sizes of the saved adam_m, adam_v
+    long step;
+    int group;                    // pairs per SPyNet call
+    sv_spytrain *spy;
+    sv_flowloss *loss;
+    float *flows, *dflows;        // [group,2,p,p]
+} flow_step;
+
+static int flow_restore(void *ud, sv_run *r, sv_tensor_set *s, const cJSON *meta, const char *path, sv_err *e) {
+    flow_step *f = ud;
+    f->adam_m = sv_tensor_set_take(s, "flowtrain.adam_m", &f->saved_n[0]);
+    f->adam_v = sv_tensor_set_take(s, "flowtrain.adam_v", &f->saved_n[1]);
+    if (!f->adam_m || !f->adam_v) return sv_errf(e, "%s: not a slimvsr train-flow state", path);
+    if (sv_json_long(meta, "step", 0, LONG_MAX, &f->step, path, e)) return -1;
+    const cJSON *oj = cJSON_GetObjectItemCaseSensitive(meta, "opts");
+    if (sv_run_opts_from_json(&f->o.run, oj, path, e)) return -1;
+    return sv_opt_fields_from_json(&f->o, oj, k_fields, N_FIELDS, path, e);
+}
+
+static int flow_begin(void *ud, sv_run *r, int resumed, sv_err *e) {
+    flow_step *f = ud;
+    if (!resumed && (f->o.zero_head > 0 || (f->o.zero_head < 0 && !r->o->init))) sv_flow_zero_head(&r->m);
+    sv_model_param_count(&r->m, &f->nspy);
+    if (resumed && ((size_t)f->saved_n[0] != f->nspy || (size_t)f->saved_n[1] != f->nspy))
+        return sv_errf(e, "%s/state.safetensors: optimiser state does not match SPyNet's %zu parameters", r->o->out,
+                       f->nspy);
+    if (!resumed && (!(f->adam_m = sv_calloc(f->nspy, sizeof(float), e)) || !(f->adam_v = sv_calloc(f->nspy, sizeof(float), e))))
+        return -1;
+    return 0;
+}
+
+static int flow_check(void *ud, sv_run *r, sv_err *e) {
+    const sv_flowtrain_opts *o = &((flow_step *)ud)->o;
+    if (o->group < 0 || o->group > 64 || !(o->smooth >= 0) || o->scales < 1 || o->warmup < 0)
+        return sv_errf(e, "invalid options: group %d (0..64), smooth %g (>= 0), scales %d (>= 1), warmup %ld", o->group,
+                       o->smooth, o->scales, o->warmup);
+    return 0;
+}
+
+// Refuses a run whose buffers (what flow_prepare allocates, SPyNet's training graph for groups of G pairs
+// counted by sv_spytrain_estimate; the weights, gradients and Adam's two moments; the loop's LR and GT
+// batch) exceed the memory available, before any is allocated.
+static int check_memory(const sv_run *r, int G, sv_err *e) {
+    const sv_run_opts *o = r->o;
+    const size_t p = (size_t)o->patch, nlr = (size_t)o->batch * o->seq * 3 * p * p;
+    const size_t need = sv_spytrain_estimate(&r->m, (int)p, (int)p, G, sv_conv_preferred_blk()) +
+                        r->m.nparams * 4 * sizeof(float) + (1 + SV_SCALE * SV_SCALE) * nlr * sizeof(float) +
+                        2 * (size_t)G * 2 * p * p * sizeof(float);
+    const sv_mem_avail av = sv_mem_available();
+    if (need <= av.bytes) return 0;
+    char x[32], y[128];
+    return sv_errf(e, "%s: SPyNet training needs about %s (--batch %d, --seq %d, --patch %d, --group %d); %s: use "
+                   "a smaller --group, --batch, --seq or --patch", o->out, sv_mem_format(need, x, sizeof x),
+                   o->batch, o->seq, o->patch, G, sv_mem_describe(av, y, sizeof y));
+}
+
+static int flow_prepare(void *ud, sv_run *r, sv_err *e) {
+    flow_step *f = ud;
+    const sv_run_opts *o = r->o;
+    const int p = o->patch, P = 2 * o->batch * (o->seq - 1), G = f->o.group > 0 ? f->o.group : 16;
+    const size_t hw = (size_t)p * p;
+    f->group = P < G ? P : G;
+    if (check_memory(r, f->group, e)) return -1;
+    if (!(f->spy = sv_spytrain_create(&r->m, p, p, f->group, sv_conv_preferred_blk(), 0, e)) ||
+        !(f->grads = sv_calloc(r->m.nparams, sizeof(float), e)) ||
+        !(f->flows = sv_malloc((size_t)f->group * 2 * hw * sizeof(float), e)) ||
+        !(f->dflows = sv_malloc((size_t)f->group * 2 * hw * sizeof(float), e)) ||
+        !(f->loss = sv_flowloss_create(p, p, f->o.scales, e)))
+        return -1;
+    sv_run_say(o, SV_MSG_INFO, "train-flow: SPyNet (%zu parameters) of a %d x %d model, %ld iterations of %d pairs (%d "
+               "clips x %d frames, both directions), LR patch %d, lr %.3g -> %.3g cosine (warm-up %ld), %d photometric "
+               "scales, smoothness %.3g", f->nspy, r->m.num_feat, r->m.num_block, o->iters, P, o->batch, o->seq, p,
+               o->lr, o->lr_min, f->o.warmup, sv_flowloss_scales(f->loss), f->o.smooth);
+    return 0;
+}
+
+// One step: every ordered neighbour pair of the batch, both directions, through SPyNet in groups; the loss
+// is the mean over pairs (terms: photo, smooth, photo_zero, flow_mag), its gradient goes into f->grads
+// (SPyNet's part).
+static int flow_compute(void *ud, sv_run *r, double lr, double *loss, double *terms, sv_err *e) {
+    flow_step *f = ud;
+    const int B = r->o->batch, T = r->o->seq, p = r->o->patch, P = 2 * B * (T - 1), G = f->group;
+    const size_t hw = (size_t)p * p;
+    const float scale = 1.0f / (float)P, lam = (float)f->o.smooth;
+    const float *ref[64], *supp[64];
+    float *flow[64];
+    const float *dflow[64];
+    *loss = 0;
+    memset(terms, 0, N_TERMS * sizeof *terms);
+    memset(f->grads, 0, f->nspy * sizeof(float));
+    for (int p0 = 0; p0 < P; p0 += G) {
+        const int np = P - p0 < G ? P - p0 : G;
+        for (int j = 0; j < np; j++) {
+            // pair q: sample s, neighbours (i, i+1); even q: supp = i+1 warped onto ref = i; odd q: reversed
+            const int q = p0 + j, s = q / (2 * (T - 1)), i = (q / 2) % (T - 1);
+            const float *xi = r->lr_buf + ((size_t)s * T + i) * 3 * hw, *xn = xi + 3 * hw;
+            ref[j] = q % 2 ? xn : xi;
+            supp[j] = q % 2 ? xi : xn;
+            flow[j] = f->flows + (size_t)j * 2 * hw;
+            dflow[j] = f->dflows + (size_t)j * 2 * hw;
+        }
+        if (sv_spytrain_forward(f->spy, ref, supp, np, flow, e)) return -1;
+        memset(f->dflows, 0, (size_t)np * 2 * hw * sizeof(float));
+        for (int j = 0; j < np; j++) {
+            double ph, sm;
+            *loss += sv_flowloss_pair(f->loss, ref[j], supp[j], flow[j], lam, scale, f->dflows + (size_t)j * 2 * hw,
+                                      &ph, &sm) / P;
+            terms[0] += ph / P;
+            terms[1] += sm / P;
+            terms[2] += charbonnier_forward(ref[j], supp[j], 3 * hw, SV_FLOW_EPS) / P;
+            terms[3] += sv_flow_magnitude(flow[j], p, p) / P;
+        }
+        if (sv_spytrain_backward(f->spy, dflow, np, f->grads, e)) return -1;
+    }
+    return 0;
+}
+
+static int flow_update(void *ud, sv_run *r, double lr, sv_err *e) {
+    flow_step *f = ud;
+    f->step++;
+    sv_adam_step(r->m.params, f->grads, f->adam_m, f->adam_v, f->nspy, (float)lr, SV_ADAM_B1, SV_ADAM_B2_TORCH,
+                 SV_ADAM_EPS, f->step);
+    return 0;
+}
+
+static void flow_log(void *ud, sv_run *r, double lr, const double *mean, cJSON *j, char *txt, size_t ntxt) {
+    snprintf(txt, ntxt, "  photo %.5f (zero flow %.5f)  smooth %.4f  |flow| %.3f", mean[1], mean[3], mean[2], mean[4]);
+}
+
+static int flow_write_model(void *ud, sv_run *r, const char *path, sv_err *e) { return sv_model_save(&r->m, path, e); }
+
+static int flow_save(void *ud, sv_run *r, sv_tensor_set *s, cJSON *j, sv_err *e) {
+    flow_step *f = ud;
+    if (sv_tensor_set_add_flat(s, "flowtrain.adam_m", f->adam_m, f->nspy, e) ||
+        sv_tensor_set_add_flat(s, "flowtrain.adam_v", f->adam_v, f->nspy, e))
+        return -1;
+    cJSON_AddNumberToObject(j, "step", (double)f->step);
+    return 0;
+}
+
+static cJSON *flow_opts_json(void *ud) {
+    const flow_step *f = ud;
+    cJSON *j = cJSON_CreateObject();
+    sv_run_opts_to_json(j, &f->o.run);
+    sv_opt_fields_to_json(j, &f->o, k_fields, N_FIELDS);
+    return j;
+}
+
+static void flow_end(void *ud) {
+    flow_step *f = ud;
+    sv_spytrain_free(f->spy);
+    sv_flowloss_free(f->loss);
+    free(f->grads), free(f->adam_m), free(f->adam_v), free(f->flows), free(f->dflows);
+}
+
+int sv_flow_train(const sv_flowtrain_opts *opts, sv_train_result *res, sv_err *e) {
+    flow_step f = {.o = *opts};
+    const sv_step st = {.ud = &f, .ns = "flowtrain", .what = "train-flow", .terms = k_terms, .nterms = N_TERMS,
+                        .ckpt_every = &f.o.ckpt_every, .ckpt_opt = "checkpoint-every", .warmup = &f.o.warmup,
+                        .restore = flow_restore, .begin = flow_begin, .check = flow_check, .prepare = flow_prepare,
+                        .compute = flow_compute, .update = flow_update, .log = flow_log,
+                        .write_model = flow_write_model, .save = flow_save, .opts_json = flow_opts_json,
+                        .end = flow_end};
+    return sv_run_loop(&st, &f.o.run, &opts->run, res, e);
+}
