@@ -242,7 +242,7 @@ static int walk(const finder *f, const char *dir, const char *lr, int in_gt, int
 
 // dir holds GT/: walks GT/ only, paired with its LR sibling. Returns 1 when dir has no GT/ folder.
 static int walk_gt(const finder *f, const char *dir, const listing *d, int depth, sv_err *e) {
-    if (!bsearch(&(const char *){"GT"}, d->names, d->n, sizeof *d->names, cmp_names)) return 1;
+    if (!d->n || !bsearch(&(const char *){"GT"}, d->names, d->n, sizeof *d->names, cmp_names)) return 1;
     char *gt = join(dir, "GT", e);
     if (!gt) return -1;
     int rc = 1;

@@ -238,7 +238,10 @@ int sv_eval_dirs(const sv_model *m, const char *lr, const char *gt, const sv_eva
     *per_clip = NULL, *nclips = 0;
     memset(mean, 0, sizeof *mean);
     sv_clip_list pairs = {0};
-    if (sv_clips_pair(&pairs, lr, gt, e)) return -1;
+    if (sv_clips_pair(&pairs, lr, gt, e)) {
+        sv_clip_list_free(&pairs);
+        return -1;
+    }
     sv_eval_result *res = calloc((size_t)pairs.n, sizeof *res);
     int rc = res ? 0 : sv_errf(e, "out of memory");
     for (int i = 0; i < pairs.n && !rc; i++) {
