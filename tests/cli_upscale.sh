@@ -157,10 +157,28 @@ PY
 expect_error mem_huge_frames_refused 4096x4096 capped 3000000 "$SLIMVSR" upscale -q -m ssl huge huge_sr
 msg_names mem_huge_frames_message "huge:" "GB with this model even one frame at a time (--chunk 1)" "available (" "smaller model"
 [ ! -e huge_sr ] && ok mem_huge_frames_no_output || ko mem_huge_frames_no_output "$(ls -A)"
+# --max-memory: a budget below what one frame needs is refused naming it, before any frame is read (the
+# header-only PNGs have no pixel data); --dry-run prints the plan and writes nothing; a frame whose
+# reconstruction does not fit whole in the budget is planned in tiles.
+mkdir -p big && "$PY" - big/f0.png <<'PY'
+import struct, sys, zlib
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+ihdr = struct.pack('>IIBBBBB', 1024, 768, 8, 2, 0, 0, 0)
+open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(b'\0' * 13)) + chunk(b'IEND', b''))
+PY
+expect_error mem_max_memory_refused "--max-memory is 100 MB" "$SLIMVSR" upscale -q -m ssl --max-memory 100M big big_sr
+msg_names mem_max_memory_message "big:" "1024x768" "one frame at a time" "larger --max-memory"
+expect_error mem_max_memory_bad_size "--max-memory" "$SLIMVSR" upscale -q -m ssl --max-memory 3Q big big_sr
+if "$SLIMVSR" upscale -m ssl --dry-run --max-memory 3G big big_sr >"$T/out.txt" 2>"$T/err.txt"; then
+    grep -q "^tile rows   [0-9]* of 768$" "$T/out.txt" && grep -q "^chunk       1" "$T/out.txt" &&
+        grep -q "^peak memory .* within 3.0 GB" "$T/out.txt" && [ ! -e big_sr ] && ok dry_run_plans_tiles_writes_nothing ||
+        ko dry_run_plans_tiles_writes_nothing "$(cat "$T/out.txt"; ls -A)"
+elif grep -q "available" "$T/err.txt"; then echo "SKIP dry_run_plans_tiles_writes_nothing: under 3 GB available"
+else ko dry_run_plans_tiles_writes_nothing "$(cat "$T/err.txt")"; fi
 # 300 frames of 256x256 (one PNG, hard-linked) and the bicubic baseline: its window (12 bytes a pixel a
 # frame) is most of its memory. Under 450 MB of address space (about 230 MB left after the libraries)
 # the whole clip in one window does not fit: an explicit --chunk 300 is refused naming one that fits, and
-# the automatic chunk (its 1.7 GB budget capped by what is available) runs in smaller chunks.
+# the automatic chunk (its budget: half of what is available) runs in smaller chunks.
 mkdir -p long && "$FRAMETOOL" png long/f000.png 256 256 && for i in $(seq -w 1 299); do ln long/f000.png long/f$i.png; done
 if [ $mem_asan = 1 ]; then
     echo "SKIP mem_explicit_chunk_refused, mem_auto_chunk_within_rlimit: ASan cannot run under ulimit -v"

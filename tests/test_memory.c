@@ -211,6 +211,37 @@ static void test_runner_estimate(void) {
     sv_model_free(&m);
 }
 
+// The default budget is half of what is available (what is available moves between the calls: 10%)
+static void test_default_budget(void) {
+    const sv_mem_avail av = sv_mem_available();
+    const size_t b = sv_upscale_default_budget();
+    if (av.bound == SV_MEM_UNKNOWN) {
+        CHECK(b == SV_MEM_FALLBACK_BUDGET);
+        return;
+    }
+    const double want = (double)av.bytes / SV_DEFAULT_MEM_SHARE;
+    CHECKF(b > 0 && (double)b > 0.9 * want && (double)b < 1.1 * want, "budget %zu, available %zu", b, av.bytes);
+}
+
+// Reconstruction tiles leave more of a budget to the chunk: a 360x640 frame's maps at x4 do not fit whole.
+static void test_plan_chunk_tiles(void) {
+    sv_model m;
+    if (load_tiny(&m)) return;
+    size_t whole, tiled, per;
+    sv_runner_estimate_tiled(&m, 360, 640, SV_EXEC_FAST, 0, &whole, &per);
+    sv_runner_estimate_tiled(&m, 360, 640, SV_EXEC_FAST, 24, &tiled, &per);
+    CHECKF(tiled < whole / 3, "tiles of 24: %zu bytes, whole frame %zu", tiled, whole);
+    sv_upscale_opts o;
+    sv_upscale_opts_default(&o);
+    o.mem_budget = whole, o.lookahead = 0, o.tile_rows = 360;  // the whole frame
+    int ch0, ch1, la;
+    sv_upscale_plan_chunk(&m, 360, 640, -1, &o, &ch0, &la);
+    o.tile_rows = 24;
+    sv_upscale_plan_chunk(&m, 360, 640, -1, &o, &ch1, &la);
+    CHECKF(ch0 == 1 && ch1 > 10, "chunk %d whole, %d in tiles", ch0, ch1);
+    sv_model_free(&m);
+}
+
 int main(void) {
     run_test("memory_parse_kb", test_parse_kb);
     run_test("memory_parse_limit_and_stat", test_parse_limit_and_stat);
@@ -222,5 +253,7 @@ int main(void) {
     run_test("upscale_count_hint_no_overflow", test_count_hint);
     run_test("upscale_plan_chunk_counts_and_lookahead", test_plan_chunk);
     run_test("runner_estimate_covers_buffers", test_runner_estimate);
+    run_test("upscale_default_budget_half_available", test_default_budget);
+    run_test("upscale_plan_chunk_counts_tiles", test_plan_chunk_tiles);
     return test_summary();
 }

@@ -1,5 +1,6 @@
 // cli.h: the subcommands of the slimvsr command line; each returns the process exit status.
 #pragma once
+#include <stddef.h>
 
 int cmd_upscale(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -20,13 +21,17 @@ float cli_parse_act(const char *s);
 // when opt is one (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
 int cli_run_option(const char *cmd, const char *opt, const char *val, int *threads, int *resume, int *quiet, int *takes);
 // The options of a job that streams clips through a model (upscale, eval): -m/--model, --chunk,
-// --lookahead, --threads, --act, -q. Returns 1 when opt is one (*takes: it used val), 0 when it is not,
-// -1 (after a message) on a bad value.
+// --lookahead, --max-memory, --threads, --act, -q. Returns 1 when opt is one (*takes: it used val), 0 when
+// it is not, -1 (after a message) on a bad value.
 typedef struct {
     const char *model;
     int chunk, lookahead, threads, quiet;  // chunk 0, lookahead -1, threads 0: the defaults
     float act;                             // -1: what the model file says
+    size_t max_memory;                     // bytes; 0: the default (pipeline/upscale.h)
 } cli_job_args;
+// "3G", "1.5G", "800M", "64K" (powers of 1024) or a number of bytes: *out; returns -1 (after a message)
+// when s is not one or is under min bytes.
+int cli_parse_bytes(const char *cmd, const char *opt, const char *s, size_t min, size_t *out);
 void cli_job_args_default(cli_job_args *j);
 int cli_job_option(const char *cmd, cli_job_args *j, const char *opt, const char *val, int *takes);
 // Sets the thread count for OpenMP (and so oneDNN); n <= 0: all cores.

@@ -34,6 +34,8 @@ static void help(FILE *f) {
             "  --max-frames N      only the first N frames of each clip (the model sees only those)\n"
             "  --json              print one JSON object instead of the table\n"
             "  --chunk N, --lookahead N   as for `slimvsr upscale` (the same frames upscale would write)\n"
+            "  --max-memory SIZE   memory for the runners when --chunk is not given, e.g. 3G (default: half of\n"
+            "                      the memory available)\n"
             "  --threads N         worker threads (default: all cores)\n"
             "  --act relu|leaky    override the activation of a .pth model\n"
             "  -q, --quiet         no progress output\n"
@@ -134,7 +136,7 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     if (j.threads) cli_set_threads(j.threads);
-    o.chunk = j.chunk, o.lookahead = j.lookahead;
+    o.chunk = j.chunk, o.lookahead = j.lookahead, o.mem_budget = j.max_memory;
     sv_err e;
     sv_model m;
     const sv_model *use;

@@ -1,10 +1,11 @@
-// cmd_info.c: slimvsr info MODEL [--size HxW] [--json]
+// cmd_info.c: slimvsr info MODEL [--size HxW] [--json] [--profile [--frames N] [--threads T]]
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "model/basicvsr.h"
 #include "model/stats.h"
 
@@ -133,17 +134,26 @@ static void print_text(const char *path, const sv_model *m, const sv_layer_ref *
 
 int cmd_info(int argc, char **argv) {
     const char *path = NULL;
-    int json = 0, h = 180, w = 320;
+    int json = 0, h = 180, w = 320, profile = 0, frames = 5, threads = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: slimvsr info MODEL [--size HxW] [--json]\n"
+            printf("usage: slimvsr info MODEL [--size HxW] [--json] [--profile [--frames N] [--threads T]]\n"
                    "  Architecture, per-layer channels, parameters and FLOPs per output frame for LR frames\n"
                    "  of HxW (default 180x320). FLOPs = 2*cin*cout*k*k*H*W per conv call; SPyNet runs twice\n"
                    "  per frame (one flow per propagation branch).\n"
-                   "  --json prints {params, params_spynet, flops, flops_spynet, layers: [...], ...}.\n");
+                   "  --json prints {params, params_spynet, flops, flops_spynet, layers: [...], ...}.\n"
+                   "  --profile runs N (default 5) random frames of HxW through the model on T threads (default\n"
+                   "  all cores) and prints each conv layer's backend, calls, ms per call, share of the time,\n"
+                   "  GFLOP per call and GFLOP/s, the work between the convs, and the times per layer group.\n");
             return 0;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
+        } else if (!strcmp(argv[i], "--profile")) {
+            profile = 1;
+        } else if (!strcmp(argv[i], "--frames") || !strcmp(argv[i], "--threads")) {
+            int *dst = argv[i][2] == 'f' ? &frames : &threads;
+            if ((*dst = cli_parse_int(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 1, 4096)) < 0) return 2;
+            i++;
         } else if (!strcmp(argv[i], "--size")) {
             if (parse_size(i + 1 < argc ? argv[i + 1] : NULL, &h, &w)) return 2;
             i++;
@@ -158,12 +168,18 @@ int cmd_info(int argc, char **argv) {
         }
     }
     if (!path) {
-        fprintf(stderr, "usage: slimvsr info MODEL [--size HxW] [--json]\n");
+        fprintf(stderr, "usage: slimvsr info MODEL [--size HxW] [--json] [--profile [--frames N] [--threads T]]\n");
         return 2;
     }
     sv_model m;
     const sv_model *use;
     if (cli_load_model(path, -1, 0, &m, &use)) return 1;
+    if (profile) {
+        if (threads) cli_set_threads(threads);
+        const int rc = cli_info_profile(&m, h, w, frames);
+        sv_model_free(&m);
+        return rc;
+    }
     sv_model_totals t;
     int nl = sv_model_stats(&m, h, w, NULL, 0, &t);
     sv_layer_stat *L = calloc((size_t)nl, sizeof *L);

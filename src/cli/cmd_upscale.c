@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "core/memory.h"
 #include "io/frames.h"
 #include "model/basicvsr.h"
 #include "pipeline/upscale.h"
@@ -24,9 +25,14 @@ static void help(FILE *f) {
             "\n"
             "options:\n"
             "  -m, --model MODEL   the network to run (default ssl)\n"
-            "  --chunk N           frames per chunk (default: as many as fit in about 2 GB and in the\n"
-            "                      memory available; a job that cannot fit at all is refused at once)\n"
+            "  --chunk N           frames per chunk (default: a window of at most 1 GB of frames and\n"
+            "                      features, within --max-memory; a job that cannot fit at all is refused\n"
+            "                      at once, before any frame is read)\n"
             "  --lookahead N       frames past each chunk that feed the backward branch (default 10)\n"
+            "  --max-memory SIZE   memory the whole job may take, e.g. 3G or 800M (default: half of the\n"
+            "                      memory available); chooses the chunk and the reconstruction's tiles\n"
+            "  --dry-run           print the plan (frame size, chunk, lookahead, tile rows, peak memory)\n"
+            "                      and stop: nothing is run or written\n"
             "  --threads N         worker threads (default: all cores)\n"
             "  --act relu|leaky    override the activation of a .pth model (BasicSR/MMagic: leaky;\n"
             "                      the SSL release's BasicVSR: relu)\n"
@@ -43,7 +49,23 @@ static void help(FILE *f) {
             "information that lies further in the future than that: in practice a small PSNR loss on the\n"
             "frames just before a chunk border, none elsewhere. A clip that fits in one chunk is processed\n"
             "exactly as in PyTorch. Larger --chunk: fewer borders, more memory (about num_feat*h*w*4 bytes\n"
-            "per frame, 15 MB for 64 features at 180x320).\n");
+            "per frame, 15 MB for 64 features at 180x320).\n"
+            "\n"
+            "Tiles: the reconstruction's maps at 2x and 4x resolution (about 10 KB per input pixel for the\n"
+            "whole frame) are computed for one band of rows at a time when the whole frame does not fit;\n"
+            "the output is the same to the bit, smaller tiles only cost some time.\n");
+}
+
+static void print_plan(const char *input, const sv_upscale_plan *p) {
+    char peak[32], budget[32];
+    printf("input       %s\n", input);
+    printf("frames      %dx%d, %d%s\n", p->w, p->h, p->count, p->count < 0 ? " (unknown)" : "");
+    printf("output      %dx%d\n", SV_SCALE * p->w, SV_SCALE * p->h);
+    printf("chunk       %d\nlookahead   %d\n", p->chunk, p->lookahead);
+    if (p->tile_rows >= p->h) printf("tile rows   %d (the whole frame)\n", p->h);
+    else printf("tile rows   %d of %d\n", p->tile_rows, p->h);
+    printf("peak memory %s (estimate) within %s\n", sv_mem_format(p->peak, peak, sizeof peak),
+           sv_mem_format(p->budget, budget, sizeof budget));
 }
 
 int cmd_upscale(int argc, char **argv) {
@@ -52,7 +74,7 @@ int cmd_upscale(int argc, char **argv) {
     cli_job_args j;
     cli_job_args_default(&j);
     const char *pos[2] = {NULL, NULL};
-    int npos = 0;
+    int npos = 0, dry = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes, known = cli_job_option("upscale", &j, a, v, &takes);
@@ -69,6 +91,8 @@ int cmd_upscale(int argc, char **argv) {
             o.replace = 1;
         } else if (!strcmp(a, "--reference")) {
             o.mode = SV_EXEC_REFERENCE;
+        } else if (!strcmp(a, "--dry-run")) {
+            dry = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "slimvsr upscale: unknown option '%s' (see slimvsr upscale --help)\n", a);
             return 2;
@@ -84,13 +108,21 @@ int cmd_upscale(int argc, char **argv) {
         return 2;
     }
     if (j.threads) cli_set_threads(j.threads);
-    o.chunk = j.chunk, o.lookahead = j.lookahead;
+    o.chunk = j.chunk, o.lookahead = j.lookahead, o.mem_budget = j.max_memory;
     sv_err e;
     sv_model m;
     const sv_model *use;
     if (cli_load_model(j.model, j.act, 1, &m, &use) || cli_check_output(pos[1], j.model, pos[0], o.replace)) {
         sv_model_free(&m);
         return 1;
+    }
+    if (dry) {
+        sv_upscale_plan plan;
+        const int rc = sv_upscale_dry_run(use, pos[0], pos[1], &o, &plan, &e);
+        if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
+        else print_plan(pos[0], &plan);
+        sv_model_free(&m);
+        return rc ? 1 : 0;
     }
     cli_progress prog;
     sv_runner_profile prof;

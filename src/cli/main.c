@@ -1,7 +1,9 @@
 // main.c: `slimvsr <command> ...` dispatch and the shared option helpers.
+#include <ctype.h>
 #include <errno.h>
 #include <omp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ static void usage(FILE *f) {
             "usage: slimvsr <command> [options]\n"
             "  upscale -m MODEL INPUT OUTPUT   upscale a video or a folder of PNG frames x4\n"
             "  info MODEL [--size HxW] [--json] layers, channels, parameters and FLOPs per frame\n"
+            "       [--profile [--frames N]]   and the time of every layer on N random frames\n"
             "  convert IN.pth OUT.safetensors  import a PyTorch checkpoint into the native format\n"
             "  eval -m MODEL --lr LR --gt GT   PSNR/SSIM of the model's output per clip and the mean\n"
             "  train --data DIR --out RUN_DIR   train BasicVSR on clips (see slimvsr train --help)\n"
@@ -91,6 +94,26 @@ void cli_set_threads(int n) {
     omp_set_num_threads(n);
 }
 
+int cli_parse_bytes(const char *cmd, const char *opt, const char *s, size_t min, size_t *out) {
+    char *end = NULL;
+    double v = s ? strtod(s, &end) : -1;
+    int shift = 0;
+    if (end && end != s && *end) {
+        const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*end));
+        shift = u ? 10 * (int)(u - units + 1) : -1;
+        if (u && (end[1] == 'B' || end[1] == 'b') && !end[2]) end++;
+        if (!u || end[1]) shift = -1;
+    }
+    const double bytes = v * (double)((uint64_t)1 << (shift > 0 ? shift : 0));
+    if (!end || end == s || shift < 0 || !(bytes >= (double)min) || bytes >= 0x1p62) {
+        fprintf(stderr, "slimvsr %s: %s needs a size of at least %zu MB, like 3G or 800M (got '%s')\n", cmd, opt,
+                min >> 20, s ? s : "");
+        return -1;
+    }
+    *out = (size_t)bytes;
+    return 0;
+}
+
 void cli_job_args_default(cli_job_args *j) { *j = (cli_job_args){.lookahead = -1, .act = -1}; }
 
 int cli_job_option(const char *cmd, cli_job_args *j, const char *a, const char *v, int *takes) {
@@ -102,6 +125,8 @@ int cli_job_option(const char *cmd, cli_job_args *j, const char *a, const char *
         if ((j->chunk = cli_parse_int(a, v, 1, 1000000)) < 0) return -1;
     } else if (!strcmp(a, "--lookahead")) {
         if ((j->lookahead = cli_parse_int(a, v, 0, 100000)) < 0) return -1;
+    } else if (!strcmp(a, "--max-memory")) {
+        if (cli_parse_bytes(cmd, a, v, (size_t)16 << 20, &j->max_memory)) return -1;
     } else if (!strcmp(a, "--threads")) {
         if ((j->threads = cli_parse_int(a, v, 1, 4096)) < 0) return -1;
     } else if (!strcmp(a, "--act")) {

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -61,7 +62,12 @@ void cli_progress_report(void *ud, const char *label, int done, int total, int f
 sv_runner_profile *cli_profile_wanted(sv_runner_profile *p) {
     const char *v = getenv("SLIMVSR_PROFILE");
     if (!v || !*v || *v == '0') return NULL;
+    static sv_prof_table table;  // the command's one job fills it (SLIMVSR_PROFILE=2)
     *p = (sv_runner_profile){0};
+    if (atoi(v) >= 2) {
+        memset(&table, 0, sizeof table);
+        p->layers = &table;
+    }
     return p;
 }
 
@@ -71,4 +77,5 @@ void cli_profile_print(const sv_runner_profile *p) {
     fprintf(stderr, "profile: %d frames, per frame: spynet %.3f s, trunks %.3f s, reconstruction %.3f s, "
                     "output (convert + encode) %.3f s\n",
             p->frames, p->spynet / n, p->trunk / n, p->recon / n, p->emit / n);
+    if (p->layers && p->layers->n > 0) cli_profile_table(stderr, p, p->layers);
 }

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/layout.h"
 #include "model/runner_internal.h"
+#include "model/recon.h"
 #include "model/spynet.h"
 #include "ops/ops.h"
 
@@ -42,14 +43,10 @@ static void conv_failed(sv_vsr_runner *r, const sv_conv_op *op) {
     r->conv_failed = 1;
 }
 
-void sv_run_conv(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual,
-                 int tap_index) {
+// Reference mode: the naive conv in plain CHW, then what the plan would fuse, step by step.
+static void run_conv_ref(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual,
+                         int tap_index) {
     const sv_conv_desc *d = &op->d;
-    if (r->mode == SV_EXEC_FAST) {
-        if (sv_conv_plan_run(op->plan, out, in, residual, r->conv_failed ? NULL : &r->conv_err))
-            conv_failed(r, op);
-        return;
-    }
     int oh = d->h + 2 * d->pad - d->k + 1, ow = d->w + 2 * d->pad - d->k + 1;
     size_t n = (size_t)d->cout * oh * ow;
     // the raw conv output: to scratch before a residual add, to its own buffer before a shuffle (reference
@@ -70,6 +67,23 @@ void sv_run_conv(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float
     }
 }
 
+// Every conv of the runner goes through here, and so into the per-layer profile (model/profile.h).
+void sv_run_conv(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual,
+                 int tap_index) {
+    const double t0 = sv_now();
+    double before[3] = {0, 0, 0}, phase[3] = {0, 0, 0};
+    if (r->mode == SV_EXEC_FAST) {
+        sv_conv_plan_phases(op->plan, before);
+        if (sv_conv_plan_run(op->plan, out, in, residual, r->conv_failed ? NULL : &r->conv_err))
+            conv_failed(r, op);
+        sv_conv_plan_phases(op->plan, phase);
+        for (int i = 0; i < 3; i++) phase[i] -= before[i];
+    } else {
+        run_conv_ref(r, op, out, in, residual, tap_index);
+    }
+    sv_prof_run_conv(r, op, sv_now() - t0, phase);
+}
+
 void sv_tap_emit(sv_vsr_runner *r, const char *name, int index, const float *data, int c, int h, int w, int blk) {
     const sv_tap_fn tap = r->base.tap;
     if (!tap) return;
@@ -84,16 +98,14 @@ void sv_tap_emit(sv_vsr_runner *r, const char *name, int index, const float *dat
     free(tmp);
 }
 
-enum { RESIDUAL = 1, SHUFFLE = 2 };  // plan_conv's epilogue flags: + residual, 2x pixel shuffle
-
-static int plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
-                     int act, float slope, int flags, const char *tap, sv_err *e) {
+int sv_plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
+                 int act, float slope, int flags, const char *tap, sv_err *e) {
     op->layer = c;
     op->tap = tap;
     snprintf(op->name, sizeof op->name, "%s", name);
     op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = c->k, .pad = c->k / 2, .h = h, .w = w,
-                           .blk = r->blk, .act = act, .act_slope = slope, .residual = (flags & RESIDUAL) != 0,
-                           .shuffle = flags & SHUFFLE ? 2 : 0};
+                           .blk = r->blk, .act = act, .act_slope = slope, .residual = (flags & SV_OP_RESIDUAL) != 0,
+                           .shuffle = flags & SV_OP_SHUFFLE ? 2 : 0};
     if (r->mode != SV_EXEC_FAST) return 0;
     op->plan = sv_conv_plan_create(&op->d, c->w, c->b, e);
     return op->plan ? 0 : sv_errprefix(e, "planning %s", name);
@@ -117,31 +129,40 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
     const size_t hw = (size_t)h * w, shw = (size_t)r->sh * r->sw;
     const int g1 = m->upconv1.cout / SV_SHUFFLE_GROUP, g2 = m->upconv2.cout / SV_SHUFFLE_GROUP;
-    int maxmid = 1, n = 0;
+    int maxmid = 1, maxgath = 0, maxres = 0, n = 0;  // gath and res serve only the RSC blocks
     for (int t = 0; t < 2; t++)
-        for (int k = 0; k < m->num_block; k++)
-            if (m->trunk[t].blocks[k].conv1.cout > maxmid) maxmid = m->trunk[t].blocks[k].conv1.cout;
-    // The output-resolution maps dominate the fixed memory: ps2 (upconv2's shuffled output) is reused for
-    // out_blk (conv_last's output) once conv_hr has consumed it.
-    const int H = SV_SCALE * h, W = SV_SCALE * w;
-    const size_t HW3 = (size_t)3 * H * W;
-    size_t big2 = sv_fmap_floats(g2, H, W, blk), obn = sv_fmap_floats(3, H, W, blk);
+        for (int k = 0; k < m->num_block; k++) {
+            const sv_resblock *rb = &m->trunk[t].blocks[k];
+            if (rb->conv1.cout > maxmid) maxmid = rb->conv1.cout;
+            if (rb->in_idx && rb->conv1.cin > maxgath) maxgath = rb->conv1.cin;
+            if (rb->out_idx && rb->conv2.cout > maxres) maxres = rb->conv2.cout;
+        }
+    // The reconstruction's maps (recon.c) hold one tile's windows (rows n0 at LR, n1 at x2, n2 and n3 at x4):
+    // at x4 they dominate. ps2 (upconv2's shuffled output) is reused for out_blk (conv_last's) once conv_hr
+    // has consumed it.
+    const int n0 = sv_recon_buffer_rows(r, 0), n1 = sv_recon_buffer_rows(r, 1), n2 = sv_recon_buffer_rows(r, 2),
+              n3 = sv_recon_buffer_rows(r, 3), W = SV_SCALE * w;
+    const size_t HW3 = (size_t)3 * SV_SCALE * h * W;
+    size_t big2 = sv_fmap_floats(g2, 2 * n1, W, blk), obn = sv_fmap_floats(3, n3, W, blk);
     if (obn > big2) big2 = obn;
     add_buf(b, &n, &r->feat_b, feat_floats(r) * (size_t)r->base.max_frames);
     add_buf(b, &n, &r->hid, sv_fmap_floats(C, h, w, blk));
     add_buf(b, &n, &r->warped, sv_fmap_floats(C, h, w, blk));
     add_buf(b, &n, &r->cat, sv_fmap_floats(C + 3, h, w, blk));
     add_buf(b, &n, &r->mid, sv_fmap_floats(maxmid, h, w, blk));
-    add_buf(b, &n, &r->gath, sv_fmap_floats(C, h, w, blk));
-    add_buf(b, &n, &r->res, sv_fmap_floats(C, h, w, blk));
+    add_buf(b, &n, &r->gath, sv_fmap_floats(maxgath, h, w, blk));
+    add_buf(b, &n, &r->res, sv_fmap_floats(maxres, h, w, blk));
     add_buf(b, &n, &r->flow, 2 * hw);
-    add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, h, w, blk));
-    add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, h, w, blk));
-    add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * h, 2 * w, blk));
-    add_buf(b, &n, &r->hr, sv_fmap_floats(m->conv_hr.cout, H, W, blk));
+    add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, n0, w, blk));
+    add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, n0, w, blk));
+    add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * n0, 2 * w, blk));
+    add_buf(b, &n, &r->hr, sv_fmap_floats(m->conv_hr.cout, n2, W, blk));
     add_buf(b, &n, &r->ps2, big2);
     add_buf(b, &n, &r->out_chw, HW3);
-    if (r->mode == SV_EXEC_REFERENCE) add_buf(b, &n, &r->scratch, (size_t)C * hw > HW3 ? (size_t)C * hw : HW3);
+    if (r->mode == SV_EXEC_REFERENCE) {  // a residual conv's raw output: a trunk conv's, or conv_last's
+        const size_t lr = (size_t)C * hw, hr3 = (size_t)3 * n3 * W;
+        add_buf(b, &n, &r->scratch, lr > hr3 ? lr : hr3);
+    }
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
         add_buf(b, &n, &r->spy_ref[l], 3 * (size_t)r->lh[l] * r->lw[l]);
         add_buf(b, &n, &r->spy_supp[l], 3 * (size_t)r->lh[l] * r->lw[l]);
@@ -158,25 +179,56 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
 // Bytes of the conv plans (fast mode): Winograd keeps (m+2)^2 <= 64 transformed taps per 3x3 kernel and
 // (4+6)^2 = 100 per 7x7 (SPyNet), on channels padded to blk: at most 8x and 3x the weights with the
 // padding; and each thread's scratch while a Winograd conv runs (under 0.5 MB at 64 channels). Reference
-// mode: the conv output before a pixel shuffle, allocated per call (upconv2's is the largest).
-static size_t plans_bytes(const sv_model *m, int h, int w, sv_exec_mode mode) {
-    if (mode == SV_EXEC_REFERENCE) return (size_t)m->upconv2.cout * (2 * h) * (2 * w) * sizeof(float);
-    size_t spy;
+// mode: the conv output before a pixel shuffle, allocated per call (upconv2's on a window is the largest).
+// A shorter last window of the reconstruction (tail) has its own plans: its convs' weights count twice.
+static size_t plans_bytes(const sv_model *m, int rows2, int w, int tail, sv_exec_mode mode) {
+    if (mode == SV_EXEC_REFERENCE) return (size_t)m->upconv2.cout * rows2 * (2 * w) * sizeof(float);
+    size_t spy, recon = 0;
     sv_model_param_count(m, &spy);
-    return ((m->nparams - spy) * 8 + spy * 3) * sizeof(float) + ((size_t)1 << 20) * (size_t)omp_get_max_threads();
+    const sv_conv_layer *rc[SV_RECON_CONVS] = {&m->fusion, &m->upconv1, &m->upconv2, &m->conv_hr, &m->conv_last};
+    for (int j = 0; tail && j < SV_RECON_CONVS; j++)
+        recon += (size_t)rc[j]->cout * rc[j]->cin * rc[j]->k * rc[j]->k + (size_t)rc[j]->cout;
+    return ((m->nparams - spy + recon) * 8 + spy * 3) * sizeof(float) +
+           ((size_t)1 << 20) * (size_t)omp_get_max_threads();
 }
 
 static int runner_blk(sv_exec_mode mode) { return mode == SV_EXEC_FAST ? sv_conv_preferred_blk() : 1; }
 
-void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {
+void sv_runner_estimate_tiled(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows, size_t *fixed,
+                              size_t *per_frame) {
     sv_vsr_runner r = {.m = m, .mode = mode, .blk = runner_blk(mode), .h = h, .w = w, .C = m->num_feat};
     sv_spynet_sizes(h, w, &r.sh, &r.sw, r.lh, r.lw);
+    sv_recon_layout(&r, tile_rows);
     buf_spec b[MAX_BUFS];
     const int n = runner_buffers(&r, b);  // max_frames 0: the fixed part
     size_t floats = 0;
     for (int i = 0; i < n; i++) floats += b[i].n;
-    *fixed = floats * sizeof(float) + plans_bytes(m, h, w, mode);
+    *fixed = floats * sizeof(float) + plans_bytes(m, sv_recon_buffer_rows(&r, 1), w, r.recon_tail_rows[0], mode);
     *per_frame = feat_floats(&r) * sizeof(float);
+}
+
+int sv_runner_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode, size_t budget) {
+    size_t fixed, per;
+    sv_runner_estimate_tiled(m, h, w, mode, 0, &fixed, &per);
+    if (fixed <= budget) return 0;
+    // the largest tile whose fixed part fits (estimates allocate nothing: a few dozen are cheap)
+    for (int t = (h - 1) / SV_RECON_ALIGN * SV_RECON_ALIGN; t > SV_RECON_ALIGN; t -= SV_RECON_ALIGN) {
+        sv_runner_estimate_tiled(m, h, w, mode, t, &fixed, &per);
+        if (fixed <= budget) return t;
+    }
+    return SV_RECON_ALIGN;
+}
+
+// Without a budget: the whole frame when the reconstruction's maps fit in SV_RECON_DEFAULT_BYTES more than
+// the smallest tiles need, else the largest tiles that do.
+static int default_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode) {
+    size_t least, per;
+    sv_runner_estimate_tiled(m, h, w, mode, SV_RECON_ALIGN, &least, &per);
+    return sv_runner_tile_rows(m, h, w, mode, least + SV_RECON_DEFAULT_BYTES);
+}
+
+void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {
+    sv_runner_estimate_tiled(m, h, w, mode, default_tile_rows(m, h, w, mode), fixed, per_frame);
 }
 
 static const sv_runner_impl vsr_impl;
@@ -192,15 +244,16 @@ static int plan_trunks(sv_vsr_runner *r, sv_err *e) {
         to->conv2 = to->conv1 ? sv_calloc((size_t)m->num_block + 1, sizeof(sv_conv_op), e) : NULL;
         if (!to->conv2) return -1;
         sv_first_name(name, sizeof name, t);
-        if (plan_conv(r, &to->conv_first, name, &tr->conv_first, r->h, r->w, 1, m->act_slope, 0, NULL, e))
+        if (sv_plan_conv(r, &to->conv_first, name, &tr->conv_first, r->h, r->w, 1, m->act_slope, 0, NULL, e))
             return -1;
         for (int k = 0; k < m->num_block; k++) {
             const sv_resblock *b = &tr->blocks[k];
             const int dense_out = b->out_idx == NULL;
             sv_block_name(name, sizeof name, t, k, ".conv1");
-            if (plan_conv(r, &to->conv1[k], name, &b->conv1, r->h, r->w, 1, 0.0f, 0, NULL, e)) return -1;
+            if (sv_plan_conv(r, &to->conv1[k], name, &b->conv1, r->h, r->w, 1, 0.0f, 0, NULL, e)) return -1;
             sv_block_name(name, sizeof name, t, k, ".conv2");
-            if (plan_conv(r, &to->conv2[k], name, &b->conv2, r->h, r->w, 0, 0.0f, dense_out ? RESIDUAL : 0, NULL, e))
+            if (sv_plan_conv(r, &to->conv2[k], name, &b->conv2, r->h, r->w, 0, 0.0f, dense_out ? SV_OP_RESIDUAL : 0,
+                             NULL, e))
                 return -1;
         }
     }
@@ -208,6 +261,12 @@ static int plan_trunks(sv_vsr_runner *r, sv_err *e) {
 }
 
 sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
+    if (h < 1 || w < 1) return sv_runner_create_tiled(m, h, w, max_frames, mode, 0, e);  // refused there
+    return sv_runner_create_tiled(m, h, w, max_frames, mode, default_tile_rows(m, h, w, mode), e);
+}
+
+sv_runner *sv_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
+                                  int tile_rows, sv_err *e) {
     if (h < 1 || w < 1 || max_frames < 1) {
         sv_errf(e, "invalid runner size %dx%d, %d frames", h, w, max_frames);
         return NULL;
@@ -221,17 +280,8 @@ sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_
     r->h = h;
     r->w = w;
     r->C = m->num_feat;
-    const float slope = m->act_slope;
-    const int H = SV_SCALE * h, W = SV_SCALE * w;
-    // The pixel shuffles are fused into the convs before them (upconv1/2 write the shuffled map), and so is
-    // the activation after each, which is element-wise.
-    if (sv_spynet_plan(r, e) || plan_trunks(r, e) ||
-        plan_conv(r, &r->fusion, "fusion", &m->fusion, h, w, 1, slope, 0, "fusion", e) ||
-        plan_conv(r, &r->upconv1, "upconv1", &m->upconv1, h, w, 1, slope, SHUFFLE, "upconv1", e) ||
-        plan_conv(r, &r->upconv2, "upconv2", &m->upconv2, 2 * h, 2 * w, 1, slope, SHUFFLE, NULL, e) ||
-        plan_conv(r, &r->conv_hr, "conv_hr", &m->conv_hr, H, W, 1, slope, 0, NULL, e) ||
-        plan_conv(r, &r->conv_last, "conv_last", &m->conv_last, H, W, 0, 0.0f, RESIDUAL, "conv_last", e))
-        goto fail;
+    sv_recon_layout(r, tile_rows);
+    if (sv_spynet_plan(r, e) || plan_trunks(r, e) || sv_recon_plan(r, e)) goto fail;
     buf_spec bufs[MAX_BUFS];
     const int nbufs = runner_buffers(r, bufs);
     for (int i = 0; i < nbufs; i++)
@@ -253,46 +303,35 @@ static void trunk_step(sv_vsr_runner *r, int t, const float *x, const float *pre
     const sv_trunk_ops *to = &r->trunk[t];
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
     const sv_fmap cat = lr_map(r, r->cat, C + 3), hmap = lr_map(r, hid, C);
+    sv_prof_table *pt = &r->base.table;
+    double t0 = sv_now();
     channel_copy(sv_fmap_slice(cat, 0, 3), lr_plain(r, x, 3));
+    t0 = sv_prof_lap(pt, SV_PROF_CONCAT, t0);
     if (prev) flow_warp_forward(r->warped, prev, flow, C, h, w, SV_PAD_ZEROS, blk);
     else memset(r->warped, 0, sv_fmap_floats(C, h, w, blk) * sizeof(float));
+    t0 = sv_prof_lap(pt, SV_PROF_WARP, t0);
     channel_copy(sv_fmap_slice(cat, 3, C), lr_map(r, r->warped, C));
+    sv_prof_lap(pt, SV_PROF_CONCAT, t0);
     sv_run_conv(r, &to->conv_first, hid, r->cat, NULL, 0);
     for (int k = 0; k < m->num_block; k++) {
         const sv_resblock *b = &m->trunk[t].blocks[k];
         const float *in = hid;
         if (b->in_idx) {
+            t0 = sv_now();
             channel_gather(lr_map(r, r->gath, b->conv1.cin), hmap, b->in_idx);
+            sv_prof_lap(pt, SV_PROF_GATHER, t0);
             in = r->gath;
         }
         sv_run_conv(r, &to->conv1[k], r->mid, in, NULL, 0);
         if (b->out_idx) {
             sv_run_conv(r, &to->conv2[k], r->res, r->mid, NULL, 0);
+            t0 = sv_now();
             channel_scatter_add(hmap, lr_map(r, r->res, b->conv2.cout), b->out_idx);
+            sv_prof_lap(pt, SV_PROF_SCATTER, t0);
         } else {
             sv_run_conv(r, &to->conv2[k], hid, r->mid, hid, 0);
         }
     }
-}
-
-// y_i = conv_last(act(conv_hr(ps(act(upconv2(ps(act(upconv1(act(fusion(cat[B_i, F_i])))))))))) + up4(x_i)
-static void reconstruct(sv_vsr_runner *r, int i, const float *x, const float *fb, const float *ff) {
-    const int C = r->C, h = r->h, w = r->w, blk = r->blk, H = SV_SCALE * h, W = SV_SCALE * w;
-    const sv_fmap fuse_in = lr_map(r, r->fuse_in, 2 * C);
-    channel_copy(sv_fmap_slice(fuse_in, 0, C), sv_fmap_in(fb, C, h, w, blk));
-    channel_copy(sv_fmap_slice(fuse_in, C, C), sv_fmap_in(ff, C, h, w, blk));
-    sv_run_conv(r, &r->fusion, r->fuse_out, r->fuse_in, NULL, i);
-    sv_run_conv(r, &r->upconv1, r->ps1, r->fuse_out, NULL, i);  // + pixel shuffle
-    sv_run_conv(r, &r->upconv2, r->ps2, r->ps1, NULL, i);       // + pixel shuffle
-    sv_run_conv(r, &r->conv_hr, r->hr, r->ps2, NULL, i);
-    // base = bilinear upscaling of the LR frame, written into the output, then conv_last adds onto it
-    resize_bilinear_forward(r->out_chw, x, 3, h, w, H, W, 0, 1);
-    sv_tap_emit(r, "bilinear_base", i, r->out_chw, 3, H, W, 1);
-    const sv_fmap out_plain = sv_fmap_one(r->out_chw, 3, H, W, 1), out_blk = sv_fmap_one(r->out_blk, 3, H, W, blk);
-    if (blk != 1) channel_copy(out_blk, out_plain);
-    float *ob = blk == 1 ? r->out_chw : r->out_blk;
-    sv_run_conv(r, &r->conv_last, ob, r->hr, ob, i);
-    if (blk != 1) channel_copy(out_plain, out_blk);
 }
 
 static int conv_error(sv_vsr_runner *r, sv_err *e) {
@@ -336,7 +375,7 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
         trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, r->flow, r->hid);
         sv_tap_emit(r, "forward_trunk_out", i, r->hid, C, h, w, blk);
         double t2 = sv_now();
-        reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);
+        sv_reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);  // recon.c
         if (r->conv_failed) return conv_error(r, e);
         double t3 = sv_now();
         if (out && out(ud, i, r->out_chw, e)) return -1;
@@ -372,6 +411,7 @@ static void free_runner(sv_runner *base) {
     free_op(&r->upconv2);
     free_op(&r->conv_hr);
     free_op(&r->conv_last);
+    for (int j = 0; j < SV_RECON_CONVS; j++) free_op(&r->tail[j]);
     float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->flow, r->fuse_in,
                      r->fuse_out, r->ps1, r->hr, r->ps2, r->out_chw, r->scratch,
                      r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b};

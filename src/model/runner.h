@@ -47,16 +47,44 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
 size_t sv_runner_bytes(const sv_runner *r);
 void sv_runner_free(sv_runner *r);
 
+// The per-layer profile: every conv layer's calls, seconds, FLOPs and backend, and the non-conv work by
+// kind (model/profile.h).
+typedef struct sv_prof_table sv_prof_table;
+
 // Where the time went: frames emitted so far and the seconds spent in each stage over all of them
 // (BasicVSR's stages; the bicubic runner keeps none: all zero). The CLI prints it under SLIMVSR_PROFILE.
 typedef struct {
     int frames;
     double spynet, trunk, recon, emit;  // emit: the output callback (convert + encode)
+    sv_prof_table *layers;  // a sum's own table (NULL: none): sv_runner_profile_add (pipeline/upscale.h) merges
+                            // each runner's layer table into it; sv_runner_get_profile leaves it NULL
 } sv_runner_profile;
 sv_runner_profile sv_runner_get_profile(const sv_runner *r);
+// The runner's per-layer table over everything it ran (empty for the bicubic runner); valid until
+// sv_runner_free.
+const sv_prof_table *sv_runner_get_layers(const sv_runner *r);
 
 // Bytes a runner for max_frames frames of h x w in mode would allocate, fixed + per_frame * max_frames:
 // its buffers (the same list sv_runner_create allocates; sv_runner_bytes), its conv plans' transformed
 // weights, and the convs' scratch while it runs.
 void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame);
+
+// Reconstruction tiles (model/recon.c): the maps at x2 and x4 resolution are held for one tile of
+// tile_rows LR rows (a multiple of SV_RECON_ALIGN) at a time, each conv's window reaching some rows past
+// the tile (36 in all at LR for fusion and upconv1, 36 at x2 for upconv2, 36 and 18 at x4 for conv_hr and
+// conv_last); the outputs are bit-identical to one whole-frame pass. sv_runner_create chooses the whole frame when its maps need at most
+// SV_RECON_DEFAULT_BYTES more than the smallest tiles, else the largest tiles that do.
+enum { SV_RECON_ALIGN = 12 };
+#define SV_RECON_DEFAULT_BYTES ((size_t)512 << 20)
+// The tile rows a runner of h rows uses for tile_rows: h (the whole frame: tile_rows <= 0, or a tile's
+// windows as tall as the frame) or a multiple of SV_RECON_ALIGN.
+int sv_runner_tiles_used(int h, int tile_rows);
+// tile_rows: as sv_runner_tiles_used.
+sv_runner *sv_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
+                                  int tile_rows, sv_err *e);
+void sv_runner_estimate_tiled(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows, size_t *fixed,
+                              size_t *per_frame);
+// The largest tile rows whose runner's fixed part (sv_runner_estimate_tiled) fits in budget bytes: 0 (the
+// whole frame) when it fits, SV_RECON_ALIGN (the smallest) when nothing does.
+int sv_runner_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode, size_t budget);
 void sv_bicubic_runner_estimate(int h, int w, size_t *fixed, size_t *per_frame);

@@ -21,6 +21,8 @@ size_t sv_runner_bytes(const sv_runner *r) { return r->bytes; }
 
 sv_runner_profile sv_runner_get_profile(const sv_runner *r) { return r->prof; }
 
+const sv_prof_table *sv_runner_get_layers(const sv_runner *r) { return &r->table; }
+
 void sv_runner_free(sv_runner *r) {
     if (r) r->impl->free(r);
 }

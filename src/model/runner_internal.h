@@ -2,6 +2,7 @@
 // functions of runner_api.c check the frame counts and dispatch through impl. Two implementations:
 // BasicVSR (runner.c, with spynet.c) and the bicubic baseline (bicubic_runner.c).
 #pragma once
+#include "model/profile.h"
 #include "model/runner.h"
 #include "ops/conv.h"
 
@@ -19,6 +20,8 @@ struct sv_runner {
     sv_runner_profile prof;    // filled by the implementation as it runs
     sv_tap_fn tap;             // BasicVSR's test hook (the bicubic runner has no intermediates)
     void *tap_ud;
+    sv_prof_table table;       // per-layer profile (model/profile.h): sv_run_conv and the non-conv call sites
+                               // (sv_prof_add / sv_prof_lap) fill it
 };
 
 // ======== the BasicVSR runner (runner.c, spynet.c) ========
@@ -31,6 +34,9 @@ typedef struct {
     const char *tap;      // name of the raw (pre-activation) output for the tap hook, or NULL
     char name[64];        // the layer's canonical name (basicvsr.h), for errors: "backward_trunk.main.2.3.conv1"
 } sv_conv_op;
+
+enum { SV_RECON_CONVS = 5, SV_RECON_STAGES = 4 };  // fusion, upconv1, upconv2, conv_hr, conv_last; windows
+enum { SV_OP_RESIDUAL = 1, SV_OP_SHUFFLE = 2 };  // sv_plan_conv's epilogue flags: + residual, 2x pixel shuffle
 
 typedef struct {
     sv_conv_op conv_first;
@@ -48,7 +54,12 @@ typedef struct {
     int sh, sw, lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS];
     sv_conv_op spy[SV_SPY_LEVELS][SV_SPY_CONVS];
     sv_trunk_ops trunk[2];
-    sv_conv_op fusion, upconv1, upconv2, conv_hr, conv_last;
+    sv_conv_op fusion, upconv1, upconv2, conv_hr, conv_last;  // planned for a full tile's windows
+    // reconstruction tiles (recon.c): LR rows emitted per tile (h: untiled); each stage's input window rows
+    // (fusion and upconv1 at LR, upconv2 at x2, conv_hr and conv_last at x4) for a full tile and for the
+    // last one when they differ (else 0), and the last one's convs
+    int tile_rows, recon_rows[SV_RECON_STAGES], recon_tail_rows[SV_RECON_STAGES];
+    sv_conv_op tail[SV_RECON_CONVS];
     // buffers (floats)
     float *feat_b;           // max_frames x [C, h, w]: backward features B_i
     float *hid, *warped;     // [C, h, w]
@@ -65,9 +76,15 @@ typedef struct {
 // out = [act](conv(in) + b) [+ residual], per the op's desc, in the runner's mode.
 void sv_run_conv(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual,
                  int tap_index);
+// Plans op (fast mode) for conv layer c on an h x w input: act (slope), flags SV_OP_*, tap name or NULL.
+int sv_plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
+                 int act, float slope, int flags, const char *tap, sv_err *e);
 // Emits data (layout blk) to the tap hook as plain CHW; no-op without a hook.
 void sv_tap_emit(sv_vsr_runner *r, const char *name, int index, const float *data, int c, int h, int w, int blk);
 // Plans SPyNet's convs and sizes (called from sv_runner_create).
 int sv_spynet_plan(sv_vsr_runner *r, sv_err *e);
 // flow [2, h, w] (plain CHW) that warps supp onto ref. ref, supp: [3, h, w] CHW in [0, 1].
 void sv_spynet_flow(sv_vsr_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name);
+// Records one call of op into r's profile (profile.c; sv_run_conv calls it): seconds, and the Winograd
+// phases' thread-seconds (sv_conv_plan_phases) of this call.
+void sv_prof_run_conv(sv_vsr_runner *r, const sv_conv_op *op, double seconds, const double phase[3]);

@@ -7,6 +7,7 @@
 // -> resize the flow to (h, w) and scale dx by w/sw, dy by h/sh.
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/layout.h"
 #include "model/runner_internal.h"
 #include "model/spynet.h"
@@ -121,8 +122,11 @@ void sv_spynet_pyramid(const sv_model *m, const float *img, int h, int w, int sh
 }
 
 void sv_spynet_flow(sv_vsr_runner *r, const float *ref, const float *supp, float *flow, const char *tap_name) {
+    sv_prof_table *pt = &r->base.table;  // the non-conv steps' times (the convs time themselves)
+    double t0 = sv_now();
     sv_spynet_pyramid(r->m, ref, r->h, r->w, r->sh, r->sw, r->lh, r->lw, r->spy_ref);
     sv_spynet_pyramid(r->m, supp, r->h, r->w, r->sh, r->sw, r->lh, r->lw, r->spy_supp);
+    sv_prof_lap(pt, SV_PROF_SPY_PYRAMID, t0);
     const int blk = r->blk;
     // Coarsest level: PyTorch starts from a zero flow of half the coarsest size and upsamples it; a zero
     // flow upsampled is zero, so start from zero at the coarsest size (this also covers frames of 32
@@ -131,15 +135,19 @@ void sv_spynet_flow(sv_vsr_runner *r, const float *ref, const float *supp, float
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
         int h = r->lh[l], w = r->lw[l];
         size_t hw = (size_t)h * w;
+        t0 = sv_now();
         if (l == 0 || ph == 0 || pw == 0) memset(r->spy_up, 0, 2 * hw * sizeof(float));
         else sv_spynet_upsample_flow(r->spy_up, r->spy_flow, ph, pw, h, w);
+        t0 = sv_prof_lap(pt, SV_PROF_SPY_UPSAMPLE, t0);
         flow_warp_forward(r->spy_warp, r->spy_supp[l], r->spy_up, 3, h, w, SV_PAD_BORDER, 1);
+        t0 = sv_prof_lap(pt, SV_PROF_SPY_WARP, t0);
         // cat[ref (3), warped supp (3), up (2)] -> 8 channels in layout blk
         const sv_fmap in = sv_fmap_one(r->spy_in, 8, h, w, blk);
         memset(in.data, 0, sv_fmap_floats(8, h, w, blk) * sizeof(float));
         channel_copy(sv_fmap_slice(in, 0, 3), sv_fmap_one(r->spy_ref[l], 3, h, w, 1));
         channel_copy(sv_fmap_slice(in, 3, 3), sv_fmap_one(r->spy_warp, 3, h, w, 1));
         channel_copy(sv_fmap_slice(in, 6, 2), sv_fmap_one(r->spy_up, 2, h, w, 1));
+        sv_prof_lap(pt, SV_PROF_SPY_CONCAT, t0);
         float *a = r->spy_a, *b = r->spy_b;
         sv_run_conv(r, &r->spy[l][0], a, in.data, NULL, l);
         sv_run_conv(r, &r->spy[l][1], b, a, NULL, l);
@@ -149,12 +157,15 @@ void sv_spynet_flow(sv_vsr_runner *r, const float *ref, const float *supp, float
         // a holds the residual [2,h,w] in layout blk
         if (tap_name) sv_tap_emit(r, tap_name, l, a, 2, h, w, blk);
         float *f = r->spy_flow;
+        t0 = sv_now();
         for (int c = 0; c < 2; c++)
             for (size_t p = 0; p < hw; p++)
                 f[c * hw + p] = a[sv_fmap_index(c, (int)(p / w), (int)(p % w), h, w, blk)] + r->spy_up[c * hw + p];
+        sv_prof_lap(pt, SV_PROF_SPY_CONCAT, t0);
         ph = h;
         pw = w;
     }
+    t0 = sv_now();
     resize_bilinear_forward(flow, r->spy_flow, 2, r->sh, r->sw, r->h, r->w, 0, 1);
     size_t hw = (size_t)r->h * r->w;
     float sx = (float)r->w / (float)r->sw, sy = (float)r->h / (float)r->sh;
@@ -162,4 +173,5 @@ void sv_spynet_flow(sv_vsr_runner *r, const float *ref, const float *supp, float
         flow[i] *= sx;
         flow[hw + i] *= sy;
     }
+    sv_prof_lap(pt, SV_PROF_SPY_RESIZE, t0);
 }

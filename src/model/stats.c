@@ -6,6 +6,10 @@
 
 #include "model/spynet.h"
 
+double sv_conv_flops(int cin, int cout, int k, int oh, int ow) {
+    return 2.0 * cin * cout * k * k * (double)oh * ow;
+}
+
 int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, sv_model_totals *t) {
     sv_model *mm = (sv_model *)m;  // sv_model_layers hands out views; nothing is modified
     int nl = sv_model_layers(mm, NULL, 0);
@@ -31,7 +35,7 @@ int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, s
             s.h = SV_SCALE * h, s.w = SV_SCALE * w;
         }
         s.params = (double)c->cout * c->cin * c->k * c->k + c->cout;
-        s.flops = 2.0 * c->cin * c->cout * c->k * c->k * (double)s.h * s.w * s.calls;
+        s.flops = sv_conv_flops(c->cin, c->cout, c->k, s.h, s.w) * s.calls;
         t->params += s.params;
         t->flops += s.flops;
         if (s.is_spynet) t->params_spynet += s.params, t->flops_spynet += s.flops;

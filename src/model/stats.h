@@ -16,5 +16,9 @@ typedef struct {
     double params, params_spynet, flops, flops_spynet;
 } sv_model_totals;
 
+// FLOPs of one call of a k x k conv from cin to cout channels whose output is oh x ow (2 per multiply-add):
+// the formula above, named once (sv_model_stats and the runner's profile use it).
+double sv_conv_flops(int cin, int cout, int k, int oh, int ow);
+
 // Fills out[0..n) (n may be 0 to count) and totals; returns the number of layers.
 int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, sv_model_totals *totals);

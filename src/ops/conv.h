@@ -33,6 +33,11 @@ sv_conv_plan *sv_conv_plan_create(const sv_conv_desc *d, const float *weight, co
 int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual, sv_err *e);
 // Name of the chosen algorithm (for `info` and benchmarks).
 const char *sv_conv_plan_algo(const sv_conv_plan *p);
+// Thread-seconds the plan's runs so far spent per phase, for profiles: sec[0] input transforms, sec[1]
+// GEMMs, sec[2] output transforms (bias, activation, residual, store), summed over the threads (the phases
+// interleave per block of tiles inside each thread, so they are thread time, not wall time). Own Winograd
+// only; all 0 for the other backends (oneDNN runs as one call).
+void sv_conv_plan_phases(const sv_conv_plan *p, double sec[3]);
 void sv_conv_plan_free(sv_conv_plan *p);
 
 // Preferred channel block for the fast path on this CPU (8 on AVX2, 16 with AVX-512), unless configured.

@@ -197,6 +197,11 @@ const char *sv_conv_plan_algo(const sv_conv_plan *p) { return p->name; }
 
 int sv_conv_plan_algo_id(const sv_conv_plan *p) { return p->algo; }
 
+void sv_conv_plan_phases(const sv_conv_plan *p, double sec[3]) {
+    if (p->wino) sv_wino_phases(p->wino, sec);
+    else sec[0] = sec[1] = sec[2] = 0;
+}
+
 void sv_conv_plan_free(sv_conv_plan *p) {
     if (!p) return;
     sv_wino_free(p->wino);

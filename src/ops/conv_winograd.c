@@ -24,6 +24,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <x86intrin.h>
 
 #include "core/layout.h"
 #include "ops/conv_winograd_tiles.h"
@@ -46,6 +47,10 @@ struct sv_wino {
     float *bias;              // [go*8], zero padded
     size_t scratch_floats;    // per thread and run: V [nx][gi][T][8], then M [nx][T][16] (planes vstride,
                               // mstride apart); allocated in each run so that plans hold no scratch
+    // profile of all runs: TSC ticks summed over the threads in the input transforms, GEMMs and output
+    // transforms, and the runs' wall time in seconds and in ticks (to turn ticks into seconds)
+    unsigned long long phase_ticks[3], run_ticks;
+    double run_seconds;
 };
 
 // ---- weight transform: U = G g G^T (A x r . r x r . r x A) ----
@@ -205,6 +210,8 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_er
     const int nblocks = (w->ntiles + T - 1) / T;
     int nt = omp_get_max_threads(), failed = 0;
     if (nt > nblocks) nt = nblocks;
+    const double s0 = omp_get_wtime();
+    const unsigned long long k0 = __rdtsc();
 #pragma omp parallel num_threads(nt)
     {
         float *V = aligned_alloc(64, w->scratch_floats * sizeof(float));
@@ -214,11 +221,17 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_er
 #pragma omp atomic write
             failed = 1;
         }
+        // each phase timed per block by the TSC (~10 ns a read, 2 + 2 per 16 outputs per block of T tiles:
+        // under 0.1% of the run)
+        unsigned long long t_in = 0, t_gemm = 0, t_out = 0;
 #pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < nblocks; b++) {
             if (!V) continue;
             const int t0 = b * T, n = w->ntiles - t0 < T ? w->ntiles - t0 : T;
+            const unsigned long long c0 = __rdtsc();
             input_transform(w, in, V, t0, n);
+            unsigned long long c1 = __rdtsc();
+            t_in += c1 - c0;
             for (int o0 = 0; o0 < coutp; o0 += 16) {
                 const int nw = coutp - o0 < 16 ? coutp - o0 : 16;
                 for (int x = 0; x < w->nx; x++) {
@@ -232,11 +245,24 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_er
                             wino_gemm_6x8(v + tt * 8, gs, u, gi, m + tt * 16);
                     }
                 }
+                const unsigned long long c2 = __rdtsc();
                 output_transform(w, M, out, res, t0, n, o0, nw);
+                const unsigned long long c3 = __rdtsc();
+                t_gemm += c2 - c1;
+                t_out += c3 - c2;
+                c1 = c3;
             }
         }
         free(V);
+#pragma omp atomic
+        w->phase_ticks[0] += t_in;
+#pragma omp atomic
+        w->phase_ticks[1] += t_gemm;
+#pragma omp atomic
+        w->phase_ticks[2] += t_out;
     }
+    w->run_ticks += __rdtsc() - k0;
+    w->run_seconds += omp_get_wtime() - s0;
     if (failed)
         return sv_errf(e, "winograd conv %d -> %d at %dx%d: out of memory for its scratch (%zu KB per thread)",
                        w->d.cin, w->d.cout, w->d.h, w->d.w, w->scratch_floats * sizeof(float) >> 10);
@@ -282,6 +308,11 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
     transform_weights(w, weight);
     for (int o = 0; bias && o < d->cout; o++) w->bias[out_col(w, o)] = bias[o];
     return w;
+}
+
+void sv_wino_phases(const sv_wino *w, double sec[3]) {
+    const double per_tick = w->run_ticks ? w->run_seconds / (double)w->run_ticks : 0;
+    for (int i = 0; i < 3; i++) sec[i] = (double)w->phase_ticks[i] * per_tick;
 }
 
 void sv_wino_free(sv_wino *w) {

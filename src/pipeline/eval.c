@@ -187,7 +187,7 @@ static int measure_clip(const sv_model *m, sv_frame_reader *rd, sv_frame_reader 
     u.chunk = o->chunk;
     u.lookahead = o->lookahead;
     // flip: four runners plus the output sums share the budget
-    u.mem_budget = (o->mem_budget ? o->mem_budget : SV_DEFAULT_MEM_BUDGET) / (o->flip ? NVAR + 1 : 1);
+    u.mem_budget = (o->mem_budget ? o->mem_budget : sv_upscale_default_budget()) / (o->flip ? NVAR + 1 : 1);
     sv_upscale_plan_chunk(m, h, w, hint, &u, &chunk, &la);
     sv_clip_window win;
     if (sv_clip_window_init(&win, s->lr_path, rd, chunk, la, o->max_frames, 0, e)) return -1;

@@ -31,7 +31,7 @@ typedef struct {
     int max_frames;      // only the first N frames of each clip (0: all)
     int chunk;           // frames per chunk (0: as many as mem_budget allows), as in sv_upscale_opts
     int lookahead;       // frames past a chunk that feed its backward branch (-1: default)
-    size_t mem_budget;   // bytes for the runners when chunk == 0 (0: SV_DEFAULT_MEM_BUDGET, about 1.7 GB)
+    size_t mem_budget;   // bytes for the runners when chunk == 0 (--max-memory; 0: sv_upscale_default_budget)
     sv_progress progress;  // reports "eval CLIP" frames as they are measured, clip by clip
     sv_exec_mode mode;   // SV_EXEC_FAST normally
     sv_runner_profile *profile;  // when not NULL, receives the stage times of every runner (summed)

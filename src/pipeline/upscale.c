@@ -20,6 +20,7 @@
 #include "core/memory.h"
 #include "io/frames.h"
 #include "io/paths.h"
+#include "model/profile.h"
 #include "ops/pixels.h"
 #include "pipeline/clip_stream.h"
 #include "pipeline/write_thread.h"
@@ -27,6 +28,12 @@
 #define DEFAULT_LOOKAHEAD 10
 #define LOOKAHEAD_SHARE 4  // an automatic window too small for the default lookahead gives it 1/4 of its frames
 #define MAX_AUTO_CHUNK 100000
+// An automatic window (chunk + lookahead) holds at most this many bytes of frames and features, or one
+// frame when a frame is larger: --max-memory is a limit, not a target. Longer chunks only move chunk borders
+// further apart (a border costs a little PSNR on the frames before it); a user who wants that passes --chunk.
+// At 180x320 with 64 features this is about 65 frames (the 1.7 GB budget before it gave about 75); at
+// 1280x720, 4 (chunk 3, lookahead 1: the peak stays under 3 GB).
+#define AUTO_WINDOW_BYTES ((size_t)1 << 30)
 // An encoder's state per output pixel, measured as peak RSS above a PNG folder's output (60 frames of
 // 960x544, 2 cores): libx264 (preset medium: 40 frames of rate-control lookahead, 3 threads) about 256,
 // more with more threads; FFV1 about 175. PNG frames are written row by row: nothing that grows with the frame.
@@ -48,19 +55,34 @@ int sv_upscale_count_hint(int count, int is_video) {
     return hint > INT_MAX ? INT_MAX : (int)hint;
 }
 
-sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
-    return m ? sv_runner_create(m, h, w, max_frames, mode, e) : sv_bicubic_runner_create(h, w, max_frames, e);
+size_t sv_upscale_default_budget(void) {
+    const sv_mem_avail av = sv_mem_available();
+    return av.bound == SV_MEM_UNKNOWN ? SV_MEM_FALLBACK_BUDGET : av.bytes / SV_DEFAULT_MEM_SHARE;
 }
 
-void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {
-    if (m) sv_runner_estimate(m, h, w, mode, fixed, per_frame);
-    else sv_bicubic_runner_estimate(h, w, fixed, per_frame);
+sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
+    return sv_job_runner_create_tiled(m, h, w, max_frames, mode, 0, e);
+}
+
+sv_runner *sv_job_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
+                                      int tile_rows, sv_err *e) {
+    if (!m) return sv_bicubic_runner_create(h, w, max_frames, e);
+    return tile_rows > 0 ? sv_runner_create_tiled(m, h, w, max_frames, mode, tile_rows, e)
+                         : sv_runner_create(m, h, w, max_frames, mode, e);
+}
+
+void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows, size_t *fixed,
+                            size_t *per_frame) {
+    if (!m) sv_bicubic_runner_estimate(h, w, fixed, per_frame);
+    else if (tile_rows > 0) sv_runner_estimate_tiled(m, h, w, mode, tile_rows, fixed, per_frame);
+    else sv_runner_estimate(m, h, w, mode, fixed, per_frame);
 }
 
 void sv_runner_profile_add(sv_runner_profile *sum, const sv_runner *r) {
     const sv_runner_profile p = sv_runner_get_profile(r);
     sum->frames += p.frames;
     sum->spynet += p.spynet, sum->trunk += p.trunk, sum->recon += p.recon, sum->emit += p.emit;
+    if (sum->layers) sv_prof_table_merge(sum->layers, sv_runner_get_layers(r));
 }
 
 // Bytes of the runner and the frame window: fixed + per_frame x (chunk + lookahead) frames
@@ -70,10 +92,10 @@ typedef struct {
 
 // The runner (sv_runner_estimate), one float frame per window slot, the previous chunk's last frame and
 // the decoded 8-bit frame.
-static window_cost runner_window_cost(const sv_model *m, int h, int w, sv_exec_mode mode) {
+static window_cost runner_window_cost(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows) {
     window_cost c;
     const size_t frame = (size_t)3 * h * w;
-    sv_job_runner_estimate(m, h, w, mode, &c.fixed, &c.per_frame);
+    sv_job_runner_estimate(m, h, w, mode, tile_rows, &c.fixed, &c.per_frame);
     c.fixed += frame * sizeof(float) + frame;
     c.per_frame += frame * sizeof(float);
     return c;
@@ -97,8 +119,10 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
     if (count > 0 && la > count) la = count;  // a window never holds more than the clip
     int ch = o->chunk;
     if (ch <= 0) {
-        const window_cost c = runner_window_cost(m, h, w, o->mode);
-        long long n = frames_within(c, o->mem_budget ? o->mem_budget : SV_DEFAULT_MEM_BUDGET);
+        const window_cost c = runner_window_cost(m, h, w, o->mode, o->tile_rows);
+        long long n = frames_within(c, o->mem_budget ? o->mem_budget : sv_upscale_default_budget());
+        const long long cap = (long long)(AUTO_WINDOW_BYTES / c.per_frame);
+        if (n > (cap > 1 ? cap : 1)) n = cap > 1 ? cap : 1;
         if (n < 0) n = 0;
         if (o->lookahead < 0 && n < (long long)LOOKAHEAD_SHARE * la) la = (int)(n / LOOKAHEAD_SHARE);
         n -= la;
@@ -124,41 +148,82 @@ static size_t output_bytes(const char *output, const char *encoder, int w4, int 
     return 2 * 3 * px + (!video ? 0 : px * (ffv1 ? FFV1_BYTES_PER_PIXEL : X264_BYTES_PER_PIXEL));
 }
 
-// The refusal: "IN: CLAIM; Y are available (BOUND): FIX"
-static int refuse(const char *input, const char *claim, sv_mem_avail av, const char *fix, sv_err *e) {
-    char y[128];
-    return sv_errf(e, "%s: %s; %s: %s", input, claim, sv_mem_describe(av, y, sizeof y), fix);
+// The refusal: "IN: CLAIM; LIMIT: FIX", LIMIT: what is available, or the budget that --max-memory sets
+static int refuse(const char *input, const char *claim, sv_mem_avail av, size_t budget, const sv_upscale_opts *o,
+                  const char *fix, sv_err *e) {
+    char y[128], x[32], limit[200];
+    sv_mem_describe(av, y, sizeof y);
+    if (budget >= av.bytes) snprintf(limit, sizeof limit, "%s", y);
+    else if (o->mem_budget) snprintf(limit, sizeof limit, "--max-memory is %s", sv_mem_format(budget, x, sizeof x));
+    else snprintf(limit, sizeof limit, "%s, and --max-memory is 1/%d of that by default", y, SV_DEFAULT_MEM_SHARE);
+    return sv_errf(e, "%s: %s; %s: %s", input, claim, limit, fix);
 }
 
-// Chooses chunk and lookahead (sv_upscale_plan_chunk, its budget capped by the memory available), then
-// checks that the whole job fits in what is available: fails naming the input, the frame size, the memory
-// needed and available, and the option to change, before anything big is allocated.
-static int plan_job(const sv_model *m, const char *input, const char *output, int h, int w, int count,
-                    const sv_upscale_opts *o, int *chunk, int *la, sv_err *e) {
-    const sv_mem_avail av = sv_mem_available();
-    window_cost c = runner_window_cost(m, h, w, o->mode);
-    const size_t out = output_bytes(output, o->encoder, SV_SCALE * w, SV_SCALE * h) + JOB_SLACK_BYTES;
-    c.fixed += out;
+// The reconstruction's tiles (model/runner.h) for a job within room bytes: the largest (the whole frame
+// when it fits) whose maps take at most SV_RECON_DEFAULT_BYTES (as the runner's default) and half of room
+// more than the smallest tiles' and leave room for a window of the chunk (1 when automatic) and its
+// lookahead; the rest goes to the chunk. Larger tiles only save the rows each conv computes past its
+// tile's edges, so the default keeps them moderate. The smallest when nothing fits.
+static int choose_tiles(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, size_t room) {
+    if (!m || o->tile_rows > 0) return o->tile_rows;
+    int la = o->lookahead >= 0 ? o->lookahead : DEFAULT_LOOKAHEAD, ch = o->chunk > 0 ? o->chunk : 1;
+    if (count > 0 && (long long)ch + la > count) la = count > ch ? count - ch : 0;
+    const size_t need = cost_of(runner_window_cost(m, h, w, o->mode, SV_RECON_ALIGN), (long long)ch + la);
+    if (need >= room) return SV_RECON_ALIGN;
+    size_t spare = room - need < room / 2 ? room - need : room / 2;
+    if (spare > SV_RECON_DEFAULT_BYTES) spare = SV_RECON_DEFAULT_BYTES;
+    size_t least, per;
+    sv_runner_estimate_tiled(m, h, w, o->mode, SV_RECON_ALIGN, &least, &per);
+    const int t = sv_runner_tile_rows(m, h, w, o->mode, least + spare);
+    return t > 0 ? t : h;  // h: the whole frame
+}
+
+// The tiles, chunk and lookahead for a job within budget bytes (out: the output's share); *c: the cost
+// of its runner and window, the output's included.
+static void plan_within(const sv_model *m, int count, const sv_upscale_opts *o, size_t budget, size_t out,
+                        sv_upscale_plan *pl, window_cost *c) {
+    const int h = pl->h, w = pl->w;
     sv_upscale_opts p = *o;
-    const size_t budget = o->mem_budget ? o->mem_budget : SV_DEFAULT_MEM_BUDGET, room = av.bytes > out ? av.bytes - out : 1;
-    p.mem_budget = budget < room ? budget : room;
-    sv_upscale_plan_chunk(m, h, w, count, &p, chunk, la);
-    const size_t need = cost_of(c, (long long)*chunk + *la);
-    if (need <= av.bytes) return 0;
-    const long long fit = frames_within(c, av.bytes);  // window frames (chunk + lookahead) that fit
+    p.mem_budget = budget > out ? budget - out : 1;
+    p.tile_rows = choose_tiles(m, h, w, count, o, p.mem_budget);
+    sv_upscale_plan_chunk(m, h, w, count, &p, &pl->chunk, &pl->lookahead);
+    *c = runner_window_cost(m, h, w, o->mode, p.tile_rows);
+    c->fixed += out;
+    pl->tile_rows = m && p.tile_rows > 0 ? sv_runner_tiles_used(h, p.tile_rows) : h;
+    pl->budget = budget;
+    pl->peak = cost_of(*c, (long long)pl->chunk + pl->lookahead);
+}
+
+// Plans the job within the budget: --max-memory, never more than is available; without it, half of what
+// is available (sv_upscale_default_budget), or all of it when the job does not fit in half. Then checks
+// that the whole job fits: fails naming the input, the frame size, the memory needed and the limit, and
+// the option to change, before anything big is allocated.
+static int plan_job(const sv_model *m, const char *input, const char *output, int count, const sv_upscale_opts *o,
+                    sv_upscale_plan *pl, sv_err *e) {
+    const int h = pl->h, w = pl->w;
+    const sv_mem_avail av = sv_mem_available();
+    const size_t out = output_bytes(output, o->encoder, SV_SCALE * w, SV_SCALE * h) + JOB_SLACK_BYTES;
+    size_t budget = o->mem_budget ? o->mem_budget : sv_upscale_default_budget();
+    if (budget > av.bytes) budget = av.bytes;
+    window_cost c;
+    plan_within(m, count, o, budget, out, pl, &c);
+    if (pl->peak > budget && !o->mem_budget && budget < av.bytes) plan_within(m, count, o, budget = av.bytes, out, pl, &c);
+    if (pl->peak <= budget) return 0;
+    const long long fit = frames_within(c, budget);  // window frames (chunk + lookahead) that fit
     char claim[200], fix[100], x[32];
     if (fit < 1) {
         snprintf(claim, sizeof claim, "frames of %dx%d need about %s with this model even one frame at a time "
                  "(--chunk 1)", w, h, sv_mem_format(cost_of(c, 1), x, sizeof x));
-        return refuse(input, claim, av, "use a smaller model or smaller frames", e);
+        return refuse(input, claim, av, budget, o, budget < av.bytes ? "use a larger --max-memory, a smaller model "
+                      "or smaller frames" : "use a smaller model or smaller frames", e);
     }
-    snprintf(claim, sizeof claim, "--chunk %d with --lookahead %d needs about %s for frames of %dx%d", *chunk, *la,
-             sv_mem_format(need, x, sizeof x), w, h);
-    if (fit > *la)  // the chunk is too large (an explicit --chunk: an automatic one fits)
-        snprintf(fix, sizeof fix, "use --chunk %lld or less", fit - *la);
-    else            // the lookahead is
+    snprintf(claim, sizeof claim, "--chunk %d with --lookahead %d needs about %s for frames of %dx%d", pl->chunk,
+             pl->lookahead, sv_mem_format(pl->peak, x, sizeof x), w, h);
+    if (fit > pl->lookahead)  // the chunk is too large (an explicit --chunk: an automatic one fits)
+        snprintf(fix, sizeof fix, "use --chunk %lld or less", fit - pl->lookahead);
+    else                      // the lookahead is
         snprintf(fix, sizeof fix, "use --chunk 1 --lookahead %lld or less", fit - 1);
-    return refuse(input, claim, av, fix, e);
+    return refuse(input, claim, av, budget, o, fix, e);
 }
 
 typedef struct {
@@ -204,25 +269,46 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
     return 0;
 }
 
-int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e) {
+// Opens the input and plans the job (plan_job) after the checks that need no frame.
+static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, const char *output,
+                                      const sv_upscale_opts *o, sv_upscale_plan *pl, sv_err *e) {
     const char *inputs[1] = {input};
-    if (sv_output_check_inputs(output, inputs, 1, e)) return -1;
+    if (sv_output_check_inputs(output, inputs, 1, e)) return NULL;
     sv_frame_reader *rd = sv_frames_open(input, e);
+    if (!rd) return NULL;
+    *pl = (sv_upscale_plan){.w = sv_frames_width(rd), .h = sv_frames_height(rd), .count = sv_frames_count(rd)};
+    if (sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
+        plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
+        sv_frames_close(rd);
+        return NULL;
+    }
+    return rd;
+}
+
+int sv_upscale_dry_run(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o,
+                       sv_upscale_plan *plan, sv_err *e) {
+    sv_frame_reader *rd = open_and_plan(m, input, output, o, plan, e);
     if (!rd) return -1;
-    const int w = sv_frames_width(rd), h = sv_frames_height(rd), count = sv_frames_count(rd);
-    int num = 0, den = 0, chunk, la, rc = -1;
+    sv_frames_close(rd);
+    return 0;
+}
+
+int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e) {
+    sv_upscale_plan pl;
+    sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, e);
+    if (!rd) return -1;
+    const int w = pl.w, h = pl.h;
+    int num = 0, den = 0, rc = -1;
     sv_frames_fps_rational(rd, &num, &den);
     sv_runner *run = NULL;
     sv_frame_writer *wr = NULL;
     sv_clip_window win = {0};
-    if (sv_frame_size_check(output, (long long)SV_SCALE * w, (long long)SV_SCALE * h, e) ||
-        plan_job(m, input, output, h, w, sv_upscale_count_hint(count, sv_frames_is_video(rd)), o, &chunk, &la, e) ||
-        sv_clip_window_init(&win, input, rd, chunk, la, 0, 1, e) ||
-        !(run = sv_job_runner_create(m, h, w, chunk + la, o->mode, e)) ||
+    if (sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
+        !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk + pl.lookahead, o->mode, pl.tile_rows, e)) ||
         !(wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den,
                                      &(sv_writer_opts){o->encoder, o->replace}, e)))
         goto done;
-    rc = stream_to(&win, run, wr, o, count, e);  // finishes or aborts wr
+    rc = stream_to(&win, run, wr, o, pl.count, e);  // finishes or aborts wr
 done:
     if (o->profile && run) sv_runner_profile_add(o->profile, run);
     sv_runner_free(run);

@@ -8,16 +8,24 @@
 #include "model/runner.h"
 #include "pipeline/progress.h"
 
-// Bytes for the runner and the frame window when no chunk size is given (upscale and eval): with the
-// process's other needs (code, libav, the model) this keeps a 180x320 clip under about 2 GB peak. Never
-// more than the memory available; a frame size whose fixed part alone exceeds it runs one frame at a time.
-#define SV_DEFAULT_MEM_BUDGET ((size_t)1700 << 20)
+// The default --max-memory: 1/SV_DEFAULT_MEM_SHARE of the memory available (core/memory.h: MemAvailable,
+// the cgroup's limit, ulimits). Half, because what is available is shared: the page cache, the encoder's
+// threads and other processes grow while a job runs, and the plan's estimate is not exact (measured peak
+// RSS: 0.85-1.0 of the estimate from 180x320 to 1920x1080). A job that does not fit in half is planned in
+// all of it before it is refused. When nothing can be read, SV_MEM_FALLBACK_BUDGET.
+#define SV_DEFAULT_MEM_SHARE 2
+#define SV_MEM_FALLBACK_BUDGET ((size_t)2 << 30)
+size_t sv_upscale_default_budget(void);
 
 typedef struct {
     int chunk;              // frames emitted per chunk; 0: as many as mem_budget allows
     int lookahead;          // extra frames past each chunk that feed only the backward branch; -1: default
-    size_t mem_budget;      // bytes for the runner and frame window when chunk == 0 (0: 1.7 GB); sv_upscale
-                            // also caps it by the memory available (core/memory.h)
+    size_t mem_budget;      // sv_upscale: bytes the whole job may take (--max-memory), 0: the default
+                            // (sv_upscale_default_budget), never more than is available; it chooses the
+                            // chunk (when chunk == 0) and the reconstruction's tiles. sv_upscale_plan_chunk:
+                            // bytes for the runner and the frame window.
+    int tile_rows;          // LR rows per reconstruction tile (model/runner.h); 0: sv_upscale chooses them from
+                            // mem_budget, sv_upscale_plan_chunk counts the runner's default
     sv_progress progress;   // reports "upscale" frames as they are written (from the writer thread)
     sv_exec_mode mode;      // SV_EXEC_FAST normally
     const char *encoder;    // NULL: default for the output's extension
@@ -27,8 +35,13 @@ typedef struct {
 
 // The runner of a job (upscale, eval): BasicVSR for model m, or the bicubic baseline when m is NULL
 // (`-m bicubic`); and its size, as sv_runner_estimate / sv_bicubic_runner_estimate.
+// tile_rows: the reconstruction's tiles (sv_runner_create_tiled; >= h: the whole frame), 0: the runner's
+// default (sv_runner_create).
 sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e);
-void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame);
+sv_runner *sv_job_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
+                                      int tile_rows, sv_err *e);
+void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows, size_t *fixed,
+                            size_t *per_frame);
 // Adds r's stage times to *sum (frames and seconds).
 void sv_runner_profile_add(sv_runner_profile *sum, const sv_runner *r);
 
@@ -39,6 +52,16 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
 // A folder's frame count is exact; a video's is the container's estimate, so the window is planned for
 // some more (10% + 2, at most INT_MAX). count <= 0 (unknown) is returned as it is.
 int sv_upscale_count_hint(int count, int is_video);
+// What sv_upscale plans for a job (upscale --dry-run prints it).
+typedef struct {
+    int w, h, count;                  // input frame size; frame count (a video's: the container's estimate; -1 unknown)
+    int chunk, lookahead, tile_rows;  // tile_rows: LR rows per reconstruction tile (h: the whole frame)
+    size_t peak, budget;              // the job's estimated peak bytes; the bytes it was planned within
+} sv_upscale_plan;
+// Opens the input, plans the job as sv_upscale would, and closes it: runs nothing, writes nothing. Fails as
+// sv_upscale would before reading any frame (a job that cannot fit in the budget included).
+int sv_upscale_dry_run(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o,
+                       sv_upscale_plan *plan, sv_err *e);
 // Chunk size and lookahead sv_upscale would choose for frames of h x w and a clip of count frames (-1 unknown).
 void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, int *chunk,
                            int *lookahead);
