@@ -188,6 +188,30 @@ static void test_plan_chunk(void) {
     sv_model_free(&m);
 }
 
+// --max-memory is a limit, not a target: with 64 GB allowed, an automatic window still holds at most the
+// documented 1 GB of frames and features (upscale --help), and fills it; one frame when a frame is larger.
+static void test_plan_chunk_window_cap(void) {
+    sv_model m;
+    if (load_tiny(&m)) return;
+    const size_t cap = (size_t)1 << 30;
+    const int sizes[][2] = {{180, 320}, {720, 1280}, {2160, 3840}};
+    for (int i = 0; i < 3; i++) {
+        const int h = sizes[i][0], w = sizes[i][1];
+        size_t fixed, per;
+        sv_runner_estimate(&m, h, w, SV_EXEC_FAST, &fixed, &per);
+        const size_t slot = per + (size_t)3 * h * w * sizeof(float);  // features + the float frame
+        sv_upscale_opts o;
+        sv_upscale_opts_default(&o);
+        o.mem_budget = (size_t)64 << 30;
+        int ch, la;
+        sv_upscale_plan_chunk(&m, h, w, -1, &o, &ch, &la);
+        const long long want = cap / slot > 1 ? (long long)(cap / slot) : 1;
+        CHECKF((long long)ch + la == want && ch >= 1, "%dx%d: chunk %d + lookahead %d, expected a window of %lld",
+               w, h, ch, la, want);
+    }
+    sv_model_free(&m);
+}
+
 // The estimate covers what a runner allocates (its buffers exactly; the plans within their bound)
 static void test_runner_estimate(void) {
     sv_model m;
@@ -255,5 +279,6 @@ int main(void) {
     run_test("runner_estimate_covers_buffers", test_runner_estimate);
     run_test("upscale_default_budget_half_available", test_default_budget);
     run_test("upscale_plan_chunk_counts_tiles", test_plan_chunk_tiles);
+    run_test("upscale_auto_window_capped", test_plan_chunk_window_cap);
     return test_summary();
 }
