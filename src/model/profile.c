@@ -79,23 +79,15 @@ static void accumulate(sv_prof_layer *dst, const sv_prof_layer *src) {
     for (int i = 0; i < 3; i++) dst->phase[i] += src->phase[i];
 }
 
-// What layer c of model m is (sv_layer_kind), by where it sits in m; -1 when it is not one of m's.
+// What layer c of model m is (sv_layer_kind), from m's layer table; -1 when it is not one of m's. Once per
+// layer of a runner (the first call records it).
 static int layer_kind(const sv_model *m, const sv_conv_layer *c) {
-    for (int l = 0; l < SV_SPY_LEVELS; l++)
-        for (int j = 0; j < SV_SPY_CONVS; j++)
-            if (c == &m->spynet[l][j]) return SV_LAYER_SPYNET;
-    if (c == &m->fusion) return SV_LAYER_FUSION;
-    if (c == &m->upconv1) return SV_LAYER_UPCONV1;
-    if (c == &m->upconv2) return SV_LAYER_UPCONV2;
-    if (c == &m->conv_hr) return SV_LAYER_CONV_HR;
-    if (c == &m->conv_last) return SV_LAYER_CONV_LAST;
-    for (int t = 0; t < 2; t++) {
-        if (c == &m->trunk[t].conv_first) return SV_LAYER_FIRST;
-        for (int k = 0; m->trunk[t].blocks && k < m->num_block; k++) {
-            if (c == &m->trunk[t].blocks[k].conv1) return SV_LAYER_CONV1;
-            if (c == &m->trunk[t].blocks[k].conv2) return SV_LAYER_CONV2;
-        }
-    }
+    sv_model *mm = (sv_model *)m;  // sv_model_layers hands out views; nothing is modified
+    const int nl = sv_model_layers(mm, NULL, 0);
+    sv_layer_ref refs[nl > 0 ? nl : 1];
+    sv_model_layers(mm, refs, nl);
+    for (int i = 0; i < nl; i++)
+        if (refs[i].conv == c) return refs[i].kind;
     return -1;
 }
 

@@ -55,10 +55,11 @@ int sv_upscale_count_hint(int count, int is_video) {
     return hint > INT_MAX ? INT_MAX : (int)hint;
 }
 
-size_t sv_upscale_default_budget(void) {
-    const sv_mem_avail av = sv_mem_available();
+static size_t default_budget(sv_mem_avail av) {
     return av.bound == SV_MEM_UNKNOWN ? SV_MEM_FALLBACK_BUDGET : av.bytes / SV_DEFAULT_MEM_SHARE;
 }
+
+size_t sv_upscale_default_budget(void) { return default_budget(sv_mem_available()); }
 
 sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
     return sv_job_runner_create_tiled(m, h, w, max_frames, mode, 0, e);
@@ -121,8 +122,9 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
     if (ch <= 0) {
         const window_cost c = runner_window_cost(m, h, w, o->mode, o->tile_rows);
         long long n = frames_within(c, o->mem_budget ? o->mem_budget : sv_upscale_default_budget());
-        const long long cap = (long long)(AUTO_WINDOW_BYTES / c.per_frame);
-        if (n > (cap > 1 ? cap : 1)) n = cap > 1 ? cap : 1;
+        long long cap = (long long)(AUTO_WINDOW_BYTES / c.per_frame);
+        if (cap < 1) cap = 1;  // a frame larger than the cap: one frame
+        if (n > cap) n = cap;
         if (n < 0) n = 0;
         if (o->lookahead < 0 && n < (long long)LOOKAHEAD_SHARE * la) la = (int)(n / LOOKAHEAD_SHARE);
         n -= la;
@@ -203,7 +205,7 @@ static int plan_job(const sv_model *m, const char *input, const char *output, in
     const int h = pl->h, w = pl->w;
     const sv_mem_avail av = sv_mem_available();
     const size_t out = output_bytes(output, o->encoder, SV_SCALE * w, SV_SCALE * h) + JOB_SLACK_BYTES;
-    size_t budget = o->mem_budget ? o->mem_budget : sv_upscale_default_budget();
+    size_t budget = o->mem_budget ? o->mem_budget : default_budget(av);
     if (budget > av.bytes) budget = av.bytes;
     window_cost c;
     plan_within(m, count, o, budget, out, pl, &c);

@@ -237,8 +237,6 @@ static int tf_before_step(void *ud, long iter, const float *lr, sv_trainnet *net
 static void tf_log(void *ud, cJSON *j) { cJSON_AddNumberToObject(j, "l_tf", ((prune_ctx *)ud)->tf.last); }
 
 // ---- the run folder ----
-static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
-
 static int exists(const char *p) {
     struct stat st;
     return stat(p, &st) == 0;
@@ -335,7 +333,7 @@ typedef struct {
 } prune_run;
 
 static void run_path(char *buf, size_t n, const prune_run *p, const char *name) {
-    path_in(buf, n, p->o.train.run.out, name);
+    sv_run_path(buf, n, p->o.train.run.out, name);
 }
 
 // Runs one training phase in RUN_DIR/name (resuming it when its state exists). *stopped: before its end.
@@ -345,7 +343,7 @@ static int phase(prune_run *p, const char *name, const char *init, long iters, c
     sv_train_opts t = o->train;
     char dir[4096], st[4200];
     run_path(dir, sizeof dir, p, name);
-    path_in(st, sizeof st, dir, "state.safetensors");
+    sv_run_path(st, sizeof st, dir, "state.safetensors");
     t.run.out = dir;
     t.run.init = init;
     t.run.iters = iters;
@@ -362,7 +360,7 @@ static int phase(prune_run *p, const char *name, const char *init, long iters, c
 // The cut after sparsity learning: the trained weights and scales of RUN_DIR/sparsity, folded and cut.
 static int cut_after_sparsity(const sv_prune_opts *o, sv_model *out, sv_err *e) {
     char dir[4096];
-    path_in(dir, sizeof dir, o->train.run.out, "sparsity");
+    sv_run_path(dir, sizeof dir, o->train.run.out, "sparsity");
     sv_tensor_set hs = {0};
     sv_model m = {0};
     int rc = sv_train_state_model(dir, &m, "prune", &hs, e);
