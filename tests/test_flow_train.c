@@ -24,7 +24,6 @@
 #include "ops/conv.h"
 #include "testutil.h"
 #include "train/flow_train.h"
-#include "train/model_init.h"
 #include "train/optim.h"
 #include "train/spynet_train.h"
 
@@ -259,10 +258,7 @@ static void test_learns_shift(void) {
     const double sx = 1.3, sy = -0.8;  // supp's content sits at ref's position + (sx, sy): flow(ref, supp) = s
     sv_err e;
     sv_model m;
-    if (sv_model_init_random(&m, 4, 1, 0.1f, 7, &e)) {
-        CHECKF(0, "%s", e.msg);
-        return;
-    }
+    if (tu_random_model(&m, 4, 1, 7)) return;
     sv_flow_zero_head(&m);  // as train-flow starts a random model: from the zero flow
     size_t nspy;
     sv_model_param_count(&m, &nspy);
@@ -382,10 +378,7 @@ static int count_lines(const char *path, long *last_iter) {
 static void test_estimate_matches(void) {
     sv_err e;
     sv_model m;
-    if (sv_model_init_random(&m, 4, 1, 0.1f, 7, &e)) {
-        CHECKF(0, "%s", e.msg);
-        return;
-    }
+    if (tu_random_model(&m, 4, 1, 7)) return;
     const int sizes[3][3] = {{37, 45, 3}, {64, 64, 1}, {33, 20, 5}}, blks[3] = {1, 8, 16};
     for (int i = 0; i < 3; i++)
         for (int b = 0; b < 3; b++) {
@@ -446,10 +439,7 @@ static void test_loop_resume(void) {
     sv_model ma, mb, m0;
     if (load(&ma, a)) return;
     if (load(&mb, b)) return;
-    if (sv_model_init_random(&m0, 5, 1, 0.1f, 11, &e)) {
-        CHECKF(0, "%s", e.msg);
-        return;
-    }
+    if (tu_random_model(&m0, 5, 1, 11)) return;
     size_t nspy;
     sv_model_param_count(&m0, &nspy);
     CHECK(ma.nparams == m0.nparams && mb.nparams == m0.nparams);

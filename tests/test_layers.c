@@ -100,11 +100,7 @@ static int check_table(sv_model *m) {
 
 static void test_dense_table(void) {
     sv_model m;
-    sv_err e;
-    if (sv_model_init_random(&m, 13, 3, 0.1f, 7, &e)) {
-        CHECKF(0, "%s", e.msg);
-        return;
-    }
+    if (tu_random_model(&m, 13, 3, 7)) return;
     check_table(&m);
     // every layer of a dense model has the dense shape of its kind
     const int nl = sv_model_layers(&m, NULL, 0);
@@ -138,10 +134,7 @@ static void test_dense_table(void) {
 static void test_pruned_table(void) {
     sv_model m, p, p2;
     sv_err e;
-    if (sv_model_init_random(&m, 13, 2, 0.1f, 3, &e)) {
-        CHECKF(0, "%s", e.msg);
-        return;
-    }
+    if (tu_random_model(&m, 13, 2, 3)) return;
     sv_model *src = &m, *dst[2] = {&p, &p2};
     int made = 0;
     for (int round = 0; round < 2; round++) {

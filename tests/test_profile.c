@@ -12,7 +12,6 @@
 #include "model/runner.h"
 #include "model/stats.h"
 #include "testutil.h"
-#include "train/model_init.h"
 
 enum { H = 20, W = 28, NF = 3 };
 
@@ -119,11 +118,7 @@ static void check_run(const sv_model *m, sv_exec_mode mode) {
 
 static void test_dense(void) {
     sv_model m;
-    sv_err e;
-    if (sv_model_init_random(&m, 13, 2, 0.1f, 3, &e)) {
-        CHECKF(0, "%s", e.msg);
-        return;
-    }
+    if (tu_random_model(&m, 13, 2, 3)) return;
     check_run(&m, SV_EXEC_FAST);
     check_run(&m, SV_EXEC_REFERENCE);
     sv_model_free(&m);

@@ -14,7 +14,6 @@
 #include "prune/ssl.h"
 #include "prune/ssl_train.h"
 #include "testutil.h"
-#include "train/model_init.h"
 
 enum { NF = 3, H = 20, W = 24 };
 
@@ -50,9 +49,7 @@ static float *run_model(sv_model *m, sv_exec_mode mode) {
 }
 
 static int make_model(sv_model *m, int feat, int blocks, uint64_t seed) {
-    sv_err e;
-    int rc = sv_model_init_random(m, feat, blocks, 0.1f, seed, &e);
-    CHECKF(rc == 0, "%s", e.msg);
+    int rc = tu_random_model(m, feat, blocks, seed);
     // the residual blocks start near identity (x0.1 init); make them matter for this test
     for (int t = 0; t < 2 && !rc; t++)
         for (int k = 0; k < blocks; k++) {

@@ -11,7 +11,6 @@
 #include "ops/conv.h"
 #include "prune/ssl.h"
 #include "testutil.h"
-#include "train/model_init.h"
 
 enum { NF = 2 };
 
@@ -78,11 +77,7 @@ static void set_blk(int blk) {
 
 // A model with random weights whose blocks matter (x10 on the near-identity init).
 static int make_model(sv_model *m, int feat, uint64_t seed) {
-    sv_err e;
-    if (sv_model_init_random(m, feat, 1, 0.1f, seed, &e)) {
-        CHECKF(0, "%s", e.msg);
-        return -1;
-    }
+    if (tu_random_model(m, feat, 1, seed)) return -1;
     for (int t = 0; t < 2; t++) {
         sv_conv_layer *c = &m->trunk[t].blocks[0].conv2;
         for (size_t i = 0; i < (size_t)c->cout * c->cin * 9; i++) c->w[i] *= 10.0f;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "train/model_init.h"
+
 int tu_failed_checks;
 static int n_pass, n_fail;
 static void remove_tmpdirs(int keep);
@@ -150,4 +152,11 @@ const char *tu_join(const char *dir, const char *name) {
     if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d || snprintf(b, 4096, "%s/%s", d, name) >= 4096)
         tu_fail(__FILE__, __LINE__, "path too long: %s/%s", dir, name);
     return b;
+}
+
+int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed) {
+    sv_err e;
+    if (!sv_model_init_random(m, feat, blocks, SV_LEAKY_SLOPE, seed, &e)) return 0;
+    CHECKF(0, "%s", e.msg);
+    return -1;
 }

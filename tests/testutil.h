@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/basicvsr.h"
+
 extern int tu_failed_checks;
 
 void tu_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -40,3 +42,5 @@ void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *state);
 const char *tu_tmpdir(void);
 // "dir/name" in one of 64 rotating static buffers (dir may be an earlier result).
 const char *tu_join(const char *dir, const char *name);
+// A random BasicVSR of feat x blocks (LeakyReLU, train/model_init.h) from seed; 0, or -1 after a failed check.
+int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed);
