@@ -24,7 +24,7 @@ GROUPS_=("spynet " "trunk conv_first " "block conv1 " "block conv2 " "gather/sca
 if "$SLIMVSR" info "$SSL" --profile --size 36x52 --frames 3 --threads 2 >"$T/ssl.txt" 2>"$T/err.txt"; then
     has_rows info_profile_pruned_groups "$T/ssl.txt" "${GROUPS_[@]}" "rsc gather " "rsc scatter-add " "hidden-state warp "
     # 8 blocks per branch: 2 x (1 + 16) trunk convs, 30 SPyNet convs, 5 of the reconstruction
-    n=$(awk '$2 ~ /^(winograd|onednn|reference)/' "$T/ssl.txt" | wc -l)
+    n=$(awk '$2 ~ /^(winograd|onednn|reference|rsc-)/' "$T/ssl.txt" | wc -l)
     [ "$n" = 69 ] && ok info_profile_pruned_layers || ko info_profile_pruned_layers "$n layer rows, want 69"
     # 3 frames: a trunk conv runs 3 times, a SPyNet conv 2 x (3 - 1) = 4 times
     awk '$1 == "forward_trunk.main.2.7.conv1" { c = $3 } $1 == "spynet.basic_module.5.basic_module.8" { s = $3 }

@@ -22,18 +22,21 @@ static inline size_t sv_fmap_index(int c, int y, int x, int h, int w, int blk) {
 // ---- a view of feature maps: what the channel ops (ops/channels.c) take ----
 // A batch of n maps in the layout above, map s at data + s * stride, seen through a window of channels
 // c0 .. c0+c-1: element (s, i, y, x) of the view is data[s * stride + sv_fmap_index(c0 + i, y, x, h, w, blk)].
-// A view owns nothing; cat[x, h] is two views of one buffer (sv_fmap_slice).
+// A view owns nothing; cat[x, h] is two views of one buffer (sv_fmap_slice). A view may also be a window
+// of rows (sv_fmap_rows): then h is the window's and plane, the floats from one block of blk channels to
+// the next, stays the whole map's (h * w * blk for a whole map).
 typedef struct {
     float *data;
     int c0, c;       // the channels the view covers, in the map's numbering
     int h, w, blk;
     int n;           // maps in the batch
     size_t stride;   // floats from one map to the next
+    size_t plane;    // floats from channel block c / blk to the next
 } sv_fmap;
 
 // n maps of c channels back to back (stride: one whole map, padding channels included).
 static inline sv_fmap sv_fmap_batch(float *data, int c, int h, int w, int blk, int n) {
-    return (sv_fmap){data, 0, c, h, w, blk, n, sv_fmap_floats(c, h, w, blk)};
+    return (sv_fmap){data, 0, c, h, w, blk, n, sv_fmap_floats(c, h, w, blk), (size_t)h * w * blk};
 }
 static inline sv_fmap sv_fmap_one(float *data, int c, int h, int w, int blk) {
     return sv_fmap_batch(data, c, h, w, blk, 1);
@@ -63,7 +66,14 @@ static inline sv_fmap sv_fmap_sample(sv_fmap v, int s) {
     v.n = 1;
     return v;
 }
+// Rows y0 .. y0+rows-1 of the view.
+static inline sv_fmap sv_fmap_rows(sv_fmap v, int y0, int rows) {
+    v.data += (size_t)y0 * v.w * v.blk;
+    v.h = rows;
+    return v;
+}
 // Where channel i (of the view), row 0, column 0 of map s lies; the pixels of the channel follow blk apart.
 static inline float *sv_fmap_channel(sv_fmap v, int s, int i) {
-    return v.data + (size_t)s * v.stride + sv_fmap_index(v.c0 + i, 0, 0, v.h, v.w, v.blk);
+    const int c = v.c0 + i;
+    return v.data + (size_t)s * v.stride + (size_t)(c / v.blk) * v.plane + c % v.blk;
 }

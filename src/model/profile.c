@@ -10,7 +10,7 @@
 
 static const char *const kind_names[SV_PROF_NKINDS] = {
     "spynet pyramid", "spynet flow upsample", "spynet warp", "spynet concat + residual", "spynet flow resize",
-    "hidden-state warp", "concat + layout copies", "rsc gather", "rsc scatter-add", "bilinear base",
+    "hidden-state warp", "concat + layout copies", "rsc gather", "rsc scatter-add", "bilinear base + add",
 };
 static const char *const group_names[SV_NGROUPS] = {
     "spynet", "trunk conv_first", "block conv1", "block conv2", "gather/scatter", "warp",
@@ -101,7 +101,8 @@ void sv_prof_run_conv(sv_vsr_runner *r, const sv_conv_op *op, double seconds, co
             return;
         }
         L->kind = layer_kind(r->m, op->layer);
-        snprintf(L->backend, sizeof L->backend, "%s", op->plan ? sv_conv_plan_algo(op->plan) : "reference");
+        snprintf(L->backend, sizeof L->backend, "%s",
+                 op->plan ? sv_conv_plan_algo(op->plan) : op->fused ? op->fused : "reference");
     }
     const sv_conv_desc *d = &op->d;
     const sv_prof_layer call = {.calls = 1, .seconds = seconds, .phase = {phase[0], phase[1], phase[2]},

@@ -20,7 +20,7 @@ typedef enum {
     SV_PROF_CONCAT,        // concat and layout copies: cat[x, h] of a trunk step, fusion's input, the output
     SV_PROF_GATHER,        // RSC: the kept channels S gathered before a block's conv1
     SV_PROF_SCATTER,       // RSC: conv2's |K2| outputs scatter-added into the hidden state
-    SV_PROF_BILINEAR,      // the bilinear x4 base of each output frame
+    SV_PROF_BILINEAR,      // the bilinear x4 base of each output frame, and conv_last's output added onto it
     SV_PROF_NKINDS
 } sv_prof_kind;
 

@@ -125,7 +125,7 @@ static int plan_set(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], const int 
                         tap ? "upconv1" : NULL, e) ||
            sv_plan_conv(r, op[2], "upconv2", &m->upconv2, n[1], 2 * w, 1, slope, SV_OP_SHUFFLE, NULL, e) ||
            sv_plan_conv(r, op[3], "conv_hr", &m->conv_hr, n[2], W, 1, slope, 0, NULL, e) ||
-           sv_plan_conv(r, op[4], "conv_last", &m->conv_last, n[3], W, 0, 0.0f, SV_OP_RESIDUAL,
+           sv_plan_conv(r, op[4], "conv_last", &m->conv_last, n[3], W, 0, 0.0f, 0,
                         tap ? "conv_last" : NULL, e)
                ? -1
                : 0;
@@ -210,16 +210,18 @@ static void recon_tile(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, 
     compact(r->ps2, m->upconv2.cout / SV_SHUFFLE_GROUP, 2 * n[1], s[2] - 2 * s[1], n[2], W, blk);
     sv_prof_lap(pt, SV_PROF_CONCAT, t0);
     sv_run_conv(r, op[3], r->hr, r->ps2, NULL, i);
-    // conv_last adds onto the base (ps2 is free again: out_blk), in the runner's layout
     t0 = sv_now();
     compact(r->hr, m->conv_hr.cout, n[2], s[3] - s[2], n[3], W, blk);
-    copy_rows(r->out_blk, n[3], 0, 0, blk, r->out_chw, H, s[3], 1, 3, n[3], W);
     sv_prof_lap(pt, SV_PROF_CONCAT, t0);
-    sv_run_conv(r, op[4], r->out_blk, r->hr, r->out_blk, i);
+    // conv_last into out_blk (ps2 is free again), in the runner's layout; the tile's output rows of it are
+    // added onto the base in out_chw: base + conv is the sum the conv's own residual add would make, bit
+    // for bit, without copying the base into the blocked layout and back
+    sv_run_conv(r, op[4], r->out_blk, r->hr, NULL, i);
     t0 = sv_now();
-    copy_rows(r->out_chw, H, SV_SCALE * t->e0, 0, 1, r->out_blk, n[3], SV_SCALE * t->e0 - s[3], blk, 3,
-              SV_SCALE * (t->e1 - t->e0), W);
-    sv_prof_lap(pt, SV_PROF_CONCAT, t0);
+    const int y0 = SV_SCALE * t->e0, ny = SV_SCALE * (t->e1 - t->e0);
+    channel_add(sv_fmap_rows(sv_fmap_one(r->out_chw, 3, H, W, 1), y0, ny),
+                sv_fmap_rows(sv_fmap_one(r->out_blk, 3, n[3], W, blk), y0 - s[3], ny));
+    sv_prof_lap(pt, SV_PROF_BILINEAR, t0);
 }
 
 void sv_reconstruct(sv_vsr_runner *r, int i, const float *x, const float *fb, const float *ff) {

@@ -98,14 +98,19 @@ void sv_tap_emit(sv_vsr_runner *r, const char *name, int index, const float *dat
     free(tmp);
 }
 
-int sv_plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
-                 int act, float slope, int flags, const char *tap, sv_err *e) {
+void sv_describe_conv(const sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
+                      int act, float slope, int flags, const char *tap) {
     op->layer = c;
     op->tap = tap;
     snprintf(op->name, sizeof op->name, "%s", name);
     op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = c->k, .pad = c->k / 2, .h = h, .w = w,
                            .blk = r->blk, .act = act, .act_slope = slope, .residual = (flags & SV_OP_RESIDUAL) != 0,
                            .shuffle = flags & SV_OP_SHUFFLE ? 2 : 0};
+}
+
+int sv_plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
+                 int act, float slope, int flags, const char *tap, sv_err *e) {
+    sv_describe_conv(r, op, name, c, h, w, act, slope, flags, tap);
     if (r->mode != SV_EXEC_FAST) return 0;
     op->plan = sv_conv_plan_create(&op->d, c->w, c->b, e);
     return op->plan ? 0 : sv_errprefix(e, "planning %s", name);
@@ -129,10 +134,18 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
     const size_t hw = (size_t)h * w, shw = (size_t)r->sh * r->sw;
     const int g1 = m->upconv1.cout / SV_SHUFFLE_GROUP, g2 = m->upconv2.cout / SV_SHUFFLE_GROUP;
-    int maxmid = 1, maxgath = 0, maxres = 0, n = 0;  // gath and res serve only the RSC blocks
+    // mid serves the blocks run as separate convs; gath and res those of them with RSC index lists; rsc_ws
+    // the fused ones (trunk.c)
+    int maxmid = 0, maxgath = 0, maxres = 0, n = 0;
+    size_t rsc_ws = 0;
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < m->num_block; k++) {
             const sv_resblock *rb = &m->trunk[t].blocks[k];
+            if (sv_trunk_block_fused(r, rb)) {
+                const size_t ws = sv_trunk_block_workspace(r, rb);
+                if (ws > rsc_ws) rsc_ws = ws;
+                continue;
+            }
             if (rb->conv1.cout > maxmid) maxmid = rb->conv1.cout;
             if (rb->in_idx && rb->conv1.cin > maxgath) maxgath = rb->conv1.cin;
             if (rb->out_idx && rb->conv2.cout > maxres) maxres = rb->conv2.cout;
@@ -152,6 +165,7 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     add_buf(b, &n, &r->mid, sv_fmap_floats(maxmid, h, w, blk));
     add_buf(b, &n, &r->gath, sv_fmap_floats(maxgath, h, w, blk));
     add_buf(b, &n, &r->res, sv_fmap_floats(maxres, h, w, blk));
+    add_buf(b, &n, &r->rsc_ws, rsc_ws);
     add_buf(b, &n, &r->flow, 2 * hw);
     add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, n0, w, blk));
     add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, n0, w, blk));
@@ -233,33 +247,6 @@ void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size
 
 static const sv_runner_impl vsr_impl;
 
-// The trunks' convs: conv_first, then per residual block conv1 (ReLU) and conv2 (+ the skip when dense).
-static int plan_trunks(sv_vsr_runner *r, sv_err *e) {
-    const sv_model *m = r->m;
-    char name[sizeof r->fusion.name];
-    for (int t = 0; t < 2; t++) {
-        const sv_trunk *tr = &m->trunk[t];
-        sv_trunk_ops *to = &r->trunk[t];
-        to->conv1 = sv_calloc((size_t)m->num_block + 1, sizeof(sv_conv_op), e);
-        to->conv2 = to->conv1 ? sv_calloc((size_t)m->num_block + 1, sizeof(sv_conv_op), e) : NULL;
-        if (!to->conv2) return -1;
-        sv_first_name(name, sizeof name, t);
-        if (sv_plan_conv(r, &to->conv_first, name, &tr->conv_first, r->h, r->w, 1, m->act_slope, 0, NULL, e))
-            return -1;
-        for (int k = 0; k < m->num_block; k++) {
-            const sv_resblock *b = &tr->blocks[k];
-            const int dense_out = b->out_idx == NULL;
-            sv_block_name(name, sizeof name, t, k, ".conv1");
-            if (sv_plan_conv(r, &to->conv1[k], name, &b->conv1, r->h, r->w, 1, 0.0f, 0, NULL, e)) return -1;
-            sv_block_name(name, sizeof name, t, k, ".conv2");
-            if (sv_plan_conv(r, &to->conv2[k], name, &b->conv2, r->h, r->w, 0, 0.0f, dense_out ? SV_OP_RESIDUAL : 0,
-                             NULL, e))
-                return -1;
-        }
-    }
-    return 0;
-}
-
 sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
     if (h < 1 || w < 1) return sv_runner_create_tiled(m, h, w, max_frames, mode, 0, e);  // refused there
     return sv_runner_create_tiled(m, h, w, max_frames, mode, default_tile_rows(m, h, w, mode), e);
@@ -281,7 +268,7 @@ sv_runner *sv_runner_create_tiled(const sv_model *m, int h, int w, int max_frame
     r->w = w;
     r->C = m->num_feat;
     sv_recon_layout(r, tile_rows);
-    if (sv_spynet_plan(r, e) || plan_trunks(r, e) || sv_recon_plan(r, e)) goto fail;
+    if (sv_spynet_plan(r, e) || sv_trunk_plan(r, e) || sv_recon_plan(r, e)) goto fail;
     buf_spec bufs[MAX_BUFS];
     const int nbufs = runner_buffers(r, bufs);
     for (int i = 0; i < nbufs; i++)
@@ -291,47 +278,6 @@ sv_runner *sv_runner_create_tiled(const sv_model *m, int h, int w, int max_frame
 fail:
     sv_runner_free(&r->base);
     return NULL;
-}
-
-// A map of c channels at the LR frame size in the runner's layout, and a plain CHW one.
-static sv_fmap lr_map(const sv_vsr_runner *r, float *p, int c) { return sv_fmap_one(p, c, r->h, r->w, r->blk); }
-static sv_fmap lr_plain(const sv_vsr_runner *r, const float *p, int c) { return sv_fmap_in(p, c, r->h, r->w, 1); }
-
-// One step of a propagation branch: hid = trunk(cat[x, warp(prev, flow)]) (prev NULL: zeros).
-static void trunk_step(sv_vsr_runner *r, int t, const float *x, const float *prev, const float *flow, float *hid) {
-    const sv_model *m = r->m;
-    const sv_trunk_ops *to = &r->trunk[t];
-    const int C = r->C, h = r->h, w = r->w, blk = r->blk;
-    const sv_fmap cat = lr_map(r, r->cat, C + 3), hmap = lr_map(r, hid, C);
-    sv_prof_table *pt = &r->base.table;
-    double t0 = sv_now();
-    channel_copy(sv_fmap_slice(cat, 0, 3), lr_plain(r, x, 3));
-    t0 = sv_prof_lap(pt, SV_PROF_CONCAT, t0);
-    if (prev) flow_warp_forward(r->warped, prev, flow, C, h, w, SV_PAD_ZEROS, blk);
-    else memset(r->warped, 0, sv_fmap_floats(C, h, w, blk) * sizeof(float));
-    t0 = sv_prof_lap(pt, SV_PROF_WARP, t0);
-    channel_copy(sv_fmap_slice(cat, 3, C), lr_map(r, r->warped, C));
-    sv_prof_lap(pt, SV_PROF_CONCAT, t0);
-    sv_run_conv(r, &to->conv_first, hid, r->cat, NULL, 0);
-    for (int k = 0; k < m->num_block; k++) {
-        const sv_resblock *b = &m->trunk[t].blocks[k];
-        const float *in = hid;
-        if (b->in_idx) {
-            t0 = sv_now();
-            channel_gather(lr_map(r, r->gath, b->conv1.cin), hmap, b->in_idx);
-            sv_prof_lap(pt, SV_PROF_GATHER, t0);
-            in = r->gath;
-        }
-        sv_run_conv(r, &to->conv1[k], r->mid, in, NULL, 0);
-        if (b->out_idx) {
-            sv_run_conv(r, &to->conv2[k], r->res, r->mid, NULL, 0);
-            t0 = sv_now();
-            channel_scatter_add(hmap, lr_map(r, r->res, b->conv2.cout), b->out_idx);
-            sv_prof_lap(pt, SV_PROF_SCATTER, t0);
-        } else {
-            sv_run_conv(r, &to->conv2[k], hid, r->mid, hid, 0);
-        }
-    }
 }
 
 static int conv_error(sv_vsr_runner *r, sv_err *e) {
@@ -356,7 +302,7 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
             prev = r->feat_b + (size_t)(i + 1) * fm;
         }
         double t1 = sv_now();
-        trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, r->flow, fb);
+        sv_trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, r->flow, fb);
         if (r->conv_failed) return conv_error(r, e);
         prof->spynet += t1 - t0;
         prof->trunk += sv_now() - t1;
@@ -372,7 +318,7 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
             prev = r->hid;
         }
         double t1 = sv_now();
-        trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, r->flow, r->hid);
+        sv_trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, r->flow, r->hid);
         sv_tap_emit(r, "forward_trunk_out", i, r->hid, C, h, w, blk);
         double t2 = sv_now();
         sv_reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);  // recon.c
@@ -388,7 +334,7 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     return 0;
 }
 
-static void free_op(sv_conv_op *op) {
+void sv_free_op(sv_conv_op *op) {
     if (op->plan) sv_conv_plan_free(op->plan);
     op->plan = NULL;
 }
@@ -396,23 +342,15 @@ static void free_op(sv_conv_op *op) {
 static void free_runner(sv_runner *base) {
     sv_vsr_runner *r = (sv_vsr_runner *)base;
     for (int l = 0; l < SV_SPY_LEVELS; l++)
-        for (int j = 0; j < SV_SPY_CONVS; j++) free_op(&r->spy[l][j]);
-    for (int t = 0; t < 2; t++) {
-        free_op(&r->trunk[t].conv_first);
-        for (int k = 0; r->trunk[t].conv1 && r->trunk[t].conv2 && k < r->m->num_block; k++) {
-            free_op(&r->trunk[t].conv1[k]);
-            free_op(&r->trunk[t].conv2[k]);
-        }
-        free(r->trunk[t].conv1);
-        free(r->trunk[t].conv2);
-    }
-    free_op(&r->fusion);
-    free_op(&r->upconv1);
-    free_op(&r->upconv2);
-    free_op(&r->conv_hr);
-    free_op(&r->conv_last);
-    for (int j = 0; j < SV_RECON_CONVS; j++) free_op(&r->tail[j]);
-    float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->flow, r->fuse_in,
+        for (int j = 0; j < SV_SPY_CONVS; j++) sv_free_op(&r->spy[l][j]);
+    sv_trunk_free(r);
+    sv_free_op(&r->fusion);
+    sv_free_op(&r->upconv1);
+    sv_free_op(&r->upconv2);
+    sv_free_op(&r->conv_hr);
+    sv_free_op(&r->conv_last);
+    for (int j = 0; j < SV_RECON_CONVS; j++) sv_free_op(&r->tail[j]);
+    float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->rsc_ws, r->flow, r->fuse_in,
                      r->fuse_out, r->ps1, r->hr, r->ps2, r->out_chw, r->scratch,
                      r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);

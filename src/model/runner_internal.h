@@ -5,6 +5,7 @@
 #include "model/profile.h"
 #include "model/runner.h"
 #include "ops/conv.h"
+#include "ops/rsc.h"
 
 typedef struct {
     // emits frames 0..n_emit-1 (see sv_runner_run_chunk); n and n_emit are already checked
@@ -33,6 +34,7 @@ typedef struct {
     sv_conv_plan *plan;   // SV_EXEC_FAST only
     const char *tap;      // name of the raw (pre-activation) output for the tap hook, or NULL
     char name[64];        // the layer's canonical name (basicvsr.h), for errors: "backward_trunk.main.2.3.conv1"
+    const char *fused;    // the fused op's algorithm when the conv runs inside one (plan NULL), else NULL
 } sv_conv_op;
 
 enum { SV_RECON_CONVS = 5, SV_RECON_STAGES = 4 };  // fusion, upconv1, upconv2, conv_hr, conv_last; windows
@@ -41,6 +43,7 @@ enum { SV_OP_RESIDUAL = 1, SV_OP_SHUFFLE = 2 };  // sv_plan_conv's epilogue flag
 typedef struct {
     sv_conv_op conv_first;
     sv_conv_op *conv1, *conv2;  // num_block each
+    sv_rsc_plan **rsc;          // num_block: the block fused over strips (ops/rsc.h), or NULL: conv1, conv2
 } sv_trunk_ops;
 
 typedef struct {
@@ -64,7 +67,8 @@ typedef struct {
     float *feat_b;           // max_frames x [C, h, w]: backward features B_i
     float *hid, *warped;     // [C, h, w]
     float *cat;              // [C+3, h, w]
-    float *mid, *gath, *res; // [mid/|S|/|K2| <= C ... , h, w] (block scratch)
+    float *mid, *gath, *res; // [mid/|S|/|K2| <= C ... , h, w] (scratch of the blocks run as separate convs)
+    float *rsc_ws;           // the fused blocks' workspace (sv_rsc_plan_run)
     float *flow;             // [2, h, w] plain CHW
     float *fuse_in, *fuse_out, *ps1, *ps2, *hr, *out_blk, *out_chw, *scratch;
     float *spy_ref[SV_SPY_LEVELS], *spy_supp[SV_SPY_LEVELS];   // [3, lh, lw] CHW
@@ -73,12 +77,26 @@ typedef struct {
     sv_err conv_err;
 } sv_vsr_runner;
 
+// ======== the propagation trunks (trunk.c) ========
+// Plans conv_first and every residual block of both trunks.
+int sv_trunk_plan(sv_vsr_runner *r, sv_err *e);
+// One step of branch t: hid = trunk(cat[x, warp(prev, flow)]) (prev NULL: zeros). x: [3, h, w] CHW.
+void sv_trunk_step(sv_vsr_runner *r, int t, const float *x, const float *prev, const float *flow, float *hid);
+// Whether block b runs fused (fast mode, RSC index lists), and the floats of its workspace then.
+int sv_trunk_block_fused(const sv_vsr_runner *r, const sv_resblock *b);
+size_t sv_trunk_block_workspace(const sv_vsr_runner *r, const sv_resblock *b);
+void sv_trunk_free(sv_vsr_runner *r);
+
 // out = [act](conv(in) + b) [+ residual], per the op's desc, in the runner's mode.
 void sv_run_conv(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float *in, const float *residual,
                  int tap_index);
-// Plans op (fast mode) for conv layer c on an h x w input: act (slope), flags SV_OP_*, tap name or NULL.
+// Fills op's name and desc for conv layer c on an h x w input: act (slope), flags SV_OP_*, tap name or NULL.
+void sv_describe_conv(const sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
+                      int act, float slope, int flags, const char *tap);
+// The same, and plans op (fast mode).
 int sv_plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
                  int act, float slope, int flags, const char *tap, sv_err *e);
+void sv_free_op(sv_conv_op *op);
 // Emits data (layout blk) to the tap hook as plain CHW; no-op without a hook.
 void sv_tap_emit(sv_vsr_runner *r, const char *name, int index, const float *data, int c, int h, int w, int blk);
 // Plans SPyNet's convs and sizes (called from sv_runner_create).

@@ -7,41 +7,83 @@
 #include "core/layout.h"
 #include "ops/ops.h"
 
-// Pixels per work item of a blocked move: its source and destination cache lines (one per pixel and block
-// of channels) stay in L1/L2 while every channel of the item is moved.
-enum { MOVE_PIXELS = 256 };
+// Pixels per work item of a blocked move: its source and destination cache lines stay in L1 while every
+// channel of every pixel of the item is moved.
+enum { MOVE_PIXELS = 64 };
+// Channels a blocked move handles pixel by pixel (an offset table per side on the stack); more go channel
+// by channel.
+enum { MOVE_TABLE = 512 };
+
+// Offset of channel i of view v (map s) from the view's pixel (0, 0) of map s.
+static size_t chan_off(sv_fmap v, const int *idx, int i) {
+    const int c = v.c0 + (idx ? idx[i] : i);
+    return (size_t)(c / v.blk) * v.plane + (size_t)(c % v.blk);
+}
+
+// Channels i0 .. i1-1 of pixels p0 .. p1-1 of map s, channel by channel.
+static void move_run(sv_fmap dst, const int *di, sv_fmap src, const int *si, int s, int i0, int i1, size_t p0,
+                     size_t p1, int add) {
+    const int bd = dst.blk, bs = src.blk;
+    for (int i = i0; i < i1; i++) {
+        float *d = dst.data + (size_t)s * dst.stride + chan_off(dst, di, i);
+        const float *x = src.data + (size_t)s * src.stride + chan_off(src, si, i);
+        if (add) {
+            for (size_t p = p0; p < p1; p++) d[p * bd] += x[p * bs];
+        } else if (bd == 1 && bs == 1) {
+            memcpy(d + p0, x + p0, (p1 - p0) * sizeof(float));
+        } else {
+            for (size_t p = p0; p < p1; p++) d[p * bd] = x[p * bs];
+        }
+    }
+}
+
+// The same, pixel by pixel: each pixel's channels sit on a few cache lines on a blocked side, so the
+// item's lines are read once however many channels move (a channel-by-channel pass brings every line
+// in once per channel).
+static void move_pixels(sv_fmap dst, const int *di, sv_fmap src, const int *si, int s, int nc, size_t p0,
+                        size_t p1, int add) {
+    size_t od[MOVE_TABLE], os[MOVE_TABLE];
+    for (int i = 0; i < nc; i++) od[i] = chan_off(dst, di, i), os[i] = chan_off(src, si, i);
+    float *d = dst.data + (size_t)s * dst.stride;
+    const float *x = src.data + (size_t)s * src.stride;
+    const int bd = dst.blk, bs = src.blk;
+    for (size_t p = p0; p < p1; p++) {
+        float *dp = d + p * bd;
+        const float *xp = x + p * bs;
+        if (add)
+            for (int i = 0; i < nc; i++) dp[od[i]] += xp[os[i]];
+        else
+            for (int i = 0; i < nc; i++) dp[od[i]] = xp[os[i]];
+    }
+}
 
 // For every map s and channel i < nc: dst channel (di ? di[i] : i) =, or += when add, src channel
 // (si ? si[i] : i). The two views may differ in layout; the channels written are distinct (the RSC index
-// lists hold distinct channels), so the parallel iterations never write the same element.
+// lists hold distinct channels), so the parallel iterations never write the same element. A view may be
+// a window of rows (sv_fmap_rows); both have dst's h and w.
 // Plain CHW on both sides: one item per (map, channel), a contiguous run. A blocked layout on either side
-// puts a channel's pixels blk floats apart, so a channel-by-channel pass would bring every cache line in
-// once per channel: there an item is a run of MOVE_PIXELS pixels, moved channel by channel.
+// puts a channel's pixels blk floats apart: there an item is a run of MOVE_PIXELS pixels.
 static void move_channels(sv_fmap dst, const int *di, sv_fmap src, const int *si, int nc, int add) {
     const size_t hw = (size_t)dst.h * dst.w;
-    const int bd = dst.blk, bs = src.blk, plain = bd == 1 && bs == 1;
+    const int plain = dst.blk == 1 && src.blk == 1;
     const size_t runs = plain ? 1 : (hw + MOVE_PIXELS - 1) / MOVE_PIXELS, run = plain ? hw : MOVE_PIXELS;
     const long items = (long)dst.n * (plain ? nc : (long)runs);
 #pragma omp parallel for schedule(static) if (hw * (size_t)dst.n * (size_t)nc > SV_OMP_MIN_WORK)
     for (long it = 0; it < items; it++) {
         const int s = (int)(it / (plain ? nc : (long)runs));
         const size_t p0 = plain ? 0 : (size_t)(it % (long)runs) * run, p1 = p0 + run < hw ? p0 + run : hw;
-        const int i0 = plain ? (int)(it % nc) : 0, i1 = plain ? i0 + 1 : nc;
-        for (int i = i0; i < i1; i++) {
-            float *d = sv_fmap_channel(dst, s, di ? di[i] : i);
-            const float *x = sv_fmap_channel(src, s, si ? si[i] : i);
-            if (add) {
-                for (size_t p = p0; p < p1; p++) d[p * bd] += x[p * bs];
-            } else if (plain) {
-                memcpy(d, x, hw * sizeof(float));
-            } else {
-                for (size_t p = p0; p < p1; p++) d[p * bd] = x[p * bs];
-            }
-        }
+        if (plain)
+            move_run(dst, di, src, si, s, (int)(it % nc), (int)(it % nc) + 1, p0, p1, add);
+        else if (nc <= MOVE_TABLE)
+            move_pixels(dst, di, src, si, s, nc, p0, p1, add);
+        else
+            move_run(dst, di, src, si, s, 0, nc, p0, p1, add);
     }
 }
 
 void channel_copy(sv_fmap out, sv_fmap in) { move_channels(out, NULL, in, NULL, out.c, 0); }
+
+void channel_add(sv_fmap out, sv_fmap in) { move_channels(out, NULL, in, NULL, out.c, 1); }
 
 void layout_convert(sv_fmap out, sv_fmap in) {
     for (int s = 0; s < out.n; s++)
@@ -56,7 +98,7 @@ void channel_scatter_add(sv_fmap y, sv_fmap r, const int *idx) { move_channels(y
 
 // ---- backward ----
 
-void channel_copy_backward(sv_fmap din, sv_fmap dout) { move_channels(din, NULL, dout, NULL, din.c, 1); }
+void channel_copy_backward(sv_fmap din, sv_fmap dout) { channel_add(din, dout); }
 
 void channel_scatter_add_backward(sv_fmap dr, sv_fmap dy, const int *idx) {
     move_channels(dr, NULL, dy, idx, dr.c, 1);

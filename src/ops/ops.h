@@ -24,6 +24,8 @@ void layout_convert(sv_fmap out, sv_fmap in);
 // channel copy: out[i] = in[i], i < out.c (== in.c). Concatenation is copies into slices:
 // cat[x (3ch), h (C ch)] = channel_copy(sv_fmap_slice(cat, 0, 3), x) and channel_copy(sv_fmap_slice(cat, 3, C), h).
 void channel_copy(sv_fmap out, sv_fmap in);
+// out += in, channel by channel (the two views may differ in layout).
+void channel_add(sv_fmap out, sv_fmap in);
 // RSC (SSL-NOTES §3), idx: distinct channels of the full-map side (in for gather, y for scatter-add),
 // numbered within that view's window
 // gather:      out[i] = in[idx[i]], i < out.c      in: [cin,H,W]  out: [|idx|,H,W]

@@ -1,0 +1,177 @@
+// rsc_direct.c: the direct RSC block (rsc_internal.h). The kernels are rsc_direct_kernel.h, instantiated
+// twice: 8-wide for AVX2 (the build's baseline ISA) and 16-wide under target("avx512f"), chosen by cpuid.
+#include "ops/rsc_internal.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/layout.h"
+
+// One move of conv2's outputs into y: lanes of output vector src, permuted by idx and kept where mask is
+// set, are added to the pixel's channel block at plane (floats from the pixel's block 0).
+typedef struct {
+    int src;
+    size_t plane;
+    int idx[16], mask[16];
+} rsc_move;
+
+struct rsc_direct {
+    int h, w, blk, nin, nmid, nout, nv1, nv2;  // nv1, nv2: output vectors of conv1 and conv2
+    size_t *off_in, *off_mid;                  // channel offsets of conv1's inputs in y, of conv2's in mid
+    float *w1, *b1, *w2, *b2;                  // [9][nin][nv1 * blk], [nv1 * blk]; [9][nmid][nv2 * blk], ...
+    rsc_move *moves;
+    int nmoves;
+};
+
+#define VW 8
+typedef float vf8 __attribute__((vector_size(32)));
+typedef int vi8 __attribute__((vector_size(32)));
+#define vf vf8
+#define vi vi8
+#define SUFFIX _8
+#define SPLAT(s) ((vf)_mm256_set1_ps(s))
+#define FMA(a, b, c) ((vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#include "ops/rsc_direct_kernel.h"
+#undef VW
+#undef vf
+#undef vi
+#undef SUFFIX
+#undef SPLAT
+#undef FMA
+
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#define VW 16
+typedef float vf16 __attribute__((vector_size(64)));
+typedef int vi16 __attribute__((vector_size(64)));
+#define vf vf16
+#define vi vi16
+#define SUFFIX _16
+#define SPLAT(s) ((vf)_mm512_set1_ps(s))
+#define FMA(a, b, c) ((vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#include "ops/rsc_direct_kernel.h"
+#undef VW
+#undef vf
+#undef vi
+#undef SUFFIX
+#undef SPLAT
+#undef FMA
+#pragma GCC pop_options
+
+static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+int sv_rsc_direct_takes(const sv_rsc_desc *d) {
+    const int maxc = SV_RSC_DIRECT_MAX_VECS * d->blk;
+    return d->k == 3 && (d->blk == 8 || (d->blk == 16 && has_avx512())) && d->nmid <= maxc && d->nout <= maxc;
+}
+
+static int vecs(int c, int blk) { return (c + blk - 1) / blk; }
+
+size_t sv_rsc_direct_workspace(const sv_rsc_desc *d) {
+    return (size_t)(d->h + 2) * (size_t)(d->w + 2) * (size_t)vecs(d->nmid, d->blk) * (size_t)d->blk;
+}
+
+// W [9][cin][nv * blk] from PyTorch's [cout][cin][3][3], zero beyond cout; b [nv * blk].
+static void pack(float *W, float *b, const float *w, const float *bias, int cin, int cout, int nv, int blk) {
+    const int lanes = nv * blk;
+    memset(W, 0, (size_t)9 * cin * lanes * sizeof(float));
+    memset(b, 0, (size_t)lanes * sizeof(float));
+    for (int o = 0; o < cout; o++) {
+        if (bias) b[o] = bias[o];
+        for (int i = 0; i < cin; i++)
+            for (int t = 0; t < 9; t++) W[((size_t)t * cin + i) * lanes + o] = w[((size_t)o * cin + i) * 9 + t];
+    }
+}
+
+// The moves that add conv2's output o (lane o % blk of vector o / blk) to y's channel K2[o].
+static int plan_moves(rsc_direct *k, const sv_rsc_desc *d, sv_err *e) {
+    const int nblocks = sv_cpad(d->C, d->blk) / d->blk;
+    if (!(k->moves = sv_calloc((size_t)nblocks * k->nv2, sizeof(rsc_move), e))) return -1;
+    for (int b = 0; b < nblocks; b++)
+        for (int v = 0; v < k->nv2; v++) {
+            rsc_move mv = {.src = v, .plane = (size_t)b * d->h * d->w * d->blk};
+            int used = 0;
+            for (int o = v * d->blk; o < (v + 1) * d->blk && o < d->nout; o++) {
+                const int c = d->out_idx ? d->out_idx[o] : o;
+                if (c / d->blk != b) continue;
+                mv.idx[c % d->blk] = o % d->blk;
+                mv.mask[c % d->blk] = -1;
+                used = 1;
+            }
+            if (used) k->moves[k->nmoves++] = mv;
+        }
+    return 0;
+}
+
+rsc_direct *sv_rsc_direct_create(const sv_rsc_desc *d, sv_err *e) {
+    rsc_direct *k = sv_calloc(1, sizeof *k, e);
+    if (!k) return NULL;
+    *k = (rsc_direct){.h = d->h, .w = d->w, .blk = d->blk, .nin = d->nin, .nmid = d->nmid, .nout = d->nout,
+                      .nv1 = vecs(d->nmid, d->blk), .nv2 = vecs(d->nout, d->blk)};
+    const size_t l1 = (size_t)k->nv1 * d->blk, l2 = (size_t)k->nv2 * d->blk;
+    k->off_in = sv_malloc((size_t)d->nin * sizeof(size_t), e);
+    k->off_mid = k->off_in ? sv_malloc((size_t)d->nmid * sizeof(size_t), e) : NULL;
+    k->w1 = k->off_mid ? sv_malloc((9 * (size_t)d->nin + 1) * l1 * sizeof(float), e) : NULL;
+    k->w2 = k->w1 ? sv_malloc((9 * (size_t)d->nmid + 1) * l2 * sizeof(float), e) : NULL;
+    if (!k->w2 || plan_moves(k, d, e)) {
+        sv_rsc_direct_free(k);
+        return NULL;
+    }
+    k->b1 = k->w1 + 9 * (size_t)d->nin * l1;
+    k->b2 = k->w2 + 9 * (size_t)d->nmid * l2;
+    for (int i = 0; i < d->nin; i++) {
+        const int c = d->in_idx ? d->in_idx[i] : i;
+        k->off_in[i] = (size_t)(c / d->blk) * d->h * d->w * d->blk + (size_t)(c % d->blk);
+    }
+    for (int j = 0; j < d->nmid; j++) k->off_mid[j] = (size_t)j;
+    pack(k->w1, k->b1, d->w1, d->b1, d->nin, d->nmid, k->nv1, d->blk);
+    pack(k->w2, k->b2, d->w2, d->b2, d->nmid, d->nout, k->nv2, d->blk);
+    return k;
+}
+
+void sv_rsc_direct_run(rsc_direct *k, float *y, float *ws, int threads, double sec[2]) {
+    const size_t ms = (size_t)k->nv1 * k->blk;
+    double s1 = 0, s2 = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : s1, s2)
+    {
+        // the border of conv1's output map stays zero: conv2's padding
+        const size_t rowf = (size_t)(k->w + 2) * ms;
+#pragma omp single
+        {
+            memset(ws, 0, rowf * sizeof(float));
+            memset(ws + (size_t)(k->h + 1) * rowf, 0, rowf * sizeof(float));
+        }
+#pragma omp for schedule(static)
+        for (int r = 1; r <= k->h; r++) {
+            memset(ws + (size_t)r * rowf, 0, ms * sizeof(float));
+            memset(ws + (size_t)r * rowf + (size_t)(k->w + 1) * ms, 0, ms * sizeof(float));
+        }
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        const int y0 = (int)((long)k->h * t / nt), y1 = (int)((long)k->h * (t + 1) / nt);
+        double t0 = omp_get_wtime();
+        if (k->blk == 16) conv1_rows_16(k, y, ws, y0, y1, k->nv1);
+        else conv1_rows_8(k, y, ws, y0, y1, k->nv1);
+        double t1 = omp_get_wtime();
+#pragma omp barrier
+        double t2 = omp_get_wtime();
+        if (k->blk == 16) conv2_rows_16(k, ws, y, y0, y1, k->nv2, k->nv1);
+        else conv2_rows_8(k, ws, y, y0, y1, k->nv2, k->nv1);
+        s1 += t2 - t0;  // the wait at the barrier is conv1's
+        s2 += omp_get_wtime() - t2;
+        (void)t1;
+    }
+    sec[0] += s1;
+    sec[1] += s2;
+}
+
+void sv_rsc_direct_free(rsc_direct *k) {
+    if (!k) return;
+    free(k->off_in);
+    free(k->off_mid);
+    free(k->w1);
+    free(k->w2);
+    free(k->moves);
+    free(k);
+}

@@ -1,0 +1,120 @@
+// rsc_direct_kernel.h: the body of the direct RSC block (rsc_direct.c), included once per vector width.
+// Before including, define VW (8 or 16 floats), vf (a GCC vector of VW floats), vi (VW ints), SPLAT(s) (s in
+// every lane), FMA(a, b, c) (a * b + c, fused: C11 mode contracts no a * b + c itself) and SUFFIX (a token
+// naming the instantiation); rsc_direct.c puts each inclusion under its own target ISA.
+//
+// conv1 and conv2 vectorise over output channels: a pixel's outputs are NV vectors of VW channels, every
+// input channel of every tap is broadcast once and multiplied into them. A chunk of PX pixels of one row
+// shares each weight vector load. Inputs come straight from their maps through channel offsets (conv1
+// reads y's channels S where they lie: no gathered copy), and conv2's outputs are permuted into y's
+// channel blocks and added there (no scatter pass).
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+
+// Pixels per chunk for NV output vectors: accumulators PX * NV, within the register file with room for the
+// weight vector and the broadcast.
+#define PX(NV) ((VW == 16 ? 24 : 12) / (NV))
+
+// acc[p][v] (p < np, v < NV) += sum over taps t in [t0, t1) of the 3x3 kernel with column offsets in
+// [kx0, kx1), and input channels i < nin, of in(p, tap)[off[i]] * W[tap][i][v]; in(p, tap) =
+// base + (ky * rs + (kx + p) * ps). W: [9][nin][NV * VW].
+static inline __attribute__((always_inline)) void FN(accumulate)(vf *acc, int NV, int np, const float *base,
+                                                                 size_t rs, size_t ps, const size_t *off, int nin,
+                                                                 const float *W, int ky0, int ky1, int kx0, int kx1) {
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+            const float *tap = base + (ptrdiff_t)(ky - 1) * (ptrdiff_t)rs + (ptrdiff_t)(kx - 1) * (ptrdiff_t)ps;
+            const float *wt = W + (size_t)(ky * 3 + kx) * nin * NV * VW;
+            for (int i = 0; i < nin; i++) {
+                const float *src = tap + off[i];
+                vf wv[4];
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) memcpy(&wv[v], wt + ((size_t)i * NV + v) * VW, sizeof(vf));
+#pragma GCC unroll 24
+                for (int p = 0; p < np; p++) {
+                    const vf x = SPLAT(src[(size_t)p * ps]);
+#pragma GCC unroll 4
+                    for (int v = 0; v < NV; v++) acc[p * NV + v] = FMA(x, wv[v], acc[p * NV + v]);
+                }
+            }
+        }
+}
+
+// One row's chunk [x0, x0 + np) of a conv: the taps inside the image only (pixels at the left or right
+// edge come one at a time). NV and np are constants in each call, so the loops unroll.
+#define CONV_CHUNK(NV, np, acc, base, rs, ps, off, nin, W, ky0, ky1, kx0, kx1) \
+    FN(accumulate)(acc, NV, np, base, rs, ps, off, nin, W, ky0, ky1, kx0, kx1)
+
+// conv1 + ReLU for rows [y0, y1): y (blocked, channels through off) -> mid, pixel-major with a zero border
+// ([h + 2][w + 2][NV * VW], pixel (y, x) at (y + 1, x + 1)).
+static void FN(conv1_rows)(const rsc_direct *k, const float *y, float *mid, int y0, int y1, int NV) {
+    const int h = k->h, w = k->w, px = PX(NV);
+    const size_t rs = (size_t)w * VW, ms = (size_t)NV * VW;
+    for (int yy = y0; yy < y1; yy++) {
+        const int ky0 = yy == 0, ky1 = yy == h - 1 ? 2 : 3;
+        float *mrow = mid + ((size_t)(yy + 1) * (w + 2) + 1) * ms;
+        for (int x0 = 0; x0 < w;) {
+            const int edge = x0 == 0 || x0 + px > w - 1, np = edge ? 1 : px;
+            const int kx0 = x0 == 0, kx1 = x0 == w - 1 ? 2 : 3;
+            vf acc[24];
+            for (int p = 0; p < np; p++)
+                for (int v = 0; v < NV; v++) memcpy(&acc[p * NV + v], k->b1 + v * VW, sizeof(vf));
+            const float *base = y + (size_t)yy * rs + (size_t)x0 * VW;
+            if (!edge && NV == 1) CONV_CHUNK(1, PX(1), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
+            else if (!edge && NV == 2) CONV_CHUNK(2, PX(2), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
+            else if (!edge && NV == 3) CONV_CHUNK(3, PX(3), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
+            else if (!edge && NV == 4) CONV_CHUNK(4, PX(4), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
+            else CONV_CHUNK(NV, 1, acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, kx0, kx1);
+            for (int p = 0; p < np; p++)
+                for (int v = 0; v < NV; v++) {
+                    vf a = acc[p * NV + v];
+                    a = (vf)((vi)a & (a > (vf){0}));  // ReLU
+                    memcpy(mrow + (size_t)(x0 + p) * ms + v * VW, &a, sizeof(vf));
+                }
+            x0 += np;
+        }
+    }
+}
+
+// conv2 for rows [y0, y1) from mid, each pixel's NV output vectors permuted into y's blocks and added.
+static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int y0, int y1, int NV, int NM) {
+    const int w = k->w, px = PX(NV);
+    const size_t ms = (size_t)NM * VW, mrs = (size_t)(w + 2) * ms;
+    for (int yy = y0; yy < y1; yy++) {
+        for (int x0 = 0; x0 < w;) {
+            const int np = x0 + px <= w ? px : 1;
+            vf acc[24];
+            for (int p = 0; p < np; p++)
+                for (int v = 0; v < NV; v++) memcpy(&acc[p * NV + v], k->b2 + v * VW, sizeof(vf));
+            const float *base = mid + (size_t)(yy + 1) * mrs + (size_t)(x0 + 1) * ms;
+            if (np > 1 && NV == 1) CONV_CHUNK(1, PX(1), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
+            else if (np > 1 && NV == 2) CONV_CHUNK(2, PX(2), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
+            else if (np > 1 && NV == 3) CONV_CHUNK(3, PX(3), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
+            else if (np > 1 && NV == 4) CONV_CHUNK(4, PX(4), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
+            else CONV_CHUNK(NV, 1, acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
+            for (int p = 0; p < np; p++) {
+                float *pix = y + ((size_t)yy * w + x0 + p) * VW;
+                for (int j = 0; j < k->nmoves; j++) {
+                    const rsc_move *mv = &k->moves[j];
+                    vi idx, mask;
+                    memcpy(&idx, mv->idx, sizeof idx);
+                    memcpy(&mask, mv->mask, sizeof mask);
+                    vf cur, add = __builtin_shuffle(acc[p * NV + mv->src], idx);
+                    add = (vf)((vi)add & mask);
+                    float *dst = pix + mv->plane;
+                    memcpy(&cur, dst, sizeof cur);
+                    cur += add;
+                    memcpy(dst, &cur, sizeof cur);
+                }
+            }
+            x0 += np;
+        }
+    }
+}
+
+#undef PX
+#undef CONV_CHUNK
+#undef FN
+#undef CAT
+#undef CAT_

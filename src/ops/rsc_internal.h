@@ -1,0 +1,23 @@
+// rsc_internal.h: the RSC block's direct algorithm (rsc_direct.c), which rsc_block.c picks for narrow
+// blocks. Both convs vectorise over output channels and run straight on y: conv1 reads y's channels S
+// through offsets, conv2's outputs are permuted into y's channel blocks and added. Two passes over the
+// frame with a barrier between them (conv1 reads y everywhere before conv2 writes it): conv1 writes its
+// ReLU'd output for every pixel to a pixel-major map with a zero border, conv2 reads it.
+// For blk 8 on any AVX2 CPU (8-wide vectors) and blk 16 where the CPU has AVX-512F (16-wide).
+#pragma once
+#include <stddef.h>
+
+#include "ops/rsc.h"
+
+enum { SV_RSC_DIRECT_MAX_VECS = 4 };  // conv1's and conv2's outputs: at most 4 vectors of blk channels
+
+typedef struct rsc_direct rsc_direct;
+
+// Whether the direct algorithm takes d on this CPU (blk, channel counts, ISA).
+int sv_rsc_direct_takes(const sv_rsc_desc *d);
+// Workspace floats: conv1's output map with its border.
+size_t sv_rsc_direct_workspace(const sv_rsc_desc *d);
+rsc_direct *sv_rsc_direct_create(const sv_rsc_desc *d, sv_err *e);
+// y updated in place; sec[0] += conv1's thread-seconds, sec[1] += conv2's (with the add into y).
+void sv_rsc_direct_run(rsc_direct *k, float *y, float *ws, int threads, double sec[2]);
+void sv_rsc_direct_free(rsc_direct *k);
