@@ -193,7 +193,7 @@ static void t_bicubic_runner(void) {
     for (int i = 0; i < n; i++) CHECK(sv_imresize(want + i * FR, in + i * fr, 3, h, w, H, W, &e) == 0);
     const float *frames[3] = {in, in + fr, in + 2 * fr};
     for (int how = 0; how < 2; how++) {
-        sv_runner *r = how ? sv_job_runner_create(NULL, h, w, n, SV_EXEC_FAST, &e) : sv_bicubic_runner_create(h, w, n, &e);
+        sv_runner *r = how ? sv_job_runner_create(NULL, h, w, n, 0, SV_EXEC_FAST, &e) : sv_bicubic_runner_create(h, w, n, &e);
         CHECKF(r != NULL, "bicubic runner: %s", e.msg);
         if (!r) continue;
         outs o = {.out = calloc(FR * n, sizeof(float)), .frame = FR};

@@ -46,7 +46,7 @@ sv_runner *sv_bicubic_runner_create(int h, int w, int max_frames, sv_err *e) {
     }
     bicubic_runner *r = sv_calloc(1, sizeof *r, e);
     if (!r) return NULL;
-    r->base = (sv_runner){.impl = &bicubic_impl, .max_frames = max_frames,
+    r->base = (sv_runner){.impl = &bicubic_impl, .max_frames = max_frames, .max_emit = max_frames,
                           .bytes = out_floats(h, w) * sizeof(float)};
     r->h = h;
     r->w = w;

@@ -197,6 +197,7 @@ static void recon_tile(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, 
     const int *s = t->s, *n = t->n;
     sv_prof_table *pt = &r->base.table;
     double t0 = sv_now();
+    channel_zero_padding(sv_fmap_one(r->fuse_in, 2 * C, n[0], w, blk));  // it lies in the runner's arena
     copy_rows(r->fuse_in, n[0], 0, 0, blk, fb, h, s[0], blk, C, n[0], w);
     copy_rows(r->fuse_in, n[0], 0, C, blk, ff, h, s[0], blk, C, n[0], w);
     sv_prof_lap(pt, SV_PROF_CONCAT, t0);

@@ -57,7 +57,7 @@ static void run_conv_ref(sv_vsr_runner *r, const sv_conv_op *op, float *out, con
         conv_failed(r, op);
         return;
     }
-    conv2d_forward_ref(dst, in, op->layer->w, op->layer->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, 1);
+    conv2d_forward_ref(dst, in, op->weight, op->layer->b, d->cin, d->cout, d->h, d->w, d->k, d->pad, 1);
     if (op->tap) sv_tap_emit(r, op->tap, tap_index, dst, d->cout, oh, ow, 1);
     if (d->act) act_forward(dst, n, d->act_slope);
     if (residual) add_forward(out, dst, residual, n);
@@ -101,6 +101,7 @@ void sv_tap_emit(sv_vsr_runner *r, const char *name, int index, const float *dat
 void sv_describe_conv(const sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
                       int act, float slope, int flags, const char *tap) {
     op->layer = c;
+    op->weight = c->w;
     op->tap = tap;
     snprintf(op->name, sizeof op->name, "%s", name);
     op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = c->k, .pad = c->k / 2, .h = h, .w = w,
@@ -111,24 +112,50 @@ void sv_describe_conv(const sv_vsr_runner *r, sv_conv_op *op, const char *name, 
 int sv_plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
                  int act, float slope, int flags, const char *tap, sv_err *e) {
     sv_describe_conv(r, op, name, c, h, w, act, slope, flags, tap);
-    if (r->mode != SV_EXEC_FAST) return 0;
-    op->plan = sv_conv_plan_create(&op->d, c->w, c->b, e);
-    return op->plan ? 0 : sv_errprefix(e, "planning %s", name);
+    return sv_plan_op(r, op, e);
 }
 
-// B_i of one frame: the runner's only per-frame buffer (feat_b holds max_frames of them)
+int sv_plan_op(sv_vsr_runner *r, sv_conv_op *op, sv_err *e) {
+    if (r->mode != SV_EXEC_FAST) return 0;
+    op->plan = sv_conv_plan_create(&op->d, op->weight, op->layer->b, e);
+    return op->plan ? 0 : sv_errprefix(e, "planning %s", op->name);
+}
+
+// B_i of one frame: the runner's only per-frame buffer. feat_b holds one per emitted frame (run_chunk).
 static size_t feat_floats(const sv_vsr_runner *r) { return sv_fmap_floats(r->C, r->h, r->w, r->blk); }
+
+// When a buffer is live: all along (KEEP), or only inside one stage of a frame: SPyNet's flow, a trunk
+// step's conv_first (its input cat), the trunk step's residual blocks, the reconstruction and the output
+// callback that takes its frame. The stages run one after another, so
+// the buffers of different stages share one arena (the largest stage's size): a buffer's contents do not
+// survive its stage.
+enum { BUF_KEEP, BUF_SPYNET, BUF_CAT, BUF_BLOCKS, BUF_RECON, BUF_STAGES };
 
 typedef struct {
     float **p;
-    size_t n;  // floats
+    size_t n;   // floats
+    int stage;  // BUF_*
 } buf_spec;
 enum { MAX_BUFS = 24 + 2 * SV_SPY_LEVELS };
 
-static void add_buf(buf_spec *b, int *n, float **p, size_t floats) { b[(*n)++] = (buf_spec){p, floats}; }
+static void add_buf(buf_spec *b, int *n, float **p, size_t floats, int stage) {
+    b[(*n)++] = (buf_spec){p, floats, stage};
+}
 
-// Every buffer of runner r with its size in floats: the one list that sv_runner_create allocates and
-// sv_runner_estimate sums. Needs r's model, mode, blk, C, h, w, max_frames and SPyNet sizes. Returns the count.
+// Offsets in the arena (floats, whole cache lines) of the staged buffers; returns the arena's size.
+static size_t arena_layout(const buf_spec *b, int n, size_t *off) {
+    size_t used[BUF_STAGES] = {0}, size = 0;
+    for (int i = 0; i < n; i++) {
+        if (b[i].stage == BUF_KEEP) continue;
+        off[i] = used[b[i].stage];
+        used[b[i].stage] += (b[i].n + 15) / 16 * 16;
+        if (used[b[i].stage] > size) size = used[b[i].stage];
+    }
+    return size;
+}
+
+// Every buffer of runner r with its size in floats and stage: the one list that sv_runner_create allocates
+// and sv_runner_estimate sums. Needs r's model, mode, blk, C, h, w, max_frames and SPyNet sizes. Returns the count.
 static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     const sv_model *m = r->m;
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
@@ -158,35 +185,40 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     const size_t HW3 = (size_t)3 * SV_SCALE * h * W;
     size_t big2 = sv_fmap_floats(g2, 2 * n1, W, blk), obn = sv_fmap_floats(3, n3, W, blk);
     if (obn > big2) big2 = obn;
-    add_buf(b, &n, &r->feat_b, feat_floats(r) * (size_t)r->base.max_frames);
-    add_buf(b, &n, &r->hid, sv_fmap_floats(C, h, w, blk));
-    add_buf(b, &n, &r->warped, sv_fmap_floats(C, h, w, blk));
-    add_buf(b, &n, &r->cat, sv_fmap_floats(C + 3, h, w, blk));
-    add_buf(b, &n, &r->mid, sv_fmap_floats(maxmid, h, w, blk));
-    add_buf(b, &n, &r->gath, sv_fmap_floats(maxgath, h, w, blk));
-    add_buf(b, &n, &r->res, sv_fmap_floats(maxres, h, w, blk));
-    add_buf(b, &n, &r->rsc_ws, rsc_ws);
-    add_buf(b, &n, &r->flow, 2 * hw);
-    add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, n0, w, blk));
-    add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, n0, w, blk));
-    add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * n0, 2 * w, blk));
-    add_buf(b, &n, &r->hr, sv_fmap_floats(m->conv_hr.cout, n2, W, blk));
-    add_buf(b, &n, &r->ps2, big2);
-    add_buf(b, &n, &r->out_chw, HW3);
+    add_buf(b, &n, &r->feat_b, feat_floats(r) * (size_t)r->base.max_emit, BUF_KEEP);
+    add_buf(b, &n, &r->hid, sv_fmap_floats(C, h, w, blk), BUF_KEEP);
+    add_buf(b, &n, &r->cat, sv_fmap_floats(C + 3, h, w, blk), BUF_CAT);
+    add_buf(b, &n, &r->mid, sv_fmap_floats(maxmid, h, w, blk), BUF_BLOCKS);
+    add_buf(b, &n, &r->gath, sv_fmap_floats(maxgath, h, w, blk), BUF_BLOCKS);
+    add_buf(b, &n, &r->res, sv_fmap_floats(maxres, h, w, blk), BUF_BLOCKS);
+    add_buf(b, &n, &r->rsc_ws, rsc_ws, BUF_BLOCKS);
+    add_buf(b, &n, &r->flow, 2 * hw, BUF_KEEP);  // SPyNet's output, the trunk's input
+    add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, n0, w, blk), BUF_RECON);
+    add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, n0, w, blk), BUF_RECON);
+    add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * n0, 2 * w, blk), BUF_RECON);
+    add_buf(b, &n, &r->hr, sv_fmap_floats(m->conv_hr.cout, n2, W, blk), BUF_RECON);
+    add_buf(b, &n, &r->ps2, big2, BUF_RECON);
+    add_buf(b, &n, &r->out_chw, HW3, BUF_RECON);  // the output callback, which ends the stage, reads it
     if (r->mode == SV_EXEC_REFERENCE) {  // a residual conv's raw output: a trunk conv's, or conv_last's
         const size_t lr = (size_t)C * hw, hr3 = (size_t)3 * n3 * W;
-        add_buf(b, &n, &r->scratch, lr > hr3 ? lr : hr3);
+        add_buf(b, &n, &r->scratch, lr > hr3 ? lr : hr3, BUF_KEEP);
     }
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
-        add_buf(b, &n, &r->spy_ref[l], 3 * (size_t)r->lh[l] * r->lw[l]);
-        add_buf(b, &n, &r->spy_supp[l], 3 * (size_t)r->lh[l] * r->lw[l]);
+        add_buf(b, &n, &r->spy_ref[l], 3 * (size_t)r->lh[l] * r->lw[l], BUF_SPYNET);
+        add_buf(b, &n, &r->spy_supp[l], 3 * (size_t)r->lh[l] * r->lw[l], BUF_SPYNET);
     }
-    add_buf(b, &n, &r->spy_flow, 2 * shw);
-    add_buf(b, &n, &r->spy_up, 2 * shw);
-    add_buf(b, &n, &r->spy_warp, 3 * shw);
-    add_buf(b, &n, &r->spy_in, sv_fmap_floats(8, r->sh, r->sw, blk));
-    add_buf(b, &n, &r->spy_a, sv_fmap_floats(SV_SPY_WIDEST, r->sh, r->sw, blk));
-    add_buf(b, &n, &r->spy_b, sv_fmap_floats(SV_SPY_WIDEST, r->sh, r->sw, blk));
+    add_buf(b, &n, &r->spy_flow, 2 * shw, BUF_SPYNET);
+    add_buf(b, &n, &r->spy_up, 2 * shw, BUF_SPYNET);
+    add_buf(b, &n, &r->spy_warp, 3 * shw, BUF_SPYNET);
+    // SPyNet's convs write a, b, a, b, a in turn (spynet.c): a holds the outputs of convs 0, 2, 4, b of 1, 3;
+    // the 8-channel input of conv 0 lies in b (spy_in, set beside the allocation), which conv 1 overwrites
+    int wa = 0, wb = sv_spy_width[0];
+    for (int j = 0; j < SV_SPY_CONVS; j++) {
+        int *wd = j % 2 ? &wb : &wa;
+        if (sv_spy_width[j + 1] > *wd) *wd = sv_spy_width[j + 1];
+    }
+    add_buf(b, &n, &r->spy_a, sv_fmap_floats(wa, r->sh, r->sw, blk), BUF_SPYNET);
+    add_buf(b, &n, &r->spy_b, sv_fmap_floats(wb, r->sh, r->sw, blk), BUF_SPYNET);
     return n;
 }
 
@@ -214,9 +246,10 @@ void sv_runner_estimate_tiled(const sv_model *m, int h, int w, sv_exec_mode mode
     sv_spynet_sizes(h, w, &r.sh, &r.sw, r.lh, r.lw);
     sv_recon_layout(&r, tile_rows);
     buf_spec b[MAX_BUFS];
-    const int n = runner_buffers(&r, b);  // max_frames 0: the fixed part
-    size_t floats = 0;
-    for (int i = 0; i < n; i++) floats += b[i].n;
+    const int n = runner_buffers(&r, b);  // no frames: the fixed part
+    size_t off[MAX_BUFS], floats = arena_layout(b, n, off);
+    for (int i = 0; i < n; i++)
+        if (b[i].stage == BUF_KEEP) floats += b[i].n;
     *fixed = floats * sizeof(float) + plans_bytes(m, sv_recon_buffer_rows(&r, 1), w, r.recon_tail_rows[0], mode);
     *per_frame = feat_floats(&r) * sizeof(float);
 }
@@ -235,32 +268,37 @@ int sv_runner_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode, size
 
 // Without a budget: the whole frame when the reconstruction's maps fit in SV_RECON_DEFAULT_BYTES more than
 // the smallest tiles need, else the largest tiles that do.
-static int default_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode) {
+int sv_runner_default_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode) {
     size_t least, per;
     sv_runner_estimate_tiled(m, h, w, mode, SV_RECON_ALIGN, &least, &per);
     return sv_runner_tile_rows(m, h, w, mode, least + SV_RECON_DEFAULT_BYTES);
 }
 
 void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {
-    sv_runner_estimate_tiled(m, h, w, mode, default_tile_rows(m, h, w, mode), fixed, per_frame);
+    sv_runner_estimate_tiled(m, h, w, mode, sv_runner_default_tile_rows(m, h, w, mode), fixed, per_frame);
 }
 
 static const sv_runner_impl vsr_impl;
 
 sv_runner *sv_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
     if (h < 1 || w < 1) return sv_runner_create_tiled(m, h, w, max_frames, mode, 0, e);  // refused there
-    return sv_runner_create_tiled(m, h, w, max_frames, mode, default_tile_rows(m, h, w, mode), e);
+    return sv_runner_create_tiled(m, h, w, max_frames, mode, sv_runner_default_tile_rows(m, h, w, mode), e);
 }
 
 sv_runner *sv_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
                                   int tile_rows, sv_err *e) {
-    if (h < 1 || w < 1 || max_frames < 1) {
-        sv_errf(e, "invalid runner size %dx%d, %d frames", h, w, max_frames);
+    return sv_runner_create_window(m, h, w, max_frames, max_frames, mode, tile_rows, e);
+}
+
+sv_runner *sv_runner_create_window(const sv_model *m, int h, int w, int max_frames, int max_emit,
+                                   sv_exec_mode mode, int tile_rows, sv_err *e) {
+    if (h < 1 || w < 1 || max_frames < 1 || max_emit < 1 || max_emit > max_frames) {
+        sv_errf(e, "invalid runner size %dx%d, %d frames (%d emitted)", h, w, max_frames, max_emit);
         return NULL;
     }
     sv_vsr_runner *r = sv_calloc(1, sizeof *r, e);
     if (!r) return NULL;
-    r->base = (sv_runner){.impl = &vsr_impl, .max_frames = max_frames};
+    r->base = (sv_runner){.impl = &vsr_impl, .max_frames = max_frames, .max_emit = max_emit};
     r->m = m;
     r->mode = mode;
     r->blk = runner_blk(mode);
@@ -270,9 +308,14 @@ sv_runner *sv_runner_create_tiled(const sv_model *m, int h, int w, int max_frame
     sv_recon_layout(r, tile_rows);
     if (sv_spynet_plan(r, e) || sv_trunk_plan(r, e) || sv_recon_plan(r, e)) goto fail;
     buf_spec bufs[MAX_BUFS];
+    size_t off[MAX_BUFS];
     const int nbufs = runner_buffers(r, bufs);
-    for (int i = 0; i < nbufs; i++)
-        if (!(*bufs[i].p = alloc_buf(r, bufs[i].n, e))) goto fail;
+    if (!(r->arena = alloc_buf(r, arena_layout(bufs, nbufs, off), e))) goto fail;
+    for (int i = 0; i < nbufs; i++) {
+        if (bufs[i].stage != BUF_KEEP) *bufs[i].p = r->arena + off[i];
+        else if (!(*bufs[i].p = alloc_buf(r, bufs[i].n, e))) goto fail;
+    }
+    r->spy_in = r->spy_b;  // runner_buffers: conv 0's input, dead when conv 1 writes b
     r->out_blk = r->ps2;
     return &r->base;
 fail:
@@ -292,14 +335,18 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
     const size_t fm = feat_floats(r);
     // backward branch over all n frames
+    // B_i of an emitted frame stays in slot i for the reconstruction; the lookahead frames' B_i (i >= n_emit)
+    // are only the next step's input, so they all pass through the last emitted frame's slot before that
+    // frame's own B is written there: a step reads its prev (warping it into cat) before it writes its
+    // output, which may be the same map (as the forward branch's hidden state always is)
     for (int i = n - 1; i >= 0; i--) {
-        float *fb = r->feat_b + (size_t)i * fm;
+        float *fb = r->feat_b + (size_t)(i < n_emit ? i : n_emit - 1) * fm;
         const float *prev = NULL;
         double t0 = sv_now();
         if (i < n - 1) {
             sv_spynet_flow(r, frames[i], frames[i + 1], r->flow, i == 0 ? "spynet_bwd0_residual" : NULL);
             sv_tap_emit(r, "flow_backward", i, r->flow, 2, h, w, 1);
-            prev = r->feat_b + (size_t)(i + 1) * fm;
+            prev = r->feat_b + (size_t)(i + 1 < n_emit ? i + 1 : n_emit - 1) * fm;
         }
         double t1 = sv_now();
         sv_trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, r->flow, fb);
@@ -350,14 +397,11 @@ static void free_runner(sv_runner *base) {
     sv_free_op(&r->conv_hr);
     sv_free_op(&r->conv_last);
     for (int j = 0; j < SV_RECON_CONVS; j++) sv_free_op(&r->tail[j]);
-    float *bufs[] = {r->feat_b, r->hid, r->warped, r->cat, r->mid, r->gath, r->res, r->rsc_ws, r->flow, r->fuse_in,
-                     r->fuse_out, r->ps1, r->hr, r->ps2, r->out_chw, r->scratch,
-                     r->spy_flow, r->spy_up, r->spy_warp, r->spy_in, r->spy_a, r->spy_b};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
-    for (int l = 0; l < SV_SPY_LEVELS; l++) {
-        free(r->spy_ref[l]);
-        free(r->spy_supp[l]);
-    }
+    buf_spec bufs[MAX_BUFS];
+    const int nbufs = runner_buffers(r, bufs);
+    for (int i = 0; i < nbufs; i++)
+        if (bufs[i].stage == BUF_KEEP) free(*bufs[i].p);
+    free(r->arena);  // every other buffer lies in it
     free(r);
 }
 

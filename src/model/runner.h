@@ -18,7 +18,8 @@ typedef enum {
     SV_EXEC_FAST = 1,       // planned convs in the channel-blocked layout, fused bias/act/residual
 } sv_exec_mode;
 
-// Called with each output frame in order: chw is [3, 4h, 4w] (SV_SCALE h, SV_SCALE w) float, RGB, not clamped.
+// Called with each output frame in order: chw is [3, 4h, 4w] (SV_SCALE h, SV_SCALE w) float, RGB, not clamped,
+// valid during the call only (the runner reuses its memory for the next frame's other stages).
 typedef int (*sv_output_fn)(void *ud, int index, const float *chw, sv_err *e);
 // Test hook: intermediate tensors in plain CHW (see runner.c for the names).
 typedef void (*sv_tap_fn)(void *ud, const char *name, int index, const float *chw, int c, int h, int w);
@@ -64,7 +65,8 @@ sv_runner_profile sv_runner_get_profile(const sv_runner *r);
 // sv_runner_free.
 const sv_prof_table *sv_runner_get_layers(const sv_runner *r);
 
-// Bytes a runner for max_frames frames of h x w in mode would allocate, fixed + per_frame * max_frames:
+// Bytes a runner for max_frames frames of h x w in mode would allocate, fixed + per_frame * (frames it emits
+// per run: max_frames, or max_emit for sv_runner_create_window):
 // its buffers (the same list sv_runner_create allocates; sv_runner_bytes), its conv plans' transformed
 // weights, and the convs' scratch while it runs.
 void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame);
@@ -82,8 +84,15 @@ int sv_runner_tiles_used(int h, int tile_rows);
 // tile_rows: as sv_runner_tiles_used.
 sv_runner *sv_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
                                   int tile_rows, sv_err *e);
+// The same for runs of at most max_frames frames of which at most max_emit are emitted (the rest is the
+// backward branch's lookahead): B_i is kept for the emitted frames only (the lookahead's pass through the
+// last emitted frame's slot before it is written), so the runner holds max_emit frames of features.
+sv_runner *sv_runner_create_window(const sv_model *m, int h, int w, int max_frames, int max_emit,
+                                   sv_exec_mode mode, int tile_rows, sv_err *e);
 void sv_runner_estimate_tiled(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows, size_t *fixed,
                               size_t *per_frame);
+// The tile rows sv_runner_create picks (h: the whole frame).
+int sv_runner_default_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode);
 // The largest tile rows whose runner's fixed part (sv_runner_estimate_tiled) fits in budget bytes: 0 (the
 // whole frame) when it fits, SV_RECON_ALIGN (the smallest) when nothing does.
 int sv_runner_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode, size_t budget);

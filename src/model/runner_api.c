@@ -3,8 +3,9 @@
 
 int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
                         sv_output_fn out, void *ud, sv_err *e) {
-    if (n < 1 || n > r->max_frames || n_emit < 1 || n_emit > n)
-        return sv_errf(e, "runner: %d frames (%d emitted), planned for 1..%d", n, n_emit, r->max_frames);
+    if (n < 1 || n > r->max_frames || n_emit < 1 || n_emit > n || n_emit > r->max_emit)
+        return sv_errf(e, "runner: %d frames (%d emitted), planned for 1..%d (%d emitted)", n, n_emit,
+                       r->max_frames, r->max_emit);
     return r->impl->run_chunk(r, frames, n, n_emit, prev, out, ud, e);
 }
 

@@ -16,7 +16,8 @@ typedef struct {
 
 struct sv_runner {
     const sv_runner_impl *impl;
-    int max_frames;
+    int max_frames;            // frames per run
+    int max_emit;              // of which emitted (the rest is lookahead): <= max_frames
     size_t bytes;              // held by the runner's buffers (sv_runner_bytes)
     sv_runner_profile prof;    // filled by the implementation as it runs
     sv_tap_fn tap;             // BasicVSR's test hook (the bicubic runner has no intermediates)
@@ -30,6 +31,7 @@ struct sv_runner {
 // One planned conv: its shape, what is fused after it, and (fast mode) its plan.
 typedef struct {
     const sv_conv_layer *layer;
+    const float *weight;  // the weights it runs with: the layer's, or the runner's reordered copy (conv_first)
     sv_conv_desc d;
     sv_conv_plan *plan;   // SV_EXEC_FAST only
     const char *tap;      // name of the raw (pre-activation) output for the tap hook, or NULL
@@ -43,7 +45,8 @@ enum { SV_OP_RESIDUAL = 1, SV_OP_SHUFFLE = 2 };  // sv_plan_conv's epilogue flag
 typedef struct {
     sv_conv_op conv_first;
     sv_conv_op *conv1, *conv2;  // num_block each
-    sv_rsc_plan **rsc;          // num_block: the block fused over strips (ops/rsc.h), or NULL: conv1, conv2
+    sv_rsc_plan **rsc;          // num_block: the block as one op (ops/rsc.h), or NULL: conv1, conv2
+    float *first_w;             // conv_first's weights for cat[h, x] (the model's are for cat[x, h])
 } sv_trunk_ops;
 
 typedef struct {
@@ -63,10 +66,13 @@ typedef struct {
     // last one when they differ (else 0), and the last one's convs
     int tile_rows, recon_rows[SV_RECON_STAGES], recon_tail_rows[SV_RECON_STAGES];
     sv_conv_op tail[SV_RECON_CONVS];
-    // buffers (floats)
-    float *feat_b;           // max_frames x [C, h, w]: backward features B_i
-    float *hid, *warped;     // [C, h, w]
-    float *cat;              // [C+3, h, w]
+    // buffers (floats); all but feat_b, hid, flow and scratch lie in the arena, shared by the stages
+    // of a frame (runner.c: a buffer's contents do not survive its stage, and the padding channels of a map
+    // that no conv writes, cat and fuse_in, are zeroed by the stage)
+    float *arena;
+    float *feat_b;           // max_emit x [C, h, w]: backward features B_i (runner.c: run_chunk)
+    float *hid;              // [C, h, w]
+    float *cat;              // [C+3, h, w]: cat[warp(h), x] (trunk.c: conv_first's input channels reordered)
     float *mid, *gath, *res; // [mid/|S|/|K2| <= C ... , h, w] (scratch of the blocks run as separate convs)
     float *rsc_ws;           // the fused blocks' workspace (sv_rsc_plan_run)
     float *flow;             // [2, h, w] plain CHW
@@ -93,7 +99,9 @@ void sv_run_conv(sv_vsr_runner *r, const sv_conv_op *op, float *out, const float
 // Fills op's name and desc for conv layer c on an h x w input: act (slope), flags SV_OP_*, tap name or NULL.
 void sv_describe_conv(const sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
                       int act, float slope, int flags, const char *tap);
-// The same, and plans op (fast mode).
+// Plans op (fast mode) from its desc and weight.
+int sv_plan_op(sv_vsr_runner *r, sv_conv_op *op, sv_err *e);
+// sv_describe_conv, then sv_plan_op.
 int sv_plan_conv(sv_vsr_runner *r, sv_conv_op *op, const char *name, const sv_conv_layer *c, int h, int w,
                  int act, float slope, int flags, const char *tap, sv_err *e);
 void sv_free_op(sv_conv_op *op);

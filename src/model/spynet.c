@@ -29,6 +29,7 @@ int sv_spynet_plan(sv_vsr_runner *r, sv_err *e) {
             sv_conv_op *op = &r->spy[l][j];
             const sv_conv_layer *c = &r->m->spynet[l][j];
             op->layer = c;
+            op->weight = c->w;
             sv_spynet_name(op->name, sizeof op->name, l, j);
             op->d = (sv_conv_desc){.cin = c->cin, .cout = c->cout, .k = 7, .pad = 3, .h = r->lh[l], .w = r->lw[l],
                                    .blk = r->blk, .act = j < SV_SPY_CONVS - 1, .act_slope = 0.0f};

@@ -1,5 +1,7 @@
-// trunk.c: the propagation trunks of the BasicVSR runner: per step conv_first on cat[x, warped hidden
-// state], then the residual blocks. A block with RSC index lists (a pruned one) runs in fast mode as one
+// trunk.c: the propagation trunks of the BasicVSR runner: per step conv_first on cat[warped hidden state,
+// x], then the residual blocks. The model's conv_first reads cat[x, h]; its input channels are reordered
+// once at plan time, so that the warp writes the hidden state straight into cat (channels from 0, the
+// blocks of a C-channel map) instead of into a map of its own copied after x. A block with RSC index lists (a pruned one) runs in fast mode as one
 // fused op over strips of rows (ops/rsc.h): its narrow maps stay in cache instead of four passes over the
 // frame. Every other block runs as two planned convs, conv2 adding the skip.
 #include <stdlib.h>
@@ -51,18 +53,32 @@ static int plan_block(sv_vsr_runner *r, int t, int k, sv_err *e) {
     return 0;
 }
 
+// conv_first of trunk t for cat[h (C), x (3)]: input channel i of the copy is the model's (i + 3) % (C + 3).
+static int plan_first(sv_vsr_runner *r, int t, sv_err *e) {
+    const sv_conv_layer *c = &r->m->trunk[t].conv_first;
+    sv_trunk_ops *to = &r->trunk[t];
+    const size_t kk = (size_t)c->k * c->k;
+    if (!(to->first_w = sv_malloc((size_t)c->cout * c->cin * kk * sizeof(float), e))) return -1;
+    for (int o = 0; o < c->cout; o++)
+        for (int i = 0; i < c->cin; i++)
+            memcpy(to->first_w + ((size_t)o * c->cin + i) * kk, c->w + ((size_t)o * c->cin + (i + 3) % c->cin) * kk,
+                   kk * sizeof(float));
+    char name[sizeof to->conv_first.name];
+    sv_first_name(name, sizeof name, t);
+    sv_describe_conv(r, &to->conv_first, name, c, r->h, r->w, 1, r->m->act_slope, 0, NULL);
+    to->conv_first.weight = to->first_w;
+    return sv_plan_op(r, &to->conv_first, e);
+}
+
 int sv_trunk_plan(sv_vsr_runner *r, sv_err *e) {
     const sv_model *m = r->m;
-    char name[sizeof r->fusion.name];
     for (int t = 0; t < 2; t++) {
         sv_trunk_ops *to = &r->trunk[t];
         const size_t nb = (size_t)m->num_block + 1;
         if (!(to->conv1 = sv_calloc(nb, sizeof(sv_conv_op), e)) || !(to->conv2 = sv_calloc(nb, sizeof(sv_conv_op), e)) ||
             !(to->rsc = sv_calloc(nb, sizeof(sv_rsc_plan *), e)))
             return -1;
-        sv_first_name(name, sizeof name, t);
-        if (sv_plan_conv(r, &to->conv_first, name, &m->trunk[t].conv_first, r->h, r->w, 1, m->act_slope, 0, NULL, e))
-            return -1;
+        if (plan_first(r, t, e)) return -1;
         for (int k = 0; k < m->num_block; k++)
             if (plan_block(r, t, k, e)) return -1;
     }
@@ -130,12 +146,14 @@ void sv_trunk_step(sv_vsr_runner *r, int t, const float *x, const float *prev, c
     const sv_fmap cat = lr_map(r, r->cat, C + 3);
     sv_prof_table *pt = &r->base.table;
     double t0 = sv_now();
-    channel_copy(sv_fmap_slice(cat, 0, 3), lr_plain(r, x, 3));
-    t0 = sv_prof_lap(pt, SV_PROF_CONCAT, t0);
-    if (prev) flow_warp_forward(r->warped, prev, flow, C, r->h, r->w, SV_PAD_ZEROS, r->blk);
-    else memset(r->warped, 0, sv_fmap_floats(C, r->h, r->w, r->blk) * sizeof(float));
+    // the first C channels of cat are the blocks of a C-channel map: the warp writes them whole (a block
+    // shared with x gets zeros past C), then x follows; cat lies in the runner's arena, so its padding
+    // channels past C + 3 are zeroed
+    if (prev) flow_warp_forward(r->cat, prev, flow, C, r->h, r->w, SV_PAD_ZEROS, r->blk);
+    else memset(r->cat, 0, sv_fmap_floats(C, r->h, r->w, r->blk) * sizeof(float));
     t0 = sv_prof_lap(pt, SV_PROF_WARP, t0);
-    channel_copy(sv_fmap_slice(cat, 3, C), lr_map(r, r->warped, C));
+    channel_zero_padding(cat);
+    channel_copy(sv_fmap_slice(cat, C, 3), lr_plain(r, x, 3));
     sv_prof_lap(pt, SV_PROF_CONCAT, t0);
     sv_run_conv(r, &to->conv_first, hid, r->cat, NULL, 0);
     for (int k = 0; k < r->m->num_block; k++) {
@@ -156,5 +174,6 @@ void sv_trunk_free(sv_vsr_runner *r) {
         free(to->conv1);
         free(to->conv2);
         free(to->rsc);
+        free(to->first_w);
     }
 }

@@ -91,6 +91,18 @@ void layout_convert(sv_fmap out, sv_fmap in) {
     channel_copy(out, in);
 }
 
+void channel_zero_padding(sv_fmap m) {
+    const int used = m.c % m.blk;
+    if (!used) return;
+    const size_t hw = (size_t)m.h * m.w;
+#pragma omp parallel for schedule(static) if (hw * (size_t)m.n * (size_t)m.blk > SV_OMP_MIN_WORK)
+    for (int s = 0; s < m.n; s++) {
+        float *last = m.data + (size_t)s * m.stride + (size_t)(m.c / m.blk) * m.plane;
+        for (size_t p = 0; p < hw; p++)
+            for (int k = used; k < m.blk; k++) last[p * m.blk + (size_t)k] = 0.0f;
+    }
+}
+
 // Padding channels of out (c .. cpad(c)) stay as the caller left them: zero.
 void channel_gather(sv_fmap out, sv_fmap in, const int *idx) { move_channels(out, NULL, in, idx, out.c, 0); }
 

@@ -26,6 +26,8 @@ void layout_convert(sv_fmap out, sv_fmap in);
 void channel_copy(sv_fmap out, sv_fmap in);
 // out += in, channel by channel (the two views may differ in layout).
 void channel_add(sv_fmap out, sv_fmap in);
+// Zeroes the padding channels (c .. cpad(c)-1) of every map of view m, whose channels must start at 0.
+void channel_zero_padding(sv_fmap m);
 // RSC (SSL-NOTES §3), idx: distinct channels of the full-map side (in for gather, y for scatter-add),
 // numbered within that view's window
 // gather:      out[i] = in[idx[i]], i < out.c      in: [cin,H,W]  out: [|idx|,H,W]

@@ -78,7 +78,10 @@ int sv_clip_stream(sv_clip_window *w, sv_chunk_fn run, void *ud, sv_err *e) {
     for (;;) {
         if (fill(w, e)) return -1;
         if (w->have == 0) return w->prev ? 0 : sv_errf(e, "%s: no frames to read", w->path);
-        const int n_emit = w->eof || w->have < w->chunk ? w->have : w->chunk;
+        // at most a chunk, also at the end of the clip: the frames past it are emitted by the next runs,
+        // whose backward branch starts from the same last frame (the same features, bit for bit), so a
+        // runner keeps the features of a chunk only (sv_runner_create_window)
+        const int n_emit = w->have < w->chunk ? w->have : w->chunk;
         if (run(ud, w, n_emit, e)) return -1;
         advance(w, n_emit);
         if (w->eof && w->have == 0) return 0;

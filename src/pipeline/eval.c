@@ -149,20 +149,21 @@ static int check_pair(const sv_frame_reader *rd, const sv_frame_reader *gr, cons
     return 0;
 }
 
-// The runners (one, or one per flip variant) and the sink's buffers for a window of win frames.
-static int sink_alloc(sink *s, const sv_model *m, int h, int w, int win, sv_err *e) {
+// The runners (one, or one per flip variant) and the sink's buffers for chunks of up to chunk frames with
+// lookahead frames after them.
+static int sink_alloc(sink *s, const sv_model *m, int h, int w, int chunk, int lookahead, sv_err *e) {
     const size_t osz = (size_t)3 * s->h4 * s->w4;
     const int nvar = s->o->flip ? NVAR : 1;
     s->gt_rgb = malloc(osz), s->gt_chw = malloc(osz), s->out_chw = malloc(osz);
-    if (s->o->flip) {  // the last chunk of a clip emits the whole window (chunk + lookahead frames)
-        s->acc = calloc((size_t)win, sizeof *s->acc);
-        s->accbuf = malloc((size_t)win * osz * sizeof(float));
+    if (s->o->flip) {  // a run emits at most a chunk (clip_stream.c)
+        s->acc = calloc((size_t)chunk, sizeof *s->acc);
+        s->accbuf = malloc((size_t)chunk * osz * sizeof(float));
     }
     if (!s->gt_rgb || !s->gt_chw || !s->out_chw || (s->o->flip && (!s->acc || !s->accbuf)))
-        return sv_errf(e, "%s: out of memory for a window of %d frames of %dx%d", s->lr_path, win, w, h);
-    for (int i = 0; s->o->flip && i < win; i++) s->acc[i] = s->accbuf + (size_t)i * osz;
+        return sv_errf(e, "%s: out of memory for a chunk of %d frames of %dx%d", s->lr_path, chunk, w, h);
+    for (int i = 0; s->o->flip && i < chunk; i++) s->acc[i] = s->accbuf + (size_t)i * osz;
     for (int v = 0; v < nvar; v++)
-        if (!(s->run[v] = sv_job_runner_create(m, h, w, win, s->o->mode, e))) return -1;
+        if (!(s->run[v] = sv_job_runner_create(m, h, w, chunk, lookahead, s->o->mode, e))) return -1;
     return 0;
 }
 
@@ -191,7 +192,7 @@ static int measure_clip(const sv_model *m, sv_frame_reader *rd, sv_frame_reader 
     sv_upscale_plan_chunk(m, h, w, hint, &u, &chunk, &la);
     sv_clip_window win;
     if (sv_clip_window_init(&win, s->lr_path, rd, chunk, la, o->max_frames, 0, e)) return -1;
-    int rc = sink_alloc(s, m, h, w, chunk + la, e);
+    int rc = sink_alloc(s, m, h, w, chunk, la, e);
     if (!rc) {
         sv_progress_start(&s->prog, o->progress, label,
                           o->max_frames > 0 && (count < 0 || count > o->max_frames) ? o->max_frames : count);

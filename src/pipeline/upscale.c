@@ -1,8 +1,9 @@
 // upscale.c: reader -> float frames -> runner in chunks -> uint8 frames -> writer.
 //
 // Memory: the runner keeps the backward features of every frame of a chunk (num_feat x h x w floats
-// each), so a chunk is the unit of memory. Frames stream in from the decoder into a window of
-// chunk + lookahead slots and out to the encoder one at a time; nothing holds the whole clip.
+// each) and one more map the lookahead passes through, so a chunk is the unit of memory. Frames stream in
+// from the decoder into a window of chunk + lookahead float frames and out to the encoder one at a time;
+// nothing holds the whole clip.
 // Chunks: the forward branch carries its hidden state from one chunk to the next (exact); the backward
 // branch of a chunk starts `lookahead` frames past its end, so only information from further than that
 // in the future is lost at chunk borders.
@@ -28,8 +29,8 @@
 #define DEFAULT_LOOKAHEAD 10
 #define LOOKAHEAD_SHARE 4  // an automatic window too small for the default lookahead gives it 1/4 of its frames
 #define MAX_AUTO_CHUNK 100000
-// An automatic window (chunk + lookahead) holds at most this many bytes of frames and features, or one
-// frame when a frame is larger: --max-memory is a limit, not a target. Longer chunks only move chunk borders
+// An automatic window (chunk + lookahead) holds at most this many bytes of frames and features (the chunk's
+// frames'), or one frame when a frame is larger: --max-memory is a limit, not a target. Longer chunks only move chunk borders
 // further apart (a border costs a little PSNR on the frames before it); a user who wants that passes --chunk.
 // At 180x320 with 64 features this is about 65 frames (the 1.7 GB budget before it gave about 75); at
 // 1280x720, 4 (chunk 3, lookahead 1: the peak stays under 3 GB).
@@ -61,15 +62,20 @@ static size_t default_budget(sv_mem_avail av) {
 
 size_t sv_upscale_default_budget(void) { return default_budget(sv_mem_available()); }
 
-sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e) {
-    return sv_job_runner_create_tiled(m, h, w, max_frames, mode, 0, e);
+sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int chunk, int lookahead, sv_exec_mode mode,
+                                sv_err *e) {
+    return sv_job_runner_create_tiled(m, h, w, chunk, lookahead, mode, 0, e);
 }
 
-sv_runner *sv_job_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
+sv_runner *sv_job_runner_create_tiled(const sv_model *m, int h, int w, int chunk, int lookahead, sv_exec_mode mode,
                                       int tile_rows, sv_err *e) {
-    if (!m) return sv_bicubic_runner_create(h, w, max_frames, e);
-    return tile_rows > 0 ? sv_runner_create_tiled(m, h, w, max_frames, mode, tile_rows, e)
-                         : sv_runner_create(m, h, w, max_frames, mode, e);
+    if (chunk < 1 || lookahead < 0 || lookahead > INT_MAX - chunk) {
+        sv_errf(e, "invalid window: chunk %d, lookahead %d", chunk, lookahead);
+        return NULL;
+    }
+    if (!m) return sv_bicubic_runner_create(h, w, chunk + lookahead, e);
+    if (tile_rows <= 0) tile_rows = sv_runner_default_tile_rows(m, h, w, mode);
+    return sv_runner_create_window(m, h, w, chunk + lookahead, chunk, mode, tile_rows, e);
 }
 
 void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows, size_t *fixed,
@@ -86,32 +92,47 @@ void sv_runner_profile_add(sv_runner_profile *sum, const sv_runner *r) {
     if (sum->layers) sv_prof_table_merge(sum->layers, sv_runner_get_layers(r));
 }
 
-// Bytes of the runner and the frame window: fixed + per_frame x (chunk + lookahead) frames
+// Bytes of the runner and the frame window of chunk + lookahead frames: fixed, a float frame per window
+// frame (per_frame) and the runner's features per chunk frame (per_feat)
 typedef struct {
-    size_t fixed, per_frame;
+    size_t fixed, per_frame, per_feat;
 } window_cost;
 
-// The runner (sv_runner_estimate), one float frame per window slot, the previous chunk's last frame and
-// the decoded 8-bit frame.
+// The runner (sv_runner_estimate), the window's float frames, the previous chunk's last frame and the
+// decoded 8-bit frame.
 static window_cost runner_window_cost(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows) {
     window_cost c;
     const size_t frame = (size_t)3 * h * w;
-    sv_job_runner_estimate(m, h, w, mode, tile_rows, &c.fixed, &c.per_frame);
+    sv_job_runner_estimate(m, h, w, mode, tile_rows, &c.fixed, &c.per_feat);
     c.fixed += frame * sizeof(float) + frame;
-    c.per_frame += frame * sizeof(float);
+    c.per_frame = frame * sizeof(float);
     return c;
 }
 
-static size_t cost_of(window_cost c, long long frames) {
-    if (frames > 0 && c.per_frame && (size_t)frames > (SIZE_MAX - c.fixed) / c.per_frame) return SIZE_MAX;
-    return c.fixed + c.per_frame * (size_t)frames;
+// In long double: chunks near INT_MAX times frames of gigabytes overflow size_t (SIZE_MAX then).
+static size_t cost_of(window_cost c, long long chunk, long long lookahead) {
+    const long double b = (long double)c.fixed + (long double)c.per_frame * (long double)(chunk + lookahead) +
+                          (long double)c.per_feat * (long double)chunk;
+    return b >= (long double)SIZE_MAX ? SIZE_MAX : (size_t)b;
 }
 
-// Window frames (chunk + lookahead) that fit in bytes; -1 when not even the fixed part does
-static long long frames_within(window_cost c, size_t bytes) {
-    if (bytes < c.fixed) return -1;
-    const size_t n = (bytes - c.fixed) / c.per_frame;
+// The largest chunk that fits in bytes with lookahead frames after it (at most INT_MAX); 0 when not even a
+// chunk of 1 does
+static long long chunk_within(window_cost c, long long lookahead, size_t bytes) {
+    const size_t base = cost_of(c, 0, lookahead);
+    if (bytes < base) return 0;
+    const size_t n = (bytes - base) / (c.per_frame + c.per_feat);
     return n > (size_t)INT_MAX ? INT_MAX : (long long)n;
+}
+
+// An automatic chunk with lookahead la: what fits in the budget, with the window's frames and features
+// within AUTO_WINDOW_BYTES (at least one frame).
+static long long auto_chunk(window_cost c, int la, size_t budget) {
+    window_cost w = c;
+    w.fixed = 0;
+    long long n = chunk_within(c, la, budget), cap = chunk_within(w, la, AUTO_WINDOW_BYTES);
+    if (cap < 1) cap = 1;
+    return n < cap ? n : cap;
 }
 
 void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, int *chunk,
@@ -121,13 +142,14 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
     int ch = o->chunk;
     if (ch <= 0) {
         const window_cost c = runner_window_cost(m, h, w, o->mode, o->tile_rows);
-        long long n = frames_within(c, o->mem_budget ? o->mem_budget : sv_upscale_default_budget());
-        long long cap = (long long)(AUTO_WINDOW_BYTES / c.per_frame);
-        if (cap < 1) cap = 1;  // a frame larger than the cap: one frame
-        if (n > cap) n = cap;
-        if (n < 0) n = 0;
-        if (o->lookahead < 0 && n < (long long)LOOKAHEAD_SHARE * la) la = (int)(n / LOOKAHEAD_SHARE);
-        n -= la;
+        long long n = auto_chunk(c, la, o->mem_budget ? o->mem_budget : sv_upscale_default_budget());
+        if (o->lookahead < 0 && n + la < (long long)LOOKAHEAD_SHARE * la) {
+            la = (int)((n + la) / LOOKAHEAD_SHARE);
+            window_cost wc = c;  // and no more than the window cap allows beside one frame
+            wc.fixed = 0;
+            while (la > 0 && cost_of(wc, 1, la) > AUTO_WINDOW_BYTES) la--;
+            n = auto_chunk(c, la, o->mem_budget ? o->mem_budget : sv_upscale_default_budget());
+        }
         ch = n < 1 ? 1 : n > MAX_AUTO_CHUNK ? MAX_AUTO_CHUNK : (int)n;
     }
     if (count > 0 && ch >= count) {
@@ -170,7 +192,7 @@ static int choose_tiles(const sv_model *m, int h, int w, int count, const sv_ups
     if (!m || o->tile_rows > 0) return o->tile_rows;
     int la = o->lookahead >= 0 ? o->lookahead : DEFAULT_LOOKAHEAD, ch = o->chunk > 0 ? o->chunk : 1;
     if (count > 0 && (long long)ch + la > count) la = count > ch ? count - ch : 0;
-    const size_t need = cost_of(runner_window_cost(m, h, w, o->mode, SV_RECON_ALIGN), (long long)ch + la);
+    const size_t need = cost_of(runner_window_cost(m, h, w, o->mode, SV_RECON_ALIGN), ch, la);
     if (need >= room) return SV_RECON_ALIGN;
     size_t spare = room - need < room / 2 ? room - need : room / 2;
     if (spare > SV_RECON_DEFAULT_BYTES) spare = SV_RECON_DEFAULT_BYTES;
@@ -193,7 +215,7 @@ static void plan_within(const sv_model *m, int count, const sv_upscale_opts *o, 
     c->fixed += out;
     pl->tile_rows = m && p.tile_rows > 0 ? sv_runner_tiles_used(h, p.tile_rows) : h;
     pl->budget = budget;
-    pl->peak = cost_of(*c, (long long)pl->chunk + pl->lookahead);
+    pl->peak = cost_of(*c, pl->chunk, pl->lookahead);
 }
 
 // Plans the job within the budget: --max-memory, never more than is available; without it, half of what
@@ -211,20 +233,22 @@ static int plan_job(const sv_model *m, const char *input, const char *output, in
     plan_within(m, count, o, budget, out, pl, &c);
     if (pl->peak > budget && !o->mem_budget && budget < av.bytes) plan_within(m, count, o, budget = av.bytes, out, pl, &c);
     if (pl->peak <= budget) return 0;
-    const long long fit = frames_within(c, budget);  // window frames (chunk + lookahead) that fit
     char claim[200], fix[100], x[32];
-    if (fit < 1) {
+    if (chunk_within(c, 0, budget) < 1) {
         snprintf(claim, sizeof claim, "frames of %dx%d need about %s with this model even one frame at a time "
-                 "(--chunk 1)", w, h, sv_mem_format(cost_of(c, 1), x, sizeof x));
+                 "(--chunk 1)", w, h, sv_mem_format(cost_of(c, 1, 0), x, sizeof x));
         return refuse(input, claim, av, budget, o, budget < av.bytes ? "use a larger --max-memory, a smaller model "
                       "or smaller frames" : "use a smaller model or smaller frames", e);
     }
     snprintf(claim, sizeof claim, "--chunk %d with --lookahead %d needs about %s for frames of %dx%d", pl->chunk,
              pl->lookahead, sv_mem_format(pl->peak, x, sizeof x), w, h);
-    if (fit > pl->lookahead)  // the chunk is too large (an explicit --chunk: an automatic one fits)
-        snprintf(fix, sizeof fix, "use --chunk %lld or less", fit - pl->lookahead);
-    else                      // the lookahead is
-        snprintf(fix, sizeof fix, "use --chunk 1 --lookahead %lld or less", fit - 1);
+    const long long fit = chunk_within(c, pl->lookahead, budget);
+    if (fit >= 1) {  // the chunk is too large (an explicit --chunk: an automatic one fits)
+        snprintf(fix, sizeof fix, "use --chunk %lld or less", fit);
+    } else {         // the lookahead is: the most that fits with a chunk of 1
+        const size_t one = cost_of(c, 1, 1) - c.per_frame, room = budget > one ? budget - one : 0;
+        snprintf(fix, sizeof fix, "use --chunk 1 --lookahead %zu or less", room / c.per_frame);
+    }
     return refuse(input, claim, av, budget, o, fix, e);
 }
 
@@ -306,7 +330,7 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     sv_frame_writer *wr = NULL;
     sv_clip_window win = {0};
     if (sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
-        !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk + pl.lookahead, o->mode, pl.tile_rows, e)) ||
+        !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e)) ||
         !(wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den,
                                      &(sv_writer_opts){o->encoder, o->replace}, e)))
         goto done;

@@ -37,8 +37,10 @@ typedef struct {
 // (`-m bicubic`); and its size, as sv_runner_estimate / sv_bicubic_runner_estimate.
 // tile_rows: the reconstruction's tiles (sv_runner_create_tiled; >= h: the whole frame), 0: the runner's
 // default (sv_runner_create).
-sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode, sv_err *e);
-sv_runner *sv_job_runner_create_tiled(const sv_model *m, int h, int w, int max_frames, sv_exec_mode mode,
+// A runner for chunks of up to chunk frames emitted, with lookahead frames after them (sv_runner_create_window).
+sv_runner *sv_job_runner_create(const sv_model *m, int h, int w, int chunk, int lookahead, sv_exec_mode mode,
+                                sv_err *e);
+sv_runner *sv_job_runner_create_tiled(const sv_model *m, int h, int w, int chunk, int lookahead, sv_exec_mode mode,
                                       int tile_rows, sv_err *e);
 void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_rows, size_t *fixed,
                             size_t *per_frame);
