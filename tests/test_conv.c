@@ -275,8 +275,11 @@ static void test_configure(void) {
     p = sv_conv_plan_create(&d, wt, NULL, &e);
     CHECK(p && sv_conv_plan_algo_id(p) == SV_CONV_WINO6);
     sv_conv_plan_free(p);
+    CHECK(sv_conv_configure(&(sv_conv_config){.avx2_only = 1}, &e) == 0);  // SLIMVSR_CONV_ISA=avx2
+    CHECK(!sv_conv_avx512());
     CHECK(sv_conv_configure(&(sv_conv_config){0}, &e) == 0);
     CHECK(sv_conv_preferred_blk() == cpu_blk);
+    CHECK(sv_conv_avx512() == (__builtin_cpu_supports("avx512f") != 0));
 }
 
 int main(int argc, char **argv) {

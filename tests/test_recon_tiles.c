@@ -72,7 +72,7 @@ static void compare_tiles(const char *what, const sv_model *m, sv_exec_mode mode
 
 static void set_blk(int blk) {
     sv_err e;
-    CHECKF(sv_conv_configure(&(sv_conv_config){NULL, blk}, &e) == 0, "%s", e.msg);
+    CHECKF(sv_conv_configure(&(sv_conv_config){.blk = blk}, &e) == 0, "%s", e.msg);
 }
 
 // A model with random weights whose blocks matter (x10 on the near-identity init).

@@ -157,13 +157,17 @@ int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, 
 // The library's warnings (core/warn.h) on stderr, one line each.
 static void print_warning(void *ud, const char *msg) { fprintf(stderr, "slimvsr: warning: %s\n", msg); }
 
-// SLIMVSR_CONV_ALGO (wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref) and SLIMVSR_CONV_BLK (8|16) force the
-// convolution backend and layout, for benchmarks and comparisons (ops/conv.h); other values are ignored.
+// SLIMVSR_CONV_ALGO (wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref), SLIMVSR_CONV_BLK (8|16) and
+// SLIMVSR_CONV_ISA (avx2: no AVX-512 kernels of our own) force the convolution backend, layout and
+// instructions, for benchmarks and comparisons (ops/conv.h); other values are ignored.
 static void configure_convs(void) {
-    const char *algo = getenv("SLIMVSR_CONV_ALGO"), *blk = getenv("SLIMVSR_CONV_BLK");
+    const char *algo = getenv("SLIMVSR_CONV_ALGO"), *blk = getenv("SLIMVSR_CONV_BLK"),
+               *isa = getenv("SLIMVSR_CONV_ISA");
     sv_conv_config c = {.algo = algo && *algo ? algo : NULL,
-                        .blk = blk && (!strcmp(blk, "8") || !strcmp(blk, "16")) ? atoi(blk) : 0};
+                        .blk = blk && (!strcmp(blk, "8") || !strcmp(blk, "16")) ? atoi(blk) : 0,
+                        .avx2_only = isa && !strcmp(isa, "avx2")};
     if (blk && *blk && !c.blk) fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_BLK=%s ignored (8 or 16)\n", blk);
+    if (isa && *isa && !c.avx2_only) fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_ISA=%s ignored (avx2)\n", isa);
     sv_err e;
     if (sv_conv_configure(&c, &e)) {
         fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_ALGO ignored: %s\n", e.msg);

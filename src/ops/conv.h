@@ -50,6 +50,8 @@ typedef struct {
                        // that backend for every layer where it applies (wino6/wino: k = 3, wino7/wino7f4:
                        // k = 7, all four blk 8/16)
     int blk;           // 0: the CPU's choice (sv_conv_preferred_blk); 8 or 16: that layout
+    int avx2_only;     // 1: none of our own AVX-512 kernels (the direct RSC block at blk 16) even where the
+                       // CPU has AVX-512 (to compare; oneDNN picks its own)
 } sv_conv_config;
 // Returns -1 (and changes nothing) for an unknown algorithm or a blk other than 0, 8, 16.
 int sv_conv_configure(const sv_conv_config *c, sv_err *e);

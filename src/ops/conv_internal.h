@@ -29,6 +29,9 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
 // Returns -1 with e saying so when its scratch (per thread, freed before return) cannot be allocated; out is
 // then incomplete (e may be NULL).
 int sv_wino_run(sv_wino *w, float *out, const float *in, const float *residual, sv_err *e);
+// Whether our own kernels may use AVX-512 (the CPU has it and sv_conv_configure did not turn it off): the
+// direct RSC block at blk 16 (ops/rsc_direct.c).
+int sv_conv_avx512(void);
 // Thread-seconds of its runs so far: input transforms, GEMMs, output transforms (sv_conv_plan_phases).
 void sv_wino_phases(const sv_wino *w, double sec[3]);
 void sv_wino_free(sv_wino *w);

@@ -36,7 +36,7 @@ static const char *algo_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_aut
                                                 "wino7f4"};
 
 // The process-wide choices of sv_conv_configure: set once before any plan, read-only afterwards.
-static int g_forced_algo = SV_CONV_AUTO, g_forced_blk = 0;
+static int g_forced_algo = SV_CONV_AUTO, g_forced_blk = 0, g_avx2_only = 0;
 
 int sv_conv_configure(const sv_conv_config *c, sv_err *e) {
     int algo = SV_CONV_AUTO;
@@ -52,6 +52,7 @@ int sv_conv_configure(const sv_conv_config *c, sv_err *e) {
         return sv_errf(e, "convolution layout blk %d: 8 or 16 (0: the CPU's choice)", c->blk);
     g_forced_algo = algo;
     g_forced_blk = c->blk;
+    g_avx2_only = c->avx2_only;
     return 0;
 }
 
@@ -211,6 +212,8 @@ void sv_conv_plan_free(sv_conv_plan *p) {
     free(p->tmp);
     free(p);
 }
+
+int sv_conv_avx512(void) { return !g_avx2_only && __builtin_cpu_supports("avx512f"); }
 
 // 16 where oneDNN runs AVX-512 kernels (they need nChw16c; the Winograd path handles 16 as two groups of
 // 8), else 8. sv_conv_configure's blk overrides it (to compare both on one CPU).

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/layout.h"
+#include "ops/conv_internal.h"
 
 // One move of conv2's outputs into y: lanes of output vector src, permuted by idx and kept where mask is
 // set, are added to the pixel's channel block at plane (floats from the pixel's block 0).
@@ -60,11 +61,9 @@ typedef int vi16 __attribute__((vector_size(64)));
 #undef FMA
 #pragma GCC pop_options
 
-static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
-
 int sv_rsc_direct_takes(const sv_rsc_desc *d) {
     const int maxc = SV_RSC_DIRECT_MAX_VECS * d->blk;
-    return d->k == 3 && (d->blk == 8 || (d->blk == 16 && has_avx512())) && d->nmid <= maxc && d->nout <= maxc;
+    return d->k == 3 && (d->blk == 8 || (d->blk == 16 && sv_conv_avx512())) && d->nmid <= maxc && d->nout <= maxc;
 }
 
 static int vecs(int c, int blk) { return (c + blk - 1) / blk; }
