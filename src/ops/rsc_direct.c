@@ -61,9 +61,24 @@ typedef int vi16 __attribute__((vector_size(64)));
 #undef FMA
 #pragma GCC pop_options
 
+// The moves conv2's outputs take into y (plan_moves makes them): distinct pairs (y's block, output vector).
+static int count_moves(const sv_rsc_desc *d) {
+    const int nb = sv_cpad(d->C, d->blk) / d->blk, nv = (d->nout + d->blk - 1) / d->blk;
+    int n = 0;
+    for (int b = 0; b < nb; b++)
+        for (int v = 0; v < nv; v++) {
+            int used = 0;
+            for (int o = v * d->blk; o < (v + 1) * d->blk && o < d->nout && !used; o++)
+                used = (d->out_idx ? d->out_idx[o] : o) / d->blk == b;
+            n += used;
+        }
+    return n;
+}
+
 int sv_rsc_direct_takes(const sv_rsc_desc *d) {
     const int maxc = SV_RSC_DIRECT_MAX_VECS * d->blk;
-    return d->k == 3 && (d->blk == 8 || (d->blk == 16 && sv_conv_avx512())) && d->nmid <= maxc && d->nout <= maxc;
+    return d->k == 3 && (d->blk == 8 || (d->blk == 16 && sv_conv_avx512())) && d->nmid <= maxc &&
+           d->nout <= maxc && count_moves(d) <= SV_RSC_DIRECT_MAX_MOVES;
 }
 
 static int vecs(int c, int blk) { return (c + blk - 1) / blk; }

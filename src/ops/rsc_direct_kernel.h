@@ -77,10 +77,16 @@ static void FN(conv1_rows)(const rsc_direct *k, const float *y, float *mid, int 
     }
 }
 
-// conv2 for rows [y0, y1) from mid, each pixel's NV output vectors permuted into y's blocks and added.
+// conv2 for rows [y0, y1) from mid, each pixel's NV output vectors permuted into y's blocks and added (the
+// moves' permutations and masks loaded once, into registers where they fit).
 static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int y0, int y1, int NV, int NM) {
-    const int w = k->w, px = PX(NV);
+    const int w = k->w, px = PX(NV), nmv = k->nmoves;
     const size_t ms = (size_t)NM * VW, mrs = (size_t)(w + 2) * ms;
+    vi idx[SV_RSC_DIRECT_MAX_MOVES], mask[SV_RSC_DIRECT_MAX_MOVES];
+    for (int j = 0; j < nmv; j++) {
+        memcpy(&idx[j], k->moves[j].idx, sizeof idx[j]);
+        memcpy(&mask[j], k->moves[j].mask, sizeof mask[j]);
+    }
     for (int yy = y0; yy < y1; yy++) {
         for (int x0 = 0; x0 < w;) {
             const int np = x0 + px <= w ? px : 1;
@@ -95,14 +101,10 @@ static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int 
             else CONV_CHUNK(NV, 1, acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
             for (int p = 0; p < np; p++) {
                 float *pix = y + ((size_t)yy * w + x0 + p) * VW;
-                for (int j = 0; j < k->nmoves; j++) {
-                    const rsc_move *mv = &k->moves[j];
-                    vi idx, mask;
-                    memcpy(&idx, mv->idx, sizeof idx);
-                    memcpy(&mask, mv->mask, sizeof mask);
-                    vf cur, add = __builtin_shuffle(acc[p * NV + mv->src], idx);
-                    add = (vf)((vi)add & mask);
-                    float *dst = pix + mv->plane;
+                for (int j = 0; j < nmv; j++) {
+                    vf cur, add = __builtin_shuffle(acc[p * NV + k->moves[j].src], idx[j]);
+                    add = (vf)((vi)add & mask[j]);
+                    float *dst = pix + k->moves[j].plane;
                     memcpy(&cur, dst, sizeof cur);
                     cur += add;
                     memcpy(dst, &cur, sizeof cur);

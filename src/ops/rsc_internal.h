@@ -10,6 +10,9 @@
 #include "ops/rsc.h"
 
 enum { SV_RSC_DIRECT_MAX_VECS = 4 };  // conv1's and conv2's outputs: at most 4 vectors of blk channels
+// conv2's outputs reach y in at most this many moves (one per pair of y's channel block and output vector
+// that share a channel): the direct algorithm takes blocks within it
+enum { SV_RSC_DIRECT_MAX_MOVES = 16 };
 
 typedef struct rsc_direct rsc_direct;
 
