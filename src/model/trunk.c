@@ -1,9 +1,9 @@
 // trunk.c: the propagation trunks of the BasicVSR runner: per step conv_first on cat[warped hidden state,
 // x], then the residual blocks. The model's conv_first reads cat[x, h]; its input channels are reordered
 // once at plan time, so that the warp writes the hidden state straight into cat (channels from 0, the
-// blocks of a C-channel map) instead of into a map of its own copied after x. A block with RSC index lists (a pruned one) runs in fast mode as one
-// fused op over strips of rows (ops/rsc.h): its narrow maps stay in cache instead of four passes over the
-// frame. Every other block runs as two planned convs, conv2 adding the skip.
+// blocks of a C-channel map) instead of into a map of its own copied after x. A block with RSC index lists
+// (a pruned one) runs in fast mode as one planned op (ops/rsc.h, which picks its algorithm per shape).
+// Every other block runs as two planned convs, conv2 adding the skip.
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +92,7 @@ static void plan_phases(const sv_conv_plan *p, double sec[3]) {
 
 // The fused block: its wall time goes to the profile's gather, conv1, conv2 and scatter-add in the shares
 // of the passes' thread-seconds (a copy of all channels counts as conv1's, an add of all as conv2's, as
-// when the block runs as separate convs), with the Winograd phases of the strips' convs.
+// when the block runs as separate convs), with the Winograd phases of its convs.
 static void run_fused(sv_vsr_runner *r, const sv_trunk_ops *to, const sv_resblock *b, int k, float *hid) {
     double ph[2][3], ph0[2][3], sec[4], sum = 0;
     for (int i = 0; i < 2; i++) plan_phases(sv_rsc_plan_conv(to->rsc[k], i), ph0[i]);

@@ -47,7 +47,8 @@ static void bilinear_taps(int d, int in_size, int out_size, int align_corners, i
     *w1 = src - (float)i;
 }
 
-// One output row of channel ch: x taps precomputed (xt), the same arithmetic as the per-pixel path.
+// One output row of channel ch, with the column taps x0, x1, wx precomputed, or computed per pixel when
+// they are NULL.
 static void bilinear_row(float *out, const float *in, int ch, int y, int h, int w, int oh, int ow,
                          int align_corners, int blk, const int *x0, const int *x1, const float *wx) {
     int y0, y1;
@@ -56,8 +57,12 @@ static void bilinear_row(float *out, const float *in, int ch, int y, int h, int 
     const float *r0 = in + sv_fmap_index(ch, y0, 0, h, w, blk), *r1 = in + sv_fmap_index(ch, y1, 0, h, w, blk);
     float *o = out + sv_fmap_index(ch, y, 0, oh, ow, blk);
     for (int x = 0; x < ow; x++) {
-        const size_t i0 = (size_t)x0[x] * blk, i1 = (size_t)x1[x] * blk;
-        const float a = r0[i0], b = r0[i1], cc = r1[i0], d = r1[i1], u = wx[x];
+        int a0, a1;
+        float u;
+        if (x0) a0 = x0[x], a1 = x1[x], u = wx[x];
+        else bilinear_taps(x, w, ow, align_corners, &a0, &a1, &u);
+        const float a = r0[(size_t)a0 * blk], b = r0[(size_t)a1 * blk], cc = r1[(size_t)a0 * blk],
+                    d = r1[(size_t)a1 * blk];
         o[(size_t)x * blk] = (1 - wy) * ((1 - u) * a + u * b) + wy * ((1 - u) * cc + u * d);
     }
 }
@@ -68,30 +73,12 @@ void resize_bilinear_forward(float *out, const float *in, int c, int h, int w, i
                              int align_corners, int blk) {
     int *x0 = malloc((size_t)ow * 2 * sizeof(int));
     float *wx = x0 ? malloc((size_t)ow * sizeof(float)) : NULL;
-    if (!wx) {  // out of memory: the taps per pixel
-        free(x0);
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int ch = 0; ch < c; ch++)
-            for (int y = 0; y < oh; y++) {
-                int y0, y1;
-                float wy;
-                bilinear_taps(y, h, oh, align_corners, &y0, &y1, &wy);
-                for (int x = 0; x < ow; x++) {
-                    int a0, a1;
-                    float u;
-                    bilinear_taps(x, w, ow, align_corners, &a0, &a1, &u);
-                    const float a = in[sv_fmap_index(ch, y0, a0, h, w, blk)], b = in[sv_fmap_index(ch, y0, a1, h, w, blk)];
-                    const float cc = in[sv_fmap_index(ch, y1, a0, h, w, blk)], d = in[sv_fmap_index(ch, y1, a1, h, w, blk)];
-                    out[sv_fmap_index(ch, y, x, oh, ow, blk)] = (1 - wy) * ((1 - u) * a + u * b) + wy * ((1 - u) * cc + u * d);
-                }
-            }
-        return;
-    }
-    int *x1 = x0 + ow;
-    for (int x = 0; x < ow; x++) bilinear_taps(x, w, ow, align_corners, &x0[x], &x1[x], &wx[x]);
+    if (!wx) free(x0), x0 = NULL;
+    for (int x = 0; x0 && x < ow; x++) bilinear_taps(x, w, ow, align_corners, &x0[x], &x0[ow + x], &wx[x]);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int ch = 0; ch < c; ch++)
-        for (int y = 0; y < oh; y++) bilinear_row(out, in, ch, y, h, w, oh, ow, align_corners, blk, x0, x1, wx);
+        for (int y = 0; y < oh; y++)
+            bilinear_row(out, in, ch, y, h, w, oh, ow, align_corners, blk, x0, x0 ? x0 + ow : NULL, wx);
     free(x0);
     free(wx);
 }

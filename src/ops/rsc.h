@@ -1,19 +1,18 @@
-// rsc.h: a residual block with Residual Sparsity Connection (SSL-NOTES §4), fused over strips of rows:
+// rsc.h: a residual block with Residual Sparsity Connection (SSL-NOTES §4) as one planned op:
 //   y[K2] += conv2(relu(conv1(y[S])))        y: [C, h, w] in layout blk (8 or 16), updated in place
 // S (in_idx, nin channels) and K2 (out_idx, nout channels) are lists of distinct channels of y; NULL means
 // all C (a dense block: y += conv2(relu(conv1(y)))). Both convs are k x k, stride 1, pad k/2.
 //
-// Run as four passes over whole maps (gather, conv1, conv2, scatter-add), a pruned block's time goes to
-// moving maps: each pass reads and writes a frame's worth of narrow maps through memory, where the convs
-// themselves do little. Here every pass works on one strip of rows whose maps stay in cache: a strip of R
-// output rows gathers R + 4*(k/2) rows of y[S] (conv2's and conv1's halos), runs conv1 and conv2 on them
-// with ordinary conv plans (ops/conv.h, planned once for the strip's shape) and scatter-adds its R middle
-// rows into y. The halo rows are computed twice (by both strips beside them): the price of keeping the
-// strips independent. Since the block updates y in place and a strip's halo rows belong to its
-// neighbours, every strip gathers its input before any strip writes (a barrier between the two phases).
-// conv1's output rows outside the image are zeroed before conv2 (conv2 pads its input with zeros).
-// The result equals the four-pass block up to the order of the convs' sums (the strip's conv plans tile
-// the strip, not the frame).
+// Three algorithms (rsc_block.c picks one per shape at plan time from bench/rsc_bench.c's measurements):
+// - passes: gather y[S], conv1, conv2, scatter-add into y[K2], each over the whole frame, with the block's
+//   own maps at SV_RSC_INNER_BLK (ordinary conv plans, ops/conv.h);
+// - direct (rsc_internal.h): both convs vectorised over output channels, reading y through channel offsets
+//   and adding into it, for blocks of a few channels;
+// - strips (benchmarks only: measured slower): a strip of R output rows gathers R + 4*(k/2) rows of y[S]
+//   (both convs' halos), runs both convs on them and scatter-adds its R middle rows, the maps staying in
+//   cache; halo rows are computed twice, every strip gathers before any writes (y is updated in place),
+//   and conv1's rows outside the image are zeroed before conv2.
+// Results equal the naive four passes up to the order of the convs' sums.
 #pragma once
 #include <stddef.h>
 
@@ -30,21 +29,20 @@ typedef struct {
     int algo;                         // SV_RSC_AUTO, or one algorithm (tests, benchmarks)
 } sv_rsc_desc;
 
-// The algorithms: strips of rows through two conv plans (above), or direct (narrow blocks: both convs
-// vectorised over output channels, reading y through channel offsets and adding into it; see
-// rsc_internal.h). SV_RSC_AUTO picks per shape (rsc_block.c says how).
+// The algorithms above; SV_RSC_AUTO picks per shape (rsc_block.c says how).
 enum { SV_RSC_AUTO = 0, SV_RSC_STRIPS = 1, SV_RSC_DIRECT = 2, SV_RSC_PASSES = 3 };
 // The layout of the block's own maps (its gathered input, conv1's and conv2's outputs), whatever y's: the
 // own Winograd works in groups of 8 channels, so 8 pads a narrow map least (23 channels: 24, not 32).
 enum { SV_RSC_INNER_BLK = 8 };
 
-// Rows per strip when the desc leaves it open: 20 output rows + 4 halo = 24, four tiles of F(6x6,3x3);
-// measured on 2-core Zen 5 (bench/conv_bench.c --rsc) against 8, 32, 44 and 56 (docs in rsc_block.c).
+// Rows per strip when the desc leaves it open: 20 output rows + 4 halo = 24, four tiles of F(6x6,3x3); the
+// fastest of R = 4, 8, 12, 20, 32, 44, 68 in a one-off sweep on 2-core Zen 5 (31->23->35 and 8->8->8 blocks
+// of 64 channels at 180x320), not kept as a script.
 enum { SV_RSC_STRIP_ROWS = 20 };
 
 typedef struct sv_rsc_plan sv_rsc_plan;
 
-// Plans both convs for the strip shape (copies the weights and index lists). The plan holds no maps: a run
+// Picks the algorithm and plans it (copies the weights and index lists). The plan holds no maps: a run
 // takes a workspace of sv_rsc_plan_workspace floats, so that every block of a model can share one.
 sv_rsc_plan *sv_rsc_plan_create(const sv_rsc_desc *d, sv_err *e);
 // The workspace of a plan for d (its shape fields only), for memory estimates made before any plan.
@@ -55,9 +53,9 @@ size_t sv_rsc_plan_workspace(const sv_rsc_plan *p);
 int sv_rsc_plan_run(sv_rsc_plan *p, float *y, float *ws, sv_err *e);
 // Thread-seconds of the last run per pass: gather, conv1, conv2, scatter-add (for profiles).
 void sv_rsc_plan_phases(const sv_rsc_plan *p, double sec[4]);
-// The plan of conv1 (i = 0) or conv2 (i = 1) on the strip (for its algorithm and phases); NULL when the
-// block runs direct.
+// The plan of conv1 (i = 0) or conv2 (i = 1) (for its algorithm and phases); NULL when the block runs
+// direct.
 const sv_conv_plan *sv_rsc_plan_conv(const sv_rsc_plan *p, int i);
-// The convs' algorithm, e.g. "rsc-strips-24:winograd-f6x6-avx2".
+// The algorithm, e.g. "rsc-passes:winograd-f6x6-avx2" or "rsc-direct-avx512".
 const char *sv_rsc_plan_algo(const sv_rsc_plan *p);
 void sv_rsc_plan_free(sv_rsc_plan *p);

@@ -1,11 +1,15 @@
-// rsc_block.c: the RSC residual block fused over strips of rows (rsc.h).
+// rsc_block.c: the RSC residual block as one planned op (rsc.h): the choice of algorithm, the passes and
+// the strips (the direct algorithm is rsc_direct.c).
 //
-// Workspace, in floats (all maps in layout blk, width w, rows = R + 4*hal with hal = k/2):
-//   G[strip]    nstrips x [nin, rows, w]   each strip's y[S] rows r0 - 2hal .. r0 + R + 2hal - 1
-//   M[thread]   nt x [nmid, rows, w]       conv1's output for the strip the thread runs
-//   Y[thread]   nt x [nout, rows, w]       conv2's output; rows 2hal .. 2hal + R - 1 are the strip's
-// Rows of G outside the image are zero: the gather writes only rows inside it, and each run zeroes the
-// others first (the workspace is shared between blocks).
+// Workspace, in floats (maps in layout SV_RSC_INNER_BLK, width w):
+//   passes  G [nin, h, w], M [nmid, h, w], Y [nout, h, w]: the whole frame, as one strip without halo rows
+//   strips  rows = R + 4*hal (hal = k/2) per strip:
+//           G[strip]   nstrips x [nin, rows, w]   each strip's y[S] rows r0 - 2hal .. r0 + R + 2hal - 1
+//           M[thread]  nt x [nmid, rows, w]       conv1's output for the strip the thread runs
+//           Y[thread]  nt x [nout, rows, w]       conv2's output; rows 2hal .. 2hal + R - 1 are the strip's
+//   direct  rsc_direct.c's
+// The workspace is shared between blocks: rows of G outside the image and its padding channels are zeroed
+// by each run, never assumed.
 #include "ops/rsc.h"
 
 #include <omp.h>

@@ -35,12 +35,6 @@ typedef int vi8 __attribute__((vector_size(32)));
 #define SPLAT(s) ((vf)_mm256_set1_ps(s))
 #define FMA(a, b, c) ((vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #include "ops/rsc_direct_kernel.h"
-#undef VW
-#undef vf
-#undef vi
-#undef SUFFIX
-#undef SPLAT
-#undef FMA
 
 #pragma GCC push_options
 #pragma GCC target("avx512f")
@@ -53,24 +47,34 @@ typedef int vi16 __attribute__((vector_size(64)));
 #define SPLAT(s) ((vf)_mm512_set1_ps(s))
 #define FMA(a, b, c) ((vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
 #include "ops/rsc_direct_kernel.h"
-#undef VW
-#undef vf
-#undef vi
-#undef SUFFIX
-#undef SPLAT
-#undef FMA
 #pragma GCC pop_options
 
-// The moves conv2's outputs take into y (plan_moves makes them): distinct pairs (y's block, output vector).
-static int count_moves(const sv_rsc_desc *d) {
-    const int nb = sv_cpad(d->C, d->blk) / d->blk, nv = (d->nout + d->blk - 1) / d->blk;
+static int vecs(int c, int blk) { return (c + blk - 1) / blk; }
+
+// The move that adds conv2's output vector v to y's channel block b: output o (lane o % blk of vector
+// o / blk) goes to y's channel K2[o]. Returns whether any output does (a move is needed).
+static int move_for(const sv_rsc_desc *d, int b, int v, rsc_move *mv) {
+    *mv = (rsc_move){.src = v, .plane = (size_t)b * d->h * d->w * d->blk};
+    int used = 0;
+    for (int o = v * d->blk; o < (v + 1) * d->blk && o < d->nout; o++) {
+        const int c = d->out_idx ? d->out_idx[o] : o;
+        if (c / d->blk != b) continue;
+        mv->idx[c % d->blk] = o % d->blk;
+        mv->mask[c % d->blk] = -1;
+        used = 1;
+    }
+    return used;
+}
+
+// The moves conv2's outputs take into y, into moves (NULL: counted only).
+static int make_moves(const sv_rsc_desc *d, rsc_move *moves) {
     int n = 0;
-    for (int b = 0; b < nb; b++)
-        for (int v = 0; v < nv; v++) {
-            int used = 0;
-            for (int o = v * d->blk; o < (v + 1) * d->blk && o < d->nout && !used; o++)
-                used = (d->out_idx ? d->out_idx[o] : o) / d->blk == b;
-            n += used;
+    rsc_move mv;
+    for (int b = 0; b < sv_cpad(d->C, d->blk) / d->blk; b++)
+        for (int v = 0; v < vecs(d->nout, d->blk); v++) {
+            if (!move_for(d, b, v, &mv)) continue;
+            if (moves) moves[n] = mv;
+            n++;
         }
     return n;
 }
@@ -78,10 +82,8 @@ static int count_moves(const sv_rsc_desc *d) {
 int sv_rsc_direct_takes(const sv_rsc_desc *d) {
     const int maxc = SV_RSC_DIRECT_MAX_VECS * d->blk;
     return d->k == 3 && (d->blk == 8 || (d->blk == 16 && sv_conv_avx512())) && d->nmid <= maxc &&
-           d->nout <= maxc && count_moves(d) <= SV_RSC_DIRECT_MAX_MOVES;
+           d->nout <= maxc && make_moves(d, NULL) <= SV_RSC_DIRECT_MAX_MOVES;
 }
-
-static int vecs(int c, int blk) { return (c + blk - 1) / blk; }
 
 size_t sv_rsc_direct_workspace(const sv_rsc_desc *d) {
     return (size_t)(d->h + 2) * (size_t)(d->w + 2) * (size_t)vecs(d->nmid, d->blk) * (size_t)d->blk;
@@ -99,26 +101,6 @@ static void pack(float *W, float *b, const float *w, const float *bias, int cin,
     }
 }
 
-// The moves that add conv2's output o (lane o % blk of vector o / blk) to y's channel K2[o].
-static int plan_moves(rsc_direct *k, const sv_rsc_desc *d, sv_err *e) {
-    const int nblocks = sv_cpad(d->C, d->blk) / d->blk;
-    if (!(k->moves = sv_calloc((size_t)nblocks * k->nv2, sizeof(rsc_move), e))) return -1;
-    for (int b = 0; b < nblocks; b++)
-        for (int v = 0; v < k->nv2; v++) {
-            rsc_move mv = {.src = v, .plane = (size_t)b * d->h * d->w * d->blk};
-            int used = 0;
-            for (int o = v * d->blk; o < (v + 1) * d->blk && o < d->nout; o++) {
-                const int c = d->out_idx ? d->out_idx[o] : o;
-                if (c / d->blk != b) continue;
-                mv.idx[c % d->blk] = o % d->blk;
-                mv.mask[c % d->blk] = -1;
-                used = 1;
-            }
-            if (used) k->moves[k->nmoves++] = mv;
-        }
-    return 0;
-}
-
 rsc_direct *sv_rsc_direct_create(const sv_rsc_desc *d, sv_err *e) {
     rsc_direct *k = sv_calloc(1, sizeof *k, e);
     if (!k) return NULL;
@@ -129,7 +111,9 @@ rsc_direct *sv_rsc_direct_create(const sv_rsc_desc *d, sv_err *e) {
     k->off_mid = k->off_in ? sv_malloc((size_t)d->nmid * sizeof(size_t), e) : NULL;
     k->w1 = k->off_mid ? sv_malloc((9 * (size_t)d->nin + 1) * l1 * sizeof(float), e) : NULL;
     k->w2 = k->w1 ? sv_malloc((9 * (size_t)d->nmid + 1) * l2 * sizeof(float), e) : NULL;
-    if (!k->w2 || plan_moves(k, d, e)) {
+    // the moves: as many as make_moves counts (at most SV_RSC_DIRECT_MAX_MOVES: the caller checked takes)
+    k->moves = k->w2 ? sv_calloc((size_t)make_moves(d, NULL) + 1, sizeof(rsc_move), e) : NULL;
+    if (!k->moves) {
         sv_rsc_direct_free(k);
         return NULL;
     }
@@ -140,6 +124,7 @@ rsc_direct *sv_rsc_direct_create(const sv_rsc_desc *d, sv_err *e) {
         k->off_in[i] = (size_t)(c / d->blk) * d->h * d->w * d->blk + (size_t)(c % d->blk);
     }
     for (int j = 0; j < d->nmid; j++) k->off_mid[j] = (size_t)j;
+    k->nmoves = make_moves(d, k->moves);
     pack(k->w1, k->b1, d->w1, d->b1, d->nin, d->nmid, k->nv1, d->blk);
     pack(k->w2, k->b2, d->w2, d->b2, d->nmid, d->nout, k->nv2, d->blk);
     return k;
@@ -164,17 +149,15 @@ void sv_rsc_direct_run(rsc_direct *k, float *y, float *ws, int threads, double s
         }
         const int nt = omp_get_num_threads(), t = omp_get_thread_num();
         const int y0 = (int)((long)k->h * t / nt), y1 = (int)((long)k->h * (t + 1) / nt);
-        double t0 = omp_get_wtime();
+        const double t0 = omp_get_wtime();
         if (k->blk == 16) conv1_rows_16(k, y, ws, y0, y1, k->nv1);
         else conv1_rows_8(k, y, ws, y0, y1, k->nv1);
-        double t1 = omp_get_wtime();
 #pragma omp barrier
-        double t2 = omp_get_wtime();
+        const double t2 = omp_get_wtime();
         if (k->blk == 16) conv2_rows_16(k, ws, y, y0, y1, k->nv2, k->nv1);
         else conv2_rows_8(k, ws, y, y0, y1, k->nv2, k->nv1);
         s1 += t2 - t0;  // the wait at the barrier is conv1's
         s2 += omp_get_wtime() - t2;
-        (void)t1;
     }
     sec[0] += s1;
     sec[1] += s2;

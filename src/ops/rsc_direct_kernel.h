@@ -1,7 +1,8 @@
 // rsc_direct_kernel.h: the body of the direct RSC block (rsc_direct.c), included once per vector width.
 // Before including, define VW (8 or 16 floats), vf (a GCC vector of VW floats), vi (VW ints), SPLAT(s) (s in
 // every lane), FMA(a, b, c) (a * b + c, fused: C11 mode contracts no a * b + c itself) and SUFFIX (a token
-// naming the instantiation); rsc_direct.c puts each inclusion under its own target ISA.
+// naming the instantiation); rsc_direct.c puts each inclusion under its own target ISA. The file undefines
+// them at its end.
 //
 // conv1 and conv2 vectorise over output channels: a pixel's outputs are NV vectors of VW channels, every
 // input channel of every tap is broadcast once and multiplied into them. A chunk of PX pixels of one row
@@ -41,10 +42,18 @@ static inline __attribute__((always_inline)) void FN(accumulate)(vf *acc, int NV
         }
 }
 
-// One row's chunk [x0, x0 + np) of a conv: the taps inside the image only (pixels at the left or right
-// edge come one at a time). NV and np are constants in each call, so the loops unroll.
-#define CONV_CHUNK(NV, np, acc, base, rs, ps, off, nin, W, ky0, ky1, kx0, kx1) \
-    FN(accumulate)(acc, NV, np, base, rs, ps, off, nin, W, ky0, ky1, kx0, kx1)
+// One chunk of a row: PX(NV) pixels when full (every column tap inside the image), else one pixel with
+// the column taps [kx0, kx1). Each call of accumulate gets NV and the pixel count as constants, so its
+// loops unroll and the accumulators stay in registers.
+static inline __attribute__((always_inline)) void FN(chunk)(vf *acc, int NV, int full, const float *base,
+                                                            size_t rs, size_t ps, const size_t *off, int nin,
+                                                            const float *W, int ky0, int ky1, int kx0, int kx1) {
+    if (full && NV == 1) FN(accumulate)(acc, 1, PX(1), base, rs, ps, off, nin, W, ky0, ky1, 0, 3);
+    else if (full && NV == 2) FN(accumulate)(acc, 2, PX(2), base, rs, ps, off, nin, W, ky0, ky1, 0, 3);
+    else if (full && NV == 3) FN(accumulate)(acc, 3, PX(3), base, rs, ps, off, nin, W, ky0, ky1, 0, 3);
+    else if (full && NV == 4) FN(accumulate)(acc, 4, PX(4), base, rs, ps, off, nin, W, ky0, ky1, 0, 3);
+    else FN(accumulate)(acc, NV, 1, base, rs, ps, off, nin, W, ky0, ky1, kx0, kx1);
+}
 
 // conv1 + ReLU for rows [y0, y1): y (blocked, channels through off) -> mid, pixel-major with a zero border
 // ([h + 2][w + 2][NV * VW], pixel (y, x) at (y + 1, x + 1)).
@@ -61,11 +70,7 @@ static void FN(conv1_rows)(const rsc_direct *k, const float *y, float *mid, int 
             for (int p = 0; p < np; p++)
                 for (int v = 0; v < NV; v++) memcpy(&acc[p * NV + v], k->b1 + v * VW, sizeof(vf));
             const float *base = y + (size_t)yy * rs + (size_t)x0 * VW;
-            if (!edge && NV == 1) CONV_CHUNK(1, PX(1), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
-            else if (!edge && NV == 2) CONV_CHUNK(2, PX(2), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
-            else if (!edge && NV == 3) CONV_CHUNK(3, PX(3), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
-            else if (!edge && NV == 4) CONV_CHUNK(4, PX(4), acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, 0, 3);
-            else CONV_CHUNK(NV, 1, acc, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, kx0, kx1);
+            FN(chunk)(acc, NV, !edge, base, rs, VW, k->off_in, k->nin, k->w1, ky0, ky1, kx0, kx1);
             for (int p = 0; p < np; p++)
                 for (int v = 0; v < NV; v++) {
                     vf a = acc[p * NV + v];
@@ -94,11 +99,7 @@ static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int 
             for (int p = 0; p < np; p++)
                 for (int v = 0; v < NV; v++) memcpy(&acc[p * NV + v], k->b2 + v * VW, sizeof(vf));
             const float *base = mid + (size_t)(yy + 1) * mrs + (size_t)(x0 + 1) * ms;
-            if (np > 1 && NV == 1) CONV_CHUNK(1, PX(1), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
-            else if (np > 1 && NV == 2) CONV_CHUNK(2, PX(2), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
-            else if (np > 1 && NV == 3) CONV_CHUNK(3, PX(3), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
-            else if (np > 1 && NV == 4) CONV_CHUNK(4, PX(4), acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
-            else CONV_CHUNK(NV, 1, acc, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
+            FN(chunk)(acc, NV, np > 1, base, mrs, ms, k->off_mid, k->nmid, k->w2, 0, 3, 0, 3);
             for (int p = 0; p < np; p++) {
                 float *pix = y + ((size_t)yy * w + x0 + p) * VW;
                 for (int j = 0; j < nmv; j++) {
@@ -116,7 +117,13 @@ static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int 
 }
 
 #undef PX
-#undef CONV_CHUNK
 #undef FN
 #undef CAT
 #undef CAT_
+// the includer's parameters too, so that the next inclusion defines them afresh
+#undef VW
+#undef vf
+#undef vi
+#undef SPLAT
+#undef FMA
+#undef SUFFIX

@@ -1,9 +1,9 @@
 // upscale.c: reader -> float frames -> runner in chunks -> uint8 frames -> writer.
 //
 // Memory: the runner keeps the backward features of every frame of a chunk (num_feat x h x w floats
-// each) and one more map the lookahead passes through, so a chunk is the unit of memory. Frames stream in
-// from the decoder into a window of chunk + lookahead float frames and out to the encoder one at a time;
-// nothing holds the whole clip.
+// each; the lookahead frames' pass through the last one's), so a chunk is the unit of memory. Frames
+// stream in from the decoder into a window of chunk + lookahead float frames and out to the encoder one at
+// a time; nothing holds the whole clip.
 // Chunks: the forward branch carries its hidden state from one chunk to the next (exact); the backward
 // branch of a chunk starts `lookahead` frames past its end, so only information from further than that
 // in the future is lost at chunk borders.
@@ -29,11 +29,11 @@
 #define DEFAULT_LOOKAHEAD 10
 #define LOOKAHEAD_SHARE 4  // an automatic window too small for the default lookahead gives it 1/4 of its frames
 #define MAX_AUTO_CHUNK 100000
-// An automatic window (chunk + lookahead) holds at most this many bytes of frames and features (the chunk's
-// frames'), or one frame when a frame is larger: --max-memory is a limit, not a target. Longer chunks only move chunk borders
-// further apart (a border costs a little PSNR on the frames before it); a user who wants that passes --chunk.
-// At 180x320 with 64 features this is about 65 frames (the 1.7 GB budget before it gave about 75); at
-// 1280x720, 4 (chunk 3, lookahead 1: the peak stays under 3 GB).
+// An automatic window (chunk + lookahead) holds at most this many bytes of float frames and features (the
+// chunk's frames'), or one frame when a frame is larger: --max-memory is a limit, not a target. Longer
+// chunks only move chunk borders further apart (a border costs a little PSNR on the frames before it); a
+// user who wants that passes --chunk. With 64 features and 30 blocks and a 12 GB budget
+// (sv_upscale_plan_chunk): 180x320, chunk 69 + lookahead 10; 1280x720, chunk 4 + lookahead 3.
 #define AUTO_WINDOW_BYTES ((size_t)1 << 30)
 // An encoder's state per output pixel, measured as peak RSS above a PNG folder's output (60 frames of
 // 960x544, 2 cores): libx264 (preset medium: 40 frames of rate-control lookahead, 3 threads) about 256,
@@ -125,12 +125,16 @@ static long long chunk_within(window_cost c, long long lookahead, size_t bytes) 
     return n > (size_t)INT_MAX ? INT_MAX : (long long)n;
 }
 
+// The window's part of a cost: its frames and features, without the fixed part.
+static window_cost window_only(window_cost c) {
+    c.fixed = 0;
+    return c;
+}
+
 // An automatic chunk with lookahead la: what fits in the budget, with the window's frames and features
 // within AUTO_WINDOW_BYTES (at least one frame).
 static long long auto_chunk(window_cost c, int la, size_t budget) {
-    window_cost w = c;
-    w.fixed = 0;
-    long long n = chunk_within(c, la, budget), cap = chunk_within(w, la, AUTO_WINDOW_BYTES);
+    long long n = chunk_within(c, la, budget), cap = chunk_within(window_only(c), la, AUTO_WINDOW_BYTES);
     if (cap < 1) cap = 1;
     return n < cap ? n : cap;
 }
@@ -142,13 +146,13 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
     int ch = o->chunk;
     if (ch <= 0) {
         const window_cost c = runner_window_cost(m, h, w, o->mode, o->tile_rows);
-        long long n = auto_chunk(c, la, o->mem_budget ? o->mem_budget : sv_upscale_default_budget());
+        const size_t budget = o->mem_budget ? o->mem_budget : sv_upscale_default_budget();
+        long long n = auto_chunk(c, la, budget);
         if (o->lookahead < 0 && n + la < (long long)LOOKAHEAD_SHARE * la) {
             la = (int)((n + la) / LOOKAHEAD_SHARE);
-            window_cost wc = c;  // and no more than the window cap allows beside one frame
-            wc.fixed = 0;
-            while (la > 0 && cost_of(wc, 1, la) > AUTO_WINDOW_BYTES) la--;
-            n = auto_chunk(c, la, o->mem_budget ? o->mem_budget : sv_upscale_default_budget());
+            // and no more than the window cap allows beside one frame
+            while (la > 0 && cost_of(window_only(c), 1, la) > AUTO_WINDOW_BYTES) la--;
+            n = auto_chunk(c, la, budget);
         }
         ch = n < 1 ? 1 : n > MAX_AUTO_CHUNK ? MAX_AUTO_CHUNK : (int)n;
     }
