@@ -19,6 +19,9 @@
 # Environment: SLIMVSR (binary, default build/slimvsr), OUT (default bench/work/flow-exp), TRAIN, VAL,
 # THREADS (per run, default 1), ITERS (VSR iterations, default 300), FLOW_ITERS (default 400).
 set -euo pipefail
+# conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
+# fill it with one untimed run first)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 cd "$(dirname "$0")/.."
 S=${SLIMVSR:-build/slimvsr}
 OUT=${OUT:-bench/work/flow-exp}

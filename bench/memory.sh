@@ -12,6 +12,9 @@
 # most 3 GB, 1920x1080 in at most 6 GB, 1280x720 at most 20x the time of 180x320. Needs build/slimvsr
 # ($SLIMVSR), ffmpeg and /usr/bin/time (Debian package `time`).
 set -u -o pipefail
+# conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
+# fill it with one untimed run first)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 cd "$(dirname "$0")/.."
 FRAMES=3 SIZES="180x320 720x1280 1080x1920"
 MODELS=()

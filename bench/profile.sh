@@ -15,6 +15,9 @@
 # bench/work/profile-*.txt. Names the CPU, its vector ISA and the backends that ran. Needs build/slimvsr
 # ($SLIMVSR) and python3.
 set -u -o pipefail
+# conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
+# fill it with one untimed run first)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 cd "$(dirname "$0")/.." || exit 2
 FRAMES=10 SIZE=180x320 THREADS=2 REPEAT=1 BASELINE=""
 ARGS=()

@@ -25,6 +25,9 @@
 # VAL, THREADS (per run, default 1), FEAT, BLOCKS, DENSE_ITERS, SP_ITERS, FT_ITERS, TF_WEIGHTS, SEED (of the
 # prune runs' data sampling, default 2; a second OUT with its dense/ and sweepset/ linked repeats them).
 set -euo pipefail
+# conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
+# fill it with one untimed run first)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 cd "$(dirname "$0")/.."
 S=${SLIMVSR:-build/slimvsr}
 FT=${FRAMETOOL:-build/tests/tools/frametool}

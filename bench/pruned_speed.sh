@@ -23,6 +23,9 @@
 # 2 on a setup error (no binary, no data, no torch). Environment: SLIMVSR (binary, default build/slimvsr),
 # PYTHON (default /usr/bin/python3).
 set -u -o pipefail
+# conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
+# fill it with one untimed run first)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 cd "$(dirname "$0")/.." || exit 2
 REPEAT=3 FRAMES=10 SIZE=180x320 THREADS=2 DATA=../shared/data/train
 while [ $# -gt 0 ]; do

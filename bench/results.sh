@@ -19,6 +19,9 @@
 # Environment: SLIMVSR (binary), MODELS (folder of the shipped models, default models/), RUNS, TEMPLE,
 # REPEAT (timed runs per number, default 2; the best is kept).
 set -euo pipefail
+# conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
+# fill it with one untimed run first)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 cd "$(dirname "$0")/.."
 S=${SLIMVSR:-build/slimvsr}
 PY=/usr/bin/python3

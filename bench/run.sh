@@ -14,6 +14,9 @@
 # be. Exit status 1 when slimvsr failed or is missing (the PyTorch numbers are printed all the same),
 # 2 on a setup error.
 set -u -o pipefail
+# conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
+# fill it with one untimed run first)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 
 FRAMES=10 HEIGHT=180 WIDTH=320 THREADS=2
 MODELS="64x30 32x15"

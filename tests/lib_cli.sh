@@ -8,6 +8,9 @@ PY=/usr/bin/python3   # Debian's python3 with python3-numpy
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # libgomp's spinning threads make every run several times slower on a busy 2-core machine (as in run.sh)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# the fixed choice of conv backends: no wisdom file written under $HOME, the same backends in every run
+# (cli_tune.sh tests the measured choice)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 
 cli_setup() {
     T=$(mktemp -d "/tmp/slimvsr-$1-XXXXXX")

@@ -7,6 +7,8 @@ BUILD=${BUILD:-build}
 BUILD=$(realpath "$BUILD")
 # libgomp threads spin while waiting by default, which slows the serial parts of tests on 2 busy cores
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# conv backends by the fixed rule: no wisdom file under $HOME (tests/cli_tune.sh tests the measured choice)
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
 export SLIMVSR=${SLIMVSR:-$BUILD/slimvsr}
 export FRAMETOOL=${FRAMETOOL:-$BUILD/tests/tools/frametool}
 # The real clip (cockatoo.mp4 from Debian's python3-imageio) that the video tests need.

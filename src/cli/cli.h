@@ -10,6 +10,12 @@ int cmd_train(int argc, char **argv);
 int cmd_train_flow(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 
+// conv_setup.c: the convolutions' process-wide choices from the environment (SLIMVSR_CONV_ALGO,
+// SLIMVSR_CONV_BLK, SLIMVSR_CONV_ISA) and the wisdom file (SLIMVSR_WISDOM), before any command; finish
+// saves what the command measured.
+void cli_conv_setup(void);
+void cli_conv_finish(void);
+
 // Parses a non-negative integer option value; prints an error naming the option and returns -1.
 int cli_parse_int(const char *opt, const char *s, int min, int max);
 // The same for a long (>= min) and a double (in [min, max]); cmd names the subcommand in the message.

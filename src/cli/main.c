@@ -12,7 +12,6 @@
 #include "cli/cli.h"
 #include "core/warn.h"
 #include "io/atomic_file.h"
-#include "ops/conv.h"
 
 #ifndef SLIMVSR_VERSION
 #define SLIMVSR_VERSION "0.1.0"
@@ -157,25 +156,6 @@ int cli_run_option(const char *cmd, const char *a, const char *v, int *threads, 
 // The library's warnings (core/warn.h) on stderr, one line each.
 static void print_warning(void *ud, const char *msg) { fprintf(stderr, "slimvsr: warning: %s\n", msg); }
 
-// SLIMVSR_CONV_ALGO (wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref), SLIMVSR_CONV_BLK (8|16) and
-// SLIMVSR_CONV_ISA (avx2: no AVX-512 kernels of our own) force the convolution backend, layout and
-// instructions, for benchmarks and comparisons (ops/conv.h); other values are ignored.
-static void configure_convs(void) {
-    const char *algo = getenv("SLIMVSR_CONV_ALGO"), *blk = getenv("SLIMVSR_CONV_BLK"),
-               *isa = getenv("SLIMVSR_CONV_ISA");
-    sv_conv_config c = {.algo = algo && *algo ? algo : NULL,
-                        .blk = blk && (!strcmp(blk, "8") || !strcmp(blk, "16")) ? atoi(blk) : 0,
-                        .avx2_only = isa && !strcmp(isa, "avx2")};
-    if (blk && *blk && !c.blk) fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_BLK=%s ignored (8 or 16)\n", blk);
-    if (isa && *isa && !c.avx2_only) fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_ISA=%s ignored (avx2)\n", isa);
-    sv_err e;
-    if (sv_conv_configure(&c, &e)) {
-        fprintf(stderr, "slimvsr: warning: SLIMVSR_CONV_ALGO ignored: %s\n", e.msg);
-        c.algo = NULL;
-        sv_conv_configure(&c, NULL);
-    }
-}
-
 static void on_fatal_signal(int sig) {
     sv_atomic_remove_temporaries();
     signal(sig, SIG_DFL);
@@ -208,6 +188,8 @@ volatile sig_atomic_t *cli_stop_on_signal(void) {
     return &g_stop_requested;
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv) {
     // A file-size limit (ulimit -f) would otherwise kill the process mid-write with SIGXFSZ; ignored, the
     // write fails with EFBIG and takes the same path as a full disk: an error naming the file, the
@@ -215,7 +197,13 @@ int main(int argc, char **argv) {
     signal(SIGXFSZ, SIG_IGN);
     cli_remove_temporaries_on_signal();
     sv_set_warning_handler(print_warning, NULL);
-    configure_convs();
+    cli_conv_setup();
+    const int rc = run(argc, argv);
+    cli_conv_finish();
+    return rc;
+}
+
+static int run(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -52,6 +52,8 @@ typedef struct {
     int blk;           // 0: the CPU's choice (sv_conv_preferred_blk); 8 or 16: that layout
     int avx2_only;     // 1: none of our own AVX-512 kernels (the direct RSC block at blk 16) even where the
                        // CPU has AVX-512 (to compare; oneDNN picks its own)
+    struct sv_wisdom *wisdom;  // NULL: each shape's backend by the fixed rule; else measured once per shape
+                               // and CPU and recorded there (ops/tune.h), unless algo forces one
 } sv_conv_config;
 // Returns -1 (and changes nothing) for an unknown algorithm or a blk other than 0, 8, 16.
 int sv_conv_configure(const sv_conv_config *c, sv_err *e);

@@ -44,3 +44,10 @@ enum { SV_CONV_AUTO = 0, SV_CONV_WINO = 1, SV_CONV_DNNL = 2, SV_CONV_DNNL_AUTO =
 sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weight, const float *bias, int algo,
                                        sv_err *e);
 int sv_conv_plan_algo_id(const sv_conv_plan *p);
+// The backend's name as sv_conv_configure takes it ("wino6", "dnnl", ...).
+const char *sv_conv_algo_name(int algo);
+// Whether a Winograd backend takes the shape (k and blk; the other backends take any).
+int sv_wino_takes(int algo, const sv_conv_desc *d);
+// conv_tune.c: the backend measured fastest for d on this CPU (ops/tune.h), or fallback when no wisdom
+// table is configured or no candidate passes its check.
+int sv_conv_tune(const sv_conv_desc *d, const float *weight, const float *bias, int fallback);

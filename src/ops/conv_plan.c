@@ -21,6 +21,7 @@
 #include "core/warn.h"
 #include "ops/conv_internal.h"
 #include "ops/ops.h"
+#include "ops/tune.h"
 
 struct sv_conv_plan {
     sv_conv_desc d;
@@ -37,6 +38,7 @@ static const char *algo_name[SV_CONV_NALGO] = {"auto", "wino", "dnnl", "dnnl_aut
 
 // The process-wide choices of sv_conv_configure: set once before any plan, read-only afterwards.
 static int g_forced_algo = SV_CONV_AUTO, g_forced_blk = 0, g_avx2_only = 0;
+static sv_wisdom *g_wisdom;
 
 int sv_conv_configure(const sv_conv_config *c, sv_err *e) {
     int algo = SV_CONV_AUTO;
@@ -53,11 +55,15 @@ int sv_conv_configure(const sv_conv_config *c, sv_err *e) {
     g_forced_algo = algo;
     g_forced_blk = c->blk;
     g_avx2_only = c->avx2_only;
+    g_wisdom = c->wisdom;
     return 0;
 }
 
-// Whether a Winograd backend takes the shape (the others take any).
-static int wino_takes(int algo, const sv_conv_desc *d) {
+const char *sv_conv_algo_name(int algo) { return algo >= 0 && algo < SV_CONV_NALGO ? algo_name[algo] : "?"; }
+
+sv_wisdom *sv_tune_wisdom(void) { return g_wisdom; }
+
+int sv_wino_takes(int algo, const sv_conv_desc *d) {
     if (d->blk != 8 && d->blk != 16) return 0;
     if (algo == SV_CONV_WINO || algo == SV_CONV_WINO6) return d->k == 3;
     if (algo == SV_CONV_WINO7 || algo == SV_CONV_WINO7F4) return d->k == 7;
@@ -114,8 +120,8 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
     p->ow = d->w + 2 * d->pad - d->k + 1;
     if (algo == SV_CONV_AUTO) {
         algo = g_forced_algo;
-        if (!wino_takes(algo, d)) algo = SV_CONV_AUTO;
-        if (algo == SV_CONV_AUTO) algo = choose_algo(d, p->oh, p->ow);
+        if (!sv_wino_takes(algo, d)) algo = SV_CONV_AUTO;
+        if (algo == SV_CONV_AUTO) algo = sv_conv_tune(d, weight, bias, choose_algo(d, p->oh, p->ow));
     }
     p->algo = algo;
     sv_conv_desc plain = *d;  // what a backend without the fused shuffle computes, into tmp

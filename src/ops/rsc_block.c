@@ -21,6 +21,7 @@
 #include "ops/conv.h"
 #include "ops/ops.h"
 #include "ops/rsc_internal.h"
+#include "ops/tune.h"
 
 struct sv_rsc_plan {
     sv_rsc_desc d;       // index lists and weights point into the plan's own copies (idx) or nowhere
@@ -71,15 +72,15 @@ static int check(const sv_rsc_desc *d, sv_err *e) {
 // 8 padded channels cost more.
 enum { DIRECT_MAX_FMAS = 72 };
 
-static int choose_algo(const sv_rsc_desc *d) {
-    if (d->algo != SV_RSC_AUTO) return d->algo;
+// The fixed rule (no wisdom configured): the direct kernel while its work is small, else the passes.
+static int rule(const sv_rsc_desc *d) {
     const int nv1 = (d->nmid + d->blk - 1) / d->blk, nv2 = (d->nout + d->blk - 1) / d->blk;
     if (sv_rsc_direct_takes(d) && 9 * (d->nin * nv1 + d->nmid * nv2) <= DIRECT_MAX_FMAS) return SV_RSC_DIRECT;
     return SV_RSC_PASSES;
 }
 
-// The strip geometry and the sizes of its maps (everything but the plans) from d's shape.
-static void layout(sv_rsc_plan *p, const sv_rsc_desc *d) {
+// The strip geometry and the sizes of its maps (everything but the plans) from d's shape for algo.
+static void layout(sv_rsc_plan *p, const sv_rsc_desc *d, int algo) {
     p->d = *d;
     p->hal = d->k / 2;
     p->R = d->strip_rows > 0 ? d->strip_rows : SV_RSC_STRIP_ROWS;
@@ -89,7 +90,7 @@ static void layout(sv_rsc_plan *p, const sv_rsc_desc *d) {
     p->nstrips = (d->h + p->R - 1) / p->R;
     p->nt = d->threads > 0 ? d->threads : omp_get_max_threads();
     if (p->nt > p->nstrips) p->nt = p->nstrips;
-    p->algo = choose_algo(d);
+    p->algo = algo;
     p->ib = SV_RSC_INNER_BLK;
     if (p->algo == SV_RSC_PASSES) p->R = p->rows = d->h, p->nstrips = 1, p->margin = 0;  // the frame, no halo
     p->g_floats = sv_fmap_floats(d->nin, p->rows, d->w, p->ib);
@@ -97,17 +98,25 @@ static void layout(sv_rsc_plan *p, const sv_rsc_desc *d) {
     p->y_floats = sv_fmap_floats(d->nout, p->rows, d->w, p->ib);
 }
 
+// With a wisdom table any algorithm that takes d may be measured fastest: room for the largest.
 size_t sv_rsc_workspace(const sv_rsc_desc *d) {
-    sv_rsc_plan p;
-    layout(&p, d);
-    return sv_rsc_plan_workspace(&p);
+    const int any = d->algo == SV_RSC_AUTO && sv_tune_wisdom();
+    size_t most = 0;
+    for (int a = SV_RSC_STRIPS; a <= SV_RSC_PASSES; a++) {
+        if (any ? a == SV_RSC_DIRECT && !sv_rsc_direct_takes(d) : a != (d->algo ? d->algo : rule(d))) continue;
+        sv_rsc_plan p;
+        layout(&p, d, a);
+        const size_t n = sv_rsc_plan_workspace(&p);
+        if (n > most) most = n;
+    }
+    return most;
 }
 
 sv_rsc_plan *sv_rsc_plan_create(const sv_rsc_desc *d, sv_err *e) {
     if (check(d, e)) return NULL;
     sv_rsc_plan *p = sv_calloc(1, sizeof *p, e);
     if (!p) return NULL;
-    layout(p, d);
+    layout(p, d, d->algo != SV_RSC_AUTO ? d->algo : sv_rsc_tune(d, rule(d)));
     if (!(p->idx = sv_malloc((size_t)(d->nin + d->nout) * sizeof(int), e))) goto fail;
     p->d.in_idx = copy_idx(p->idx, d->in_idx, d->nin);
     p->d.out_idx = copy_idx(p->idx + d->nin, d->out_idx, d->nout);
@@ -116,11 +125,18 @@ sv_rsc_plan *sv_rsc_plan_create(const sv_rsc_desc *d, sv_err *e) {
                 d->nin, d->nmid, d->nout, d->blk);
         goto fail;
     }
-    if (p->algo == SV_RSC_DIRECT) {
-        if (!(p->direct = sv_rsc_direct_create(&p->d, e))) goto fail;
+    if (p->algo == SV_RSC_DIRECT && (p->direct = sv_rsc_direct_create(&p->d, e))) {
         p->d.w1 = p->d.b1 = p->d.w2 = p->d.b2 = NULL;
         snprintf(p->name, sizeof p->name, "rsc-direct-%s", d->blk == 16 ? "avx512" : "avx2");
         return p;
+    }
+    if (p->algo == SV_RSC_DIRECT) {
+        // measured on a block of this shape whose channels it took; this one's it does not (too many moves)
+        // (sv_rsc_workspace made room for every algorithm when tuning)
+        if (d->algo != SV_RSC_AUTO || !sv_tune_wisdom()) goto fail;
+        layout(p, d, SV_RSC_PASSES);
+        p->d.in_idx = copy_idx(p->idx, d->in_idx, d->nin);
+        p->d.out_idx = copy_idx(p->idx + d->nin, d->out_idx, d->nout);
     }
     const int nplans = p->algo == SV_RSC_STRIPS ? p->nt : 1;
     const sv_conv_desc c1 = {.cin = d->nin, .cout = d->nmid, .k = d->k, .pad = p->hal, .h = p->rows, .w = d->w,

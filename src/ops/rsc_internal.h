@@ -24,3 +24,7 @@ rsc_direct *sv_rsc_direct_create(const sv_rsc_desc *d, sv_err *e);
 // y updated in place; sec[0] += conv1's thread-seconds, sec[1] += conv2's (with the add into y).
 void sv_rsc_direct_run(rsc_direct *k, float *y, float *ws, int threads, double sec[2]);
 void sv_rsc_direct_free(rsc_direct *k);
+
+// rsc_tune.c: the algorithm measured fastest for d on this CPU (ops/tune.h), or fallback when no wisdom
+// table is configured or no candidate passes its check.
+int sv_rsc_tune(const sv_rsc_desc *d, int fallback);
