@@ -9,8 +9,11 @@
 //   strips    strips of SV_RSC_STRIP_ROWS output rows (maps in cache, halo rows computed twice)
 //   direct    both convs vectorised over output channels, straight on y (where it takes the shape)
 //   auto      what sv_rsc_plan_create picks
+// --phases adds, per shape, the passes' gather and scatter-add (ms per call, the median and the best of the
+// timed runs);
+// --shape A,B,C times only that block (S A channels, B mid, K2 C).
 // Build and run from the repository root: make bench; OMP_NUM_THREADS=2 build/bench/rsc_bench [--reps N]
-// [--size HxW] [--feat C]
+// [--size HxW] [--feat C] [--phases] [--shape A,B,C]
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +80,12 @@ static float *random_floats(size_t n, float scale, unsigned *seed) {
     return x;
 }
 
-static void bench_shape(widths wd, int C, int h, int w, int blk, int reps) {
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int phases) {
     unsigned seed = 1;
     int *S = malloc((size_t)C * sizeof(int)), *K = malloc((size_t)C * sizeof(int));
     for (int i = 0; i < C; i++) S[i] = (i * 7 + 1) % C, K[i] = (i * 5 + 3) % C;  // spread over the blocks
@@ -101,6 +109,7 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps) {
     }
     double best[NALGO];
     for (int a = 0; a < NALGO; a++) best[a] = 1e30;
+    double *gat = calloc((size_t)reps + 1, sizeof(double)), *sca = calloc((size_t)reps + 1, sizeof(double));
     for (int r = 0; r <= reps; r++)  // round 0 warms up
         for (int a = 0; a < NALGO; a++) {
             if (a == 0 ? !have_sep : !plan[a]) continue;
@@ -109,6 +118,11 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps) {
             else sv_rsc_plan_run(plan[a], y, ws[a], NULL);
             const double t = (omp_get_wtime() - t0) * 1e3;
             if (r > 0 && t < best[a]) best[a] = t;
+            if (r > 0 && algos[a] == SV_RSC_PASSES) {
+                double ph[4];
+                sv_rsc_plan_phases(plan[a], ph);
+                gat[r - 1] = ph[0] * 1e3, sca[r - 1] = ph[3] * 1e3;
+            }
         }
     printf("%3d -> %3d -> %3d ", wd.nin, wd.nmid, wd.nout);
     for (int a = 0; a < NALGO; a++) {
@@ -116,6 +130,13 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps) {
         else printf(" %9s", "-");
     }
     printf("   %s\n", plan[NALGO - 1] ? sv_rsc_plan_algo(plan[NALGO - 1]) : "");
+    if (phases && plan[1] && reps > 0) {
+        qsort(gat, (size_t)reps, sizeof *gat, cmp_double);
+        qsort(sca, (size_t)reps, sizeof *sca, cmp_double);
+        printf("%17s passes: gather %.3f ms, scatter-add %.3f ms (medians; best %.3f, %.3f)\n", "", gat[reps / 2],
+               sca[reps / 2], gat[0], sca[0]);
+    }
+    free(gat), free(sca);
     for (int a = 0; a < NALGO; a++) {
         sv_rsc_plan_free(plan[a]);
         free(ws[a]);
@@ -125,13 +146,19 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps) {
 }
 
 int main(int argc, char **argv) {
-    int reps = 7, h = 180, w = 320, C = 64;
+    int reps = 7, h = 180, w = 320, C = 64, phases = 0;
+    widths only = {0, 0, 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--size") && i + 1 < argc && sscanf(argv[i + 1], "%dx%d", &h, &w) == 2) i++;
         else if (!strcmp(argv[i], "--feat") && i + 1 < argc) C = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--phases")) phases = 1;
+        else if (!strcmp(argv[i], "--shape") && i + 1 < argc &&
+                 sscanf(argv[i + 1], "%d,%d,%d", &only.nin, &only.nmid, &only.nout) == 3 && only.nin > 0 &&
+                 only.nmid > 0 && only.nout > 0)
+            i++;
         else {
-            fprintf(stderr, "usage: %s [--reps N] [--size HxW] [--feat C]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--reps N] [--size HxW] [--feat C] [--phases] [--shape A,B,C]\n", argv[0]);
             return 2;
         }
     }
@@ -141,7 +168,11 @@ int main(int argc, char **argv) {
     printf("%-17s", "S -> mid -> K2");
     for (int a = 0; a < NALGO; a++) printf(" %9s", names[a]);
     printf("   auto's choice\n");
+    if (only.nin) {
+        if (only.nin <= C && only.nout <= C) bench_shape(only, C, h, w, blk, reps, phases);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof sweep / sizeof *sweep; i++)
-        if (sweep[i].nin <= C && sweep[i].nout <= C) bench_shape(sweep[i], C, h, w, blk, reps);
+        if (sweep[i].nin <= C && sweep[i].nout <= C) bench_shape(sweep[i], C, h, w, blk, reps, phases);
     return 0;
 }
