@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/layout.h"
+#include "ops/channels_internal.h"
+#include "ops/conv.h"
 #include "ops/ops.h"
 #include "testutil.h"
 
@@ -314,9 +316,122 @@ static void test_views_vs_naive(void) {
     CHECK(sv_fmap_sample(v, 1).data == buf + 96 && sv_fmap_sample(v, 1).n == 1 && sv_fmap_sample(v, 1).c0 == 9);
 }
 
+// ---- the blocked channel move (ops/channels_internal.h) on each instruction set against the naive loop:
+// random distinct index lists and runs of channels, odd channel counts, every pair of layouts (blk 1
+// among them: the scalar path), windows at odd offsets, a batch of 3 with gaps between the maps, odd
+// sizes; gather-like copies (src indexed), scatter-adds (dst indexed), and both sides indexed. The
+// destination buffers hold -0.0 and NaNs outside the window too, and are compared bit for bit whole. ----
+
+static int rand_below(int n, uint64_t *st) {
+    float f;
+    tu_fill_uniform(&f, 1, 0, 1, st);
+    const int r = (int)(f * (float)n);
+    return r < n ? r : n - 1;
+}
+
+// nc distinct channels of 0 .. cf-1: a random subset in random order (pattern 0), a run from a random
+// start (1), or a run backwards (2)
+static void rand_index(int *idx, int nc, int cf, int pattern, uint64_t *st) {
+    const int start = rand_below(cf - nc + 1, st);
+    for (int i = 0; i < nc; i++) idx[i] = pattern == 1 ? start + i : pattern == 2 ? start + nc - 1 - i : i;
+    if (pattern != 0) return;
+    int *all = malloc((size_t)cf * sizeof(int));
+    for (int c = 0; c < cf; c++) all[c] = c;
+    for (int i = 0; i < nc; i++) {  // a partial Fisher-Yates shuffle
+        const int j = i + rand_below(cf - i, st), t = all[i];
+        all[i] = all[j], all[j] = t;
+        idx[i] = all[i];
+    }
+    free(all);
+}
+
+// -0.0 and NaNs (with a payload) among the floats of a destination buffer
+static void plant_specials(float *p, size_t n) {
+    const uint32_t nan_bits = 0x7fc01234u;
+    float nan;
+    memcpy(&nan, &nan_bits, sizeof nan);
+    for (size_t i = 0; i < n; i += 7) p[i] = -0.0f;
+    for (size_t i = 3; i < n; i += 29) p[i] = nan;
+}
+
+enum { MV_GATHER, MV_SCATTER_ADD, MV_BOTH_COPY, MV_BOTH_ADD, MV_NKINDS };
+static const char *mv_names[MV_NKINDS] = {"gather", "scatter-add", "indexed copy", "indexed add"};
+
+// One case; returns whether the vector kernels took it (sv_move_plan_make), -1 after a failed check.
+static int move_case(int isa, int kind, int bd, int bs, int nc, int h, int w, int pattern, uint64_t *st) {
+    const int add = kind == MV_SCATTER_ADD || kind == MV_BOTH_ADD;
+    const int dix = kind != MV_GATHER, six = kind != MV_SCATTER_ADD;  // which sides are indexed
+    // an indexed side is a window of cf >= nc channels at c0 of a wider map; the other a window of nc
+    const int cfd = dix ? nc + rand_below(9, st) : nc, cfs = six ? nc + rand_below(9, st) : nc;
+    const int c0d = rand_below(6, st), c0s = rand_below(6, st), n = 3;
+    sv_fmap dmap = rand_maps(c0d + cfd + rand_below(3, st), h, w, bd, n, (size_t)rand_below(20, st), st);
+    sv_fmap smap = rand_maps(c0s + cfs + rand_below(3, st), h, w, bs, n, (size_t)rand_below(20, st), st);
+    plant_specials(dmap.data, view_floats(dmap));
+    const sv_fmap dst = sv_fmap_slice(dmap, c0d, cfd), src = sv_fmap_slice(smap, c0s, cfs);
+    int *di = malloc((size_t)nc * sizeof(int)), *si = malloc((size_t)nc * sizeof(int));
+    rand_index(di, nc, cfd, pattern, st);
+    rand_index(si, nc, cfs, (pattern + 1) % 3, st);
+    // the naive loop
+    float *exp = copy_of(dmap);
+    sv_fmap e = dst;
+    e.data = exp + (dst.data - dmap.data);
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < nc; i++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    const float v = *elem(src, s, six ? si[i] : i, y, x);
+                    float *o = elem(e, s, dix ? di[i] : i, y, x);
+                    *o = add ? *o + v : v;
+                }
+    sv_move_channels(dst, dix ? di : NULL, src, six ? si : NULL, nc, add, isa);
+    const int same = memcmp(exp, dmap.data, view_floats(dmap) * sizeof(float)) == 0;
+    CHECKF(same, "%s isa %d blk %d <- %d, %d channels, %dx%d, index pattern %d", mv_names[kind], isa, bd, bs, nc,
+           h, w, pattern);
+    sv_move_plan mp;
+    void *mem = malloc(sv_move_plan_bytes(nc));
+    const int took = isa != SV_MOVE_SCALAR &&
+                     sv_move_plan_make(&mp, dst, dix ? di : NULL, src, six ? si : NULL, nc, add, isa, mem) == 0;
+    free(mem), free(exp), free(di), free(si), free(dmap.data), free(smap.data);
+    return same ? took : -1;
+}
+
+static void test_moves_vs_naive(void) {
+    static const int blks[] = {1, 8, 16}, ncs[] = {1, 3, 7, 9, 17, 23, 31, 35, 64};
+    static const int sizes[][2] = {{5, 7}, {3, 67}};
+    const int have512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    if (!have512) printf("  AVX-512 move kernels skipped: this CPU lacks AVX-512F/VL\n");
+    uint64_t st = 2024;
+    for (int isa = SV_MOVE_SCALAR; isa <= SV_MOVE_AVX512; isa++) {
+        if (isa == SV_MOVE_AVX512 && !have512) continue;
+        int cases = 0, took = 0, failed = 0;
+        for (int kind = 0; kind < MV_NKINDS; kind++)
+            for (int bd = 0; bd < 3; bd++)
+                for (int bs = 0; bs < 3; bs++)
+                    for (size_t ci = 0; ci < sizeof ncs / sizeof *ncs; ci++)
+                        for (int si = 0; si < 2; si++) {
+                            const int r = move_case(isa, kind, blks[bd], blks[bs], ncs[ci], sizes[si][0],
+                                                    sizes[si][1], (int)(cases % 3), &st);
+                            cases++;
+                            if (r < 0) failed++;
+                            else took += r;
+                        }
+        printf("  %s: %d cases, %d on the vector kernels, %d failed\n",
+               isa == SV_MOVE_SCALAR ? "scalar" : isa == SV_MOVE_AVX2 ? "AVX2" : "AVX-512", cases, took, failed);
+        // blocked on both sides: 4 of 9 layout pairs; the vector kernels must take most of them
+        if (isa != SV_MOVE_SCALAR) CHECKF(took > cases / 4, "isa %d: only %d of %d cases vectorised", isa, took, cases);
+    }
+    // the ops pick AVX-512 where the CPU has it, AVX2 when configured so
+    sv_err err;
+    CHECK(sv_move_isa() == (have512 ? SV_MOVE_AVX512 : SV_MOVE_AVX2));
+    CHECK(sv_conv_configure(&(sv_conv_config){.avx2_only = 1}, &err) == 0);
+    CHECK(sv_move_isa() == SV_MOVE_AVX2);
+    CHECK(sv_conv_configure(&(sv_conv_config){0}, &err) == 0);
+}
+
 int main(void) {
     run_test("concat_and_add", test_concat_and_add);
     run_test("channel_ops_on_views_vs_naive", test_views_vs_naive);
+    run_test("channel_moves_per_isa_vs_naive", test_moves_vs_naive);
     run_test("warp_zeros_and_border_vs_pytorch", test_warp_zeros_and_border);
     run_test("pixel_shuffle_vs_pytorch", test_pixel_shuffle);
     run_test("bilinear_x4_vs_pytorch", test_bilinear_x4);

@@ -1,10 +1,13 @@
 // channels.c: moving channels between feature maps: layout conversion, concatenation, and the RSC
 // gather / scatter-add, over views (core/layout.h: a batch of maps, a window of channels). Every op here is
-// one move of channels (move_channels), parallel over maps and channels or runs of pixels.
+// one move of channels (sv_move_channels), parallel over maps and channels or runs of pixels; a blocked move
+// runs the vector kernels of channels_simd.c where they take it.
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/parallel.h"
 #include "core/layout.h"
+#include "ops/channels_internal.h"
 #include "ops/ops.h"
 
 // Pixels per work item of a blocked move: its source and destination cache lines stay in L1 while every
@@ -62,23 +65,40 @@ static void move_pixels(sv_fmap dst, const int *di, sv_fmap src, const int *si, 
 // lists hold distinct channels), so the parallel iterations never write the same element. A view may be
 // a window of rows (sv_fmap_rows); both have dst's h and w.
 // Plain CHW on both sides: one item per (map, channel), a contiguous run. A blocked layout on either side
-// puts a channel's pixels blk floats apart: there an item is a run of MOVE_PIXELS pixels.
-static void move_channels(sv_fmap dst, const int *di, sv_fmap src, const int *si, int nc, int add) {
+// puts a channel's pixels blk floats apart: there an item is a run of MOVE_PIXELS pixels, moved by the
+// plan of the vector kernels (made once for the call) where there is one, else pixel by pixel.
+void sv_move_channels(sv_fmap dst, const int *di, sv_fmap src, const int *si, int nc, int add, int isa) {
     const size_t hw = (size_t)dst.h * dst.w;
     const int plain = dst.blk == 1 && src.blk == 1;
     const size_t runs = plain ? 1 : (hw + MOVE_PIXELS - 1) / MOVE_PIXELS, run = plain ? hw : MOVE_PIXELS;
     const long items = (long)dst.n * (plain ? nc : (long)runs);
+    // the vector kernels' plan, made once for the call, where they take the move (mem: its memory)
+    sv_move_plan mp;
+    const int blocked = dst.blk > 1 && src.blk > 1;
+    void *mem = blocked && isa != SV_MOVE_SCALAR && nc <= MOVE_TABLE ? malloc(sv_move_plan_bytes(nc)) : NULL;
+    if (mem && sv_move_plan_make(&mp, dst, di, src, si, nc, add, isa, mem)) {
+        free(mem);
+        mem = NULL;
+    }
+    const int vec = mem != NULL;
 #pragma omp parallel for schedule(static) if (hw * (size_t)dst.n * (size_t)nc > SV_OMP_MIN_WORK)
     for (long it = 0; it < items; it++) {
         const int s = (int)(it / (plain ? nc : (long)runs));
         const size_t p0 = plain ? 0 : (size_t)(it % (long)runs) * run, p1 = p0 + run < hw ? p0 + run : hw;
         if (plain)
             move_run(dst, di, src, si, s, (int)(it % nc), (int)(it % nc) + 1, p0, p1, add);
+        else if (vec)
+            sv_move_plan_run(&mp, dst.data + (size_t)s * dst.stride, src.data + (size_t)s * src.stride, p0, p1);
         else if (nc <= MOVE_TABLE)
             move_pixels(dst, di, src, si, s, nc, p0, p1, add);
         else
             move_run(dst, di, src, si, s, 0, nc, p0, p1, add);
     }
+    free(mem);
+}
+
+static void move_channels(sv_fmap dst, const int *di, sv_fmap src, const int *si, int nc, int add) {
+    sv_move_channels(dst, di, src, si, nc, add, sv_move_isa());
 }
 
 void channel_copy(sv_fmap out, sv_fmap in) { move_channels(out, NULL, in, NULL, out.c, 0); }

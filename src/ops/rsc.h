@@ -36,7 +36,7 @@ enum { SV_RSC_AUTO = 0, SV_RSC_STRIPS = 1, SV_RSC_DIRECT = 2, SV_RSC_PASSES = 3 
 enum { SV_RSC_INNER_BLK = 8 };
 
 // Rows per strip when the desc leaves it open: 20 output rows + 4 halo = 24, four tiles of F(6x6,3x3); the
-// fastest of R = 4, 8, 12, 20, 32, 44, 68 in a one-off sweep on 2-core Zen 5 (31->23->35 and 8->8->8 blocks
+// fastest of R = 4, 8, 12, 20, 32, 44, 68 in a one-off sweep on 2-core Zen 4 EPYC (31->23->35 and 8->8->8 blocks
 // of 64 channels at 180x320), not kept as a script.
 enum { SV_RSC_STRIP_ROWS = 20 };
 

@@ -58,7 +58,7 @@ static int check(const sv_rsc_desc *d, sv_err *e) {
     return 0;
 }
 
-// The choice, from bench/rsc_bench.c on 2-core Zen 5 (AVX-512, blk 16, 180x320, 64 channels; ms per block):
+// The choice, from bench/rsc_bench.c on 2-core Zen 4 EPYC (AVX-512, blk 16, 180x320, 64 channels; ms per block):
 //   k -> k -> k      1     2     4     6     8    12    16    24    32    48   31->23->35
 //   separate        1.52  1.59  2.10  2.70  3.50  2.28  2.49  5.51  5.51 10.06    6.66
 //   passes          1.14  1.51  1.87  1.71  2.00  2.36  2.50  4.09  5.62  9.74    5.60
