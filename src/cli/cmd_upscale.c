@@ -54,7 +54,8 @@ static void help(FILE *f) {
             "\n"
             "Tiles: the reconstruction's maps at 2x and 4x resolution (about 10 KB per input pixel for the\n"
             "whole frame) are computed for one band of rows at a time when the whole frame does not fit;\n"
-            "the output is the same to the bit, smaller tiles only cost some time.\n");
+            "the output is the same to the bit (with SLIMVSR_WISDOM=off: measured backends may differ\n"
+            "between tile heights in the last bits), smaller tiles only cost some time.\n");
 }
 
 static void print_plan(const char *input, const sv_upscale_plan *p) {
