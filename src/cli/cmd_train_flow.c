@@ -1,5 +1,7 @@
-// cmd_train_flow.c: slimvsr train-flow: unsupervised SPyNet pretraining (train/flow_train.h), and --eval,
-// the photometric error of a model's flow against the zero flow on whole frames.
+// cmd_train_flow.c: slimvsr train-flow: SPyNet pretraining, unsupervised (train/flow_train.h) or supervised
+// on synthetic motion (--supervised, train/flow_supervised.h), and --eval: the photometric error of a
+// model's flow against the zero flow on whole frames, and with --photos its end-point error on held-out
+// synthetic pairs.
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +9,15 @@
 
 #include "cli/cli.h"
 #include "model/basicvsr.h"
+#include "train/flow_supervised.h"
 #include "train/flow_train.h"
 #include "train/model_init.h"
 
 static const char *usage =
     "usage: slimvsr train-flow --data DIR [--data DIR2 ...] --out RUN_DIR [options]\n"
     "       slimvsr train-flow --out RUN_DIR --resume [--iters N]\n"
-    "       slimvsr train-flow --eval [-m MODEL] --data DIR [--data ...] [--max-frames N] [--json]\n"
+    "       slimvsr train-flow --supervised --photos DIR --data DIR --out RUN_DIR [options]\n"
+    "       slimvsr train-flow --eval [-m MODEL] [--data DIR ...] [--max-frames N] [--photos DIR] [--json]\n"
     "  Pretrains BasicVSR's SPyNet without ground-truth flow: for both orderings of every pair of neighbouring\n"
     "  LR frames (made from the clips as `slimvsr train` makes them), f = SPyNet(ref, supp) should warp supp\n"
     "  onto ref. Loss: mean Charbonnier(ref - warp(supp, f)) (border padding), summed over a pyramid of\n"
@@ -39,6 +43,16 @@ static const char *usage =
     "                        pixels, beyond the reach of the photometric gradient); --no-zero-head keeps it.\n"
     "                        The rest of the model is untouched either way.\n"
     "  --group N             pairs per batched SPyNet call (default 16, at most 64)\n"
+    "  --supervised          train on synthetic motion with exact flow instead: every iteration renders B\n"
+    "                        sequences of T frames of P x P from the photos (foreground layers moving over a\n"
+    "                        moving background, docs/synthetic-motion.md); loss: the end-point error of the\n"
+    "                        flow against the true flow, averaged over valid (visible, unoccluded) pixels.\n"
+    "                        --data is still needed (the training loop reads it) but not trained on; --scales\n"
+    "                        and --smooth do not apply. At every checkpoint log.jsonl gets heldout_epe\n"
+    "  --photos DIR          the photos (.jpg .jpeg .png, sub-folders too), read once and shrunk to a longer\n"
+    "                        side of at most 4 P\n"
+    "  --eval-pairs N        held-out synthetic pairs (from a seed derived from --seed, never trained on) for\n"
+    "                        the EPE at checkpoints and in --eval (default 64, even)\n"
     "  --log-every N         a log.jsonl line every N iterations (default 10)\n"
     "  --checkpoint-every N  write model.safetensors and state.safetensors every N iterations (default 200)\n"
     "  --threads N           threads (default: all cores)\n"
@@ -51,7 +65,10 @@ static const char *usage =
     "  keeping the last checkpoint).\n"
     "  --eval: mean photometric error over every ordered neighbour pair of whole frames of the clips (a\n"
     "  folder of PNG frames or a video, or a folder of such clips), for the zero flow and MODEL's SPyNet;\n"
-    "  without -m, for the random model that --feat/--blocks/--act/--seed give (what training starts from).\n";
+    "  without -m, for the random model that --feat/--blocks/--act/--seed give (what training starts from).\n"
+    "  With --photos: also the mean end-point error (px) of the flow and of the zero flow on --eval-pairs\n"
+    "  held-out synthetic pairs of --patch x --patch (the pairs a supervised run with the same --seed and\n"
+    "  --patch reports as heldout_epe). --data or --photos, or both.\n";
 
 // --eval's options beside the run's.
 typedef struct {
@@ -62,8 +79,8 @@ typedef struct {
 
 static int run_eval(const flow_args *f) {
     const sv_run_opts *o = &f->o.run;
-    if (o->ndata < 1) {
-        fprintf(stderr, "slimvsr train-flow: --eval needs --data DIR\n");
+    if (o->ndata < 1 && !f->o.photos) {
+        fprintf(stderr, "slimvsr train-flow: --eval needs --data DIR or --photos DIR\n");
         return 2;
     }
     sv_model m;
@@ -80,21 +97,42 @@ static int run_eval(const flow_args *f) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }
-    sv_flow_eval_result r;
-    int rc = sv_flow_eval(&m, o->data, o->ndata, f->max_frames, &r, &e);
+    sv_flow_eval_result r = {0};
+    sv_flow_synth_eval_result sr = {0};
+    sv_photo_set ps = {0};
+    int rc = o->ndata > 0 ? sv_flow_eval(&m, o->data, o->ndata, f->max_frames, &r, &e) : 0;
+    if (!rc && f->o.photos) {
+        if (f->o.eval_pairs < 2 || f->o.eval_pairs % 2) rc = sv_errf(&e, "--eval-pairs %d: an even number >= 2",
+                                                                     f->o.eval_pairs);
+        if (!rc) rc = sv_photos_load(&ps, f->o.photos, SV_PHOTO_SIDE_PER_PATCH * o->patch, &e);
+        if (!rc) rc = sv_flow_eval_synth(&m, &ps, f->o.eval_pairs, o->patch, sv_flow_synth_heldout_seed(o->seed), &sr,
+                                         &e);
+        sv_photos_free(&ps);
+    }
     sv_model_free(&m);
     if (rc) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;
     }
-    if (f->json)
-        printf("{\"model\": \"%s\", \"clips\": %d, \"pairs\": %ld, \"photo_zero\": %.6f, \"photo_model\": %.6f, "
-               "\"smooth_model\": %.6f, \"flow_mag\": %.4f}\n", model, r.clips, r.pairs, r.photo_zero, r.photo_model,
-               r.smooth_model, r.flow_mag);
-    else
+    if (f->json) {
+        printf("{\"model\": \"%s\"", model);
+        if (o->ndata > 0)
+            printf(", \"clips\": %d, \"pairs\": %ld, \"photo_zero\": %.6f, \"photo_model\": %.6f, "
+                   "\"smooth_model\": %.6f, \"flow_mag\": %.4f", r.clips, r.pairs, r.photo_zero, r.photo_model,
+                   r.smooth_model, r.flow_mag);
+        if (f->o.photos)
+            printf(", \"synth_pairs\": %ld, \"synth_patch\": %d, \"epe\": %.5f, \"epe_zero\": %.5f, "
+                   "\"synth_flow_mag\": %.4f", sr.pairs, o->patch, sr.epe, sr.epe_zero, sr.flow_mag);
+        printf("}\n");
+        return 0;
+    }
+    if (o->ndata > 0)
         printf("%d clips, %ld ordered pairs: photometric error %.6f with the zero flow, %.6f with %s (%+.1f%%); "
                "flow smoothness term %.4f, mean |flow| %.3f px\n", r.clips, r.pairs, r.photo_zero, r.photo_model, model,
                100.0 * (r.photo_model / r.photo_zero - 1.0), r.smooth_model, r.flow_mag);
+    if (f->o.photos)
+        printf("%ld held-out synthetic pairs of %d x %d: end-point error %.4f px with %s, %.4f px with the zero flow; "
+               "mean |flow| %.3f px\n", sr.pairs, o->patch, o->patch, sr.epe, model, sr.epe_zero, sr.flow_mag);
     return 0;
 }
 
@@ -129,6 +167,16 @@ static int flow_own_option(void *ud, const char *a, const char *v, int *takes, i
         *takes = 0;
     } else if (!strcmp(a, "--group")) {
         if ((o->group = cli_parse_int(a, v, 1, 64)) < 0) return -1;
+    } else if (!strcmp(a, "--supervised")) {
+        o->supervised = 1;
+        *takes = 0;
+    } else if (!strcmp(a, "--photos")) {
+        if (!(o->photos = v)) {
+            fprintf(stderr, "slimvsr train-flow: %s needs a value\n", a);
+            return -1;
+        }
+    } else if (!strcmp(a, "--eval-pairs")) {
+        if ((o->eval_pairs = cli_parse_int(a, v, 2, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--checkpoint-every")) {
         if (cli_parse_long("train-flow", a, v, 1, &o->ckpt_every)) return -1;
     } else {

@@ -1,6 +1,7 @@
 // flow_step.c: `slimvsr train-flow` as a step of the training loop (train/loop.h): SPyNet alone, trained
 // with Adam on the unsupervised multi-scale loss of flow_train.h over every ordered neighbour pair of the
-// batch. A supervised loss over the same SPyNet would be another compute callback beside flow_compute.
+// batch; or (--supervised) on the end-point error against the exact flow of synthetic sequences rendered
+// from photos (flow_supervised.h), a second compute callback, sup_compute.
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "core/memory.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
+#include "train/flow_supervised.h"
 #include "train/flow_train.h"
 #include "train/optim.h"
 #include "train/run_log.h"
@@ -23,6 +25,7 @@ void sv_flowtrain_opts_default(sv_flowtrain_opts *o) {
     o->scales = 4;
     o->warmup = 20;
     o->ckpt_every = 200;
+    o->eval_pairs = 64;
 }
 
 #define F(member, type, lo, hi) SV_OPT_FIELD(sv_flowtrain_opts, member, SV_OPT_##type, lo, hi)
@@ -30,12 +33,14 @@ static const sv_opt_field k_fields[] = {
     F(smooth, DOUBLE, 0, 0), F(zero_head, INT, -1, 1),
     F(scales, INT, 0, INT_MAX), F(warmup, LONG, 0, LONG_MAX),
     F(group, INT, 0, INT_MAX), F(ckpt_every, LONG, 0, LONG_MAX),
+    F(supervised, INT, 0, 1), F(eval_pairs, INT, 0, INT_MAX),
 };
 #undef F
 #define N_FIELDS ((int)(sizeof k_fields / sizeof *k_fields))
 
 #define N_TERMS 4
 static const char *const k_terms[N_TERMS] = {"photo", "smooth", "photo_zero", "flow_mag"};
+static const char *const k_sup_terms[N_TERMS] = {"epe", "epe_zero", "flow_mag", "valid"};
 
 typedef struct {
     sv_flowtrain_opts o;
@@ -47,6 +52,11 @@ typedef struct {
     sv_spytrain *spy;
     sv_flowloss *loss;
     float *flows, *dflows;        // [group,2,p,p]
+    // supervised
+    sv_photo_set photos;
+    sv_synth_batch synth;         // batch sequences of seq frames, p x p
+    sv_rng srng;                  // the synthetic stream (saved as "synth_rng")
+    sv_step *st;                  // the loop's step: its log terms follow the mode
 } flow_step;
 
 static int flow_restore(void *ud, sv_run *r, sv_tensor_set *s, const cJSON *meta, const char *path, sv_err *e) {
@@ -57,12 +67,19 @@ static int flow_restore(void *ud, sv_run *r, sv_tensor_set *s, const cJSON *meta
     if (sv_json_long(meta, "step", 0, LONG_MAX, &f->step, path, e)) return -1;
     const cJSON *oj = cJSON_GetObjectItemCaseSensitive(meta, "opts");
     if (sv_run_opts_from_json(&f->o.run, oj, path, e)) return -1;
-    return sv_opt_fields_from_json(&f->o, oj, k_fields, N_FIELDS, path, e);
+    if (sv_opt_fields_from_json(&f->o, oj, k_fields, N_FIELDS, path, e)) return -1;
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(oj, "photos");
+    f->o.photos = cJSON_IsString(ph) ? ph->valuestring : NULL;
+    if (f->o.supervised && sv_json_u64_array(meta, "synth_rng", f->srng.s, SV_RNG_WORDS) != SV_RNG_WORDS)
+        return sv_errf(e, "%s: no synthetic rng state (synth_rng) in a supervised train-flow state", path);
+    return 0;
 }
 
 static int flow_begin(void *ud, sv_run *r, int resumed, sv_err *e) {
     flow_step *f = ud;
     if (!resumed && (f->o.zero_head > 0 || (f->o.zero_head < 0 && !r->o->init))) sv_flow_zero_head(&r->m);
+    if (!resumed) sv_rng_seed(&f->srng, sv_flow_synth_train_seed(r->o->seed));
+    f->st->terms = f->o.supervised ? k_sup_terms : k_terms;
     sv_model_param_count(&r->m, &f->nspy);
     if (resumed && ((size_t)f->saved_n[0] != f->nspy || (size_t)f->saved_n[1] != f->nspy))
         return sv_errf(e, "%s/state.safetensors: optimiser state does not match SPyNet's %zu parameters", r->o->out,
@@ -77,6 +94,21 @@ static int flow_check(void *ud, sv_run *r, sv_err *e) {
     if (o->group < 0 || o->group > 64 || !(o->smooth >= 0) || o->scales < 1 || o->warmup < 0)
         return sv_errf(e, "invalid options: group %d (0..64), smooth %g (>= 0), scales %d (>= 1), warmup %ld", o->group,
                        o->smooth, o->scales, o->warmup);
+    if (o->supervised && !o->photos) return sv_errf(e, "--supervised needs --photos DIR (a folder of photos)");
+    if (!o->supervised && o->photos)
+        return sv_errf(e, "--photos %s: only --supervised (or --eval) uses photos", o->photos);
+    if (o->supervised && (o->eval_pairs < 2 || o->eval_pairs % 2))
+        return sv_errf(e, "--eval-pairs %d: an even number >= 2", o->eval_pairs);
+    return 0;
+}
+
+// Supervised: the photos, once, before the data (a bad photo fails the start before the run folder is made).
+static int flow_open_inputs(void *ud, sv_run *r, sv_err *e) {
+    flow_step *f = ud;
+    if (!f->o.supervised) return 0;
+    if (sv_photos_load(&f->photos, f->o.photos, SV_PHOTO_SIDE_PER_PATCH * r->o->patch, e)) return -1;
+    sv_run_say(r->o, SV_MSG_INFO, "photos: %d from %s (longer side shrunk to at most %d px)", f->photos.n, f->o.photos,
+               SV_PHOTO_SIDE_PER_PATCH * r->o->patch);
     return 0;
 }
 
@@ -110,6 +142,14 @@ static int flow_prepare(void *ud, sv_run *r, sv_err *e) {
         !(f->dflows = sv_malloc((size_t)f->group * 2 * hw * sizeof(float), e)) ||
         !(f->loss = sv_flowloss_create(p, p, f->o.scales, e)))
         return -1;
+    if (f->o.supervised) {
+        if (sv_synth_batch_alloc(&f->synth, o->batch, o->seq, p, e)) return -1;
+        sv_run_say(o, SV_MSG_INFO, "train-flow --supervised: SPyNet (%zu parameters), %ld iterations of %d pairs (%d "
+                   "synthetic sequences x %d frames, both directions), LR patch %d, lr %.3g -> %.3g cosine (warm-up "
+                   "%ld), loss: end-point error over valid pixels; %d held-out pairs at every checkpoint", f->nspy,
+                   o->iters, P, o->batch, o->seq, p, o->lr, o->lr_min, f->o.warmup, f->o.eval_pairs);
+        return 0;
+    }
     sv_run_say(o, SV_MSG_INFO, "train-flow: SPyNet (%zu parameters) of a %d x %d model, %ld iterations of %d pairs (%d "
                "clips x %d frames, both directions), LR patch %d, lr %.3g -> %.3g cosine (warm-up %ld), %d photometric "
                "scales, smoothness %.3g", f->nspy, r->m.num_feat, r->m.num_block, o->iters, P, o->batch, o->seq, p,
@@ -158,6 +198,27 @@ static int flow_compute(void *ud, sv_run *r, double lr, double *loss, double *te
     return 0;
 }
 
+// Supervised: batch new sequences from the synthetic stream, the EPE loss (flow_supervised.h).
+static int sup_compute(void *ud, sv_run *r, double lr, double *loss, double *terms, sv_err *e) {
+    flow_step *f = ud;
+    memset(f->grads, 0, f->nspy * sizeof(float));
+    if (sv_synth_batch_render(&f->synth, &f->photos, &f->srng, e)) return -1;
+    return sv_flow_supervised_batch(f->spy, f->group, &f->synth, f->flows, f->dflows, f->grads, loss, terms, e);
+}
+
+static int sup_validate(void *ud, sv_run *r, cJSON *j, char *txt, size_t ntxt, sv_train_result *res, sv_err *e) {
+    flow_step *f = ud;
+    sv_flow_synth_eval_result ev;
+    if (!f->o.supervised) return 0;
+    if (sv_flow_eval_synth(&r->m, &f->photos, f->o.eval_pairs, r->o->patch, sv_flow_synth_heldout_seed(r->o->seed),
+                           &ev, e))
+        return -1;
+    cJSON_AddNumberToObject(j, "heldout_epe", ev.epe);
+    cJSON_AddNumberToObject(j, "heldout_epe_zero", ev.epe_zero);
+    snprintf(txt, ntxt, "  held-out EPE %.4f px (zero flow %.4f)", ev.epe, ev.epe_zero);
+    return 0;
+}
+
 static int flow_update(void *ud, sv_run *r, double lr, sv_err *e) {
     flow_step *f = ud;
     f->step++;
@@ -170,6 +231,18 @@ static void flow_log(void *ud, sv_run *r, double lr, const double *mean, cJSON *
     snprintf(txt, ntxt, "  photo %.5f (zero flow %.5f)  smooth %.4f  |flow| %.3f", mean[1], mean[3], mean[2], mean[4]);
 }
 
+static void sup_log(void *ud, sv_run *r, double lr, const double *mean, cJSON *j, char *txt, size_t ntxt) {
+    snprintf(txt, ntxt, "  EPE %.4f px (zero flow %.4f)  |flow| %.3f  valid %.2f", mean[1], mean[2], mean[3], mean[4]);
+}
+
+static int any_compute(void *ud, sv_run *r, double lr, double *loss, double *terms, sv_err *e) {
+    return (((flow_step *)ud)->o.supervised ? sup_compute : flow_compute)(ud, r, lr, loss, terms, e);
+}
+
+static void any_log(void *ud, sv_run *r, double lr, const double *mean, cJSON *j, char *txt, size_t ntxt) {
+    (((flow_step *)ud)->o.supervised ? sup_log : flow_log)(ud, r, lr, mean, j, txt, ntxt);
+}
+
 static int flow_write_model(void *ud, sv_run *r, const char *path, sv_err *e) { return sv_model_save(&r->m, path, e); }
 
 static int flow_save(void *ud, sv_run *r, sv_tensor_set *s, cJSON *j, sv_err *e) {
@@ -178,6 +251,7 @@ static int flow_save(void *ud, sv_run *r, sv_tensor_set *s, cJSON *j, sv_err *e)
         sv_tensor_set_add_flat(s, "flowtrain.adam_v", f->adam_v, f->nspy, e))
         return -1;
     cJSON_AddNumberToObject(j, "step", (double)f->step);
+    if (f->o.supervised) sv_json_add_u64_array(j, "synth_rng", f->srng.s, SV_RNG_WORDS);
     return 0;
 }
 
@@ -186,6 +260,7 @@ static cJSON *flow_opts_json(void *ud) {
     cJSON *j = cJSON_CreateObject();
     sv_run_opts_to_json(j, &f->o.run);
     sv_opt_fields_to_json(j, &f->o, k_fields, N_FIELDS);
+    if (f->o.photos) cJSON_AddStringToObject(j, "photos", f->o.photos);
     return j;
 }
 
@@ -194,15 +269,20 @@ static void flow_end(void *ud) {
     sv_spytrain_free(f->spy);
     sv_flowloss_free(f->loss);
     free(f->grads), free(f->adam_m), free(f->adam_v), free(f->flows), free(f->dflows);
+    sv_photos_free(&f->photos);
+    sv_synth_batch_free(&f->synth);
 }
 
 int sv_flow_train(const sv_flowtrain_opts *opts, sv_train_result *res, sv_err *e) {
     flow_step f = {.o = *opts};
-    const sv_step st = {.ud = &f, .ns = "flowtrain", .what = "train-flow", .terms = k_terms, .nterms = N_TERMS,
-                        .ckpt_every = &f.o.ckpt_every, .ckpt_opt = "checkpoint-every", .warmup = &f.o.warmup,
-                        .restore = flow_restore, .begin = flow_begin, .check = flow_check, .prepare = flow_prepare,
-                        .compute = flow_compute, .update = flow_update, .log = flow_log,
-                        .write_model = flow_write_model, .save = flow_save, .opts_json = flow_opts_json,
-                        .end = flow_end};
+    // The callbacks dispatch on f.o.supervised, which a resumed run takes from its state (flow_restore);
+    // flow_begin then points st.terms at the mode's names.
+    sv_step st = {.ud = &f, .ns = "flowtrain", .what = "train-flow", .terms = k_terms, .nterms = N_TERMS,
+                  .ckpt_every = &f.o.ckpt_every, .ckpt_opt = "checkpoint-every", .warmup = &f.o.warmup,
+                  .extra_input = &f.o.photos, .extra_input_opt = "--photos", .restore = flow_restore,
+                  .begin = flow_begin, .check = flow_check, .open_inputs = flow_open_inputs, .prepare = flow_prepare,
+                  .compute = any_compute, .update = flow_update, .log = any_log, .validate = sup_validate,
+                  .write_model = flow_write_model, .save = flow_save, .opts_json = flow_opts_json, .end = flow_end};
+    f.st = &st;
     return sv_run_loop(&st, &f.o.run, &opts->run, res, e);
 }

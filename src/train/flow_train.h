@@ -58,10 +58,14 @@ void sv_flowloss_free(sv_flowloss *l);
 // RUN_DIR (created if missing) holds, written atomically at every checkpoint:
 //   model.safetensors  the whole BasicVSR with the SPyNet trained so far
 //   state.safetensors  the model, SPyNet's Adam moments and, in the metadata "flowtrain", the iteration, the
-//                      data sampler's position and the options (what --resume needs)
+//                      data sampler's position, the synthetic rng (supervised) and the options (what --resume
+//                      needs)
 //   log.jsonl          per logged step: iter, loss (the multi-scale total), photo (full resolution), smooth,
 //                      photo_zero (the photometric error of the zero flow on the same pairs), flow_mag (mean
-//                      |f| in pixels), lr, seconds; means over the pairs since the previous line
+//                      |f| in pixels), lr, seconds; means over the pairs since the previous line. Supervised:
+//                      loss (EPE with eps), epe, epe_zero (the zero flow's), flow_mag, valid (fraction of
+//                      valid pixels), and at every checkpoint heldout_epe, heldout_epe_zero (eval_pairs
+//                      held-out pairs, sv_flow_eval_synth with sv_flow_synth_heldout_seed(seed))
 //   .lock              the run's advisory lock, as for train (run_lock.h)
 // As for train, RUN_DIR is never an input and a start that fails leaves nothing.
 typedef struct {
@@ -78,6 +82,12 @@ typedef struct {
                            // photometric gradient to see; zeroed heads start from the zero flow.
     int group;             // pairs per batched SPyNet call (0: 16)
     long ckpt_every;
+    // Supervised (flow_supervised.h): the loss is the end-point error against the exact flow of synthetic
+    // sequences rendered every iteration from the photos (batch sequences of seq frames at the patch size,
+    // from their own rng stream, saved in the state); --data is still read by the loop but not trained on.
+    int supervised;        // 1: supervised, 0 (default): the unsupervised loss above
+    const char *photos;    // the folder of photos (JPEG or PNG, sub-folders too); needed by supervised
+    int eval_pairs;        // held-out synthetic pairs for the EPE reported at every checkpoint (default 64)
 } sv_flowtrain_opts;
 
 void sv_flowtrain_opts_default(sv_flowtrain_opts *o);

@@ -1,0 +1,316 @@
+// flow_supervised.c: the supervised flow loss (EPE over valid pixels), the photos, batches of synthetic
+// sequences and the held-out evaluation (flow_supervised.h).
+#include "train/flow_supervised.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/memory.h"
+#include "io/frames.h"
+#include "ops/conv.h"
+#include "train/flow_train.h"
+#include "train/spynet_train.h"
+
+// ======== the loss ========
+
+double sv_flow_epe_forward(const float *flow, const float *gt, const float *valid, int h, int w, float eps,
+                           long *nvalid) {
+    const size_t hw = (size_t)h * w;
+    double sum = 0;
+    long n = 0;
+    for (size_t i = 0; i < hw; i++) {
+        if (!valid[i]) continue;
+        const double dx = (flow ? (double)flow[i] : 0.0) - gt[i], dy = (flow ? (double)flow[hw + i] : 0.0) - gt[hw + i];
+        sum += sqrt(dx * dx + dy * dy + eps);
+        n++;
+    }
+    if (nvalid) *nvalid = n;
+    return n ? sum / (double)n : 0.0;
+}
+
+void sv_flow_epe_backward(float *dflow, const float *flow, const float *gt, const float *valid, int h, int w,
+                          float eps, float scale) {
+    const size_t hw = (size_t)h * w;
+    long n = 0;
+    for (size_t i = 0; i < hw; i++) n += valid[i] != 0;
+    if (!n) return;
+    const double s = (double)scale / (double)n;
+    for (size_t i = 0; i < hw; i++) {
+        if (!valid[i]) continue;
+        const double dx = (double)flow[i] - gt[i], dy = (double)flow[hw + i] - gt[hw + i];
+        const double r = sqrt(dx * dx + dy * dy + eps);
+        if (r == 0) continue;  // eps = 0 and an exact match: the subgradient 0
+        dflow[i] += (float)(s * dx / r);
+        dflow[hw + i] += (float)(s * dy / r);
+    }
+}
+
+// ======== photos ========
+
+typedef struct {
+    char **v;
+    int n, cap;
+} path_list;
+
+static int is_photo_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return name[0] != '.' && dot && dot > name &&
+           (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
+}
+
+static int list_photos(path_list *l, const char *dir, int depth, sv_err *e) {
+    DIR *d = opendir(dir);
+    if (!d) return sv_errf(e, "--photos %s: not a readable folder", dir);
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        const size_t n = strlen(dir) + strlen(de->d_name) + 2;
+        char *p = sv_malloc(n, e);
+        if (!p) {
+            rc = -1;
+            break;
+        }
+        snprintf(p, n, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth < 16) {
+            rc = list_photos(l, p, depth + 1, e);
+            free(p);
+        } else if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && is_photo_name(de->d_name)) {
+            if (l->n == l->cap) {
+                char **v = realloc(l->v, (size_t)(l->cap = l->cap ? 2 * l->cap : 64) * sizeof *v);
+                if (!v) {
+                    free(p);
+                    rc = sv_errf(e, "out of memory listing %s", dir);
+                    break;
+                }
+                l->v = v;
+            }
+            l->v[l->n++] = p;
+        } else {
+            free(p);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// rgb [h,w,3] -> out [h/k, w/k, 3]: the mean of each k x k block (rows and columns beyond a multiple of k dropped).
+static void shrink_area(unsigned char *out, const unsigned char *rgb, int h, int w, int k) {
+    const int oh = h / k, ow = w / k;
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+            for (int c = 0; c < 3; c++) {
+                unsigned s = 0;
+                for (int dy = 0; dy < k; dy++)
+                    for (int dx = 0; dx < k; dx++) s += rgb[((size_t)(y * k + dy) * w + x * k + dx) * 3 + c];
+                out[((size_t)y * ow + x) * 3 + c] = (unsigned char)((s + (unsigned)(k * k) / 2) / (unsigned)(k * k));
+            }
+}
+
+// One photo into im, shrunk so that its longer side is at most max_side (never below 8 on its shorter side).
+static int load_photo(sv_synth_image *im, const char *path, int max_side, sv_err *e) {
+    sv_frame_reader *rd = sv_frames_open(path, e);
+    if (!rd) return -1;
+    const int w = sv_frames_width(rd), h = sv_frames_height(rd);
+    unsigned char *rgb = NULL;
+    int rc = w < 8 || h < 8 ? sv_errf(e, "%s: photo of %d x %d, smaller than 8 x 8", path, w, h) : 0;
+    if (!rc && !(rgb = sv_malloc((size_t)w * h * 3, e))) rc = -1;
+    if (!rc) {
+        const int got = sv_frames_read(rd, rgb, e);
+        if (got == 0) rc = sv_errf(e, "%s: no picture in the file", path);
+        else if (got < 0) rc = -1;
+    }
+    sv_frames_close(rd);
+    if (rc) {
+        free(rgb);
+        return -1;
+    }
+    const int side = w > h ? w : h, shorter = w < h ? w : h;
+    int k = max_side > 0 ? (side + max_side - 1) / max_side : 1;
+    while (k > 1 && shorter / k < 8) k--;
+    if (k > 1) {
+        unsigned char *small = sv_malloc((size_t)(w / k) * (h / k) * 3, e);
+        if (!small) {
+            free(rgb);
+            return -1;
+        }
+        shrink_area(small, rgb, h, w, k);
+        free(rgb);
+        rgb = small;
+    }
+    *im = (sv_synth_image){.rgb = rgb, .w = w / k, .h = h / k};
+    return 0;
+}
+
+int sv_photos_load(sv_photo_set *ps, const char *dir, int max_side, sv_err *e) {
+    memset(ps, 0, sizeof *ps);
+    path_list l = {0};
+    int rc = list_photos(&l, dir, 0, e);
+    if (!rc && !l.n)
+        rc = sv_errf(e, "--photos %s: no photos (.jpg, .jpeg, .png) in the folder or its sub-folders", dir);
+    if (!rc) qsort(l.v, (size_t)l.n, sizeof *l.v, cmp_str);
+    if (!rc && !(ps->v = sv_calloc((size_t)l.n, sizeof *ps->v, e))) rc = -1;
+    for (int i = 0; !rc && i < l.n; i++) {
+        if (load_photo(&ps->v[i], l.v[i], max_side, e)) rc = sv_errprefix(e, "--photos");
+        else ps->n++;
+    }
+    for (int i = 0; i < l.n; i++) free(l.v[i]);
+    free(l.v);
+    if (rc) sv_photos_free(ps);
+    return rc;
+}
+
+void sv_photos_free(sv_photo_set *ps) {
+    for (int i = 0; ps->v && i < ps->n; i++) free((void *)ps->v[i].rgb);
+    free(ps->v);
+    memset(ps, 0, sizeof *ps);
+}
+
+// ======== batches of sequences ========
+
+int sv_synth_batch_alloc(sv_synth_batch *b, int nseq, int T, int size, sv_err *e) {
+    memset(b, 0, sizeof *b);
+    sv_synth_params_default(&b->p, T, size, size);
+    if (sv_synth_params_check(&b->p, e)) return -1;
+    if (!(b->seq = sv_calloc((size_t)nseq, sizeof *b->seq, e))) return -1;
+    b->nseq = nseq;
+    for (int i = 0; i < nseq; i++)
+        if (sv_synth_seq_alloc(&b->seq[i], T, size, size, e)) {
+            sv_synth_batch_free(b);
+            return -1;
+        }
+    return 0;
+}
+
+int sv_synth_batch_render(sv_synth_batch *b, const sv_photo_set *ps, sv_rng *rng, sv_err *e) {
+    for (int i = 0; i < b->nseq; i++)
+        if (sv_synth_render(&b->p, ps->v, ps->n, rng, &b->seq[i], e)) return -1;
+    return 0;
+}
+
+int sv_synth_batch_pairs(const sv_synth_batch *b) { return 2 * b->nseq * (b->p.T - 1); }
+
+void sv_synth_batch_pair(const sv_synth_batch *b, int q, const float **ref, const float **supp, const float **gt,
+                         const float **valid) {
+    const int T = b->p.T, s = q / (2 * (T - 1)), i = (q / 2) % (T - 1);
+    const size_t hw = (size_t)b->p.H * b->p.W;
+    const sv_synth_seq *sq = &b->seq[s];
+    const float *xi = sq->frames + (size_t)i * 3 * hw, *xn = xi + 3 * hw;
+    *ref = q % 2 ? xn : xi;
+    *supp = q % 2 ? xi : xn;
+    *gt = (q % 2 ? sq->flow_f : sq->flow_b) + (size_t)i * 2 * hw;
+    *valid = (q % 2 ? sq->valid_f : sq->valid_b) + (size_t)i * hw;
+}
+
+void sv_synth_batch_free(sv_synth_batch *b) {
+    for (int i = 0; b->seq && i < b->nseq; i++) sv_synth_seq_free(&b->seq[i]);
+    free(b->seq);
+    memset(b, 0, sizeof *b);
+}
+
+// ======== a training batch ========
+
+int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float *flows, float *dflows,
+                             float *grads, double *loss, double *terms, sv_err *e) {
+    const int P = sv_synth_batch_pairs(b), h = b->p.H, w = b->p.W;
+    const size_t hw = (size_t)h * w;
+    const float *ref[64], *supp[64], *gt[64], *valid[64];
+    float *fl[64];
+    const float *dfl[64];
+    if (G < 1 || G > 64) return sv_errf(e, "supervised batch: group %d (1..64)", G);
+    int used = 0;  // pairs with at least one valid pixel: the mean is over them
+    long nvalid_all = 0;
+    for (int q = 0; q < P; q++) {
+        sv_synth_batch_pair(b, q, &ref[0], &supp[0], &gt[0], &valid[0]);
+        long nv = 0;
+        for (size_t i = 0; i < hw; i++) nv += valid[0][i] != 0;
+        used += nv > 0;
+        nvalid_all += nv;
+    }
+    *loss = 0;
+    memset(terms, 0, 4 * sizeof *terms);
+    terms[3] = (double)nvalid_all / ((double)P * (double)hw);
+    if (!used) return 0;  // nothing to learn from (possible only with tiny frames and large motion)
+    const float scale = 1.0f / (float)used;
+    for (int p0 = 0; p0 < P; p0 += G) {
+        const int np = P - p0 < G ? P - p0 : G;
+        for (int j = 0; j < np; j++) {
+            sv_synth_batch_pair(b, p0 + j, &ref[j], &supp[j], &gt[j], &valid[j]);
+            fl[j] = flows + (size_t)j * 2 * hw;
+            dfl[j] = dflows + (size_t)j * 2 * hw;
+        }
+        if (sv_spytrain_forward(spy, ref, supp, np, fl, e)) return -1;
+        memset(dflows, 0, (size_t)np * 2 * hw * sizeof(float));
+        for (int j = 0; j < np; j++) {
+            long nv;
+            const double l = sv_flow_epe_forward(fl[j], gt[j], valid[j], h, w, SV_EPE_EPS, &nv);
+            if (!nv) continue;
+            *loss += l * scale;
+            terms[0] += sv_flow_epe_forward(fl[j], gt[j], valid[j], h, w, 0.0f, NULL) * scale;
+            terms[1] += sv_flow_epe_forward(NULL, gt[j], valid[j], h, w, 0.0f, NULL) * scale;
+            terms[2] += sv_flow_magnitude(fl[j], h, w) * scale;
+            sv_flow_epe_backward(dflows + (size_t)j * 2 * hw, fl[j], gt[j], valid[j], h, w, SV_EPE_EPS, scale);
+        }
+        if (sv_spytrain_backward(spy, dfl, np, grads, e)) return -1;
+    }
+    return 0;
+}
+
+uint64_t sv_flow_synth_train_seed(uint64_t seed) { return seed ^ 0x53594e5448545241ULL; }   // "SYNTHTRA"
+uint64_t sv_flow_synth_heldout_seed(uint64_t seed) { return seed ^ 0x48454c444f555421ULL; } // "HELDOUT!"
+
+// ======== held-out evaluation ========
+
+int sv_flow_eval_synth(const sv_model *m, const sv_photo_set *ps, int npairs, int size, uint64_t seed,
+                       sv_flow_synth_eval_result *r, sv_err *e) {
+    memset(r, 0, sizeof *r);
+    if (npairs < 2 || npairs % 2) return sv_errf(e, "held-out pairs: %d (an even number >= 2)", npairs);
+    enum { G = 16 };  // pairs per SPyNet call: 8 two-frame sequences
+    const size_t hw = (size_t)size * size;
+    sv_synth_batch b;
+    if (sv_synth_batch_alloc(&b, G / 2, 2, size, e)) return -1;
+    sv_spytrain *spy = sv_spytrain_create(m, size, size, G, sv_conv_preferred_blk(), 0, e);
+    float *flows = sv_malloc((size_t)G * 2 * hw * sizeof(float), e);
+    sv_rng rng;
+    sv_rng_seed(&rng, seed);
+    int rc = spy && flows ? 0 : -1;
+    for (int done = 0; !rc && done < npairs; done += G) {
+        const int np = npairs - done < G ? npairs - done : G;
+        b.nseq = np / 2;  // the last call may render fewer sequences
+        const float *ref[G], *supp[G], *gt[G], *valid[G];
+        float *fl[G];
+        if ((rc = sv_synth_batch_render(&b, ps, &rng, e))) break;
+        for (int j = 0; j < np; j++) {
+            sv_synth_batch_pair(&b, j, &ref[j], &supp[j], &gt[j], &valid[j]);
+            fl[j] = flows + (size_t)j * 2 * hw;
+        }
+        if ((rc = sv_spytrain_forward(spy, ref, supp, np, fl, e))) break;
+        for (int j = 0; j < np; j++) {
+            long nv;
+            const double epe = sv_flow_epe_forward(fl[j], gt[j], valid[j], size, size, 0.0f, &nv);
+            if (!nv) continue;
+            r->epe += epe;
+            r->epe_zero += sv_flow_epe_forward(NULL, gt[j], valid[j], size, size, 0.0f, NULL);
+            r->flow_mag += sv_flow_magnitude(fl[j], size, size);
+            r->pairs++;
+        }
+    }
+    b.nseq = G / 2;
+    sv_synth_batch_free(&b);
+    sv_spytrain_free(spy);
+    free(flows);
+    if (rc) return -1;
+    if (!r->pairs) return sv_errf(e, "held-out synthetic pairs: none has a valid pixel");
+    r->epe /= (double)r->pairs;
+    r->epe_zero /= (double)r->pairs;
+    r->flow_mag /= (double)r->pairs;
+    return 0;
+}
