@@ -18,19 +18,21 @@ mkdir -p data/a photos/sub empty bad
 echo "not a JPEG" >bad/broken.jpg
 
 # constant learning rate, no warm-up: a run stopped and resumed follows the schedule of a straight one
-SUP=(--supervised --photos photos --data data --feat 4 --blocks 1 --batch 2 --seq 2 --patch 32 --lr 1e-3
+SUP=(--supervised --photos photos --feat 4 --blocks 1 --batch 2 --seq 2 --patch 32 --lr 1e-3
      --lr-min 1e-3 --warmup 0 --log-every 1 --eval-pairs 4 --seed 5)
 fl() { "$SLIMVSR" train-flow -q "$@"; }
 
 # ---- bad photo options: one line naming the option or the file, non-zero exit, no run folder ----
-expect_error sup_needs_photos "--supervised needs --photos" fl --supervised --data data --patch 32 --iters 2 --out e1
-expect_error sup_empty_photos "--photos $T/empty: no photos" fl --supervised --photos empty --data data --patch 32 \
+expect_error sup_needs_photos "--supervised needs --photos" fl --supervised --patch 32 --iters 2 --out e1
+expect_error sup_empty_photos "--photos $T/empty: no photos" fl --supervised --photos empty --patch 32 \
     --iters 2 --out e2
-expect_error sup_corrupt_photo "bad/broken.jpg" fl --supervised --photos bad --data data --patch 32 --iters 2 --out e3
-expect_error sup_missing_photos "--photos nowhere" fl --supervised --photos nowhere --data data --patch 32 --iters 2 \
+expect_error sup_corrupt_photo "bad/broken.jpg" fl --supervised --photos bad --patch 32 --iters 2 --out e3
+expect_error sup_missing_photos "--photos nowhere" fl --supervised --photos nowhere --patch 32 --iters 2 \
     --out e4
 expect_error sup_photos_without_supervised "only --supervised" fl --photos photos --data data --patch 32 --iters 2 \
     --out e5
+expect_error sup_refuses_data "data: --supervised trains on --photos only" fl --supervised --photos photos \
+    --data data --patch 32 --iters 2 --out e6
 left=$(ls -d e? 2>/dev/null)
 [ -z "$left" ] && ok sup_errors_leave_nothing || ko sup_errors_leave_nothing "left: $left"
 

@@ -95,6 +95,8 @@ static int flow_check(void *ud, sv_run *r, sv_err *e) {
         return sv_errf(e, "invalid options: group %d (0..64), smooth %g (>= 0), scales %d (>= 1), warmup %ld", o->group,
                        o->smooth, o->scales, o->warmup);
     if (o->supervised && !o->photos) return sv_errf(e, "--supervised needs --photos DIR (a folder of photos)");
+    if (o->supervised && r->o->ndata > 0)  // the clips would be read every iteration and never trained on
+        return sv_errf(e, "--data %s: --supervised trains on --photos only", r->o->data[0]);
     if (!o->supervised && o->photos)
         return sv_errf(e, "--photos %s: only --supervised (or --eval) uses photos", o->photos);
     if (o->supervised && (o->eval_pairs < 2 || o->eval_pairs % 2))
@@ -279,7 +281,8 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_train_result *res, sv_err *e
     // flow_begin then points st.terms at the mode's names.
     sv_step st = {.ud = &f, .ns = "flowtrain", .what = "train-flow", .terms = k_terms, .nterms = N_TERMS,
                   .ckpt_every = &f.o.ckpt_every, .ckpt_opt = "checkpoint-every", .warmup = &f.o.warmup,
-                  .extra_input = &f.o.photos, .extra_input_opt = "--photos", .restore = flow_restore,
+                  .clips_optional = &f.o.supervised, .extra_input = &f.o.photos, .extra_input_opt = "--photos",
+                  .restore = flow_restore,
                   .begin = flow_begin, .check = flow_check, .open_inputs = flow_open_inputs, .prepare = flow_prepare,
                   .compute = any_compute, .update = flow_update, .log = any_log, .validate = sup_validate,
                   .write_model = flow_write_model, .save = flow_save, .opts_json = flow_opts_json, .end = flow_end};

@@ -22,7 +22,7 @@ static int stop_requested(const sv_run_opts *o) { return o->stop && *o->stop; }
 // folder.
 static int absolute_inputs(const sv_step *st, sv_run *r, sv_err *e) {
     sv_run_opts *o = r->o;
-    if (o->ndata < 1) return sv_errf(e, "no training data (--data)");
+    if (o->ndata < 1 && !(st->clips_optional && *st->clips_optional)) return sv_errf(e, "no training data (--data)");
     for (int i = 0; i <= o->ndata; i++) {
         const char **p = i < o->ndata ? &o->data[i] : st->extra_input;
         if (!p || !*p) continue;
@@ -87,15 +87,17 @@ static int run_setup(const sv_step *st, sv_run *r, const uint64_t *dstate, int n
     dopt.batch = o->batch;
     dopt.degradation = o->degradation;
     dopt.seed = o->seed;
-    if (!(r->data = sv_dataset_open(o->data, o->ndata, &dopt, e))) return -1;
-    if (nd && sv_dataset_restore(r->data, dstate, nd, e)) return -1;
-    char d[512];
-    sv_dataset_describe(r->data, d, sizeof d);
-    sv_run_say(o, SV_MSG_INFO, "data: %s", d);
+    if (o->ndata > 0) {  // else the step makes its own batches (clips_optional)
+        if (!(r->data = sv_dataset_open(o->data, o->ndata, &dopt, e))) return -1;
+        if (nd && sv_dataset_restore(r->data, dstate, nd, e)) return -1;
+        char d[512];
+        sv_dataset_describe(r->data, d, sizeof d);
+        sv_run_say(o, SV_MSG_INFO, "data: %s", d);
+    }
     if (st->prepare(st->ud, r, e)) return -1;
     const size_t nlr = (size_t)o->batch * o->seq * 3 * o->patch * o->patch;
-    if (!(r->lr_buf = sv_malloc(nlr * sizeof(float), e)) ||
-        !(r->gt_buf = sv_malloc(SV_SCALE * SV_SCALE * nlr * sizeof(float), e)))
+    if (r->data && (!(r->lr_buf = sv_malloc(nlr * sizeof(float), e)) ||
+                    !(r->gt_buf = sv_malloc(SV_SCALE * SV_SCALE * nlr * sizeof(float), e))))
         return -1;
     if (claim_run_folder(st, r, 1, e)) return -1;
     char logp[4096];
@@ -152,7 +154,8 @@ static int run_iterate(const sv_step *st, sv_run *r, int *stopped, sv_train_resu
     while (r->iter < o->iters) {
         double lr = sv_cosine_lr(o->lr, o->lr_min, r->iter, o->iters), v[1 + SV_STEP_MAX_TERMS];
         if (st->warmup && r->iter < *st->warmup) lr *= (double)(r->iter + 1) / (double)(*st->warmup + 1);
-        if (sv_dataset_next(r->data, r->lr_buf, r->gt_buf, e) || st->compute(st->ud, r, lr, &v[0], v + 1, e)) return -1;
+        if ((r->data && sv_dataset_next(r->data, r->lr_buf, r->gt_buf, e)) || st->compute(st->ud, r, lr, &v[0], v + 1, e))
+            return -1;
         if (!isfinite(v[0]))
             return sv_errf(e, "iteration %ld: the loss is %g (diverged); lower --lr or resume from the last checkpoint",
                            r->iter + 1, v[0]);

@@ -50,6 +50,8 @@ typedef struct {
     const long *ckpt_every;       // checkpoint (and validation) every N iterations, and at the end: an option
     const char *ckpt_opt;         // of the step's ("val-every"), so a pointer (set on resume)
     const long *warmup;           // linear learning-rate warm-up over the first N iterations (NULL: none)
+    const int *clips_optional;    // non-zero there: a run without --data is allowed, and then no clips are
+                                  // opened or drawn (the step makes its own batches); NULL: --data needed
     const char **extra_input;     // an input path besides --data and --init (train's --val), or NULL,
     const char *extra_input_opt;  // and its option's name
     // Resume: takes the step's tensors from s and parses its counters and options (into the step's options,

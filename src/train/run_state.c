@@ -40,7 +40,7 @@ static int write_state(const sv_step *st, sv_run *r, sv_err *e) {
     if (!rc) rc = st->save(st->ud, r, &s, j, e);
     if (!rc) {
         uint64_t ds[SV_DATA_STATE_WORDS];
-        sv_json_add_u64_array(j, "data_state", ds, sv_dataset_state(r->data, ds, SV_DATA_STATE_WORDS));
+        if (r->data) sv_json_add_u64_array(j, "data_state", ds, sv_dataset_state(r->data, ds, SV_DATA_STATE_WORDS));
         cJSON_AddItemToObject(j, "opts", st->opts_json(st->ud));
         char *txt = cJSON_PrintUnformatted(j);
         rc = txt ? sv_tensor_set_set_meta(&s, st->ns, txt, e) : sv_errf(e, "out of memory");
