@@ -30,6 +30,7 @@
 #include "ops/conv.h"
 #include "testutil.h"
 #include "io/png_io.h"
+#include "ops/ops.h"
 #include "train/flow_supervised.h"
 #include "train/flow_train.h"
 #include "train/optim.h"
@@ -260,6 +261,28 @@ static double texture(int c, double x, double y) {
            0.08 * cos(0.83 * x - 0.61 * y + 2.0 * c);
 }
 
+// The best single translation finds a sub-pixel shift of a smooth texture (to its 1/16-pixel grid).
+static void test_best_translation(void) {
+    enum { H = 40, W = 52 };
+    const size_t hw = (size_t)H * W;
+    const double sx = -5.3, sy = 2.65;  // supp's content at ref's position + (sx, sy): the flow is (sx, sy)
+    float *ref = malloc(3 * hw * sizeof(float)), *supp = malloc(3 * hw * sizeof(float));
+    float *flow = malloc(2 * hw * sizeof(float)), *warped = malloc(3 * hw * sizeof(float));
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                ref[(size_t)c * hw + (size_t)y * W + x] = (float)texture(c, x, y);
+                supp[(size_t)c * hw + (size_t)y * W + x] = (float)texture(c, x - sx, y - sy);
+            }
+    float dx, dy;
+    const double best = sv_flow_best_translation(ref, supp, H, W, flow, warped, &dx, &dy);
+    const double zero = charbonnier_forward(ref, supp, 3 * hw, SV_FLOW_EPS);
+    CHECKF(fabs(dx - sx) <= 0.07 && fabs(dy - sy) <= 0.07, "found (%g, %g), want (%g, %g)", dx, dy, sx, sy);
+    // what remains is the border: the pixels whose match lies outside the frame (~17% of them here)
+    CHECKF(best < 0.3 * zero, "error %g at the best translation, %g at zero", best, zero);
+    free(ref), free(supp), free(flow), free(warped);
+}
+
 static void test_learns_shift(void) {
     enum { S = 32, ITERS = 60 };
     const size_t hw = (size_t)S * S;
@@ -471,6 +494,9 @@ static void test_loop_resume(void) {
     const char *src[1] = {clip};
     CHECKF(!sv_flow_eval(&ma, src, 1, 0, &ev, &e), "%s", e.msg);
     CHECK(ev.clips == 1 && ev.pairs == 4 && ev.photo_zero > 0 && ev.photo_model > 0);
+    // the clip moves by (2, 1) pixels a frame: one translation per pair removes nearly all of the error
+    CHECKF(ev.photo_translation < 0.2 * ev.photo_zero, "translation %g, zero flow %g", ev.photo_translation,
+           ev.photo_zero);
     sv_model_free(&ma), sv_model_free(&mb), sv_model_free(&m0);
 }
 
@@ -752,6 +778,7 @@ int main(void) {
     run_test("SPyNet learns a known shift", test_learns_shift);
     run_test("SPyNet training memory estimate equals its allocation", test_estimate_matches);
     run_test("train-flow loop, checkpoint and resume", test_loop_resume);
+    run_test("best single translation", test_best_translation);
     run_test("supervised EPE gradient vs finite differences", test_epe_gradient);
     run_test("supervised EPE through SPyNet vs finite differences", test_epe_through_spynet);
     run_test("photos: a folder tree, shrunk", test_photos);

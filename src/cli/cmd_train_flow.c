@@ -118,18 +118,24 @@ static int run_eval(const flow_args *f) {
         printf("{\"model\": \"%s\"", model);
         if (o->ndata > 0)
             printf(", \"clips\": %d, \"pairs\": %ld, \"photo_zero\": %.6f, \"photo_model\": %.6f, "
-                   "\"smooth_model\": %.6f, \"flow_mag\": %.4f", r.clips, r.pairs, r.photo_zero, r.photo_model,
-                   r.smooth_model, r.flow_mag);
+                   "\"photo_translation\": %.6f, \"smooth_model\": %.6f, \"flow_mag\": %.4f", r.clips, r.pairs,
+                   r.photo_zero, r.photo_model, r.photo_translation, r.smooth_model, r.flow_mag);
         if (f->o.photos)
             printf(", \"synth_pairs\": %ld, \"synth_patch\": %d, \"epe\": %.5f, \"epe_zero\": %.5f, "
                    "\"synth_flow_mag\": %.4f", sr.pairs, o->patch, sr.epe, sr.epe_zero, sr.flow_mag);
         printf("}\n");
         return 0;
     }
-    if (o->ndata > 0)
-        printf("%d clips, %ld ordered pairs: photometric error %.6f with the zero flow, %.6f with %s (%+.1f%%); "
-               "flow smoothness term %.4f, mean |flow| %.3f px\n", r.clips, r.pairs, r.photo_zero, r.photo_model, model,
-               100.0 * (r.photo_model / r.photo_zero - 1.0), r.smooth_model, r.flow_mag);
+    if (o->ndata > 0) {
+        const double gain = r.photo_zero - r.photo_translation;  // what one translation per pair removes
+        printf("%d clips, %ld ordered pairs: photometric error %.6f with the zero flow, %.6f with %s (%+.1f%%), "
+               "%.6f with the best single translation per pair (%+.1f%%); ", r.clips, r.pairs, r.photo_zero,
+               r.photo_model, model, 100.0 * (r.photo_model / r.photo_zero - 1.0), r.photo_translation,
+               100.0 * (r.photo_translation / r.photo_zero - 1.0));
+        if (gain > 0)
+            printf("the flow removes %.0f%% of what the translation removes; ", 100.0 * (r.photo_zero - r.photo_model) / gain);
+        printf("flow smoothness term %.4f, mean |flow| %.3f px\n", r.smooth_model, r.flow_mag);
+    }
     if (f->o.photos)
         printf("%ld held-out synthetic pairs of %d x %d: end-point error %.4f px with %s, %.4f px with the zero flow; "
                "mean |flow| %.3f px\n", sr.pairs, o->patch, o->patch, sr.epe, model, sr.epe_zero, sr.flow_mag);

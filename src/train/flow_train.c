@@ -171,6 +171,34 @@ void sv_flow_zero_head(sv_model *m) {
 
 // ======== evaluation ========
 
+// photo of the flow that is (dx, dy) everywhere.
+static double photo_shift(const float *ref, const float *supp, int h, int w, float *flow, float *warped, float dx,
+                          float dy) {
+    const size_t hw = (size_t)h * w;
+    for (size_t i = 0; i < hw; i++) flow[i] = dx, flow[hw + i] = dy;
+    return sv_flow_photo_forward(warped, ref, supp, flow, h, w);
+}
+
+double sv_flow_best_translation(const float *ref, const float *supp, int h, int w, float *flow, float *warped,
+                                float *dx, float *dy) {
+    static const float step[3] = {1.0f, 0.25f, 0.0625f};
+    float bx = 0, by = 0;
+    double best = photo_shift(ref, supp, h, w, flow, warped, 0, 0);
+    for (int g = 0; g < 3; g++) {
+        const int n = g ? 3 : SV_FLOW_TRANS_RANGE;
+        const float cx = bx, cy = by;
+        for (int j = -n; j <= n; j++)
+            for (int i = -n; i <= n; i++) {
+                if (!i && !j) continue;  // the centre: known
+                const float x = cx + step[g] * (float)i, y = cy + step[g] * (float)j;
+                const double p = photo_shift(ref, supp, h, w, flow, warped, x, y);
+                if (p < best) best = p, bx = x, by = y;
+            }
+    }
+    *dx = bx, *dy = by;
+    return best;
+}
+
 // Adds one clip's pairs to the sums in r.
 static int eval_clip(const sv_model *m, const char *path, int max_frames, sv_flow_eval_result *r, sv_err *e) {
     sv_frame_reader *rd = sv_frames_open(path, e);
@@ -200,6 +228,8 @@ static int eval_clip(const sv_model *m, const char *path, int max_frames, sv_flo
             r->photo_model += sv_flow_photo_forward(warped, ref[j], supp[j], fl[j], h, w);
             r->smooth_model += sv_flow_smooth_forward(fl[j], h, w);
             r->flow_mag += sv_flow_magnitude(fl[j], h, w);
+            float tx, ty;  // fl[j] is done with: scratch for the search
+            r->photo_translation += sv_flow_best_translation(ref[j], supp[j], h, w, fl[j], warped, &tx, &ty);
             r->pairs++;
         }
     }
@@ -226,6 +256,7 @@ int sv_flow_eval(const sv_model *m, const char *const *sources, int nsources, in
     if (!r->pairs) return sv_errf(e, "no pairs of frames to evaluate (clips need at least 2 frames)");
     r->photo_zero /= (double)r->pairs;
     r->photo_model /= (double)r->pairs;
+    r->photo_translation /= (double)r->pairs;
     r->smooth_model /= (double)r->pairs;
     r->flow_mag /= (double)r->pairs;
     return 0;

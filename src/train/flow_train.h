@@ -103,11 +103,22 @@ double sv_flow_magnitude(const float *flow, int h, int w);
 // Mean photometric error (photo above) over every ordered neighbour pair of whole frames, for the zero flow
 // and for the model's SPyNet. Each source is one clip (a folder of PNG frames or a video) or a folder whose
 // sub-folders / video files are clips. max_frames > 0: only the first N frames of each clip.
+// photo_translation: the error of the best single translation per pair (sv_flow_best_translation), the
+// yardstick of issue 16: a flow should remove at least half of what it removes from photo_zero.
 typedef struct {
-    double photo_zero, photo_model, smooth_model, flow_mag;  // flow_mag: mean |f| in pixels
+    double photo_zero, photo_model, photo_translation, smooth_model, flow_mag;  // flow_mag: mean |f| in pixels
     long pairs;
     int clips;
 } sv_flow_eval_result;
+
+// Whole-pixel translations searched (each axis, both signs), then refined to 1/16 pixel: the LR motion of
+// neighbouring frames that BasicVSR meets (docs/synthetic-motion.md).
+#define SV_FLOW_TRANS_RANGE 8
+// The photometric error (photo above) of the best single translation of supp onto ref, the flow that is
+// (*dx, *dy) everywhere: a grid over whole pixels within SV_FLOW_TRANS_RANGE, then two finer grids (1/4 and
+// 1/16 pixel, 7 x 7 each) around the best so far. flow [2,h,w] and warped [3,h,w] are scratch.
+double sv_flow_best_translation(const float *ref, const float *supp, int h, int w, float *flow, float *warped,
+                                float *dx, float *dy);
 
 int sv_flow_eval(const sv_model *m, const char *const *sources, int nsources, int max_frames,
                  sv_flow_eval_result *r, sv_err *e);
