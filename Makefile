@@ -14,7 +14,7 @@
 
 CC      ?= cc
 ARCH    ?= -march=x86-64-v3
-PKGS    := libavformat libavcodec libswscale libavutil libpng libcjson zlib
+PKGS    := libavformat libavcodec libswscale libavutil libpng libjpeg libcjson zlib
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp $(ARCH) -Isrc \
            -Wformat=2 -Werror=format-security -Werror=format-nonliteral -Wshadow \

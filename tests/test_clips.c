@@ -98,7 +98,7 @@ static void test_one_level(void) {
 
     mkdir_p(tu_join(d, "empty"));
     CHECK(sv_clips_list(&l, tu_join(d, "empty"), &e) == -1);
-    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no PNG frames, clip folders or videos"), "%s", e.msg);
+    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no PNG or JPEG frames, clip folders or videos"), "%s", e.msg);
     CHECK(sv_clips_list(&l, tu_join(d, "nowhere"), &e) == -1);
     CHECKF(strstr(e.msg, "nowhere"), "%s", e.msg);
     CHECK(l.n == 0);
@@ -140,8 +140,8 @@ static void test_pairs(void) {
     sv_clip_list_free(&l);
 }
 
-// A tree (training data): frame folders at any depth and videos, in name order (a folder's videos, then
-// the folder, then its sub-folders); GT/ beside LR/ or BIx4/ pairs clips by relative path.
+// A tree (training data): frame folders at any depth and videos, in natural name order (a folder's videos,
+// then the folder, then its sub-folders); GT/ beside LR/ or BIx4/ pairs clips by relative path.
 static void test_tree(void) {
     const char *d = tu_tmpdir();
     mkdir_p(tu_join(d, "set"));
@@ -151,12 +151,14 @@ static void test_tree(void) {
     touch(tu_join(d, "set/a/x.wmv"));
     touch(tu_join(d, "set/a/y.ts"));
     png(tu_join(d, "set/a/0.png"), 8, 8, 0);
+    folder_clip(tu_join(d, "set/b10"), 1, 8, 8);  // natural order: b2 before b10
+    folder_clip(tu_join(d, "set/b2"), 1, 8, 8);
     sv_clip_list l = {0};
     sv_err e;
     CHECKF(sv_clips_find(&l, tu_join(d, "set"), NULL, 0, &e) == 0, "%s", e.msg);
-    const char *want[5] = {"set/a/x.wmv", "set/a/y.ts", "set/a", "set/a/0001", "set/b"};
-    CHECKF(l.n == 5, "%d clips", l.n);
-    for (int i = 0; i < l.n && i < 5; i++) CHECKF(ends(l.v[i].path, want[i]), "clip %d: %s, want %s", i, l.v[i].path, want[i]);
+    const char *want[7] = {"set/a/x.wmv", "set/a/y.ts", "set/a", "set/a/0001", "set/b", "set/b2", "set/b10"};
+    CHECKF(l.n == 7, "%d clips", l.n);
+    for (int i = 0; i < l.n && i < 7; i++) CHECKF(ends(l.v[i].path, want[i]), "clip %d: %s, want %s", i, l.v[i].path, want[i]);
     sv_clip_list_free(&l);
 
     // GT/ + BIx4/: only GT/ is walked, each clip paired with its LR folder (LR/ would come first)
@@ -171,7 +173,7 @@ static void test_tree(void) {
     sv_clip_list_free(&l);
     touch(tu_join(p, "GT/clip.mp4"));  // paired data are frame folders
     CHECK(sv_clips_find(&l, p, lr_dirs, 2, &e) == -1);
-    CHECKF(strstr(e.msg, "clip.mp4") && strstr(e.msg, "paired GT/LR data must be PNG folders"), "%s", e.msg);
+    CHECKF(strstr(e.msg, "clip.mp4") && strstr(e.msg, "paired GT/LR data must be folders of frames"), "%s", e.msg);
     sv_clip_list_free(&l);
 
     // nothing found is no error here (the caller says what it looked for); a missing root is
@@ -213,7 +215,7 @@ static void test_every_user_lists_ts_wmv(void) {
     CHECK(sv_dataset_open(&empty, 1, &o, &e) == NULL);
     CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no training clips"), "%s", e.msg);
     CHECK(sv_clips_pair(&l, empty, data, &e) == -1);
-    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no PNG frames, clip folders or videos"), "%s", e.msg);
+    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no PNG or JPEG frames, clip folders or videos"), "%s", e.msg);
     sv_clip_list_free(&l);
 }
 

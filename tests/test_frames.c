@@ -246,9 +246,9 @@ static void test_folder_sorted(void) {
     CHECKF(r, "open: %s", e.msg);
     if (!r) return;
     CHECK(sv_frames_count(r) == 5);
-    // strcmp order: upper case before lower case, "a10" before "a9".
-    const char *order[] = {"C.PNG", "a.png", "a10.png", "a9.png", "b.png"};
-    const int value[] = {30, 20, 40, 50, 10};
+    // natural order (sv_frames_name_cmp): upper case before lower case, "a9" before "a10".
+    const char *order[] = {"C.PNG", "a.png", "a9.png", "a10.png", "b.png"};
+    const int value[] = {30, 20, 50, 40, 10};
     for (int i = 0; i < 5; i++) {
         CHECKF(sv_frames_read(r, got, &e) == 1, "read: %s", e.msg);
         CHECKF(!strcmp(sv_frames_last_name(r), order[i]), "frame %d is %s, expected %s", i,
@@ -278,10 +278,10 @@ static void test_folder_empty(void) {
     const char *dir = tu_tmpdir();
     sv_err e = {{0}};
     CHECK(sv_frames_open(dir, &e) == NULL);
-    CHECKF(has(e.msg, "no PNG frames in") && has(e.msg, dir), "message: %s", e.msg);
+    CHECKF(has(e.msg, "no PNG or JPEG frames in") && has(e.msg, dir), "message: %s", e.msg);
     write_text(tu_join(dir, "readme.txt"), "x", 1);
     CHECK(sv_frames_open(dir, &e) == NULL);
-    CHECKF(has(e.msg, "no PNG frames in"), "message: %s", e.msg);
+    CHECKF(has(e.msg, "no PNG or JPEG frames in"), "message: %s", e.msg);
 }
 
 static void test_png_corrupt(void) {
@@ -587,11 +587,16 @@ static void test_output_names(void) {
     CHECKF(has(e.msg, "frames/f1.png") && has(e.msg, "twice"), "message: %s", e.msg);
     CHECK(sv_frames_write(wr, px, "../escape.png", &e) == -1);
     CHECKF(has(e.msg, "invalid frame file name"), "message: %s", e.msg);
-    CHECK(sv_frames_write(wr, px, "f2.jpg", &e) == -1);
+    CHECK(sv_frames_write(wr, px, "f2.gif", &e) == -1);
     CHECKF(has(e.msg, ".png"), "message: %s", e.msg);
+    // a JPEG input frame's name: written as PNG under the same stem
+    CHECK(sv_frames_write(wr, px, "f2.jpg", &e) == 0);
+    CHECK(sv_frames_write(wr, px, "f1.JPEG", &e) == -1);
+    CHECKF(has(e.msg, "frames/f1.png") && has(e.msg, "twice"), "message: %s", e.msg);
     CHECK(sv_frames_write(wr, px, "F3.PNG", &e) == 0);
     CHECKF(sv_frames_writer_finish(wr, &e) == 0, "finish: %s", e.msg);
-    CHECK(count_entries(out) == 3);  // f1.png, F3.PNG and the list of what slimvsr wrote
+    CHECK(count_entries(out) == 4);  // f1.png, f2.png, F3.PNG and the list of what slimvsr wrote
+    CHECK(exists(tu_join(out, "f2.png")));
     CHECK(!exists(tu_join(dir, "escape.png")));
 }
 

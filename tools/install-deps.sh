@@ -5,7 +5,7 @@
 #   tools/install-deps.sh --bench    also PyTorch for bench/ (python3-torch)
 set -euo pipefail
 pkgs=(build-essential pkg-config libdnnl-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-      libpng-dev libcjson-dev zlib1g-dev python3 python3-numpy ffmpeg time)
+      libpng-dev libjpeg-dev libcjson-dev zlib1g-dev python3 python3-numpy ffmpeg time)
 [ "${1:-}" = "--bench" ] && pkgs+=(python3-torch libjemalloc2 libtcmalloc-minimal4)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,5 +1,6 @@
-// clips.c: the clip layouts of clips.h. Folders are read in strcmp order of their entries (readdir's
-// order differs between file systems, and a seeded training run must see the same clips everywhere).
+// clips.c: the clip layouts of clips.h. Folders are read in sv_frames_name_cmp order of their entries
+// (readdir's order differs between file systems, and a seeded training run must see the same clips
+// everywhere; natural order puts clip2 before clip10, as people number them).
 #include "io/clips.h"
 
 #include <dirent.h>
@@ -59,7 +60,9 @@ static void listing_free(listing *l) {
     free(l->names);
 }
 
-static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_names(const void *a, const void *b) {
+    return sv_frames_name_cmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int list_dir(listing *l, const char *dir, sv_err *e) {
     l->names = NULL, l->n = 0;
@@ -93,10 +96,10 @@ static int list_dir(listing *l, const char *dir, sv_err *e) {
     return 0;
 }
 
-// 1 when the folder directly holds a PNG frame (a regular file)
-static int holds_png(const char *dir, const listing *l, sv_err *e) {
+// 1 when the folder directly holds a PNG or JPEG frame (a regular file)
+static int holds_frames(const char *dir, const listing *l, sv_err *e) {
     for (int i = 0; i < l->n; i++) {
-        if (!sv_frames_is_png_name(l->names[i])) continue;
+        if (!sv_frames_is_frame_name(l->names[i])) continue;
         char *p = join(dir, l->names[i], e);
         if (!p) return -1;
         const int f = is_file(p);
@@ -141,7 +144,7 @@ static int add(sv_clip_list *l, const char *path, const char *lr_path, int is_vi
 
 static int cmp_clips(const void *a, const void *b) {
     const sv_clip_ref *x = a, *y = b;
-    const int c = strcmp(x->name, y->name);
+    const int c = sv_frames_name_cmp(x->name, y->name);
     return c ? c : strcmp(x->path, y->path);
 }
 
@@ -151,7 +154,7 @@ int sv_clips_list(sv_clip_list *l, const char *path, sv_err *e) {
     if (!S_ISDIR(st.st_mode)) return add(l, path, NULL, 1, e);
     listing d;
     if (list_dir(&d, path, e)) return -1;
-    int rc = holds_png(path, &d, e);
+    int rc = holds_frames(path, &d, e);
     if (rc == 1) rc = add(l, path, NULL, 0, e);
     else if (rc == 0) {
         const int first = l->n;
@@ -162,7 +165,7 @@ int sv_clips_list(sv_clip_list *l, const char *path, sv_err *e) {
             else if (sv_frames_is_video_name(d.names[i]) && is_file(p)) rc = add(l, p, NULL, 1, e);
             free(p);
         }
-        if (!rc && l->n == first) rc = sv_errf(e, "%s: no PNG frames, clip folders or videos", path);
+        if (!rc && l->n == first) rc = sv_errf(e, "%s: no PNG or JPEG frames, clip folders or videos", path);
         if (!rc) qsort(l->v + first, (size_t)(l->n - first), sizeof *l->v, cmp_clips);
     }
     listing_free(&d);
@@ -274,10 +277,10 @@ static int walk(const finder *f, const char *dir, const char *lr, int in_gt, int
         char *p = join(dir, d.names[i], e);
         if (!p) rc = -1;
         else if (is_file(p))
-            rc = lr ? sv_errf(e, "%s: paired GT/LR data must be PNG folders, not video files", p) : add(f->l, p, NULL, 1, e);
+            rc = lr ? sv_errf(e, "%s: paired GT/LR data must be folders of frames, not video files", p) : add(f->l, p, NULL, 1, e);
         free(p);
     }
-    if (!rc && (rc = holds_png(dir, &d, e)) == 1) rc = add(f->l, dir, lr, 0, e);
+    if (!rc && (rc = holds_frames(dir, &d, e)) == 1) rc = add(f->l, dir, lr, 0, e);
     for (int i = 0; i < d.n && !rc; i++) {
         char *p = join(dir, d.names[i], e), *lrsub = NULL;
         if (!p || (lr && !(lrsub = join(lr, d.names[i], e)))) rc = -1;

@@ -1,5 +1,6 @@
-// frame_folder.c: a folder of PNG frames as a frame source (sorted file names) and as a sink (files
-// written into the writer's temporary folder, each fsynced before the folder is published).
+// frame_folder.c: a folder of PNG or JPEG frames as a frame source (names in natural order, one kind per
+// folder) and as a sink (PNG files written into the writer's temporary folder, each fsynced before the
+// folder is published).
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,13 +10,28 @@
 #include <unistd.h>
 
 #include "io/frames_internal.h"
+#include "io/jpeg_io.h"
 #include "io/png_io.h"
 
-// Frames are the visible .png files; dot files (editor and OS litter, our own temporaries) are skipped.
-static int is_frame_name(const char *name) { return name[0] != '.' && sv_frames_is_png_name(name); }
+// Frames are the visible .png, .jpg and .jpeg files; dot files (editor and OS litter, our own temporaries)
+// are skipped.
+static int is_frame_name(const char *name) { return name[0] != '.' && sv_frames_is_frame_name(name); }
 
 static int cmp_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return sv_frames_name_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+// The length of a name without its .jpg / .jpeg / .png extension.
+static size_t stem_len(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot ? (size_t)(dot - name) : strlen(name);
+}
+
+static int cmp_stems(const void *a, const void *b) {
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    const size_t nx = stem_len(x), ny = stem_len(y);
+    const int c = memcmp(x, y, nx < ny ? nx : ny);
+    return c ? c : (nx > ny) - (nx < ny);
 }
 
 // "dir/name" into buf; the folder may be given with a trailing '/'.
@@ -27,7 +43,8 @@ static int join(char *buf, size_t n, const char *dir, const char *name, sv_err *
     return 0;
 }
 
-int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
+// The visible frame files of r->path (regular files) into r->names, unsorted.
+static int list_frames(sv_frame_reader *r, sv_err *e) {
     DIR *d = opendir(r->path);
     if (!d) return sv_errf(e, "%s: cannot open folder: %s", r->path, strerror(errno));
     int cap = 0, rc = 0;
@@ -57,11 +74,45 @@ int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
         r->n_names++;
     }
     closedir(d);
-    if (rc) return -1;
-    if (r->n_names == 0) return sv_errf(e, "no PNG frames in %s", r->path);
+    return rc;
+}
+
+// One kind per folder; JPEG names distinct without their extension (each is written as STEM.png).
+static int check_kinds(sv_frame_reader *r, sv_err *e) {
+    const char *png = NULL, *jpeg = NULL;  // the first of each kind in reading order
+    for (int i = 0; i < r->n_names; i++) {
+        if (sv_frames_is_png_name(r->names[i])) {
+            if (!png) png = r->names[i];
+        } else if (!jpeg) {
+            jpeg = r->names[i];
+        }
+    }
+    if (png && jpeg)
+        return sv_errf(e, "%s: holds both PNG and JPEG frames (%s, %s); put one kind of frame in a folder", r->path,
+                       png, jpeg);
+    r->jpeg = jpeg != NULL;
+    if (!r->jpeg) return 0;
+    char **by_stem = malloc((size_t)r->n_names * sizeof *by_stem);
+    if (!by_stem) return sv_errf(e, "%s: out of memory listing frames", r->path);
+    memcpy(by_stem, r->names, (size_t)r->n_names * sizeof *by_stem);
+    qsort(by_stem, (size_t)r->n_names, sizeof *by_stem, cmp_stems);
+    int rc = 0;
+    for (int i = 1; i < r->n_names && !rc; i++)
+        if (!cmp_stems(&by_stem[i - 1], &by_stem[i]))
+            rc = sv_errf(e, "%s: frames %s and %s differ only in their extension (one frame twice?)", r->path,
+                         by_stem[i - 1], by_stem[i]);
+    free(by_stem);
+    return rc;
+}
+
+int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
+    if (list_frames(r, e)) return -1;
+    if (r->n_names == 0) return sv_errf(e, "no PNG or JPEG frames in %s", r->path);
     qsort(r->names, (size_t)r->n_names, sizeof *r->names, cmp_names);
+    if (check_kinds(r, e)) return -1;
+    char p[8192];
     if (join(p, sizeof p, r->path, r->names[0], e)) return -1;
-    if (sv_png_read_size(p, &r->w, &r->h, e)) return -1;
+    if (r->jpeg ? sv_jpeg_read_size(p, &r->w, &r->h, e) : sv_png_read_size(p, &r->w, &r->h, e)) return -1;
     r->count = r->n_names;
     return 0;
 }
@@ -70,7 +121,7 @@ int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
     if (r->next >= r->n_names) return 0;
     char p[8192];
     if (join(p, sizeof p, r->path, r->names[r->next], e)) return -1;
-    if (sv_png_read_rgb(p, rgb, r->w, r->h, e)) return -1;
+    if (r->jpeg ? sv_jpeg_read_rgb(p, rgb, r->w, r->h, e) : sv_png_read_rgb(p, rgb, r->w, r->h, e)) return -1;
     r->last_name = r->names[r->next++];
     return 1;
 }
@@ -91,6 +142,11 @@ int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const 
     }
     if (!name[0] || name[0] == '.' || strchr(name, '/') || strlen(name) > 255)
         return sv_errf(e, "%s: invalid frame file name '%s' (a plain name not starting with '.')", out, name);
+    char as_png[260];
+    if (sv_frames_is_jpeg_name(name)) {  // a JPEG input frame's name: the output is PNG
+        snprintf(as_png, sizeof as_png, "%.*s.png", (int)stem_len(name), name);
+        name = as_png;
+    }
     if (!sv_frames_is_png_name(name)) return sv_errf(e, "%s: frame file name '%s' does not end in .png", out, name);
     char tmp[8192], shown[8192];
     if (join(tmp, sizeof tmp, wr->out.tmp_path, name, e) || join(shown, sizeof shown, out, name, e)) return -1;

@@ -1,5 +1,5 @@
 // frames.c: the frames.h API; picks the source or sink kind from the path and dispatches to
-// frame_folder.c (PNG folders) or video_read.c / video_write.c (libav).
+// frame_folder.c (PNG or JPEG folders) or video_read.c / video_write.c (libav); the names of frames.
 #include "io/frames.h"
 
 #include <errno.h>
@@ -98,6 +98,38 @@ int sv_frames_is_video_name(const char *name) {
 int sv_frames_is_png_name(const char *name) {
     const size_t n = strlen(name);
     return n > 4 && !strcasecmp(name + n - 4, ".png");
+}
+
+int sv_frames_is_jpeg_name(const char *name) {
+    const size_t n = strlen(name);
+    return (n > 4 && !strcasecmp(name + n - 4, ".jpg")) || (n > 5 && !strcasecmp(name + n - 5, ".jpeg"));
+}
+
+int sv_frames_is_frame_name(const char *name) { return sv_frames_is_png_name(name) || sv_frames_is_jpeg_name(name); }
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }  // ASCII, whatever the locale
+
+int sv_frames_name_cmp(const char *a, const char *b) {
+    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+    while (*p && *q) {
+        if (is_digit(*p) && is_digit(*q)) {  // two numbers: by value, as many digits as they have
+            while (*p == '0') p++;
+            while (*q == '0') q++;
+            const unsigned char *p0 = p, *q0 = q;
+            while (is_digit(*p)) p++;
+            while (is_digit(*q)) q++;
+            if (p - p0 != q - q0) return p - p0 < q - q0 ? -1 : 1;
+            const int c = memcmp(p0, q0, (size_t)(p - p0));
+            if (c) return c < 0 ? -1 : 1;
+            continue;
+        }
+        // bytes; a digit against another byte compares as that digit, and no other byte lies between '0'
+        // and '9', so every number ranks alike against it
+        if (*p != *q) return *p < *q ? -1 : 1;
+        p++, q++;
+    }
+    if (*p || *q) return *p ? 1 : -1;  // a prefix first
+    return strcmp(a, b);
 }
 
 // ---- writing ----

@@ -1,8 +1,8 @@
 // frames.h: streaming frame input and output. Frames cross this API as 8-bit RGB, interleaved, row-major:
 // h * w * 3 bytes, pixel (y, x) channel c at rgb[(y * w + x) * 3 + c].
 //
-// Input:  a folder of PNG frames, or any video file libavformat opens (decoded with libavcodec, converted
-//         to RGB24 with swscale).
+// Input:  a folder of PNG or JPEG frames, or any video file libavformat opens (decoded with libavcodec,
+//         converted to RGB24 with swscale).
 // Output: "*.mp4" -> H.264 (libx264, CRF 17), "*.mkv" -> FFV1 (lossless RGB), any other path -> a folder
 //         of PNG frames. Output is written under a temporary name beside the final path and only appears
 //         under the final name in sv_frames_writer_finish (see io/atomic_file.h).
@@ -23,20 +23,34 @@ int sv_frame_size_check(const char *name, long long w, long long h, sv_err *e);
 
 typedef struct sv_frame_reader sv_frame_reader;
 
-// path: a folder of PNG frames (files whose name ends in ".png", any case, not starting with '.'; read in
-// strcmp order of their names; other files are ignored), or a video file. For a video the first frame is
-// decoded here, so that width and height are those of the decoded pictures; a later frame of another size
-// is an error of sv_frames_read, as in a folder.
+// path: a folder of frames, or a video file. A folder's frames are its files (not starting with '.') whose
+// name ends in ".png", or in ".jpg" / ".jpeg" (any case; io/png_io.h, io/jpeg_io.h say how they decode);
+// other files are ignored. They are read in sv_frames_name_cmp order (1.png, 2.png, ..., 10.png). A folder
+// holds one kind: PNG and JPEG frames together are refused (which comes first across kinds is anyone's
+// guess), naming one frame of each; so are two JPEG frames whose names differ only in the extension
+// (a.jpg, a.JPEG), which would be written under one name (sv_frames_write). All frames have the size of
+// the first; another size is an error of sv_frames_read. For a video the first frame is decoded here, so
+// that width and height are those of the decoded pictures; a later frame of another size is an error too.
 sv_frame_reader *sv_frames_open(const char *path, sv_err *e);
+// The order of frame and clip names ("natural" order): runs of ASCII digits compare as numbers (leading
+// zeros aside), other bytes as unsigned bytes (a digit run ranks where the digits do: after '.', before
+// 'A'); names equal that way (a01, a1) fall back to strcmp, so the order is total. 1 < 2 < 10 < a9 < a10;
+// zero-padded names (0001, 0002, 0010) keep their strcmp order. Returns <0, 0 (equal strings) or >0.
+int sv_frames_name_cmp(const char *a, const char *b);
 // 1 when a file name is taken for a video where slimvsr lists clips (training data, eval, train-flow): by
 // its extension, any case: .mp4 .mkv .avi .mov .webm .mpg .mpeg .m4v .wmv .flv .ts .mts .m2ts .y4m .ogv
 // .3gp .vob. (sv_frames_open itself opens any file libavformat can.)
 int sv_frames_is_video_name(const char *name);
 // 1 when a file name is taken for a PNG frame: it ends in ".png", any case, after at least one character.
 int sv_frames_is_png_name(const char *name);
+// 1 when a file name is taken for a JPEG frame: it ends in ".jpg" or ".jpeg", any case, after at least one
+// character.
+int sv_frames_is_jpeg_name(const char *name);
+// 1 when a file name is taken for a frame of a folder: a PNG or a JPEG name.
+int sv_frames_is_frame_name(const char *name);
 int sv_frames_width(const sv_frame_reader *r);
 int sv_frames_height(const sv_frame_reader *r);
-// 1 when r reads a video file, 0 for a folder of PNG frames.
+// 1 when r reads a video file, 0 for a folder of frames.
 int sv_frames_is_video(const sv_frame_reader *r);
 // Exact for a folder; for a video the container's frame count, an estimate from its duration, or -1.
 int sv_frames_count(const sv_frame_reader *r);
@@ -46,7 +60,7 @@ double sv_frames_fps(const sv_frame_reader *r);
 // Returns 0 and sets *num/*den, or returns -1 and sets 0/0 when unknown (folders, streams without a rate).
 int sv_frames_fps_rational(const sv_frame_reader *r, int *num, int *den);
 // Reads the next frame into rgb (w * h * 3 bytes). Returns 1 when a frame was read, 0 at the end, -1 on
-// error (a frame of another size than the first, a corrupt or truncated PNG, a decoding error).
+// error (a frame of another size than the first, a corrupt or truncated PNG or JPEG, a decoding error).
 int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
 // File name (without folder) of the frame just read from a folder; NULL for a video or before a read.
 // The string stays valid until sv_frames_close.
@@ -85,8 +99,10 @@ typedef struct {
 // The same as sv_frames_create with options (NULL: the defaults, as sv_frames_create).
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
                                        const sv_writer_opts *o, sv_err *e);
-// Writes one frame. name: file name for folder output (a plain name, no '/', not starting with '.';
-// "%08d.png" of the frame index when NULL); a name used twice is an error. Ignored for video.
+// Writes one frame. name: file name for folder output (a plain name, no '/', not starting with '.', ending
+// in .png; "%08d.png" of the frame index when NULL); a name ending in .jpg or .jpeg is written with .png
+// instead (a JPEG folder's frame 7.jpg becomes 7.png: outputs are always PNG); a name used twice is an
+// error. Ignored for video.
 int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
 // Flushes the encoder, writes the trailer, fsyncs and renames the output onto its final name. Frees wr,
 // on success and on failure (a failure removes the temporary output).

@@ -1,5 +1,6 @@
 // frames_internal.h: the reader and writer structs behind frames.h, and the two kinds of source and sink
-// they dispatch to (a folder of PNG frames: frame_folder.c; a video file: video_read.c, video_write.c).
+// they dispatch to (a folder of PNG or JPEG frames: frame_folder.c; a video file: video_read.c,
+// video_write.c).
 #pragma once
 #include "io/atomic_file.h"
 #include "io/frames.h"
@@ -11,9 +12,10 @@ struct sv_frame_reader {
     char path[4096];
     int w, h, count;
     int fps_num, fps_den;  // 0/0 when unknown
-    // folder of PNG frames
-    char **names;  // sorted file names
+    // folder of frames
+    char **names;  // file names in sv_frames_name_cmp order
     int n_names, next;
+    int jpeg;  // 1: the frames are JPEG (io/jpeg_io.h), 0: PNG
     const char *last_name;
     // video file
     sv_video_in *video;
@@ -30,7 +32,7 @@ struct sv_frame_writer {
 int sv_folder_reader_open(sv_frame_reader *r, sv_err *e);
 int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
 void sv_folder_reader_free(sv_frame_reader *r);
-// Folder output: writes one PNG into wr->out's temporary folder, fsynced.
+// Folder output: writes one PNG into wr->out's temporary folder, fsynced (a .jpg/.jpeg name as .png).
 int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
 
 // Video input. Decodes the first frame at once so that *w, *h are the pictures' true size.
