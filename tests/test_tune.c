@@ -1,4 +1,4 @@
-// test_tune.c: backends chosen by measurement (ops/tune.h) and the wisdom file (io/wisdom.h).
+// test_tune.c: backends chosen by measurement (ops/tune.h) and the wisdom file (pipeline/wisdom.h).
 //   - the table's text: round trip, damaged lines dropped and counted, a later key replacing an earlier;
 //   - sv_tune_pick with made-up candidates: the fastest wins, a wrong one is never picked (and warned
 //     about), one that cannot run is passed over quietly, a recorded choice is taken without measuring,
@@ -16,7 +16,7 @@
 
 #include "core/layout.h"
 #include "core/warn.h"
-#include "io/wisdom.h"
+#include "pipeline/wisdom.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
 #include "ops/rsc.h"

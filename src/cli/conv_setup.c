@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/wisdom.h"
+#include "pipeline/wisdom.h"
 #include "ops/conv.h"
 
 static sv_wisdom *g_wisdom;

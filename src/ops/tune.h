@@ -9,7 +9,7 @@
 // ISA in use) and thread count: the file may hold several machines' entries side by side.
 //
 // Without a table the choice is the fixed rule measured once on a reference machine (conv_plan.c,
-// rsc_block.c). The library never reads or writes the file by itself: io/wisdom.h does, for the caller.
+// rsc_block.c). The library never reads or writes the file by itself: pipeline/wisdom.h does, for the caller.
 #pragma once
 #include <stddef.h>
 
@@ -21,7 +21,7 @@ enum { SV_TUNE_ROWS = 64 };
 
 typedef struct sv_wisdom sv_wisdom;
 
-// The text form's first line starts so (io/wisdom.c recognises its files by it).
+// The text form's first line starts so (pipeline/wisdom.c recognises its files by it).
 #define SV_WISDOM_HEAD "# slimvsr wisdom"
 
 sv_wisdom *sv_wisdom_create(sv_err *e);

@@ -1,5 +1,5 @@
-// wisdom.c: the wisdom table's file (io/wisdom.h).
-#include "io/wisdom.h"
+// wisdom.c: the wisdom table's file (pipeline/wisdom.h).
+#include "pipeline/wisdom.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
-// wisdom.h: the wisdom table (ops/tune.h) in a file, for the program that keeps one across runs.
+// wisdom.h: the wisdom table (ops/tune.h) in a file, for the program that keeps one across runs (here, not
+// in io/, which sits beside ops/ and does not include it).
 #pragma once
 #include "core/error.h"
 #include "ops/tune.h"
