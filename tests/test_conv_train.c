@@ -4,12 +4,19 @@
 //      buffers pre-filled (backwards accumulate) and each gradient skipped (NULL) in turn; then in blk 8
 //      and 16 against blk 1, with garbage in the padding channels of its inputs (must not be read) and a
 //      sentinel in those of din (must stay).
-//   2. sv_conv_train, fast (oneDNN) and reference paths, against conv2d_forward_ref + an epilogue written
-//      here and conv2d_backward_ref per sample, on odd shapes: channels 3..67, k 1/3/7, batch 1 and 3,
-//      blk 1/8/16, act none/ReLU/LeakyReLU 0.1, residual none/separate/aliasing out, bias or none,
-//      and a backward with each of din/dw/db NULL in turn. Relative error in norm: forward and din
-//      2e-5, dw and db (sums over the whole batch) 1e-4.
-//   3. Prints the implementation oneDNN picks for BasicVSR's shapes (informational).
+//   2. sv_conv_train, fast (oneDNN, and our Winograd F(4x4,3x3) where it applies) and reference paths,
+//      against conv2d_forward_ref + an epilogue written here and conv2d_backward_ref per sample, on odd
+//      shapes: channels 3..67, k 1/3/7, batch 1 and 3, blk 1/8/16, act none/ReLU/LeakyReLU 0.1, residual
+//      none/separate/aliasing out, bias or none, and a backward with each of din/dw/db NULL in turn.
+//      Relative error in norm: forward and din 2e-5, dw and db (sums over the whole batch) 1e-4.
+//   3. Our Winograd inside the training conv (forced: sv_conv_train_create_algo), forward and backward-data
+//      against the same references, on odd shapes: 5x7, 23x37, 13x19, channels 5..67 (not multiples of 8),
+//      blk 8 and 16, batch 1 and 3, act none/ReLU/LeakyReLU, residual none/separate/aliasing out, k 3
+//      (F(4x4) and F(6x6)) and k 7 (F(2x2) and F(4x4)); three optimiser "steps" on one plan (new weights,
+//      then one weight and one bias element changed) to check that changed weights are re-transformed.
+//      Relative error in norm: forward and din 1e-5 for F(4x4,3x3) and F(2x2,7x7), 5e-5 for F(6x6,3x3),
+//      2e-4 for F(4x4,7x7) (their transforms' rounding, as in test_conv); dw and db (oneDNN) 1e-4.
+//   4. Prints the implementation each phase uses for BasicVSR's shapes (informational).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 
 #include "core/layout.h"
 #include "ops/conv.h"
+#include "ops/conv_internal.h"
 #include "testutil.h"
 
 #define FD_TOL 1e-5
@@ -218,6 +226,47 @@ static int padding_zero(const float *x, int n, int c, int h, int w, int blk) {
 
 static double worst_fwd, worst_din, worst_dw, worst_db;
 
+// What a training conv must give for case t: the reference conv per sample with the epilogue written out
+// here (want; want_conv without the residual, the scale of the error), and the naive backward onto the
+// prefills pin, pw, pb (want_in, want_w, want_b; sc_*: the gradients alone, the scale of their errors).
+typedef struct {
+    double *want, *want_conv, *want_in, *want_w, *want_b, *sc_in, *sc_w, *sc_b;
+} expect;
+
+static void expect_make(expect *x, const tcase *t, const float *in, const float *res, const float *dout,
+                        const float *w, const float *b, const float *pin, const float *pw, const float *pb) {
+    const int oh = t->h + 2 * t->pad - t->k + 1, ow = t->w + 2 * t->pad - t->k + 1;
+    const size_t nin1 = sv_fmap_floats(t->cin, t->h, t->w, t->blk), nout1 = sv_fmap_floats(t->cout, oh, ow, t->blk);
+    const size_t nin = (size_t)t->n * nin1, nout = (size_t)t->n * nout1, nw = (size_t)t->cout * t->cin * t->k * t->k;
+    const float slope = t->act == 2 ? 0.1f : 0.0f;
+    x->want = malloc(sizeof(double) * nout), x->want_conv = malloc(sizeof(double) * nout);
+    float *tmp = malloc(sizeof(float) * nout1);
+    for (int s = 0; s < t->n; s++) {
+        conv2d_forward_ref(tmp, in + s * nin1, w, b, t->cin, t->cout, t->h, t->w, t->k, t->pad, t->blk);
+        for (size_t i = 0; i < nout1; i++) {
+            const double y = t->act && tmp[i] < 0 ? slope * tmp[i] : tmp[i];
+            x->want_conv[s * nout1 + i] = y;
+            x->want[s * nout1 + i] = y + (t->residual ? res[s * nout1 + i] : 0.0);
+        }
+    }
+    float *ein = fcopy(pin, nin), *ew = fcopy(pw, nw), *eb = fcopy(pb, t->cout);
+    for (int s = 0; s < t->n; s++)
+        conv2d_backward_ref(ein + s * nin1, ew, eb, dout + s * nout1, in + s * nin1, w, t->cin, t->cout, t->h, t->w,
+                            t->k, t->pad, t->blk);
+    x->want_in = to_d(ein, nin), x->want_w = to_d(ew, nw), x->want_b = to_d(eb, t->cout);
+    x->sc_in = malloc(sizeof(double) * nin), x->sc_w = malloc(sizeof(double) * nw);
+    x->sc_b = malloc(sizeof(double) * t->cout);
+    for (size_t i = 0; i < nin; i++) x->sc_in[i] = x->want_in[i] - pin[i];
+    for (size_t i = 0; i < nw; i++) x->sc_w[i] = x->want_w[i] - pw[i];
+    for (int i = 0; i < t->cout; i++) x->sc_b[i] = x->want_b[i] - pb[i];
+    free(tmp), free(ein), free(ew), free(eb);
+}
+
+static void expect_free(expect *x) {
+    free(x->want), free(x->want_conv), free(x->want_in), free(x->want_w), free(x->want_b);
+    free(x->sc_in), free(x->sc_w), free(x->sc_b);
+}
+
 static void train_case(const tcase *t, int null_sel) {
     const int oh = t->h + 2 * t->pad - t->k + 1, ow = t->w + 2 * t->pad - t->k + 1;
     const size_t nin1 = sv_fmap_floats(t->cin, t->h, t->w, t->blk), nout1 = sv_fmap_floats(t->cout, oh, ow, t->blk);
@@ -228,28 +277,10 @@ static void train_case(const tcase *t, int null_sel) {
     float *w = frand(nw, -0.3f, 0.3f), *b = t->nobias ? NULL : frand(t->cout, -1, 1);
     float *pin = rand_batch(t->n, t->cin, t->h, t->w, t->blk), *pw = frand(nw, -1, 1), *pb = frand(t->cout, -1, 1);
 
-    // expected: the reference conv per sample with the epilogue written out here; the backward onto the prefill
-    double *want = malloc(sizeof(double) * nout), *want_conv = malloc(sizeof(double) * nout);
-    float *tmp = malloc(sizeof(float) * nout1);
-    for (int s = 0; s < t->n; s++) {
-        conv2d_forward_ref(tmp, in + s * nin1, w, b, t->cin, t->cout, t->h, t->w, t->k, t->pad, t->blk);
-        for (size_t i = 0; i < nout1; i++) {
-            double y = tmp[i];
-            if (t->act && y < 0) y *= slope;
-            want_conv[s * nout1 + i] = y;
-            want[s * nout1 + i] = y + (t->residual ? res[s * nout1 + i] : 0.0);
-        }
-    }
-    float *ein = fcopy(pin, nin), *ew = fcopy(pw, nw), *eb = fcopy(pb, t->cout);
-    for (int s = 0; s < t->n; s++)
-        conv2d_backward_ref(ein + s * nin1, ew, eb, dout + s * nout1, in + s * nin1, w, t->cin, t->cout, t->h, t->w,
-                            t->k, t->pad, t->blk);
-    double *want_in = to_d(ein, nin), *want_w = to_d(ew, nw), *want_b = to_d(eb, t->cout);
-    double *sc_in = malloc(sizeof(double) * nin), *sc_w = malloc(sizeof(double) * nw),
-           *sc_b = malloc(sizeof(double) * t->cout);
-    for (size_t i = 0; i < nin; i++) sc_in[i] = want_in[i] - pin[i];
-    for (size_t i = 0; i < nw; i++) sc_w[i] = want_w[i] - pw[i];
-    for (int i = 0; i < t->cout; i++) sc_b[i] = want_b[i] - pb[i];
+    expect x;
+    expect_make(&x, t, in, res, dout, w, b, pin, pw, pb);
+    const double *want = x.want, *want_conv = x.want_conv, *want_in = x.want_in, *want_w = x.want_w,
+                 *want_b = x.want_b, *sc_in = x.sc_in, *sc_w = x.sc_w, *sc_b = x.sc_b;
 
     const sv_conv_desc d = {.cin = t->cin, .cout = t->cout, .k = t->k, .pad = t->pad, .h = t->h, .w = t->w,
                             .blk = t->blk, .act = t->act != 0, .act_slope = slope, .residual = t->residual != 0};
@@ -297,8 +328,7 @@ static void train_case(const tcase *t, int null_sel) {
         sv_conv_train_free(p);
     }
     free(in), free(res), free(dout), free(w), free(b), free(pin), free(pw), free(pb);
-    free(want), free(want_conv), free(tmp), free(ein), free(ew), free(eb);
-    free(want_in), free(want_w), free(want_b), free(sc_in), free(sc_w), free(sc_b);
+    expect_free(&x);
 }
 
 static void test_train_vs_ref(void) {
@@ -330,7 +360,110 @@ static void test_train_vs_ref(void) {
     CHECK(sv_conv_train_create(&bad, 1, 0, &e) == NULL && e.msg[0]);
 }
 
-// ---- 3. what oneDNN picks ----
+// ---- 3. our Winograd forced, against the reference ----
+
+typedef struct {
+    int cin, cout, k, pad, h, w, n, blk, act, residual, nobias;
+    int algo;  // SV_CONV_WINO (F(4x4,3x3)), WINO6, WINO7 (F(2x2,7x7)), WINO7F4
+} wcase;
+
+static double wino_tol(int algo) {
+    return algo == SV_CONV_WINO6 ? 5e-5 : algo == SV_CONV_WINO7F4 ? 2e-4 : 1e-5;
+}
+
+// One optimiser "step" on plan p: forward and backward with weights w, b against the reference ops.
+static void wino_step(sv_conv_train *p, const wcase *t, const char *label, int step, const float *w, const float *b) {
+    const int oh = t->h + 2 * t->pad - t->k + 1, ow = t->w + 2 * t->pad - t->k + 1;
+    const size_t nin1 = sv_fmap_floats(t->cin, t->h, t->w, t->blk), nout1 = sv_fmap_floats(t->cout, oh, ow, t->blk);
+    const size_t nin = (size_t)t->n * nin1, nout = (size_t)t->n * nout1, nw = (size_t)t->cout * t->cin * t->k * t->k;
+    float *in = rand_batch(t->n, t->cin, t->h, t->w, t->blk), *res = rand_batch(t->n, t->cout, oh, ow, t->blk);
+    float *dout = rand_batch(t->n, t->cout, oh, ow, t->blk), *pin = rand_batch(t->n, t->cin, t->h, t->w, t->blk);
+    float *pw = frand(nw, -1, 1), *pb = frand(t->cout, -1, 1);
+    const tcase tc = {.cin = t->cin, .cout = t->cout, .k = t->k, .pad = t->pad, .h = t->h, .w = t->w, .n = t->n,
+                      .blk = t->blk, .act = t->act, .residual = t->residual, .nobias = t->nobias};
+    expect x;
+    expect_make(&x, &tc, in, res, dout, w, b, pin, pw, pb);
+    const double *want = x.want, *want_conv = x.want_conv, *want_in = x.want_in, *want_w = x.want_w,
+                 *want_b = x.want_b, *sc_in = x.sc_in, *sc_w = x.sc_w, *sc_b = x.sc_b;
+
+    sv_err e = {{0}};
+    float *out = t->residual == 2 ? fcopy(res, nout) : frand(nout, 50, 60);
+    const float *r = t->residual == 1 ? res : t->residual == 2 ? out : NULL;
+    CHECKF(!sv_conv_train_forward(p, out, in, w, b, r, &e), "%s step %d: forward: %s", label, step, e.msg);
+    float *gin = fcopy(pin, nin), *gw = fcopy(pw, nw), *gb = fcopy(pb, t->cout);
+    CHECKF(!sv_conv_train_backward(p, gin, gw, gb, dout, in, w, &e), "%s step %d: backward: %s", label, step, e.msg);
+    const double tol = wino_tol(t->algo);
+    const double ef = rel_err(out, want, want_conv, nout), e_in = rel_err(gin, want_in, sc_in, nin);
+    const double e_w = rel_err(gw, want_w, sc_w, nw), e_b = rel_err(gb, want_b, sc_b, t->cout);
+    CHECKF(ef <= tol && e_in <= tol && e_w <= DW_TOL && e_b <= DW_TOL,
+           "%s step %d: rel err forward %.2e din %.2e (tolerance %.0e) dw %.2e db %.2e", label, step, ef, e_in, tol,
+           e_w, e_b);
+    CHECKF(padding_zero(out, t->n, t->cout, oh, ow, t->blk) && padding_zero(gin, t->n, t->cin, t->h, t->w, t->blk),
+           "%s step %d: padding channels of out or din not zero", label, step);
+    if (step == 0)
+        printf("  %-46s fwd %.1e din %.1e dw %.1e\n", label, ef, e_in, e_w);
+    free(in), free(res), free(dout), free(pin), free(pw), free(pb), free(out), free(gin), free(gw), free(gb);
+    expect_free(&x);
+}
+
+static void wino_case(const wcase *t) {
+    const sv_conv_desc d = {.cin = t->cin, .cout = t->cout, .k = t->k, .pad = t->pad, .h = t->h, .w = t->w,
+                            .blk = t->blk, .act = t->act != 0, .act_slope = t->act == 2 ? 0.1f : 0.0f,
+                            .residual = t->residual != 0};
+    char label[128];
+    snprintf(label, sizeof label, "%s %d->%d k%d pad%d %dx%d n%d blk%d act%d res%d%s", sv_conv_algo_name(t->algo),
+             t->cin, t->cout, t->k, t->pad, t->h, t->w, t->n, t->blk, t->act, t->residual, t->nobias ? " nobias" : "");
+    sv_err e = {{0}};
+    sv_conv_train *p = sv_conv_train_create_algo(&d, t->n, t->algo, &e);
+    CHECKF(p != NULL, "%s: create: %s", label, e.msg);
+    if (!p) return;
+    const char *name = sv_conv_train_algo(p);
+    CHECKF(!strncmp(name, "fwd winograd", 12) && strstr(name, "bwd-data winograd"), "%s: not Winograd: %s", label,
+           name);
+    const size_t nw = (size_t)t->cout * t->cin * t->k * t->k;
+    float *w = frand(nw, -0.3f, 0.3f), *b = t->nobias ? NULL : frand(t->cout, -1, 1);
+    for (int step = 0; step < 3; step++) {
+        if (step == 1) tu_fill_uniform(w, nw, -0.3f, 0.3f, &rng);  // all new
+        if (step == 2) {                                            // one weight and one bias changed
+            w[nw / 2] += 0.25f;
+            if (b) b[t->cout - 1] -= 0.5f;
+        }
+        wino_step(p, t, label, step, w, b);
+    }
+    free(w), free(b);
+    sv_conv_train_free(p);
+}
+
+static void test_wino_vs_ref(void) {
+    static const wcase cases[] = {
+        // cin cout k pad  h  w  n blk act res nobias algo
+        {5, 7, 3, 1, 5, 7, 3, 8, 1, 0, 0, SV_CONV_WINO},       // tiny map: partial tiles only
+        {13, 37, 3, 1, 23, 37, 3, 8, 2, 2, 0, SV_CONV_WINO},   // LeakyReLU, residual aliasing out
+        {37, 13, 3, 1, 23, 37, 3, 8, 0, 1, 1, SV_CONV_WINO6},  // separate residual, no bias
+        {64, 64, 3, 1, 29, 31, 3, 8, 1, 0, 0, SV_CONV_WINO6},  // trunk conv1
+        {64, 64, 3, 1, 29, 31, 1, 8, 0, 2, 0, SV_CONV_WINO6},  // trunk conv2 (+res aliasing)
+        {5, 67, 3, 1, 23, 37, 3, 16, 2, 0, 0, SV_CONV_WINO6},  // blk 16, cout padded to 80
+        {67, 5, 3, 1, 5, 7, 3, 16, 0, 2, 0, SV_CONV_WINO},     // blk 16, din channels padded
+        {13, 20, 3, 0, 23, 37, 3, 8, 1, 1, 0, SV_CONV_WINO6},  // pad 0 (backward pad 2)
+        {3, 13, 3, 2, 5, 7, 3, 8, 0, 0, 0, SV_CONV_WINO},      // pad 2 = k-1 (backward pad 0), cin 3
+        {13, 37, 7, 3, 13, 19, 3, 8, 1, 0, 0, SV_CONV_WINO7},  // SPyNet-like 7x7
+        {37, 13, 7, 3, 23, 37, 3, 16, 0, 2, 0, SV_CONV_WINO7F4},
+        {8, 32, 7, 3, 5, 7, 1, 8, 2, 1, 1, SV_CONV_WINO7F4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) wino_case(&cases[i]);
+
+    // shapes Winograd does not take: a forced one fails with a message, the automatic choice keeps oneDNN
+    sv_err e = {{0}};
+    const sv_conv_desc k1 = {.cin = 13, .cout = 13, .k = 1, .pad = 0, .h = 5, .w = 7, .blk = 8};
+    CHECK(sv_conv_train_create_algo(&k1, 1, SV_CONV_WINO6, &e) == NULL && e.msg[0]);
+    const sv_conv_desc plain = {.cin = 13, .cout = 13, .k = 3, .pad = 1, .h = 5, .w = 7, .blk = 1};
+    CHECK(sv_conv_train_create_algo(&plain, 1, SV_CONV_WINO, &e) == NULL);
+    sv_conv_train *p = sv_conv_train_create_algo(&plain, 1, SV_CONV_AUTO, &e);
+    CHECKF(p && !strstr(sv_conv_train_algo(p), "winograd"), "blk 1: %s", p ? sv_conv_train_algo(p) : e.msg);
+    sv_conv_train_free(p);
+}
+
+// ---- 4. what each phase uses ----
 
 static void test_print_algos(void) {
     static const struct {
@@ -365,6 +498,7 @@ static void test_print_algos(void) {
 int main(void) {
     run_test("conv2d_backward_ref vs finite differences", test_backward_ref_fd);
     run_test("sv_conv_train fast and reference vs reference ops", test_train_vs_ref);
+    run_test("sv_conv_train Winograd (forced) vs reference ops", test_wino_vs_ref);
     run_test("sv_conv_train algorithms (printed)", test_print_algos);
     return test_summary();
 }

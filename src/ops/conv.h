@@ -75,7 +75,8 @@ typedef struct sv_conv_train sv_conv_train;
 sv_conv_train *sv_conv_train_create(const sv_conv_desc *d, int n, int reference, sv_err *e);
 // The bytes a training conv over n maps holds itself, for memory estimates: the gradients of its input,
 // weights and bias, and for a residual the copy it adds from when oneDNN cannot fuse the add
-// (counted always). oneDNN's reorder buffers, needed for channel counts under 8, are left out.
+// (counted always), and the buffers of our Winograd phases where they run (conv_train_wino.c). oneDNN's
+// reorder buffers, needed for channel counts under 8, are left out.
 size_t sv_conv_train_bytes(const sv_conv_desc *d, int n);
 // out = [act](conv(in) + b) [+ residual]; w [cout,cin,k,k] OIHW, b [cout]; residual may be NULL or alias out.
 int sv_conv_train_forward(sv_conv_train *p, float *out, const float *in, const float *w, const float *b,

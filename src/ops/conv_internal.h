@@ -29,6 +29,12 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
 // Returns -1 with e saying so when its scratch (per thread, freed before return) cannot be allocated; out is
 // then incomplete (e may be NULL).
 int sv_wino_run(sv_wino *w, float *out, const float *in, const float *residual, sv_err *e);
+// The same over nmaps maps, map s at in + s * sv_fmap_floats(cin, h, w, blk) and out (residual) + s * the
+// output map's floats; the threads share the blocks of tiles of all maps. residual may alias out.
+int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const float *residual, sv_err *e);
+// New weights [cout,cin,k,k] (OIHW) and bias [cout] (NULL: zero) for an existing plan: transformed into
+// its buffers as sv_wino_create does, nothing re-planned (training: the optimiser changes them every step).
+void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias);
 // Whether our own kernels may use AVX-512 (the CPU has it and sv_conv_configure did not turn it off): the
 // direct RSC block at blk 16 (ops/rsc_direct.c).
 int sv_conv_avx512(void);
@@ -48,6 +54,26 @@ int sv_conv_plan_algo_id(const sv_conv_plan *p);
 const char *sv_conv_algo_name(int algo);
 // Whether a Winograd backend takes the shape (k and blk; the other backends take any).
 int sv_wino_takes(int algo, const sv_conv_desc *d);
+// conv_train.c: a training conv (ops/conv.h) with a forced backend, for tests and benchmarks:
+// SV_CONV_AUTO: sv_conv_train_create's choice; SV_CONV_DNNL: oneDNN for all three phases; SV_CONV_REF: the
+// naive path; SV_CONV_WINO / WINO6 / WINO7 / WINO7F4: that Winograd for forward and backward-data (each where
+// its shape allows; fails when neither does), oneDNN for backward-weights.
+sv_conv_train *sv_conv_train_create_algo(const sv_conv_desc *d, int n, int algo, sv_err *e);
+// conv_train_wino.c: our Winograd inside a training conv (forward and backward-data; conv_train.c).
+typedef struct sv_train_wino sv_train_wino;
+// forced: 0 for the choice per shape (k 3, blk 8/16; forward: cin >= 5), or SV_CONV_WINO*
+// (k and blk only). NULL with e when neither phase applies or on failure.
+sv_train_wino *sv_train_wino_create(const sv_conv_desc *d, int n, int forced, sv_err *e);
+// The output tile m of the forward (backward 0) or backward-data (1) plan; 0: that phase stays on oneDNN.
+int sv_train_wino_tile(const sv_train_wino *t, int backward);
+// The bytes it holds for desc d (0 when Winograd does not apply), for memory estimates.
+size_t sv_train_wino_bytes(const sv_conv_desc *d);
+// out [n maps] = [act](conv(in) + b) [+ residual]; weights re-transformed only when they changed.
+int sv_train_wino_forward(sv_train_wino *t, float *out, const float *in, const float *w, const float *b,
+                          const float *residual, sv_err *e);
+// din [n maps] += conv^T(dout) with the forward's weights w (OIHW).
+int sv_train_wino_backward_data(sv_train_wino *t, float *din, const float *dout, const float *w, sv_err *e);
+void sv_train_wino_free(sv_train_wino *t);
 // conv_tune.c: the backend measured fastest for d on this CPU (ops/tune.h), or fallback when no wisdom
 // table is configured or no candidate passes its check.
 int sv_conv_tune(const sv_conv_desc *d, const float *weight, const float *bias, int fallback);

@@ -206,8 +206,17 @@ static void output_transform(const sv_wino *w, const float *M, float *out, const
 }
 
 int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_err *e) {
+    return sv_wino_run_batch(w, 1, out, in, res, e);
+}
+
+// n maps; each thread takes whole blocks of T tiles of one map (bpm blocks per map), so that a batch of
+// small maps keeps every thread busy.
+int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const float *res, sv_err *e) {
     const int T = w->T, gi = w->gi, coutp = w->go * 8, cinp = gi * 8;
-    const int nblocks = (w->ntiles + T - 1) / T;
+    const int bpm = (w->ntiles + T - 1) / T, nblocks = nmaps * bpm;
+    const size_t in_map = sv_fmap_floats(w->d.cin, w->d.h, w->d.w, w->d.blk);
+    const size_t out_map = w->shuffle ? sv_fmap_floats(w->d.cout / 4, 2 * w->oh, 2 * w->ow, w->d.blk)
+                                      : sv_fmap_floats(w->d.cout, w->oh, w->ow, w->d.blk);
     int nt = omp_get_max_threads(), failed = 0;
     if (nt > nblocks) nt = nblocks;
     const double s0 = omp_get_wtime();
@@ -227,9 +236,12 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_er
 #pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < nblocks; b++) {
             if (!V) continue;
-            const int t0 = b * T, n = w->ntiles - t0 < T ? w->ntiles - t0 : T;
+            const int map = b / bpm, t0 = b % bpm * T, n = w->ntiles - t0 < T ? w->ntiles - t0 : T;
+            const float *in_s = in + map * in_map;
+            float *out_s = out + map * out_map;
+            const float *res_s = res ? res + map * out_map : NULL;
             const unsigned long long c0 = __rdtsc();
-            input_transform(w, in, V, t0, n);
+            input_transform(w, in_s, V, t0, n);
             unsigned long long c1 = __rdtsc();
             t_in += c1 - c0;
             for (int o0 = 0; o0 < coutp; o0 += 16) {
@@ -246,7 +258,7 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_er
                     }
                 }
                 const unsigned long long c2 = __rdtsc();
-                output_transform(w, M, out, res, t0, n, o0, nw);
+                output_transform(w, M, out_s, res_s, t0, n, o0, nw);
                 const unsigned long long c3 = __rdtsc();
                 t_gemm += c2 - c1;
                 t_out += c3 - c2;
@@ -308,6 +320,12 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
     transform_weights(w, weight);
     for (int o = 0; bias && o < d->cout; o++) w->bias[out_col(w, o)] = bias[o];
     return w;
+}
+
+void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias) {
+    transform_weights(w, weight);  // writes every real (o, i) entry; the padding ones stay zero
+    memset(w->bias, 0, (size_t)w->go * 8 * sizeof(float));
+    for (int o = 0; bias && o < w->d.cout; o++) w->bias[out_col(w, o)] = bias[o];
 }
 
 void sv_wino_phases(const sv_wino *w, double sec[3]) {
