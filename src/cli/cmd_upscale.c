@@ -17,7 +17,7 @@ static void help(FILE *f) {
             "  MODEL   ssl (default): the shipped SSL-pruned model; dense: the shipped dense model it was\n"
             "          pruned from; bicubic: MATLAB-bicubic x4, no network (the baseline); or a file: a\n"
             "          PyTorch BasicVSR checkpoint (.pth: BasicSR or MMagic layout) or a slimvsr .safetensors\n"
-            "  INPUT   a folder of PNG frames (sorted by name) or a video file\n"
+            "  INPUT   a folder of PNG or JPEG frames (in natural order: 2.png before 10.png) or a video file\n"
             "  OUTPUT  a folder (PNG frames; same names as the input frames, or 00000000.png... for a video),\n"
             "          OUTPUT.mp4 (H.264) or OUTPUT.mkv (FFV1, lossless); the input's frame rate is kept.\n"
             "          The output appears only when complete (written under a temporary name, then renamed).\n"

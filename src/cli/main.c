@@ -22,7 +22,7 @@ static void usage(FILE *f) {
             "slimvsr %s: BasicVSR x4 video super-resolution in C\n"
             "\n"
             "usage: slimvsr <command> [options]\n"
-            "  upscale -m MODEL INPUT OUTPUT   upscale a video or a folder of PNG frames x4\n"
+            "  upscale -m MODEL INPUT OUTPUT   upscale a video or a folder of PNG/JPEG frames x4\n"
             "  info MODEL [--size HxW] [--json] layers, channels, parameters and FLOPs per frame\n"
             "       [--profile [--frames N]]   and the time of every layer on N random frames\n"
             "  convert IN.pth OUT.safetensors  import a PyTorch checkpoint into the native format\n"

@@ -34,10 +34,15 @@ typedef int vi8 __attribute__((vector_size(32)));
 #define SUFFIX _8
 #define SPLAT(s) ((vf)_mm256_set1_ps(s))
 #define FMA(a, b, c) ((vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#define PERMUTE(a, idx) ((vf)_mm256_permutevar8x32_ps((__m256)(a), (__m256i)(idx)))
 #include "ops/rsc_direct_kernel.h"
 
+#ifdef __clang__  // (the fuzzing build)
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f")
+#endif
 #define VW 16
 typedef float vf16 __attribute__((vector_size(64)));
 typedef int vi16 __attribute__((vector_size(64)));
@@ -46,8 +51,13 @@ typedef int vi16 __attribute__((vector_size(64)));
 #define SUFFIX _16
 #define SPLAT(s) ((vf)_mm512_set1_ps(s))
 #define FMA(a, b, c) ((vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define PERMUTE(a, idx) ((vf)_mm512_permutexvar_ps((__m512i)(idx), (__m512)(a)))
 #include "ops/rsc_direct_kernel.h"
+#ifdef __clang__
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 static int vecs(int c, int blk) { return (c + blk - 1) / blk; }
 

@@ -1,6 +1,7 @@
 // rsc_direct_kernel.h: the body of the direct RSC block (rsc_direct.c), included once per vector width.
 // Before including, define VW (8 or 16 floats), vf (a GCC vector of VW floats), vi (VW ints), SPLAT(s) (s in
-// every lane), FMA(a, b, c) (a * b + c, fused: C11 mode contracts no a * b + c itself) and SUFFIX (a token
+// every lane), FMA(a, b, c) (a * b + c, fused: C11 mode contracts no a * b + c itself), PERMUTE(a, idx)
+// (lane i of the result: lane idx[i] of a; an intrinsic, which clang takes too) and SUFFIX (a token
 // naming the instantiation); rsc_direct.c puts each inclusion under its own target ISA. The file undefines
 // them at its end.
 //
@@ -103,7 +104,7 @@ static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int 
             for (int p = 0; p < np; p++) {
                 float *pix = y + ((size_t)yy * w + x0 + p) * VW;
                 for (int j = 0; j < nmv; j++) {
-                    vf cur, add = __builtin_shuffle(acc[p * NV + k->moves[j].src], idx[j]);
+                    vf cur, add = PERMUTE(acc[p * NV + k->moves[j].src], idx[j]);
                     add = (vf)((vi)add & mask[j]);
                     float *dst = pix + k->moves[j].plane;
                     memcpy(&cur, dst, sizeof cur);
@@ -126,4 +127,5 @@ static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int 
 #undef vi
 #undef SPLAT
 #undef FMA
+#undef PERMUTE
 #undef SUFFIX

@@ -7,6 +7,7 @@
 #   model         the headers (JSON) of small models written by slimvsr (fp32 and fp16, dense and
 #                 SSL-pruned): fuzz_model builds the file around its input
 #   png           frames written by slimvsr's PNG writer (RGB 8-bit) and by ffmpeg (RGB, gray, palette, 16-bit)
+#   jpeg          that frame as JPEG from ffmpeg: 4:2:0, 4:4:4, gray
 #   video         short clips of cockatoo.mp4: H.264 .mp4, FFV1 .mkv, MPEG-4 .avi
 # Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO (as tests/run.sh sets them) and ffmpeg.
 set -euo pipefail
@@ -15,7 +16,7 @@ OUT=$1
 S=${SLIMVSR:-build/slimvsr}
 FT=${FRAMETOOL:-build/tests/tools/frametool}
 export OMP_WAIT_POLICY=passive
-rm -rf "$OUT" && mkdir -p "$OUT"/{zip,pth,pickle,safetensors,model,png,video}
+rm -rf "$OUT" && mkdir -p "$OUT"/{zip,pth,pickle,safetensors,model,png,jpeg,video}
 W=$(mktemp -d) && trap 'rm -rf "$W"' EXIT
 for f in tests/data/pth_*.pth; do cp "$f" "$OUT/zip/"; cp "$f" "$OUT/pth/"; done
 /usr/bin/python3 - "$OUT" <<'PY'
@@ -64,6 +65,7 @@ done
 "$FT" downscale "$SLIMVSR_COCKATOO" "$W/png" 1 40
 cp "$W/png/00000000.png" "$OUT/png/rgb8.png"
 for fmt in gray rgba pal8 rgb48be; do ffmpeg -v error -i "$W/png/00000000.png" -pix_fmt $fmt "$OUT/png/$fmt.png"; done
+for fmt in yuvj420p yuvj444p gray; do ffmpeg -v error -i "$W/png/00000000.png" -pix_fmt $fmt "$OUT/jpeg/$fmt.jpg"; done
 # short videos
 ffmpeg -v error -i "$SLIMVSR_COCKATOO" -frames:v 3 -vf scale=32:18 -c:v libx264 "$OUT/video/h264.mp4"
 ffmpeg -v error -i "$SLIMVSR_COCKATOO" -frames:v 3 -vf scale=32:18 -c:v ffv1 "$OUT/video/ffv1.mkv"

@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-300}; shift || true
-TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(zip pickle pth safetensors model png video)
+TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(zip pickle pth safetensors model png jpeg video)
 W=bench/work/fuzz
 mkdir -p "$W"
 if [ -z "${SLIMVSR_COCKATOO:-}" ]; then eval "$(tests/data/fetch_cockatoo.sh)"; export SLIMVSR_COCKATOO; fi
