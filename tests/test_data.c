@@ -728,7 +728,11 @@ static void test_errors(void) {
 
     const char *single = tu_join(tu_join(sizes, "c"), "0.png");
     CHECK(sv_dataset_open(&single, 1, &o, &e) == NULL);
-    CHECKF(has(e.msg, "0.png") && has(e.msg, "single PNG"), "%s", e.msg);
+    CHECKF(has(e.msg, "0.png") && has(e.msg, "single frame is not a clip"), "%s", e.msg);
+    const char *jpg = tu_join(root, "photo.JPG");  // a JPEG too, not taken for a video (by its name)
+    write_text(jpg, "not even a JPEG");
+    CHECK(sv_dataset_open(&jpg, 1, &o, &e) == NULL);
+    CHECKF(has(e.msg, "photo.JPG") && has(e.msg, "single frame is not a clip"), "%s", e.msg);
 
     const char *notvideo = tu_join(root, "clip.mp4");
     write_text(notvideo, "garbage");

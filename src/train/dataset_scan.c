@@ -118,8 +118,8 @@ int sv_dataset_scan(sv_dataset *d, const char *source, sv_err *e) {
     if (stat(source, &st) != 0) return sv_errf(e, "%s: training data not found: %s", source, strerror(errno));
     int before = d->nclips;
     if (S_ISREG(st.st_mode)) {
-        if (sv_frames_is_png_name(source))
-            return sv_errf(e, "%s: a single PNG is not a clip; give the folder that holds the clip's frames", source);
+        if (sv_frames_is_frame_name(source))
+            return sv_errf(e, "%s: a single frame is not a clip; give the folder that holds the clip's frames", source);
         return add_video_clip(d, source, e);
     }
     if (!S_ISDIR(st.st_mode)) return sv_errf(e, "%s: neither a folder nor a video file", source);
