@@ -381,6 +381,18 @@ static const char *make_clip(void) {
     return dir;
 }
 
+// Resumes the run in out to iters iterations with default options: what the run's state says wins.
+static void resume_to(const char *out, long iters) {
+    sv_flowtrain_opts r;
+    sv_err e;
+    sv_flowtrain_opts_default(&r);
+    r.run.out = out;
+    r.run.iters = iters;
+    r.run.resume = 1;
+    r.run.quiet = 1;
+    CHECKF(!sv_flow_train(&r, NULL, &e), "%s", e.msg);
+}
+
 static int load(sv_model *m, const char *dir) {
     sv_err e;
     if (sv_model_load(m, tu_join(dir, "model.safetensors"), -1, &e)) {
@@ -459,13 +471,7 @@ static void test_loop_resume(void) {
     o.run.out = clip;  // the data would be written into
     CHECKF(sv_flow_train(&o, NULL, &e) == -1 && strstr(e.msg, "is the input") && stat(tu_join(clip, ".lock"), &st) != 0,
            "%s", e.msg);
-    sv_flowtrain_opts r;
-    sv_flowtrain_opts_default(&r);
-    r.run.out = b;
-    r.run.iters = 6;
-    r.run.resume = 1;
-    r.run.quiet = 1;
-    CHECKF(!sv_flow_train(&r, NULL, &e), "%s", e.msg);
+    resume_to(b, 6);
 
     sv_model ma, mb, m0;
     if (load(&ma, a)) return;
@@ -737,13 +743,7 @@ static void test_supervised_run(void) {
     o.run.out = b;
     o.run.iters = 4;
     CHECKF(!sv_flow_train(&o, NULL, &e), "%s", e.msg);
-    sv_flowtrain_opts r;
-    sv_flowtrain_opts_default(&r);  // not supervised, no photos: the state says
-    r.run.out = b;
-    r.run.iters = 8;
-    r.run.resume = 1;
-    r.run.quiet = 1;
-    CHECKF(!sv_flow_train(&r, NULL, &e), "%s", e.msg);
+    resume_to(b, 8);  // not supervised, no photos: the state says
     sv_model ma, mb, mc;
     if (load(&ma, a)) return;
     if (load(&mb, b)) return;
