@@ -17,8 +17,11 @@
 //      flow against a double-precision reference and its central finite differences (random masks, a
 //      pre-filled gradient buffer); the same loss through SPyNet to single parameters (a head bias of the
 //      finest level, and a weight of an inner conv of a middle level) against finite differences of the whole
-//      forward; photos loaded from a folder tree (shrunk, in path order); a short supervised run on
-//      synthetic photos lowers the held-out EPE, and resumes exactly (the synthetic rng is in the state).
+//      forward; photos loaded from a folder tree (shrunk, in path order) and split (every 8th held out); the
+//      true flow pooled to SPyNet's levels (exact on a linear field, validity per ancestor); the whole loss
+//      with level terms (sv_flow_supervised_batch) against finite differences, coarse-level parameters
+//      included; a short supervised run on synthetic photos with the default options (level terms on)
+//      lowers the held-out EPE, and resumes exactly (the synthetic rng is in the state).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,7 +512,7 @@ static void test_loop_resume(void) {
 // ---- 4. supervised ----
 
 // the short supervised run: iterations, constant learning rate, and the held-out EPE it must reach (x before)
-#define SUP_ITERS 100
+#define SUP_ITERS 200
 #define SUP_LR 2e-3
 #define SUP_GAIN 0.98
 
@@ -651,9 +654,9 @@ static void test_epe_through_spynet(void) {
 }
 
 // Photos for the supervised tests: n PNGs of a random smooth texture (a sum of random sinusoids) under
-// dir/sub (and one at the top), 96 x 72.
-static const char *make_photos(int n) {
-    const char *dir = tu_join(tu_tmpdir(), "photos"), *sub = tu_join(dir, "sub");
+// dir/sub (and one at the top), 96 x 72; dir = the test folder's `folder`.
+static const char *make_photos(const char *folder, int n) {
+    const char *dir = tu_join(tu_tmpdir(), folder), *sub = tu_join(dir, "sub");
     mkdir(dir, 0755);
     mkdir(sub, 0755);
     enum { W = 96, H = 72, K = 6 };
@@ -684,7 +687,7 @@ static const char *make_photos(int n) {
 }
 
 static void test_photos(void) {
-    const char *dir = make_photos(3);
+    const char *dir = make_photos("photos", 3);
     sv_photo_set ps;
     sv_err e;
     CHECKF(!sv_photos_load(&ps, dir, 40, &e), "%s", e.msg);
@@ -701,10 +704,152 @@ static void test_photos(void) {
     CHECKF(sv_photos_load(&ps, empty, 40, &e) == -1 && strstr(e.msg, "no photos") && strstr(e.msg, empty), "%s", e.msg);
 }
 
+// The split: 17 photos -> indices 7 and 15 held out, the other 15 kept in order; 6 photos -> none moved,
+// the held-out set borrows all six (freeing it frees nothing of ps).
+static void test_photo_split(void) {
+    const char *dir = make_photos("photos17", 17);
+    sv_photo_set ps, all, held;
+    sv_err e;
+    if (sv_photos_load(&ps, dir, 0, &e) || sv_photos_load(&all, dir, 0, &e)) {
+        CHECKF(0, "%s", e.msg);
+        return;
+    }
+    CHECKF(sv_photos_split(&ps, &held, &e) == 2 && ps.n == 15 && held.n == 2 && !held.borrowed, "split: %d + %d",
+           ps.n, held.n);
+    CHECK(held.n == 2 && !memcmp(held.v[0].rgb, all.v[7].rgb, 96 * 72 * 3) &&
+          !memcmp(held.v[1].rgb, all.v[15].rgb, 96 * 72 * 3));
+    for (int i = 0, k = 0; i < all.n; i++)
+        if (i % SV_HELDOUT_EVERY != SV_HELDOUT_EVERY - 1) {
+            CHECKF(k < ps.n && !memcmp(ps.v[k].rgb, all.v[i].rgb, 96 * 72 * 3), "kept photo %d is not photo %d", k, i);
+            k++;
+        }
+    sv_photos_free(&held);
+    sv_photos_free(&ps);
+    sv_photos_free(&all);
+    CHECKF(!sv_photos_load(&ps, make_photos("photos6b", 6), 0, &e), "%s", e.msg);
+    CHECK(sv_photos_split(&ps, &held, &e) == 0 && held.n == 6 && held.borrowed && held.v[5].rgb == ps.v[5].rgb);
+    sv_photos_free(&held);
+    CHECK(ps.n == 6 && ps.v[5].rgb[0] == ps.v[5].rgb[0]);  // still owned and readable (ASan: not freed)
+    sv_photos_free(&ps);
+}
+
+// The true flow at SPyNet's levels: a linear flow field on 64 x 64 pools exactly (2 x 2 means, halved); on
+// 48 x 48 the finest level is the 64 x 64 resize with its values scaled by 4/3; one invalid pixel invalidates
+// exactly one pixel per level (its ancestors), and nothing else.
+static void test_gt_levels(void) {
+    for (int pass = 0; pass < 2; pass++) {
+        const int S = pass ? 48 : 64, L = SV_SPY_LEVELS - 1;
+        const size_t hw = (size_t)S * S;
+        float *gt = malloc(sizeof(float) * 2 * hw), *valid = malloc(sizeof(float) * hw);
+        float *gl[SV_SPY_LEVELS], *vl[SV_SPY_LEVELS];
+        for (int l = 0; l < SV_SPY_LEVELS; l++) {
+            gl[l] = malloc(sizeof(float) * 2 * 64 * 64);
+            vl[l] = malloc(sizeof(float) * 64 * 64);
+        }
+        // flow = (0.5 + 0.02 x, -1 + 0.03 y) in pixels of the S x S frame
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                gt[y * S + x] = 0.5f + 0.02f * x;
+                gt[hw + y * S + x] = -1.0f + 0.03f * y;
+                valid[y * S + x] = 1;
+            }
+        valid[10 * S + 37] = 0;
+        sv_flow_gt_levels(gt, valid, S, S, gl, vl);
+        const double k = 64.0 / S;  // frame pixel -> finest level pixel
+        double err = 0;
+        int bad_valid = 0;
+        for (int l = 0; l <= L; l++) {
+            const int n = 64 >> (L - l);
+            const double f = (double)n / 64.0;  // finest level pixel -> level l pixel
+            int invalid = 0;
+            for (int y = 0; y < n; y++)
+                for (int x = 0; x < n; x++) {
+                    // the level pixel's centre in frame pixels: ((x + 0.5) / n) * S - 0.5
+                    const double fx = (x + 0.5) / n * S - 0.5, fy = (y + 0.5) / n * S - 0.5;
+                    const double wx = (0.5 + 0.02 * fx) * k * f, wy = (-1.0 + 0.03 * fy) * k * f;
+                    // away from the border (a resize clamps there)
+                    if (fx > 1 && fx < S - 2 && fy > 1 && fy < S - 2) {
+                        err = fmax(err, fabs(gl[l][y * n + x] - wx));
+                        err = fmax(err, fabs(gl[l][n * n + y * n + x] - wy));
+                    }
+                    invalid += vl[l][y * n + x] == 0;
+                }
+            // 64 x 64: exactly one invalid pixel per level; 48 -> 64 resize: the pixels whose bilinear
+            // footprint touches it (at most 4), then their ancestors
+            if (pass == 0 ? invalid != 1 : invalid < 1 || invalid > 4) bad_valid++;
+        }
+        CHECKF(err < 1e-4, "%d x %d: pooled flow off by %g", S, S, err);
+        CHECKF(!bad_valid, "%d x %d: %d levels with a wrong count of invalid pixels", S, S, bad_valid);
+        CHECK(pass || vl[L - 2][(10 / 4) * 16 + 37 / 4] == 0);  // the ancestor of (37, 10) two levels up
+        free(gt), free(valid);
+        for (int l = 0; l < SV_SPY_LEVELS; l++) free(gl[l]), free(vl[l]);
+    }
+}
+
+// The whole supervised loss with level terms (sv_flow_supervised_batch, level weight 0.7) on a rendered batch of
+// two pairs, against central differences of the same call for single parameters, among them a coarse level's
+// head bias (its gradient comes mostly from its own level term).
+static double sup_loss(sv_spytrain *spy, const sv_synth_batch *b, float w, float *flows, float *dflows,
+                       float *grads) {
+    double loss, terms[4];
+    sv_err e;
+    if (sv_flow_supervised_batch(spy, 2, b, w, flows, dflows, grads, &loss, terms, &e)) {
+        CHECKF(0, "%s", e.msg);
+        return NAN;
+    }
+    return loss;
+}
+
+static void test_level_loss_gradient(void) {
+    enum { S = 32 };
+    sv_model m;
+    if (tu_random_model(&m, 4, 1, 7)) return;
+    sv_err e;
+    sv_photo_set ps;
+    sv_synth_batch b;
+    CHECKF(!sv_photos_load(&ps, make_photos("photos_lv", 2), 4 * S, &e), "%s", e.msg);
+    CHECKF(!sv_synth_batch_alloc(&b, 1, 2, S, &e), "%s", e.msg);
+    sv_rng r;
+    sv_rng_seed(&r, 11);
+    CHECKF(!sv_synth_batch_render(&b, &ps, &r, &e), "%s", e.msg);
+    sv_spytrain *spy = sv_spytrain_create(&m, S, S, 2, sv_conv_preferred_blk(), 0, &e);
+    CHECKF(spy, "%s", e.msg);
+    float *flows = malloc(sizeof(float) * 2 * 2 * S * S), *dflows = malloc(sizeof(float) * 2 * 2 * S * S);
+    float *grads = calloc(m.nparams, sizeof(float)), *scratch = calloc(m.nparams, sizeof(float));
+    const float w = 0.7f;
+    const double l0 = sup_loss(spy, &b, 0.0f, flows, dflows, scratch), l1 = sup_loss(spy, &b, w, flows, dflows, grads);
+    CHECKF(l1 > l0 + 1e-3, "level terms add nothing: %g vs %g", l1, l0);
+    const sv_conv_layer *fine = &m.spynet[SV_SPY_LEVELS - 1][SV_SPY_CONVS - 1], *coarse = &m.spynet[1][SV_SPY_CONVS - 1];
+    struct {
+        float *p;
+        double step, tol;
+        const char *what;
+    } cases[] = {{fine->b, 1e-3, 0.01, "finest head bias"},    {coarse->b, 1e-3, 0.02, "level 1 head bias"},
+                 {coarse->b + 1, 1e-3, 0.02, "level 1 head bias 1"}, {m.spynet[2][3].b + 2, 1e-4, 0.05, "level 2 conv 3 bias"}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        float *p = cases[k].p;
+        const float p0 = *p;
+        *p = p0 + (float)cases[k].step;
+        const double lp = sup_loss(spy, &b, w, flows, dflows, scratch);
+        *p = p0 - (float)cases[k].step;
+        const double lm = sup_loss(spy, &b, w, flows, dflows, scratch);
+        *p = p0;
+        const double want = (lp - lm) / (2 * cases[k].step), got = grads[p - m.params];
+        printf("  %s: gradient %.6g, finite differences %.6g\n", cases[k].what, got, want);
+        CHECKF(fabs(got - want) <= cases[k].tol * fmax(fabs(want), 1e-6), "%s: gradient %g, finite differences %g",
+               cases[k].what, got, want);
+    }
+    sv_spytrain_free(spy);
+    sv_synth_batch_free(&b);
+    sv_photos_free(&ps);
+    free(flows), free(dflows), free(grads), free(scratch);
+    sv_model_free(&m);
+}
+
 // A short supervised run (library API, as `train-flow --supervised`) lowers the held-out EPE; stopping at
 // half and resuming gives the same weights.
 static void test_supervised_run(void) {
-    const char *photos = make_photos(6);
+    const char *photos = make_photos("photos6", 6);
     sv_flowtrain_opts o;
     sv_flowtrain_opts_default(&o);  // no clips: the step makes its own batches
     o.run.feat = 4;
@@ -782,6 +927,9 @@ int main(void) {
     run_test("supervised EPE gradient vs finite differences", test_epe_gradient);
     run_test("supervised EPE through SPyNet vs finite differences", test_epe_through_spynet);
     run_test("photos: a folder tree, shrunk", test_photos);
+    run_test("photos: the held-out split", test_photo_split);
+    run_test("true flow at SPyNet's levels", test_gt_levels);
+    run_test("supervised loss with level terms vs finite differences", test_level_loss_gradient);
     run_test("supervised run lowers the held-out EPE and resumes exactly", test_supervised_run);
     return test_summary();
 }

@@ -48,7 +48,9 @@ static const char *usage =
     "                        moving background, docs/synthetic-motion.md); loss: the end-point error of the\n"
     "                        flow against the true flow, averaged over valid (visible, unoccluded) pixels.\n"
     "                        no --data; --scales and --smooth do not apply. At every checkpoint log.jsonl\n"
-    "                        gets heldout_epe\n"
+    "                        gets heldout_epe: pairs drawn from every 8th photo, which training never sees\n"
+    "  --level-weight W      supervised: + W x the end-point error of each coarser SPyNet level's flow against\n"
+    "                        the pooled true flow, in that level's pixels (default 1; 0: the final flow only)\n"
     "  --photos DIR          the photos (.jpg .jpeg .png, sub-folders too), read once and shrunk to a longer\n"
     "                        side of at most 4 P\n"
     "  --eval-pairs N        held-out synthetic pairs (from a seed derived from --seed, never trained on) for\n"
@@ -68,8 +70,8 @@ static const char *usage =
     "  translation per pair and MODEL's SPyNet (without -m, for the random model that --feat/--blocks/--act/\n"
     "  --seed give: what training starts from). Give it LR frames.\n"
     "  With --photos: also the mean end-point error (px) of the flow and of the zero flow on --eval-pairs\n"
-    "  held-out synthetic pairs of --patch x --patch (the pairs a supervised run with the same --seed and\n"
-    "  --patch reports as heldout_epe). --data or --photos, or both.\n";
+    "  held-out synthetic pairs of --patch x --patch from every 8th photo (the pairs a supervised run with the\n"
+    "  same --seed and --patch reports as heldout_epe). --data or --photos, or both.\n";
 
 // --eval's options beside the run's.
 typedef struct {
@@ -100,14 +102,16 @@ static int run_eval(const flow_args *f) {
     }
     sv_flow_eval_result r = {0};
     sv_flow_synth_eval_result sr = {0};
-    sv_photo_set ps = {0};
+    sv_photo_set ps = {0}, held = {0};
     int rc = o->ndata > 0 ? sv_flow_eval(&m, o->data, o->ndata, f->max_frames, &r, &e) : 0;
     if (!rc && f->o.photos) {
         if (f->o.eval_pairs < 2 || f->o.eval_pairs % 2) rc = sv_errf(&e, "--eval-pairs %d: an even number >= 2",
                                                                      f->o.eval_pairs);
         if (!rc) rc = sv_photos_load(&ps, f->o.photos, SV_PHOTO_SIDE_PER_PATCH * o->patch, &e);
-        if (!rc) rc = sv_flow_eval_synth(&m, &ps, f->o.eval_pairs, o->patch, sv_flow_synth_heldout_seed(o->seed), &sr,
+        if (!rc) rc = sv_photos_split(&ps, &held, &e) < 0 ? -1 : 0;
+        if (!rc) rc = sv_flow_eval_synth(&m, &held, f->o.eval_pairs, o->patch, sv_flow_synth_heldout_seed(o->seed), &sr,
                                          &e);
+        sv_photos_free(&held);
         sv_photos_free(&ps);
     }
     sv_model_free(&m);
@@ -182,6 +186,8 @@ static int flow_own_option(void *ud, const char *a, const char *v, int *takes, i
             fprintf(stderr, "slimvsr train-flow: %s needs a value\n", a);
             return -1;
         }
+    } else if (!strcmp(a, "--level-weight")) {
+        if (cli_parse_double("train-flow", a, v, 0, 1000, &o->level_weight)) return -1;
     } else if (!strcmp(a, "--eval-pairs")) {
         if ((o->eval_pairs = cli_parse_int(a, v, 2, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--checkpoint-every")) {

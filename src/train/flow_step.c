@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/memory.h"
+#include "core/warn.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
 #include "train/flow_supervised.h"
@@ -26,6 +27,7 @@ void sv_flowtrain_opts_default(sv_flowtrain_opts *o) {
     o->warmup = 20;
     o->ckpt_every = 200;
     o->eval_pairs = 64;
+    o->level_weight = 1.0;
 }
 
 #define F(member, type, lo, hi) SV_OPT_FIELD(sv_flowtrain_opts, member, SV_OPT_##type, lo, hi)
@@ -34,6 +36,7 @@ static const sv_opt_field k_fields[] = {
     F(scales, INT, 0, INT_MAX), F(warmup, LONG, 0, LONG_MAX),
     F(group, INT, 0, INT_MAX), F(ckpt_every, LONG, 0, LONG_MAX),
     F(supervised, INT, 0, 1), F(eval_pairs, INT, 0, INT_MAX),
+    F(level_weight, DOUBLE, 0, 0),
 };
 #undef F
 #define N_FIELDS ((int)(sizeof k_fields / sizeof *k_fields))
@@ -53,7 +56,7 @@ typedef struct {
     sv_flowloss *loss;
     float *flows, *dflows;        // [group,2,p,p]
     // supervised
-    sv_photo_set photos;
+    sv_photo_set photos, heldout;  // training photos; held-out photos (sv_photos_split)
     sv_synth_batch synth;         // batch sequences of seq frames, p x p
     sv_rng srng;                  // the synthetic stream (saved as "synth_rng")
     sv_step *st;                  // the loop's step: its log terms follow the mode
@@ -67,6 +70,7 @@ static int flow_restore(void *ud, sv_run *r, sv_tensor_set *s, const cJSON *meta
     if (sv_json_long(meta, "step", 0, LONG_MAX, &f->step, path, e)) return -1;
     const cJSON *oj = cJSON_GetObjectItemCaseSensitive(meta, "opts");
     if (sv_run_opts_from_json(&f->o.run, oj, path, e)) return -1;
+    f->o.level_weight = 0;  // a state from before the level terms trained the final flow only
     if (sv_opt_fields_from_json(&f->o, oj, k_fields, N_FIELDS, path, e)) return -1;
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(oj, "photos");
     f->o.photos = cJSON_IsString(ph) ? ph->valuestring : NULL;
@@ -99,6 +103,7 @@ static int flow_check(void *ud, sv_run *r, sv_err *e) {
         return sv_errf(e, "--data %s: --supervised trains on --photos only", r->o->data[0]);
     if (!o->supervised && o->photos)
         return sv_errf(e, "--photos %s: only --supervised (or --eval) uses photos", o->photos);
+    if (!(o->level_weight >= 0)) return sv_errf(e, "--level-weight %g: a weight >= 0", o->level_weight);
     if (o->supervised && (o->eval_pairs < 2 || o->eval_pairs % 2))
         return sv_errf(e, "--eval-pairs %d: an even number >= 2", o->eval_pairs);
     return 0;
@@ -109,8 +114,13 @@ static int flow_open_inputs(void *ud, sv_run *r, sv_err *e) {
     flow_step *f = ud;
     if (!f->o.supervised) return 0;
     if (sv_photos_load(&f->photos, f->o.photos, SV_PHOTO_SIDE_PER_PATCH * r->o->patch, e)) return -1;
-    sv_run_say(r->o, SV_MSG_INFO, "photos: %d from %s (longer side shrunk to at most %d px)", f->photos.n, f->o.photos,
-               SV_PHOTO_SIDE_PER_PATCH * r->o->patch);
+    const int held = sv_photos_split(&f->photos, &f->heldout, e);
+    if (held < 0) return -1;
+    sv_run_say(r->o, SV_MSG_INFO, "photos: %d from %s for training, %d held out (longer side shrunk to at most %d px)",
+               f->photos.n, f->o.photos, held, SV_PHOTO_SIDE_PER_PATCH * r->o->patch);
+    if (!held)
+        sv_warnf("--photos %s: fewer than %d photos, so the held-out pairs are drawn from the training photos",
+                 f->o.photos, SV_HELDOUT_EVERY);
     return 0;
 }
 
@@ -148,8 +158,9 @@ static int flow_prepare(void *ud, sv_run *r, sv_err *e) {
         if (sv_synth_batch_alloc(&f->synth, o->batch, o->seq, p, e)) return -1;
         sv_run_say(o, SV_MSG_INFO, "train-flow --supervised: SPyNet (%zu parameters), %ld iterations of %d pairs (%d "
                    "synthetic sequences x %d frames, both directions), LR patch %d, lr %.3g -> %.3g cosine (warm-up "
-                   "%ld), loss: end-point error over valid pixels; %d held-out pairs at every checkpoint", f->nspy,
-                   o->iters, P, o->batch, o->seq, p, o->lr, o->lr_min, f->o.warmup, f->o.eval_pairs);
+                   "%ld), loss: end-point error over valid pixels, + %.3g x each coarser level's; %d held-out pairs at every "
+                   "checkpoint", f->nspy, o->iters, P, o->batch, o->seq, p, o->lr, o->lr_min, f->o.warmup,
+                   f->o.level_weight, f->o.eval_pairs);
         return 0;
     }
     sv_run_say(o, SV_MSG_INFO, "train-flow: SPyNet (%zu parameters) of a %d x %d model, %ld iterations of %d pairs (%d "
@@ -205,14 +216,14 @@ static int sup_compute(void *ud, sv_run *r, double lr, double *loss, double *ter
     flow_step *f = ud;
     memset(f->grads, 0, f->nspy * sizeof(float));
     if (sv_synth_batch_render(&f->synth, &f->photos, &f->srng, e)) return -1;
-    return sv_flow_supervised_batch(f->spy, f->group, &f->synth, f->flows, f->dflows, f->grads, loss, terms, e);
+    return sv_flow_supervised_batch(f->spy, f->group, &f->synth, (float)f->o.level_weight, f->flows, f->dflows, f->grads, loss, terms, e);
 }
 
 static int sup_validate(void *ud, sv_run *r, cJSON *j, char *txt, size_t ntxt, sv_train_result *res, sv_err *e) {
     flow_step *f = ud;
     sv_flow_synth_eval_result ev;
     if (!f->o.supervised) return 0;
-    if (sv_flow_eval_synth(&r->m, &f->photos, f->o.eval_pairs, r->o->patch, sv_flow_synth_heldout_seed(r->o->seed),
+    if (sv_flow_eval_synth(&r->m, &f->heldout, f->o.eval_pairs, r->o->patch, sv_flow_synth_heldout_seed(r->o->seed),
                            &ev, e))
         return -1;
     cJSON_AddNumberToObject(j, "heldout_epe", ev.epe);
@@ -271,6 +282,7 @@ static void flow_end(void *ud) {
     sv_spytrain_free(f->spy);
     sv_flowloss_free(f->loss);
     free(f->grads), free(f->adam_m), free(f->adam_v), free(f->flows), free(f->dflows);
+    sv_photos_free(&f->heldout);
     sv_photos_free(&f->photos);
     sv_synth_batch_free(&f->synth);
 }

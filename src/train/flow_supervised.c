@@ -12,7 +12,9 @@
 
 #include "core/memory.h"
 #include "io/frames.h"
+#include "model/spynet.h"
 #include "ops/conv.h"
+#include "ops/ops.h"
 #include "train/flow_train.h"
 #include "train/spynet_train.h"
 
@@ -47,6 +49,42 @@ void sv_flow_epe_backward(float *dflow, const float *flow, const float *gt, cons
         if (r == 0) continue;  // eps = 0 and an exact match: the subgradient 0
         dflow[i] += (float)(s * dx / r);
         dflow[hw + i] += (float)(s * dy / r);
+    }
+}
+
+// ======== the true flow at SPyNet's levels ========
+
+void sv_flow_gt_levels(const float *gt, const float *valid, int h, int w, float *const *gl, float *const *vl) {
+    int sh, sw, lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS];
+    sv_spynet_sizes(h, w, &sh, &sw, lh, lw);
+    const int L = SV_SPY_LEVELS - 1;
+    const size_t shw = (size_t)sh * sw;
+    if (sh == h && sw == w) {
+        memcpy(gl[L], gt, 2 * shw * sizeof(float));
+        memcpy(vl[L], valid, shw * sizeof(float));
+    } else {  // SPyNet's own resize of the frames, the flow's values scaled to the new pixels
+        resize_bilinear_forward(gl[L], gt, 2, h, w, sh, sw, 0, 1);
+        resize_bilinear_forward(vl[L], valid, 1, h, w, sh, sw, 0, 1);
+        const float ax = (float)sw / (float)w, ay = (float)sh / (float)h;
+        for (size_t i = 0; i < shw; i++) {
+            gl[L][i] *= ax;
+            gl[L][shw + i] *= ay;
+            vl[L][i] = vl[L][i] >= 0.999f;  // every source pixel valid
+        }
+    }
+    for (int l = L - 1; l >= 0; l--) {  // 2 x 2 means in pixels of the coarser level (halved); valid: all four
+        const int h2 = lh[l], w2 = lw[l], w1 = lw[l + 1];
+        const size_t hw1 = (size_t)lh[l + 1] * w1, hw2 = (size_t)h2 * w2;
+        for (int y = 0; y < h2; y++)
+            for (int x = 0; x < w2; x++) {
+                const size_t i = (size_t)(2 * y) * w1 + 2 * x, o = (size_t)y * w2 + x;
+                for (int c = 0; c < 2; c++) {
+                    const float *g = gl[l + 1] + c * hw1 + i;
+                    gl[l][c * hw2 + o] = 0.125f * (g[0] + g[1] + g[w1] + g[w1 + 1]);
+                }
+                const float *v = vl[l + 1] + i;
+                vl[l][o] = v[0] && v[1] && v[w1] && v[w1 + 1];
+            }
     }
 }
 
@@ -169,9 +207,28 @@ int sv_photos_load(sv_photo_set *ps, const char *dir, int max_side, sv_err *e) {
 }
 
 void sv_photos_free(sv_photo_set *ps) {
-    for (int i = 0; ps->v && i < ps->n; i++) free((void *)ps->v[i].rgb);
+    for (int i = 0; ps->v && !ps->borrowed && i < ps->n; i++) free((void *)ps->v[i].rgb);
     free(ps->v);
     memset(ps, 0, sizeof *ps);
+}
+
+int sv_photos_split(sv_photo_set *ps, sv_photo_set *held, sv_err *e) {
+    const int moved = ps->n >= SV_HELDOUT_EVERY ? ps->n / SV_HELDOUT_EVERY : 0;
+    memset(held, 0, sizeof *held);
+    if (!(held->v = sv_calloc((size_t)(moved ? moved : ps->n), sizeof *held->v, e))) return -1;
+    if (!moved) {
+        memcpy(held->v, ps->v, (size_t)ps->n * sizeof *ps->v);
+        held->n = ps->n;
+        held->borrowed = 1;
+        return 0;
+    }
+    int kept = 0;
+    for (int i = 0; i < ps->n; i++) {
+        if (i % SV_HELDOUT_EVERY == SV_HELDOUT_EVERY - 1) held->v[held->n++] = ps->v[i];
+        else ps->v[kept++] = ps->v[i];
+    }
+    ps->n = kept;
+    return moved;
 }
 
 // ======== batches of sequences ========
@@ -218,8 +275,43 @@ void sv_synth_batch_free(sv_synth_batch *b) {
 
 // ======== a training batch ========
 
-int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float *flows, float *dflows,
-                             float *grads, double *loss, double *terms, sv_err *e) {
+// The level terms of pair j of the last forward: loss += weight * scale * sum_{l < finest} epe_l, their
+// gradients into dlev[l] (pair j's slice); gl, vl: scratch of the pyramid.
+static double level_terms(sv_spytrain *spy, int j, const float *gt, const float *valid, int h, int w, float weight,
+                          float scale, float *const *gl, float *const *vl, float *const *dlev) {
+    double sum = 0;
+    sv_flow_gt_levels(gt, valid, h, w, gl, vl);
+    for (int l = 0; l < SV_SPY_LEVELS - 1; l++) {
+        int lh, lw;
+        const float *f = sv_spytrain_level_flow(spy, l, j, &lh, &lw);
+        long nv;
+        const double epe = sv_flow_epe_forward(f, gl[l], vl[l], lh, lw, SV_EPE_EPS, &nv);
+        if (!nv) continue;
+        sum += epe;
+        sv_flow_epe_backward(dlev[l] + (size_t)j * 2 * lh * lw, f, gl[l], vl[l], lh, lw, SV_EPE_EPS, weight * scale);
+    }
+    return (double)weight * scale * sum;
+}
+
+// Scratch of the level terms: per level the pyramid of one pair (gl, vl) and the gradients of G pairs (dlev),
+// one block.
+static float *level_scratch(int G, int h, int w, float **gl, float **vl, float **dlev, sv_err *e) {
+    int sh, sw, lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS];
+    sv_spynet_sizes(h, w, &sh, &sw, lh, lw);
+    size_t n = 0;
+    for (int l = 0; l < SV_SPY_LEVELS; l++) n += (size_t)(3 + 2 * G) * lh[l] * lw[l];
+    float *blk = sv_malloc(n * sizeof(float), e), *p = blk;
+    for (int l = 0; blk && l < SV_SPY_LEVELS; l++) {
+        const size_t hw = (size_t)lh[l] * lw[l];
+        gl[l] = p, p += 2 * hw;
+        vl[l] = p, p += hw;
+        dlev[l] = p, p += (size_t)2 * G * hw;
+    }
+    return blk;
+}
+
+int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float level_weight, float *flows,
+                             float *dflows, float *grads, double *loss, double *terms, sv_err *e) {
     const int P = sv_synth_batch_pairs(b), h = b->p.H, w = b->p.W;
     const size_t hw = (size_t)h * w;
     const float *ref[64], *supp[64], *gt[64], *valid[64];
@@ -240,28 +332,37 @@ int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, f
     terms[3] = (double)nvalid_all / ((double)P * (double)hw);
     if (!used) return 0;  // nothing to learn from (possible only with tiny frames and large motion)
     const float scale = 1.0f / (float)used;
-    for (int p0 = 0; p0 < P; p0 += G) {
+    float *gl[SV_SPY_LEVELS], *vl[SV_SPY_LEVELS], *dlev[SV_SPY_LEVELS];
+    float *scratch = level_weight > 0 ? level_scratch(G, h, w, gl, vl, dlev, e) : NULL;
+    if (level_weight > 0 && !scratch) return -1;
+    int rc = 0;
+    for (int p0 = 0; !rc && p0 < P; p0 += G) {
         const int np = P - p0 < G ? P - p0 : G;
         for (int j = 0; j < np; j++) {
             sv_synth_batch_pair(b, p0 + j, &ref[j], &supp[j], &gt[j], &valid[j]);
             fl[j] = flows + (size_t)j * 2 * hw;
             dfl[j] = dflows + (size_t)j * 2 * hw;
         }
-        if (sv_spytrain_forward(spy, ref, supp, np, fl, e)) return -1;
+        if ((rc = sv_spytrain_forward(spy, ref, supp, np, fl, e))) break;
         memset(dflows, 0, (size_t)np * 2 * hw * sizeof(float));
+        int lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS], sh, sw;
+        sv_spynet_sizes(h, w, &sh, &sw, lh, lw);
+        for (int l = 0; scratch && l < SV_SPY_LEVELS; l++) memset(dlev[l], 0, (size_t)np * 2 * lh[l] * lw[l] * sizeof(float));
         for (int j = 0; j < np; j++) {
             long nv;
             const double l = sv_flow_epe_forward(fl[j], gt[j], valid[j], h, w, SV_EPE_EPS, &nv);
             if (!nv) continue;
             *loss += l * scale;
+            if (scratch) *loss += level_terms(spy, j, gt[j], valid[j], h, w, level_weight, scale, gl, vl, dlev);
             terms[0] += sv_flow_epe_forward(fl[j], gt[j], valid[j], h, w, 0.0f, NULL) * scale;
             terms[1] += sv_flow_epe_forward(NULL, gt[j], valid[j], h, w, 0.0f, NULL) * scale;
             terms[2] += sv_flow_magnitude(fl[j], h, w) * scale;
             sv_flow_epe_backward(dflows + (size_t)j * 2 * hw, fl[j], gt[j], valid[j], h, w, SV_EPE_EPS, scale);
         }
-        if (sv_spytrain_backward(spy, dfl, np, grads, e)) return -1;
+        rc = sv_spytrain_backward_levels(spy, dfl, scratch ? (const float *const *)dlev : NULL, np, grads, e);
     }
-    return 0;
+    free(scratch);
+    return rc;
 }
 
 uint64_t sv_flow_synth_train_seed(uint64_t seed) { return seed ^ 0x53594e5448545241ULL; }   // "SYNTHTRA"

@@ -9,15 +9,20 @@
 // Loss of a pair: the end-point error of SPyNet's final flow f [2,h,w] against the true flow g, averaged over
 // the valid pixels V (mask 1):
 //   epe = (1/|V|) sum_{p in V} sqrt((f_x - g_x)^2 + (f_y - g_y)^2 + eps)
-// and the step's loss is the mean over pairs that have valid pixels. Why the final flow and not SPyNet's
-// multi-level loss (each level's flow against the pooled true flow): the final flow is the only thing
-// BasicVSR's propagation consumes, and since each level's flow is the upsampled coarser one plus a residual,
-// the final EPE's gradient reaches every level (through the skip of spynet_train.h) and lets the levels
-// share the work as suits them; a per-level target would force each coarse level towards a pooled flow that
-// is wrong at motion boundaries and occlusions (pooling mixes layers) and needs masks pooled too. It is also
-// what train/spynet_train.h offers (the final flow only): a multi-level loss would need per-level outputs
-// from it. The EPE (not its square) is robust: each pixel's gradient has length <= 1, so a few large
-// errors (fast layers early in training) do not dominate; eps (SV_EPE_EPS, px^2) makes it smooth at 0.
+// plus, with a level weight w > 0 (deep supervision, as SPyNet itself was trained: each level learnt its own
+// flow against the pooled true flow), w times the same EPE of every coarser level's flow f_l against the
+// true flow pooled to that level (sv_flow_gt_levels), in that level's pixels:
+//   loss = epe(f, g) + w * sum_{l < SV_SPY_LEVELS-1} epe(f_l, g_l)
+// The step's loss is the mean over pairs that have valid pixels. Why the level terms: the final EPE's
+// gradient reaches every level through the skips (spynet_train.h), but it reaches a coarse level only after
+// passing through every finer one; a run with the final EPE alone (patch 48, 16 pairs a step) was still at
+// 2.4 px on held-out pairs after 2600 iterations (zero flow 3.44 px). In their own pixels the level terms
+// give each level a gradient of the same size (a unit vector per pixel). docs/flow-pretraining.md has the
+// comparison. Their cost: pooling mixes layers
+// at motion boundaries (the pooled flow there is no layer's), which coarse levels cannot resolve anyway.
+// The final flow alone (w = 0) is what BasicVSR consumes; the level terms are for learning motion first.
+// The EPE (not its square) is robust: each pixel's gradient has length <= 1, so a few large errors (fast
+// layers early in training) do not dominate; eps (SV_EPE_EPS, px^2) makes it smooth at 0.
 #pragma once
 #include <stdint.h>
 
@@ -39,14 +44,21 @@ double sv_flow_epe_forward(const float *flow, const float *gt, const float *vali
 void sv_flow_epe_backward(float *dflow, const float *flow, const float *gt, const float *valid, int h, int w,
                           float eps, float scale);
 
+// ---- the true flow at SPyNet's levels ----
+// gt [2,h,w], valid [h,w] -> gl[l] [2,lh,lw], vl[l] [lh,lw] for every level l (sv_spynet_sizes(h, w)): the
+// finest level is gt resized as SPyNet resizes the frames (bilinear, its values scaled to the new pixels;
+// a copy when h, w are multiples of SV_SPY_ALIGN) with valid where every source pixel is; each coarser level
+// the 2 x 2 mean of the finer one, halved (its pixels are twice as large), valid where all four are.
+void sv_flow_gt_levels(const float *gt, const float *valid, int h, int w, float *const *gl, float *const *vl);
+
 // ---- photos ----
 // Training shrinks the photos to a longer side of at most this many times the LR patch side: a texture is
 // sampled at about one texel per frame pixel, so more resolution is never seen; 4x leaves room for the
 // zoom and the choice of crop, and bounds memory (200 photos of 256 px: 39 MB).
 #define SV_PHOTO_SIDE_PER_PATCH 4
 typedef struct {
-    sv_synth_image *v;    // n photos (their rgb owned here)
-    int n;
+    sv_synth_image *v;    // n photos (their rgb owned here unless borrowed)
+    int n, borrowed;      // borrowed: the rgb buffers belong to another set (sv_photos_split)
 } sv_photo_set;
 
 // Every .jpg, .jpeg and .png (any case, not starting with '.') under dir, sub-folders included (at most 16
@@ -55,6 +67,13 @@ typedef struct {
 // message naming the folder (no photos) or the photo (unreadable, corrupt, smaller than 8 x 8).
 int sv_photos_load(sv_photo_set *ps, const char *dir, int max_side, sv_err *e);
 void sv_photos_free(sv_photo_set *ps);
+// The held-out split: every SV_HELDOUT_EVERY-th photo in path order (indices 7, 15, ...) moves from ps to
+// held, so held-out pairs are drawn from photos that training never sees; the same folder always gives the
+// same split, in training and in `train-flow --eval`. With fewer than SV_HELDOUT_EVERY photos nothing moves
+// and held borrows all of ps's (returns 0: the held-out pairs then share their photos with training, only
+// their draws differ; the caller says so). Returns the number of photos moved, or -1 (out of memory).
+#define SV_HELDOUT_EVERY 8
+int sv_photos_split(sv_photo_set *ps, sv_photo_set *held, sv_err *e);
 
 // ---- a batch of synthetic sequences ----
 typedef struct {
@@ -73,11 +92,11 @@ void sv_synth_batch_pair(const sv_synth_batch *b, int q, const float **ref, cons
 void sv_synth_batch_free(sv_synth_batch *b);
 
 // One training batch: every pair of b through spy (made for G pairs) in groups of at most G; loss = the mean,
-// over the P' pairs that have valid pixels, of their epe (eps SV_EPE_EPS); grads (the model's flat block)
-// += d(loss)/d(params). terms[4]: the exact EPE (eps 0), the zero flow's, mean |f| (px), the fraction of
+// over the P' pairs that have valid pixels, of their loss above (eps SV_EPE_EPS, level weight w: 0 = the
+// final flow only); grads (the model's flat block) += d(loss)/d(params). terms[4]: the exact EPE (eps 0), the zero flow's, mean |f| (px), the fraction of
 // valid pixels. flows, dflows: scratch of [G,2,size,size].
-int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float *flows, float *dflows,
-                             float *grads, double *loss, double *terms, sv_err *e);
+int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float level_weight, float *flows,
+                             float *dflows, float *grads, double *loss, double *terms, sv_err *e);
 
 // The synthetic streams of a run with seed `seed`: training draws from train_seed, evaluation from
 // heldout_seed (a different stream, so the held-out sequences are never trained on).

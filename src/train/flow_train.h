@@ -88,6 +88,8 @@ typedef struct {
     int supervised;        // 1: supervised, 0 (default): the unsupervised loss above
     const char *photos;    // the folder of photos (JPEG or PNG, sub-folders too); needed by supervised
     int eval_pairs;        // held-out synthetic pairs for the EPE reported at every checkpoint (default 64)
+    double level_weight;   // weight of the coarser levels' EPE terms (flow_supervised.h; default 1, 0: the
+                           // final flow only)
 } sv_flowtrain_opts;
 
 void sv_flowtrain_opts_default(sv_flowtrain_opts *o);

@@ -186,7 +186,18 @@ int sv_spytrain_forward(sv_spytrain *s, const float *const *ref, const float *co
 
 static float *grad_of(const sv_model *m, float *grads, const float *param) { return grads + (param - m->params); }
 
+const float *sv_spytrain_level_flow(const sv_spytrain *s, int l, int p, int *h, int *w) {
+    *h = s->lh[l];
+    *w = s->lw[l];
+    return s->flow[l] + (size_t)p * 2 * s->lh[l] * s->lw[l];
+}
+
 int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, float *grads, sv_err *e) {
+    return sv_spytrain_backward_levels(s, dflow, NULL, np, grads, e);
+}
+
+int sv_spytrain_backward_levels(sv_spytrain *s, const float *const *dflow, const float *const *dlevel, int np,
+                                float *grads, sv_err *e) {
     if (np != s->np) return sv_errf(e, "SPyNet training: backward for %d pairs after a forward of %d", np, s->np);
     conv_set *cs = get_set(s, np, e);
     if (!cs) return -1;
@@ -195,7 +206,7 @@ int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, floa
     const float sx = (float)s->w / (float)s->sw, sy = (float)s->h / (float)s->sh;
     // dfl: gradient of flow_l for every pair (plain [2,lh,lw] each), starting at the finest level
     memset(s->dfl, 0, (size_t)np * 2 * shw * sizeof(float));
-    for (int p = 0; p < np; p++) {
+    for (int p = 0; dflow && p < np; p++) {
         for (size_t i = 0; i < hw; i++) {
             s->tmp[i] = dflow[p][i] * sx;
             s->tmp[hw + i] = dflow[p][hw + i] * sy;
@@ -205,6 +216,7 @@ int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, floa
     for (int l = L; l >= 0; l--) {
         const int h = s->lh[l], w = s->lw[l];
         const size_t lhw = (size_t)h * w, f8 = sv_fmap_floats(8, h, w, blk), f2 = sv_fmap_floats(2, h, w, blk);
+        if (dlevel && dlevel[l]) accumulate(s->dfl, dlevel[l], (size_t)np * 2 * lhw);
         memset(s->res, 0, (size_t)np * f2 * sizeof(float));
         channel_copy(sv_fmap_batch(s->res, 2, h, w, blk, np), sv_fmap_batch(s->dfl, 2, h, w, 1, np));
         // through the five convs, last to first: s->res holds d(conv 4 output)

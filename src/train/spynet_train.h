@@ -23,6 +23,14 @@ int sv_spytrain_forward(sv_spytrain *s, const float *const *ref, const float *co
 // grads (the model's flat gradient block, mirrors m->params) += d/dparams of sum_p <dflow[p], flow[p]>,
 // for the np pairs of the last forward.
 int sv_spytrain_backward(sv_spytrain *s, const float *const *dflow, int np, float *grads, sv_err *e);
+// Deep supervision: as sv_spytrain_backward (dflow may be NULL: no gradient on the final flow), plus dlevel
+// (may be NULL; else SV_SPY_LEVELS entries, each NULL or [np][2,lh,lw]): the gradient of each level's flow
+// (sv_spytrain_level_flow) added where the backward reaches that level.
+int sv_spytrain_backward_levels(sv_spytrain *s, const float *const *dflow, const float *const *dlevel, int np,
+                                float *grads, sv_err *e);
+// Level l's flow of pair p < np of the last forward, [2,lh,lw] plain CHW in level-l pixels; *h, *w get its
+// size (the finest level, SV_SPY_LEVELS - 1, is sv_spynet_sizes' sh x sw: the final flow is its resize).
+const float *sv_spytrain_level_flow(const sv_spytrain *s, int l, int p, int *h, int *w);
 size_t sv_spytrain_bytes(const sv_spytrain *s);
 // What sv_spytrain_create would allocate (sv_spytrain_bytes of it), without allocating: memory checks.
 size_t sv_spytrain_estimate(const sv_model *m, int h, int w, int max_pairs, int blk);
