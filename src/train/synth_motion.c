@@ -18,7 +18,8 @@
 
 #define PI 3.14159265358979323846
 
-// A layer's motion (docs/synthetic-motion.md): speed m = motion_max * u^power in a uniform direction; the
+// A layer's motion (docs/synthetic-motion.md): with probability static_share none (m = 0), else speed
+// m = motion_max * u^power in a uniform direction; the
 // other parts are drawn as shares of m, as pixels of displacement at the layer's reference radius rref
 // (half the frame's diagonal for the background, the shape's radius for a foreground layer).
 #define ACCEL_SHARE 0.15   // |a| per component, pixels / frame^2, <= 0.15 m
@@ -57,7 +58,7 @@ typedef struct {
 
 void sv_synth_params_default(sv_synth_params *p, int T, int H, int W) {
     *p = (sv_synth_params){.T = T, .H = H, .W = W, .layers_min = 2, .layers_max = 6, .motion_max = 8,
-                           .motion_power = 2, .size_min = 0.08, .size_max = 0.35, .edge_min = 0.5, .edge_max = 2};
+                           .motion_power = 2, .static_share = 0.2, .size_min = 0.08, .size_max = 0.35, .edge_min = 0.5, .edge_max = 2};
 }
 
 static int in_range(double v, double lo, double hi) { return v >= lo && v <= hi; }  // false for NaN
@@ -71,9 +72,9 @@ int sv_synth_params_check(const sv_synth_params *p, sv_err *e) {
     if (p->layers_min < 0 || p->layers_max > SV_SYNTH_MAX_LAYERS || p->layers_min > p->layers_max)
         return sv_errf(e, "synthetic motion: layers %d..%d (need 0 <= min <= max <= %d)", p->layers_min, p->layers_max,
                        SV_SYNTH_MAX_LAYERS);
-    if (!in_range(p->motion_max, 0, 64) || !in_range(p->motion_power, 0.1, 10))
-        return sv_errf(e, "synthetic motion: motion_max %g (0..64 pixels), motion_power %g (0.1..10)", p->motion_max,
-                       p->motion_power);
+    if (!in_range(p->motion_max, 0, 64) || !in_range(p->motion_power, 0.1, 10) || !in_range(p->static_share, 0, 1))
+        return sv_errf(e, "synthetic motion: motion_max %g (0..64 pixels), motion_power %g (0.1..10), static_share "
+                       "%g (0..1)", p->motion_max, p->motion_power, p->static_share);
     if (!in_range(p->size_min, 0.01, 1) || !in_range(p->size_max, p->size_min, 1))
         return sv_errf(e, "synthetic motion: shape size %g..%g (fractions of the shorter side, 0.01 <= min <= max <= 1)",
                        p->size_min, p->size_max);
@@ -119,6 +120,13 @@ static mat3 mat_mul(const mat3 *a, const mat3 *b) {
     return c;
 }
 
+// Equal values (so -0 == 0: a still layer's rates times a negative tau give -0).
+static int mat_equal(const mat3 *a, const mat3 *b) {
+    for (int i = 0; i < 9; i++)
+        if (a->m[i] != b->m[i]) return 0;
+    return 1;
+}
+
 static mat3 mat_inv(const mat3 *a) {
     const double *m = a->m;
     const double c0 = m[4] * m[8] - m[5] * m[7], c1 = m[5] * m[6] - m[3] * m[8], c2 = m[3] * m[7] - m[4] * m[6];
@@ -158,7 +166,8 @@ static void layer_matrices(layer *L, int T) {
 
 // Draws a layer's motion rates (centre and orientation are the caller's); see the shares above.
 static void draw_motion(motion *mo, const sv_synth_params *p, double rref, int perspective, sv_rng *r) {
-    const double m = p->motion_max * pow(synth_u01(r), p->motion_power), dir = synth_uniform(r, 0, 2 * PI);
+    const int still = synth_u01(r) < p->static_share;  // then every rate below is 0: m scales them all
+    const double m = still ? 0 : p->motion_max * pow(synth_u01(r), p->motion_power), dir = synth_uniform(r, 0, 2 * PI);
     const double tmax = 0.5 * (p->T - 1);
     mo->vx = m * cos(dir), mo->vy = m * sin(dir);
     mo->ax = ACCEL_SHARE * m * synth_uniform(r, -1, 1);
@@ -312,7 +321,12 @@ static void flow_row(const ctx *c, int r, int s, int y, float *flow, float *vali
     const int H = c->p->H, W = c->p->W;
     const size_t hw = (size_t)H * W;
     mat3 K[SV_SYNTH_MAX_LAYERS + 1];
-    for (int l = 0; l < c->nl; l++) K[l] = mat_mul(&c->l[l].F[s], &c->l[l].U[r]);
+    for (int l = 0; l < c->nl; l++) {
+        const layer *L = &c->l[l];
+        // a layer in the same pose in both frames (a still one) does not move: exactly, not F U's rounding
+        if (mat_equal(&L->F[s], &L->F[r])) K[l] = (mat3){{1, 0, 0, 0, 1, 0, 0, 0, 1}};
+        else K[l] = mat_mul(&L->F[s], &L->U[r]);
+    }
     const signed char *lab_r = c->label + r * hw, *lab_s = c->label + s * hw, *dom_r = c->dom + r * hw;
     for (int x = 0; x < W; x++) {
         const size_t i = (size_t)y * W + x;
