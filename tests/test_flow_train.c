@@ -512,8 +512,8 @@ static void test_loop_resume(void) {
 // ---- 4. supervised ----
 
 // the short supervised run: iterations, constant learning rate, and the held-out EPE it must reach (x before)
-#define SUP_ITERS 200
-#define SUP_LR 2e-3
+#define SUP_ITERS 150
+#define SUP_LR 1e-3
 #define SUP_GAIN 0.98
 
 // (1/|V|) sum_V sqrt(|flow - gt|^2 + eps), in double.
@@ -854,7 +854,7 @@ static void test_supervised_run(void) {
     sv_flowtrain_opts_default(&o);  // no clips: the step makes its own batches
     o.run.feat = 4;
     o.run.blocks = 1;
-    o.run.batch = 4;
+    o.run.batch = 8;
     o.run.seq = 2;
     o.run.patch = 32;
     o.run.iters = SUP_ITERS;
@@ -871,8 +871,7 @@ static void test_supervised_run(void) {
     sv_err e;
     sv_model m0;
     sv_photo_set ps;
-    if (tu_random_model(&m0, 4, 1, 3)) return;
-    sv_flow_zero_head(&m0);  // what the run starts from
+    if (tu_random_model(&m0, 4, 1, 3)) return;  // supervised runs keep the random heads by default
     CHECKF(!sv_photos_load(&ps, photos, SV_PHOTO_SIDE_PER_PATCH * 32, &e), "%s", e.msg);
     sv_flow_synth_eval_result before, after;
     CHECKF(!sv_flow_eval_synth(&m0, &ps, 64, 32, sv_flow_synth_heldout_seed(3), &before, &e), "%s", e.msg);
@@ -896,9 +895,9 @@ static void test_supervised_run(void) {
     CHECKF(!sv_flow_eval_synth(&ma, &ps, 64, 32, sv_flow_synth_heldout_seed(3), &after, &e), "%s", e.msg);
     printf("  held-out EPE %.4f px -> %.4f px after %d iterations (zero flow %.4f)\n", before.epe, after.epe,
            SUP_ITERS, before.epe_zero);
-    CHECKF(fabs(before.epe - before.epe_zero) < 1e-9, "zeroed heads: EPE %g, zero flow's %g", before.epe,
-           before.epe_zero);
-    CHECKF(after.epe < SUP_GAIN * before.epe, "held-out EPE %g, not below %g x %g", after.epe, SUP_GAIN, before.epe);
+    CHECKF(after.epe < before.epe && after.epe < SUP_GAIN * before.epe_zero,
+           "held-out EPE %g: not below the random start's %g and %g x the zero flow's %g", after.epe, before.epe,
+           SUP_GAIN, before.epe_zero);
     double d = 0, dc0 = 0;
     for (size_t i = 0; i < mc.nparams && mc.nparams == mb.nparams; i++) {
         d = fmax(d, fabs(mc.params[i] - mb.params[i]));

@@ -3,6 +3,7 @@
 // model's flow against the zero flow on whole frames, and with --photos its end-point error on held-out
 // synthetic pairs.
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ static const char *usage =
     "  --act relu|leaky      activation of a random model (default leaky)\n"
     "  --seed N              data sampling and the random model (default 0, as slimvsr train)\n"
     "  --iters N             iterations (default 1000)\n"
-    "  --lr X                Adam learning rate (default 3e-3), cosine annealing to --lr-min (1e-6)\n"
+    "  --lr X                Adam learning rate (default 3e-3; --supervised 1e-3), cosine annealing to\n"
+    "                        --lr-min (1e-6)\n"
     "  --warmup N            linear learning-rate warm-up over the first N iterations (default 20)\n"
     "  --batch B --seq T     clips per step (8) and frames per clip (2): 2*B*(T-1) pairs per step\n"
     "  --patch P             LR patch side (default 64; SPyNet works on multiples of 32, bigger sees more)\n"
@@ -39,8 +41,9 @@ static const char *usage =
     "  --scales N            scales of the photometric term (default 4: 1, 1/2, 1/4, 1/8): coarse scales see\n"
     "                        motions of several pixels that bilinear warping at full resolution cannot\n"
     "  --zero-head           zero the last conv of every SPyNet level before training, so that the flow starts\n"
-    "                        at exactly zero (default for a random model: a random SPyNet's flows are off by\n"
-    "                        pixels, beyond the reach of the photometric gradient); --no-zero-head keeps it.\n"
+    "                        at exactly zero (default for a random model without --supervised: a random\n"
+    "                        SPyNet's flows are off by pixels, beyond the reach of the photometric gradient);\n"
+    "                        --no-zero-head keeps it.\n"
     "                        The rest of the model is untouched either way.\n"
     "  --group N             pairs per batched SPyNet call (default 16, at most 64)\n"
     "  --supervised          train on synthetic motion with exact flow instead: every iteration renders B\n"
@@ -201,9 +204,15 @@ static int flow_own_option(void *ud, const char *a, const char *v, int *takes, i
 int cmd_train_flow(int argc, char **argv) {
     flow_args f = {0};
     sv_flowtrain_opts_default(&f.o);
+    f.o.run.lr = NAN;  // not given: the default of the mode, below
     cli_run_args c = {.cmd = "train-flow", .usage = usage, .run = &f.o.run, .has_iters = 1};
     int r = cli_parse_run_args(&c, argc, argv, flow_own_option, &f);
     if (r) return r == 1 ? 0 : r;
+    if (isnan(f.o.run.lr)) {
+        sv_flowtrain_opts d;
+        sv_flowtrain_opts_default(&d);
+        f.o.run.lr = f.o.supervised ? SV_FLOW_SUPERVISED_LR : d.run.lr;
+    }
     if (f.eval) {
         cli_set_threads(c.threads);
         return run_eval(&f);

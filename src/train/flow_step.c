@@ -81,7 +81,8 @@ static int flow_restore(void *ud, sv_run *r, sv_tensor_set *s, const cJSON *meta
 
 static int flow_begin(void *ud, sv_run *r, int resumed, sv_err *e) {
     flow_step *f = ud;
-    if (!resumed && (f->o.zero_head > 0 || (f->o.zero_head < 0 && !r->o->init))) sv_flow_zero_head(&r->m);
+    if (!resumed && (f->o.zero_head > 0 || (f->o.zero_head < 0 && !r->o->init && !f->o.supervised)))
+        sv_flow_zero_head(&r->m);
     if (!resumed) sv_rng_seed(&f->srng, sv_flow_synth_train_seed(r->o->seed));
     f->st->terms = f->o.supervised ? k_sup_terms : k_terms;
     sv_model_param_count(&r->m, &f->nspy);

@@ -77,9 +77,11 @@ typedef struct {
     long warmup;           // iterations of linear learning-rate warm-up (default 20): Adam's first steps move
                            // every weight by about lr, and the flow sums six levels doubled at each upsampling
     int zero_head;         // zero the last conv of every SPyNet level first: 1 yes, 0 no, -1 (default) when the
-                           // model is random (no --init). A random SPyNet's flows are pixels off (its biases add
-                           // up over the levels, doubled at each upsampling), too far for the bilinear
-                           // photometric gradient to see; zeroed heads start from the zero flow.
+                           // model is random (no --init) and the loss photometric. A random SPyNet's flows are
+                           // pixels off (its biases add up over the levels, doubled at each upsampling), too far
+                           // for the bilinear photometric gradient to see; zeroed heads start from the zero
+                           // flow. The supervised loss sees any error, and zeroed heads learnt slower there (a
+                           // 200-step test run did not get below the zero flow with them, did without).
     int group;             // pairs per batched SPyNet call (0: 16)
     long ckpt_every;
     // Supervised (flow_supervised.h): the loss is the end-point error against the exact flow of synthetic
@@ -93,6 +95,9 @@ typedef struct {
 } sv_flowtrain_opts;
 
 void sv_flowtrain_opts_default(sv_flowtrain_opts *o);
+// The learning rate `train-flow --supervised` uses unless --lr is given (the default 3e-3 is the unsupervised
+// loss's: supervised at 3e-3 the flow stayed at zero for 200 steps, docs/flow-pretraining.md).
+#define SV_FLOW_SUPERVISED_LR 1e-3
 // Zeroes the weights and bias of the last conv of every SPyNet level: the flow becomes exactly zero.
 void sv_flow_zero_head(sv_model *m);
 // Runs (or resumes, o->run.resume) a train-flow run. Returns 0, or -1 with a message naming the file or
