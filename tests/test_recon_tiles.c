@@ -14,16 +14,6 @@
 
 enum { NF = 2 };
 
-typedef struct {
-    float *out;
-    size_t frame;  // floats per output frame
-} collect;
-
-static int on_frame(void *ud, int index, const float *chw, sv_err *e) {
-    collect *c = ud;
-    memcpy(c->out + (size_t)index * c->frame, chw, c->frame * sizeof(float));
-    return 0;
-}
 
 // NF output frames of model m on random frames of h x w, reconstructed in tiles of tile_rows; *bytes: the
 // runner's buffers.
@@ -34,12 +24,12 @@ static float *run(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_r
     sv_err e;
     sv_runner *r = sv_runner_create_tiled(m, h, w, NF, mode, tile_rows, &e);
     CHECKF(r, "%s", e.msg);
-    collect c = {NULL, (size_t)3 * 16 * h * w};
+    tu_frames c = {NULL, (size_t)3 * 16 * h * w};
     if (r) {
         const float *fr[NF];
         for (int i = 0; i < NF; i++) fr[i] = x + (size_t)i * 3 * h * w;
         c.out = malloc(sizeof(float) * NF * c.frame);
-        CHECKF(sv_runner_run(r, fr, NF, on_frame, &c, &e) == 0, "%s", e.msg);
+        CHECKF(sv_runner_run(r, fr, NF, tu_collect_frame, &c, &e) == 0, "%s", e.msg);
         *bytes = sv_runner_bytes(r);
         sv_runner_free(r);
     }

@@ -160,3 +160,10 @@ int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed) {
     CHECKF(0, "%s", e.msg);
     return -1;
 }
+
+int tu_collect_frame(void *ud, int index, const float *chw, sv_err *e) {
+    (void)e;
+    tu_frames *c = ud;
+    memcpy(c->out + (size_t)index * c->frame, chw, c->frame * sizeof(float));
+    return 0;
+}

@@ -42,5 +42,11 @@ void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *state);
 const char *tu_tmpdir(void);
 // "dir/name" in one of 64 rotating static buffers (dir may be an earlier result).
 const char *tu_join(const char *dir, const char *name);
+// A runner's frame callback (sv_runner_run's, ud a tu_frames): copies output frame `index` to out + index * frame.
+typedef struct {
+    float *out;
+    size_t frame;  // floats per output frame
+} tu_frames;
+int tu_collect_frame(void *ud, int index, const float *chw, sv_err *e);
 // A random BasicVSR of feat x blocks (LeakyReLU, train/model_init.h) from seed; 0, or -1 after a failed check.
 int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed);

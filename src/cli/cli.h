@@ -23,6 +23,8 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, lo
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out);
 // "--act relu|leaky" -> slope, or -1 (keep the model's own); returns -2 on a bad value (after printing).
 float cli_parse_act(const char *s);
+// "--flow spynet|zero" -> SV_FLOW_* (model/basicvsr.h); returns -1 on a bad value (after printing).
+int cli_parse_flow(const char *cmd, const char *s);
 // The options every training command takes beside its own: --threads N, --resume, -q/--quiet. Returns 1
 // when opt is one (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
 int cli_run_option(const char *cmd, const char *opt, const char *val, int *threads, int *resume, int *quiet, int *takes);

@@ -30,7 +30,8 @@ static dense_shape dense_of(const sv_model *m, const sv_layer_ref *R, const sv_l
     dense_shape d = {l->cin, l->cout, l->params, l->flops};
     int k;
     sv_layer_dense_shape(R, m->num_feat, &d.cin, &d.cout, &k);
-    d.params = (double)d.cin * d.cout * l->k * l->k + d.cout;
+    // a zero-flow model's SPyNet runs in neither (its weights are unused)
+    d.params = R->is_spynet && !sv_uses_spynet(m) ? 0 : (double)d.cin * d.cout * l->k * l->k + d.cout;
     d.flops = l->flops * ((double)d.cin * d.cout) / ((double)l->cin * l->cout);
     return d;
 }
@@ -50,6 +51,7 @@ static void print_json(const sv_model *m, const sv_layer_ref *R, const sv_layer_
     cJSON_AddNumberToObject(root, "num_feat", m->num_feat);
     cJSON_AddNumberToObject(root, "num_block", m->num_block);
     cJSON_AddStringToObject(root, "act", sv_act_name(m->act_slope));
+    cJSON_AddStringToObject(root, "flow", sv_flow_name(m->flow));
     cJSON_AddNumberToObject(root, "height", h);
     cJSON_AddNumberToObject(root, "width", w);
     cJSON_AddNumberToObject(root, "params", t->params);
@@ -96,9 +98,12 @@ static void print_text(const char *path, const sv_model *m, const sv_layer_ref *
     const int pruned = is_pruned(m, R, L, nl);
     char act[32] = "ReLU";
     if (m->act_slope != 0.0f) snprintf(act, sizeof act, "LeakyReLU(%g)", m->act_slope);
-    printf("%s: BasicVSR x%d, %d features, %d blocks per branch, activation %s%s\n", path, SV_SCALE, m->num_feat,
-           m->num_block, act, pruned ? ", pruned (kept / dense channels)" : "");
-    printf("per output frame at %dx%d (SPyNet at %dx%d):\n", h, w, sv_spy_aligned(h), sv_spy_aligned(w));
+    const int spy = sv_uses_spynet(m);
+    printf("%s: BasicVSR x%d, %d features, %d blocks per branch, activation %s, flow: %s%s\n", path, SV_SCALE,
+           m->num_feat, m->num_block, act, spy ? "SPyNet" : "zero (no SPyNet: its stored weights are unused)",
+           pruned ? ", pruned (kept / dense channels)" : "");
+    if (spy) printf("per output frame at %dx%d (SPyNet at %dx%d):\n", h, w, sv_spy_aligned(h), sv_spy_aligned(w));
+    else printf("per output frame at %dx%d:\n", h, w);
     if (!pruned) {
         printf("  %-42s %5s %5s %2s %11s %5s %10s %9s\n", "layer", "cin", "cout", "k", "at", "calls", "params", "GFLOPs");
     } else {
@@ -140,8 +145,9 @@ int cmd_info(int argc, char **argv) {
             printf("usage: slimvsr info MODEL [--size HxW] [--json] [--profile [--frames N] [--threads T]]\n"
                    "  Architecture, per-layer channels, parameters and FLOPs per output frame for LR frames\n"
                    "  of HxW (default 180x320). FLOPs = 2*cin*cout*k*k*H*W per conv call; SPyNet runs twice\n"
-                   "  per frame (one flow per propagation branch).\n"
-                   "  --json prints {params, params_spynet, flops, flops_spynet, layers: [...], ...}.\n"
+                   "  per frame (one flow per propagation branch); a zero-flow model (flow: zero) runs no SPyNet,\n"
+                   "  so its SPyNet layers count no calls, parameters or FLOPs.\n"
+                   "  --json prints {flow, params, params_spynet, flops, flops_spynet, layers: [...], ...}.\n"
                    "  --profile runs N (default 5) random frames of HxW through the model on T threads (default\n"
                    "  all cores) and prints each conv layer's backend, calls, ms per call, share of the time,\n"
                    "  GFLOP per call and GFLOP/s, the work between the convs, and the times per layer group.\n");

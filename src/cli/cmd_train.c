@@ -16,12 +16,14 @@ static const char *usage =
     "  --init MODEL          start from a model (.pth, .safetensors, or ssl/dense: shipped); else a random one of:\n"
     "  --feat N --blocks N   width and residual blocks per branch (default 64 x 30)\n"
     "  --act relu|leaky      activation of a random model (default leaky: LeakyReLU 0.1, as BasicSR)\n"
+    "  --flow spynet|zero    the flow that aligns the hidden states (default: the --init model's, else spynet);\n"
+    "                        zero: no alignment, SPyNet never runs (its weights stay in the model, unused)\n"
     "  --iters N             iterations (default 1000)\n"
     "  --lr X                Adam learning rate (default 2e-4), cosine annealing to --lr-min (1e-7)\n"
     "  --batch B --seq T --patch P   clips per step (4), frames per clip (7), LR patch side (64)\n"
     "  --degradation bi|bd   LR made from GT: MATLAB bicubic x4 (bi, default) or Gaussian 1.6 (bd)\n"
     "  --spynet-freeze N     keep SPyNet fixed for the first N iterations (default 0)\n"
-    "  --spynet-lr-mult X    then train it at lr * X (default 0.125)\n"
+    "  --spynet-lr-mult X    then train it at lr * X (default 0.125); neither has an effect with zero flow\n"
     "  --ema DECAY           keep an exponential moving average of the weights (e.g. 0.999); it is what\n"
     "                        model.safetensors, best.safetensors and validation use\n"
     "  --val-every N         validate and checkpoint every N iterations (default 500) and at the end\n"
@@ -32,8 +34,9 @@ static const char *usage =
     "                        less memory, about one more trunk forward per step (default 0: keep all)\n"
     "  --seed N              data sampling and initialisation seed (default 0)\n"
     "  --threads N           threads (default: all cores)\n"
-    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options;\n"
-    "                        --iters N then sets a new total (the cosine schedule follows it)\n"
+    "  --resume              continue the run in RUN_DIR from its last checkpoint, with its saved options\n"
+    "                        and its model's flow; --iters N then sets a new total (the cosine schedule\n"
+    "                        follows it)\n"
     "  --dry-run             print the model, the plan and the memory per --recompute setting; train nothing\n"
     "  -q                    quiet\n"
     "  RUN_DIR gets state.safetensors (everything to resume), model.safetensors (latest weights),\n"
@@ -80,6 +83,10 @@ static int train_own_option(void *ud, const char *a, const char *v, int *takes, 
     if (!strcmp(a, "--ema")) {
         *takes = 1;
         return cli_parse_double("train", a, v, 0, 0.999999, &o->ema) ? -1 : 1;
+    }
+    if (!strcmp(a, "--flow")) {
+        *takes = 1;
+        return (o->run.flow = cli_parse_flow("train", v)) < 0 ? -1 : 1;
     }
     if (!strcmp(a, "--dry-run")) {
         o->run.dry_run = 1;

@@ -85,6 +85,14 @@ float cli_parse_act(const char *s) {
     return -2;
 }
 
+int cli_parse_flow(const char *cmd, const char *s) {
+    sv_flow_kind flow;
+    if (s && !sv_flow_parse(s, &flow)) return (int)flow;
+    fprintf(stderr, "slimvsr %s: --flow expects %s or %s, got '%s'\n", cmd, sv_flow_name(SV_FLOW_SPYNET),
+            sv_flow_name(SV_FLOW_ZERO), s ? s : "");
+    return -1;
+}
+
 void cli_set_threads(int n) {
     if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);

@@ -45,9 +45,18 @@ enum { SV_MAX_FEAT = 4096 };
 const char *sv_act_name(float slope);
 int sv_act_parse(const char *name, float *slope);
 
+// The flow that aligns each branch's previous hidden state onto the current frame: SPyNet's (BasicVSR), or
+// zero (no alignment, issue 16: SPyNet never runs and the warp is the identity; its weights stay in the
+// parameter block, unused, so a model can be switched either way). sv_flow_name gives its name in the
+// metadata ("spynet" or "zero"); sv_flow_parse reads it back (-1: neither).
+typedef enum { SV_FLOW_SPYNET = 0, SV_FLOW_ZERO = 1 } sv_flow_kind;
+const char *sv_flow_name(sv_flow_kind flow);
+int sv_flow_parse(const char *name, sv_flow_kind *flow);
+
 typedef struct {
     int num_feat, num_block;
     float act_slope;   // activation of trunk conv_first and the reconstruction: SV_LEAKY_SLOPE or 0 (ReLU)
+    sv_flow_kind flow; // SV_FLOW_SPYNET (0, the default) or SV_FLOW_ZERO
     float *params;     // one flat block holding every weight and bias
     size_t nparams;
     int *indices;      // one flat block holding every RSC index list (NULL when dense)
@@ -57,6 +66,9 @@ typedef struct {
     sv_trunk trunk[2];                                   // SV_BRANCH_BACKWARD, SV_BRANCH_FORWARD
     sv_conv_layer fusion, upconv1, upconv2, conv_hr, conv_last;
 } sv_model;
+
+// Whether the model runs SPyNet (its flow is SPyNet's, not zero).
+static inline int sv_uses_spynet(const sv_model *m) { return m->flow == SV_FLOW_SPYNET; }
 
 // The model's topology, named once: what each conv is, where it sits and which conv feeds it.
 typedef enum {
@@ -108,8 +120,8 @@ int sv_block_name(char *out, size_t n, int branch, int block, const char *suffix
 int sv_spynet_name(char *out, size_t n, int level, int conv);
 
 // Builds a model from canonical names (see io/checkpoint.h); checks every shape. Metadata key
-// "slimvsr" (JSON: num_feat, num_block, act, rsc lists) is used when present; without it (a .pth),
-// act_slope_default is used (0.1 for BasicSR/MMagic checkpoints). `what` names the source in errors.
+// "slimvsr" (JSON: num_feat, num_block, act, flow, rsc lists) is used when present; without it (a .pth),
+// act_slope_default is used (0.1 for BasicSR/MMagic checkpoints), and the flow is SPyNet's. `what` names the source in errors.
 int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_default, const char *what,
                           sv_err *e);
 // Loads a .pth or .safetensors file. act_slope_override < 0 keeps what the file says (or 0.1).

@@ -2,8 +2,9 @@
 //
 // Metadata "slimvsr" (JSON, written by sv_model_to_tensors):
 //   {"format": 1, "arch": "basicvsr", "num_feat": C, "num_block": N, "act": "leaky_relu_0.1" | "relu",
-//    "rsc": {"backward_trunk.main.2.0": {"in": [S...], "out": [K2...]}, ...}}
-// "act" is sv_act_name(act_slope); "rsc" lists only the blocks that are pruned; channel counts of the other layers follow the weights.
+//    "flow": "zero" (absent: "spynet"), "rsc": {"backward_trunk.main.2.0": {"in": [S...], "out": [K2...]}, ...}}
+// "act" is sv_act_name(act_slope); "flow" is sv_flow_name(flow), written only for a zero-flow model; "rsc" lists
+// only the blocks that are pruned; channel counts of the other layers follow the weights.
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -99,7 +100,16 @@ int sv_act_parse(const char *name, float *slope) {
     return 0;
 }
 
-// Applies the "slimvsr" metadata: activation and RSC lists. Index storage is allocated here.
+const char *sv_flow_name(sv_flow_kind flow) { return flow == SV_FLOW_ZERO ? "zero" : "spynet"; }
+
+int sv_flow_parse(const char *name, sv_flow_kind *flow) {
+    if (!strcmp(name, sv_flow_name(SV_FLOW_SPYNET))) *flow = SV_FLOW_SPYNET;
+    else if (!strcmp(name, sv_flow_name(SV_FLOW_ZERO))) *flow = SV_FLOW_ZERO;
+    else return -1;
+    return 0;
+}
+
+// Applies the "slimvsr" metadata: activation, flow and RSC lists. Index storage is allocated here.
 static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_err *e) {
     const char *js = sv_tensor_set_get_meta(s, "slimvsr");
     if (!js) return 0;
@@ -111,6 +121,7 @@ static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_
     int rc = 0;
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "arch");
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "act");
+    const cJSON *flow = cJSON_GetObjectItemCaseSensitive(root, "flow");
     const cJSON *rsc = cJSON_GetObjectItemCaseSensitive(root, "rsc");
     if (arch && (!cJSON_IsString(arch) || strcmp(arch->valuestring, "basicvsr"))) {
         rc = sv_errf(e, "%s: metadata says architecture '%s', only 'basicvsr' is supported", what,
@@ -128,6 +139,11 @@ static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_
                          sv_act_name(SV_LEAKY_SLOPE));
             goto done;
         }
+    }
+    if (flow && (!cJSON_IsString(flow) || sv_flow_parse(flow->valuestring, &m->flow))) {
+        rc = sv_errf(e, "%s: metadata flow must be \"%s\" or \"%s\"", what, sv_flow_name(SV_FLOW_SPYNET),
+                     sv_flow_name(SV_FLOW_ZERO));
+        goto done;
     }
     if (rsc) {
         if (!cJSON_IsObject(rsc)) {
@@ -343,6 +359,7 @@ int sv_model_to_tensors(const sv_model *m, sv_tensor_set *s, sv_err *e) {
     cJSON_AddNumberToObject(root, "num_feat", m->num_feat);
     cJSON_AddNumberToObject(root, "num_block", m->num_block);
     cJSON_AddStringToObject(root, "act", sv_act_name(m->act_slope));
+    if (!sv_uses_spynet(m)) cJSON_AddStringToObject(root, "flow", sv_flow_name(m->flow));
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < m->num_block; k++) {
             const sv_resblock *b = &m->trunk[t].blocks[k];

@@ -192,7 +192,6 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     add_buf(b, &n, &r->gath, sv_fmap_floats(maxgath, h, w, blk), BUF_BLOCKS);
     add_buf(b, &n, &r->res, sv_fmap_floats(maxres, h, w, blk), BUF_BLOCKS);
     add_buf(b, &n, &r->rsc_ws, rsc_ws, BUF_BLOCKS);
-    add_buf(b, &n, &r->flow, 2 * hw, BUF_KEEP);  // SPyNet's output, the trunk's input
     add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, n0, w, blk), BUF_RECON);
     add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, n0, w, blk), BUF_RECON);
     add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * n0, 2 * w, blk), BUF_RECON);
@@ -203,6 +202,8 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
         const size_t lr = (size_t)C * hw, hr3 = (size_t)3 * n3 * W;
         add_buf(b, &n, &r->scratch, lr > hr3 ? lr : hr3, BUF_KEEP);
     }
+    if (!sv_uses_spynet(m)) return n;  // zero flow: no SPyNet, no flow
+    add_buf(b, &n, &r->flow, 2 * hw, BUF_KEEP);  // SPyNet's output, the trunk's input
     for (int l = 0; l < SV_SPY_LEVELS; l++) {
         add_buf(b, &n, &r->spy_ref[l], 3 * (size_t)r->lh[l] * r->lw[l], BUF_SPYNET);
         add_buf(b, &n, &r->spy_supp[l], 3 * (size_t)r->lh[l] * r->lw[l], BUF_SPYNET);
@@ -231,10 +232,11 @@ static size_t plans_bytes(const sv_model *m, int rows2, int w, int tail, sv_exec
     if (mode == SV_EXEC_REFERENCE) return (size_t)m->upconv2.cout * rows2 * (2 * w) * sizeof(float);
     size_t spy, recon = 0;
     sv_model_param_count(m, &spy);
+    const size_t unplanned = sv_uses_spynet(m) ? 0 : spy;  // a zero-flow model's SPyNet weights
     const sv_conv_layer *rc[SV_RECON_CONVS] = {&m->fusion, &m->upconv1, &m->upconv2, &m->conv_hr, &m->conv_last};
     for (int j = 0; tail && j < SV_RECON_CONVS; j++)
         recon += (size_t)rc[j]->cout * rc[j]->cin * rc[j]->k * rc[j]->k + (size_t)rc[j]->cout;
-    return ((m->nparams - spy + recon) * 8 + spy * 3) * sizeof(float) +
+    return ((m->nparams - spy + recon) * 8 + (spy - unplanned) * 3) * sizeof(float) +
            ((size_t)1 << 20) * (size_t)omp_get_max_threads();
 }
 
@@ -306,7 +308,7 @@ sv_runner *sv_runner_create_window(const sv_model *m, int h, int w, int max_fram
     r->w = w;
     r->C = m->num_feat;
     sv_recon_layout(r, tile_rows);
-    if (sv_spynet_plan(r, e) || sv_trunk_plan(r, e) || sv_recon_plan(r, e)) goto fail;
+    if ((sv_uses_spynet(m) && sv_spynet_plan(r, e)) || sv_trunk_plan(r, e) || sv_recon_plan(r, e)) goto fail;
     buf_spec bufs[MAX_BUFS];
     size_t off[MAX_BUFS];
     const int nbufs = runner_buffers(r, bufs);
@@ -328,6 +330,16 @@ static int conv_error(sv_vsr_runner *r, sv_err *e) {
     return sv_errf(e, "%s", r->conv_err.msg);
 }
 
+// The flow [2, h, w] that aligns the hidden state of frame supp onto frame ref: SPyNet's, in r->flow, timed as
+// the profile's SPyNet share; NULL for a zero-flow model (the trunk step takes the state as it is).
+static const float *align_flow(sv_vsr_runner *r, const float *ref, const float *supp, const char *tap_name) {
+    if (!sv_uses_spynet(r->m)) return NULL;
+    const double t0 = sv_now();
+    sv_spynet_flow(r, ref, supp, r->flow, tap_name);
+    r->base.prof.spynet += sv_now() - t0;
+    return r->flow;
+}
+
 static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_emit, const float *prev_frame,
                      sv_output_fn out, void *ud, sv_err *e) {
     sv_vsr_runner *r = (sv_vsr_runner *)base;
@@ -341,38 +353,34 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     // output, which may be the same map (as the forward branch's hidden state always is)
     for (int i = n - 1; i >= 0; i--) {
         float *fb = r->feat_b + (size_t)(i < n_emit ? i : n_emit - 1) * fm;
-        const float *prev = NULL;
-        double t0 = sv_now();
+        const float *prev = NULL, *flow = NULL;
         if (i < n - 1) {
-            sv_spynet_flow(r, frames[i], frames[i + 1], r->flow, i == 0 ? "spynet_bwd0_residual" : NULL);
-            sv_tap_emit(r, "flow_backward", i, r->flow, 2, h, w, 1);
+            flow = align_flow(r, frames[i], frames[i + 1], i == 0 ? "spynet_bwd0_residual" : NULL);
+            if (flow) sv_tap_emit(r, "flow_backward", i, flow, 2, h, w, 1);
             prev = r->feat_b + (size_t)(i + 1 < n_emit ? i + 1 : n_emit - 1) * fm;
         }
         double t1 = sv_now();
-        sv_trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, r->flow, fb);
+        sv_trunk_step(r, SV_BRANCH_BACKWARD, frames[i], prev, flow, fb);
         if (r->conv_failed) return conv_error(r, e);
-        prof->spynet += t1 - t0;
         prof->trunk += sv_now() - t1;
         sv_tap_emit(r, "backward_trunk_out", i, fb, C, h, w, blk);
     }
     // forward branch and reconstruction; r->hid carries the forward state from one chunk to the next
     for (int i = 0; i < n_emit; i++) {
-        const float *prev = NULL, *prev_x = i > 0 ? frames[i - 1] : prev_frame;
-        double t0 = sv_now();
+        const float *prev = NULL, *flow = NULL, *prev_x = i > 0 ? frames[i - 1] : prev_frame;
         if (prev_x) {
-            sv_spynet_flow(r, frames[i], prev_x, r->flow, NULL);
-            if (i > 0) sv_tap_emit(r, "flow_forward", i - 1, r->flow, 2, h, w, 1);
+            flow = align_flow(r, frames[i], prev_x, NULL);
+            if (flow && i > 0) sv_tap_emit(r, "flow_forward", i - 1, flow, 2, h, w, 1);
             prev = r->hid;
         }
         double t1 = sv_now();
-        sv_trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, r->flow, r->hid);
+        sv_trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, flow, r->hid);
         sv_tap_emit(r, "forward_trunk_out", i, r->hid, C, h, w, blk);
         double t2 = sv_now();
         sv_reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);  // recon.c
         if (r->conv_failed) return conv_error(r, e);
         double t3 = sv_now();
         if (out && out(ud, i, r->out_chw, e)) return -1;
-        prof->spynet += t1 - t0;
         prof->trunk += t2 - t1;
         prof->recon += t3 - t2;
         prof->emit += sv_now() - t3;

@@ -7,6 +7,7 @@
 //                                B_i = h (kept for the forward branch)
 //   forward branch,  i = 0..n-1: flow_f = spynet(x_i, x_{i-1}); h = warp(h, flow_f); h = trunk_f(cat[x_i, h]);
 //                                y_i = recon(B_i, h) + bilinear_x4(x_i); emit y_i  (x4: SV_SCALE)
+// A zero-flow model (sv_model.flow) runs no SPyNet: its flows are zero and each warp is the identity.
 #pragma once
 #include <stddef.h>
 

@@ -75,7 +75,7 @@ typedef struct {
     float *cat;              // [C+3, h, w]: cat[warp(h), x] (trunk.c: conv_first's input channels reordered)
     float *mid, *gath, *res; // [mid/|S|/|K2| <= C ... , h, w] (scratch of the blocks run as separate convs)
     float *rsc_ws;           // the fused blocks' workspace (sv_rsc_plan_run)
-    float *flow;             // [2, h, w] plain CHW
+    float *flow;             // [2, h, w] plain CHW (NULL: a zero-flow model, which plans no SPyNet either)
     float *fuse_in, *fuse_out, *ps1, *ps2, *hr, *out_blk, *out_chw, *scratch;
     float *spy_ref[SV_SPY_LEVELS], *spy_supp[SV_SPY_LEVELS];   // [3, lh, lw] CHW
     float *spy_flow, *spy_up, *spy_warp, *spy_a, *spy_b, *spy_in;  // at the finest level size
@@ -86,7 +86,8 @@ typedef struct {
 // ======== the propagation trunks (trunk.c) ========
 // Plans conv_first and every residual block of both trunks.
 int sv_trunk_plan(sv_vsr_runner *r, sv_err *e);
-// One step of branch t: hid = trunk(cat[x, warp(prev, flow)]) (prev NULL: zeros). x: [3, h, w] CHW.
+// One step of branch t: hid = trunk(cat[x, warp(prev, flow)]) (prev NULL: zeros; flow NULL: prev as it is,
+// a zero-flow model). x: [3, h, w] CHW.
 void sv_trunk_step(sv_vsr_runner *r, int t, const float *x, const float *prev, const float *flow, float *hid);
 // Whether block b runs fused (fast mode, RSC index lists), and the floats of its workspace then.
 int sv_trunk_block_fused(const sv_vsr_runner *r, const sv_resblock *b);

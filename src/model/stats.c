@@ -28,13 +28,13 @@ int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, s
             int level = i / SV_SPY_CONVS;  // spynet layers come first, level by level
             s.h = lh[level];
             s.w = lw[level];
-            s.calls = 2;
+            s.calls = sv_uses_spynet(m) ? 2 : 0;
         } else if (c == &m->upconv2) {  // after upconv1's pixel shuffle x2
             s.h = 2 * h, s.w = 2 * w;
         } else if (c == &m->conv_hr || c == &m->conv_last) {
             s.h = SV_SCALE * h, s.w = SV_SCALE * w;
         }
-        s.params = (double)c->cout * c->cin * c->k * c->k + c->cout;
+        s.params = s.calls ? (double)c->cout * c->cin * c->k * c->k + c->cout : 0;  // unused weights: none
         s.flops = sv_conv_flops(c->cin, c->cout, c->k, s.h, s.w) * s.calls;
         t->params += s.params;
         t->flops += s.flops;

@@ -1,7 +1,8 @@
 // trunk.c: the propagation trunks of the BasicVSR runner: per step conv_first on cat[warped hidden state,
-// x], then the residual blocks. The model's conv_first reads cat[x, h]; its input channels are reordered
-// once at plan time, so that the warp writes the hidden state straight into cat (channels from 0, the
-// blocks of a C-channel map) instead of into a map of its own copied after x. A block with RSC index lists
+// x] (a zero-flow model: the hidden state as it is), then the residual blocks. The model's conv_first reads
+// cat[x, h]; its input channels are reordered once at plan time, so that the warp (or copy) writes the
+// hidden state straight into cat (channels from 0, the blocks of a C-channel map) instead of into a map of
+// its own copied after x. A block with RSC index lists
 // (a pruned one) runs in fast mode as one planned op (ops/rsc.h, which picks its algorithm per shape).
 // Every other block runs as two planned convs, conv2 adding the skip.
 #include <stdlib.h>
@@ -146,11 +147,13 @@ void sv_trunk_step(sv_vsr_runner *r, int t, const float *x, const float *prev, c
     const sv_fmap cat = lr_map(r, r->cat, C + 3);
     sv_prof_table *pt = &r->base.table;
     double t0 = sv_now();
-    // the first C channels of cat are the blocks of a C-channel map: the warp writes them whole (a block
-    // shared with x gets zeros past C), then x follows; cat lies in the runner's arena, so its padding
-    // channels past C + 3 are zeroed
-    if (prev) flow_warp_forward(r->cat, prev, flow, C, r->h, r->w, SV_PAD_ZEROS, r->blk);
-    else memset(r->cat, 0, sv_fmap_floats(C, r->h, r->w, r->blk) * sizeof(float));
+    // the first C channels of cat are the blocks of a C-channel map: the warp (or, with zero flow, the copy
+    // of prev, whose padding is zero) writes them whole (a block shared with x gets zeros past C), then x
+    // follows; cat lies in the runner's arena, so its padding channels past C + 3 are zeroed
+    const size_t nprev = sv_fmap_floats(C, r->h, r->w, r->blk);
+    if (prev && flow) flow_warp_forward(r->cat, prev, flow, C, r->h, r->w, SV_PAD_ZEROS, r->blk);
+    else if (prev) memcpy(r->cat, prev, nprev * sizeof(float));
+    else memset(r->cat, 0, nprev * sizeof(float));
     t0 = sv_prof_lap(pt, SV_PROF_WARP, t0);
     channel_zero_padding(cat);
     channel_copy(sv_fmap_slice(cat, C, 3), lr_plain(r, x, 3));

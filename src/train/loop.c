@@ -59,6 +59,8 @@ static int run_start(const sv_step *st, sv_run *r, const sv_run_opts *given, uin
     } else if (o->init ? sv_model_load(&r->m, o->init, -1, e)
                        : sv_model_init_random(&r->m, o->feat, o->blocks, o->act_slope, o->seed, e)) {
         return -1;
+    } else if (o->flow >= 0) {
+        r->m.flow = (sv_flow_kind)o->flow;
     }
     return st->begin(st->ud, r, o->resume, e);
 }

@@ -21,13 +21,14 @@ struct sv_trainnet {
     const sv_model *m;
     sv_net_cfg c;
     int blk, C, nb, k, dry;
+    int spynet;           // the model runs SPyNet (sv_uses_spynet); 0: zero flow, each warp is the identity
     int *xslot;           // block input b (0..nb) -> slot in the frame store, or -1 (recomputed)
     const float **xs, **ts;  // backward: the block inputs and mids of the segment being processed
     size_t fC, fC3, fmid, f2C;   // floats of one sample's map: C, C+3, widest mid, 2C channels
     branch br[2];
     sv_spytrain *spy;
     int spy_group;
-    // flows[dir] : batch*(seq-1) maps [2,h,w] plain, pair (s, i) at s*(seq-1)+i; dflows alike
+    // flows[dir] : batch*(seq-1) maps [2,h,w] plain, pair (s, i) at s*(seq-1)+i; dflows alike (spynet only)
     float *flows[2], *dflows[2];
     float *dstate[2];     // seq * batch * fC: dB_i, dF_i
     float *segx, *segt;   // recompute scratch: k block inputs, k mids (batch each)
@@ -114,6 +115,7 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
     t->C = m->num_feat;
     t->nb = m->num_block;
     t->k = c->recompute > t->nb ? t->nb : c->recompute;
+    t->spynet = sv_uses_spynet(m);
     t->spy_group = c->spy_group > 0 ? c->spy_group : 16;
     const int B = c->batch, T = c->seq, h = c->h, w = c->w, C = t->C, nb = t->nb, blk = t->blk, k = t->k;
     const float slope = m->act_slope;
@@ -146,7 +148,7 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         if (!(br->store = buf(t, per_frame * T, e))) goto fail;
         if (!(t->dstate[d] = buf(t, (size_t)T * B * t->fC, e))) goto fail;
         size_t np = (size_t)B * (T - 1) * 2 * h * w;
-        if (!(t->flows[d] = buf(t, np, e)) || !(t->dflows[d] = buf(t, np, e))) goto fail;
+        if (t->spynet && (!(t->flows[d] = buf(t, np, e)) || !(t->dflows[d] = buf(t, np, e)))) goto fail;
         br->c1 = sv_calloc((size_t)nb + 1, sizeof *br->c1, e);
         br->c2 = sv_calloc((size_t)nb + 1, sizeof *br->c2, e);
         if (!br->c1 || !br->c2) goto fail;
@@ -164,10 +166,13 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         !(t->dgath = buf(t, B * sv_fmap_floats(maxS, h, w, blk), e)) ||
         !(t->res = buf(t, B * sv_fmap_floats(maxK, h, w, blk), e)) ||
         !(t->dres = buf(t, B * sv_fmap_floats(maxK, h, w, blk), e)) || !(t->dt = buf(t, B * t->fmid, e)) ||
-        !(t->dcat = buf(t, B * t->fC3, e)) || !(t->dwarp = buf(t, B * t->fC, e)) || !(t->warped = buf(t, t->fC, e)) ||
-        !(t->flow_scratch = buf(t, 2 * (size_t)h * w, e)))
+        !(t->dcat = buf(t, B * t->fC3, e)))
+        goto fail;
+    if (t->spynet && (!(t->dwarp = buf(t, B * t->fC, e)) || !(t->warped = buf(t, t->fC, e)) ||
+                      !(t->flow_scratch = buf(t, 2 * (size_t)h * w, e))))
         goto fail;
     if (plan_recon(t, e)) goto fail;
+    if (!t->spynet) return t;  // zero flow: no SPyNet
     int P = B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
     if (dry) {
         t->bytes += sv_spytrain_estimate(m, h, w, P, blk);
@@ -284,17 +289,26 @@ static int block_backward(sv_trainnet *t, int d, int b, const float *xi, const f
 }
 
 // ---- one step of a branch: frame i, previous state prev (NULL: zeros) warped by flow pair fp ----
+// The state of frame pi of sample s aligned onto frame i: warped by flow pair `pair` into t->warped, or, with
+// zero flow, the state itself (the identity warp). [C, h, w] in the net's layout.
+static const float *aligned_state(sv_trainnet *t, int d, int pi, int pair, int s) {
+    const float *prev = frame_h(t, d, pi) + s * t->fC;
+    if (!t->spynet) return prev;
+    flow_warp_forward(t->warped, prev, pair_ptr(t, t->flows[d], s, pair), t->C, t->c.h, t->c.w, SV_PAD_ZEROS, t->blk);
+    return t->warped;
+}
+
 static int trunk_forward(sv_trainnet *t, int d, int i, const float *lr, sv_err *e) {
     const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w, C = t->C, blk = t->blk, nb = t->nb;
     const int has_prev = d == 0 ? i < T - 1 : i > 0, pair = d == 0 ? i : i - 1, pi = d == 0 ? i + 1 : i - 1;
-    // cat = [x_i (3), warp(state of the previous frame, flow) (C)], zero when there is none
+    // cat = [x_i (3), warp(state of the previous frame, flow) (C)] (zero flow: the state itself), zero when
+    // there is none
     const sv_fmap cat = maps(t, frame_cat(t, d, i), C + 3);
     memset(cat.data, 0, (size_t)B * t->fC3 * sizeof(float));
     channel_copy(sv_fmap_slice(cat, 0, 3), clip_frames(t, lr, i, h, w));
     for (int s = 0; has_prev && s < B; s++) {
-        flow_warp_forward(t->warped, frame_h(t, d, pi) + s * t->fC, pair_ptr(t, t->flows[d], s, pair), C, h, w,
-                          SV_PAD_ZEROS, blk);
-        channel_copy(sv_fmap_slice(sv_fmap_sample(cat, s), 3, C), sv_fmap_one(t->warped, C, h, w, blk));
+        const float *prev = aligned_state(t, d, pi, pair, s);
+        channel_copy(sv_fmap_slice(sv_fmap_sample(cat, s), 3, C), sv_fmap_in(prev, C, h, w, blk));
     }
     const sv_conv_layer *cf = &t->m->trunk[d].conv_first;
     float *x = frame_x(t, d, i, 0);
@@ -346,9 +360,14 @@ static int trunk_backward(sv_trainnet *t, int d, int i, float *g, float *grads, 
                                grad_of(t, grads, cf->b), g, frame_cat(t, d, i), cf->w, e))
         return -1;
     if (!has_prev) return 0;
-    memset(t->dwarp, 0, n * sizeof(float));
-    channel_copy_backward(maps(t, t->dwarp, C), sv_fmap_slice(maps_in(t, t->dcat, C + 3), 3, C));
     float *dprev = t->dstate[d] + (size_t)pi * B * t->fC;  // d(state of frame pi), batch maps
+    const sv_fmap dcat_prev = sv_fmap_slice(maps_in(t, t->dcat, C + 3), 3, C);
+    if (!t->spynet) {  // zero flow: the identity warp passes the gradient straight on
+        channel_copy_backward(maps(t, dprev, C), dcat_prev);
+        return 0;
+    }
+    memset(t->dwarp, 0, n * sizeof(float));
+    channel_copy_backward(maps(t, t->dwarp, C), dcat_prev);
     for (int s = 0; s < B; s++)
         flow_warp_backward(dprev + s * t->fC, train_spynet ? pair_ptr(t, t->dflows[d], s, pair) : NULL,
                            t->dwarp + s * t->fC, frame_h(t, d, pi) + s * t->fC, pair_ptr(t, t->flows[d], s, pair), C,
@@ -478,7 +497,7 @@ static int spynet_pass(sv_trainnet *t, int d, const float *lr, float *grads, int
 
 int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e) {
     const int T = t->c.seq;
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 2 && t->spynet; d++)
         if (spynet_pass(t, d, lr, NULL, 0, e)) return -1;
     for (int i = T - 1; i >= 0; i--)
         if (trunk_forward(t, 0, i, lr, e)) return -1;
@@ -501,12 +520,12 @@ int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *gr
                      sv_err *e) {
     const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w;
     *loss = 0.0;
-    train_spynet = train_spynet && grads;
+    train_spynet = train_spynet && grads && t->spynet;
     if (sv_trainnet_forward_states(t, lr, e)) return -1;
     if (grads)
         for (int d = 0; d < 2; d++) {
             memset(t->dstate[d], 0, (size_t)T * B * t->fC * sizeof(float));
-            memset(t->dflows[d], 0, (size_t)B * (T - 1) * 2 * h * w * sizeof(float));
+            if (t->spynet) memset(t->dflows[d], 0, (size_t)B * (T - 1) * 2 * h * w * sizeof(float));
         }
     if (t->state_loss && grads)
         for (int d = 0; d < 2; d++)

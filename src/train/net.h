@@ -11,6 +11,8 @@
 //   4. BPTT: forward branch i = T-1..0 (each warp passes its gradient to F_{i-1} and flow_f[i-1]), then the
 //      backward branch i = 0..T-1 (to B_{i+1} and flow_b[i])
 //   5. SPyNet backward for every pair (recomputing its forward pair group by pair group), when trained.
+// A zero-flow model (sv_model.flow) skips 1 and 5: each warp is the identity (forward: the previous state is
+// copied into cat; backward: its gradient goes straight into the previous state's), SPyNet's gradients stay 0.
 // Gradients accumulate (+=) into a flat block that mirrors sv_model.params.
 #pragma once
 #include <stddef.h>

@@ -24,6 +24,8 @@ typedef struct {
     const char *init;       // model to start from, or NULL for a random one of feat x blocks
     int feat, blocks;
     float act_slope;        // 0.1 (LeakyReLU, BasicSR) or 0 (ReLU)
+    int flow;               // the model's flow, SV_FLOW_* (model/basicvsr.h), set at the start; -1: the --init
+                            // model's own (a random model: SPyNet). A resumed run keeps its model's
     long iters;
     double lr, lr_min;      // cosine annealing from lr to lr_min over iters
     int batch, seq, patch, degradation;  // degradation: SV_DEG_BI / SV_DEG_BD (train/degrade.h)

@@ -123,7 +123,7 @@ static int vsr_prepare(void *ud, sv_run *r, sv_err *e) {
 static int vsr_compute(void *ud, sv_run *r, double lr, double *loss, double *terms, sv_err *e) {
     sv_vsr_step *v = ud;
     const sv_train_hooks *h = v->o.hooks;
-    v->spy_on = r->iter >= v->o.spynet_freeze;
+    v->spy_on = r->iter >= v->o.spynet_freeze && sv_uses_spynet(&r->m);  // zero flow: SPyNet is unused
     memset(v->grads, 0, v->n * sizeof(float));
     if ((h && h->before_step && h->before_step(h->ud, r->iter, r->lr_buf, v->net, e)) ||
         sv_trainnet_step(v->net, r->lr_buf, r->gt_buf, v->grads, v->spy_on, loss, e))
