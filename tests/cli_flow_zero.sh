@@ -90,3 +90,13 @@ tr "${ARGS[@]}" --iters 1 --init runZ/model.safetensors --flow spynet --out runJ
 # ---- bad values ----
 expect_error flow_zero_bad_train_flow "--flow" "$SLIMVSR" train "${ARGS[@]}" --flow bogus --out runX
 expect_error flow_zero_bad_convert_flow "--flow" "$SLIMVSR" convert --flow bogus z.safetensors x.safetensors
+
+# ---- --spynet: another model's SPyNet weights at the start (frozen here, so they stay as taken) ----
+tr "${ARGS[@]}" --seed 9 --iters 1 --spynet runS/model.safetensors --spynet-freeze 5 --out runP \
+    && same_spynet runS/model.safetensors runP/model.safetensors && ok flow_spynet_taken \
+    || ko flow_spynet_taken "runP's SPyNet is not runS's"
+! same_spynet runP/model.safetensors runJ/model.safetensors 2>/dev/null && ok flow_spynet_differs_without \
+    || ko flow_spynet_differs_without "a run without --spynet has the same SPyNet"
+expect_error flow_spynet_missing_file "nosuch.safetensors" tr "${ARGS[@]}" --iters 1 --spynet nosuch.safetensors --out runQ
+[ ! -e runQ ] && ok flow_spynet_missing_leaves_nothing || ko flow_spynet_missing_leaves_nothing "runQ was made"
+expect_error flow_spynet_refused_on_resume "--spynet" "$SLIMVSR" train --out runP --resume --spynet runS/model.safetensors

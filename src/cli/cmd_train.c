@@ -22,6 +22,8 @@ static const char *usage =
     "  --lr X                Adam learning rate (default 2e-4), cosine annealing to --lr-min (1e-7)\n"
     "  --batch B --seq T --patch P   clips per step (4), frames per clip (7), LR patch side (64)\n"
     "  --degradation bi|bd   LR made from GT: MATLAB bicubic x4 (bi, default) or Gaussian 1.6 (bd)\n"
+    "  --spynet MODEL        start with MODEL's SPyNet weights (e.g. a `train-flow` run's model.safetensors)\n"
+    "                        in the --init or random model; the rest of the model is unchanged\n"
     "  --spynet-freeze N     keep SPyNet fixed for the first N iterations (default 0)\n"
     "  --spynet-lr-mult X    then train it at lr * X (default 0.125); neither has an effect with zero flow\n"
     "  --ema DECAY           keep an exponential moving average of the weights (e.g. 0.999); it is what\n"
@@ -87,6 +89,11 @@ static int train_own_option(void *ud, const char *a, const char *v, int *takes, 
     if (!strcmp(a, "--flow")) {
         *takes = 1;
         return (o->run.flow = cli_parse_flow("train", v)) < 0 ? -1 : 1;
+    }
+    if (!strcmp(a, "--spynet")) {
+        *takes = 1;
+        if (!(o->run.spynet = v)) fprintf(stderr, "slimvsr train: --spynet needs a value\n");
+        return v ? 1 : -1;
     }
     if (!strcmp(a, "--dry-run")) {
         o->run.dry_run = 1;

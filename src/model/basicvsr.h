@@ -136,3 +136,5 @@ void sv_model_free(sv_model *m);
 
 // Parameter counts: everything, and SPyNet's share.
 size_t sv_model_param_count(const sv_model *m, size_t *spynet_params);
+// dst's SPyNet weights and biases := src's (SPyNet has the same shape in every model); nothing else changes.
+void sv_model_copy_spynet(sv_model *dst, const sv_model *src);

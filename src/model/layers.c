@@ -3,6 +3,8 @@
 // only place that spells the layer names.
 #include <stdio.h>
 
+#include <string.h>
+
 #include "model/basicvsr.h"
 
 const int sv_spy_width[SV_SPY_CONVS + 1] = {8, 32, 64, 32, 16, 2};
@@ -91,6 +93,16 @@ void sv_layer_dense_shape(const sv_layer_ref *L, int C, int *cin, int *cout, int
     case SV_LAYER_CONV_HR: *cin = SV_HR_FEAT, *cout = SV_HR_FEAT; break;
     case SV_LAYER_CONV_LAST: *cin = SV_HR_FEAT, *cout = 3; break;
     }
+}
+
+void sv_model_copy_spynet(sv_model *dst, const sv_model *src) {
+    for (int l = 0; l < SV_SPY_LEVELS; l++)
+        for (int j = 0; j < SV_SPY_CONVS; j++) {
+            const sv_conv_layer *a = &src->spynet[l][j];
+            sv_conv_layer *b = &dst->spynet[l][j];
+            memcpy(b->w, a->w, (size_t)a->cout * a->cin * a->k * a->k * sizeof(float));
+            memcpy(b->b, a->b, (size_t)a->cout * sizeof(float));
+        }
 }
 
 size_t sv_model_param_count(const sv_model *m, size_t *spynet_params) {

@@ -37,12 +37,22 @@ static int absolute_inputs(const sv_step *st, sv_run *r, sv_err *e) {
 // --init.
 static int claim_run_folder(const sv_step *st, sv_run *r, int create, sv_err *e) {
     const sv_run_opts *o = r->o;
-    const char *in[SV_TRAIN_MAX_DATA + 2];
+    const char *in[SV_TRAIN_MAX_DATA + 3];
     int n = 0;
     for (int i = 0; i < o->ndata; i++) in[n++] = o->data[i];
     in[n++] = st->extra_input ? *st->extra_input : NULL;
     in[n++] = o->init;
+    in[n++] = o->spynet;
     return sv_run_claim(&r->lock, o->out, in, n, create, o->resume ? NULL : "state.safetensors", e);
+}
+
+// --spynet: the SPyNet weights of the model in path.
+static int take_spynet(sv_model *m, const char *path, sv_err *e) {
+    sv_model src;
+    if (sv_model_load(&src, path, -1, e)) return sv_errprefix(e, "--spynet");
+    sv_model_copy_spynet(m, &src);
+    sv_model_free(&src);
+    return 0;
 }
 
 // The model and the step's state: from the run folder (resume) or new (--init, or random).
@@ -59,8 +69,9 @@ static int run_start(const sv_step *st, sv_run *r, const sv_run_opts *given, uin
     } else if (o->init ? sv_model_load(&r->m, o->init, -1, e)
                        : sv_model_init_random(&r->m, o->feat, o->blocks, o->act_slope, o->seed, e)) {
         return -1;
-    } else if (o->flow >= 0) {
-        r->m.flow = (sv_flow_kind)o->flow;
+    } else {
+        if (o->flow >= 0) r->m.flow = (sv_flow_kind)o->flow;
+        if (o->spynet && take_spynet(&r->m, o->spynet, e)) return -1;
     }
     return st->begin(st->ud, r, o->resume, e);
 }

@@ -22,6 +22,9 @@ typedef struct {
     int ndata;
     const char *out;        // run folder
     const char *init;       // model to start from, or NULL for a random one of feat x blocks
+    const char *spynet;     // a model whose SPyNet weights replace the --init or random model's at the start
+                            // (a train-flow run's model.safetensors), or NULL; not saved: the state's model
+                            // holds them
     int feat, blocks;
     float act_slope;        // 0.1 (LeakyReLU, BasicSR) or 0 (ReLU)
     int flow;               // the model's flow, SV_FLOW_* (model/basicvsr.h), set at the start; -1: the --init
