@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# flow_ablation.sh: does alignment help? Issue 16 item 3: the same BasicVSR trained with the same budget,
+# data, seed and schedule three ways, then measured on clips with motion.
+#
+#   bench/flow_ablation.sh FLOW_MODEL [STAGE ...]    stages: prepare learned zero scratch summary
+#                                                    (default: all, in that order)
+# FLOW_MODEL: a model whose SPyNet was trained on motion (`train-flow --supervised` run's model.safetensors).
+# Arms (each its own run folder under OUT; a finished one is skipped, a stopped one resumed):
+#   learned  SPyNet from FLOW_MODEL (`train --spynet`), frozen for FREEZE iterations, then fine-tuned at
+#            lr x 0.125 (as BasicSR does)
+#   zero     `--flow zero`: no alignment, SPyNet never runs (the same random trunk and reconstruction)
+#   scratch  the random model's own SPyNet, trained end to end from the start (what slimvsr did before)
+# Data: the training clips of DATA/train (Vimeo-90K septuplets, the 26 DAVIS triplets, sam2-bedroom,
+# cutie-bike; LR made on the fly, MATLAB bicubic x4); validation while training on the first VAL_FRAMES
+# frames of DATA/val/cutie-judo (real motion; choices are made on it). summary: PSNR/SSIM (Y) of every arm
+# and of bicubic on cutie-judo (all 16 frames) and Temple; with TEST=1 also on DATA/test/davis-selfie
+# (report only, choose nothing on it).
+#
+# Environment: SLIMVSR (default build/slimvsr), FRAMETOOL (default build/tests/tools/frametool),
+# DATA (default ../shared/data), OUT (default bench/work/flow-ablation), FEAT (32), BLOCKS (10),
+# ITERS (2000), FREEZE (ITERS/4), SEQ (5: the 3-frame triplets need mirroring), PATCH (64), BATCH (4),
+# THREADS (2), SEED (1), VAL_FRAMES (8), TEST (0).
+set -euo pipefail
+export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { echo "usage: bench/flow_ablation.sh FLOW_MODEL [prepare|learned|zero|scratch|summary ...]" >&2; exit 2; }
+FLOW=$(realpath "$1"); shift
+S=${SLIMVSR:-build/slimvsr}
+FT=${FRAMETOOL:-build/tests/tools/frametool}
+DATA=${DATA:-../shared/data}
+OUT=${OUT:-bench/work/flow-ablation}
+FEAT=${FEAT:-32}; BLOCKS=${BLOCKS:-10}; ITERS=${ITERS:-2000}; FREEZE=${FREEZE:-$((ITERS / 4))}
+SEQ=${SEQ:-5}; PATCH=${PATCH:-64}; BATCH=${BATCH:-4}; THREADS=${THREADS:-2}; SEED=${SEED:-1}
+VAL_FRAMES=${VAL_FRAMES:-8}; TEST=${TEST:-0}
+mkdir -p "$OUT"
+
+# clip NAME SRC: GT (SRC's PNG frames cropped to a multiple of 4 at the top left, as training crops) and its
+# LR (frametool degrade bi) in $OUT/clips/NAME/{GT,BIx4}
+clip() {
+    local d=$OUT/clips/$1
+    [ -d "$d/BIx4" ] && return 0
+    rm -rf "$d" && mkdir -p "$d/GT"
+    /usr/bin/python3 - "$2" "$d/GT" <<'PY'
+import glob, os, sys
+sys.path.insert(0, "bench")
+from pngio import read_png, write_png
+for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.png"))):
+    im = read_png(p)
+    h, w = im.shape[0] // 4 * 4, im.shape[1] // 4 * 4
+    write_png(os.path.join(sys.argv[2], os.path.basename(p)), im[:h, :w].copy())
+PY
+    "$FT" degrade "$d/GT" "$d/BIx4.tmp" bi > /dev/null && mv "$d/BIx4.tmp" "$d/BIx4"
+}
+
+stage_prepare() {
+    clip cutie-judo "$DATA/val/cutie-judo"
+    [ -e "$OUT/clips/temple" ] || ln -s "$(realpath "$DATA/val/temple")" "$OUT/clips/temple"  # GT/ and BIx4/
+    [ "$TEST" = 1 ] && clip davis-selfie "$DATA/test/davis-selfie"
+    return 0
+}
+
+TRAIN=(--data "$DATA/train/vimeo90k-septuplets" --data "$DATA/train/davis-triplets" --data "$DATA/train/sam2-bedroom"
+       --data "$DATA/train/cutie-bike")
+VSR=("${TRAIN[@]}" --val "$OUT/clips/cutie-judo" --val-frames "$VAL_FRAMES" --feat "$FEAT" --blocks "$BLOCKS"
+     --seed "$SEED" --iters "$ITERS" --batch "$BATCH" --seq "$SEQ" --patch "$PATCH" --val-every 250 --log-every 10
+     --threads "$THREADS" -q)
+
+arm() {  # arm NAME [options]: trains (or resumes) one arm; /usr/bin/time appends to $OUT/times.txt
+    local name=$1 dir=$OUT/$1; shift
+    [ -e "$dir/model.safetensors" ] && [ ! -e "$dir.running" ] && return 0
+    touch "$dir.running"
+    if [ -e "$dir/state.safetensors" ]; then
+        /usr/bin/time -f "$name %e %U %S" -a -o "$OUT/times.txt" "$S" train --out "$dir" --resume --threads "$THREADS" -q
+    else
+        /usr/bin/time -f "$name %e %U %S" -a -o "$OUT/times.txt" "$S" train "${VSR[@]}" --out "$dir" "$@"
+    fi
+    rm -f "$dir.running"
+}
+
+stage_learned() { arm learned --spynet "$FLOW" --spynet-freeze "$FREEZE"; }
+stage_zero() { arm zero --flow zero; }
+stage_scratch() { arm scratch; }
+
+stage_summary() {
+    local clips=(cutie-judo temple)
+    [ "$TEST" = 1 ] && clips+=(davis-selfie)
+    echo "| model | $(printf '%s PSNR/SSIM (Y) | ' "${clips[@]}")"
+    echo "|---|$(printf -- '---:|%.0s' "${clips[@]}")"
+    for m in bicubic learned zero scratch; do
+        local model=$m
+        if [ "$m" != bicubic ]; then
+            model=$OUT/$m/best.safetensors
+            [ -e "$model" ] || model=$OUT/$m/model.safetensors
+            [ -e "$model" ] || continue
+        fi
+        local row="| $m |"
+        for c in "${clips[@]}"; do
+            row+=$("$S" eval -m "$model" --lr "$OUT/clips/$c/BIx4" --gt "$OUT/clips/$c/GT" --y --json -q \
+                   --threads "$THREADS" | /usr/bin/python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(" %.3f / %.4f |" % (j["mean"]["psnr"], j["mean"]["ssim"]))')
+        done
+        echo "$row"
+    done
+    [ -e "$OUT/times.txt" ] && { echo; echo "times (wall s, user s, sys s): $(tr '\n' ';' < "$OUT/times.txt")"; }
+    return 0
+}
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(prepare learned zero scratch summary)
+for s in "${stages[@]}"; do "stage_$s"; done
