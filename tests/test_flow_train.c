@@ -808,7 +808,7 @@ static void test_level_loss_gradient(void) {
     sv_photo_set ps;
     sv_synth_batch b;
     CHECKF(!sv_photos_load(&ps, make_photos("photos_lv", 2), 4 * S, &e), "%s", e.msg);
-    CHECKF(!sv_synth_batch_alloc(&b, 1, 2, S, &e), "%s", e.msg);
+    CHECKF(!sv_synth_batch_alloc(&b, 1, 2, S, 0.0, &e), "%s", e.msg);
     sv_rng r;
     sv_rng_seed(&r, 11);
     CHECKF(!sv_synth_batch_render(&b, &ps, &r, &e), "%s", e.msg);

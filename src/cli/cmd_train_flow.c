@@ -54,6 +54,9 @@ static const char *usage =
     "                        gets heldout_epe: pairs drawn from every 8th photo, which training never sees\n"
     "  --level-weight W      supervised: + W x the end-point error of each coarser SPyNet level's flow against\n"
     "                        the pooled true flow, in that level's pixels (default 1; 0: the final flow only)\n"
+    "  --static-share X      supervised: the share of layers (camera or object) that do not move at all\n"
+    "                        (default 0). From scratch, still layers pulled every flow to zero; use them in a\n"
+    "                        second run from the first one's model (--init), docs/flow-pretraining.md\n"
     "  --photos DIR          the photos (.jpg .jpeg .png, sub-folders too), read once and shrunk to a longer\n"
     "                        side of at most 4 P\n"
     "  --eval-pairs N        held-out synthetic pairs (from a seed derived from --seed, never trained on) for\n"
@@ -191,6 +194,8 @@ static int flow_own_option(void *ud, const char *a, const char *v, int *takes, i
         }
     } else if (!strcmp(a, "--level-weight")) {
         if (cli_parse_double("train-flow", a, v, 0, 1000, &o->level_weight)) return -1;
+    } else if (!strcmp(a, "--static-share")) {
+        if (cli_parse_double("train-flow", a, v, 0, 1, &o->static_share)) return -1;
     } else if (!strcmp(a, "--eval-pairs")) {
         if ((o->eval_pairs = cli_parse_int(a, v, 2, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--checkpoint-every")) {

@@ -36,7 +36,7 @@ static const sv_opt_field k_fields[] = {
     F(scales, INT, 0, INT_MAX), F(warmup, LONG, 0, LONG_MAX),
     F(group, INT, 0, INT_MAX), F(ckpt_every, LONG, 0, LONG_MAX),
     F(supervised, INT, 0, 1), F(eval_pairs, INT, 0, INT_MAX),
-    F(level_weight, DOUBLE, 0, 0),
+    F(level_weight, DOUBLE, 0, 0), F(static_share, DOUBLE, 0, 0),
 };
 #undef F
 #define N_FIELDS ((int)(sizeof k_fields / sizeof *k_fields))
@@ -105,6 +105,8 @@ static int flow_check(void *ud, sv_run *r, sv_err *e) {
     if (!o->supervised && o->photos)
         return sv_errf(e, "--photos %s: only --supervised (or --eval) uses photos", o->photos);
     if (!(o->level_weight >= 0)) return sv_errf(e, "--level-weight %g: a weight >= 0", o->level_weight);
+    if (!(o->static_share >= 0 && o->static_share <= 1))
+        return sv_errf(e, "--static-share %g: a probability (0..1)", o->static_share);
     if (o->supervised && (o->eval_pairs < 2 || o->eval_pairs % 2))
         return sv_errf(e, "--eval-pairs %d: an even number >= 2", o->eval_pairs);
     return 0;
@@ -156,12 +158,12 @@ static int flow_prepare(void *ud, sv_run *r, sv_err *e) {
         !(f->loss = sv_flowloss_create(p, p, f->o.scales, e)))
         return -1;
     if (f->o.supervised) {
-        if (sv_synth_batch_alloc(&f->synth, o->batch, o->seq, p, e)) return -1;
+        if (sv_synth_batch_alloc(&f->synth, o->batch, o->seq, p, f->o.static_share, e)) return -1;
         sv_run_say(o, SV_MSG_INFO, "train-flow --supervised: SPyNet (%zu parameters), %ld iterations of %d pairs (%d "
                    "synthetic sequences x %d frames, both directions), LR patch %d, lr %.3g -> %.3g cosine (warm-up "
-                   "%ld), loss: end-point error over valid pixels, + %.3g x each coarser level's; %d held-out pairs at every "
-                   "checkpoint", f->nspy, o->iters, P, o->batch, o->seq, p, o->lr, o->lr_min, f->o.warmup,
-                   f->o.level_weight, f->o.eval_pairs);
+                   "%ld), loss: end-point error over valid pixels, + %.3g x each coarser level's; still layers %.0f%%; %d held-out "
+                   "pairs at every checkpoint", f->nspy, o->iters, P, o->batch, o->seq, p, o->lr, o->lr_min,
+                   f->o.warmup, f->o.level_weight, 100 * f->o.static_share, f->o.eval_pairs);
         return 0;
     }
     sv_run_say(o, SV_MSG_INFO, "train-flow: SPyNet (%zu parameters) of a %d x %d model, %ld iterations of %d pairs (%d "

@@ -233,9 +233,10 @@ int sv_photos_split(sv_photo_set *ps, sv_photo_set *held, sv_err *e) {
 
 // ======== batches of sequences ========
 
-int sv_synth_batch_alloc(sv_synth_batch *b, int nseq, int T, int size, sv_err *e) {
+int sv_synth_batch_alloc(sv_synth_batch *b, int nseq, int T, int size, double static_share, sv_err *e) {
     memset(b, 0, sizeof *b);
     sv_synth_params_default(&b->p, T, size, size);
+    b->p.static_share = static_share;
     if (sv_synth_params_check(&b->p, e)) return -1;
     if (!(b->seq = sv_calloc((size_t)nseq, sizeof *b->seq, e))) return -1;
     b->nseq = nseq;
@@ -377,7 +378,9 @@ int sv_flow_eval_synth(const sv_model *m, const sv_photo_set *ps, int npairs, in
     enum { G = 16 };  // pairs per SPyNet call: 8 two-frame sequences
     const size_t hw = (size_t)size * size;
     sv_synth_batch b;
-    if (sv_synth_batch_alloc(&b, G / 2, 2, size, e)) return -1;
+    sv_synth_params dflt;  // held-out pairs: the generator's default distribution, whatever a run trains on
+    sv_synth_params_default(&dflt, 2, size, size);
+    if (sv_synth_batch_alloc(&b, G / 2, 2, size, dflt.static_share, e)) return -1;
     sv_spytrain *spy = sv_spytrain_create(m, size, size, G, sv_conv_preferred_blk(), 0, e);
     float *flows = sv_malloc((size_t)G * 2 * hw * sizeof(float), e);
     sv_rng rng;

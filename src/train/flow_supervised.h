@@ -82,7 +82,8 @@ typedef struct {
     sv_synth_seq *seq;    // nseq sequences of p.T frames, p.H x p.W
 } sv_synth_batch;
 
-int sv_synth_batch_alloc(sv_synth_batch *b, int nseq, int T, int size, sv_err *e);
+// nseq sequences of T frames of size x size, the generator's defaults but for static_share (sv_synth_params).
+int sv_synth_batch_alloc(sv_synth_batch *b, int nseq, int T, int size, double static_share, sv_err *e);
 // Renders every sequence from the photos, drawing from rng. 0 or -1.
 int sv_synth_batch_render(sv_synth_batch *b, const sv_photo_set *ps, sv_rng *rng, sv_err *e);
 // 2 * nseq * (T - 1) pairs; pair q as above.

@@ -92,6 +92,8 @@ typedef struct {
     int eval_pairs;        // held-out synthetic pairs for the EPE reported at every checkpoint (default 64)
     double level_weight;   // weight of the coarser levels' EPE terms (flow_supervised.h; default 1, 0: the
                            // final flow only)
+    double static_share;   // share of synthetic layers that stay still (sv_synth_params; default 0: from
+                           // scratch, still layers pulled every flow to zero; for a second stage)
 } sv_flowtrain_opts;
 
 void sv_flowtrain_opts_default(sv_flowtrain_opts *o);

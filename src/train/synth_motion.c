@@ -58,7 +58,7 @@ typedef struct {
 
 void sv_synth_params_default(sv_synth_params *p, int T, int H, int W) {
     *p = (sv_synth_params){.T = T, .H = H, .W = W, .layers_min = 2, .layers_max = 6, .motion_max = 8,
-                           .motion_power = 2, .static_share = 0.2, .size_min = 0.08, .size_max = 0.35, .edge_min = 0.5, .edge_max = 2};
+                           .motion_power = 2, .static_share = 0, .size_min = 0.08, .size_max = 0.35, .edge_min = 0.5, .edge_max = 2};
 }
 
 static int in_range(double v, double lo, double hi) { return v >= lo && v <= hi; }  // false for NaN

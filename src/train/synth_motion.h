@@ -40,8 +40,8 @@ typedef struct {
                                  // 0..SV_SYNTH_MAX_LAYERS)
     double motion_max;        // largest motion between neighbour frames, pixels (default 8; 0..64)
     double motion_power;      // a layer's speed is motion_max * u^power, u uniform in [0, 1) (default 2)
-    double static_share;      // probability that a layer does not move at all (default 0.2; 0..1): a still
-                              // camera, a still object
+    double static_share;      // probability that a layer does not move at all (default 0; 0..1): a still
+                              // camera, a still object (docs/synthetic-motion.md: why not from the start)
     double size_min, size_max;  // foreground shape radius as a fraction of min(H, W) (default 0.08..0.35)
     double edge_min, edge_max;  // width of a shape's soft edge in pixels, uniform (default 0.5..2; 0 = hard)
 } sv_synth_params;
