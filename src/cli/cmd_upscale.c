@@ -7,8 +7,19 @@
 #include "cli/progress.h"
 #include "core/memory.h"
 #include "io/frames.h"
+#include "io/video_formats.h"
 #include "model/basicvsr.h"
 #include "pipeline/upscale.h"
+
+// The encoders each container takes, from io/video_formats.h's table.
+static void print_codecs(FILE *f) {
+    int n;
+    const sv_container *k = sv_containers(&n);
+    char list[256];
+    fprintf(f, "  containers (by OUTPUT's extension, or --format) and their encoders:\n");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "    .%-5s default %s; takes %s\n", k[i].name, k[i].codec, sv_codecs_for(&k[i], list, sizeof list));
+}
 
 static void help(FILE *f) {
     fprintf(f,
@@ -18,8 +29,11 @@ static void help(FILE *f) {
             "          pruned from; bicubic: MATLAB-bicubic x4, no network (the baseline); or a file: a\n"
             "          PyTorch BasicVSR checkpoint (.pth: BasicSR or MMagic layout) or a slimvsr .safetensors\n"
             "  INPUT   a folder of PNG or JPEG frames (in natural order: 2.png before 10.png) or a video file\n"
+            "  INPUT   - : standard input, a video stream (y4m, or anything ffmpeg can read from a pipe)\n"
             "  OUTPUT  a folder (PNG frames; same names as the input frames, or 00000000.png... for a video),\n"
-            "          OUTPUT.mp4 (H.264) or OUTPUT.mkv (FFV1, lossless); the input's frame rate is kept.\n"
+            "          or a video file, its container named by the extension: .mp4 .mov (H.264), .mkv (FFV1,\n"
+            "          lossless), .webm (VP9), .y4m (raw frames); the input's frame rate is kept.\n"
+            "          - : standard output, a y4m stream (or --format); nothing else is written there.\n"
             "          The output appears only when complete (written under a temporary name, then renamed).\n"
             "          An existing output is refused unless -y; the input is never overwritten.\n"
             "\n"
@@ -36,7 +50,23 @@ static void help(FILE *f) {
             "  --threads N         worker threads (default: all cores)\n"
             "  --act relu|leaky    override the activation of a .pth model (BasicSR/MMagic: leaky;\n"
             "                      the SSL release's BasicVSR: relu)\n"
-            "  --encoder NAME      libx264 or mpeg4 for .mp4, ffv1 for .mkv (default: libx264 / ffv1)\n"
+            "\n"
+            "video options (checked against the output before any work; a refusal writes nothing):\n"
+            "  --codec NAME        the encoder (--encoder is the same), one this libavcodec has\n"
+            "                      (ffmpeg -encoders) that the container takes (listed below)\n"
+            "  --crf N             constant quality: 0 (best) to 51 (x264, x265) or 63 (AV1, VP9);\n"
+            "                      default 17 for libx264, the encoder's own for the others\n"
+            "  --preset NAME       libx264/libx265: ultrafast ... medium (default) ... placebo; libsvtav1:\n"
+            "                      0 (slowest) to 13\n"
+            "  --pix-fmt NAME      yuv420p (default), yuv420p10le, yuv444p, rgb24, ...: one the codec takes;\n"
+            "                      default 10-bit (yuv420p10le) for an input of more than 8 bits, 4:4:4 for\n"
+            "                      an odd frame size, bgr0 (lossless RGB) for ffv1\n"
+            "  --format NAME       the container of standard output (-): y4m (default), mkv, webm, mp4\n"
+            "                      or mov (both fragmented: a pipe cannot be rewound)\n");
+    print_codecs(f);
+    fprintf(f,
+            "\n"
+            "other options:\n"
             "  -y, --overwrite     replace an existing OUTPUT: a file, or a folder slimvsr wrote (one that\n"
             "                      holds anything slimvsr did not write is never replaced)\n"
             "  --reference         run the naive reference kernels (slow; for checking)\n"
@@ -56,6 +86,23 @@ static void help(FILE *f) {
             "whole frame) are computed for one band of rows at a time when the whole frame does not fit;\n"
             "the output is the same to the bit (with SLIMVSR_WISDOM=off: measured backends may differ\n"
             "between tile heights in the last bits), smaller tiles only cost some time.\n");
+}
+
+// The video options, each taking a value: 1 when opt is one (stored in w), 0 when it is not, -1 (after a
+// message) when its value is missing or not a number. Their values are checked by the writer
+// (io/frames.h: sv_frames_output_check), against the output, before any work.
+static int video_option(sv_writer_opts *w, const char *opt, const char *val) {
+    const char **str = !strcmp(opt, "--codec") || !strcmp(opt, "--encoder") ? &w->encoder
+                       : !strcmp(opt, "--preset")                          ? &w->preset
+                       : !strcmp(opt, "--pix-fmt")                         ? &w->pix_fmt
+                       : !strcmp(opt, "--format")                          ? &w->format
+                                                                           : NULL;
+    if (!str && strcmp(opt, "--crf")) return 0;
+    if (!val) return fprintf(stderr, "slimvsr upscale: %s needs a value\n", opt), -1;
+    if (str) *str = val;
+    else if ((w->crf = cli_parse_int(opt, val, 0, 63)) < 0) return -1;
+    else w->crf_set = 1;
+    return 1;
 }
 
 static void print_plan(const char *input, const sv_upscale_plan *p) {
@@ -86,11 +133,11 @@ int cmd_upscale(int argc, char **argv) {
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             help(stdout);
             return 0;
-        } else if (!strcmp(a, "--encoder")) {
-            if (!v) return fprintf(stderr, "slimvsr upscale: --encoder needs a value\n"), 2;
-            o.encoder = v, i++;
+        } else if ((known = video_option(&o.out, a, v)) != 0) {
+            if (known < 0) return 2;
+            i++;
         } else if (!strcmp(a, "-y") || !strcmp(a, "--overwrite")) {
-            o.replace = 1;
+            o.out.replace = 1;
         } else if (!strcmp(a, "--reference")) {
             o.mode = SV_EXEC_REFERENCE;
         } else if (!strcmp(a, "--dry-run")) {
@@ -114,7 +161,7 @@ int cmd_upscale(int argc, char **argv) {
     sv_err e;
     sv_model m;
     const sv_model *use;
-    if (cli_load_model(j.model, j.act, 1, &m, &use) || cli_check_output(pos[1], j.model, pos[0], o.replace)) {
+    if (cli_load_model(j.model, j.act, 1, &m, &use) || cli_check_output(pos[1], j.model, pos[0], o.out.replace)) {
         sv_model_free(&m);
         return 1;
     }

@@ -203,6 +203,11 @@ int main(int argc, char **argv) {
     // write fails with EFBIG and takes the same path as a full disk: an error naming the file, the
     // temporary output removed, the earlier output untouched.
     signal(SIGXFSZ, SIG_IGN);
+    // A closed pipe (upscale ... - | head) would kill the process with SIGPIPE; ignored, the write fails
+    // with EPIPE: an error naming standard output and a non-zero exit.
+    signal(SIGPIPE, SIG_IGN);
+    // SVT-AV1 (upscale --codec libsvtav1) logs to stderr by itself, past libav's log: errors only
+    setenv("SVT_LOG", "1", 0);
     cli_remove_temporaries_on_signal();
     sv_set_warning_handler(print_warning, NULL);
     cli_conv_setup();

@@ -81,7 +81,7 @@ int cli_check_output(const char *output, const char *model_arg, const char *inpu
     const char *model = !model_arg || strcmp(model_arg, "bicubic") ? cli_model_path(model_arg, &e) : NULL;
     const char *inputs[2] = {input, model};
     if (sv_output_check_inputs(output, inputs, 2, &e) ||
-        sv_atomic_check_output(output, replace ? SV_ATOMIC_REPLACE : 0, &e)) {
+        (!sv_path_is_stream(output) && sv_atomic_check_output(output, replace ? SV_ATOMIC_REPLACE : 0, &e))) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return -1;
     }

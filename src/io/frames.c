@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 
 #include "io/frames_internal.h"
 #include "io/libav_util.h"
+#include "io/video_formats.h"
 
 int sv_frame_size_check(const char *name, long long w, long long h, sv_err *e) {
     if (w < 1 || h < 1) return sv_errf(e, "%s: invalid frame size %lldx%lld", name, w, h);
@@ -24,6 +26,10 @@ int sv_frame_size_check(const char *name, long long w, long long h, sv_err *e) {
 
 // ---- reading ----
 
+const char *sv_stream_name(const char *path, int output) {
+    return sv_path_is_stream(path) ? (output ? "standard output" : "standard input") : path;
+}
+
 sv_frame_reader *sv_frames_open(const char *path, sv_err *e) {
     if (!path || !path[0]) {
         sv_errf(e, "no input path given");
@@ -33,19 +39,21 @@ sv_frame_reader *sv_frames_open(const char *path, sv_err *e) {
         sv_errf(e, "%.200s...: input path too long", path);
         return NULL;
     }
+    const int stream = sv_path_is_stream(path);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (!stream && stat(path, &st) != 0) {
         sv_errf(e, "%s: cannot open input: %s", path, strerror(errno));
         return NULL;
     }
     sv_frame_reader *r = sv_calloc(1, sizeof *r, e);
     if (!r) return NULL;
     strcpy(r->path, path);
+    r->depth = 8;
     int rc;
-    if (S_ISDIR(st.st_mode)) {
+    if (!stream && S_ISDIR(st.st_mode)) {
         rc = sv_folder_reader_open(r, e);
     } else {
-        r->video = sv_video_in_open(path, &r->w, &r->h, &r->count, &r->fps_num, &r->fps_den, e);
+        r->video = sv_video_in_open(path, &r->w, &r->h, &r->count, &r->fps_num, &r->fps_den, &r->depth, e);
         rc = r->video ? 0 : -1;
     }
     if (rc) {
@@ -55,6 +63,7 @@ sv_frame_reader *sv_frames_open(const char *path, sv_err *e) {
     return r;
 }
 
+int sv_frames_depth(const sv_frame_reader *r) { return r->depth; }
 int sv_frames_width(const sv_frame_reader *r) { return r->w; }
 int sv_frames_height(const sv_frame_reader *r) { return r->h; }
 int sv_frames_count(const sv_frame_reader *r) { return r->count; }
@@ -135,54 +144,100 @@ int sv_frames_name_cmp(const char *a, const char *b) {
 // ---- writing ----
 
 sv_output_kind sv_frames_output_kind(const char *path) {
+    if (sv_path_is_stream(path)) return SV_OUTPUT_STREAM;
     size_t n = strlen(path);
     if (n && path[n - 1] == '/') return SV_OUTPUT_FOLDER;
+    if (sv_container_of_path(path)) return SV_OUTPUT_VIDEO;
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash + 1 : path, '.');
     if (!dot) return SV_OUTPUT_FOLDER;
-    if (!strcasecmp(dot, ".mp4")) return SV_OUTPUT_MP4;
-    if (!strcasecmp(dot, ".mkv")) return SV_OUTPUT_MKV;
-    static const char *const refused[] = {".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
-                                          ".ts",  ".gif", ".y4m",  ".png", ".jpg", ".jpeg", ".bmp", ".tif",
-                                          ".tiff", ".webp"};
+    static const char *const refused[] = {".avi", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".gif", ".png",
+                                          ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
         if (!strcasecmp(dot, refused[i])) return SV_OUTPUT_REFUSED;
     return SV_OUTPUT_FOLDER;
+}
+
+// The container of a video output: its extension's, or for standard output the format asked for (y4m).
+static const sv_container *output_container(const char *path, sv_output_kind kind, const sv_writer_opts *o,
+                                            sv_err *e) {
+    if (kind == SV_OUTPUT_VIDEO) return sv_container_of_path(path);
+    char names[128];
+    const char *f = o->format ? o->format : "y4m";
+    const sv_container *k = sv_container_find(f);
+    if (!k) sv_errf(e, "standard output: unknown format '%s' (one of %s)", f, sv_container_names(names, sizeof names));
+    return k;
+}
+
+// The checks that need no libav: the kind of output, the options that apply to it, the rate, and a file or
+// folder in the way.
+static int check_kind(const char *path, sv_output_kind kind, int fps_num, int fps_den, const sv_writer_opts *o,
+                      sv_err *e) {
+    char names[128];
+    if (kind == SV_OUTPUT_REFUSED)
+        return sv_errf(e, "%s: unsupported output format; name a video file (%s), - for standard output or a "
+                          "folder for PNG frames", path, sv_container_names(names, sizeof names));
+    if (fps_num < 0 || fps_den < 0) return sv_errf(e, "%s: invalid frame rate %d/%d", path, fps_num, fps_den);
+    if (o->format && kind != SV_OUTPUT_STREAM)
+        return sv_errf(e, "%s: format '%s' applies only to standard output (-); a file's extension names its "
+                          "container", path, o->format);
+    if (kind == SV_OUTPUT_FOLDER && o->encoder && strcmp(o->encoder, "png"))
+        return sv_errf(e, "%s: encoder '%s' does not apply to a folder of PNG frames", path, o->encoder);
+    if (kind == SV_OUTPUT_FOLDER && (o->crf_set || o->preset || o->pix_fmt))
+        return sv_errf(e, "%s: %s does not apply to a folder of PNG frames", path,
+                       o->crf_set ? "crf" : o->preset ? "preset" : "pixel format");
+    // A file where a folder goes (or the reverse) would only fail at the final rename, after all the work.
+    struct stat st;
+    if (kind != SV_OUTPUT_STREAM && stat(path, &st) == 0 && S_ISDIR(st.st_mode) != (kind == SV_OUTPUT_FOLDER))
+        return sv_errf(e, "%s: exists and is %s", path, S_ISDIR(st.st_mode) ? "a folder" : "not a folder");
+    return 0;
+}
+
+int sv_frames_output_check(const char *path, int w, int h, int fps_num, int fps_den, const sv_writer_opts *o,
+                           sv_err *e) {
+    const sv_writer_opts none = {0};
+    if (!o) o = &none;
+    if (!path || !path[0]) return sv_errf(e, "no output path given");
+    const char *name = sv_stream_name(path, 1);
+    const sv_output_kind kind = sv_frames_output_kind(path);
+    if (sv_frame_size_check(name, w, h, e) || check_kind(path, kind, fps_num, fps_den, o, e)) return -1;
+    if (kind == SV_OUTPUT_FOLDER) return 0;
+    const sv_container *k = output_container(path, kind, o, e);
+    if (!k) return -1;
+    if (fps_num == 0 || fps_den == 0) fps_num = 25, fps_den = 1;
+    sv_video_out *v = sv_video_out_open(NULL, kind == SV_OUTPUT_STREAM, name, k, o, w, h, fps_num, fps_den, e);
+    sv_video_out_free(v);
+    return v ? 0 : -1;
+}
+
+// Publishes the output: the temporary renamed onto the final name, or standard output flushed.
+static int out_commit(sv_frame_writer *wr, sv_err *e) {
+    if (!wr->stream) return sv_atomic_commit(&wr->out, e);
+    if (fflush(wr->out.f) != 0 || ferror(wr->out.f))
+        return sv_errf(e, "%s: write failed: %s", wr->out.final_path, strerror(errno));
+    return 0;
+}
+
+static void out_abort(sv_frame_writer *wr) {
+    if (!wr->stream) sv_atomic_abort(&wr->out);
+}
+
+// Standard output as the writer's file: nothing to register, rename or remove.
+static void open_stream(sv_frame_writer *wr) {
+    wr->stream = 1;
+    wr->out.f = stdout;
+    wr->out.slot = -1;
+    snprintf(wr->out.final_path, sizeof wr->out.final_path, "%s", sv_stream_name("-", 1));
 }
 
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
                                        const sv_writer_opts *o, sv_err *e) {
     const sv_writer_opts none = {0};
     if (!o) o = &none;
-    const char *encoder = o->encoder;
     const int flags = o->replace ? SV_ATOMIC_REPLACE : 0;
-    if (!path || !path[0]) {
-        sv_errf(e, "no output path given");
-        return NULL;
-    }
-    if (sv_frame_size_check(path, w, h, e)) return NULL;
-    sv_output_kind sink = sv_frames_output_kind(path);
-    if (sink == SV_OUTPUT_REFUSED) {
-        sv_errf(e, "%s: unsupported output format; name a .mp4 file (H.264), a .mkv file (lossless FFV1) or a "
-                   "folder for PNG frames",
-                path);
-        return NULL;
-    }
-    if (fps_num < 0 || fps_den < 0) {
-        sv_errf(e, "%s: invalid frame rate %d/%d", path, fps_num, fps_den);
-        return NULL;
-    }
+    if (sv_frames_output_check(path, w, h, fps_num, fps_den, o, e)) return NULL;
     if (fps_num == 0 || fps_den == 0) fps_num = 25, fps_den = 1;
-    // A file where a folder goes (or the reverse) would only fail at the final rename, after all the work.
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) != (sink == SV_OUTPUT_FOLDER)) {
-        sv_errf(e, "%s: exists and is %s", path, S_ISDIR(st.st_mode) ? "a folder" : "not a folder");
-        return NULL;
-    }
-    if (sink == SV_OUTPUT_FOLDER && encoder && strcmp(encoder, "png")) {
-        sv_errf(e, "%s: encoder '%s' does not apply to a folder of PNG frames", path, encoder);
-        return NULL;
-    }
+    const sv_output_kind sink = sv_frames_output_kind(path);
     sv_frame_writer *wr = sv_calloc(1, sizeof *wr, e);
     if (!wr) return NULL;
     wr->w = w;
@@ -194,14 +249,18 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
         }
         return wr;
     }
-    if (sv_atomic_open_file(&wr->out, path, flags, e)) {
+    if (sink == SV_OUTPUT_STREAM) {
+        open_stream(wr);
+    } else if (sv_atomic_open_file(&wr->out, path, flags, e)) {
         free(wr);
         return NULL;
     }
-    wr->video = sv_video_out_open(wr->out.f, path, sink == SV_OUTPUT_MP4 ? "mp4" : "matroska", encoder, w, h, fps_num,
-                                  fps_den, e);
+    const sv_container *k = output_container(path, sink, o, e);
+    wr->video = k ? sv_video_out_open(wr->out.f, wr->stream, wr->stream ? wr->out.final_path : path, k, o, w, h,
+                                      fps_num, fps_den, e)
+                  : NULL;
     if (!wr->video) {
-        sv_atomic_abort(&wr->out);
+        out_abort(wr);
         free(wr);
         return NULL;
     }
@@ -227,9 +286,9 @@ int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e) {
         wr->video = NULL;
     }
     if (rc == 0)
-        rc = sv_atomic_commit(&wr->out, e);  // removes the temporary itself on failure
+        rc = out_commit(wr, e);  // removes the temporary itself on failure
     else
-        sv_atomic_abort(&wr->out);
+        out_abort(wr);
     free(wr);
     return rc;
 }
@@ -237,7 +296,7 @@ int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e) {
 void sv_frames_writer_abort(sv_frame_writer *wr) {
     if (!wr) return;
     sv_video_out_free(wr->video);
-    sv_atomic_abort(&wr->out);
+    out_abort(wr);
     free(wr);
 }
 

@@ -3,14 +3,19 @@
 //
 // Input:  a folder of PNG or JPEG frames, or any video file libavformat opens (decoded with libavcodec,
 //         converted to RGB24 with swscale).
-// Output: "*.mp4" -> H.264 (libx264, CRF 17), "*.mkv" -> FFV1 (lossless RGB), any other path -> a folder
-//         of PNG frames. Output is written under a temporary name beside the final path and only appears
-//         under the final name in sv_frames_writer_finish (see io/atomic_file.h).
+// Output: a video file by its extension (io/video_formats.h: .mp4/.mov -> H.264 (libx264, CRF 17),
+//         .mkv -> FFV1 (lossless RGB), .webm -> VP9, .y4m -> raw frames; the encoder, CRF, preset and pixel
+//         format can be chosen), "-": standard output (a y4m stream, or the container of sv_writer_opts
+//         .format), any other path -> a folder of PNG frames. A file or folder is written under a
+//         temporary name beside the final path and only appears under the final name in
+//         sv_frames_writer_finish (see io/atomic_file.h).
+// "-" as an input or output path is standard input or output (sv_path_is_stream).
 //
 // Readers and writers hold one frame at a time (plus what the codec keeps internally). Every failure
 // returns -1 or NULL with a one-line message in e that names the file.
 #pragma once
 #include "core/error.h"
+#include "io/paths.h"
 
 // Largest frame side accepted anywhere (input or output).
 #define SV_FRAME_MAX_SIDE 16384
@@ -31,6 +36,7 @@ typedef struct sv_frame_reader sv_frame_reader;
 // (a.jpg, a.JPEG), which would be written under one name (sv_frames_write). All frames have the size of
 // the first; another size is an error of sv_frames_read. For a video the first frame is decoded here, so
 // that width and height are those of the decoded pictures; a later frame of another size is an error too.
+// "-": standard input, read as a video stream (y4m, or anything libavformat can probe from a pipe).
 sv_frame_reader *sv_frames_open(const char *path, sv_err *e);
 // The order of frame and clip names ("natural" order): runs of ASCII digits compare as numbers (leading
 // zeros aside), other bytes as unsigned bytes (a digit run ranks where the digits do: after '.', before
@@ -48,6 +54,9 @@ int sv_frames_is_png_name(const char *name);
 int sv_frames_is_jpeg_name(const char *name);
 // 1 when a file name is taken for a frame of a folder: a PNG or a JPEG name.
 int sv_frames_is_frame_name(const char *name);
+// Bits per sample of the input: a video's decoded pixel format (10 for yuv420p10le), 8 for a folder.
+// (Frames still cross this API as 8-bit RGB; a writer takes it to choose a deeper default pixel format.)
+int sv_frames_depth(const sv_frame_reader *r);
 int sv_frames_width(const sv_frame_reader *r);
 int sv_frames_height(const sv_frame_reader *r);
 // 1 when r reads a video file, 0 for a folder of frames.
@@ -72,30 +81,54 @@ void sv_frames_close(sv_frame_reader *r);
 
 // ---- writing ----
 
-// What an output path becomes, by its extension (any case): .mp4, .mkv, another video or image extension
-// (refused), or anything else (and any path ending in '/'): a folder of PNG frames.
-typedef enum { SV_OUTPUT_FOLDER, SV_OUTPUT_MP4, SV_OUTPUT_MKV, SV_OUTPUT_REFUSED } sv_output_kind;
+// What an output path becomes: "-" (standard output), a video by its extension (a container of
+// io/video_formats.h), another video or image extension (.avi, .png, ...: refused, it would otherwise become
+// a folder with a misleading name), or anything else (and any path ending in '/'): a folder of PNG frames.
+typedef enum { SV_OUTPUT_FOLDER, SV_OUTPUT_VIDEO, SV_OUTPUT_STREAM, SV_OUTPUT_REFUSED } sv_output_kind;
 sv_output_kind sv_frames_output_kind(const char *path);
 
 typedef struct sv_frame_writer sv_frame_writer;
 
-// Creates the output; w, h is the frame size, fps_num/fps_den the frame rate for video (0 -> 25/1; it is
-// ignored for folders). Fails when the output exists (but an empty folder), when its directory is missing
-// or not writable, for sizes over
-// SV_FRAME_MAX_SIDE, and for paths ending in a video or image extension other than .mp4/.mkv (.avi, .mov,
-// .webm, .png, ...), which would otherwise become a folder with a misleading name.
-// H.264 needs even sizes for 4:2:0; an odd width or height is encoded as 4:4:4 (High 4:4:4 profile, which
-// fewer players support) instead of failing.
-sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, int fps_den, sv_err *e);
-// How to write: the encoder ("libx264" or "mpeg4" for .mp4; "ffv1", "libx264" or "mpeg4" for .mkv; "png"
-// or NULL for a folder. NULL: the default (.mkv: ffv1; .mp4: libx264, or mpeg4 with a warning (core/warn.h)
-// when this libavcodec lacks libx264); mpeg4 needs an even width and height), and whether an existing
-// output may be replaced (a file; a folder only when slimvsr wrote it: see io/atomic_file.h). Without
-// `replace` an existing output (but an empty folder) is refused when the writer is created.
+// How to write (all zero: the defaults). A folder takes only replace (and encoder "png"): the video
+// options set for a folder are refused.
+//   encoder:  an encoder of io/video_formats.h's table that fits the container (NULL: the container's
+//             default: libx264 for .mp4/.mov, or mpeg4 with a warning (core/warn.h) when this libavcodec
+//             lacks libx264; ffv1 for .mkv; libvpx-vp9 for .webm; wrapped_avframe (raw frames) for .y4m);
+//             "png" for a folder.
+//   crf:      constant-quality level when crf_set, in the encoder's range (libx264 default: 17).
+//   preset:   the encoder's speed preset (libx264: ultrafast ... placebo, default medium; libsvtav1: 0-13).
+//   pix_fmt:  libav's name ("yuv420p", "yuv420p10le", "yuv444p", "rgb24", ...), one the encoder takes
+//             (NULL: yuv420p, or yuv420p10le when depth > 8 and the encoder takes it; yuv444p for odd
+//             sizes; ffv1: bgr0, lossless RGB; prores_ks: yuv422p10le). A 4:2:0 or 4:2:2 format needs even
+//             sides.
+//   format:   the container of standard output ("-"): a name or muxer of video_formats.h (NULL: y4m);
+//             refused for a file, whose extension names it. MP4 and MOV are written fragmented there
+//             (a stream cannot be rewound to write the index at the start).
+//   depth:    bits per sample of the input (sv_frames_depth; 0: 8), for the default pixel format.
+//   replace:  an existing output may be replaced (a file; a folder only when slimvsr wrote it: see
+//             io/atomic_file.h). Without it an existing output (but an empty folder) is refused when the
+//             writer is created.
 typedef struct {
     const char *encoder;
     int replace;
+    int crf_set, crf;
+    const char *preset, *pix_fmt, *format;
+    int depth;
 } sv_writer_opts;
+
+// Checks everything about an output that can be checked before it exists: its kind, the options above
+// (the table's pairs, then libav's: the encoder is in this libavcodec, it takes the pixel format, and the
+// container takes it, by starting the encoder and the muxer on nothing), the frame size and rate, and a
+// file or folder that is in the way. Creates nothing. Returns 0 or -1 with a message naming the output and
+// the value at fault.
+int sv_frames_output_check(const char *path, int w, int h, int fps_num, int fps_den, const sv_writer_opts *o,
+                           sv_err *e);
+// Runs sv_frames_output_check, then creates the output (so a refusal leaves nothing behind); w, h is the frame
+// size, fps_num/fps_den the frame rate for video (0 -> 25/1; it is ignored for folders). Also fails when the
+// output exists (but an empty folder), or its directory is missing or not writable.
+// H.264 needs even sizes for 4:2:0; an odd width or height is encoded as 4:4:4 (High 4:4:4 profile, which
+// fewer players support) instead of failing; mpeg4 needs an even width and height.
+sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, int fps_den, sv_err *e);
 // The same as sv_frames_create with options (NULL: the defaults, as sv_frames_create).
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
                                        const sv_writer_opts *o, sv_err *e);
@@ -104,12 +137,12 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
 // instead (a JPEG folder's frame 7.jpg becomes 7.png: outputs are always PNG); a name used twice is an
 // error. Ignored for video.
 int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
-// Flushes the encoder, writes the trailer, fsyncs and renames the output onto its final name. Frees wr,
-// on success and on failure (a failure removes the temporary output).
+// Flushes the encoder, writes the trailer, fsyncs and renames the output onto its final name (standard
+// output: flushes it). Frees wr, on success and on failure (a failure removes the temporary output).
 int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e);
 // Removes the temporary output and frees wr. NULL is allowed.
 void sv_frames_writer_abort(sv_frame_writer *wr);
-// Name of the encoder in use ("libx264", "mpeg4", "ffv1", "png").
+// Name of the encoder in use ("libx264", "ffv1", "wrapped_avframe", ..., "png").
 const char *sv_frames_writer_codec(const sv_frame_writer *wr);
 
 // ---- libav logging ----

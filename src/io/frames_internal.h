@@ -4,6 +4,7 @@
 #pragma once
 #include "io/atomic_file.h"
 #include "io/frames.h"
+#include "io/video_formats.h"
 
 typedef struct sv_video_in sv_video_in;
 typedef struct sv_video_out sv_video_out;
@@ -12,6 +13,7 @@ struct sv_frame_reader {
     char path[4096];
     int w, h, count;
     int fps_num, fps_den;  // 0/0 when unknown
+    int depth;             // bits per sample (sv_frames_depth)
     // folder of frames
     char **names;  // file names in sv_frames_name_cmp order
     int n_names, next;
@@ -22,7 +24,9 @@ struct sv_frame_reader {
 };
 
 struct sv_frame_writer {
-    sv_atomic out;  // the temporary file or folder, published by sv_atomic_commit
+    sv_atomic out;  // the temporary file or folder, published by sv_atomic_commit; standard output:
+                    // out.f is stdout and out.final_path names it, nothing is registered or renamed
+    int stream;     // 1: standard output
     int w, h;
     long long frames;     // frames written so far
     sv_video_out *video;  // NULL for folder output
@@ -35,16 +39,22 @@ void sv_folder_reader_free(sv_frame_reader *r);
 // Folder output: writes one PNG into wr->out's temporary folder, fsynced (a .jpg/.jpeg name as .png).
 int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
 
-// Video input. Decodes the first frame at once so that *w, *h are the pictures' true size.
+// Video input. Decodes the first frame at once so that *w, *h are the pictures' true size. path "-":
+// standard input. *depth: bits per sample of the decoded pictures.
 sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int *fps_num, int *fps_den,
-                              sv_err *e);
+                              int *depth, sv_err *e);
 int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e);
 void sv_video_in_close(sv_video_in *v);
 
-// Video output into the open file f (an sv_atomic temporary); path names the final output in messages.
-// container: "mp4" or "matroska"; encoder: "libx264", "mpeg4" or "ffv1" (NULL: the container's default).
-sv_video_out *sv_video_out_open(FILE *f, const char *path, const char *container, const char *encoder, int w,
-                                int h, int fps_num, int fps_den, sv_err *e);
+// The name of a path in messages: "standard input" / "standard output" for "-", else the path itself.
+const char *sv_stream_name(const char *path, int output);
+
+// Video output into f: an sv_atomic temporary (seekable), standard output (stream: written in order,
+// never rewound; MP4/MOV fragmented), or NULL: nothing is written (sv_frames_output_check starts the
+// encoder and the muxer this way to see them refuse). name names the output in messages. The options are
+// checked against io/video_formats.h's table first.
+sv_video_out *sv_video_out_open(FILE *f, int stream, const char *name, const sv_container *k,
+                                const sv_writer_opts *o, int w, int h, int fps_num, int fps_den, sv_err *e);
 int sv_video_out_write(sv_video_out *v, const unsigned char *rgb, sv_err *e);
 // Drains the encoder and writes the trailer (the caller then commits the file).
 int sv_video_out_finish(sv_video_out *v, sv_err *e);

@@ -10,9 +10,12 @@ static int same_node(const struct stat *a, const struct stat *b) {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
+int sv_path_is_stream(const char *path) { return path && !strcmp(path, "-"); }
+
 int sv_path_covers(const char *out, const char *in) {
     struct stat so, si;
-    if (!out || !in || stat(out, &so) != 0 || stat(in, &si) != 0) return 0;
+    if (!out || !in || sv_path_is_stream(out) || sv_path_is_stream(in)) return 0;
+    if (stat(out, &so) != 0 || stat(in, &si) != 0) return 0;
     if (same_node(&so, &si)) return 1;
     if (!S_ISDIR(so.st_mode)) return 0;
     // in lies inside out when one of its folders is out: walk up from in's real path, comparing inodes (so

@@ -6,16 +6,22 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/frames_internal.h"
 #include "io/libav_util.h"
 
+#define PIPE_BUFFER (1 << 16)
+
 struct sv_video_in {
     char *path;
+    AVIOContext *pipe;     // standard input (ours to free), or NULL for a file
+    long long pipe_bytes;  // bytes read from standard input so far
     AVFormatContext *fmt;
     AVCodecContext *dec;
     int stream;
@@ -105,6 +111,32 @@ static int convert(sv_video_in *v, unsigned char *rgb, sv_err *e) {
     return 0;
 }
 
+// Standard input, counting its bytes (so that an empty stream can be told from one that is not a video).
+static int pipe_read(void *opaque, uint8_t *buf, int n) {
+    sv_video_in *v = opaque;
+    ssize_t got;
+    do got = read(STDIN_FILENO, buf, (size_t)n);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) return AVERROR(errno);
+    if (got == 0) return AVERROR_EOF;
+    v->pipe_bytes += got;
+    return (int)got;
+}
+
+// Opens the container: the file at path, or standard input through pipe_read.
+static int open_input(sv_video_in *v, const char *path, int stream) {
+    if (!stream) return avformat_open_input(&v->fmt, path, NULL, NULL);
+    unsigned char *buf = av_malloc(PIPE_BUFFER);
+    if (!buf || !(v->pipe = avio_alloc_context(buf, PIPE_BUFFER, 0, v, pipe_read, NULL, NULL))) {
+        av_free(buf);
+        return AVERROR(ENOMEM);
+    }
+    if (!(v->fmt = avformat_alloc_context())) return AVERROR(ENOMEM);
+    v->fmt->pb = v->pipe;
+    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    return avformat_open_input(&v->fmt, "pipe:", NULL, NULL);  // frees fmt on failure
+}
+
 // Frame count: the container's, or duration x rate, or -1.
 static int frame_count(const AVFormatContext *fmt, const AVStream *st, int num, int den) {
     if (st->nb_frames > 0 && st->nb_frames <= INT_MAX) return (int)st->nb_frames;
@@ -119,16 +151,22 @@ static int frame_count(const AVFormatContext *fmt, const AVStream *st, int num, 
 }
 
 sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int *fps_num, int *fps_den,
-                              sv_err *e) {
+                              int *depth, sv_err *e) {
     sv_libav_init();
     sv_libav_clear_log();
     sv_video_in *v = sv_calloc(1, sizeof *v, e);
     if (!v) return NULL;
+    const int stream = sv_path_is_stream(path);
+    path = sv_stream_name(path, 0);  // in messages
     if (!(v->path = strdup(path))) {
         sv_errf(e, "%s: out of memory", path);
         goto fail;
     }
-    int rc = avformat_open_input(&v->fmt, path, NULL, NULL);
+    int rc = open_input(v, path, stream);
+    if (rc < 0 && stream && v->pipe_bytes == 0) {
+        sv_errf(e, "%s: no data (an empty stream; pipe a video into it, e.g. ffmpeg ... -f yuv4mpegpipe -)", path);
+        goto fail;
+    }
     if (rc < 0) {
         av_fail(v, rc, "cannot open video", e);
         goto fail;
@@ -191,6 +229,8 @@ sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int 
     }
     AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
     sv_libav_tidy_rate(rate, fps_num, fps_den);
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(v->frame->format);
+    *depth = d ? d->comp[0].depth : 8;
     *w = v->w;
     *h = v->h;
     *count = frame_count(v->fmt, st, *fps_num, *fps_den);
@@ -221,6 +261,10 @@ void sv_video_in_close(sv_video_in *v) {
     av_packet_free(&v->pkt);
     avcodec_free_context(&v->dec);
     avformat_close_input(&v->fmt);
+    if (v->pipe) {
+        av_freep(&v->pipe->buffer);
+        avio_context_free(&v->pipe);
+    }
     free(v->path);
     free(v);
 }

@@ -21,6 +21,7 @@
 #include "core/memory.h"
 #include "io/frames.h"
 #include "io/paths.h"
+#include "io/video_formats.h"
 #include "model/profile.h"
 #include "ops/pixels.h"
 #include "pipeline/clip_stream.h"
@@ -167,13 +168,17 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
     *lookahead = la;
 }
 
-// The write thread's two 8-bit output frames and the encoder's state, by the output's kind.
-static size_t output_bytes(const char *output, const char *encoder, int w4, int h4) {
+// The write thread's two 8-bit output frames and the encoder's state, by the output's kind (the encoders
+// other than FFV1 and raw frames are counted as libx264, which was measured; they were not).
+static size_t output_bytes(const char *output, const sv_writer_opts *o, int w4, int h4) {
     const size_t px = (size_t)w4 * h4;
     const sv_output_kind kind = sv_frames_output_kind(output);
-    const int video = kind == SV_OUTPUT_MP4 || kind == SV_OUTPUT_MKV;
-    const int ffv1 = encoder ? !strcmp(encoder, "ffv1") : kind == SV_OUTPUT_MKV;
-    return 2 * 3 * px + (!video ? 0 : px * (ffv1 ? FFV1_BYTES_PER_PIXEL : X264_BYTES_PER_PIXEL));
+    const sv_container *k = kind == SV_OUTPUT_VIDEO ? sv_container_of_path(output)
+                            : kind == SV_OUTPUT_STREAM ? sv_container_find(o->format ? o->format : "y4m") : NULL;
+    const char *codec = o->encoder ? o->encoder : k ? k->codec : NULL;
+    const size_t per_px = !k || !codec || !strcmp(codec, "wrapped_avframe") ? 0
+                          : !strcmp(codec, "ffv1") ? FFV1_BYTES_PER_PIXEL : X264_BYTES_PER_PIXEL;
+    return 2 * 3 * px + px * per_px;
 }
 
 // The refusal: "IN: CLAIM; LIMIT: FIX", LIMIT: what is available, or the budget that --max-memory sets
@@ -230,7 +235,7 @@ static int plan_job(const sv_model *m, const char *input, const char *output, in
                     sv_upscale_plan *pl, sv_err *e) {
     const int h = pl->h, w = pl->w;
     const sv_mem_avail av = sv_mem_available();
-    const size_t out = output_bytes(output, o->encoder, SV_SCALE * w, SV_SCALE * h) + JOB_SLACK_BYTES;
+    const size_t out = output_bytes(output, &o->out, SV_SCALE * w, SV_SCALE * h) + JOB_SLACK_BYTES;
     size_t budget = o->mem_budget ? o->mem_budget : default_budget(av);
     if (budget > av.bytes) budget = av.bytes;
     window_cost c;
@@ -299,14 +304,18 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
     return 0;
 }
 
-// Opens the input and plans the job (plan_job) after the checks that need no frame.
+// Opens the input and plans the job (plan_job) after the checks that need no frame; *out: the writer's
+// options with the input's depth.
 static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, const char *output,
-                                      const sv_upscale_opts *o, sv_upscale_plan *pl, sv_err *e) {
+                                      const sv_upscale_opts *o, sv_upscale_plan *pl, sv_writer_opts *out,
+                                      sv_err *e) {
     const char *inputs[1] = {input};
     if (sv_output_check_inputs(output, inputs, 1, e)) return NULL;
     sv_frame_reader *rd = sv_frames_open(input, e);
     if (!rd) return NULL;
     *pl = (sv_upscale_plan){.w = sv_frames_width(rd), .h = sv_frames_height(rd), .count = sv_frames_count(rd)};
+    *out = o->out;
+    out->depth = sv_frames_depth(rd);
     if (sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
         plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
         sv_frames_close(rd);
@@ -317,27 +326,33 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
 
 int sv_upscale_dry_run(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o,
                        sv_upscale_plan *plan, sv_err *e) {
-    sv_frame_reader *rd = open_and_plan(m, input, output, o, plan, e);
+    sv_writer_opts out;
+    sv_frame_reader *rd = open_and_plan(m, input, output, o, plan, &out, e);
     if (!rd) return -1;
+    int num = 0, den = 0;
+    sv_frames_fps_rational(rd, &num, &den);
+    const int rc = sv_frames_output_check(output, SV_SCALE * plan->w, SV_SCALE * plan->h, num, den, &out, e);
     sv_frames_close(rd);
-    return 0;
+    return rc;
 }
 
 int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e) {
     sv_upscale_plan pl;
-    sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, e);
+    sv_writer_opts out;
+    sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, &out, e);
     if (!rd) return -1;
     const int w = pl.w, h = pl.h;
     int num = 0, den = 0, rc = -1;
     sv_frames_fps_rational(rd, &num, &den);
     sv_runner *run = NULL;
-    sv_frame_writer *wr = NULL;
     sv_clip_window win = {0};
-    if (sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
-        !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e)) ||
-        !(wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den,
-                                     &(sv_writer_opts){o->encoder, o->replace}, e)))
+    // the writer first: it refuses a bad output before the window and the runner take their memory
+    sv_frame_writer *wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den, &out, e);
+    if (!wr || sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
+        !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e))) {
+        sv_frames_writer_abort(wr);
         goto done;
+    }
     rc = stream_to(&win, run, wr, o, pl.count, e);  // finishes or aborts wr
 done:
     if (o->profile && run) sv_runner_profile_add(o->profile, run);

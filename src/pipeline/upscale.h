@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "io/frames.h"
 #include "model/basicvsr.h"
 #include "model/runner.h"
 #include "pipeline/progress.h"
@@ -28,8 +29,8 @@ typedef struct {
                             // mem_budget, sv_upscale_plan_chunk counts the runner's default
     sv_progress progress;   // reports "upscale" frames as they are written (from the writer thread)
     sv_exec_mode mode;      // SV_EXEC_FAST normally
-    const char *encoder;    // NULL: default for the output's extension
-    int replace;            // an existing output may be replaced (a folder only if slimvsr wrote it)
+    sv_writer_opts out;     // the encoder, its CRF, preset and pixel format, the container of standard
+                            // output, -y (io/frames.h); out.depth is the input's, set by sv_upscale
     sv_runner_profile *profile;  // when not NULL, receives the runner's stage times at the end
 } sv_upscale_opts;
 
@@ -49,7 +50,9 @@ void sv_runner_profile_add(sv_runner_profile *sum, const sv_runner *r);
 
 void sv_upscale_opts_default(sv_upscale_opts *o);
 // Returns 0, or -1 with a message naming the file at fault; on failure no output is left behind. The output
-// is never the input and never a folder holding it (io/paths.h); it is refused before any work.
+// is never the input and never a folder holding it (io/paths.h); it is refused before any work, and so is
+// an output the writer would refuse (sv_frames_output_check: the encoder, the container, the options).
+// input "-": standard input (a video stream); output "-": standard output (io/frames.h).
 int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e);
 // A folder's frame count is exact; a video's is the container's estimate, so the window is planned for
 // some more (10% + 2, at most INT_MAX). count <= 0 (unknown) is returned as it is.
@@ -60,8 +63,9 @@ typedef struct {
     int chunk, lookahead, tile_rows;  // tile_rows: LR rows per reconstruction tile (h: the whole frame)
     size_t peak, budget;              // the job's estimated peak bytes; the bytes it was planned within
 } sv_upscale_plan;
-// Opens the input, plans the job as sv_upscale would, and closes it: runs nothing, writes nothing. Fails as
-// sv_upscale would before reading any frame (a job that cannot fit in the budget included).
+// Opens the input, plans the job as sv_upscale would, checks the output (sv_frames_output_check) and closes
+// the input: runs nothing, writes nothing. Fails as sv_upscale would before its first frame is upscaled (a
+// job that cannot fit in the budget included).
 int sv_upscale_dry_run(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o,
                        sv_upscale_plan *plan, sv_err *e);
 // Chunk size and lookahead sv_upscale would choose for frames of h x w and a clip of count frames (-1 unknown).
