@@ -18,7 +18,8 @@
 #
 # Environment: SLIMVSR (default build/slimvsr), FRAMETOOL (default build/tests/tools/frametool),
 # DATA (default ../shared/data), OUT (default bench/work/flow-ablation), FEAT (32), BLOCKS (10),
-# ITERS (1000; about 4.5 s a step for the learned arm at the defaults, 2 threads, Zen 4), FREEZE (ITERS/4), SEQ (5: the 3-frame triplets need mirroring), PATCH (64), BATCH (4),
+# ITERS (1000; about 4.5 s a step for the learned arm at the defaults, 2 threads, Zen 4),
+# FREEZE (ITERS/4), SEQ (5: the 3-frame triplets need mirroring), PATCH (64), BATCH (4),
 # THREADS (2), SEED (1), VAL_FRAMES (8), TEST (0).
 set -euo pipefail
 export SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
