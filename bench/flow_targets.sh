@@ -16,6 +16,8 @@
 #     16 frames of sam2-bedroom (hand-held camera), cutie-bike (4 frames) and the 26 davis-triplets (3
 #     frames each: dancers, boxers, animals, vehicles: non-rigid motion). With --test, also the first 16
 #     frames of test/davis-selfie: report on it, choose nothing on it.
+#   - still: the mean |flow| (px) on four identical copies of cutie-judo's first LR frame, where the true
+#     flow is exactly 0 (a still camera over a still scene).
 # LR frames are made once with frametool's MATLAB-bicubic x4 (cached under WORK).
 #
 # Environment: SLIMVSR (default build/slimvsr), FRAMETOOL (default build/tests/tools/frametool),
@@ -53,10 +55,16 @@ lr cutie-judo "$DATA/val/cutie-judo" 16
 lr bedroom "$DATA/train/sam2-bedroom" 16
 lr bike "$DATA/train/cutie-bike" 16
 for d in "$DATA/train/davis-triplets"/*/; do lr "davis-triplets/$(basename "$d")" "$d" 3; done
+still=$WORK/lr/still
+if [ ! -d "$still" ]; then
+    mkdir -p "$still.tmp"
+    for i in 0 1 2 3; do cp "$WORK/lr/cutie-judo/$(ls "$WORK/lr/cutie-judo" | head -n 1)" "$still.tmp/0000000$i.png"; done
+    mv "$still.tmp" "$still"
+fi
 if [ $TEST = 1 ]; then lr davis-selfie "$DATA/test/davis-selfie" 16; CLIPS+=(davis-selfie); fi
 
-echo "| model | held-out EPE (px) | zero flow | $(printf '%s (flow / zero / translation, share) | ' "${CLIPS[@]}")"
-echo "|---|---:|---:|$(printf -- '---|%.0s' "${CLIPS[@]}")"
+echo "| model | held-out EPE (px) | zero flow | $(printf '%s (flow / zero / translation, share) | ' "${CLIPS[@]}")still: mean |flow| (px) |"
+echo "|---|---:|---:|$(printf -- '---|%.0s' "${CLIPS[@]}")---:|"
 for m in "$@"; do
     mopt=(-m "$m")
     syn=$("$S" train-flow --eval "${mopt[@]}" --photos "$PHOTOS" --patch 64 --eval-pairs "$EVAL_PAIRS" --seed "$SEED" \
@@ -69,5 +77,7 @@ j=json.load(sys.stdin); z, f, t = j["photo_zero"], j["photo_model"], j["photo_tr
 share = "%.0f%%" % (100 * (z - f) / (z - t)) if z - t > 1e-9 else ("better than zero" if f < z else "worse than zero")
 print(" %.5f / %.5f / %.5f, %s |" % (f, z, t, share))')
     done
+    row+=$("$S" train-flow --eval "${mopt[@]}" --data "$still" --threads "$THREADS" --json |
+           python3 -c 'import json,sys; print(" %.3f |" % json.load(sys.stdin)["flow_mag"])')
     echo "$row"
 done
