@@ -209,15 +209,12 @@ static int flow_own_option(void *ud, const char *a, const char *v, int *takes, i
 int cmd_train_flow(int argc, char **argv) {
     flow_args f = {0};
     sv_flowtrain_opts_default(&f.o);
+    const double unsupervised_lr = f.o.run.lr;
     f.o.run.lr = NAN;  // not given: the default of the mode, below
     cli_run_args c = {.cmd = "train-flow", .usage = usage, .run = &f.o.run, .has_iters = 1};
     int r = cli_parse_run_args(&c, argc, argv, flow_own_option, &f);
     if (r) return r == 1 ? 0 : r;
-    if (isnan(f.o.run.lr)) {
-        sv_flowtrain_opts d;
-        sv_flowtrain_opts_default(&d);
-        f.o.run.lr = f.o.supervised ? SV_FLOW_SUPERVISED_LR : d.run.lr;
-    }
+    if (isnan(f.o.run.lr)) f.o.run.lr = f.o.supervised ? SV_FLOW_SUPERVISED_LR : unsupervised_lr;
     if (f.eval) {
         cli_set_threads(c.threads);
         return run_eval(&f);

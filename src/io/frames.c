@@ -158,14 +158,12 @@ sv_output_kind sv_frames_output_kind(const char *path) {
     return SV_OUTPUT_FOLDER;
 }
 
-// The container of a video output: its extension's, or for standard output the format asked for (y4m).
-static const sv_container *output_container(const char *path, sv_output_kind kind, const sv_writer_opts *o,
-                                            sv_err *e) {
-    if (kind == SV_OUTPUT_VIDEO) return sv_container_of_path(path);
+// The container of a video output (sv_output_container), or NULL with a message: an unknown --format.
+static const sv_container *output_container(const char *path, const sv_writer_opts *o, sv_err *e) {
+    const sv_container *k = sv_output_container(path, o);
     char names[128];
-    const char *f = o->format ? o->format : "y4m";
-    const sv_container *k = sv_container_find(f);
-    if (!k) sv_errf(e, "standard output: unknown format '%s' (one of %s)", f, sv_container_names(names, sizeof names));
+    if (!k) sv_errf(e, "standard output: unknown format '%s' (one of %s)", o->format,
+                    sv_container_names(names, sizeof names));
     return k;
 }
 
@@ -202,7 +200,7 @@ int sv_frames_output_check(const char *path, int w, int h, int fps_num, int fps_
     const sv_output_kind kind = sv_frames_output_kind(path);
     if (sv_frame_size_check(name, w, h, e) || check_kind(path, kind, fps_num, fps_den, o, e)) return -1;
     if (kind == SV_OUTPUT_FOLDER) return 0;
-    const sv_container *k = output_container(path, kind, o, e);
+    const sv_container *k = output_container(path, o, e);
     if (!k) return -1;
     if (fps_num == 0 || fps_den == 0) fps_num = 25, fps_den = 1;
     sv_video_out *v = sv_video_out_open(NULL, kind == SV_OUTPUT_STREAM, name, k, o, w, h, fps_num, fps_den, e);
@@ -255,7 +253,7 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
         free(wr);
         return NULL;
     }
-    const sv_container *k = output_container(path, sink, o, e);
+    const sv_container *k = output_container(path, o, e);
     wr->video = k ? sv_video_out_open(wr->out.f, wr->stream, wr->stream ? wr->out.final_path : path, k, o, w, h,
                                       fps_num, fps_den, e)
                   : NULL;

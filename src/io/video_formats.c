@@ -62,6 +62,13 @@ const sv_container *sv_container_of_path(const char *path) {
     return NULL;
 }
 
+const sv_container *sv_output_container(const char *path, const sv_writer_opts *o) {
+    const sv_output_kind kind = sv_frames_output_kind(path);
+    if (kind == SV_OUTPUT_VIDEO) return sv_container_of_path(path);
+    if (kind == SV_OUTPUT_STREAM) return sv_container_find(o->format ? o->format : containers[Y4M].name);
+    return NULL;
+}
+
 const sv_codec_info *sv_codec_info_find(const char *name) {
     for (int i = 0; i < N_CODECS; i++)
         if (!strcmp(name, codecs[i].name)) return &codecs[i];

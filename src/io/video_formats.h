@@ -34,6 +34,9 @@ const sv_container *sv_containers(int *n);
 const sv_container *sv_container_find(const char *s);
 // The container a path names by its extension (any case): NULL when its extension is none of them.
 const sv_container *sv_container_of_path(const char *path);
+// The container an output writes: a video file's by its extension; standard output's ("-") the format asked
+// for (o->format, default y4m). NULL for a folder of PNG frames, or a format that is none of the table's.
+const sv_container *sv_output_container(const char *path, const sv_writer_opts *o);
 // The table's entry for an encoder name; NULL when slimvsr does not write it.
 const sv_codec_info *sv_codec_info_find(const char *name);
 // 1 when the encoder may go into the container.

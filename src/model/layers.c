@@ -2,7 +2,6 @@
 // feeds it, shared by loading, saving, initialisation, `info`, the parameter count and pruning; and the
 // only place that spells the layer names.
 #include <stdio.h>
-
 #include <string.h>
 
 #include "model/basicvsr.h"

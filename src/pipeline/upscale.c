@@ -172,9 +172,7 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
 // other than FFV1 and raw frames are counted as libx264, which was measured; they were not).
 static size_t output_bytes(const char *output, const sv_writer_opts *o, int w4, int h4) {
     const size_t px = (size_t)w4 * h4;
-    const sv_output_kind kind = sv_frames_output_kind(output);
-    const sv_container *k = kind == SV_OUTPUT_VIDEO ? sv_container_of_path(output)
-                            : kind == SV_OUTPUT_STREAM ? sv_container_find(o->format ? o->format : "y4m") : NULL;
+    const sv_container *k = sv_output_container(output, o);
     const char *codec = o->encoder ? o->encoder : k ? k->codec : NULL;
     const size_t per_px = !k || !codec || !strcmp(codec, "wrapped_avframe") ? 0
                           : !strcmp(codec, "ffv1") ? FFV1_BYTES_PER_PIXEL : X264_BYTES_PER_PIXEL;

@@ -73,18 +73,11 @@ void sv_flow_gt_levels(const float *gt, const float *valid, int h, int w, float 
         }
     }
     for (int l = L - 1; l >= 0; l--) {  // 2 x 2 means in pixels of the coarser level (halved); valid: all four
-        const int h2 = lh[l], w2 = lw[l], w1 = lw[l + 1];
-        const size_t hw1 = (size_t)lh[l + 1] * w1, hw2 = (size_t)h2 * w2;
-        for (int y = 0; y < h2; y++)
-            for (int x = 0; x < w2; x++) {
-                const size_t i = (size_t)(2 * y) * w1 + 2 * x, o = (size_t)y * w2 + x;
-                for (int c = 0; c < 2; c++) {
-                    const float *g = gl[l + 1] + c * hw1 + i;
-                    gl[l][c * hw2 + o] = 0.125f * (g[0] + g[1] + g[w1] + g[w1 + 1]);
-                }
-                const float *v = vl[l + 1] + i;
-                vl[l][o] = v[0] && v[1] && v[w1] && v[w1 + 1];
-            }
+        const size_t hw = (size_t)lh[l] * lw[l];
+        avgpool2_forward(gl[l], gl[l + 1], 2, lh[l + 1], lw[l + 1], 1);
+        avgpool2_forward(vl[l], vl[l + 1], 1, lh[l + 1], lw[l + 1], 1);
+        for (size_t i = 0; i < 2 * hw; i++) gl[l][i] *= 0.5f;
+        for (size_t i = 0; i < hw; i++) vl[l][i] = vl[l][i] == 1.0f;  // the mean of four 0/1 masks is 1 exactly
     }
 }
 
@@ -294,11 +287,9 @@ static double level_terms(sv_spytrain *spy, int j, const float *gt, const float 
     return (double)weight * scale * sum;
 }
 
-// Scratch of the level terms: per level the pyramid of one pair (gl, vl) and the gradients of G pairs (dlev),
-// one block.
-static float *level_scratch(int G, int h, int w, float **gl, float **vl, float **dlev, sv_err *e) {
-    int sh, sw, lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS];
-    sv_spynet_sizes(h, w, &sh, &sw, lh, lw);
+// Scratch of the level terms (levels of lh x lw): per level the pyramid of one pair (gl, vl) and the gradients
+// of G pairs (dlev), one block.
+static float *level_scratch(int G, const int *lh, const int *lw, float **gl, float **vl, float **dlev, sv_err *e) {
     size_t n = 0;
     for (int l = 0; l < SV_SPY_LEVELS; l++) n += (size_t)(3 + 2 * G) * lh[l] * lw[l];
     float *blk = sv_malloc(n * sizeof(float), e), *p = blk;
@@ -334,7 +325,9 @@ int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, f
     if (!used) return 0;  // nothing to learn from (possible only with tiny frames and large motion)
     const float scale = 1.0f / (float)used;
     float *gl[SV_SPY_LEVELS], *vl[SV_SPY_LEVELS], *dlev[SV_SPY_LEVELS];
-    float *scratch = level_weight > 0 ? level_scratch(G, h, w, gl, vl, dlev, e) : NULL;
+    int lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS], sh, sw;
+    sv_spynet_sizes(h, w, &sh, &sw, lh, lw);
+    float *scratch = level_weight > 0 ? level_scratch(G, lh, lw, gl, vl, dlev, e) : NULL;
     if (level_weight > 0 && !scratch) return -1;
     int rc = 0;
     for (int p0 = 0; !rc && p0 < P; p0 += G) {
@@ -346,8 +339,6 @@ int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, f
         }
         if ((rc = sv_spytrain_forward(spy, ref, supp, np, fl, e))) break;
         memset(dflows, 0, (size_t)np * 2 * hw * sizeof(float));
-        int lh[SV_SPY_LEVELS], lw[SV_SPY_LEVELS], sh, sw;
-        sv_spynet_sizes(h, w, &sh, &sw, lh, lw);
         for (int l = 0; scratch && l < SV_SPY_LEVELS; l++) memset(dlev[l], 0, (size_t)np * 2 * lh[l] * lw[l] * sizeof(float));
         for (int j = 0; j < np; j++) {
             long nv;
