@@ -102,7 +102,7 @@ done
 "$SLIMVSR" prune -q --out ssl --resume && cmp -s k/model.safetensors ssl/model.safetensors \
     && ok prune_resume_finished_run || ko prune_resume_finished_run "a finished run changed on --resume"
 
-# ---- the baselines: no sparsity phase, the same number of training iterations ----
+# ---- the baselines: ssl's schedule (hold/: the cut model at the constant lr, then finetune/, annealed) ----
 pr --select layer --ratio 0.5 --scheme l1-keep-last --sparsity-iters 12 --finetune-iters 6 --out keep \
     && "$SLIMVSR" info --json keep/model.safetensors >keep.json && "$PY" - keep.json keep <<'PY' \
     && ok prune_l1_keep_last || ko prune_l1_keep_last "see above"
@@ -110,7 +110,11 @@ import json, os, sys
 d = json.load(open(sys.argv[1]))
 L = {l["name"]: l for l in d["layers"]}
 assert not os.path.exists(sys.argv[2] + "/sparsity")
-assert [json.loads(l)["iter"] for l in open(sys.argv[2] + "/finetune/log.jsonl")][-1] == 18
+hold = [json.loads(l) for l in open(sys.argv[2] + "/hold/log.jsonl")]
+fine = [json.loads(l) for l in open(sys.argv[2] + "/finetune/log.jsonl")]
+assert [r["iter"] for r in hold] == list(range(1, 13)) and [r["iter"] for r in fine] == list(range(1, 7))
+assert len({r["lr"] for r in hold}) == 1 and fine[-1]["lr"] < fine[0]["lr"] <= hold[0]["lr"], (hold[0], fine)
+assert all("l_tf" not in r for r in fine)  # no temporal finetuning by default for a baseline
 for b in ("backward_trunk", "forward_trunk"):
     for k in range(2):
         c1, c2 = L[f"{b}.main.2.{k}.conv1"], L[f"{b}.main.2.{k}.conv2"]
@@ -131,6 +135,40 @@ for b in ("backward_trunk", "forward_trunk"):
         assert (c1["cin"], c1["cout"], c2["cin"], c2["cout"]) == (6, 6, 6, 6), (c1, c2)
 assert (L["fusion"]["cin"], L["fusion"]["cout"]) == (12, 6)
 PY
+
+# ---- fair arms (issue 17): --params with --recon-ratio cuts the reconstruction alike in every scheme and
+# matches their sizes; temporal finetuning for a baseline (l1-aligned: through its channel map) ----
+for scheme in ssl l1-keep-last; do
+    pr --scheme $scheme --params 0.6 --recon-ratio 0.25 --sparsity-iters 2 --finetune-iters 1 --out "pa_$scheme" \
+        && "$SLIMVSR" info --json "pa_$scheme/model.safetensors" >"pa_$scheme.json" \
+        && ok "prune_params_${scheme}_run" || ko "prune_params_${scheme}_run" "exit $?"
+done
+"$PY" - pa_ssl pa_l1-keep-last <<'PY' && ok prune_params_recon_ratio_matched || ko prune_params_recon_ratio_matched "see above"
+import json, sys
+for run in sys.argv[1:]:
+    s = json.load(open(run + "/summary.json"))
+    L = {l["name"]: l for l in json.load(open(run + ".json"))["layers"]}
+    # the parameters without SPyNet: at most the target, not far below (the ratio search's step)
+    assert 0.55 < s["params"] / s["dense_params"] <= 0.6, s
+    # a quarter of each reconstruction layer's units (rounded down) pruned, in every scheme: fusion 12 -> 9
+    # filters, upconv1 12 -> 9 pixel-shuffle groups of 4, upconv2 64 -> 48 groups, conv_hr 64 -> 48
+    assert (L["fusion"]["cout"], L["upconv1"]["cout"], L["upconv2"]["cout"], L["conv_hr"]["cout"]) == (9, 36, 192, 48), \
+        {k: L[k]["cout"] for k in ("fusion", "upconv1", "upconv2", "conv_hr")}
+PY
+pr --select layer --ratio 0.5 --scheme l1-aligned --tf-weight 0.5 --sparsity-iters 2 --finetune-iters 3 --out atf \
+    && "$PY" - atf <<'PY' && ok prune_tf_for_aligned_baseline || ko prune_tf_for_aligned_baseline "see above"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1] + "/finetune/log.jsonl")]
+assert len(rows) == 3 and all(r["l_tf"] > 0 for r in rows), rows
+assert json.load(open(sys.argv[1] + "/summary.json"))["tf_weight"] == 0.5
+PY
+# at this width the reconstruction holds most parameters: a target below what its cut leaves is refused
+expect_error prune_params_unreachable "ssl keeps at least 0.5" "$SLIMVSR" prune -q -m "$D" "${TR[@]}" --params 0.5 \
+    --recon-ratio 0.25 --out unreach
+[ ! -e unreach ] && ok prune_params_unreachable_leaves_nothing || ko prune_params_unreachable_leaves_nothing "$(ls -A unreach)"
+expect_error prune_params_and_flops "give one target" "$SLIMVSR" prune -m "$D" --data data --out bad --params 0.5 --flops 0.5
+expect_error prune_bad_recon_ratio "--recon-ratio" "$SLIMVSR" prune -m "$D" --data data --out bad --recon-ratio 1
+expect_error prune_refuses_lr_hold "--lr-hold" "$SLIMVSR" prune -m "$D" --data data --out bad --lr-hold 5
 
 # ---- --flops: the ratio is searched so that the cut keeps at most that share of the FLOPs ----
 pr --flops 0.5 --round 2 --sparsity-iters 3 --finetune-iters 2 --out fl && "$PY" - fl/summary.json <<'PY' \

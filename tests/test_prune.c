@@ -50,17 +50,7 @@ static float *run_model(sv_model *m, sv_exec_mode mode) {
 
 static int make_model(sv_model *m, int feat, int blocks, uint64_t seed) {
     int rc = tu_random_model(m, feat, blocks, seed);
-    // the residual blocks start near identity (x0.1 init); make them matter for this test
-    for (int t = 0; t < 2 && !rc; t++)
-        for (int k = 0; k < blocks; k++) {
-            sv_conv_layer *c[2] = {&m->trunk[t].blocks[k].conv1, &m->trunk[t].blocks[k].conv2};
-            for (int j = 0; j < 2; j++) {
-                size_t n = (size_t)c[j]->cout * c[j]->cin * 9;
-                for (size_t i = 0; i < n; i++) c[j]->w[i] *= 10.0f;
-                uint64_t st = seed + 100 * t + 10 * k + j;
-                tu_fill_uniform(c[j]->b, (size_t)c[j]->cout, -0.1f, 0.1f, &st);
-            }
-        }
+    if (!rc) tu_boost_blocks(m, seed);  // the blocks start near identity; make them matter for this test
     return rc;
 }
 
@@ -174,6 +164,61 @@ static void test_select_rules(void) {
     sv_model_free(&m);
 }
 
+// The reconstruction's own ratio: each of its layers loses exactly the floor(r n) lowest-scored units, the
+// same whatever the trunk rule (only_filters, the trunk ratio), and the trunks' choice ignores it.
+static void test_select_recon_own(void) {
+    sv_model m;
+    if (make_model(&m, 37, 2, 3)) return;
+    sv_units u;
+    sv_err e;
+    CHECKF(sv_units_build(&u, &m, &e) == 0, "%s", e.msg);
+    random_scores(&u, 5);
+    unsigned char *first = malloc(u.nunits), *trunk = malloc(u.nunits);
+    sv_select_opts o = {.ratio = 0.5, .global = 1, .round = 1, .recon_own = 1, .recon_ratio = 0.25};
+    CHECK(sv_units_select(&u, &o, &e) > 0);
+    memcpy(first, u.pruned, u.nunits);
+    int nrecon = 0;
+    for (int li = 0; li < u.nlayers; li++) {
+        const sv_unit_layer *l = &u.layers[li];
+        if (!sv_unit_layer_is_recon(l)) continue;
+        nrecon++;
+        int pr = 0;
+        float max_pruned = -1, min_kept = 2;
+        for (int j = 0; j < l->n; j++) {
+            const float s = u.score[l->off + j];
+            if (u.pruned[l->off + j]) pr++, max_pruned = s > max_pruned ? s : max_pruned;
+            else min_kept = s < min_kept ? s : min_kept;
+        }
+        CHECKF(pr == (int)(0.25 * l->n) && max_pruned < min_kept, "%s: %d of %d pruned, not the lowest", l->name, pr, l->n);
+    }
+    CHECKF(nrecon == 4, "%d reconstruction layers", nrecon);
+    // the baselines' rule and another trunk ratio: the same reconstruction cut
+    o.only_filters = 1, o.ratio = 0.3;
+    CHECK(sv_units_select(&u, &o, &e) > 0);
+    for (int li = 0; li < u.nlayers; li++) {
+        const sv_unit_layer *l = &u.layers[li];
+        if (sv_unit_layer_is_recon(l))
+            CHECKF(!memcmp(u.pruned + l->off, first + l->off, (size_t)l->n), "%s: another cut under only_filters", l->name);
+    }
+    // recon_ratio 0 keeps the reconstruction whole and leaves the trunks' choice as it was
+    o.only_filters = 0, o.ratio = 0.5, o.recon_ratio = 0;
+    CHECK(sv_units_select(&u, &o, &e) > 0);
+    memcpy(trunk, u.pruned, u.nunits);
+    for (int li = 0; li < u.nlayers; li++) {
+        const sv_unit_layer *l = &u.layers[li];
+        for (int j = 0; j < l->n; j++) {
+            const size_t k = (size_t)l->off + j;
+            if (sv_unit_layer_is_recon(l)) CHECKF(!trunk[k], "%s unit %d pruned at recon_ratio 0", l->name, j);
+            else CHECKF(trunk[k] == first[k], "%s unit %d: the trunk choice moved with recon_ratio", l->name, j);
+        }
+    }
+    o.recon_ratio = 1.0;
+    CHECK(sv_units_select(&u, &o, &e) < 0 && strstr(e.msg, "reconstruction"));
+    free(first), free(trunk);
+    sv_units_free(&u);
+    sv_model_free(&m);
+}
+
 static void compare(const char *what, const float *a, const float *b, double tol) {
     if (!a || !b) return;
     double d = tu_max_abs_diff(a, b, (size_t)NF * 3 * 16 * H * W);
@@ -262,16 +307,8 @@ static void test_cut_aligned(void) {
     const int drop[2][4] = {{0, 5, 6, 12}, {1, 2, 7, 11}};  // different sets per branch, same count
     for (int t = 0; t < 2; t++)
         for (int j = 0; j < 4; j++) {
-            int c = drop[t][j];
-            hp[t][c] = 1;
-            sv_conv_layer *cf = &m.trunk[t].conv_first;
-            memset(cf->w + (size_t)c * cf->cin * 9, 0, sizeof(float) * cf->cin * 9);
-            cf->b[c] = 0;
-            for (int k = 0; k < m.num_block; k++) {
-                sv_conv_layer *c2 = &m.trunk[t].blocks[k].conv2;
-                memset(c2->w + (size_t)c * c2->cin * 9, 0, sizeof(float) * c2->cin * 9);
-                c2->b[c] = 0;
-            }
+            hp[t][drop[t][j]] = 1;
+            tu_zero_hidden_channel(&m, t, drop[t][j]);
         }
     float sc[13];
     sv_hidden_scores(&m, 0, sc);
@@ -376,6 +413,7 @@ static void test_tf_loss(void) {
 int main(void) {
     run_test("prune_scale_and_penalty_gradients", test_scale_gradient);
     run_test("prune_select_rules", test_select_rules);
+    run_test("prune_select_recon_own", test_select_recon_own);
     run_test("prune_cut_keep_all_is_identity", test_cut_keep_all);
     run_test("prune_cut_zero_units_same_output_roundtrip_reprune", test_cut_zero_units);
     run_test("prune_cut_aligned_baseline", test_cut_aligned);

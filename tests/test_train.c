@@ -21,6 +21,20 @@
 #include "train/run_lock.h"
 #include "train/run_log.h"
 
+// ---- schedules ----
+// --lr-hold: the base rate for the first `hold` iterations, then the cosine over the rest, ending at min.
+static void test_hold_cosine_lr(void) {
+    const double base = 2e-4, min = 1e-7;
+    for (long it = 0; it <= 50; it += 7)
+        CHECK(sv_hold_cosine_lr(base, min, 0, it, 50) == sv_cosine_lr(base, min, it, 50));
+    CHECK(sv_hold_cosine_lr(base, min, 20, 0, 50) == base && sv_hold_cosine_lr(base, min, 20, 20, 50) == base);
+    CHECK(sv_hold_cosine_lr(base, min, 20, 19, 50) == base);
+    CHECKF(fabs(sv_hold_cosine_lr(base, min, 20, 35, 50) - 0.5 * (base + min)) < 1e-12, "the cosine's midpoint: %g",
+           sv_hold_cosine_lr(base, min, 20, 35, 50));
+    CHECK(sv_hold_cosine_lr(base, min, 20, 50, 50) == min && sv_hold_cosine_lr(base, min, 20, 60, 50) == min);
+    CHECK(sv_hold_cosine_lr(base, min, 20, 21, 50) < base);
+}
+
 // ---- the run folder's bookkeeping ----
 static void test_json_integers(void) {
     cJSON *j = cJSON_Parse("{\"a\": 5, \"frac\": 8.5, \"big\": 1e30, \"neg\": -1, \"str\": \"7\", \"null\": null, "
@@ -361,6 +375,7 @@ static void test_state_loss_hook(void) {
 
 int main(void) {
     run_test("train_json_integers", test_json_integers);
+    run_test("train_hold_cosine_lr", test_hold_cosine_lr);
     run_test("train_run_lock", test_run_lock);  // first: forks before OpenMP starts its threads
     run_test("train_grads_reference_vs_pytorch", test_grads_reference);
     run_test("train_grads_fast_vs_pytorch", test_grads_fast);

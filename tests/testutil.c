@@ -161,6 +161,30 @@ int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed) {
     return -1;
 }
 
+void tu_boost_blocks(sv_model *m, uint64_t seed) {
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < m->num_block; k++) {
+            sv_conv_layer *c[2] = {&m->trunk[t].blocks[k].conv1, &m->trunk[t].blocks[k].conv2};
+            for (int j = 0; j < 2; j++) {
+                size_t n = (size_t)c[j]->cout * c[j]->cin * 9;
+                for (size_t i = 0; i < n; i++) c[j]->w[i] *= 10.0f;
+                uint64_t st = seed + 100 * t + 10 * k + j;
+                tu_fill_uniform(c[j]->b, (size_t)c[j]->cout, -0.1f, 0.1f, &st);
+            }
+        }
+}
+
+void tu_zero_hidden_channel(sv_model *m, int d, int c) {
+    sv_conv_layer *cf = &m->trunk[d].conv_first;
+    memset(cf->w + (size_t)c * cf->cin * 9, 0, sizeof(float) * cf->cin * 9);
+    cf->b[c] = 0;
+    for (int k = 0; k < m->num_block; k++) {
+        sv_conv_layer *c2 = &m->trunk[d].blocks[k].conv2;
+        memset(c2->w + (size_t)c * c2->cin * 9, 0, sizeof(float) * c2->cin * 9);
+        c2->b[c] = 0;
+    }
+}
+
 int tu_collect_frame(void *ud, int index, const float *chw, sv_err *e) {
     (void)e;
     tu_frames *c = ud;

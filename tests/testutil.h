@@ -50,3 +50,9 @@ typedef struct {
 int tu_collect_frame(void *ud, int index, const float *chw, sv_err *e);
 // A random BasicVSR of feat x blocks (LeakyReLU, train/model_init.h) from seed; 0, or -1 after a failed check.
 int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed);
+// Makes m's residual blocks matter: their weights x10 (they start near identity, x0.1) and random biases in
+// [-0.1, 0.1) from seed.
+void tu_boost_blocks(sv_model *m, uint64_t seed);
+// Zeroes hidden channel c of branch d (t = 0 backward, 1 forward) wherever it is written: conv_first's row
+// and every block's conv2 row (weights and bias), so the channel stays 0 along the whole recurrence.
+void tu_zero_hidden_channel(sv_model *m, int d, int c);

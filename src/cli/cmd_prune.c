@@ -16,17 +16,23 @@ static const char *usage =
     "          the full hidden state: Residual Sparsity Connection; pixel-shuffle groups of 4 removed whole),\n"
     "          then temporal finetuning against the dense model's hidden states\n"
     "        l1-aligned: conventional residual pruning, the same hidden channels cut from the skip path and\n"
-    "          every block; l1-keep-last: every block's last conv left whole. Both: L1 choice, cut, finetune\n"
-    "          (no sparsity phase: they finetune for --sparsity-iters + --finetune-iters, the same budget)\n"
+    "          every block; l1-keep-last: every block's last conv left whole. Both: L1 choice, cut, then the\n"
+    "          same schedule and budget as ssl: --sparsity-iters at constant --lr (hold/), then finetuning\n"
     "  --ratio R             fraction of the prunable units to prune, in (0,1) (default 0.5)\n"
     "  --flops F             instead: keep about this fraction of the FLOPs without SPyNet (ratio searched)\n"
+    "  --params F            or: keep about this fraction of the parameters without SPyNet (ratio searched):\n"
+    "                        with --recon-ratio, schemes compared at equal trunk size\n"
+    "  --recon-ratio R       prune R of each reconstruction layer (fusion, upconvs, conv_hr; 0: none) by L1,\n"
+    "                        the same in every scheme, and choose only the trunks' units by the target\n"
+    "                        (default: the reconstruction's units compete with the trunks')\n"
     "  --select global|layer one threshold over all prunable units (default), or the ratio in every layer\n"
     "  --criterion l1|scale  choose by the L1 norm of filters (default), or by |scale| after a probe of the\n"
     "                        first fifth of sparsity learning with a uniform penalty (ssl only)\n"
     "  --round N             keep a multiple of N channels per layer (1, 8, 16: what SIMD kernels like)\n"
     "  --sparsity-iters N    sparsity-learning iterations (default 1000; lambda += 1e-4 every 5, up to 0.1)\n"
     "  --finetune-iters N    finetuning iterations (default 1000)\n"
-    "  --tf-weight W         weight of the temporal-finetuning loss (ssl; default 0.01, 0: plain finetuning)\n"
+    "  --tf-weight W         weight of the temporal-finetuning loss, any scheme (default 0.01 for ssl, 0 for\n"
+    "                        the baselines; 0: plain finetuning)\n"
     "  --lambda-step X --lambda-every N --lambda-max X   the penalty schedule (default 1e-4, 5, 0.1: the\n"
     "                        paper's, made for about 19k iterations)\n"
     "  --scale-lr-mult X     the scales learn at lr * X (default 1). Adam moves a scale by about lr per step,\n"
@@ -35,11 +41,12 @@ static const char *usage =
     "  --val DIR, --val-every N, --val-frames N, --val-rgb   validation, as slimvsr train\n"
     "  --lr X --lr-min X --batch B --seq T --patch P --degradation bi|bd --spynet-freeze N --spynet-lr-mult X\n"
     "  --log-every N --recompute K --seed N   training options of every phase, as slimvsr train\n"
-    "                        (default --log-every 1: the scale norms of every iteration)\n"
+    "                        (default --log-every 1: the scale norms of every iteration); finetuning draws\n"
+    "                        its samples from a stream of its own, not the first phase's again\n"
     "  --threads N, -q       threads (default all cores), quiet\n"
     "  --resume              continue a stopped run (Ctrl-C, a kill) where its last checkpoint left it\n"
-    "  RUN_DIR gets prune.json, sparsity/ and finetune/ (training run folders with log.jsonl),\n"
-    "  pruned-init.safetensors (cut, before finetuning), and at the end model.safetensors (the pruned model:\n"
+    "  RUN_DIR gets prune.json, sparsity/ (ssl) or hold/ (baselines) and finetune/ (training run folders with\n"
+    "  log.jsonl), pruned-init.safetensors (cut, before finetuning; the baselines' before hold/), and at the end model.safetensors (the pruned model:\n"
     "  see slimvsr info) and summary.json (parameters and FLOPs before and after, validation).\n";
 
 // prune's own options beside cli_train_option's.
@@ -58,13 +65,19 @@ static int prune_own_option(void *ud, const char *a, const char *v, int *takes, 
             fprintf(stderr, "slimvsr prune: --scheme must be ssl, l1-aligned or l1-keep-last\n");
             return -1;
         }
-    } else if (!strcmp(a, "--ratio") || !strcmp(a, "--flops")) {
-        const int ratio = !strcmp(a, "--ratio");
-        double *x = ratio ? &o->ratio : &o->flops;
+    } else if (!strcmp(a, "--ratio") || !strcmp(a, "--flops") || !strcmp(a, "--params")) {
+        const int ratio = !strcmp(a, "--ratio"), flops = !strcmp(a, "--flops");
+        double *x = ratio ? &o->ratio : flops ? &o->flops : &o->params;
         if (cli_parse_double("prune", a, v, 0, 1, x)) return -1;
         if (*x <= 0 || *x >= 1) {
             fprintf(stderr, "slimvsr prune: %s %s: the fraction of %s must be in (0, 1)\n", a, v,
-                    ratio ? "units to prune" : "FLOPs to keep");
+                    ratio ? "units to prune" : flops ? "FLOPs to keep" : "parameters to keep");
+            return -1;
+        }
+    } else if (!strcmp(a, "--recon-ratio")) {
+        if (cli_parse_double("prune", a, v, 0, 1, &o->recon_ratio)) return -1;
+        if (o->recon_ratio >= 1) {
+            fprintf(stderr, "slimvsr prune: --recon-ratio %s: must be in [0, 1)\n", v);
             return -1;
         }
     } else if (!strcmp(a, "--select") || !strcmp(a, "--criterion")) {

@@ -20,6 +20,8 @@ static const char *usage =
     "                        zero: no alignment, SPyNet never runs (its weights stay in the model, unused)\n"
     "  --iters N             iterations (default 1000)\n"
     "  --lr X                Adam learning rate (default 2e-4), cosine annealing to --lr-min (1e-7)\n"
+    "  --lr-hold N           keep --lr for the first N iterations, then the cosine over the rest (default 0;\n"
+    "                        prune's schedule: --lr-hold SPARSITY_ITERS --iters SPARSITY_ITERS+FINETUNE_ITERS)\n"
     "  --batch B --seq T --patch P   clips per step (4), frames per clip (7), LR patch side (64)\n"
     "  --degradation bi|bd   LR made from GT: MATLAB bicubic x4 (bi, default) or Gaussian 1.6 (bd)\n"
     "  --spynet MODEL        start with MODEL's SPyNet weights (e.g. a `train-flow` run's model.safetensors)\n"

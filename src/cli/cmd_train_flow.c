@@ -32,7 +32,7 @@ static const char *usage =
     "  --seed N              data sampling and the random model (default 0, as slimvsr train)\n"
     "  --iters N             iterations (default 1000)\n"
     "  --lr X                Adam learning rate (default 3e-3; --supervised 1e-3), cosine annealing to\n"
-    "                        --lr-min (1e-6)\n"
+    "                        --lr-min (1e-6); --lr-hold N keeps --lr for N iterations first (default 0)\n"
     "  --warmup N            linear learning-rate warm-up over the first N iterations (default 20)\n"
     "  --batch B --seq T     clips per step (8) and frames per clip (2): 2*B*(T-1) pairs per step\n"
     "  --patch P             LR patch side (default 64; SPyNet works on multiples of 32, bigger sees more)\n"

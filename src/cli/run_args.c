@@ -29,6 +29,8 @@ int cli_run_common_option(const char *cmd, sv_run_opts *o, const char *a, const 
         if (cli_parse_double(cmd, a, v, 0, 1, &o->lr)) return -1;
     } else if (!strcmp(a, "--lr-min")) {
         if (cli_parse_double(cmd, a, v, 0, 1, &o->lr_min)) return -1;
+    } else if (!strcmp(a, "--lr-hold")) {
+        if (cli_parse_long(cmd, a, v, 0, &o->lr_hold)) return -1;
     } else if (!strcmp(a, "--batch")) {
         if ((o->batch = cli_parse_int(a, v, 1, INT_MAX)) < 0) return -1;
     } else if (!strcmp(a, "--seq")) {

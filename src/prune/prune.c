@@ -31,7 +31,8 @@ void sv_prune_opts_default(sv_prune_opts *o) {
     o->round = 1;
     o->sparsity_iters = 1000;
     o->finetune_iters = 1000;
-    o->tf_weight = 0.01;  // the best non-zero weight of the sweep on training clips (docs/pruning-results.md)
+    o->recon_ratio = -1;
+    o->tf_weight = SV_TF_WEIGHT_DEFAULT;
     o->lambda_step = 1e-4;
     o->lambda_every = 5;
     o->lambda_max = 0.1;
@@ -64,7 +65,8 @@ static void choice_free(choice *c) {
 }
 
 static sv_select_opts select_opts(const sv_prune_opts *o, double ratio) {
-    sv_select_opts s = {.ratio = ratio, .global = o->global, .round = o->round};
+    sv_select_opts s = {.ratio = ratio, .global = o->global, .round = o->round, .recon_own = o->recon_ratio >= 0,
+                        .recon_ratio = o->recon_ratio};
     s.only_filters = o->scheme != SV_SCHEME_SSL;
     return s;
 }
@@ -122,25 +124,43 @@ static void counts(const sv_model *m, double *flops, double *params) {
     if (params) *params = t.params - t.params_spynet;
 }
 
-// The choice on the dense model m: at o->ratio, or at the ratio whose cut keeps o->flops of the FLOPs.
+// The error for a --flops/--params target that no ratio reaches: what the strongest cut keeps.
+static int unreachable(choice *c, sv_model *m, const sv_prune_opts *o, int by_flops, double keep, double dense,
+                       sv_err *e) {
+    sv_model p;
+    double got[2] = {0, 0};
+    if (choose(c, m, o, 0.999, e) || cut(c, m, o, &p, e)) return -1;
+    counts(&p, &got[0], &got[1]);
+    sv_model_free(&p);
+    return sv_errf(e, "--%s %g: %s keeps at least %.3f of the %s (the layers it does not prune hold the rest); "
+                      "aim higher%s", by_flops ? "flops" : "params", keep, sv_prune_scheme_name(o->scheme),
+                   got[!by_flops] / dense, by_flops ? "FLOPs" : "parameters",
+                   o->recon_ratio >= 0 ? " or raise --recon-ratio" : "");
+}
+
+// The choice on the dense model m: at o->ratio, or at the ratio whose cut keeps o->flops of the FLOPs
+// (o->params of the parameters).
 static int plan(choice *c, sv_model *m, const sv_prune_opts *o, double *ratio_used, sv_err *e) {
     memset(c, 0, sizeof *c);
     if (sv_units_build(&c->u, m, e)) return -1;
     sv_units_score_l1(&c->u, m);
     double ratio = o->ratio;
-    if (o->flops > 0) {
-        double dense, lo = 0.0, hi = 1.0;
-        counts(m, &dense, NULL);
-        for (int it = 0; it < 24; it++) {  // the smallest ratio whose cut is within the FLOPs target
+    if (o->flops > 0 || o->params > 0) {
+        const int by_flops = o->flops > 0;
+        const double keep = by_flops ? o->flops : o->params;
+        double dense[2], lo = 0.0, hi = 1.0;
+        counts(m, &dense[0], &dense[1]);
+        for (int it = 0; it < 24; it++) {  // the smallest ratio whose cut is within the target
             const double mid = 0.5 * (lo + hi);
             sv_model p;
             if (choose(c, m, o, mid, e) || cut(c, m, o, &p, e)) return -1;
-            double f;
-            counts(&p, &f, NULL);
+            double got[2];
+            counts(&p, &got[0], &got[1]);
             sv_model_free(&p);
-            if (f > o->flops * dense) lo = mid;
+            if (got[!by_flops] > keep * dense[!by_flops]) lo = mid;
             else hi = mid;
         }
+        if (hi == 1.0) return unreachable(c, m, o, by_flops, keep, dense[!by_flops], e);
         ratio = hi < 0.999 ? hi : 0.999;
     }
     *ratio_used = ratio;
@@ -157,6 +177,7 @@ typedef struct {
     sv_tf_state tf;
     int tf_on;
     const sv_model *teacher;
+    int *tf_map[2];             // l1-aligned: the dense channel each kept hidden channel of a branch came from
 } prune_ctx;
 
 static int ssl_begin(void *ud, sv_model *m, sv_tensor_set *state, sv_model **graph, sv_err *e) {
@@ -226,6 +247,7 @@ static int tf_begin(void *ud, sv_model *m, sv_tensor_set *state, sv_model **grap
                       .recompute = t->recompute};
     if (sv_tf_begin(&c->tf, c->teacher, &cfg, (float)c->o->tf_weight, e)) return -1;
     c->tf_on = 1;
+    c->tf.map[0] = c->tf_map[0], c->tf.map[1] = c->tf_map[1];
     return 0;
 }
 
@@ -254,7 +276,7 @@ static int write_text(const char *path, const char *text, sv_err *e) {
 
 #define F(member, type, lo, hi) SV_OPT_FIELD(sv_prune_opts, member, SV_OPT_##type, lo, hi)
 static const sv_opt_field k_fields[] = {
-    F(ratio, DOUBLE, 0, 0), F(flops, DOUBLE, 0, 0),
+    F(ratio, DOUBLE, 0, 0), F(flops, DOUBLE, 0, 0), F(params, DOUBLE, 0, 0), F(recon_ratio, DOUBLE, 0, 0),
     F(global, INT, 0, 1), F(round, INT, 0, INT_MAX),
     F(sparsity_iters, LONG, 0, LONG_MAX), F(finetune_iters, LONG, 0, LONG_MAX),
     F(tf_weight, DOUBLE, 0, 0), F(lambda_step, DOUBLE, 0, 0),
@@ -264,8 +286,13 @@ static const sv_opt_field k_fields[] = {
 #undef F
 #define N_FIELDS ((int)(sizeof k_fields / sizeof *k_fields))
 
+// prune.json's format: 2 since every scheme follows one schedule (prune.h); a baseline run of format 1
+// (one cosine phase) cannot be continued by this code.
+#define PRUNE_JSON_FORMAT 2
+
 static cJSON *opts_json(const sv_prune_opts *o) {
     cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "format", PRUNE_JSON_FORMAT);
     cJSON_AddStringToObject(j, "model", o->model);
     cJSON_AddStringToObject(j, "scheme", sv_prune_scheme_name(o->scheme));
     cJSON_AddStringToObject(j, "criterion", o->criterion_scale ? "scale" : "l1");
@@ -292,8 +319,16 @@ static int read_opts(sv_prune_opts *o, const char *path, cJSON **keep, sv_err *e
     *keep = j;
     o->model = m->valuestring;
     o->criterion_scale = cJSON_IsString(c) && !strcmp(c->valuestring, "scale");
-    o->flops = o->tf_weight = 0;  // what a missing field means (the rest keep o's values)
+    o->flops = o->params = o->tf_weight = 0;  // what a missing field means (the rest keep o's values)
+    o->recon_ratio = -1;
     o->global = 1, o->round = 1, o->sparsity_iters = o->finetune_iters = 0;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+    if (o->scheme != SV_SCHEME_SSL && !(cJSON_IsNumber(fmt) && fmt->valuedouble >= PRUNE_JSON_FORMAT)) {
+        cJSON_Delete(j);
+        *keep = NULL;
+        return sv_errf(e, "%s: a %s run of an older slimvsr (one cosine phase); this one trains the baselines in two "
+                          "phases like ssl: start the run again in a new folder", path, sv_prune_scheme_name(o->scheme));
+    }
     // the integers: whole and in range here, their meaning checked by check_opts
     if (sv_opt_fields_from_json(o, j, k_fields, N_FIELDS, path, e)) return -1;
     return sv_train_opts_from_json(&o->train, t, path, e);
@@ -302,6 +337,14 @@ static int read_opts(sv_prune_opts *o, const char *path, cJSON **keep, sv_err *e
 static int check_opts(const sv_prune_opts *o, sv_err *e) {
     if (o->flops != 0 && !(o->flops > 0 && o->flops < 1))
         return sv_errf(e, "--flops %g: the FLOPs fraction to keep must be in (0, 1)", o->flops);
+    if (o->params != 0 && !(o->params > 0 && o->params < 1))
+        return sv_errf(e, "--params %g: the parameter fraction to keep must be in (0, 1)", o->params);
+    if (o->flops != 0 && o->params != 0) return sv_errf(e, "--flops and --params: give one target, not both");
+    if (!(o->recon_ratio == -1 || (o->recon_ratio >= 0 && o->recon_ratio < 1)))
+        return sv_errf(e, "--recon-ratio %g: the fraction of each reconstruction layer to prune must be in [0, 1)",
+                       o->recon_ratio);
+    if (o->train.run.lr_hold != 0)
+        return sv_errf(e, "--lr-hold: prune sets its own schedule (constant for --sparsity-iters, then annealed)");
     if (o->flops == 0 && !(o->ratio > 0 && o->ratio < 1))
         return sv_errf(e, "--ratio %g: the fraction of units to prune must be in (0, 1)", o->ratio);
     if (o->round < 1 || o->round > 64) return sv_errf(e, "--round %d: must be 1..64 (e.g. 1, 8, 16)", o->round);
@@ -336,6 +379,9 @@ static void run_path(char *buf, size_t n, const prune_run *p, const char *name) 
     sv_run_path(buf, n, p->o.train.run.out, name);
 }
 
+// Finetuning's data stream: --seed's, mixed (splitmix64 spreads it), so that it is not another seed's.
+static const uint64_t k_finetune_stream = 0x9E3779B97F4A7C15ull;
+
 // Runs one training phase in RUN_DIR/name (resuming it when its state exists). *stopped: before its end.
 static int phase(prune_run *p, const char *name, const char *init, long iters, const sv_train_hooks *h, int *stopped,
                  sv_err *e) {
@@ -350,7 +396,9 @@ static int phase(prune_run *p, const char *name, const char *init, long iters, c
     t.ema = 0;
     t.hooks = h;
     t.run.resume = exists(st);
-    if (!strcmp(name, "sparsity")) t.run.lr_min = t.run.lr;  // constant: the penalty grows, the steps must not shrink
+    t.run.lr_hold = 0;
+    if (strcmp(name, "finetune")) t.run.lr_min = t.run.lr;  // constant: the penalty grows, the steps must not shrink
+    else t.run.seed ^= k_finetune_stream;                   // fresh samples (prune.h)
     sv_run_say(&o->train.run, SV_MSG_INFO, "== %s: %ld iterations%s", name, iters, t.run.resume ? " (resuming)" : "");
     if (sv_train(&t, &p->res, e)) return sv_errprefix(e, "%s", name);
     *stopped = p->res.stopped;
@@ -424,7 +472,7 @@ static int write_summary(const prune_run *p, sv_err *e) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "scheme", sv_prune_scheme_name(o->scheme));
     cJSON_AddNumberToObject(j, "ratio", p->ratio);
-    cJSON_AddNumberToObject(j, "tf_weight", o->scheme == SV_SCHEME_SSL ? o->tf_weight : 0.0);
+    cJSON_AddNumberToObject(j, "tf_weight", o->tf_weight);
     cJSON_AddNumberToObject(j, "dense_params", dp);
     cJSON_AddNumberToObject(j, "params", pp);
     cJSON_AddNumberToObject(j, "dense_flops_180x320", df);
@@ -467,6 +515,7 @@ static int prune_start(prune_run *p, int *finished, sv_err *e) {
     if (!o->train.run.out) return sv_errf(e, "no run folder (--out)");
     run_path(q, sizeof q, p, "prune.json");
     if (o->train.run.resume ? read_opts(o, q, &p->saved, e) : absolute_inputs(p, e)) return -1;
+    if (o->tf_weight == SV_TF_WEIGHT_DEFAULT) o->tf_weight = o->scheme == SV_SCHEME_SSL ? SV_TF_WEIGHT_SSL : 0.0;
     if (claim_run_folder(p, 0, e) || check_opts(o, e)) return -1;
     run_path(q, sizeof q, p, "summary.json");
     *finished = o->train.run.resume && exists(q);
@@ -523,25 +572,53 @@ static int prune_sparsity(prune_run *p, int *stopped, sv_err *e) {
     return 0;
 }
 
-// Finetuning (ssl: temporal, against the dense model), then RUN_DIR/model.safetensors and summary.json.
+// l1-aligned: for temporal finetuning, the dense hidden channel each kept channel of a branch came from.
+static int aligned_maps(prune_run *p, sv_err *e) {
+    const int C = p->dense.num_feat;
+    for (int b = 0; b < 2; b++) {
+        if (!(p->ctx.tf_map[b] = sv_malloc((size_t)C * sizeof(int), e))) return -1;
+        for (int c = 0, k = 0; c < C; c++)
+            if (!p->ch.hidden[b][c]) p->ctx.tf_map[b][k++] = c;
+    }
+    return 0;
+}
+
+// The baselines' first phase, RUN_DIR/hold: the cut model trained at the constant --lr for sparsity_iters,
+// as ssl's sparsity phase trains (prune.h). *init: the model finetuning starts from.
+static int prune_hold(prune_run *p, char *init, size_t n, int *stopped, sv_err *e) {
+    char fin[4096];
+    run_path(fin, sizeof fin, p, "finetune");
+    if (p->o.scheme == SV_SCHEME_SSL || p->o.sparsity_iters == 0) return 0;
+    const int done = exists(fin);  // finetuning has begun: hold ended
+    if (!done) {
+        sv_train_hooks h = {.ud = &p->ctx};
+        if (phase(p, "hold", init, p->o.sparsity_iters, &h, stopped, e) || *stopped) return *stopped ? 0 : -1;
+    }
+    run_path(init, n, p, "hold/model.safetensors");
+    return 0;
+}
+
+// Finetuning (with temporal finetuning against the dense model when tf_weight > 0), then
+// RUN_DIR/model.safetensors and summary.json.
 static int prune_finetune(prune_run *p, int *stopped, sv_err *e) {
     const sv_prune_opts *o = &p->o;
     char init[4096], fin[4096], out[4096];
     run_path(init, sizeof init, p, "pruned-init.safetensors");
     run_path(fin, sizeof fin, p, "finetune/model.safetensors");
     run_path(out, sizeof out, p, "model.safetensors");
-    const long ft = o->finetune_iters + (o->scheme == SV_SCHEME_SSL ? 0 : o->sparsity_iters);
-    if (ft > 0) {
+    if (prune_hold(p, init, sizeof init, stopped, e) || *stopped) return *stopped ? 0 : -1;
+    if (o->finetune_iters > 0) {
         sv_train_hooks h = {.ud = &p->ctx};
-        if (o->scheme == SV_SCHEME_SSL && o->tf_weight > 0) {
+        if (o->tf_weight > 0) {
+            if (o->scheme == SV_SCHEME_L1_ALIGNED && aligned_maps(p, e)) return -1;
             p->ctx.teacher = &p->dense;
             h.begin = tf_begin, h.before_step = tf_before_step, h.log = tf_log;
         }
-        if (phase(p, "finetune", init, ft, &h, stopped, e)) return -1;
+        if (phase(p, "finetune", init, o->finetune_iters, &h, stopped, e)) return -1;
         if (*stopped) return 0;
     }
     sv_model m;
-    if (sv_model_load(&m, ft > 0 ? fin : init, -1, e)) return -1;
+    if (sv_model_load(&m, o->finetune_iters > 0 ? fin : init, -1, e)) return -1;
     int rc = sv_model_save(&m, out, e);
     sv_model_free(&m);
     return rc ? -1 : write_summary(p, e);
@@ -551,6 +628,7 @@ static void prune_free(prune_run *p) {
     sv_run_lock_release(&p->lock);
     if (p->ctx.tf_on) sv_tf_end(&p->ctx.tf);
     if (p->ctx.ssl_on) sv_ssl_end(&p->ctx.ssl);
+    free(p->ctx.tf_map[0]), free(p->ctx.tf_map[1]);
     choice_free(&p->ch);
     if (p->cutm.params) sv_model_free(&p->cutm);
     if (p->dense.params) sv_model_free(&p->dense);

@@ -8,18 +8,24 @@
 //                 skip path and in every block: the hidden state shrinks), cut, finetune
 //   l1-keep-last  choose filters by L1 but leave every block's input channels and last conv whole, cut,
 //                 finetune
-// Sparsity learning runs at the constant --lr (the penalty grows while it runs); finetuning anneals it
-// (cosine) to --lr-min. The baselines have no sparsity phase: they finetune for sparsity_iters + finetune_iters, so every scheme
-// trains for the same number of iterations after the dense model.
+// Every scheme follows one schedule and budget after the dense model: sparsity_iters at the constant --lr
+// (ssl: sparsity learning, the penalty growing; the baselines: plain training of the cut model, phase
+// "hold"), then finetune_iters annealed (cosine) to --lr-min, with temporal finetuning when tf_weight > 0
+// (any scheme). Each phase draws its own data: the first from --seed's stream, finetuning from another
+// stream derived from it, so no phase replays the samples of the one before.
 //
-// RUN_DIR holds prune.json (the options, for --resume), sparsity/ (ssl: a training run folder),
-// pruned-init.safetensors (the cut model before finetuning), finetune/ (a training run folder), and at
+// RUN_DIR holds prune.json (the options, for --resume), sparsity/ (ssl) or hold/ (the baselines), a
+// training run folder, pruned-init.safetensors (the cut model: ssl's after sparsity learning, the
+// baselines' before any training), finetune/ (a training run folder), and at
 // the end model.safetensors (the pruned, finetuned model) and summary.json; and .lock: one process at a
 // time in RUN_DIR (train/run_lock.h). RUN_DIR is never an input nor holds one. A start that fails before
 // its first phase has made its folder (a bad --val, data a phase refuses) leaves nothing behind.
 #pragma once
 #include "core/error.h"
 #include "train/trainer.h"
+
+#define SV_TF_WEIGHT_DEFAULT (-1.0)
+#define SV_TF_WEIGHT_SSL 0.01  // the best non-zero weight of the sweep on training clips (docs/pruning-results.md)
 
 typedef enum { SV_SCHEME_SSL = 0, SV_SCHEME_L1_ALIGNED = 1, SV_SCHEME_L1_KEEP_LAST = 2 } sv_prune_scheme;
 
@@ -30,12 +36,17 @@ typedef struct {
     sv_prune_scheme scheme;
     double ratio;             // fraction of the prunable units to prune, in (0, 1); or
     double flops;             // in (0, 1): the ratio is found so that the pruned network (without SPyNet)
-                              // keeps about this fraction of the dense one's FLOPs (0: use ratio)
+                              // keeps about this fraction of the dense one's FLOPs (0: use ratio); or
+    double params;            // in (0, 1): the same for its parameters without SPyNet (schemes compared at
+                              // equal size: with recon_ratio, their trunks keep as many parameters)
+    double recon_ratio;       // -1: the reconstruction's units are chosen with the trunk's; in [0, 1): this
+                              // fraction of each reconstruction layer instead (the same cut in every scheme)
     int global;               // 1: one threshold over all units; 0: the ratio in every layer
     int criterion_scale;      // 0: L1 norms; 1: |scale| after `probe` iterations of a uniform penalty (ssl)
     int round;                // kept channels per layer a multiple of this (1, 8, 16)
     long sparsity_iters, finetune_iters;
-    double tf_weight;         // weight of L_tf in temporal finetuning (ssl)
+    double tf_weight;         // weight of L_tf in temporal finetuning, any scheme (SV_TF_WEIGHT_DEFAULT:
+                              // SV_TF_WEIGHT_SSL for ssl, 0 for the baselines)
     // the penalty schedule (SSL-NOTES §2: lambda += 1e-4 every 5 iterations up to 0.1) and the scales'
     // learning rate (lr * scale_lr_mult): a run much shorter than the paper's 19k iterations needs both
     // faster for the chosen scales to collapse (Adam moves a scale by at most about lr per step)

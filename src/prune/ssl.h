@@ -59,8 +59,13 @@ typedef struct {
     int round;      // keep a multiple of this many units per layer (1, 8, 16): channel counts SIMD likes
     int only_filters;  // 1: leave every conv1's inputs (S) and conv2's filters (K2) whole: the baselines
                        // l1-keep-last, and l1-aligned (which prunes the hidden state separately)
+    int recon_own;       // 0: the reconstruction's units (fusion, upconvs, conv_hr) are chosen with the
+                         // trunk's as above; 1: instead recon_ratio (in [0, 1)) of each of its layers, lowest
+    double recon_ratio;  // score first, so that schemes that differ in the trunk cut the reconstruction alike
 } sv_select_opts;
 
+// Whether a unit layer belongs to the reconstruction (fusion, upconv1/2, conv_hr) rather than the trunks.
+int sv_unit_layer_is_recon(const sv_unit_layer *l);
 // Marks units to prune by score (lowest first). At least one unit per layer is kept (and, with round r,
 // a multiple of r, or the whole layer when it has fewer than r units). Returns the number chosen.
 long sv_units_select(sv_units *u, const sv_select_opts *o, sv_err *e);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/layout.h"
 #include "train/optim.h"
 
 int sv_ssl_begin(sv_ssl_state *s, sv_model *base, const sv_select_opts *sel, int score_by_scale,
@@ -94,15 +95,33 @@ void sv_ssl_end(sv_ssl_state *s) {
 }
 
 // ---- temporal finetuning ----
+// |d| summed over one entry pair, its sign gradient (scaled by g) added to *ds.
+static inline double tf_term(float s, float te, float *ds, float g) {
+    const float d = s - te;
+    if (ds) *ds += d > 0 ? g : d < 0 ? -g : 0.0f;
+    return fabsf(d);
+}
+
 static double tf_hook(void *ud, int branch, int frame, const float *state, float *dstate, size_t n) {
     sv_tf_state *t = ud;
     const float *teacher = sv_trainnet_state(t->teacher, branch, frame, NULL);
     const float g = (float)(t->weight / t->count);
+    const int *map = t->map[branch];
     double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float d = state[i] - teacher[i];
-        sum += fabsf(d);
-        if (dstate) dstate[i] += d > 0 ? g : d < 0 ? -g : 0.0f;
+    if (!map) {  // the same layout: entry for entry (padding channels are 0 in both)
+        for (size_t i = 0; i < n; i++) sum += tf_term(state[i], teacher[i], dstate ? dstate + i : NULL, g);
+    } else {
+        const size_t hw = (size_t)t->h * t->w, fs = sv_fmap_floats(t->sc, t->h, t->w, t->blk),
+                     ft = sv_fmap_floats(t->tc, t->h, t->w, t->blk);
+        for (size_t s = 0; s < n / fs; s++)
+            for (int c = 0; c < t->sc; c++) {
+                const size_t is = s * fs + sv_fmap_index(c, 0, 0, t->h, t->w, t->blk);
+                const size_t it = s * ft + sv_fmap_index(map[c], 0, 0, t->h, t->w, t->blk);
+                for (size_t p = 0; p < hw; p++) {
+                    const size_t o = p * (size_t)t->blk;
+                    sum += tf_term(state[is + o], teacher[it + o], dstate ? dstate + is + o : NULL, g);
+                }
+            }
     }
     t->last += sum / t->count;
     return t->weight * sum / t->count;
@@ -111,18 +130,27 @@ static double tf_hook(void *ud, int branch, int frame, const float *state, float
 int sv_tf_begin(sv_tf_state *t, const sv_model *teacher, const sv_net_cfg *c, float weight, sv_err *e) {
     memset(t, 0, sizeof *t);
     t->weight = weight;
-    t->count = 2.0 * c->seq * c->batch * teacher->num_feat * (double)c->h * c->w;
+    t->seq = c->seq;
     t->teacher = sv_trainnet_create(teacher, c, e);
     return t->teacher ? 0 : -1;
 }
 
 int sv_tf_prepare(sv_tf_state *t, sv_trainnet *student, const float *lr, sv_err *e) {
     size_t ns, nt;
+    int h2, w2, blk2;
     sv_trainnet_state(student, 0, 0, &ns);
     sv_trainnet_state(t->teacher, 0, 0, &nt);
-    if (ns != nt)
-        return sv_errf(e, "temporal finetuning needs the student's hidden state as wide as the teacher's (RSC keeps it; "
-                          "aligned pruning does not)");
+    sv_trainnet_state_shape(student, &t->sc, &t->h, &t->w, &t->blk);
+    sv_trainnet_state_shape(t->teacher, &t->tc, &h2, &w2, &blk2);
+    if (h2 != t->h || w2 != t->w || blk2 != t->blk) return sv_errf(e, "temporal finetuning: teacher and student differ in shape");
+    for (int b = 0; b < 2; b++)
+        for (int c = 0; t->map[b] && c < t->sc; c++)
+            if (t->map[b][c] < 0 || t->map[b][c] >= t->tc)
+                return sv_errf(e, "temporal finetuning: channel map entry %d is outside the teacher's %d", t->map[b][c], t->tc);
+    if ((!t->map[0] || !t->map[1]) && (t->sc != t->tc || ns != nt))
+        return sv_errf(e, "temporal finetuning: the student's hidden state has %d channels, the teacher's %d, and no "
+                          "channel map says which teacher channel each one was kept from", t->sc, t->tc);
+    t->count = 2.0 * t->seq * (double)(ns / sv_fmap_floats(t->sc, t->h, t->w, t->blk)) * t->sc * (double)t->h * t->w;
     t->last = 0;
     if (sv_trainnet_forward_states(t->teacher, lr, e)) return -1;
     sv_trainnet_set_state_loss(student, tf_hook, t);

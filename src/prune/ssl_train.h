@@ -8,8 +8,10 @@
 //   sv_ssl_after_backward  dL/dW' -> dL/dW in place, dL/dscale + the penalty's gradient, Adam on the scales
 //   (the loop's Adam on W with the mapped gradient)
 // Temporal finetuning. sv_tf_* hold a teacher (the dense model) run on the same batch; the student's
-// training graph gets L_tf = weight * mean |H_student - H_teacher| over both branches and all frames
-// through its hidden-state loss hook (train/net.h).
+// training graph gets L_tf = weight * mean |H_student - H_teacher| over both branches, all frames and the
+// student's hidden channels through its hidden-state loss hook (train/net.h). A student whose hidden state
+// is as wide as the teacher's (ssl's RSC, l1-keep-last) is compared channel for channel; a narrower one
+// (l1-aligned) through a map from each of its channels to the teacher channel it was kept from.
 #pragma once
 #include "core/error.h"
 #include "io/safetensors.h"
@@ -45,7 +47,12 @@ typedef struct {
     sv_trainnet *teacher;  // the dense model's graph, same batch shape
     float weight;
     double last;           // L_tf of the last step (without the weight)
-    double count;          // state entries over both branches and all frames (the mean's divisor)
+    double count;          // state entries over both branches, all frames and the student's channels (the
+                           // mean's divisor), set by sv_tf_prepare
+    int seq;
+    const int *map[2];     // per branch (SV_BRANCH_*): the teacher channel of each student channel, or NULL
+                           // (not owned): the same channels; set after sv_tf_begin
+    int sc, tc, h, w, blk; // the student's and the teacher's channels, the map's layout (sv_tf_prepare)
 } sv_tf_state;
 
 int sv_tf_begin(sv_tf_state *t, const sv_model *teacher, const sv_net_cfg *c, float weight, sv_err *e);

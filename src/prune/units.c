@@ -114,9 +114,30 @@ static int cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+int sv_unit_layer_is_recon(const sv_unit_layer *l) {
+    return l->conv_kind == SV_LAYER_FUSION || l->conv_kind == SV_LAYER_UPCONV1 || l->conv_kind == SV_LAYER_UPCONV2 ||
+           l->conv_kind == SV_LAYER_CONV_HR;
+}
+
 static int eligible(const sv_unit_layer *l, const sv_select_opts *o) {
     if (!o->only_filters) return 1;
     return l->kind != SV_UNIT_IN && l->conv_kind != SV_LAYER_CONV2;
+}
+
+// Chosen by the ratio (globally or per layer): eligible, and not a reconstruction layer with its own ratio.
+static int by_ratio(const sv_unit_layer *l, const sv_select_opts *o) {
+    return eligible(l, o) && !(o->recon_own && sv_unit_layer_is_recon(l));
+}
+
+// Marks the lowest-scored ratio * n units of layer l (one at a time: n is small).
+static void prune_lowest(sv_units *u, const sv_unit_layer *l, double ratio) {
+    const int np = (int)(ratio * l->n);
+    for (int t = 0; t < np; t++) {
+        int worst = -1;
+        for (int j = 0; j < l->n; j++)
+            if (!u->pruned[l->off + j] && (worst < 0 || u->score[l->off + j] < u->score[l->off + worst])) worst = j;
+        u->pruned[l->off + worst] = 1;
+    }
 }
 
 // Within layer l, keeps (un-prunes) the best-scored pruned units until `keep` are kept.
@@ -136,6 +157,8 @@ static void keep_at_least(sv_units *u, const sv_unit_layer *l, int keep) {
 long sv_units_select(sv_units *u, const sv_select_opts *o, sv_err *e) {
     if (!(o->ratio > 0 && o->ratio < 1)) return sv_errf(e, "pruning ratio %g is outside (0, 1)", o->ratio);
     if (o->round < 1) return sv_errf(e, "rounding %d must be >= 1", o->round);
+    if (o->recon_own && !(o->recon_ratio >= 0 && o->recon_ratio < 1))
+        return sv_errf(e, "reconstruction pruning ratio %g is outside [0, 1)", o->recon_ratio);
     if (u->nunits == 0) return sv_errf(e, "the model has no prunable units");
     memset(u->pruned, 0, u->nunits);
     unsigned char *elig = sv_calloc(u->nunits, 1, e);
@@ -146,7 +169,7 @@ long sv_units_select(sv_units *u, const sv_select_opts *o, sv_err *e) {
     }
     size_t nelig = 0;
     for (int li = 0; li < u->nlayers; li++)
-        if (eligible(&u->layers[li], o))
+        if (by_ratio(&u->layers[li], o))
             for (int j = 0; j < u->layers[li].n; j++) elig[u->layers[li].off + j] = 1, nelig++;
     if (o->global) {
         // one threshold: the score below which ratio of all eligible units lie (ties broken by position)
@@ -164,19 +187,12 @@ long sv_units_select(sv_units *u, const sv_select_opts *o, sv_err *e) {
                 if (elig[j] && u->score[j] == thr && !u->pruned[j]) u->pruned[j] = 1, taken++;
         }
     } else {
-        for (int li = 0; li < u->nlayers; li++) {
-            const sv_unit_layer *l = &u->layers[li];
-            if (!eligible(l, o)) continue;
-            int np = (int)(o->ratio * l->n);
-            for (int t = 0; t < np; t++) {  // the np lowest scores of the layer, one at a time (n is small)
-                int worst = -1;
-                for (int j = 0; j < l->n; j++)
-                    if (!u->pruned[l->off + j] && (worst < 0 || u->score[l->off + j] < u->score[l->off + worst]))
-                        worst = j;
-                u->pruned[l->off + worst] = 1;
-            }
-        }
+        for (int li = 0; li < u->nlayers; li++)
+            if (by_ratio(&u->layers[li], o)) prune_lowest(u, &u->layers[li], o->ratio);
     }
+    for (int li = 0; li < u->nlayers && o->recon_own; li++)
+        if (eligible(&u->layers[li], o) && sv_unit_layer_is_recon(&u->layers[li]))
+            prune_lowest(u, &u->layers[li], o->recon_ratio);
     free(sorted), free(elig);
     long total = 0;
     for (int li = 0; li < u->nlayers; li++) {

@@ -165,7 +165,7 @@ static int run_iterate(const sv_step *st, sv_run *r, int *stopped, sv_train_resu
     const sv_run_opts *o = r->o;
     log_acc a = {.t0 = sv_now(), .it0 = r->iter};
     while (r->iter < o->iters) {
-        double lr = sv_cosine_lr(o->lr, o->lr_min, r->iter, o->iters), v[1 + SV_STEP_MAX_TERMS];
+        double lr = sv_hold_cosine_lr(o->lr, o->lr_min, o->lr_hold, r->iter, o->iters), v[1 + SV_STEP_MAX_TERMS];
         if (st->warmup && r->iter < *st->warmup) lr *= (double)(r->iter + 1) / (double)(*st->warmup + 1);
         if ((r->data && sv_dataset_next(r->data, r->lr_buf, r->gt_buf, e)) || st->compute(st->ud, r, lr, &v[0], v + 1, e))
             return -1;

@@ -511,6 +511,10 @@ const float *sv_trainnet_state(const sv_trainnet *t, int dir, int frame, size_t 
     return frame_h((sv_trainnet *)t, dir, frame);
 }
 
+void sv_trainnet_state_shape(const sv_trainnet *t, int *c, int *h, int *w, int *blk) {
+    *c = t->C, *h = t->c.h, *w = t->c.w, *blk = t->blk;
+}
+
 void sv_trainnet_set_state_loss(sv_trainnet *t, sv_state_loss_fn fn, void *ud) {
     t->state_loss = fn;
     t->state_loss_ud = ud;
@@ -527,11 +531,11 @@ int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *gr
             memset(t->dstate[d], 0, (size_t)T * B * t->fC * sizeof(float));
             if (t->spynet) memset(t->dflows[d], 0, (size_t)B * (T - 1) * 2 * h * w * sizeof(float));
         }
-    if (t->state_loss && grads)
+    if (t->state_loss)  // its term is part of the loss with or without gradients
         for (int d = 0; d < 2; d++)
             for (int i = 0; i < T; i++)
-                *loss += t->state_loss(t->state_loss_ud, d, i, frame_h(t, d, i), t->dstate[d] + (size_t)i * B * t->fC,
-                                       (size_t)B * t->fC);
+                *loss += t->state_loss(t->state_loss_ud, d, i, frame_h(t, d, i),
+                                       grads ? t->dstate[d] + (size_t)i * B * t->fC : NULL, (size_t)B * t->fC);
     const double scale = 1.0 / ((double)B * T * 3 * (SV_SCALE * h) * (SV_SCALE * w));  // a mean over every output value
     for (int i = 0; i < T; i++)
         if (recon_step(t, i, lr, gt, grads, loss, scale, e)) return -1;

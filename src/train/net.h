@@ -42,9 +42,11 @@ int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e);
 // The hidden state of frame i of a branch (SV_BRANCH_BACKWARD: B_i, SV_BRANCH_FORWARD: F_i) after the last
 // step or forward: batch feature maps back to back, *n floats in all, in the net's layout.
 const float *sv_trainnet_state(const sv_trainnet *t, int branch, int frame, size_t *n);
+// The layout of one sample's hidden state: channels, rows, columns and channel block (core/layout.h).
+void sv_trainnet_state_shape(const sv_trainnet *t, int *c, int *h, int *w, int *blk);
 // An extra loss on the hidden states (temporal finetuning, SSL-NOTES §5). Called during sv_trainnet_step
 // for every branch and frame once both branches have run: returns its loss term (added to *loss) and adds
-// its gradient to dstate (same shape as state). NULL removes it.
+// its gradient to dstate (same shape as state; NULL when the step computes no gradients). NULL removes it.
 typedef double (*sv_state_loss_fn)(void *ud, int branch, int frame, const float *state, float *dstate, size_t n);
 void sv_trainnet_set_state_loss(sv_trainnet *t, sv_state_loss_fn fn, void *ud);
 

@@ -23,6 +23,12 @@ double sv_cosine_lr(double base, double min, long it, long total) {
     return min + 0.5 * (base - min) * (1.0 + cos(M_PI * (double)it / (double)total));
 }
 
+double sv_hold_cosine_lr(double base, double min, long hold, long it, long total) {
+    if (hold <= 0) return sv_cosine_lr(base, min, it, total);
+    if (it < hold) return base;
+    return sv_cosine_lr(base, min, it - hold, total - hold);
+}
+
 void sv_ema_update(float *ema, const float *p, size_t n, float decay) {
 #pragma omp parallel for schedule(static) if (n > SV_OMP_MIN_WORK)
     for (size_t i = 0; i < n; i++) ema[i] = decay * ema[i] + (1.0f - decay) * p[i];

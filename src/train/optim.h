@@ -15,6 +15,8 @@ void sv_adam_step(float *p, const float *g, float *m, float *v, size_t n, float 
 
 // Cosine annealing from base to min over total iterations (it = 0 gives base, it >= total gives min).
 double sv_cosine_lr(double base, double min, long it, long total);
+// base for the first `hold` iterations, then sv_cosine_lr over the remaining total - hold (hold 0: the cosine).
+double sv_hold_cosine_lr(double base, double min, long hold, long it, long total);
 
 // Exponential moving average of the weights: ema = decay * ema + (1 - decay) * p.
 void sv_ema_update(float *ema, const float *p, size_t n, float decay);

@@ -51,7 +51,7 @@ int sv_opt_fields_from_json(void *o, const cJSON *j, const sv_opt_field *f, int 
 #define F(member, type, lo, hi) SV_OPT_FIELD(sv_run_opts, member, SV_OPT_##type, lo, hi)
 static const sv_opt_field k_run_fields[] = {
     F(iters, LONG, 0, LONG_MAX), F(lr, DOUBLE, 0, 0),
-    F(lr_min, DOUBLE, 0, 0), F(batch, INT, 0, INT_MAX),
+    F(lr_min, DOUBLE, 0, 0), F(lr_hold, LONG, 0, LONG_MAX), F(batch, INT, 0, INT_MAX),
     F(seq, INT, 0, INT_MAX), F(patch, INT, 0, INT_MAX),
     F(log_every, LONG, 0, LONG_MAX),
 };

@@ -31,6 +31,8 @@ typedef struct {
                             // model's own (a random model: SPyNet). A resumed run keeps its model's
     long iters;
     double lr, lr_min;      // cosine annealing from lr to lr_min over iters
+    long lr_hold;           // lr held for the first lr_hold iterations, the cosine over the rest (0: none);
+                            // prune's schedule (constant sparsity phase, annealed finetuning) in one run
     int batch, seq, patch, degradation;  // degradation: SV_DEG_BI / SV_DEG_BD (train/degrade.h)
     long log_every;
     uint64_t seed;          // data sampling and the random model
