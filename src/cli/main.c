@@ -12,10 +12,7 @@
 #include "cli/cli.h"
 #include "core/warn.h"
 #include "io/atomic_file.h"
-
-#ifndef SLIMVSR_VERSION
-#define SLIMVSR_VERSION "0.1.0"
-#endif
+#include "slimvsr.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -31,8 +28,9 @@ static void usage(FILE *f) {
             "  train-flow --data DIR --out RUN_DIR  pretrain SPyNet without ground-truth flow\n"
             "  prune -m MODEL --data DIR --out RUN_DIR  SSL: make a trained model smaller and faster\n"
             "\n"
-            "`slimvsr <command> --help` describes each command.\n",
-            SLIMVSR_VERSION);
+            "`slimvsr <command> --help` describes each command; --version (also after a command) prints the\n"
+            "version.\n",
+            slimvsr_version());
 }
 
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long *out) {
@@ -221,10 +219,12 @@ static int run(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("slimvsr %s\n", SLIMVSR_VERSION);
-        return 0;
-    }
+    // --version anywhere: `slimvsr upscale --version` answers as `slimvsr --version` does
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--version") || (i == 1 && !strcmp(argv[i], "version"))) {
+            printf("slimvsr %s\n", slimvsr_version());
+            return 0;
+        }
     if (!strcmp(argv[1], "upscale")) return cmd_upscale(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "convert")) return cmd_convert(argc - 1, argv + 1);

@@ -20,6 +20,12 @@ void sv_quantize_n(unsigned char *dst, const float *src, size_t n);
 void sv_rgb_to_chw(float *chw, const unsigned char *rgb, int h, int w);
 // chw: [3, h, w] floats -> rgb: h x w x 3 bytes through sv_quantize_u8 (OpenMP over pixels).
 void sv_chw_to_rgb(unsigned char *rgb, const float *chw, int h, int w);
+// The same for frames whose rows are stride bytes apart (stride >= 3 w; the library API's caller-owned
+// frames), and the float RGB frames of the API (h x w x 3 floats, rows stride bytes apart; no scaling).
+void sv_rgb_to_chw_stride(float *chw, const unsigned char *rgb, int h, int w, size_t stride);
+void sv_rgbf_to_chw_stride(float *chw, const float *rgb, int h, int w, size_t stride);
+// chw: [3, h, w] -> rgb: h x w x 3 floats, packed (OpenMP over pixels).
+void sv_chw_to_rgbf(float *rgb, const float *chw, int h, int w);
 // The same two moves on bytes, no scaling: rgb h x w x 3 <-> planes [3, h, w].
 void sv_rgb_to_planes(unsigned char *planes, const unsigned char *rgb, int h, int w);
 void sv_planes_to_rgb(unsigned char *rgb, const unsigned char *planes, int h, int w);

@@ -8,9 +8,17 @@
 
 int sv_clip_window_init(sv_clip_window *w, const char *path, sv_frame_reader *rd, int chunk, int lookahead,
                         int max_frames, int keep_names, sv_err *e) {
+    if (sv_clip_window_init_sized(w, path, sv_frames_height(rd), sv_frames_width(rd), chunk, lookahead, keep_names, e))
+        return -1;
+    w->rd = rd, w->max_frames = max_frames;
+    return 0;
+}
+
+int sv_clip_window_init_sized(sv_clip_window *w, const char *path, int h, int wd, int chunk, int lookahead,
+                              int keep_names, sv_err *e) {
     memset(w, 0, sizeof *w);
-    w->path = path, w->rd = rd, w->chunk = chunk, w->win = chunk + lookahead, w->max_frames = max_frames;
-    w->h = sv_frames_height(rd), w->w = sv_frames_width(rd);
+    w->path = path, w->chunk = chunk, w->win = chunk + lookahead;
+    w->h = h, w->w = wd;
     const size_t fsz = (size_t)3 * w->h * w->w;
     w->frames = calloc((size_t)w->win, sizeof *w->frames);
     w->names = keep_names ? calloc((size_t)w->win, sizeof *w->names) : NULL;
@@ -57,8 +65,7 @@ static int fill(sv_clip_window *w, sv_err *e) {
     return 0;
 }
 
-// After a chunk of n_emit frames: its last frame becomes prev and the lookahead frames move to the front.
-static void advance(sv_clip_window *w, int n_emit) {
+void sv_clip_window_advance(sv_clip_window *w, int n_emit) {
     w->prev = w->prev_buf;
     memcpy(w->prev, w->frames[n_emit - 1], (size_t)3 * w->h * w->w * sizeof(float));
     for (int k = 0; k < n_emit; k++) {
@@ -83,7 +90,7 @@ int sv_clip_stream(sv_clip_window *w, sv_chunk_fn run, void *ud, sv_err *e) {
         // runner keeps the features of a chunk only (sv_runner_create_window)
         const int n_emit = w->have < w->chunk ? w->have : w->chunk;
         if (run(ud, w, n_emit, e)) return -1;
-        advance(w, n_emit);
+        sv_clip_window_advance(w, n_emit);
         if (w->eof && w->have == 0) return 0;
     }
 }

@@ -31,7 +31,14 @@ typedef struct {
 // Allocates the window for rd's frames (chunk >= 1, lookahead >= 0). Fails naming path when out of memory.
 int sv_clip_window_init(sv_clip_window *w, const char *path, sv_frame_reader *rd, int chunk, int lookahead,
                         int max_frames, int keep_names, sv_err *e);
+// The same without a reader, for frames of h x wd that the caller puts into frames[have++] itself (the
+// library's streaming upscaler, src/api/): sv_clip_stream is then not used, but the same rule is, through
+// sv_clip_window_run and sv_clip_window_advance.
+int sv_clip_window_init_sized(sv_clip_window *w, const char *path, int h, int wd, int chunk, int lookahead,
+                              int keep_names, sv_err *e);
 void sv_clip_window_free(sv_clip_window *w);
+// After a chunk of n_emit frames: its last frame becomes prev and the lookahead frames move to the front.
+void sv_clip_window_advance(sv_clip_window *w, int n_emit);
 
 // One chunk: the network over frames[0..have) of the window (prev: w->prev), emitting the first n_emit
 // outputs. The window's frames may be changed in place (eval's flips) if they are put back.

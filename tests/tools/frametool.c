@@ -3,6 +3,8 @@
 //   frametool probe PATH                      prints "frames W H fps_num/fps_den"
 //   frametool psnr A B                        same frame count and size, prints the lowest per-frame PSNR
 //   frametool png OUT.png W H                 writes one W x H test frame (a gradient)
+//   frametool raw IN OUT.rgb                  every frame of IN, RGB24 back to back (what the API examples read)
+//   frametool unraw IN.rgb W H OUT            raw RGB24 frames of W x H -> a folder or video
 //   frametool degrade IN OUT bi|bd            every frame of IN made x4 smaller as training makes LR frames
 //                                             (train/degrade.h: MATLAB bicubic, or Gaussian blur + subsampling)
 #include <math.h>
@@ -136,11 +138,47 @@ static int degrade(const char *in, const char *out, const char *kind) {
     return 0;
 }
 
+static int raw(const char *in, const char *out) {
+    sv_err e;
+    sv_frame_reader *r = sv_frames_open(in, &e);
+    if (!r) return die(e.msg);
+    const size_t n = (size_t)sv_frames_width(r) * sv_frames_height(r) * 3;
+    unsigned char *a = malloc(n);
+    FILE *f = fopen(out, "wb");
+    if (!a || !f) return die("cannot create the raw file");
+    int rc;
+    while ((rc = sv_frames_read(r, a, &e)) == 1)
+        if (fwrite(a, 1, n, f) != n) return die("cannot write the raw file");
+    if (rc < 0) return die(e.msg);
+    if (fclose(f)) return die("cannot write the raw file");
+    sv_frames_close(r);
+    free(a);
+    return 0;
+}
+
+static int unraw(const char *in, int w, int h, const char *out) {
+    sv_err e;
+    const size_t n = (size_t)w * h * 3;
+    unsigned char *a = malloc(n);
+    FILE *f = fopen(in, "rb");
+    if (!a || !f) return die("cannot open the raw file");
+    sv_frame_writer *wr = sv_frames_create(out, w, h, 0, 0, &e);
+    if (!wr) return die(e.msg);
+    while (fread(a, 1, n, f) == n)
+        if (sv_frames_write(wr, a, NULL, &e)) return die(e.msg);
+    if (sv_frames_writer_finish(wr, &e)) return die(e.msg);
+    fclose(f);
+    free(a);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 6 && !strcmp(argv[1], "downscale")) return downscale(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
     if (argc == 3 && !strcmp(argv[1], "probe")) return probe(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "psnr")) return psnr(argv[2], argv[3]);
     if (argc == 5 && !strcmp(argv[1], "png")) return png(argv[2], atoi(argv[3]), atoi(argv[4]));
+    if (argc == 4 && !strcmp(argv[1], "raw")) return raw(argv[2], argv[3]);
+    if (argc == 6 && !strcmp(argv[1], "unraw")) return unraw(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
     if (argc == 5 && !strcmp(argv[1], "degrade")) return degrade(argv[2], argv[3], argv[4]);
     return die("usage: frametool downscale IN OUT N F | probe PATH | psnr A B | png OUT W H | degrade IN OUT bi|bd");
 }
