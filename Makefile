@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # slimvsr: one short Makefile.
 #   make              -> build/slimvsr, build/libslimvsr.a, build/libslimvsr.so (the public API of
 #                        include/slimvsr.h; only slimvsr_* symbols exported), build/slimvsr.1 (man page),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Reference BasicVSR (x4) in PyTorch, written for slimvsr's benchmark and checks.
 
 The module and parameter names follow BasicSR's layout, so that `state_dict()` keys equal those of a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Developer check: bench/basicvsr_ref.py reproduces the PyTorch/BasicSR reference vectors.
 
 Loads shared/testvectors/basicvsr-tiny/tiny_basicvsr.pth (num_feat 16, 2 blocks, bare state_dict) into our

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Compares two folders of PNG frames (sorted by name, paired in order): max and mean absolute difference in
 8-bit levels and PSNR over all frames. Used by bench/run.sh to check that slimvsr and PyTorch agree.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_bench.c: times every conv backend on BasicVSR's layer shapes (batch 1, fp32, blk = the preferred
 // layout, OMP threads as set, 2 on the target machine) and prints, per run:
 //   wall   the fastest wall time of the timed runs (the median is noisier on a shared machine)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # conv_bench_torch.py: PyTorch's time for the BasicVSR conv shapes, 2 threads, batch 1, fp32, as the
 # baseline for bench/conv_bench.c (which runs this script with --torch).
 #   /usr/bin/python3 bench/conv_bench_torch.py [reps]

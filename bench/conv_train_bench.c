@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_train_bench.c: time of the training conv (sv_conv_train, ops/conv.h) on BasicVSR's most common layer:
 // a C->C 3x3 conv with ReLU at 64x64 (the training patch; --c, --cout, --k, --size change it), batch n
 // (default 14: 2 clips of 7 frames), blk 8 (AVX2's layout), with each

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # flow_ablation.sh: does alignment help? Issue 16 item 3: the same BasicVSR trained with the same budget,
 # data, seed and schedule three ways, then measured on clips with motion.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # flow_experiment.sh: does unsupervised SPyNet pretraining (`slimvsr train-flow`) help a small BasicVSR
 # trained from scratch? The experiment of docs/flow-pretraining.md, end to end.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # flow_targets.sh: issue 16's flow targets for one or more models, in one table.
 #
 #   bench/flow_targets.sh [--test] MODEL [MODEL ...]

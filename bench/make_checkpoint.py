@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Writes a randomly initialised BasicVSR checkpoint in BasicSR's layout, for timing.
 
     /usr/bin/python3 bench/make_checkpoint.py --feat 64 --blocks 30 --seed 0 OUT.pth

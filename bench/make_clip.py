@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Writes a low-resolution test clip as PNG frames 00000000.png, 00000001.png, ... for the benchmark.
 
     /usr/bin/python3 bench/make_clip.py OUT_DIR --frames 10 --height 180 --width 320 [--source DIR]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # Peak memory and time per frame of `slimvsr upscale` by input size (issue 15, item 5).
 #
 #   bash bench/memory.sh [--frames N] [--sizes "180x320 720x1280 1080x1920"] [MODEL...]
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --frames) FRAMES=$2; shift 2 ;;
         --sizes) SIZES=$2; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,15p' "$0"; exit 0 ;;
         -*) echo "memory.sh: unknown option $1" >&2; exit 2 ;;
         *) MODELS+=("$1"); shift ;;
     esac

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Minimal PNG reading and writing with zlib and numpy (no PIL needed), for the benchmark scripts.
 
 read_png(path) -> uint8 array (h, w, 3): 8-bit grey, grey+alpha, RGB, RGBA or palette, non-interlaced;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # Per-layer-group profile of a baseline model against pruned ones, same machine, same run.
 #
 #   bash bench/profile.sh [--frames N] [--size HxW] [--threads T] [--repeat K] [--baseline MODEL] [MODEL...]
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
         --threads) THREADS=$2; shift 2 ;;
         --repeat) REPEAT=$2; shift 2 ;;
         --baseline) BASELINE=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,18p' "$0"; exit 0 ;;
         -*) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
         *) ARGS+=("$1"); shift ;;
     esac

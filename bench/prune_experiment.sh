@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # prune_experiment.sh: the reduced-scale reproduction of the SSL paper's central comparison
 # (docs/pruning-results.md; SSL-NOTES §8), end to end: one dense model trained with `slimvsr train`, pruned
 # at the paper's operating point (half the units of every prunable layer) by SSL with and without temporal

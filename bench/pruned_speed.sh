@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # Issue 15 item 4: is every pruned model's wall-clock speed-up on the non-SPyNet part at least 0.8x its
 # non-SPyNet FLOP reduction? Checks three models, each against its own dense model, in the same run:
 #   (a) the shipped models/basicvsr-ssl.safetensors against models/basicvsr-dense.safetensors (48x8);
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
         --size) SIZE=$2; shift 2 ;;
         --threads) THREADS=$2; shift 2 ;;
         --data) DATA=$2; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,25p' "$0"; exit 0 ;;
         *) echo "pruned_speed.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done

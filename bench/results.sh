@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # results.sh: the README's results table, measured on this machine in one run.
 #
 #   bench/results.sh            (after `make`; needs /usr/bin/python3 with torch: tools/install-deps.sh --bench)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc_bench.c: times one pruned residual block (RSC: y[K2] += conv2(relu(conv1(y[S])))) per algorithm of
 // ops/rsc.h, over a sweep of the block's width k (S, conv1's outputs and K2 all k channels, and some
 // shapes of real pruned models), at the LR frame size, on the preferred layout (blk 16 with AVX-512,

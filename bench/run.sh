@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # Speed benchmark: slimvsr against the reference PyTorch BasicVSR, same machine, same run.
 #
 #   bash bench/run.sh [--frames N] [--height H] [--width W] [--threads T] [--models "64x30 32x15"]
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
         --repeat) REPEAT=$2; shift 2 ;;
         --idle-wait) IDLE_WAIT=$2; shift 2 ;;
         --no-slimvsr) RUN_SLIMVSR=0; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,17p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Writes a slimvsr .safetensors BasicVSR (dense: no pruning index lists) as a BasicSR-layout PyTorch
 checkpoint {'params': state_dict}, so that bench/basicvsr_ref.py can run the same network.
 

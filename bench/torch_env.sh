@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # torch_env.sh: PyTorch's set-ups for the benchmarks that time it (run.sh, train_speed.sh), sourced.
 LIBDIR=/usr/lib/x86_64-linux-gnu
 # PyTorch allocator configurations. glibc's malloc, as installed, returns every large tensor to the kernel

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Times the reference PyTorch BasicVSR (bench/basicvsr_ref.py) on a folder of PNG frames.
 
     /usr/bin/python3 bench/torch_upscale.py -m CKPT.pth IN_DIR [--threads 2] [--frames N] [--out DIR]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # Issue 15: is one training iteration of slimvsr at least 1.5x faster than PyTorch's? Times both on the same
 # machine in the same run: `slimvsr train` on a dense random BasicVSR, and bench/train_torch.py with the same
 # network (bench/basicvsr_ref.py), batch, frames, patch, loss (Charbonnier), optimiser (Adam, SPyNet as its

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Times one BasicVSR training iteration in PyTorch, set up as `slimvsr train` sets up its own.
 
     /usr/bin/python3 bench/train_torch.py [--feat 32 --blocks 10] [--batch 2 --seq 7 --patch 64]

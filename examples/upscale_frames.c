@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // upscale_frames.c: the public API in one page. Raw RGB24 frames of W x H on standard input, the x4
 // frames on standard output (ffmpeg -f rawvideo -pix_fmt rgb24 reads and writes this on both sides):
 //   upscale_frames MODEL W H [CHUNK LOOKAHEAD] < lr.rgb > hr.rgb

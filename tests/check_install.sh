@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # check_install.sh: `make install DESTDIR=... PREFIX=...` puts the CLI, the libraries, the header,
 # slimvsr.pc, the man page and the shipped models in place; the installed CLI finds its models and
 # answers --version in every command; examples/upscale_frames.c compiles against the installed tree

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # check_layers.sh: the include rule of docs/ARCHITECTURE.md. A folder of src/ may include its own headers
 # and those of the folders below it, never one above:
 #   core  <- io, ops  <- model  <- pipeline  <- train  <- prune  <- cli

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_api_example.sh: examples/upscale_frames.c (the public API: load, push, pull, flush) gives the same
 # frames, byte for byte, as `slimvsr upscale` on the same input, whole and chunked; and the shared
 # library exports the public slimvsr_* symbols only. Needs $BUILD (build/examples/upscale_frames).

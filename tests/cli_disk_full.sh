@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_disk_full.sh: writes that run out of space. A file-size limit (ulimit -f, in a subshell) stands in
 # for a full disk: the write fails with EFBIG exactly where ENOSPC would. For convert, upscale (video and
 # PNG folder) and a training checkpoint: a one-line error naming the file, a non-zero exit, no temporary

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_eval.sh: `slimvsr eval` end to end on tiny clips made here: exact GT (PSNR inf, SSIM 1), numbers
 # against frametool's independent PSNR, clip folders, video input, options, and bad input.
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR and $FRAMETOOL.

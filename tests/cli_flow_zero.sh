@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_flow_zero.sh: the zero-flow model (--flow zero, issue 16) end to end on tiny clips cut from a real
 # video: `train --flow zero` makes a model that says so (info, info --json), upscales without SPyNet
 # (SLIMVSR_PROFILE=1), leaves SPyNet's weights as they were, and keeps its flow on --resume (where --flow

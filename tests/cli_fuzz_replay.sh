@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_fuzz_replay.sh: every fuzz target (tests/fuzz/fuzz_*.c, built with driver.c's main by `make tests`)
 # replayed on its seed corpus (tests/fuzz/make_seeds.sh) and on every input a fuzzer ever crashed on
 # (tests/fuzz/regressions/TARGET/). Under `make SAN=1 test` this is the regression test of each crash.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_jpeg.sh: folders of JPEG frames, as ffmpeg writes them (1.jpg, 2.jpg, ..., 10.jpg, 11.jpg), as the
 # input of upscale, eval, train and train-flow: read in natural order, output as PNG under the same names;
 # a truncated frame and a folder mixing PNG and JPEG frames are refused with one line naming a file.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_models.sh: what -m names. The shipped models in models/ (the default, --model dense), their fp16
 # storage, the bicubic baseline, $SLIMVSR_MODELS, and the errors for unknown or missing models, damaged
 # models (a NaN or Inf weight, in a model file or a training state) and a video whose frame size changes.

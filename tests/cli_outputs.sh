@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_outputs.sh: what a command may write over. An output is never an input (same path, a link, a folder
 # holding it); an existing output is replaced only with -y, a folder only when slimvsr wrote it; an
 # interrupted run leaves no temporary behind (SIGINT, SIGTERM), and one killed outright (SIGKILL) has its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_profile.sh: the per-layer profile on the command line: `slimvsr info MODEL --profile` on the shipped
 # SSL-pruned model and the tiny dense one, its refusals, and SLIMVSR_PROFILE=2 on upscale.
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR and $FRAMETOOL.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_prune.sh: `slimvsr prune` end to end on tiny clips cut from a real video: the SSL pipeline's run
 # folder, the sparsity log (lambda schedule, chosen vs kept scales), the kept channels of every layer, the
 # pruned model running through upscale/eval/info, both baselines, --flops, --criterion scale, re-pruning,

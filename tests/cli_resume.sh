@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_resume.sh: what train, train-flow and prune share through the one training loop (train/loop.h,
 # issue 14): a run killed with SIGKILL resumes to the same bytes, --resume without --iters keeps the saved
 # total, Ctrl-C stops with a checkpoint and a second one at once, a refused start leaves nothing, and run

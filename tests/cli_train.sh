@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_train.sh: `slimvsr train` end to end on tiny clips cut from a real video: the run folder, the log,
 # validation equal to `slimvsr eval`, repeatability, a run killed with SIGKILL and resumed (equal to an
 # uninterrupted run), Ctrl-C, --resume rules, --dry-run, and bad input.

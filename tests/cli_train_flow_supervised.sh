@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_train_flow_supervised.sh: `slimvsr train-flow --supervised --photos DIR` end to end on tiny inputs
 # made here (photos and a clip from frametool's PNG pattern): bad photo options each give one error line
 # naming the option or file and leave no run folder; a run logs the EPE terms and the held-out EPE at its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_tune.sh: the wisdom file on the command line (ops/tune.h, src/cli/conv_setup.c): the first upscale
 # measures and saves it, the next recalls it (nothing measured, the same output bytes), SLIMVSR_WISDOM=off
 # measures nothing, the default path lies under $XDG_CACHE_HOME, a damaged line is re-measured with a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_video_options.sh: upscale's video output options (--codec, --crf, --preset, --pix-fmt, --format, the
 # container by extension), their refusals (one line naming the value, non-zero exit, nothing written), and
 # pipes: "-" as the input (a y4m or other stream on stdin) and as the output (y4m by default, --format).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # lib_cli.sh: what the tests/cli_*.sh scripts share; sourced from the repository root:
 #   . tests/lib_cli.sh; cli_setup NAME
 # cli_setup makes the scratch folder $T (removed on exit) and sets SLIMVSR, FRAMETOOL and PY.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # Runs every C test binary in $BUILD/tests and every tests/cli_*.sh and tests/check_*.sh script; counts
 # PASS/FAIL lines and prints the summary "N passed, N failed" last. Exit status is non-zero when anything failed.
 set -u

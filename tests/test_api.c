@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_api.c: the public C API (include/slimvsr.h) as an application uses it: errors and their per-thread
 // messages, loading from a file and from memory, the model's facts, and the streaming contract (which
 // frames come out after which push, AGAIN, END, flush), frame formats and strides, callbacks. That the

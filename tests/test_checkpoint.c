@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_checkpoint.c: checkpoint readers and the safetensors writer.
 //  - tests/data/tiny/tiny_basicvsr.pth (PyTorch 1.13 torch.save of a state_dict) equals tiny/weights.bin
 //    exactly: names, order, shapes, values;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_clips.c: the one clip source. io/clips.h's layouts (one level, LR/GT by name, a tree with GT/ and
 // LR/), on folders this test writes: which paths are clips, their names and order, the pairs, the
 // errors; a .ts and a .wmv clip is listed by every user (eval's pairing, the training data, train-flow's

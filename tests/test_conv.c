@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_conv.c: conv2d_forward_ref against hand-computed values, then every conv plan backend (own
 // Winograd, oneDNN direct, oneDNN auto, reference, and the automatic choice) against conv2d_forward_ref
 // on odd shapes, all layouts, all epilogues (act none/ReLU/LeakyReLU, residual none/separate/aliased).

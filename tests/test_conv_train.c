@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_conv_train.c: the training conv (ops/conv.h, "training").
 //   1. conv2d_backward_ref against central finite differences of <g, conv(in, w, b)> computed by a
 //      double-precision conv written here (odd shapes, k 1/3/5/7, pad k/2 and smaller), with gradient

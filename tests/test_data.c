@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_data.c: the training data pipeline. Degradations (train/degrade.h) against numpy vectors made
 // independently by tests/data/degrade/make_vectors.py; datasets (train/dataset.h) over small clips this
 // test writes itself: every GT patch is found back in the frames (position, flips/transpose, frame

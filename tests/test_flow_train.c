@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_flow_train.c: the unsupervised flow loss of `slimvsr train-flow` (train/flow_train.h) and its loop.
 //   1. photo + lambda * smooth and its gradient with respect to the flow, against a double-precision loss
 //      written here from the definition (border-padded bilinear warp, Charbonnier with eps 1e-6) and its

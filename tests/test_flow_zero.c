@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_flow_zero.c: the zero-flow model variant (sv_model.flow = SV_FLOW_ZERO, issue 16). With SPyNet's heads
 // zeroed (sv_flow_zero_head) a SPyNet model's flow is exactly zero and its warps exact copies, so the same
 // parameters with zero flow must give the same outputs (runner, reference and fast), the same training loss

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_frames.c: the frame I/O layer (io/frames.h): PNG folders, FFV1 .mkv, H.264 .mp4, error messages,
 // atomic output, and a real clip (cockatoo.mp4: tests/data/fetch_cockatoo.sh, path in $SLIMVSR_COCKATOO).
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_grad_ops.c: the backward passes of the non-conv ops (ops.h, "backward passes").
 // Each op gets a naive double-precision forward written here from the op's definition (PyTorch's
 // semantics), independent of the library's code. Per op:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_jpeg.c: JPEG frames (io/jpeg_io.h) and the order of frame and clip names (sv_frames_name_cmp).
 // JPEGs are written here with libjpeg's compressor: decoded pixels against their source within JPEG's
 // error, grayscale, CMYK refused, truncated and garbage files refused naming the file; JPEG folders as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_layers.c: the model's layer table (model/basicvsr.h) and the one place that spells layer names:
 // block, conv_first, branch and SPyNet names for both branches; every layer's kind, branch, block, level,
 // conv pointer and feeder in a dense model and in an SSL-pruned one (whose channel counts are odd and

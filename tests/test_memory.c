@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_memory.c: the memory this process can still use (core/memory.h) on samples of every format and on
 // this machine, an RLIMIT_AS set in a child bounding it; and the upscale plan that depends on it
 // (pipeline/upscale.h): frame-count margins near INT_MAX, a lookahead clamped to the clip, the runner's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_metrics.c: PSNR/SSIM against an independent numpy implementation (tests/data/metrics, made by
 // make_vectors.py), closed-form cases, and `eval` end to end on small clips with the tiny model: its
 // outputs checked against GT made from whole-clip runner passes (flip averaging done here by hand), the

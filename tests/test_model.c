@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_model.c: whole-model parity with PyTorch (tests/data/tiny: BasicSR's BasicVSR, 16 features,
 // 2 blocks, seed 0). The model is loaded from tiny_basicvsr.pth through our own .pth reader, run in the
 // reference mode and in the fast mode, and every output and intermediate is compared (max abs error).

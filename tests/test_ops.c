@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_ops.c: every non-conv op against PyTorch's single-op vectors (tests/data/tiny), and every op in the
 // channel-blocked layouts (blk 8, 16) against the same op in plain CHW on odd shapes.
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_profile.c: the runner's per-layer profile (model/profile.h): every conv layer recorded with the
 // right calls for n frames and the FLOPs of model/stats.h, non-negative seconds that sum to at most the
 // wall time, the non-conv kinds counted per call site, groups that add up, merging; on a dense random model

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_prune.c: SSL's model surgery (prune/ssl.h) on odd channel counts: the scales' gradient against
 // finite differences, the penalty's gradient, unit selection rules, and the physical cut: keeping
 // everything changes nothing, cutting units that are already zero changes no output (reference and fast

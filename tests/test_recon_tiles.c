@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_recon_tiles.c: the reconstruction in row tiles (model/recon.c) gives the bytes of the whole-frame
 // pass: dense and RSC-pruned models (narrower upconvs and conv_hr), odd frame sizes (narrow ones, whose LR
 // convs take Winograd F(4x4), and wider ones, F(6x6)), several tile heights, blk 8 and 16 and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_rsc_block.c: the fused RSC residual block (ops/rsc.h) against the same block as separate naive
 // passes (gather, conv2d_forward_ref, ReLU, conv2d_forward_ref, scatter-add) in plain CHW, on odd shapes:
 // strips of 1, 2, 5 rows and the default, more strips than threads and fewer, frames shorter than a strip,

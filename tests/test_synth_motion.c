@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_synth_motion.c: synthetic sequences with exact flow (train/synth_motion.h), on smooth random photos
 // made here (sums of sinusoids, 8-bit), so no files are needed.
 //   1. warping supp with the true flow (ops' flow_warp_forward, as the propagation warps) reproduces ref on

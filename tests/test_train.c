@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_train.c: the training graph against PyTorch (tests/data/tiny/train_manifest.json): the Charbonnier
 // loss of tiny_basicvsr.pth on the `main` clip, every parameter's gradient (train_grads.bin, by name), and
 // the losses of 4 Adam steps; then the graph's own invariants: recomputation changes nothing, a batch of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_tune.c: backends chosen by measurement (ops/tune.h) and the wisdom file (pipeline/wisdom.h).
 //   - the table's text: round trip, damaged lines dropped and counted, a later key replacing an earlier;
 //   - sv_tune_pick with made-up candidates: the fastest wins, a wrong one is never picked (and warned

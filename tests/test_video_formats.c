@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_video_formats.c: io/video_formats.h, the container and encoder tables (pure data, no libav): which
 // encoder goes in which container, the lookups by name, muxer and extension, and the option checks with
 // their messages.

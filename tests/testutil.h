@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // testutil.h: a tiny test harness. Each test binary calls TEST(name) blocks through run_test(); every
 // check that fails prints file:line and marks the current test failed. main() ends with test_summary(),
 // which prints "PASS name" / "FAIL name" lines that tests/run.sh counts.

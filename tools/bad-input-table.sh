@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # bad-input-table.sh [LOG]: the Markdown table of docs/bad-input.md, from the output of the test suite
 # (tests/run.sh, or tools/test.sh): every expect_error check of the tests/cli_*.sh scripts, i.e. every bad
 # input or bad option tried on the command line, with the one line slimvsr answered and whether the check

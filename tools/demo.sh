@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # demo.sh: the README's first command. Installs what is missing, builds slimvsr, makes a low-resolution
 # clip from a real video and upscales it x4 with the shipped model:
 #   1. cockatoo.mp4 (1280x720, 20 fps, from Debian's python3-imageio; the shipped models never trained on

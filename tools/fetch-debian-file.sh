@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # fetch-debian-file.sh PACKAGE INNER_PATH DEST [INNER_PATH DEST ...]: downloads a Debian package once with
 # `apt-get download` (no install, no root needed unless the package lists are stale), unpacks it, and
 # moves each listed file out of it to its DEST (atomically: a DEST appears whole or not at all). Does

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # fetch-train-data.sh [DIR]: the real videos the shipped model is trained on, all from Debian packages
 # (../shared/README.md lists them), unpacked into DIR (default data/videos, not committed):
 #   vtest.avi    795 frames 768x576   opencv-doc (96 MB download)

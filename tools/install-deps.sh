@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # install-deps.sh: installs the Debian 12 packages slimvsr needs to build, test and run its demo.
 # Only missing packages are installed (apt-get update runs only then). Needs root (or sudo).
 #   tools/install-deps.sh            build + tests

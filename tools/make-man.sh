@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # make-man.sh SLIMVSR: prints the man page slimvsr.1 (roff), made from the --help texts of the binary and
 # each of its commands, so the page says what the program says. `make` runs it (build/slimvsr.1).
 set -eu

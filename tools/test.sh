@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # test.sh: the README's test command. Installs what is missing, builds, runs the whole test suite in the
 # normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer. The last line is the
 # combined summary "N passed, N failed"; the exit status is non-zero when anything failed.

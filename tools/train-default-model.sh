@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # train-default-model.sh: how the shipped models in models/ were made, end to end, with slimvsr itself.
 #
 #   tools/train-default-model.sh [STAGE ...]    stages (default: all, in this order):

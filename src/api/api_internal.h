@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // api_internal.h: what the files of src/api (the public C API of include/slimvsr.h) share: the handles'
 // contents and the one way a call fails (a status code plus this thread's message).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // error.c: the API's version, status names, per-thread error messages and log callback.
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // model.c: slimvsr_model: loading (a file, or bytes in memory) and the model's facts.
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // upscaler.c: slimvsr_upscaler, the streaming upscaler: frames pushed one at a time fill the chunk window
 // of pipeline/clip_stream.h; a full window (or, after flush, what is left of it) runs the network, whose
 // outputs the runner hands to a callback (model/runner.h), so they wait in a queue of one chunk of HR

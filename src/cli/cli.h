@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cli.h: the subcommands of the slimvsr command line; each returns the process exit status.
 #pragma once
 #include <stddef.h>

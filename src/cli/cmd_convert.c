@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cmd_convert.c: slimvsr convert IN OUT.safetensors: load any supported model (checked as BasicVSR) and
 // write it in the native format, with its architecture in the metadata; --act and --flow set what the file
 // records; --fp16 stores the weights as

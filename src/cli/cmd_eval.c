@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cmd_eval.c: slimvsr eval [-m MODEL] --lr DIR --gt DIR: PSNR/SSIM per clip and the mean over clips.
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cmd_info.c: slimvsr info MODEL [--size HxW] [--json] [--profile [--frames N] [--threads T]]
 #include <cjson/cJSON.h>
 #include <stdio.h>

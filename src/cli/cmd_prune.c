@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cmd_prune.c: slimvsr prune: parse the options into sv_prune_opts and run (prune/prune.h).
 #include <stdio.h>
 #include <stdlib.h>

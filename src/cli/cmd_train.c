@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cmd_train.c: slimvsr train: parse the options into sv_train_opts and run (train/trainer.h).
 #include <limits.h>
 #include <stdio.h>

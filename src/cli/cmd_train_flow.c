@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cmd_train_flow.c: slimvsr train-flow: SPyNet pretraining, unsupervised (train/flow_train.h) or supervised
 // on synthetic motion (--supervised, train/flow_supervised.h), and --eval: the photometric error of a
 // model's flow against the zero flow on whole frames, and with --photos its end-point error on held-out

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cmd_upscale.c: slimvsr upscale [-m MODEL] INPUT OUTPUT
 #include <stdio.h>
 #include <stdlib.h>

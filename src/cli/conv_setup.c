@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_setup.c: the environment's say in how convolutions run (cli.h), read once before any command.
 //   SLIMVSR_CONV_ALGO (wino6|wino|wino7|wino7f4|dnnl|dnnl_auto|ref), SLIMVSR_CONV_BLK (8|16) and
 //   SLIMVSR_CONV_ISA (avx2: no AVX-512 kernels of our own) force the backend, layout and instructions,

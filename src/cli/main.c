@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // main.c: `slimvsr <command> ...` dispatch and the shared option helpers.
 #include <ctype.h>
 #include <errno.h>

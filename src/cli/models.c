@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // models.c: what -m MODEL names: a file, one of the models shipped in models/, or the bicubic baseline.
 #include <limits.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // profile.c: the per-layer profile table (SLIMVSR_PROFILE=2, `slimvsr info --profile`): every conv layer,
 // the work between the convs, and the layer groups (model/profile.h).
 #include <omp.h>

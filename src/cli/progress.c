@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // progress.c: the progress line and the profile report of cli/progress.h.
 #include "cli/progress.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // progress.h: the command line's progress report on stderr, fed by a job's callback (pipeline/progress.h).
 // On a terminal: one line redrawn in place with a bar, frames done, frames/s and ETA. Otherwise (a log
 // file, CI): a plain line at most every 5 seconds, and one at the end.

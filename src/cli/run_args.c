@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_args.c: what the command lines of the training commands (train, train-flow, prune) share: the
 // options of every run (sv_run_opts, train/run_opts.h), the argument loop with its --resume rules, and the
 // run's messages and stop flag.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // clock.c: sv_now (clock.h).
 #include "core/clock.h"
 

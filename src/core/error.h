@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // error.h: errors are values. A library function that can fail takes an sv_err*, fills it with a
 // one-line message that names the file and the problem, and returns -1 (or NULL). Only main() exits.
 #pragma once

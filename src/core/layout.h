@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // layout.h: how a feature map of C channels, H rows and W columns lies in memory.
 //
 // One formula covers both layouts the library uses:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // memory.c: the memory this process can still allocate (memory.h).
 #include "core/memory.h"
 

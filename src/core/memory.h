@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // memory.h: how much more memory this process can allocate, so that a job too big for the machine is
 // refused before it starts instead of ending in the kernel's OOM killer. The answer is the least of:
 //   - MemAvailable of /proc/meminfo (what the kernel can hand out without swapping);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // parallel.h: when an elementwise loop is worth OpenMP threads.
 //
 // Starting a parallel region costs a few microseconds; below about 64k elements of simple work one thread

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 #include "core/tensor_set.h"
 
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // tensor_set.h: a list of named float32 tensors plus string metadata, the common currency between
 // checkpoint readers (.pth, safetensors), the model builder and the writers.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // warn.c: the warning handler of warn.h.
 #include "core/warn.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // warn.h: the library's warnings (something worked, but not as asked: an encoder stood in for a missing
 // one, a fast convolution fell back to the reference) go to one handler that the program installs; the
 // library never prints them itself. With no handler installed a warning is dropped.

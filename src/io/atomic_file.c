@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 #include "io/atomic_file.h"
 
 #include <dirent.h>

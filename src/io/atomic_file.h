@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // atomic_file.h: write a file or a folder under a temporary name, then publish it with rename(), so a
 // reader never sees a half-written output under the final name (a crash, a full disk, a kill: the final
 // name keeps its earlier content, or stays absent).

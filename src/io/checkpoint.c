@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // checkpoint.c: format sniffing; see checkpoint.h.
 #include "io/checkpoint.h"
 

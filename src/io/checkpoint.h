@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // checkpoint.h: opens any supported checkpoint by sniffing its first bytes:
 //   "PK\x03\x04" (or an empty ZIP's "PK\x05\x06") -> PyTorch zip checkpoint (pth.h)
 //   a raw pickle stream or a tar archive            -> legacy PyTorch checkpoint: refused, with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // clips.c: the clip layouts of clips.h. Folders are read in sv_frames_name_cmp order of their entries
 // (readdir's order differs between file systems, and a seeded training run must see the same clips
 // everywhere; natural order puts clip2 before clip10, as people number them).

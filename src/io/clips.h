@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // clips.h: which paths are clips, the one rule that the training data (train/dataset_scan.c), `eval`
 // (pipeline/eval.c) and `train-flow` share. It lives in io/ because it needs only the file system and
 // io/frames.h; reading a clip is io/frames.h, and streaming one into the network in chunk windows is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // float_convert.c: see float_convert.h.
 #include "io/float_convert.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // float_convert.h: little-endian float16 / bfloat16 / float32 / float64 element arrays -> float32, used by
 // the checkpoint readers, and float32 -> float16 for the fp16 writer. Exact for float16 and bfloat16
 // (subnormals, inf and NaN included); float64 is rounded to nearest (overflow gives +-inf). The source may

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // frame_folder.c: a folder of PNG or JPEG frames as a frame source (names in natural order, one kind per
 // folder) and as a sink (PNG files written into the writer's temporary folder, each fsynced before the
 // folder is published).

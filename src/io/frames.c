@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // frames.c: the frames.h API; picks the source or sink kind from the path and dispatches to
 // frame_folder.c (PNG or JPEG folders) or video_read.c / video_write.c (libav); the names of frames.
 #include "io/frames.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // frames.h: streaming frame input and output. Frames cross this API as 8-bit RGB, interleaved, row-major:
 // h * w * 3 bytes, pixel (y, x) channel c at rgb[(y * w + x) * 3 + c].
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // frames_internal.h: the reader and writer structs behind frames.h, and the two kinds of source and sink
 // they dispatch to (a folder of PNG or JPEG frames: frame_folder.c; a video file: video_read.c,
 // video_write.c).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // jpeg_io.c: JPEG frames through libjpeg. libjpeg reports errors through its error manager, whose default
 // prints and calls exit(); ours keeps the message and longjmps back to the one setjmp in read_jmp. That
 // function keeps its state in a jpeg_job owned by its caller and in locals set before setjmp and never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // jpeg_io.h: one JPEG file to 8-bit RGB (h * w * 3 bytes, interleaved), with libjpeg. Decoding only:
 // outputs are never JPEG.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // libav_util.h: what the video reader and writer share: libav's log folded into our error messages,
 // colour-matrix choice for swscale, frame-rate tidying, and a padded RGB24 staging frame. Internal to io/.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // paths.c: outputs against inputs (see paths.h).
 #include "io/paths.h"
 

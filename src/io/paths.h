@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // paths.h: the rules that keep an output from destroying an input. Every command that writes checks its
 // outputs against its inputs here before it creates anything:
 //   - an output is never an input (the same path, or another name of the same file: a link, "./x", "a/../x");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // pickle.c: the safe pickle-subset interpreter described in pickle.h. One file on purpose (about 630 lines):
 // the opcode table, the value stack and the reduce rules it allows form one state machine, which reads
 // best whole; split, each part would need the others' private types.

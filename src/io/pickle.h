@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // pickle.h: a safe interpreter for the subset of Python's pickle protocol (2..5) that torch.save writes
 // for state_dicts (the `data.pkl` record of a torch>=1.6 zip checkpoint).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // libpng reports errors by longjmp. Each function below that calls setjmp keeps its state in locals that
 // are set before setjmp and never changed after it, and in a png_job owned by its caller, so nothing it
 // reads after a longjmp is indeterminate, and every path out frees the png structs.

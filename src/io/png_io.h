@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // png_io.h: one PNG file to and from 8-bit RGB (h * w * 3 bytes, interleaved), with libpng.
 #pragma once
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // pth.c: PyTorch zip checkpoints -> sv_tensor_set. See pth.h for the layouts accepted.
 #include "io/pth.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // pth.h: reads PyTorch checkpoints in the zip format (torch >= 1.6, the default of torch.save).
 //
 // Archive layout: `<prefix>/data.pkl` (the pickled object, see pickle.h), `<prefix>/data/<key>` (the raw

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // safetensors.c: see safetensors.h for the format and the checks made.
 #include "io/safetensors.h"
 

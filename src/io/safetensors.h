@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // safetensors.h: reads and writes the safetensors format (https://github.com/huggingface/safetensors).
 //
 // Layout: 8 bytes N (unsigned little-endian 64-bit) | N bytes of UTF-8 JSON header | byte buffer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_formats.c: the container and encoder tables of video_formats.h, and the checks they answer.
 #include "io/video_formats.h"
 

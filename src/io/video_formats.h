@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_formats.h: the video containers and encoders slimvsr writes, and which go together. Each fact is
 // stated once, in two tables (video_formats.c): a container's extension, libavformat muxer and default
 // encoder; an encoder's containers, its CRF range and default, its presets and its default pixel format.

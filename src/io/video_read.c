@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_read.c: frames of a video file, decoded with libavformat + libavcodec and converted to RGB24 with
 // swscale (any input pixel format and colour matrix). Timestamps are ignored: frames come one at a time in
 // the order the decoder presents them, so gaps or variable rates do not duplicate or drop frames.

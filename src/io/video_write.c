@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_write.c: RGB24 frames into a video (a container and encoder of io/video_formats.h's tables: H.264,
 // H.265, AV1, VP9, ProRes, FFV1, MPEG-4 Part 2, raw y4m), with libavcodec + libavformat and swscale for the
 // pixel format. The muxer writes through a custom AVIOContext into the FILE* of an sv_atomic temporary, so

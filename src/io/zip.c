@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // zip.c: see zip.h for the format and the limits enforced.
 #include "io/zip.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // zip.h: a minimal, defensive ZIP reader, enough for PyTorch's checkpoint archives.
 //
 // Format (PKWARE APPNOTE): local file headers + data, then the central directory (one 46-byte record

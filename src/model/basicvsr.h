@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // basicvsr.h: the BasicVSR x4 model (SSL-NOTES §1) as data: one flat parameter block, named views into
 // it, and the per-layer channel counts and per-block RSC index lists that pruning produces (§3, §4).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // bicubic_runner.c: the bicubic baseline as a runner (runner.h): each output frame is MATLAB's
 // imresize(x, SV_SCALE) of its input frame alone (ops/imresize.h), so that upscale and eval measure it
 // exactly as they measure a model.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // layers.c: the canonical list of BasicVSR's conv layers (BasicSR naming) with what each is and which conv
 // feeds it, shared by loading, saving, initialisation, `info`, the parameter count and pruning; and the
 // only place that spells the layer names.

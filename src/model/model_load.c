@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // model_load.c: canonical tensors (+ "slimvsr" metadata) -> sv_model, with every shape checked, and back.
 //
 // Metadata "slimvsr" (JSON, written by sv_model_to_tensors):

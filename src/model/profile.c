@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // profile.c: the runner's per-layer profile (profile.h): recording, merging, grouping.
 #include "model/profile.h"
 

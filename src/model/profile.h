@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // profile.h: where a BasicVSR runner's time goes, layer by layer. The runner (runner.c, spynet.c) fills a
 // table as it runs: per conv layer (by canonical name) its calls, seconds, FLOPs and the conv plan's
 // backend, and the seconds of the work between the convs per kind. Seconds are wall-clock seconds of

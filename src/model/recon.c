@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // recon.c: the reconstruction of one output frame, in row tiles of the LR frame.
 //
 // y_i = conv_last(act(conv_hr(ps(act(upconv2(ps(act(upconv1(act(fusion(cat[B_i, F_i])))))))))) + up4(x_i)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // recon.h: the reconstruction in row tiles (recon.c): the x2/x4 maps are held for one tile's windows at a
 // time; the outputs are those of one whole-frame pass, bit for bit.
 #pragma once

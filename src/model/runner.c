@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // runner.c: the BasicVSR runner: plans and runs the model on a chunk of frames (see runner.h for the data
 // flow; runner_api.c dispatches to it, bicubic_runner.c is the other runner).
 //

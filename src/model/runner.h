@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // runner.h: runs a loaded model (or the bicubic baseline) on clips of one frame size. Created once per
 // (model, frame size): every conv gets its plan (algorithm + reordered weights) and every buffer is
 // allocated here, so running a chunk of frames allocates nothing.

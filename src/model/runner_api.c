@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // runner_api.c: the runner interface of runner.h, shared by its implementations (runner_internal.h).
 #include "model/runner_internal.h"
 

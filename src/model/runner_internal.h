@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // runner_internal.h: what the runners share. Every runner (runner.h) begins with sv_runner: the interface
 // functions of runner_api.c check the frame counts and dispatch through impl. Two implementations:
 // BasicVSR (runner.c, with spynet.c) and the bicubic baseline (bicubic_runner.c).

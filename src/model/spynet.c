@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // spynet.c: SPyNet optical flow (SSL-NOTES §1), coarse to fine over a 6-level pyramid.
 //
 // ref, supp [3,h,w] -> resize to [3,sh,sw] (multiples of SV_SPY_ALIGN = 32, bilinear, align_corners=False) -> normalise

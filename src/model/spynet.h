@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // spynet.h: the SPyNet pieces shared by inference (spynet.c, through the runner) and training
 // (train/spynet_train.c): the image pyramid and the coarse-to-fine flow upsampling with its backward.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // stats.c: parameters and FLOPs per layer (see stats.h).
 #include "model/stats.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // stats.h: parameters and FLOPs of a model per output frame, layer by layer.
 // FLOPs of a conv = 2 * cin * cout * k * k * H * W (H, W: the size it runs at), times its calls per frame:
 // trunk and reconstruction convs run once per frame; SPyNet runs twice per frame (one flow for each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // trunk.c: the propagation trunks of the BasicVSR runner: per step conv_first on cat[warped hidden state,
 // x] (a zero-flow model: the hidden state as it is), then the residual blocks. The model's conv_first reads
 // cat[x, h]; its input channels are reordered once at plan time, so that the warp (or copy) writes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // channels.c: moving channels between feature maps: layout conversion, concatenation, and the RSC
 // gather / scatter-add, over views (core/layout.h: a batch of maps, a window of channels). Every op here is
 // one move of channels (sv_move_channels), parallel over maps and channels or runs of pixels; a blocked move

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // channels_internal.h: the channel move behind every op of ops/channels.c, with the instruction set picked
 // by the caller (tests run each one against a naive loop), and the vector kernels of channels_simd.c.
 //

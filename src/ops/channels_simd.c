@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // channels_simd.c: the vector kernels of the blocked channel moves and the plans they run
 // (channels_internal.h says how a move becomes moves of units). AVX2 is always there (the build's
 // -march); the AVX-512 kernels are compiled for it alone and run only where sv_move_isa says so.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv.h: 2-D convolution, stride 1, square kernel k, zero padding pad, with fused bias, activation and
 // residual add. H_out = H + 2*pad - k + 1.
 //

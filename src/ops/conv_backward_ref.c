@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_backward_ref.c: the naive backward of conv2d_forward_ref (conv_ref.c), ground truth for the
 // training conv's fast path (conv_train.c). Textbook sums, accumulated in double, starting from the value
 // already in the gradient (backwards accumulate, so each output is rounded to float once). Any layout blk.

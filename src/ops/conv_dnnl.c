@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_dnnl.c: the oneDNN (2.6, C API) conv backend. One engine and stream for the whole process,
 // created on first use (thread-safe); per layer one primitive whose weights are reordered once, at plan
 // creation, into the layout the primitive prefers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_internal.h: the conv plan's backends, shared by conv_plan.c (which picks one per layer) and the
 // files that implement them. Every backend computes out = [act](conv(in) + b) [+ residual] for one
 // sv_conv_desc (ops/conv.h) and keeps its own copy of the (transformed) weights.

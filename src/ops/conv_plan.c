@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_plan.c: the conv plan (ops/conv.h). At creation it picks one backend for the layer's shape and
 // lets that backend transform the weights; run only dispatches. Backends (conv_internal.h):
 //   SV_CONV_WINO6 own Winograd F(6x6,3x3), AVX2/FMA    k = 3, blk 8/16, cin >= 5, output >= 24x24

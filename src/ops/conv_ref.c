@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_ref.c: the naive 2-D convolution, ground truth for every fast path (conv_plan.c).
 // Plain loops, accumulated in double precision. The loops run output row by output row, so that the
 // innermost loop walks along x (the compiler vectorises it; this keeps the whole-model reference test

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_train.c: the training conv (ops/conv.h, "training"): forward, backward-data and backward-weights
 // over a batch of n feature maps, with the weights passed at every call.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_train_wino.c: our own Winograd (conv_winograd.c) in the training conv (conv_train.c), for the
 // forward and backward-data phases of a k x k conv (k = 3, and k = 7 when forced); backward-weights stays
 // on oneDNN.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_tune.c: a conv plan's backend chosen by measurement (ops/tune.h): the candidates for a shape, each
 // checked against the naive reference on a small map of the same channels, then timed on the real shape.
 #include <stdio.h>

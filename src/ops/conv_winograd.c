@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_winograd.c: r x r convolution (stride 1, any pad) by Winograd F(m x m, r x r), AVX2 + FMA, on the
 // channel-blocked layouts blk = 8 or 16 (the kernels see a feature map as groups of 8 channels):
 //   r = 3: m = 4 or 6 (the trunk);  r = 7: m = 2 (SPyNet), on the 8 x 8 input tile of F(6x6,3x3), or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_winograd_tiles.h: the AVX2/FMA inner kernels of conv_winograd.c (included by it only). Every
 // __m256 holds one pixel's 8 channels of one channel group.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // imresize.c: MATLAB-exact bicubic imresize, on float and on uint8 planes (definitions in imresize.h).
 #include "ops/imresize.h"
 

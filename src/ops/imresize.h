@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // imresize.h: MATLAB's imresize with the bicubic kernel, reproduced exactly, on float CHW planes
 // (c x h x w, values in [0, 1], nothing clamped) and on uint8 planes. Used by inference (the bicubic
 // baseline runner), the training data (BI degradation) and the test tools.

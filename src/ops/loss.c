@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // loss.c: the Charbonnier loss of BasicVSR, L = mean sqrt((y - t)^2 + eps), a smooth L1.
 #include <math.h>
 

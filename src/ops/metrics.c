@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // metrics.c: PSNR and SSIM (see metrics.h for the protocol).
 //
 // SSIM filters five planes (a, b, a^2, b^2, ab) with the 11x11 Gaussian. The window is the outer product

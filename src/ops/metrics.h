@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // metrics.h: PSNR and SSIM under the evaluation protocol of SSL-NOTES §7, as BasicSR's calculate_psnr /
 // calculate_ssim compute them, so that our numbers compare with published ones.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // ops.h: the element-wise and resampling ops of BasicVSR, for one image (batch 1), and the channel ops,
 // which take views (sv_fmap: a batch of maps, a window of their channels) and run over the whole batch.
 //

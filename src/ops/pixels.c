@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // pixels.c: the frame <-> plane conversions of pixels.h.
 #include "ops/pixels.h"
 

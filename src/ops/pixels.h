@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // pixels.h: 8-bit frames <-> the network's planes. A frame as io/frames.h reads and writes it is RGB,
 // interleaved, row-major (h x w x 3 bytes); the network takes and gives [3, h, w] planes (plain CHW) of
 // float in [0, 1]. Every conversion between the two is here, once: upscale, eval, the training data and

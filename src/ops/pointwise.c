@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // pointwise.c: activation, add (reference implementations; they are memory-bound and already fast).
 #include "core/parallel.h"
 #include "ops/ops.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // resample.c: pixel shuffle, 2x2 average pooling and bilinear resizing (PyTorch semantics).
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc.h: a residual block with Residual Sparsity Connection (SSL-NOTES §4) as one planned op:
 //   y[K2] += conv2(relu(conv1(y[S])))        y: [C, h, w] in layout blk (8 or 16), updated in place
 // S (in_idx, nin channels) and K2 (out_idx, nout channels) are lists of distinct channels of y; NULL means

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc_block.c: the RSC residual block as one planned op (rsc.h): the choice of algorithm, the passes and
 // the strips (the direct algorithm is rsc_direct.c).
 //

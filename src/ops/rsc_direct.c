@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc_direct.c: the direct RSC block (rsc_internal.h). The kernels are rsc_direct_kernel.h, instantiated
 // twice: 8-wide for AVX2 (the build's baseline ISA) and 16-wide under target("avx512f"), chosen by cpuid.
 #include "ops/rsc_internal.h"

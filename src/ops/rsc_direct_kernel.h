@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc_direct_kernel.h: the body of the direct RSC block (rsc_direct.c), included once per vector width.
 // Before including, define VW (8 or 16 floats), vf (a GCC vector of VW floats), vi (VW ints), SPLAT(s) (s in
 // every lane), FMA(a, b, c) (a * b + c, fused: C11 mode contracts no a * b + c itself), PERMUTE(a, idx)

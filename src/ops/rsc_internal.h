@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc_internal.h: the RSC block's direct algorithm (rsc_direct.c), which rsc_block.c picks for narrow
 // blocks. Both convs vectorise over output channels and run straight on y: conv1 reads y's channels S
 // through offsets, conv2's outputs are permuted into y's channel blocks and added. Two passes over the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc_tune.c: an RSC block's algorithm chosen by measurement (ops/tune.h): passes, strips and, where it
 // takes the block, direct, each checked against the naive block on a small map of the same channels,
 // then timed on the real shape. The block's own convs keep the fixed rule while the candidates are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // tune.c: the wisdom table, this CPU's name, and the one measure-or-recall choice (tune.h).
 #include "ops/tune.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // tune.h: backends chosen by measurement, remembered in "wisdom" (FFTW's word for it).
 //
 // With a wisdom table configured (sv_conv_config.wisdom), a conv plan or an RSC block plan whose algorithm

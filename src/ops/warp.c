@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // warp.c: flow warping = grid_sample(in, base_grid + flow, bilinear, align_corners=True), as in BasicSR's
 // flow_warp. Per output pixel the four taps and weights are computed once, then applied to every
 // channel (ncnn's grid-sample strategy). flow_warp_forward_ref indexes every element through the layout

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // clip_stream.c: the chunk window and loop of clip_stream.h.
 #include "pipeline/clip_stream.h"
 

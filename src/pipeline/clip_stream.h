@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // clip_stream.h: one clip streamed through the network in chunks, the loop that `upscale` (upscale.c)
 // and `eval` (eval.c) share. Which paths are clips is io/clips.h; reading frames is io/frames.h; this is
 // the part above them that feeds a runner (model/runner.h), so it lives in pipeline/.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // eval.c: model quality on clips with ground truth (see eval.h).
 //
 // The chunk loop is the one `slimvsr upscale` runs (pipeline/clip_stream.h, with the chunk plan of

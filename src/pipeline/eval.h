@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // eval.h: quality of a model on clips with ground truth (`slimvsr eval`, and the trainer's validation).
 // The model runs on each LR clip in chunks exactly as `slimvsr upscale` does (bounded memory), and each
 // x4 output frame is compared with its GT frame as it comes out (ops/metrics.h: PSNR and SSIM under

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // progress.h: how a pipeline job (upscale, eval) reports its progress. The library never prints: the
 // caller passes a callback in the job's options (the command line's progress bar is cli/progress.c).
 // A job with label L and an expected total of N frames (-1: unknown) calls

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // upscale.c: reader -> float frames -> runner in chunks -> uint8 frames -> writer.
 //
 // Memory: the runner keeps the backward features of every frame of a chunk (num_feat x h x w floats

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // upscale.h: the whole `slimvsr upscale` job: stream frames from a folder or video, run the model in
 // chunks with bounded memory, stream the x4 frames to a folder or video, publish the output atomically.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // wisdom.c: the wisdom table's file (pipeline/wisdom.h).
 #include "pipeline/wisdom.h"
 

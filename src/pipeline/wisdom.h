@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // wisdom.h: the wisdom table (ops/tune.h) in a file, for the program that keeps one across runs (here, not
 // in io/, which sits beside ops/ and does not include it).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // write_thread.c: see write_thread.h. One mutex and one condition variable guard the hand-over:
 //   pending  the buffer queued and not yet taken by the thread (-1: none)
 //   busy     the buffer the thread is writing (-1: none)

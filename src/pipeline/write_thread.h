@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // write_thread.h: encodes and writes the output frames on a thread of its own, so that PNG or video
 // encoding (single-threaded, ~0.05 s per 1280x720 PNG frame) overlaps the network's next frame instead of
 // leaving the other cores idle.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // aligned.c: the conventional residual pruning baseline (ASSL/SRPN style, `--scheme l1-aligned`): each
 // branch drops the same hidden channels from its skip path and from every residual block, so the hidden
 // state itself shrinks to C' channels and the result is a plain (index-list free) BasicVSR of width C'.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // cut.c: the physical cut (SSL-NOTES §3-4). Works on the model's canonical tensors: each pruned unit's
 // rows (filters) leave its conv, the matching columns (input channels) leave the conv that reads them,
 // and each residual block records which hidden channels its conv1 reads (S) and where its conv2 writes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // prune.c: the `slimvsr prune` pipeline (prune.h): the choice of units, the sparsity-learning and
 // temporal-finetuning hooks of the training loop, the cut, and the run folder's phases and resume.
 #include "prune/prune.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // prune.h: `slimvsr prune`: SSL (SSL-NOTES §2-5) and the two conventional baselines, end to end, as
 // training phases (train/trainer.h with hooks) in one run folder.
 //

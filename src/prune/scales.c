@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // scales.c: the scaling factors' effect on the weights (W'[o,i] = gamma_o beta_i W[o,i], b'_o = gamma_o b_o),
 // its backward, and folding the scales into the weights.
 #include <stdlib.h>

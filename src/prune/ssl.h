@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // ssl.h: the pieces of Structured Sparsity Learning (SSL-NOTES §2-4) that act on a model: prunable
 // units and their scaling factors, unit scores and selection, the scales' effect on the weights and their
 // gradient, the growing L2 penalty, and the physical cut into a smaller model with RSC index lists.

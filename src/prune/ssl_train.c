@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // ssl_train.c: sparsity learning around a training step, and the temporal-finetuning teacher.
 #include "prune/ssl_train.h"
 

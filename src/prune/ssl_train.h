@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // ssl_train.h: the two training phases of SSL (SSL-NOTES §2, §5) as pieces a training loop calls around
 // its step, so that `train`'s loop, checkpoints and validation serve pruning unchanged.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // units.c: the prunable units of a model, their scores, the choice of what to prune, the penalty schedule.
 #include <math.h>
 #include <stdio.h>

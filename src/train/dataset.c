@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // dataset.c: opening a training set and drawing samples from it (behaviour in dataset.h).
 #include <limits.h>
 #include <stdio.h>

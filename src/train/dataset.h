@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // dataset.h: training samples for x4 video super-resolution: random LR/GT patch sequences from clips
 // held in memory as 8-bit frames.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // dataset_internal.h: what dataset.c (sampling), dataset_scan.c (finding clips) and dataset_load.c
 // (memory plan, decoding, degradation) share.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // dataset_load.c: the memory plan (mem_cap, dataset.h) and the decoding of every clip into 8-bit GT and
 // LR frames.
 #include <limits.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // dataset_scan.c: turns --data sources into clips. Where the clips are is io/clips.h's tree layout
 // (sv_clips_find; dataset.h says it for --data); here every clip found is checked (sizes, frame counts,
 // its paired LR), reading only sizes and counts, so every source is checked before any frame is decoded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // degrade.c: the BI and BD degradations that make training LR frames (definitions in degrade.h).
 #include "train/degrade.h"
 

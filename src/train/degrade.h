@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // degrade.h: how training LR frames are made from GT frames. Images are float, plain CHW
 // (c x h x w), values in [0, 1], nothing clamped or rounded; or 8-bit planes with MATLAB's uint8 rounding.
 //

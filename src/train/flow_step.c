@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // flow_step.c: `slimvsr train-flow` as a step of the training loop (train/loop.h): SPyNet alone, trained
 // with Adam on the unsupervised multi-scale loss of flow_train.h over every ordered neighbour pair of the
 // batch; or (--supervised) on the end-point error against the exact flow of synthetic sequences rendered

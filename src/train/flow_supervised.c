@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // flow_supervised.c: the supervised flow loss (EPE over valid pixels), the photos, batches of synthetic
 // sequences and the held-out evaluation (flow_supervised.h).
 #include "train/flow_supervised.h"

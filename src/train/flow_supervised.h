@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // flow_supervised.h: supervised SPyNet training on synthetic motion (issue 16, item 2): `slimvsr train-flow
 // --supervised --photos DIR` and the held-out end-point error of `train-flow --eval --photos DIR`.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // flow_train.c: the unsupervised flow loss and its evaluation on whole clips (see flow_train.h); the
 // training step is flow_step.c.
 #include "train/flow_train.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // flow_train.h: unsupervised pretraining of SPyNet (`slimvsr train-flow`), for a BasicVSR trained from
 // scratch where no pretrained SPyNet exists.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // loop.c: the one training loop (loop.h): start or resume, the checks, the run folder, the iterations.
 #include "train/loop.h"
 

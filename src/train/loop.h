@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // loop.h: the one training loop of train, train-flow (and prune, through train). The loop owns what every
 // run has: the run folder (claim and lock, run_lock.h), the model, the data sampler and its batch, the
 // state file and its atomic checkpoints, resume, the learning-rate schedule, the stop flag, the validation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // model_init.c: random initialisation of a dense BasicVSR (see the header for the distributions).
 #include "train/model_init.h"
 

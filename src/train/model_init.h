@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // model_init.h: a fresh BasicVSR to train from scratch, initialised as PyTorch/BasicSR initialise it:
 // every conv U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases (PyTorch's default), except the
 // residual blocks' convs: Kaiming normal (std sqrt(2/fan_in)) scaled by 0.1 with zero bias

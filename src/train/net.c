@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // net.c: the BasicVSR training graph (see net.h for the data flow).
 //
 // Every batched tensor holds `batch` feature maps back to back (sample s at s * fmap), in layout blk.

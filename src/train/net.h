@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // net.h: BasicVSR training graph: forward over a batch of clips with saved activations, Charbonnier loss,
 // and backpropagation through time over both propagation branches, the warps and SPyNet.
 //

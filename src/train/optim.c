@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // optim.c: Adam, cosine learning-rate schedule, weight EMA.
 #include "core/parallel.h"
 #include "train/optim.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // optim.h: the optimiser pieces, each one flat loop over the parameter block (llm.c style).
 #pragma once
 #include <stddef.h>

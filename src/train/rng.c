@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rng.c: xoshiro256** with a splitmix64 seeder (see rng.h).
 #include "train/rng.h"
 

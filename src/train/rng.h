@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rng.h: the training data's random numbers: xoshiro256** (Blackman and Vigna), seeded through
 // splitmix64. The whole state is four uint64 words, so a checkpoint can store it and a resumed run
 // draws exactly the numbers the killed run would have drawn. Integer-only, so the stream is the same

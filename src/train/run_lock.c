@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_lock.c: the lock of a run folder (see run_lock.h).
 #include "train/run_lock.h"
 

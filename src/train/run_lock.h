@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_lock.h: one slimvsr process at a time in a run folder (train, train-flow, prune). The folder's
 // .lock file carries an advisory lock (fcntl) for the run's life and the holder's pid. The file stays; the
 // lock goes with the process, so a run that crashed or was killed leaves nothing that stops --resume.

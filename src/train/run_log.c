@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_log.c: log.jsonl and saved-option helpers of the training run folders (see run_log.h).
 #include "train/run_log.h"
 

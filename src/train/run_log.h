@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_log.h: what a training run folder's bookkeeping shares between `train`, `train-flow` and `prune`:
 // the log.jsonl appends and its trimming on resume, and numbers in saved JSON options and states.
 #pragma once

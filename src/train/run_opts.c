@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_opts.c: the common options of the training commands, their messages and their JSON (run_opts.h).
 #include "train/run_opts.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_opts.h: what the options of every training command share (train, train-flow, and prune through
 // train): the run's common fields, its messages (the library prints nothing: it hands lines to the caller),
 // its stop flag, and the options' JSON (saved in a run's state so that --resume continues the same run).

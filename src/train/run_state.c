@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_state.c: the state file and the checkpoints of a training run folder (run_state.h).
 #include "train/run_state.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // run_state.h: the state file and the checkpoints of a training run folder (loop.h), for loop.c.
 #pragma once
 #include "train/loop.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // spynet_train.c: SPyNet forward with saved activations and backward, for a batch of pairs (see the header).
 #include "train/spynet_train.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // spynet_train.h: SPyNet (SSL-NOTES §1) forward with saved activations and its backward, for a batch of
 // image pairs, so that the flow learns from the VSR loss (gradients reach SPyNet through the warps).
 //

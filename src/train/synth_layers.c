@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // synth_layers.c: random shapes and pre-filtered photo textures of the synthetic-motion layers
 // (synth_layers.h).
 #include "train/synth_layers.h"

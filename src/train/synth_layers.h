@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // synth_layers.h: the parts of a synthetic-motion layer (train/synth_motion.h) that do not move: its shape
 // (a signed distance in layer units) and its texture (a photo area-averaged to one texel per layer unit).
 // Shared by synth_motion.c (motion, rendering, flow) and synth_layers.c.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // synth_motion.c: synthetic sequences with exact flow (synth_motion.h): the motion of every layer as a 3x3
 // matrix per frame, rendering in depth order, and the flow and validity of every neighbour pair.
 //

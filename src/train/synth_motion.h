@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // synth_motion.h: synthetic image sequences with exact dense optical flow, for supervised SPyNet training
 // (issue 16; docs/synthetic-motion.md explains the choices and the motion distribution).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // trainer.c: `slimvsr train` as a step of the training loop (see trainer.h, loop.h): BasicVSR's
 // Charbonnier loss through the training graph, Adam with SPyNet as its own group, the EMA, validation,
 // and the hooks that make prune's phases of it. The plan and memory estimate are in trainer_plan.c.

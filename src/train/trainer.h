@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // trainer.h: `slimvsr train`: BasicVSR's training as a step of the training loop (train/loop.h).
 //
 // RUN_DIR (created if missing) holds:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // trainer_plan.c: train's plan, its memory estimate per --recompute setting (--dry-run) and the check
 // that a run fits in the memory available (trainer_step.h).
 #include <stdio.h>

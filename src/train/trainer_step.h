@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // trainer_step.h: train's step of the training loop (trainer.c), shared with its plan and memory
 // estimate (trainer_plan.c).
 #pragma once

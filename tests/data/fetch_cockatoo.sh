@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # Fetches the real test clip used by tests/test_frames.c: cockatoo.mp4 (1280x720 H.264, 280 frames), which
 # Debian ships inside the python3-imageio package. The clip lands in tests/data/cache/ (not committed).
 # Prints the line to export for the test:  export SLIMVSR_COCKATOO=.../tests/data/cache/cockatoo.mp4

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Generates the small checkpoint test cases used by tests/test_checkpoint.c.
 
 Run from the repository root with Debian's PyTorch:  /usr/bin/python3 tests/data/make_pth_cases.py

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // driver.c: main() for the fuzz targets outside libFuzzer (see fuzz.h): runs LLVMFuzzerTestOneInput on
 // every file named, or on every file of every folder named (not recursive), and prints one PASS line per
 // folder or file for tests/run.sh. A crash is a crash: ASan/UBSan (make SAN=1) or the signal reports it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz.h: what the fuzz targets share. Each fuzz_*.c defines LLVMFuzzerTestOneInput; it is built two ways:
 //   make FUZZ=1 fuzz   -> build-fuzz/fuzz/fuzz_X: libFuzzer + ASan + UBSan (clang), run by tests/fuzz/run.sh
 //   make tests         -> build/tests/fuzz/fuzz_X: the same function under driver.c's main, which feeds it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_jpeg.c: the JPEG frame reader (io/jpeg_io.h): size, then the pixels when the size is acceptable.
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_model.c: a native model file end to end, fuzzing what matters in it: the safetensors header (names,
 // dtypes, shapes, offsets) and the model's metadata (the "slimvsr" JSON in __metadata__: width, blocks,
 // activation, RSC index lists), checked against the tensors by model/model_load.c. The input is the header

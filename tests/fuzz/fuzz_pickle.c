@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_pickle.c: the pickle interpreter (io/pickle.h) on raw bytes, as found in a .pth's data.pkl.
 #include "fuzz.h"
 #include "io/pickle.h"

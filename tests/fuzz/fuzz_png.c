@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_png.c: the PNG frame reader (io/png_io.h): size, then the pixels when the size is acceptable.
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_pth.c: the whole .pth reader (zip + pickle + tensors from storages, io/pth.h) on a file.
 #include "core/tensor_set.h"
 #include "fuzz.h"

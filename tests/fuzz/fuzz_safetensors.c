@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_safetensors.c: the safetensors reader (io/safetensors.h): length, JSON header, offsets, dtypes.
 #include "core/tensor_set.h"
 #include "fuzz.h"

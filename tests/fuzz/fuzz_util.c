@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_util.c: see fuzz.h.
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_video.c: the video path (io/frames.h via libav: probe, demux, decode, convert to RGB) on a file
 // named .mp4; at most 4 frames are decoded per input.
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // fuzz_zip.c: the ZIP reader under .pth files (io/zip.h): open, then read every entry whole and in part.
 #include <stdlib.h>
 

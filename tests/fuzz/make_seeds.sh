@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # make_seeds.sh OUT: the fuzzers' seed corpus, made from real files the tests use, into OUT/<target>/:
 #   zip, pth      tests/data/pth_*.pth (BasicSR, MMagic, views, dtypes, deflate, ZIP64, legacy, evil global)
 #   pickle        the data.pkl of each of them

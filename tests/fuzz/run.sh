@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # run.sh [SECONDS] [TARGET ...]: runs each libFuzzer target (default: all) for SECONDS (default 300) on one
 # core, starting from the seed corpus (make_seeds.sh) plus its own corpus of earlier runs
 # (bench/work/fuzz/corpus/TARGET, kept between runs) and the regression inputs; prints one Markdown row per

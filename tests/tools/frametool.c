@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // frametool.c: a helper for the command-line tests, built on the library's own frame I/O.
 //   frametool downscale IN OUT N FACTOR       first N frames of IN, box-averaged by FACTOR (OUT: folder or video)
 //   frametool probe PATH                      prints "frames W H fps_num/fps_den"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Reference vectors for src/train/degrade.c, computed independently in numpy (float64).
 
 BI: MATLAB's imresize (bicubic, a = -0.5, antialiasing on), written from its documented algorithm:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Reference values for tests/test_metrics.c: PSNR and SSIM under the protocol of SSL-NOTES section 7,
 written here with numpy only (no cv2, no BasicSR, nothing shared with the C code).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 """Float64 gradients of the tiny BasicVSR training case, to judge the float32 ones.
 
 PyTorch's own float32 gradients (tests/data/tiny/train_grads.bin, from ../shared/testvectors) carry
