@@ -4,7 +4,8 @@
 #                        include/slimvsr.h; only slimvsr_* symbols exported), build/slimvsr.1 (man page),
 #                        build/examples/*
 #   make install PREFIX=/usr/local DESTDIR=  -> bin/slimvsr, lib/ (libraries, pkgconfig/slimvsr.pc for PREFIX),
-#                        include/slimvsr.h, share/slimvsr/models, share/man/man1/slimvsr.1; make uninstall
+#                        include/slimvsr.h, share/slimvsr/models, share/man/man1/slimvsr.1, the Python
+#                        binding in lib/python3/dist-packages/slimvsr (python/); make uninstall
 #   make test         -> builds and runs every test (tests/run.sh prints "N passed, N failed")
 #   make SAN=1 test   -> the same under AddressSanitizer + UndefinedBehaviorSanitizer (with float-cast-overflow,
 #                        which `undefined` leaves out), in build-san/
@@ -133,11 +134,12 @@ LIBDIR  := $(DESTDIR)$(PREFIX)/lib
 INCDIR  := $(DESTDIR)$(PREFIX)/include
 MODELDIR := $(DESTDIR)$(PREFIX)/share/slimvsr/models
 MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+PYDIR   := $(DESTDIR)$(PREFIX)/lib/python3/dist-packages/slimvsr
 MODELS  := $(notdir $(wildcard models/*.safetensors))
 
 # The CLI finds the shipped models in ../share/slimvsr/models beside its binary (src/cli/models.c).
 install: all
-	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(MODELDIR) $(MANDIR)
+	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(MODELDIR) $(MANDIR) $(PYDIR)
 	install -m 755 $(BUILD)/slimvsr $(BINDIR)/slimvsr
 	install -m 644 $(BUILD)/libslimvsr.a $(LIBDIR)/libslimvsr.a
 	install -m 755 $(BUILD)/libslimvsr.so.$(VERSION) $(LIBDIR)/libslimvsr.so.$(VERSION)
@@ -148,13 +150,15 @@ install: all
 	install -m 644 include/slimvsr.h $(INCDIR)/slimvsr.h
 	install -m 644 $(addprefix models/,$(MODELS)) $(MODELDIR)/
 	install -m 644 $(BUILD)/slimvsr.1 $(MANDIR)/slimvsr.1
+	install -m 644 python/slimvsr/__init__.py $(PYDIR)/__init__.py
 
 # Removes what install wrote, and the folders that only slimvsr uses.
 uninstall:
 	rm -f $(BINDIR)/slimvsr $(LIBDIR)/libslimvsr.a $(LIBDIR)/libslimvsr.so.$(VERSION) $(LIBDIR)/$(SONAME) \
 	      $(LIBDIR)/libslimvsr.so $(LIBDIR)/pkgconfig/slimvsr.pc $(INCDIR)/slimvsr.h $(MANDIR)/slimvsr.1 \
-	      $(addprefix $(MODELDIR)/,$(MODELS))
-	-rmdir $(MODELDIR) $(DESTDIR)$(PREFIX)/share/slimvsr
+	      $(addprefix $(MODELDIR)/,$(MODELS)) $(PYDIR)/__init__.py
+	rm -rf $(PYDIR)/__pycache__
+	-rmdir $(MODELDIR) $(DESTDIR)$(PREFIX)/share/slimvsr $(PYDIR)
 
 clean:
 	rm -rf build build-san build-fuzz

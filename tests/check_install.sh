@@ -18,7 +18,7 @@ else ko install_runs "$(tail -5 "$T/make.txt")"; exit 0; fi
 missing=""
 for f in bin/slimvsr lib/libslimvsr.a lib/libslimvsr.so lib/libslimvsr.so.0 lib/pkgconfig/slimvsr.pc \
          include/slimvsr.h share/man/man1/slimvsr.1 share/slimvsr/models/basicvsr-ssl.safetensors \
-         share/slimvsr/models/basicvsr-dense.safetensors; do
+         share/slimvsr/models/basicvsr-dense.safetensors lib/python3/dist-packages/slimvsr/__init__.py; do
     [ -e "$P/$f" ] || missing="$missing $f"
 done
 [ -z "$missing" ] && ok install_files || ko install_files "missing:$missing"
@@ -56,6 +56,18 @@ if LD_LIBRARY_PATH=$P/lib "$T/ex" "$MODEL" 20 12 <"$T/lr.rgb" >"$T/installed.rgb
 else
     ko installed_example_equals_tree_build "$(head -3 "$T/err.txt") $(stat -c %s "$T/installed.rgb")"
 fi
+
+# the installed Python binding finds the installed library by itself (no SLIMVSR_LIBRARY); it writes
+# __pycache__ there as it would for a user, which uninstall must remove too
+if env -u SLIMVSR_LIBRARY -u PYTHONDONTWRITEBYTECODE PYTHONPATH="$P/lib/python3/dist-packages" "$PY" - "$T" "$MODEL" "$P" <<'PY' 2>"$T/err.txt"
+import sys, numpy as np, slimvsr
+T, model, prefix = sys.argv[1:]
+assert slimvsr._lib._name.startswith(prefix), slimvsr._lib._name
+lr = np.fromfile(f"{T}/lr.rgb", np.uint8).reshape(4, 12, 20, 3)
+hr = np.stack(list(slimvsr.Upscaler(slimvsr.Model(model), 20, 12).upscale(lr)))
+assert (hr.ravel() == np.fromfile(f"{T}/tree.rgb", np.uint8)).all(), "other frames"
+PY
+then ok installed_python_equals_tree_build; else ko installed_python_equals_tree_build "$(tail -2 "$T/err.txt")"; fi
 
 make -s uninstall BUILD="$BUILD" DESTDIR="$D" PREFIX="$PREFIX" >"$T/make.txt" 2>&1 || ko uninstall_runs "$(tail -3 "$T/make.txt")"
 left=$(find "$D" -not -type d; find "$D" -depth -type d -name '*slimvsr*' -not -path "$P")
