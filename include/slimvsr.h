@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0 (LICENSE)
+/* SPDX-License-Identifier: Apache-2.0 (LICENSE) */
 /* slimvsr.h: the public C API of slimvsr (BasicVSR x4 video super-resolution), the only header an
  * application needs. Link with `pkg-config --cflags --libs slimvsr`.
  *

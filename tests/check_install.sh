@@ -45,6 +45,15 @@ if (cd "$T" && cc -std=c11 -o ex upscale_frames.c $(pkg-config --cflags --libs s
 else
     ko example_builds_with_pkg_config "$(head -5 "$T/cc.txt")"
 fi
+# the installed header alone, as strict C89 and as C++ (an application's own language)
+printf '#include <slimvsr.h>\nint main(void) { return slimvsr_version() ? 0 : 1; }\n' >"$T/h.c"
+cp "$T/h.c" "$T/h.cpp"
+if cc -std=c89 -pedantic -Wall -Wextra -Werror -fsyntax-only $(pkg-config --cflags slimvsr) "$T/h.c" >"$T/cc.txt" 2>&1 &&
+   { ! command -v c++ >/dev/null || c++ -Wall -Wextra -Werror -fsyntax-only $(pkg-config --cflags slimvsr) "$T/h.cpp" >>"$T/cc.txt" 2>&1; }; then
+    ok header_is_c89_and_cxx
+else
+    ko header_is_c89_and_cxx "$(head -3 "$T/cc.txt")"
+fi
 readelf -d "$T/ex" 2>/dev/null | grep -q 'NEEDED.*\[libslimvsr.so.0\]' && ok example_links_shared_library \
     || ko example_links_shared_library "no NEEDED libslimvsr.so.0"
 "$PY" -c "import random; random.seed(3); open('$T/lr.rgb', 'wb').write(bytes(random.randrange(256) for _ in range(4 * 20 * 12 * 3)))"
