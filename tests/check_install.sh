@@ -58,7 +58,8 @@ readelf -d "$T/ex" 2>/dev/null | grep -q 'NEEDED.*\[libslimvsr.so.0\]' && ok exa
     || ko example_links_shared_library "no NEEDED libslimvsr.so.0"
 "$PY" -c "import random; random.seed(3); open('$T/lr.rgb', 'wb').write(bytes(random.randrange(256) for _ in range(4 * 20 * 12 * 3)))"
 MODEL=tests/data/tiny/tiny_basicvsr.pth
-if LD_LIBRARY_PATH=$P/lib "$T/ex" "$MODEL" 20 12 <"$T/lr.rgb" >"$T/installed.rgb" 2>"$T/err.txt" &&
+san_preload "$BUILD/libslimvsr.so"
+if LD_LIBRARY_PATH=$P/lib "${PRE[@]}" "$T/ex" "$MODEL" 20 12 <"$T/lr.rgb" >"$T/installed.rgb" 2>"$T/err.txt" &&
    "$BUILD/examples/upscale_frames" "$MODEL" 20 12 <"$T/lr.rgb" >"$T/tree.rgb" &&
    [ "$(stat -c %s "$T/installed.rgb")" = $((4 * 20 * 12 * 48)) ] && cmp -s "$T/installed.rgb" "$T/tree.rgb"; then
     ok installed_example_equals_tree_build
@@ -68,7 +69,7 @@ fi
 
 # the installed Python binding finds the installed library by itself (no SLIMVSR_LIBRARY); it writes
 # __pycache__ there as it would for a user, which uninstall must remove too
-if env -u SLIMVSR_LIBRARY -u PYTHONDONTWRITEBYTECODE PYTHONPATH="$P/lib/python3/dist-packages" "$PY" - "$T" "$MODEL" "$P" <<'PY' 2>"$T/err.txt"
+if "${PRE[@]}" env -u SLIMVSR_LIBRARY -u PYTHONDONTWRITEBYTECODE PYTHONPATH="$P/lib/python3/dist-packages" "$PY" - "$T" "$MODEL" "$P" <<'PY' 2>"$T/err.txt"
 import sys, numpy as np, slimvsr
 T, model, prefix = sys.argv[1:]
 assert slimvsr._lib._name.startswith(prefix), slimvsr._lib._name

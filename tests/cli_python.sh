@@ -10,6 +10,7 @@ cli_setup python
 BUILD=$(realpath "${BUILD:-build}")
 MODEL=tests/data/tiny/tiny_basicvsr.pth
 export PYTHONPATH=$PWD/python SLIMVSR_LIBRARY=$BUILD/libslimvsr.so.0 PYTHONDONTWRITEBYTECODE=1
+san_preload "$SLIMVSR_LIBRARY"
 
 # 6 LR frames of 36x20, a texture drifting one pixel per frame, as PNGs for the CLI
 "$PY" - "$T/lr.rgb" <<'PY'
@@ -26,7 +27,7 @@ for args in "" "--chunk 2 --lookahead 1"; do
 done
 "$SLIMVSR" info "$MODEL" --size 20x36 --json >"$T/info.json" || ko python_setup_info "slimvsr info failed"
 
-"$PY" - "$T" "$MODEL" <<'PY'
+"${PRE[@]}" "$PY" - "$T" "$MODEL" <<'PY'
 import json, sys, numpy as np, slimvsr
 T, model_path = sys.argv[1:]
 def check(name, cond, why=""):

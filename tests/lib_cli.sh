@@ -67,3 +67,13 @@ for p in sys.argv[1:]:
         print(json.loads(meta["train"])["iter"])
 PY
 }
+
+# san_preload LIB: sets the array PRE to the command prefix that loads ASan's runtime first when LIB was
+# built with it (make SAN=1), as programs that did not link it need (python, a program built through
+# pkg-config); empty otherwise.
+san_preload() {
+    PRE=()
+    if readelf -d "$1" | grep -q 'NEEDED.*libasan'; then
+        PRE=(env LD_PRELOAD="$(cc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0)
+    fi
+}
