@@ -23,6 +23,7 @@
 #ifndef SLIMVSR_H
 #define SLIMVSR_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,7 +56,9 @@ typedef enum {
     SLIMVSR_ERR_NO_MEMORY = -4,      /* out of memory, or the job does not fit in max_memory */
     SLIMVSR_ERR_STATE = -5,          /* a call out of order (a push after flush), or an upscaler whose
                                         network failed earlier: only slimvsr_upscaler_free is left */
-    SLIMVSR_ERR_INTERNAL = -6        /* the network failed to run (a backend error) */
+    SLIMVSR_ERR_INTERNAL = -6,       /* the network failed to run (a backend error) */
+    SLIMVSR_ERR_RUN = -7             /* a training run refused to start or stopped on an error (bad data,
+                                        a run folder in use, divergence): the message names the cause */
 } slimvsr_status;
 
 /* The message of the last call that failed on this thread (one line, names the file or argument at
@@ -159,6 +162,48 @@ SLIMVSR_API int slimvsr_upscaler_flush(slimvsr_upscaler *u);
  * SLIMVSR_END (flushed and all pulled). */
 SLIMVSR_API int slimvsr_upscaler_pull(slimvsr_upscaler *u, slimvsr_frame *frame);
 SLIMVSR_API void slimvsr_upscaler_free(slimvsr_upscaler *u);
+
+/* ---- training: `slimvsr train` as a call ---- */
+
+/* The options of `slimvsr train` (its --help says more about each), with its defaults from
+ * slimvsr_train_options_default(). The run folder `out` then holds state.safetensors (everything a resumed
+ * run needs), model.safetensors, best.safetensors and log.jsonl, exactly as the command writes them. */
+#define SLIMVSR_TRAIN_MAX_DATA 16
+typedef enum { SLIMVSR_FLOW_DEFAULT = -1, SLIMVSR_FLOW_SPYNET = 0, SLIMVSR_FLOW_ZERO = 1 } slimvsr_flow;
+typedef enum { SLIMVSR_DEGRADE_BI = 0, SLIMVSR_DEGRADE_BD = 1 } slimvsr_degradation;
+typedef struct {
+    const char *data[SLIMVSR_TRAIN_MAX_DATA]; /* --data: folders or videos of clips */
+    int ndata;
+    const char *out;          /* --out: the run folder (created when the run starts) */
+    const char *init;         /* --init: a model file to start from; NULL: a random one of feat x blocks */
+    const char *spynet;       /* --spynet: a model whose SPyNet weights are used at the start; NULL: none */
+    const char *val;          /* --val: validation clips (GT/ and BIx4/, BDx4/ or LR/); NULL: none */
+    int feat, blocks;         /* --feat, --blocks: a random model's width and blocks (64, 30) */
+    float act_slope;          /* --act: a random model's activation, 0.1 (LeakyReLU, leaky) or 0 (relu) */
+    int flow;                 /* --flow: slimvsr_flow; SLIMVSR_FLOW_DEFAULT: the init model's (random: SPyNet) */
+    long iters;               /* --iters (1000) */
+    double lr, lr_min;        /* --lr (2e-4), --lr-min (1e-7): cosine annealing, both in [0, 1] */
+    int batch, seq, patch;    /* --batch (4), --seq (7, >= 2), --patch (64, LR side, >= 8) */
+    int degradation;          /* --degradation: slimvsr_degradation (BI) */
+    long log_every;           /* --log-every (10) */
+    uint64_t seed;            /* --seed (0) */
+    int resume;               /* --resume: continue out's run with its saved options (iters > 0: new total) */
+    long spynet_freeze;       /* --spynet-freeze (0) */
+    double spynet_lr_mult;    /* --spynet-lr-mult (0.125, in [0, 100]) */
+    double ema;               /* --ema: weight EMA decay, 0 (off) or below 1 */
+    long val_every;           /* --val-every (500, >= 1): validation and checkpoint */
+    int val_frames;           /* --val-frames (0: all) */
+    int val_rgb;              /* --val-rgb: PSNR/SSIM on RGB (1) or Y (0) */
+    int recompute;            /* --recompute (0: keep every activation) */
+    /* When *stop becomes non-zero (a signal handler of the application may set it), the run stops after
+     * the current iteration with a checkpoint; resume continues it. NULL: never. */
+    volatile sig_atomic_t *stop;
+} slimvsr_train_options;
+
+SLIMVSR_API slimvsr_train_options slimvsr_train_options_default(void);
+/* Runs (or resumes) a training run to its end, or to *stop. Its INFO lines go to the log callback.
+ * Blocks; one run per run folder at a time (a second is refused: the folder is locked). */
+SLIMVSR_API int slimvsr_train(const slimvsr_train_options *options);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,7 @@ const char *slimvsr_status_name(int status) {
     case SLIMVSR_ERR_NO_MEMORY: return "SLIMVSR_ERR_NO_MEMORY";
     case SLIMVSR_ERR_STATE: return "SLIMVSR_ERR_STATE";
     case SLIMVSR_ERR_INTERNAL: return "SLIMVSR_ERR_INTERNAL";
+    case SLIMVSR_ERR_RUN: return "SLIMVSR_ERR_RUN";
     default: return "unknown status";
     }
 }

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
+// train.c: slimvsr_train, `slimvsr train` as a call: the public options map field by field onto
+// sv_train_opts (train/trainer.h), whose defaults they take; the checks the command line makes while
+// parsing are made here, the rest by the training loop itself.
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "train/degrade.h"
+#include "train/trainer.h"
+
+_Static_assert(SLIMVSR_TRAIN_MAX_DATA == SV_TRAIN_MAX_DATA, "one limit on --data");
+_Static_assert(SLIMVSR_FLOW_SPYNET == (int)SV_FLOW_SPYNET && SLIMVSR_FLOW_ZERO == (int)SV_FLOW_ZERO, "flow kinds");
+_Static_assert((int)SLIMVSR_DEGRADE_BI == (int)SV_DEG_BI && (int)SLIMVSR_DEGRADE_BD == (int)SV_DEG_BD, "degradations");
+
+// The fields of the same name and meaning in slimvsr_train_options and sv_train_opts (.run for RUN_FIELDS).
+#define RUN_FIELDS(X) X(ndata) X(out) X(init) X(spynet) X(feat) X(blocks) X(act_slope) X(flow) X(iters) X(lr) \
+    X(lr_min) X(batch) X(seq) X(patch) X(degradation) X(log_every) X(seed) X(resume) X(stop)
+#define TRAIN_FIELDS(X) X(val) X(spynet_freeze) X(spynet_lr_mult) X(ema) X(val_every) X(val_frames) X(recompute)
+
+slimvsr_train_options slimvsr_train_options_default(void) {
+    sv_train_opts t;
+    sv_train_opts_default(&t);
+    slimvsr_train_options o;
+    memset(&o, 0, sizeof o);
+#define FROM_RUN(f) o.f = t.run.f;
+#define FROM_TRAIN(f) o.f = t.f;
+    RUN_FIELDS(FROM_RUN)
+    TRAIN_FIELDS(FROM_TRAIN)
+    o.val_rgb = !t.val_y;
+    return o;
+}
+
+// What `slimvsr train` refuses while parsing its arguments (cli/run_args.c, cmd_train.c).
+static int check(const slimvsr_train_options *o) {
+    static const char fn[] = "slimvsr_train";
+    if (o->ndata < 0 || o->ndata > SLIMVSR_TRAIN_MAX_DATA)
+        return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: ndata %d (0..%d)", fn, o->ndata, SLIMVSR_TRAIN_MAX_DATA);
+    for (int i = 0; i < o->ndata; i++)
+        if (!o->data[i]) return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: data[%d] is NULL", fn, i);
+    if (o->feat < 1 || o->blocks < 1 || o->val_frames < 0 || o->recompute < 0 || o->spynet_freeze < 0 || o->seq < 2)
+        return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: feat %d, blocks %d, seq %d, val_frames %d, recompute %d, "
+                        "spynet_freeze %ld (feat, blocks >= 1, seq >= 2, the others >= 0)", fn, o->feat, o->blocks,
+                        o->seq, o->val_frames, o->recompute, o->spynet_freeze);
+    if (!(o->lr >= 0 && o->lr <= 1 && o->lr_min >= 0 && o->lr_min <= 1 && o->spynet_lr_mult >= 0 &&
+          o->spynet_lr_mult <= 100 && o->ema >= 0 && o->ema < 1 && o->act_slope >= 0 && o->act_slope < 1))
+        return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: lr %g, lr_min %g (0..1), spynet_lr_mult %g (0..100), ema %g, "
+                        "act_slope %g (0..<1)", fn, o->lr, o->lr_min, o->spynet_lr_mult, o->ema, o->act_slope);
+    if (o->flow < SLIMVSR_FLOW_DEFAULT || o->flow > SLIMVSR_FLOW_ZERO ||
+        (o->degradation != SLIMVSR_DEGRADE_BI && o->degradation != SLIMVSR_DEGRADE_BD))
+        return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: flow %d (slimvsr_flow), degradation %d (slimvsr_degradation)", fn,
+                        o->flow, o->degradation);
+    return SLIMVSR_OK;
+}
+
+static void forward_msg(void *ud, sv_msg_kind kind, const char *line) { api_log_info("%s", line); }
+
+int slimvsr_train(const slimvsr_train_options *o) {
+    if (!o) return api_fail(SLIMVSR_ERR_ARGUMENT, "slimvsr_train: options is NULL");
+    const int rc = check(o);
+    if (rc) return rc;
+    sv_train_opts t;
+    sv_train_opts_default(&t);
+#define TO_RUN(f) t.run.f = o->f;
+#define TO_TRAIN(f) t.f = o->f;
+    RUN_FIELDS(TO_RUN)
+    TRAIN_FIELDS(TO_TRAIN)
+    memcpy(t.run.data, o->data, sizeof t.run.data);
+    t.val_y = !o->val_rgb;
+    t.run.msg = forward_msg;
+    sv_err e = {{0}};
+    return sv_train(&t, NULL, &e) ? api_fail_err(SLIMVSR_ERR_RUN, &e) : SLIMVSR_OK;
+}
