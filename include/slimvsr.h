@@ -205,6 +205,34 @@ SLIMVSR_API slimvsr_train_options slimvsr_train_options_default(void);
  * Blocks; one run per run folder at a time (a second is refused: the folder is locked). */
 SLIMVSR_API int slimvsr_train(const slimvsr_train_options *options);
 
+/* ---- pruning: `slimvsr prune` as a call ---- */
+
+typedef enum { SLIMVSR_SCHEME_SSL = 0, SLIMVSR_SCHEME_L1_ALIGNED = 1, SLIMVSR_SCHEME_L1_KEEP_LAST = 2 } slimvsr_prune_scheme;
+
+/* The options of `slimvsr prune` (its --help says more about each), with its defaults from
+ * slimvsr_prune_options_default(). The run folder `train.out` then holds what the command writes there
+ * (prune.json, sparsity/, pruned-init.safetensors, finetune/, model.safetensors, summary.json). */
+typedef struct {
+    slimvsr_train_options train; /* data, val, out, lr, lr_min, batch, seq, patch, log_every, seed, resume,
+                                    stop, ...: every training phase (init, spynet, feat, blocks, act_slope,
+                                    flow and iters are not used) */
+    const char *model;           /* -m: the dense model (the start, and the teacher of temporal finetuning) */
+    int scheme;                  /* --scheme: slimvsr_prune_scheme (SSL) */
+    double ratio;                /* --ratio: fraction of the prunable units to prune, in (0, 1) (0.5) */
+    double flops;                /* --flops: fraction of the FLOPs to keep, in (0, 1); 0: use ratio */
+    int global;                  /* --select: 1 global (default), 0 layer */
+    int criterion_scale;         /* --criterion: 0 l1 (default), 1 scale */
+    int round;                   /* --round: kept channels a multiple of this (1..64; 1) */
+    long sparsity_iters, finetune_iters; /* --sparsity-iters, --finetune-iters (1000 each) */
+    double tf_weight;            /* --tf-weight (0.01) */
+    double lambda_step, lambda_max, scale_lr_mult; /* --lambda-step (1e-4), --lambda-max (0.1), --scale-lr-mult (1) */
+    int lambda_every;            /* --lambda-every (5) */
+} slimvsr_prune_options;
+
+SLIMVSR_API slimvsr_prune_options slimvsr_prune_options_default(void);
+/* Runs (or resumes, train.resume) a pruning run to its end, or to *train.stop. As slimvsr_train. */
+SLIMVSR_API int slimvsr_prune(const slimvsr_prune_options *options);
+
 #ifdef __cplusplus
 }
 #endif

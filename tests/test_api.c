@@ -327,6 +327,21 @@ static void test_train_options(void) {
     CHECK(slimvsr_train(&o) == SLIMVSR_ERR_RUN && strstr(slimvsr_last_error(), "no run folder (--out)"));
 }
 
+// The pruning options start at `slimvsr prune`'s defaults (its --help), training part included.
+static void test_prune_options(void) {
+    const slimvsr_prune_options o = slimvsr_prune_options_default();
+    CHECK(o.scheme == SLIMVSR_SCHEME_SSL && o.ratio == 0.5 && o.flops == 0 && o.global == 1 && o.round == 1);
+    CHECK(o.criterion_scale == 0 && o.sparsity_iters == 1000 && o.finetune_iters == 1000 && o.tf_weight == 0.01);
+    CHECK(o.lambda_step == 1e-4 && o.lambda_every == 5 && o.lambda_max == 0.1 && o.scale_lr_mult == 1 && !o.model);
+    CHECK(o.train.log_every == 1 && o.train.iters == 0 && o.train.lr == 2e-4 && o.train.val_every == 500);
+    CHECK(slimvsr_prune(NULL) == SLIMVSR_ERR_ARGUMENT);
+    slimvsr_prune_options bad = o;
+    bad.scheme = 3;
+    CHECK(slimvsr_prune(&bad) == SLIMVSR_ERR_ARGUMENT && strstr(slimvsr_last_error(), "scheme 3"));
+    bad = o, bad.train.batch = 0;
+    CHECK(slimvsr_prune(&bad) == SLIMVSR_ERR_RUN);
+}
+
 int main(void) {
     run_test("api_version_and_errors", test_version_and_errors);
     run_test("api_error_message_per_thread", test_error_message_per_thread);
@@ -337,5 +352,6 @@ int main(void) {
     run_test("api_load_memory", test_load_memory);
     run_test("api_bad_calls", test_bad_calls);
     run_test("api_train_options", test_train_options);
+    run_test("api_prune_options", test_prune_options);
     return test_summary();
 }

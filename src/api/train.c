@@ -4,9 +4,8 @@
 // parsing are made here, the rest by the training loop itself.
 #include <string.h>
 
-#include "api/api_internal.h"
+#include "api/api_train.h"
 #include "train/degrade.h"
-#include "train/trainer.h"
 
 _Static_assert(SLIMVSR_TRAIN_MAX_DATA == SV_TRAIN_MAX_DATA, "one limit on --data");
 _Static_assert(SLIMVSR_FLOW_SPYNET == (int)SV_FLOW_SPYNET && SLIMVSR_FLOW_ZERO == (int)SV_FLOW_ZERO, "flow kinds");
@@ -17,22 +16,36 @@ _Static_assert((int)SLIMVSR_DEGRADE_BI == (int)SV_DEG_BI && (int)SLIMVSR_DEGRADE
     X(lr_min) X(batch) X(seq) X(patch) X(degradation) X(log_every) X(seed) X(resume) X(stop)
 #define TRAIN_FIELDS(X) X(val) X(spynet_freeze) X(spynet_lr_mult) X(ema) X(val_every) X(val_frames) X(recompute)
 
+void api_train_from_sv(slimvsr_train_options *o, const sv_train_opts *t) {
+    memset(o, 0, sizeof *o);
+#define FROM_RUN(f) o->f = t->run.f;
+#define FROM_TRAIN(f) o->f = t->f;
+    RUN_FIELDS(FROM_RUN)
+    TRAIN_FIELDS(FROM_TRAIN)
+    memcpy(o->data, t->run.data, sizeof o->data);
+    o->val_rgb = !t->val_y;
+}
+
+void api_train_to_sv(sv_train_opts *t, const slimvsr_train_options *o) {
+#define TO_RUN(f) t->run.f = o->f;
+#define TO_TRAIN(f) t->f = o->f;
+    RUN_FIELDS(TO_RUN)
+    TRAIN_FIELDS(TO_TRAIN)
+    memcpy(t->run.data, o->data, sizeof t->run.data);
+    t->val_y = !o->val_rgb;
+    t->run.msg = api_forward_msg;
+}
+
 slimvsr_train_options slimvsr_train_options_default(void) {
     sv_train_opts t;
     sv_train_opts_default(&t);
     slimvsr_train_options o;
-    memset(&o, 0, sizeof o);
-#define FROM_RUN(f) o.f = t.run.f;
-#define FROM_TRAIN(f) o.f = t.f;
-    RUN_FIELDS(FROM_RUN)
-    TRAIN_FIELDS(FROM_TRAIN)
-    o.val_rgb = !t.val_y;
+    api_train_from_sv(&o, &t);
     return o;
 }
 
 // What `slimvsr train` refuses while parsing its arguments (cli/run_args.c, cmd_train.c).
-static int check(const slimvsr_train_options *o) {
-    static const char fn[] = "slimvsr_train";
+int api_train_check(const char *fn, const slimvsr_train_options *o) {
     if (o->ndata < 0 || o->ndata > SLIMVSR_TRAIN_MAX_DATA)
         return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: ndata %d (0..%d)", fn, o->ndata, SLIMVSR_TRAIN_MAX_DATA);
     for (int i = 0; i < o->ndata; i++)
@@ -52,21 +65,15 @@ static int check(const slimvsr_train_options *o) {
     return SLIMVSR_OK;
 }
 
-static void forward_msg(void *ud, sv_msg_kind kind, const char *line) { api_log_info("%s", line); }
+void api_forward_msg(void *ud, sv_msg_kind kind, const char *line) { api_log_info("%s", line); }
 
 int slimvsr_train(const slimvsr_train_options *o) {
     if (!o) return api_fail(SLIMVSR_ERR_ARGUMENT, "slimvsr_train: options is NULL");
-    const int rc = check(o);
+    const int rc = api_train_check("slimvsr_train", o);
     if (rc) return rc;
     sv_train_opts t;
     sv_train_opts_default(&t);
-#define TO_RUN(f) t.run.f = o->f;
-#define TO_TRAIN(f) t.f = o->f;
-    RUN_FIELDS(TO_RUN)
-    TRAIN_FIELDS(TO_TRAIN)
-    memcpy(t.run.data, o->data, sizeof t.run.data);
-    t.val_y = !o->val_rgb;
-    t.run.msg = forward_msg;
+    api_train_to_sv(&t, o);
     sv_err e = {{0}};
     return sv_train(&t, NULL, &e) ? api_fail_err(SLIMVSR_ERR_RUN, &e) : SLIMVSR_OK;
 }
