@@ -205,6 +205,32 @@ SLIMVSR_API slimvsr_train_options slimvsr_train_options_default(void);
  * Blocks; one run per run folder at a time (a second is refused: the folder is locked). */
 SLIMVSR_API int slimvsr_train(const slimvsr_train_options *options);
 
+/* ---- SPyNet pretraining: `slimvsr train-flow` as a call ---- */
+
+/* The options of `slimvsr train-flow` (its --help says more about each), with its defaults from
+ * slimvsr_train_flow_options_default(). The run folder `run.out` then holds what the command writes. */
+typedef struct {
+    slimvsr_train_options run;   /* data, out, init, feat, blocks, act_slope, iters, lr_min, batch (8), seq (2),
+                                    patch, log_every, seed, resume, stop (val and the train-only fields:
+                                    spynet_freeze ... recompute, are not used). run.lr < 0 (the default):
+                                    the mode's, 3e-3 (photometric) or 1e-3 (supervised) */
+    double smooth;               /* --smooth: smoothness weight (0.01) */
+    int scales;                  /* --scales: photometric pyramid scales (4, 1..16) */
+    long warmup;                 /* --warmup: iterations of learning-rate warm-up (20) */
+    int zero_head;               /* --zero-head 1, --no-zero-head 0, -1 (default): when the model is random */
+    int group;                   /* --group: pairs per batched SPyNet call (0: 16; 1..64) */
+    long checkpoint_every;       /* --checkpoint-every (200) */
+    int supervised;              /* --supervised: end-point error on synthetic sequences from photos */
+    const char *photos;          /* --photos: the photos of the supervised loss */
+    int eval_pairs;              /* --eval-pairs: held-out synthetic pairs (64, >= 2) */
+    double level_weight;         /* --level-weight (1, 0..1000) */
+    double static_share;         /* --static-share (0, 0..1) */
+} slimvsr_train_flow_options;
+
+SLIMVSR_API slimvsr_train_flow_options slimvsr_train_flow_options_default(void);
+/* Runs (or resumes, run.resume) a train-flow run to its end, or to *run.stop. As slimvsr_train. */
+SLIMVSR_API int slimvsr_train_flow(const slimvsr_train_flow_options *options);
+
 /* ---- pruning: `slimvsr prune` as a call ---- */
 
 typedef enum { SLIMVSR_SCHEME_SSL = 0, SLIMVSR_SCHEME_L1_ALIGNED = 1, SLIMVSR_SCHEME_L1_KEEP_LAST = 2 } slimvsr_prune_scheme;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0 (LICENSE)
-# cli_api_runs.sh: slimvsr_train and slimvsr_prune (the public API, through tests/tools/api_run.c) write
-# the run folders `slimvsr train` and `slimvsr prune` write on the same options, byte for byte; the stop
+# cli_api_runs.sh: slimvsr_train, slimvsr_train_flow and slimvsr_prune (the public API, through
+# tests/tools/api_run.c) write the run folders `slimvsr train`, `train-flow` and `prune` write on the same
+# options, byte for byte; the stop
 # flag leaves a checkpoint that the command line resumes to the same end; bad options are refused naming
 # them. Needs $BUILD.
 set -u
@@ -45,6 +46,15 @@ import json, sys; rows = [json.loads(l) for l in open('stopped/log.jsonl')]; sys
     "$SLIMVSR" train -q --out stopped --resume && same_run api_train_stop_then_cli_resume cli stopped
 else
     ko api_train_stop_then_cli_resume "$(tail -2 stop.txt) $(tail -1 stopped/log.jsonl 2>/dev/null)"
+fi
+
+# train-flow: SPyNet's photometric pretraining (the default learning rate is the mode's)
+FL=(--data data --feat 8 --blocks 1 --batch 2 --patch 8 --iters 4 --checkpoint-every 2 --log-every 1 --seed 5)
+"$SLIMVSR" train-flow -q "${FL[@]}" --out fcli || ko api_flow_cli_run "slimvsr train-flow failed"
+if "$API_RUN" flow "${FL[@]}" --out fapi 2>fapi.txt; then
+    same_run api_train_flow_equals_cli fcli fapi "model.safetensors state.safetensors"
+else
+    ko api_train_flow_equals_cli "api_run flow failed: $(tail -2 fapi.txt)"
 fi
 
 # prune: SSL on the trained model, every phase (sparsity, cut, finetuning with the teacher)

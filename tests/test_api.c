@@ -327,6 +327,19 @@ static void test_train_options(void) {
     CHECK(slimvsr_train(&o) == SLIMVSR_ERR_RUN && strstr(slimvsr_last_error(), "no run folder (--out)"));
 }
 
+// The train-flow options start at `slimvsr train-flow`'s defaults (its --help), the run's part included.
+static void test_train_flow_options(void) {
+    const slimvsr_train_flow_options o = slimvsr_train_flow_options_default();
+    CHECK(o.run.lr < 0 && o.run.lr_min == 1e-6 && o.run.batch == 8 && o.run.seq == 2 && o.run.iters == 1000);
+    CHECK(o.smooth == 0.01 && o.scales == 4 && o.warmup == 20 && o.zero_head == -1 && o.group == 0);
+    CHECK(o.checkpoint_every == 200 && o.supervised == 0 && !o.photos && o.eval_pairs == 64 && o.level_weight == 1);
+    CHECK(slimvsr_train_flow(NULL) == SLIMVSR_ERR_ARGUMENT);
+    slimvsr_train_flow_options bad = o;
+    bad.scales = 17;
+    CHECK(slimvsr_train_flow(&bad) == SLIMVSR_ERR_ARGUMENT && strstr(slimvsr_last_error(), "scales 17"));
+    CHECK(slimvsr_train_flow(&o) == SLIMVSR_ERR_RUN && strstr(slimvsr_last_error(), "--out"));
+}
+
 // The pruning options start at `slimvsr prune`'s defaults (its --help), training part included.
 static void test_prune_options(void) {
     const slimvsr_prune_options o = slimvsr_prune_options_default();
@@ -352,6 +365,7 @@ int main(void) {
     run_test("api_load_memory", test_load_memory);
     run_test("api_bad_calls", test_bad_calls);
     run_test("api_train_options", test_train_options);
+    run_test("api_train_flow_options", test_train_flow_options);
     run_test("api_prune_options", test_prune_options);
     return test_summary();
 }

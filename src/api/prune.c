@@ -25,6 +25,7 @@ slimvsr_prune_options slimvsr_prune_options_default(void) {
 // What `slimvsr prune` refuses while parsing its arguments and sv_prune does not check (cmd_prune.c).
 static int check(const slimvsr_prune_options *o) {
     static const char fn[] = "slimvsr_prune";
+    if (!o) return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: options is NULL", fn);
     const int rc = api_train_check(fn, &o->train);
     if (rc) return rc;
     if (o->scheme < SLIMVSR_SCHEME_SSL || o->scheme > SLIMVSR_SCHEME_L1_KEEP_LAST || (o->global & ~1) ||
@@ -40,7 +41,6 @@ static int check(const slimvsr_prune_options *o) {
 }
 
 int slimvsr_prune(const slimvsr_prune_options *o) {
-    if (!o) return api_fail(SLIMVSR_ERR_ARGUMENT, "slimvsr_prune: options is NULL");
     const int rc = check(o);
     if (rc) return rc;
     sv_prune_opts p;

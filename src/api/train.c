@@ -16,24 +16,32 @@ _Static_assert((int)SLIMVSR_DEGRADE_BI == (int)SV_DEG_BI && (int)SLIMVSR_DEGRADE
     X(lr_min) X(batch) X(seq) X(patch) X(degradation) X(log_every) X(seed) X(resume) X(stop)
 #define TRAIN_FIELDS(X) X(val) X(spynet_freeze) X(spynet_lr_mult) X(ema) X(val_every) X(val_frames) X(recompute)
 
-void api_train_from_sv(slimvsr_train_options *o, const sv_train_opts *t) {
+void api_run_from_sv(slimvsr_train_options *o, const sv_run_opts *r) {
     memset(o, 0, sizeof *o);
-#define FROM_RUN(f) o->f = t->run.f;
-#define FROM_TRAIN(f) o->f = t->f;
+#define FROM_RUN(f) o->f = r->f;
     RUN_FIELDS(FROM_RUN)
+    memcpy(o->data, r->data, sizeof o->data);
+}
+
+void api_run_to_sv(sv_run_opts *r, const slimvsr_train_options *o) {
+#define TO_RUN(f) r->f = o->f;
+    RUN_FIELDS(TO_RUN)
+    memcpy(r->data, o->data, sizeof r->data);
+    r->msg = api_forward_msg;
+}
+
+void api_train_from_sv(slimvsr_train_options *o, const sv_train_opts *t) {
+    api_run_from_sv(o, &t->run);
+#define FROM_TRAIN(f) o->f = t->f;
     TRAIN_FIELDS(FROM_TRAIN)
-    memcpy(o->data, t->run.data, sizeof o->data);
     o->val_rgb = !t->val_y;
 }
 
 void api_train_to_sv(sv_train_opts *t, const slimvsr_train_options *o) {
-#define TO_RUN(f) t->run.f = o->f;
+    api_run_to_sv(&t->run, o);
 #define TO_TRAIN(f) t->f = o->f;
-    RUN_FIELDS(TO_RUN)
     TRAIN_FIELDS(TO_TRAIN)
-    memcpy(t->run.data, o->data, sizeof t->run.data);
     t->val_y = !o->val_rgb;
-    t->run.msg = api_forward_msg;
 }
 
 slimvsr_train_options slimvsr_train_options_default(void) {
@@ -46,6 +54,7 @@ slimvsr_train_options slimvsr_train_options_default(void) {
 
 // What `slimvsr train` refuses while parsing its arguments (cli/run_args.c, cmd_train.c).
 int api_train_check(const char *fn, const slimvsr_train_options *o) {
+    if (!o) return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: options is NULL", fn);
     if (o->ndata < 0 || o->ndata > SLIMVSR_TRAIN_MAX_DATA)
         return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: ndata %d (0..%d)", fn, o->ndata, SLIMVSR_TRAIN_MAX_DATA);
     for (int i = 0; i < o->ndata; i++)
@@ -68,7 +77,6 @@ int api_train_check(const char *fn, const slimvsr_train_options *o) {
 void api_forward_msg(void *ud, sv_msg_kind kind, const char *line) { api_log_info("%s", line); }
 
 int slimvsr_train(const slimvsr_train_options *o) {
-    if (!o) return api_fail(SLIMVSR_ERR_ARGUMENT, "slimvsr_train: options is NULL");
     const int rc = api_train_check("slimvsr_train", o);
     if (rc) return rc;
     sv_train_opts t;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
-// api_run.c: `slimvsr train` and `slimvsr prune` through the public API (slimvsr_train, slimvsr_prune), for
+// api_run.c: `slimvsr train`, `train-flow` and `prune` through the public API (slimvsr_train,
+// slimvsr_train_flow, slimvsr_prune), for
 // tests/cli_api_runs.sh, which runs both on the same options and compares the run folders. A subset of
 // the commands' options:
-//   api_run train|prune --data DIR [--data DIR2] --out RUN [--val DIR] [--feat N] [--blocks N] [--batch N]
+//   api_run train|flow|prune --data DIR [--data DIR2] --out RUN [--val DIR] [--feat N] [--blocks N] [--batch N]
 //           [--seq N] [--patch N] [--iters N] [--seed N] [--log-every N] [--val-every N] [--val-frames N]
 //           [--flow spynet|zero] [--resume] [--stop-now]
 //   prune also: -m MODEL [--ratio X] [--select layer] [--scheme l1-aligned] [--sparsity-iters N]
 //           [--finetune-iters N] [--lambda-every N]
+//   flow also: [--checkpoint-every N]
 // --stop-now: the stop flag is set before the run starts (it stops after its first iteration).
 #include <signal.h>
 #include <stdio.h>
@@ -54,20 +56,30 @@ static int prune_option(slimvsr_prune_options *o, const char *a, const char *v, 
     return 1;
 }
 
+static int flow_option(slimvsr_train_flow_options *o, const char *a, const char *v, int *i) {
+    if (strcmp(a, "--checkpoint-every")) return 0;
+    o->checkpoint_every = atol(v);
+    ++*i;
+    return 1;
+}
+
 static void print_info(void *user, int level, const char *msg) { fprintf(stderr, "api_run: %s\n", msg); }
 
 int main(int argc, char **argv) {
-    const int prune = argc > 1 && !strcmp(argv[1], "prune");
-    if (argc < 2 || (!prune && strcmp(argv[1], "train"))) return fprintf(stderr, "usage: api_run train|prune ...\n"), 2;
+    const char *cmd = argc > 1 ? argv[1] : "";
+    const int prune = !strcmp(cmd, "prune"), flow = !strcmp(cmd, "flow");
+    if (!prune && !flow && strcmp(cmd, "train")) return fprintf(stderr, "usage: api_run train|flow|prune ...\n"), 2;
     slimvsr_prune_options p = slimvsr_prune_options_default();
+    slimvsr_train_flow_options f = slimvsr_train_flow_options_default();
     slimvsr_train_options t = slimvsr_train_options_default();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        if (!train_option(prune ? &p.train : &t, a, v, &i) && !(prune && prune_option(&p, a, v, &i)))
+        if (!train_option(prune ? &p.train : flow ? &f.run : &t, a, v, &i) &&
+            !(prune && prune_option(&p, a, v, &i)) && !(flow && flow_option(&f, a, v, &i)))
             return fprintf(stderr, "api_run: unknown argument '%s'\n", a), 2;
     }
     slimvsr_set_log_callback(print_info, NULL);
-    const int rc = prune ? slimvsr_prune(&p) : slimvsr_train(&t);
+    const int rc = prune ? slimvsr_prune(&p) : flow ? slimvsr_train_flow(&f) : slimvsr_train(&t);
     if (rc) fprintf(stderr, "api_run: %s: %s\n", slimvsr_status_name(rc), slimvsr_last_error());
     return rc ? 1 : 0;
 }
