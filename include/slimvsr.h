@@ -183,6 +183,7 @@ typedef struct {
     int flow;                 /* --flow: slimvsr_flow; SLIMVSR_FLOW_DEFAULT: the init model's (random: SPyNet) */
     long iters;               /* --iters (1000) */
     double lr, lr_min;        /* --lr (2e-4), --lr-min (1e-7): cosine annealing, both in [0, 1] */
+    long lr_hold;             /* --lr-hold: lr held for this many iterations, the cosine over the rest (0) */
     int batch, seq, patch;    /* --batch (4), --seq (7, >= 2), --patch (64, LR side, >= 8) */
     int degradation;          /* --degradation: slimvsr_degradation (BI) */
     long log_every;           /* --log-every (10) */
@@ -241,16 +242,19 @@ typedef enum { SLIMVSR_SCHEME_SSL = 0, SLIMVSR_SCHEME_L1_ALIGNED = 1, SLIMVSR_SC
 typedef struct {
     slimvsr_train_options train; /* data, val, out, lr, lr_min, batch, seq, patch, log_every, seed, resume,
                                     stop, ...: every training phase (init, spynet, feat, blocks, act_slope,
-                                    flow and iters are not used) */
+                                    flow, iters and lr_hold are not used) */
     const char *model;           /* -m: the dense model (the start, and the teacher of temporal finetuning) */
     int scheme;                  /* --scheme: slimvsr_prune_scheme (SSL) */
     double ratio;                /* --ratio: fraction of the prunable units to prune, in (0, 1) (0.5) */
     double flops;                /* --flops: fraction of the FLOPs to keep, in (0, 1); 0: use ratio */
+    double params;               /* --params: the same for the parameters without SPyNet; 0: not used */
+    double recon_ratio;          /* --recon-ratio: fraction of each reconstruction layer to prune, in [0, 1);
+                                    -1 (default): chosen with the trunks' units */
     int global;                  /* --select: 1 global (default), 0 layer */
     int criterion_scale;         /* --criterion: 0 l1 (default), 1 scale */
     int round;                   /* --round: kept channels a multiple of this (1..64; 1) */
     long sparsity_iters, finetune_iters; /* --sparsity-iters, --finetune-iters (1000 each) */
-    double tf_weight;            /* --tf-weight (0.01) */
+    double tf_weight;            /* --tf-weight, any scheme (-1: 0.01 for ssl, 0 for the baselines) */
     double lambda_step, lambda_max, scale_lr_mult; /* --lambda-step (1e-4), --lambda-max (0.1), --scale-lr-mult (1) */
     int lambda_every;            /* --lambda-every (5) */
 } slimvsr_prune_options;

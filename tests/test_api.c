@@ -344,7 +344,8 @@ static void test_train_flow_options(void) {
 static void test_prune_options(void) {
     const slimvsr_prune_options o = slimvsr_prune_options_default();
     CHECK(o.scheme == SLIMVSR_SCHEME_SSL && o.ratio == 0.5 && o.flops == 0 && o.global == 1 && o.round == 1);
-    CHECK(o.criterion_scale == 0 && o.sparsity_iters == 1000 && o.finetune_iters == 1000 && o.tf_weight == 0.01);
+    CHECK(o.params == 0 && o.recon_ratio == -1 && o.train.lr_hold == 0);
+    CHECK(o.criterion_scale == 0 && o.sparsity_iters == 1000 && o.finetune_iters == 1000 && o.tf_weight == -1);
     CHECK(o.lambda_step == 1e-4 && o.lambda_every == 5 && o.lambda_max == 0.1 && o.scale_lr_mult == 1 && !o.model);
     CHECK(o.train.log_every == 1 && o.train.iters == 0 && o.train.lr == 2e-4 && o.train.val_every == 500);
     CHECK(slimvsr_prune(NULL) == SLIMVSR_ERR_ARGUMENT);

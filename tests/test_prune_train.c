@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // test_prune_train.c: training a pruned model (issue 17's test gaps). Against central finite differences,
 // on odd channel counts, in both the naive (CHW) and the fast (blocked) training graph:
 //   - a full training step of an RSC-cut model (index lists in the blocks, pixel-shuffle groups cut in the

@@ -8,7 +8,7 @@ _Static_assert(SLIMVSR_SCHEME_SSL == (int)SV_SCHEME_SSL && SLIMVSR_SCHEME_L1_ALI
                    SLIMVSR_SCHEME_L1_KEEP_LAST == (int)SV_SCHEME_L1_KEEP_LAST, "prune schemes");
 
 // The fields of the same name and meaning in slimvsr_prune_options and sv_prune_opts.
-#define PRUNE_FIELDS(X) X(model) X(ratio) X(flops) X(global) X(criterion_scale) X(round) X(sparsity_iters) \
+#define PRUNE_FIELDS(X) X(model) X(ratio) X(flops) X(params) X(recon_ratio) X(global) X(criterion_scale) X(round) X(sparsity_iters) \
     X(finetune_iters) X(tf_weight) X(lambda_step) X(lambda_max) X(scale_lr_mult) X(lambda_every)
 
 slimvsr_prune_options slimvsr_prune_options_default(void) {

@@ -13,7 +13,7 @@ _Static_assert((int)SLIMVSR_DEGRADE_BI == (int)SV_DEG_BI && (int)SLIMVSR_DEGRADE
 
 // The fields of the same name and meaning in slimvsr_train_options and sv_train_opts (.run for RUN_FIELDS).
 #define RUN_FIELDS(X) X(ndata) X(out) X(init) X(spynet) X(feat) X(blocks) X(act_slope) X(flow) X(iters) X(lr) \
-    X(lr_min) X(batch) X(seq) X(patch) X(degradation) X(log_every) X(seed) X(resume) X(stop)
+    X(lr_min) X(lr_hold) X(batch) X(seq) X(patch) X(degradation) X(log_every) X(seed) X(resume) X(stop)
 #define TRAIN_FIELDS(X) X(val) X(spynet_freeze) X(spynet_lr_mult) X(ema) X(val_every) X(val_frames) X(recompute)
 
 void api_run_from_sv(slimvsr_train_options *o, const sv_run_opts *r) {
@@ -64,9 +64,11 @@ int api_train_check(const char *fn, const slimvsr_train_options *o) {
                         "spynet_freeze %ld (feat, blocks >= 1, seq >= 2, the others >= 0)", fn, o->feat, o->blocks,
                         o->seq, o->val_frames, o->recompute, o->spynet_freeze);
     if (!(o->lr >= 0 && o->lr <= 1 && o->lr_min >= 0 && o->lr_min <= 1 && o->spynet_lr_mult >= 0 &&
-          o->spynet_lr_mult <= 100 && o->ema >= 0 && o->ema < 1 && o->act_slope >= 0 && o->act_slope < 1))
+          o->spynet_lr_mult <= 100 && o->ema >= 0 && o->ema < 1 && o->act_slope >= 0 && o->act_slope < 1 &&
+          o->lr_hold >= 0))
         return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: lr %g, lr_min %g (0..1), spynet_lr_mult %g (0..100), ema %g, "
-                        "act_slope %g (0..<1)", fn, o->lr, o->lr_min, o->spynet_lr_mult, o->ema, o->act_slope);
+                        "act_slope %g (0..<1), lr_hold %ld (>= 0)", fn, o->lr, o->lr_min, o->spynet_lr_mult, o->ema,
+                        o->act_slope, o->lr_hold);
     if (o->flow < SLIMVSR_FLOW_DEFAULT || o->flow > SLIMVSR_FLOW_ZERO ||
         (o->degradation != SLIMVSR_DEGRADE_BI && o->degradation != SLIMVSR_DEGRADE_BD))
         return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: flow %d (slimvsr_flow), degradation %d (slimvsr_degradation)", fn,

@@ -13,9 +13,11 @@ void sv_vsr_plan(void *ud, sv_run *r, sv_msg_kind kind) {
     sv_run_say(o, kind, "model: %d features, %d blocks, %s, flow %s, %zu parameters (%zu without SPyNet)",
                m->num_feat, m->num_block, m->act_slope > 0 ? "LeakyReLU 0.1" : "ReLU",
                sv_uses_spynet(m) ? "SPyNet" : "zero (SPyNet unused)", m->nparams, m->nparams - v->nspy);
-    sv_run_say(o, kind, "steps: %ld iterations of %d clips x %d frames, LR patch %d (GT %d), lr %.3g (held for %ld) -> %.3g "
+    char hold[48] = "";
+    if (o->lr_hold > 0) snprintf(hold, sizeof hold, " (held for %ld)", o->lr_hold);
+    sv_run_say(o, kind, "steps: %ld iterations of %d clips x %d frames, LR patch %d (GT %d), lr %.3g%s -> %.3g "
                         "cosine, SPyNet frozen for %ld then lr x %.3g%s", o->iters, o->batch, o->seq, o->patch,
-               SV_SCALE * o->patch, o->lr, o->lr_hold, o->lr_min, v->o.spynet_freeze, v->o.spynet_lr_mult,
+               SV_SCALE * o->patch, o->lr, hold, o->lr_min, v->o.spynet_freeze, v->o.spynet_lr_mult,
                v->o.ema > 0 ? ", EMA on" : "");
 }
 
