@@ -63,7 +63,12 @@ static void help(FILE *f) {
             "                      default 10-bit (yuv420p10le) for an input of more than 8 bits, 4:4:4 for\n"
             "                      an odd frame size, bgr0 (lossless RGB) for ffv1\n"
             "  --format NAME       the container of standard output (-): y4m (default), mkv, webm, mp4\n"
-            "                      or mov (both fragmented: a pipe cannot be rewound)\n");
+            "                      or mov (both fragmented: a pipe cannot be rewound)\n"
+            "  --no-copy-streams   leave out the input's audio, subtitle and data streams, chapters and\n"
+            "                      metadata (by default a video output keeps every one its container can\n"
+            "                      hold, copied without re-encoding, and warns about the others)\n"
+            "  A video output keeps a video file input's timestamps (variable frame rates stay variable;\n"
+            "  y4m has one rate), rotation and colour tags, also with --no-copy-streams.\n");
     print_codecs(f);
     fprintf(f,
             "\n"
@@ -139,6 +144,8 @@ int cmd_upscale(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "-y") || !strcmp(a, "--overwrite")) {
             o.out.replace = 1;
+        } else if (!strcmp(a, "--no-copy-streams")) {
+            o.out.drop_streams = 1;
         } else if (!strcmp(a, "--reference")) {
             o.mode = SV_EXEC_REFERENCE;
         } else if (!strcmp(a, "--dry-run")) {

@@ -84,6 +84,10 @@ int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
 }
 
 const char *sv_frames_last_name(const sv_frame_reader *r) { return r->last_name; }
+int64_t sv_frames_last_pts(const sv_frame_reader *r) {
+    const int64_t pts = r->video ? sv_video_in_last_pts(r->video) : AV_NOPTS_VALUE;
+    return pts == AV_NOPTS_VALUE ? SV_NO_PTS : pts;
+}
 const char *sv_frames_first_name(const sv_frame_reader *r) {
     return r->video || r->n_names < 1 ? NULL : r->names[0];
 }
@@ -271,7 +275,11 @@ sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, i
 }
 
 int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e) {
-    int rc = wr->video ? sv_video_out_write(wr->video, rgb, e) : sv_folder_writer_write(wr, rgb, name, e);
+    return sv_frames_write_at(wr, rgb, name, SV_NO_PTS, e);
+}
+
+int sv_frames_write_at(sv_frame_writer *wr, const unsigned char *rgb, const char *name, int64_t pts, sv_err *e) {
+    int rc = wr->video ? sv_video_out_write(wr->video, rgb, pts, e) : sv_folder_writer_write(wr, rgb, name, e);
     if (rc == 0) wr->frames++;
     return rc;
 }

@@ -15,6 +15,8 @@
 // Readers and writers hold one frame at a time (plus what the codec keeps internally). Every failure
 // returns -1 or NULL with a one-line message in e that names the file.
 #pragma once
+#include <stdint.h>
+
 #include "core/error.h"
 #include "io/paths.h"
 
@@ -75,6 +77,9 @@ int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
 // File name (without folder) of the frame just read from a folder; NULL for a video or before a read.
 // The string stays valid until sv_frames_close.
 const char *sv_frames_last_name(const sv_frame_reader *r);
+// The timestamp of the frame just read from a video (its pts in the video stream's time base), SV_NO_PTS for
+// a folder or a frame without one.
+int64_t sv_frames_last_pts(const sv_frame_reader *r);
 // File name (without folder) of a folder's first frame (in reading order); NULL for a video. Valid until
 // sv_frames_close.
 const char *sv_frames_first_name(const sv_frame_reader *r);
@@ -106,6 +111,14 @@ typedef struct sv_frame_writer sv_frame_writer;
 //             refused for a file, whose extension names it. MP4 and MOV are written fragmented there
 //             (a stream cannot be rewound to write the index at the start).
 //   depth:    bits per sample of the input (sv_frames_depth; 0: 8), for the default pixel format.
+//   keep_from: a video file (the input) whose pictures these are: a video output (a file or standard
+//             output) keeps its video stream's timestamps (sv_frames_write_at; not in y4m, whose frames have
+//             one rate), display matrix (rotation), HDR side data and colour tags (primaries, transfer,
+//             matrix, range: the RGB frames are converted back with its matrix), and copies its audio,
+//             subtitle and data streams (packets, not re-encoded), chapters and global metadata; a stream
+//             (or a rotation) the container cannot hold is left out with a warning (core/warn.h) naming it
+//             and a container that can. NULL: none of this (frames at the frame rate, BT.709 tags).
+//   drop_streams: with keep_from, copy no streams, chapters or metadata (timing, rotation, colour stay).
 //   replace:  an existing output may be replaced (a file; a folder only when slimvsr wrote it: see
 //             io/atomic_file.h). Without it an existing output (but an empty folder) is refused when the
 //             writer is created.
@@ -115,6 +128,8 @@ typedef struct {
     int crf_set, crf;
     const char *preset, *pix_fmt, *format;
     int depth;
+    const char *keep_from;
+    int drop_streams;
 } sv_writer_opts;
 
 // Checks everything about an output that can be checked before it exists: its kind, the options above
@@ -138,6 +153,13 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
 // instead (a JPEG folder's frame 7.jpg becomes 7.png: outputs are always PNG); a name used twice is an
 // error. Ignored for video.
 int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
+// No timestamp (sv_frames_last_pts, sv_frames_write_at).
+#define SV_NO_PTS INT64_MIN
+// The same with the frame's timestamp: pts of the input frame (sv_frames_last_pts) in the time base of
+// sv_writer_opts.keep_from's video stream. A video output that keeps its input's timing writes the frame at
+// that time (SV_NO_PTS, or one not after the previous frame's: one frame duration after the previous);
+// other outputs ignore it.
+int sv_frames_write_at(sv_frame_writer *wr, const unsigned char *rgb, const char *name, int64_t pts, sv_err *e);
 // Flushes the encoder, writes the trailer, fsyncs and renames the output onto its final name (standard
 // output: flushes it). Frees wr, on success and on failure (a failure removes the temporary output).
 int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e);

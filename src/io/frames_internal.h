@@ -3,6 +3,8 @@
 // they dispatch to (a folder of PNG or JPEG frames: frame_folder.c; a video file: video_read.c,
 // video_write.c).
 #pragma once
+#include <libavformat/avformat.h>
+
 #include "io/atomic_file.h"
 #include "io/frames.h"
 #include "io/video_formats.h"
@@ -45,6 +47,8 @@ int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const 
 sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int *fps_num, int *fps_den,
                               int *depth, sv_err *e);
 int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e);
+// The pts of the picture sv_video_in_read returned last, in its stream's time base (AV_NOPTS_VALUE: none).
+int64_t sv_video_in_last_pts(const sv_video_in *v);
 void sv_video_in_close(sv_video_in *v);
 
 // The name of a path in messages: "standard input" / "standard output" for "-", else the path itself.
@@ -56,8 +60,33 @@ const char *sv_stream_name(const char *path, int output);
 // checked against io/video_formats.h's table first.
 sv_video_out *sv_video_out_open(FILE *f, int stream, const char *name, const sv_container *k,
                                 const sv_writer_opts *o, int w, int h, int fps_num, int fps_den, sv_err *e);
-int sv_video_out_write(sv_video_out *v, const unsigned char *rgb, sv_err *e);
+// pts: in the kept input's time base (sv_writer_opts.keep_from), or SV_NO_PTS.
+int sv_video_out_write(sv_video_out *v, const unsigned char *rgb, int64_t pts, sv_err *e);
 // Drains the encoder and writes the trailer (the caller then commits the file).
 int sv_video_out_finish(sv_video_out *v, sv_err *e);
 void sv_video_out_free(sv_video_out *v);
 const char *sv_video_out_codec(const sv_video_out *v);
+
+// What a video output keeps of a video input (video_keep.c), from a demuxer of its own on the input file.
+typedef struct sv_video_keep sv_video_keep;
+typedef struct {
+    enum AVColorPrimaries primaries;
+    enum AVColorTransferCharacteristic trc;
+    enum AVColorSpace space;
+    enum AVColorRange range;
+    AVRational time_base;  // the video stream's: the pts given to sv_frames_write_at count in it
+} sv_video_colour;
+sv_video_keep *sv_video_keep_open(const char *input, sv_err *e);
+// The input video stream's colour tags and time base.
+const sv_video_colour *sv_video_keep_colour(const sv_video_keep *k);
+// Before the header is written: the video stream's side data (display matrix, HDR) and metadata onto video;
+// unless drop_streams, the audio, subtitle, data (and, in Matroska, attachment) streams the container takes
+// as new streams of out (one warning for each it cannot take, when warn), the global metadata and the
+// chapters. name names the output in messages.
+int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video, int drop_streams, int warn,
+                        const char *name, sv_err *e);
+// Copies the kept streams' packets whose dts is at most ts (in tb; AV_NOPTS_VALUE: all that are left) into
+// out, interleaved (av_interleaved_write_frame).
+int sv_video_keep_until(sv_video_keep *k, AVFormatContext *out, int64_t ts, AVRational tb, const char *name,
+                        sv_err *e);
+void sv_video_keep_free(sv_video_keep *k);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_read.c: frames of a video file, decoded with libavformat + libavcodec and converted to RGB24 with
-// swscale (any input pixel format and colour matrix). Timestamps are ignored: frames come one at a time in
-// the order the decoder presents them, so gaps or variable rates do not duplicate or drop frames.
+// swscale (any input pixel format and colour matrix). Frames come one at a time in the order the decoder
+// presents them, so gaps or variable rates do not duplicate or drop frames; each frame's timestamp is kept
+// beside it (sv_video_in_last_pts) for a writer that keeps the input's timing.
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
@@ -33,6 +34,7 @@ struct sv_video_in {
     AVFrame *rgb;     // padded RGB24 staging frame for swscale
     int w, h;         // the first frame's size, which every frame must have
     long long index;  // pictures returned so far (for messages)
+    int64_t last_pts; // the pts of the picture returned last
     struct SwsContext *sws;
     int sws_w, sws_h, sws_fmt, sws_matrix, sws_full;  // what sws was set up for
 };
@@ -248,11 +250,14 @@ int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e) {
         if (rc <= 0) return rc;
     }
     v->pending = 0;
+    v->last_pts = v->frame->best_effort_timestamp;
     int rc = convert(v, rgb, e);
     av_frame_unref(v->frame);
     v->index++;
     return rc ? -1 : 1;
 }
+
+int64_t sv_video_in_last_pts(const sv_video_in *v) { return v->last_pts; }
 
 void sv_video_in_close(sv_video_in *v) {
     if (!v) return;

@@ -34,7 +34,10 @@ struct sv_video_out {
     AVPacket *pkt;
     struct SwsContext *sws;
     int w, h;
-    int64_t next_pts;
+    int64_t next_pts;       // frames given to the encoder so far
+    sv_video_keep *keep;    // what is kept of the input (sv_writer_opts.keep_from), or NULL
+    int keep_time;          // frames are written at their input pts, in the input's time base
+    int64_t last_pts;       // the pts of the previous frame (keep_time)
 };
 
 static int av_fail(const sv_video_out *v, int averr, const char *what, sv_err *e) {
@@ -78,6 +81,11 @@ static int encode(sv_video_out *v, AVFrame *frame, sv_err *e) {
         if (rc < 0) return av_fail(v, rc, "encoding failed", e);
         av_packet_rescale_ts(v->pkt, v->enc->time_base, v->st->time_base);
         v->pkt->stream_index = v->st->index;
+        // the copied streams' packets up to this one first, so the muxer interleaves them by dts
+        if (v->keep && sv_video_keep_until(v->keep, v->fmt, v->pkt->dts, v->st->time_base, v->path, e)) {
+            av_packet_unref(v->pkt);
+            return -1;
+        }
         rc = av_interleaved_write_frame(v->fmt, v->pkt);  // takes the packet's data
         if (rc >= 0) rc = v->io->error;  // a failed write (a full disk, a closed pipe) ends the job at once
         if (rc < 0) return av_fail(v, rc, "write failed", e);
@@ -171,19 +179,33 @@ static int configure(sv_video_out *v, const AVCodec *codec, const sv_codec_info 
     c->sample_aspect_ratio = (AVRational){1, 1};
     c->framerate = (AVRational){fps_num, fps_den};
     c->time_base = (AVRational){fps_den, fps_num};
+    const sv_video_colour *in = v->keep ? sv_video_keep_colour(v->keep) : NULL;
+    // the input's time base, so that each frame keeps its input pts (a variable rate stays variable); not
+    // for y4m, whose header states one rate, nor for MPEG-4 Part 2, which takes no finer base than 1/65535
+    v->keep_time = in && in->time_base.num > 0 && in->time_base.den > 0 &&
+                   strcmp(v->fmt->oformat->name, "yuv4mpegpipe") &&
+                   !(codec->id == AV_CODEC_ID_MPEG4 && in->time_base.den > 65535);
+    if (v->keep_time) c->time_base = in->time_base;
     c->thread_count = 0;
     if (v->fmt->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     c->pix_fmt = o->pix_fmt ? asked_pix_fmt(v, codec, ci, o->pix_fmt, e) : default_pix_fmt(v, codec, ci, o->depth, e);
     if (c->pix_fmt == AV_PIX_FMT_NONE) return -1;
+    // Colour tags: the input's where it states them (the RGB frames go back to YUV with its matrix and
+    // range: the reader took them out with the same), else BT.709, limited range.
+    c->color_primaries = in && in->primaries != AVCOL_PRI_UNSPECIFIED ? in->primaries : AVCOL_PRI_BT709;
+    c->color_trc = in && in->trc != AVCOL_TRC_UNSPECIFIED ? in->trc : AVCOL_TRC_BT709;
     if (av_pix_fmt_desc_get(c->pix_fmt)->flags & AV_PIX_FMT_FLAG_RGB) {
         c->colorspace = AVCOL_SPC_RGB;  // RGB kept as it is (FFV1 codes it with a reversible transform)
         c->color_range = AVCOL_RANGE_JPEG;
     } else {
-        c->colorspace = AVCOL_SPC_BT709;
-        c->color_primaries = AVCOL_PRI_BT709;
-        c->color_trc = AVCOL_TRC_BT709;
-        c->color_range = AVCOL_RANGE_MPEG;
+        const int tagged = in && in->space != AVCOL_SPC_UNSPECIFIED && in->space != AVCOL_SPC_RGB &&
+                           in->space != AVCOL_SPC_RESERVED;
+        c->colorspace = tagged ? in->space : AVCOL_SPC_BT709;
+        c->color_range = in && in->range == AVCOL_RANGE_JPEG ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
     }
+    if (in && v->f && (c->color_trc == AVCOL_TRC_SMPTE2084 || c->color_trc == AVCOL_TRC_ARIB_STD_B67))
+        sv_warnf("%s: the input is HDR (%s); its colour tags are kept, but the network was trained on SDR video",
+                 v->path, av_color_transfer_name(c->color_trc));
     if (codec->id == AV_CODEC_ID_FFV1) {
         // Version 3 adds slices (multithreading) and per-slice CRCs, but libavcodec 59 mis-codes frames
         // under 4 pixels on a side with it; small frames use version 1, which has neither.
@@ -217,11 +239,13 @@ sv_video_out *sv_video_out_open(FILE *f, int stream, const char *name, const sv_
     v->f = f;
     v->w = w;
     v->h = h;
+    v->last_pts = AV_NOPTS_VALUE;
     AVDictionary *opts = NULL, *mux = NULL;
     if (!(v->path = strdup(name))) {
         sv_errf(e, "%s: out of memory", name);
         goto fail;
     }
+    if (o->keep_from && !(v->keep = sv_video_keep_open(o->keep_from, e))) goto fail;
     av_reduce(&fps_num, &fps_den, fps_num, fps_den, INT_MAX);
     const sv_codec_info *ci = sv_video_choice_check(name, k, o, e);
     const AVCodec *codec = ci ? pick_encoder(v, k, &ci, o, e) : NULL;
@@ -269,6 +293,7 @@ sv_video_out *sv_video_out_open(FILE *f, int stream, const char *name, const sv_
     v->st->time_base = v->enc->time_base;  // a hint; the muxer may choose another in write_header
     v->st->sample_aspect_ratio = v->enc->sample_aspect_ratio;  // what y4m's A tag says
     v->st->avg_frame_rate = v->enc->framerate;
+    if (v->keep && sv_video_keep_setup(v->keep, v->fmt, v->st, o->drop_streams, v->f != NULL, name, e)) goto fail;
     unsigned char *buf = av_malloc(IO_BUFFER);
     if (!buf || !(v->io = avio_alloc_context(buf, IO_BUFFER, 1, v, NULL, io_write, stream ? NULL : io_seek))) {
         av_free(buf);
@@ -288,9 +313,10 @@ sv_video_out *sv_video_out_open(FILE *f, int stream, const char *name, const sv_
         sv_errf(e, "%s: cannot set up the RGB to %s conversion", name, av_get_pix_fmt_name(v->enc->pix_fmt));
         goto fail;
     }
-    if (v->enc->colorspace == AVCOL_SPC_BT709) {  // swscale's default is BT.601
-        const int *bt709 = sws_getCoefficients(SWS_CS_ITU709);
-        sws_setColorspaceDetails(v->sws, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16);
+    if (v->enc->colorspace != AVCOL_SPC_RGB) {  // swscale's default is BT.601, limited range
+        const int *coefs = sws_getCoefficients(sv_libav_sws_matrix(v->enc->colorspace, h));
+        sws_setColorspaceDetails(v->sws, coefs, 1, coefs, v->enc->color_range == AVCOL_RANGE_JPEG, 0, 1 << 16,
+                                 1 << 16);
     }
     av_dict_free(&opts);
     av_dict_free(&mux);
@@ -302,7 +328,19 @@ fail:
     return NULL;
 }
 
-int sv_video_out_write(sv_video_out *v, const unsigned char *rgb, sv_err *e) {
+// The pts of the next frame: its input's (keep_time), made later than the previous frame's when it is not
+// (or missing: one frame duration on); else the frame count.
+static int64_t next_pts(sv_video_out *v, int64_t pts) {
+    if (!v->keep_time) return v->next_pts;
+    if (pts == SV_NO_PTS) pts = AV_NOPTS_VALUE;
+    if (v->last_pts != AV_NOPTS_VALUE && (pts == AV_NOPTS_VALUE || pts <= v->last_pts)) {
+        const int64_t step = av_rescale_q(1, av_inv_q(v->enc->framerate), v->enc->time_base);
+        pts = v->last_pts + (step > 0 ? step : 1);
+    }
+    return v->last_pts = pts == AV_NOPTS_VALUE ? 0 : pts;
+}
+
+int sv_video_out_write(sv_video_out *v, const unsigned char *rgb, int64_t pts, sv_err *e) {
     sv_libav_clear_log();
     size_t row = (size_t)v->w * 3;
     for (int y = 0; y < v->h; y++) memcpy(v->rgb->data[0] + (size_t)y * v->rgb->linesize[0], rgb + y * row, row);
@@ -310,13 +348,16 @@ int sv_video_out_write(sv_video_out *v, const unsigned char *rgb, sv_err *e) {
     if (rc < 0) return av_fail(v, rc, "cannot allocate a frame", e);
     sws_scale(v->sws, (const uint8_t *const *)v->rgb->data, v->rgb->linesize, 0, v->h, v->frame->data,
               v->frame->linesize);
-    v->frame->pts = v->next_pts++;
+    v->frame->pts = next_pts(v, pts);
+    v->next_pts++;
     return encode(v, v->frame, e);
 }
 
 int sv_video_out_finish(sv_video_out *v, sv_err *e) {
     sv_libav_clear_log();
     if (encode(v, NULL, e)) return -1;
+    // the copied streams' packets after the last picture
+    if (v->keep && sv_video_keep_until(v->keep, v->fmt, AV_NOPTS_VALUE, v->st->time_base, v->path, e)) return -1;
     int rc = av_write_trailer(v->fmt);
     if (rc < 0) return av_fail(v, rc, "cannot write the container trailer", e);
     avio_flush(v->io);
@@ -349,6 +390,7 @@ void sv_video_out_free(sv_video_out *v) {
         avio_context_free(&v->io);
     }
     avformat_free_context(v->fmt);  // with AVFMT_FLAG_CUSTOM_IO this leaves pb to us (freed above)
+    sv_video_keep_free(v->keep);
     free(v->path);
     free(v);
 }

@@ -23,10 +23,11 @@ int sv_clip_window_init_sized(sv_clip_window *w, const char *path, int h, int wd
     const size_t fsz = (size_t)3 * w->h * w->w;
     w->frames = calloc((size_t)w->win, sizeof *w->frames);
     w->names = keep_names ? calloc((size_t)w->win, sizeof *w->names) : NULL;
+    w->pts = calloc((size_t)w->win, sizeof *w->pts);
     w->slots = malloc((size_t)w->win * fsz * sizeof(float));
     w->prev_buf = malloc(fsz * sizeof(float));
     w->rgb = malloc(fsz);
-    if (!w->frames || (keep_names && !w->names) || !w->slots || !w->prev_buf || !w->rgb) {
+    if (!w->frames || !w->pts || (keep_names && !w->names) || !w->slots || !w->prev_buf || !w->rgb) {
         sv_clip_window_free(w);
         return sv_errf(e, "%s: out of memory for a window of %d frames of %dx%d", path, chunk + lookahead, w->w,
                        w->h);
@@ -37,7 +38,7 @@ int sv_clip_window_init_sized(sv_clip_window *w, const char *path, int h, int wd
 
 void sv_clip_window_free(sv_clip_window *w) {
     for (int i = 0; w->names && i < w->win; i++) free(w->names[i]);
-    free(w->names), free(w->frames), free(w->slots), free(w->prev_buf), free(w->rgb);
+    free(w->names), free(w->pts), free(w->frames), free(w->slots), free(w->prev_buf), free(w->rgb);
     memset(w, 0, sizeof *w);
 }
 
@@ -55,6 +56,7 @@ static int fill(sv_clip_window *w, sv_err *e) {
             break;
         }
         sv_rgb_to_chw(w->frames[w->have], w->rgb, w->h, w->w);
+        w->pts[w->have] = sv_frames_last_pts(w->rd);
         if (w->names) {
             const char *nm = sv_frames_last_name(w->rd);
             free(w->names[w->have]);
@@ -73,6 +75,7 @@ void sv_clip_window_advance(sv_clip_window *w, int n_emit) {
         float *f = w->frames[0];
         memmove(w->frames, w->frames + 1, (size_t)(w->win - 1) * sizeof *w->frames);
         w->frames[w->win - 1] = f;
+        memmove(w->pts, w->pts + 1, (size_t)(w->win - 1) * sizeof *w->pts);
         if (w->names) {
             char *nm = w->names[0];
             memmove(w->names, w->names + 1, (size_t)(w->win - 1) * sizeof *w->names);

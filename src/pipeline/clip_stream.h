@@ -20,6 +20,7 @@ typedef struct {
     int chunk, win;       // frames emitted per chunk; window slots (chunk + lookahead)
     float **frames;       // win slots; frames[0..have) hold the window, in clip order
     char **names;         // keep_names: each slot's frame file name (folder input; NULL for a video)
+    int64_t *pts;         // each slot's frame timestamp (sv_frames_last_pts: a video's pts, SV_NO_PTS)
     float *prev;          // the previous chunk's last frame, [3, h, w]; NULL before the first chunk
     int have;             // frames in the window
     int eof;              // the reader (or max_frames) is exhausted

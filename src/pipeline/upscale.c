@@ -272,7 +272,7 @@ typedef struct {
 static int emit(void *ud, int index, const float *chw, sv_err *e) {
     sink *s = ud;
     sv_chw_to_rgb(sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
-    return sv_write_thread_submit(s->wt, s->win->names[index], e);
+    return sv_write_thread_submit(s->wt, s->win->names[index], s->win->pts[index], e);
 }
 
 static int run_chunk(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
@@ -315,6 +315,8 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
     *pl = (sv_upscale_plan){.w = sv_frames_width(rd), .h = sv_frames_height(rd), .count = sv_frames_count(rd)};
     *out = o->out;
     out->depth = sv_frames_depth(rd);
+    // a video file's timing, rotation, colour and other streams go into a video output (io/frames.h)
+    out->keep_from = sv_frames_is_video(rd) && !sv_path_is_stream(input) ? input : NULL;
     if (sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
         plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
         sv_frames_close(rd);

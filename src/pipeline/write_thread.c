@@ -14,6 +14,7 @@ struct sv_write_thread {
     const sv_progress_job *prog;
     unsigned char *buf[2];
     char *name[2];
+    int64_t pts[2];
     int cur, pending, busy, stop, failed, written;
     sv_err err;  // the first write error
     pthread_mutex_t mu;
@@ -32,7 +33,7 @@ static void *writer_main(void *arg) {
         const int skip = t->failed;
         pthread_mutex_unlock(&t->mu);
         sv_err e;
-        const int rc = skip ? 0 : sv_frames_write(t->wr, t->buf[k], t->name[k], &e);
+        const int rc = skip ? 0 : sv_frames_write_at(t->wr, t->buf[k], t->name[k], t->pts[k], &e);
         pthread_mutex_lock(&t->mu);
         if (rc && !t->failed) t->failed = 1, t->err = e;
         if (!rc && !skip) {
@@ -79,7 +80,7 @@ unsigned char *sv_write_thread_buffer(sv_write_thread *t) {
     return t->buf[t->cur];
 }
 
-int sv_write_thread_submit(sv_write_thread *t, const char *name, sv_err *e) {
+int sv_write_thread_submit(sv_write_thread *t, const char *name, int64_t pts, sv_err *e) {
     char *copy = name ? strdup(name) : NULL;
     if (name && !copy) return sv_errf(e, "out of memory");
     pthread_mutex_lock(&t->mu);
@@ -91,6 +92,7 @@ int sv_write_thread_submit(sv_write_thread *t, const char *name, sv_err *e) {
     } else {
         free(t->name[t->cur]);
         t->name[t->cur] = copy;
+        t->pts[t->cur] = pts;
         t->pending = t->cur;
         t->cur ^= 1;
         pthread_cond_broadcast(&t->cv);

@@ -8,6 +8,7 @@
 // after sv_write_thread_stop.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 #include "io/frames.h"
@@ -21,9 +22,10 @@ sv_write_thread *sv_write_thread_start(sv_frame_writer *wr, size_t frame_bytes, 
                                        sv_err *e);
 // The buffer to fill with the next frame; waits while the thread still writes from it.
 unsigned char *sv_write_thread_buffer(sv_write_thread *t);
-// Queues the filled buffer under name (copied; NULL for video outputs). Fails, with the thread's error,
-// once a write has failed: later frames are not written.
-int sv_write_thread_submit(sv_write_thread *t, const char *name, sv_err *e);
+// Queues the filled buffer under name (copied; NULL for video outputs) with its input frame's timestamp
+// (sv_frames_write_at). Fails, with the thread's error, once a write has failed: later frames are not
+// written.
+int sv_write_thread_submit(sv_write_thread *t, const char *name, int64_t pts, sv_err *e);
 // Waits until every queued frame is written, ends the thread and frees t. Returns -1 with the first write
 // error, if any. *written: frames written.
 int sv_write_thread_stop(sv_write_thread *t, int *written, sv_err *e);

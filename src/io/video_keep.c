@@ -1,0 +1,301 @@
+// video_keep.c: what a video output keeps of its input besides the pictures (frames_internal.h:
+// sv_video_keep). The input is opened a second time, by its own demuxer, independently of the reader that
+// decodes its frames: the frames reach the writer chunks later than they were read (pipeline/upscale.c),
+// and this way the packets to copy are read exactly when the muxer needs them, with nothing queued between
+// the reader and the writer.
+//
+// Kept: the video stream's time base (each frame is written at its input frame's pts), its display matrix
+// (rotation) and HDR side data, its colour tags; and, unless drop_streams, every audio, subtitle and data
+// stream (packets copied, timestamps rescaled), the chapters and the global metadata. Packets are copied
+// in dts order just before the video packet that follows them (sv_video_keep_until), and the muxer's
+// av_interleaved_write_frame interleaves them. A stream the container cannot hold (avformat_query_codec)
+// is left out with one warning naming it and a container that can.
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
+#include <libavutil/display.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/warn.h"
+#include "io/frames_internal.h"
+#include "io/libav_util.h"
+
+// Containers tried, in this order, for the one a refused stream can go into.
+static const char *const holders[][2] = {{"mkv", "matroska"}, {"mp4", "mp4"}, {"mov", "mov"}, {"webm", "webm"}};
+
+struct sv_video_keep {
+    char *path;
+    AVFormatContext *in;
+    int video;           // the input's video stream (av_find_best_stream, as video_read.c)
+    int *map;            // input stream -> output stream, or -1
+    AVPacket *pkt;       // the next packet to copy, read ahead (have_pkt)
+    int have_pkt, eof;
+    sv_video_colour colour;
+};
+
+static int av_fail(const char *path, int averr, const char *what, sv_err *e) {
+    char why[512];
+    return sv_errf(e, "%s: %s: %s", path, what, sv_libav_describe(averr, why, sizeof why));
+}
+
+sv_video_keep *sv_video_keep_open(const char *input, sv_err *e) {
+    sv_libav_init();
+    sv_libav_clear_log();
+    sv_video_keep *k = sv_calloc(1, sizeof *k, e);
+    if (!k) return NULL;
+    if (!(k->path = strdup(input)) || !(k->pkt = av_packet_alloc())) {
+        sv_errf(e, "%s: out of memory", input);
+        goto fail;
+    }
+    int rc = avformat_open_input(&k->in, input, NULL, NULL);
+    if (rc >= 0) rc = avformat_find_stream_info(k->in, NULL);
+    if (rc < 0) {
+        av_fail(input, rc, "cannot open video", e);
+        goto fail;
+    }
+    k->video = av_find_best_stream(k->in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (k->video < 0) {
+        sv_errf(e, "%s: no video stream", input);
+        goto fail;
+    }
+    if (!(k->map = malloc(k->in->nb_streams * sizeof *k->map))) {
+        sv_errf(e, "%s: out of memory", input);
+        goto fail;
+    }
+    for (unsigned i = 0; i < k->in->nb_streams; i++) k->map[i] = -1;
+    const AVStream *st = k->in->streams[k->video];
+    const AVCodecParameters *p = st->codecpar;
+    k->colour = (sv_video_colour){.primaries = p->color_primaries, .trc = p->color_trc, .space = p->color_space,
+                                  .range = p->color_range, .time_base = st->time_base};
+    return k;
+fail:
+    sv_video_keep_free(k);
+    return NULL;
+}
+
+const sv_video_colour *sv_video_keep_colour(const sv_video_keep *k) { return &k->colour; }
+
+static const char *type_name(enum AVMediaType t) {
+    const char *s = av_get_media_type_string(t);
+    return s ? s : "unknown";
+}
+
+// Whether the output's container takes a stream of this codec: 1, or 0 (with a warning naming the stream
+// and a container that takes it, when warn).
+static int container_takes(const AVOutputFormat *of, const char *out, unsigned index, const AVCodecParameters *p,
+                           int warn) {
+    if (avformat_query_codec(of, p->codec_id, FF_COMPLIANCE_NORMAL) == 1) return 1;
+    if (!warn) return 0;
+    const char *other = NULL;
+    for (size_t i = 0; i < sizeof holders / sizeof *holders && !other; i++) {
+        const AVOutputFormat *h = av_guess_format(holders[i][1], NULL, NULL);
+        if (h && strcmp(h->name, of->name) && avformat_query_codec(h, p->codec_id, FF_COMPLIANCE_NORMAL) == 1)
+            other = holders[i][0];
+    }
+    if (other)
+        sv_warnf("%s: input stream %u (%s, %s) is not kept: %s cannot hold it (%s can)", out, index,
+                 type_name(p->codec_type), avcodec_get_name(p->codec_id), of->name, other);
+    else
+        sv_warnf("%s: input stream %u (%s, %s) is not kept: %s cannot hold it", out, index, type_name(p->codec_type),
+                 avcodec_get_name(p->codec_id), of->name);
+    return 0;
+}
+
+// The stream's side data of this type (the codec parameters' since libavformat 61), or NULL.
+static const uint8_t *side_data(const AVStream *st, enum AVPacketSideDataType type, size_t *n) {
+#if LIBAVFORMAT_VERSION_MAJOR < 61
+    const uint8_t *d = av_stream_get_side_data(st, type, n);
+    return d && *n ? d : NULL;
+#else
+    const AVPacketSideData *sd =
+        av_packet_side_data_get(st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data, type);
+    *n = sd ? sd->size : 0;
+    return sd && sd->size ? sd->data : NULL;
+#endif
+}
+
+static uint8_t *new_side_data(AVStream *st, enum AVPacketSideDataType type, size_t n) {
+#if LIBAVFORMAT_VERSION_MAJOR < 61
+    return av_stream_new_side_data(st, type, n);
+#else
+    AVPacketSideData *sd =
+        av_packet_side_data_new(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data, type, n, 0);
+    return sd ? sd->data : NULL;
+#endif
+}
+
+// The video stream's side data that describe the pictures and stay true after upscaling: the display
+// matrix (rotation, flips), HDR mastering display and content light levels.
+static int copy_side_data(const AVStream *from, AVStream *to) {
+    static const enum AVPacketSideDataType kept[] = {AV_PKT_DATA_DISPLAYMATRIX, AV_PKT_DATA_MASTERING_DISPLAY_METADATA,
+                                                     AV_PKT_DATA_CONTENT_LIGHT_LEVEL};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        size_t n = 0;
+        const uint8_t *src = side_data(from, kept[i], &n);
+        if (!src) continue;
+        uint8_t *dst = new_side_data(to, kept[i], n);
+        if (!dst) return AVERROR(ENOMEM);
+        memcpy(dst, src, n);
+    }
+    return 0;
+}
+
+// MP4 and MOV store a display matrix; Matroska only from libavformat 60.16 (FFmpeg 6.1) on, others never.
+static int holds_rotation(const AVOutputFormat *of) {
+    if (!strcmp(of->name, "mp4") || !strcmp(of->name, "mov")) return 1;
+    return LIBAVFORMAT_VERSION_INT >= AV_VERSION_INT(60, 16, 100) &&
+           (!strcmp(of->name, "matroska") || !strcmp(of->name, "webm"));
+}
+
+// One warning when the input's pictures are to be shown rotated or flipped and the container cannot say so.
+static void rotation_check(const AVStream *vin, const AVOutputFormat *of, const char *name) {
+    size_t n = 0;
+    const uint8_t *m = side_data(vin, AV_PKT_DATA_DISPLAYMATRIX, &n);
+    if (!m || n < 9 * sizeof(int32_t) || holds_rotation(of)) return;
+    const double deg = av_display_rotation_get((const int32_t *)m);
+    sv_warnf("%s: the input's display matrix (rotation %.0f degrees) is not kept: %s in this libavformat "
+             "cannot hold it (mp4 can)", name, isnan(deg) ? 0.0 : deg, of->name);
+}
+
+// Metadata copied but for what describes the old encoding (the muxer writes its own).
+static int copy_metadata(AVDictionary **to, const AVDictionary *from) {
+    const AVDictionaryEntry *t = NULL;
+    while ((t = av_dict_get(from, "", t, AV_DICT_IGNORE_SUFFIX))) {
+        if (!av_strcasecmp(t->key, "encoder") || !av_strcasecmp(t->key, "duration") ||
+            !av_strcasecmp(t->key, "major_brand") || !av_strcasecmp(t->key, "minor_version") ||
+            !av_strcasecmp(t->key, "compatible_brands"))
+            continue;
+        if (av_dict_set(to, t->key, t->value, 0) < 0) return AVERROR(ENOMEM);
+    }
+    return 0;
+}
+
+static int copy_chapters(AVFormatContext *out, const AVFormatContext *in) {
+    if (!in->nb_chapters) return 0;
+    AVChapter **list = av_realloc_array(NULL, in->nb_chapters, sizeof *list);
+    if (!list) return AVERROR(ENOMEM);
+    out->chapters = list;
+    for (unsigned i = 0; i < in->nb_chapters; i++) {
+        const AVChapter *c = in->chapters[i];
+        AVChapter *d = av_mallocz(sizeof *d);  // freed with the muxer's context (avformat_free_context)
+        if (!d) return AVERROR(ENOMEM);
+        out->chapters[out->nb_chapters++] = d;
+        d->id = c->id;
+        d->time_base = c->time_base;
+        d->start = c->start;
+        d->end = c->end;
+        if (av_dict_copy(&d->metadata, c->metadata, 0) < 0) return AVERROR(ENOMEM);
+    }
+    return 0;
+}
+
+static int holds_chapters(const AVOutputFormat *of) {
+    return !strcmp(of->name, "matroska") || !strcmp(of->name, "webm") || !strcmp(of->name, "mp4") ||
+           !strcmp(of->name, "mov");
+}
+
+int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video, int drop_streams, int warn,
+                        const char *name, sv_err *e) {
+    const AVStream *vin = k->in->streams[k->video];
+    int rc = copy_side_data(vin, video);
+    if (warn) rotation_check(vin, out->oformat, name);
+    if (rc >= 0) rc = copy_metadata(&video->metadata, vin->metadata);
+    if (rc >= 0) video->disposition = vin->disposition & ~AV_DISPOSITION_ATTACHED_PIC;
+    if (rc < 0 || drop_streams) {
+        for (unsigned i = 0; i < k->in->nb_streams; i++) k->in->streams[i]->discard = AVDISCARD_ALL;
+        k->eof = 1;
+        return rc < 0 ? av_fail(name, rc, "cannot keep the input's stream data", e) : 0;
+    }
+    const AVOutputFormat *of = out->oformat;
+    for (unsigned i = 0; i < k->in->nb_streams; i++) {
+        AVStream *s = k->in->streams[i];
+        const AVCodecParameters *p = s->codecpar;
+        s->discard = AVDISCARD_ALL;
+        if ((int)i == k->video) continue;
+        const int t = p->codec_type;
+        if (t == AVMEDIA_TYPE_VIDEO) {
+            if (warn)
+                sv_warnf("%s: input stream %u (video, %s) is not kept: slimvsr upscales one video stream", name, i,
+                         avcodec_get_name(p->codec_id));
+            continue;
+        }
+        if (t != AVMEDIA_TYPE_AUDIO && t != AVMEDIA_TYPE_SUBTITLE && t != AVMEDIA_TYPE_DATA &&
+            t != AVMEDIA_TYPE_ATTACHMENT)
+            continue;
+        int takes;
+        if (t == AVMEDIA_TYPE_ATTACHMENT) {  // fonts and the like: Matroska only
+            takes = !strcmp(of->name, "matroska");
+            if (!takes && warn)
+                sv_warnf("%s: input stream %u (attachment, %s) is not kept: %s cannot hold it (mkv can)", name, i,
+                         avcodec_get_name(p->codec_id), of->name);
+        } else {
+            takes = container_takes(of, name, i, p, warn);
+        }
+        if (!takes) continue;
+        AVStream *o = avformat_new_stream(out, NULL);
+        if (!o || avcodec_parameters_copy(o->codecpar, p) < 0 || copy_metadata(&o->metadata, s->metadata) < 0)
+            return sv_errf(e, "%s: out of memory", name);
+        o->codecpar->codec_tag = 0;  // the output container's own tag for the codec
+        o->time_base = s->time_base;
+        o->disposition = s->disposition;
+        k->map[i] = o->index;
+        if (t != AVMEDIA_TYPE_ATTACHMENT) s->discard = AVDISCARD_DEFAULT;
+    }
+    if ((rc = copy_metadata(&out->metadata, k->in->metadata)) < 0)
+        return av_fail(name, rc, "cannot keep the input's metadata", e);
+    if (k->in->nb_chapters && !holds_chapters(of)) {
+        if (warn) sv_warnf("%s: the input's %u chapters are not kept: %s cannot hold them (mkv can)", name,
+                           k->in->nb_chapters, of->name);
+    } else if ((rc = copy_chapters(out, k->in)) < 0) {
+        return av_fail(name, rc, "cannot keep the input's chapters", e);
+    }
+    return 0;
+}
+
+// Reads the next packet of a kept stream into k->pkt (have_pkt), unless one is held or the input ended.
+static int read_ahead(sv_video_keep *k, sv_err *e) {
+    while (!k->have_pkt && !k->eof) {
+        int rc = av_read_frame(k->in, k->pkt);
+        if (rc == AVERROR_EOF) {
+            k->eof = 1;
+            break;
+        }
+        if (rc < 0) return av_fail(k->path, rc, "read error (copying its streams)", e);
+        if (k->map[k->pkt->stream_index] < 0) {
+            av_packet_unref(k->pkt);
+            continue;
+        }
+        k->have_pkt = 1;
+    }
+    return 0;
+}
+
+int sv_video_keep_until(sv_video_keep *k, AVFormatContext *out, int64_t ts, AVRational tb, const char *name,
+                        sv_err *e) {
+    for (;;) {
+        if (read_ahead(k, e)) return -1;
+        if (!k->have_pkt) return 0;
+        AVPacket *p = k->pkt;
+        const AVStream *is = k->in->streams[p->stream_index];
+        const int64_t t = p->dts != AV_NOPTS_VALUE ? p->dts : p->pts;
+        if (ts != AV_NOPTS_VALUE && t != AV_NOPTS_VALUE && av_compare_ts(t, is->time_base, ts, tb) > 0) return 0;
+        AVStream *os = out->streams[k->map[p->stream_index]];
+        av_packet_rescale_ts(p, is->time_base, os->time_base);
+        p->stream_index = os->index;
+        p->pos = -1;
+        k->have_pkt = 0;
+        const int rc = av_interleaved_write_frame(out, p);  // takes the packet's data
+        if (rc < 0) return av_fail(name, rc, "write failed (a copied stream)", e);
+    }
+}
+
+void sv_video_keep_free(sv_video_keep *k) {
+    if (!k) return;
+    av_packet_free(&k->pkt);
+    avformat_close_input(&k->in);
+    free(k->map);
+    free(k->path);
+    free(k);
+}
