@@ -90,3 +90,11 @@ int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video,
 int sv_video_keep_until(sv_video_keep *k, AVFormatContext *out, int64_t ts, AVRational tb, const char *name,
                         sv_err *e);
 void sv_video_keep_free(sv_video_keep *k);
+
+// What an output container can hold (video_holds.c). strict: the muxer's strict_std_compliance.
+// A stream of these parameters and time base: the muxer lists the codec and its set-up takes the stream.
+int sv_container_holds(const AVOutputFormat *of, const AVCodecParameters *p, AVRational tb, int strict);
+// The extension of a container (mkv, mp4, mov, webm; not of) that holds such a stream, or NULL.
+const char *sv_container_holder(const AVOutputFormat *of, const AVCodecParameters *p, AVRational tb, int strict);
+int sv_container_holds_rotation(const AVOutputFormat *of);
+int sv_container_holds_chapters(const AVOutputFormat *of);

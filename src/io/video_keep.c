@@ -22,9 +22,6 @@
 #include "io/frames_internal.h"
 #include "io/libav_util.h"
 
-// Containers tried, in this order, for the one a refused stream can go into.
-static const char *const holders[][2] = {{"mkv", "matroska"}, {"mp4", "mp4"}, {"mov", "mov"}, {"webm", "webm"}};
-
 struct sv_video_keep {
     char *path;
     AVFormatContext *in;
@@ -82,24 +79,18 @@ static const char *type_name(enum AVMediaType t) {
     return s ? s : "unknown";
 }
 
-// Whether the output's container takes a stream of this codec: 1, or 0 (with a warning naming the stream
-// and a container that takes it, when warn).
-static int container_takes(const AVOutputFormat *of, const char *out, unsigned index, const AVCodecParameters *p,
+// Whether the output's container takes this input stream: 1, or 0 (with a warning naming the stream and a
+// container that takes it, when warn).
+static int container_takes(const AVFormatContext *out, const char *name, unsigned index, const AVStream *s,
                            int warn) {
-    if (avformat_query_codec(of, p->codec_id, FF_COMPLIANCE_NORMAL) == 1) return 1;
+    const AVCodecParameters *p = s->codecpar;
+    const int strict = out->strict_std_compliance;
+    if (sv_container_holds(out->oformat, p, s->time_base, strict)) return 1;
     if (!warn) return 0;
-    const char *other = NULL;
-    for (size_t i = 0; i < sizeof holders / sizeof *holders && !other; i++) {
-        const AVOutputFormat *h = av_guess_format(holders[i][1], NULL, NULL);
-        if (h && strcmp(h->name, of->name) && avformat_query_codec(h, p->codec_id, FF_COMPLIANCE_NORMAL) == 1)
-            other = holders[i][0];
-    }
-    if (other)
-        sv_warnf("%s: input stream %u (%s, %s) is not kept: %s cannot hold it (%s can)", out, index,
-                 type_name(p->codec_type), avcodec_get_name(p->codec_id), of->name, other);
-    else
-        sv_warnf("%s: input stream %u (%s, %s) is not kept: %s cannot hold it", out, index, type_name(p->codec_type),
-                 avcodec_get_name(p->codec_id), of->name);
+    const char *other = sv_container_holder(out->oformat, p, s->time_base, strict);
+    sv_warnf("%s: input stream %u (%s, %s) is not kept: %s cannot hold it%s%s%s", name, index,
+             type_name(p->codec_type), avcodec_get_name(p->codec_id), out->oformat->name, other ? " (" : "",
+             other ? other : "", other ? " can)" : "");
     return 0;
 }
 
@@ -142,18 +133,11 @@ static int copy_side_data(const AVStream *from, AVStream *to) {
     return 0;
 }
 
-// MP4 and MOV store a display matrix; Matroska only from libavformat 60.16 (FFmpeg 6.1) on, others never.
-static int holds_rotation(const AVOutputFormat *of) {
-    if (!strcmp(of->name, "mp4") || !strcmp(of->name, "mov")) return 1;
-    return LIBAVFORMAT_VERSION_INT >= AV_VERSION_INT(60, 16, 100) &&
-           (!strcmp(of->name, "matroska") || !strcmp(of->name, "webm"));
-}
-
 // One warning when the input's pictures are to be shown rotated or flipped and the container cannot say so.
 static void rotation_check(const AVStream *vin, const AVOutputFormat *of, const char *name) {
     size_t n = 0;
     const uint8_t *m = side_data(vin, AV_PKT_DATA_DISPLAYMATRIX, &n);
-    if (!m || n < 9 * sizeof(int32_t) || holds_rotation(of)) return;
+    if (!m || n < 9 * sizeof(int32_t) || sv_container_holds_rotation(of)) return;
     const double deg = av_display_rotation_get((const int32_t *)m);
     sv_warnf("%s: the input's display matrix (rotation %.0f degrees) is not kept: %s in this libavformat "
              "cannot hold it (mp4 can)", name, isnan(deg) ? 0.0 : deg, of->name);
@@ -191,11 +175,6 @@ static int copy_chapters(AVFormatContext *out, const AVFormatContext *in) {
     return 0;
 }
 
-static int holds_chapters(const AVOutputFormat *of) {
-    return !strcmp(of->name, "matroska") || !strcmp(of->name, "webm") || !strcmp(of->name, "mp4") ||
-           !strcmp(of->name, "mov");
-}
-
 int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video, int drop_streams, int warn,
                         const char *name, sv_err *e) {
     const AVStream *vin = k->in->streams[k->video];
@@ -231,7 +210,7 @@ int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video,
                 sv_warnf("%s: input stream %u (attachment, %s) is not kept: %s cannot hold it (mkv can)", name, i,
                          avcodec_get_name(p->codec_id), of->name);
         } else {
-            takes = container_takes(of, name, i, p, warn);
+            takes = container_takes(out, name, i, s, warn);
         }
         if (!takes) continue;
         AVStream *o = avformat_new_stream(out, NULL);
@@ -245,7 +224,7 @@ int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video,
     }
     if ((rc = copy_metadata(&out->metadata, k->in->metadata)) < 0)
         return av_fail(name, rc, "cannot keep the input's metadata", e);
-    if (k->in->nb_chapters && !holds_chapters(of)) {
+    if (k->in->nb_chapters && !sv_container_holds_chapters(of)) {
         if (warn) sv_warnf("%s: the input's %u chapters are not kept: %s cannot hold them (mkv can)", name,
                            k->in->nb_chapters, of->name);
     } else if ((rc = copy_chapters(out, k->in)) < 0) {
