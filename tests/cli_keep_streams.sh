@@ -102,6 +102,13 @@ elif [ "$(streams f.mp4)" = video ] && [ "$(wc -l <err.txt)" -eq 1 ] \
     ok flac_mp4_goes_on; echo "    $(cat err.txt)"
 else ko flac_mp4_goes_on "streams $(streams f.mp4), stderr: $(cat err.txt)"; fi
 
+# an audio packet whose timestamp repeats the one before (Matroska allows it, MP4 does not): mended by one
+# tick as ffmpeg -c copy does, instead of failing the job at the end
+ffmpeg -v error -f lavfi -i "$src" -f lavfi -i sine=sample_rate=22050 -t 1 -c:v ffv1 -c:a aac \
+    -bsf:a "setts=ts=if(eq(N\,3)\,PREV_INPTS\,PTS)" repeat.mkv
+quiet repeated_dts_runs up repeat.mkv rp.mp4
+same repeated_dts_packets_identical "$(packets_md5 rp.mp4 a)" "$(packets_md5 repeat.mkv a)"
+
 # ---- --no-copy-streams: the pictures alone, quietly (timing stays)
 quiet no_copy_quiet up --no-copy-streams sub.mkv n.mp4
 quiet no_copy_runs up --no-copy-streams av.mp4 n.mkv

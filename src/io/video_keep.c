@@ -27,6 +27,7 @@ struct sv_video_keep {
     AVFormatContext *in;
     int video;           // the input's video stream (av_find_best_stream, as video_read.c)
     int *map;            // input stream -> output stream, or -1
+    int64_t *last_dts;   // input stream -> the dts of its last packet copied (in the output's time base)
     AVPacket *pkt;       // the next packet to copy, read ahead (have_pkt)
     int have_pkt, eof;
     sv_video_colour colour;
@@ -57,11 +58,13 @@ sv_video_keep *sv_video_keep_open(const char *input, sv_err *e) {
         sv_errf(e, "%s: no video stream", input);
         goto fail;
     }
-    if (!(k->map = malloc(k->in->nb_streams * sizeof *k->map))) {
+    k->map = malloc(k->in->nb_streams * sizeof *k->map);
+    k->last_dts = malloc(k->in->nb_streams * sizeof *k->last_dts);
+    if (!k->map || !k->last_dts) {
         sv_errf(e, "%s: out of memory", input);
         goto fail;
     }
-    for (unsigned i = 0; i < k->in->nb_streams; i++) k->map[i] = -1;
+    for (unsigned i = 0; i < k->in->nb_streams; i++) k->map[i] = -1, k->last_dts[i] = AV_NOPTS_VALUE;
     const AVStream *st = k->in->streams[k->video];
     const AVCodecParameters *p = st->codecpar;
     k->colour = (sv_video_colour){.primaries = p->color_primaries, .trc = p->color_trc, .space = p->color_space,
@@ -251,6 +254,21 @@ static int read_ahead(sv_video_keep *k, sv_err *e) {
     return 0;
 }
 
+// Moves p's dts (and pts, not to fall behind it) up to what the muxer takes after the stream's last one:
+// later, or no earlier where the container allows equal ones. A damaged input's timestamps may go back,
+// and a coarser time base may merge two; ffmpeg -c copy mends them the same way instead of failing.
+static void keep_monotonic(int64_t *last, AVPacket *p, const AVOutputFormat *of) {
+    if (p->dts == AV_NOPTS_VALUE) return;
+    if (*last != AV_NOPTS_VALUE) {
+        const int64_t next = *last + !(of->flags & AVFMT_TS_NONSTRICT);
+        if (p->dts < next) {
+            if (p->pts != AV_NOPTS_VALUE && p->pts < next) p->pts = next;
+            p->dts = next;
+        }
+    }
+    *last = p->dts;
+}
+
 int sv_video_keep_until(sv_video_keep *k, AVFormatContext *out, int64_t ts, AVRational tb, const char *name,
                         sv_err *e) {
     for (;;) {
@@ -262,6 +280,7 @@ int sv_video_keep_until(sv_video_keep *k, AVFormatContext *out, int64_t ts, AVRa
         if (ts != AV_NOPTS_VALUE && t != AV_NOPTS_VALUE && av_compare_ts(t, is->time_base, ts, tb) > 0) return 0;
         AVStream *os = out->streams[k->map[p->stream_index]];
         av_packet_rescale_ts(p, is->time_base, os->time_base);
+        keep_monotonic(&k->last_dts[p->stream_index], p, out->oformat);
         p->stream_index = os->index;
         p->pos = -1;
         k->have_pkt = 0;
@@ -275,6 +294,7 @@ void sv_video_keep_free(sv_video_keep *k) {
     av_packet_free(&k->pkt);
     avformat_close_input(&k->in);
     free(k->map);
+    free(k->last_dts);
     free(k->path);
     free(k);
 }
