@@ -23,7 +23,8 @@ streams() { ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$1" | 
 packets_md5() { ffmpeg -v error -i "$1" -map "0:$2" -c copy -f md5 - 2>/dev/null; }
 # frame_times FILE: the video frames' presentation times in seconds, space-separated
 frame_times() {
-    ffprobe -v error -select_streams v:0 -show_entries frame=pts_time -of csv=p=0 "$1" | tr -d , | grep . | paste -sd' ' -
+    ffprobe -v error -select_streams v:0 -show_entries frame=pts_time -of csv=p=0 "$1" | tr -d , | grep . \
+        | paste -sd' ' -
 }
 chapters() { ffprobe -v error -show_entries chapter=start_time:chapter_tags=title -of csv=p=0 "$1" | paste -sd' ' -; }
 colours() {
@@ -37,7 +38,8 @@ same() { if [ "$2" = "$3" ]; then ok "$1"; else ko "$1" "got '$2', want '$3'"; f
 # quiet NAME CMD...: CMD succeeds and prints nothing on stderr
 quiet() {
     local name=$1; shift
-    if "$@" 2>err.txt && [ ! -s err.txt ]; then ok "$name"; else ko "$name" "failed or wrote: $(head -c 300 err.txt)"; fi
+    if "$@" 2>err.txt && [ ! -s err.txt ]; then ok "$name"
+    else ko "$name" "failed or wrote: $(head -c 300 err.txt)"; fi
 }
 # warns NAME TEXT CMD...: CMD succeeds with exactly one line on stderr, naming TEXT
 warns() {
@@ -45,14 +47,16 @@ warns() {
     "$@" 2>err.txt
     local rc=$? lines; lines=$(wc -l <err.txt)
     if [ $rc -ne 0 ]; then ko "$name" "exit status $rc: $(head -c 300 err.txt)"
-    elif [ "$lines" -ne 1 ] || ! grep -qF -- "$needle" err.txt; then ko "$name" "want one line naming '$needle': $(cat err.txt)"
+    elif [ "$lines" -ne 1 ] || ! grep -qF -- "$needle" err.txt; then
+        ko "$name" "want one line naming '$needle': $(cat err.txt)"
     else ok "$name"; echo "    $(cat err.txt)"; fi
 }
 
 # ---- the clips: 1 s of 32x24 at 10 fps (x4: 128x96)
 src=testsrc=size=32x24:rate=10
 printf '1\n00:00:00,100 --> 00:00:00,800\nhello there\n' >s.srt
-printf ';FFMETADATA1\ntitle=My clip\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=One\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=500\nEND=1000\ntitle=Two\n' >meta.txt
+printf ';FFMETADATA1\ntitle=My clip\n%b\n%b\n' '[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=One' \
+    '[CHAPTER]\nTIMEBASE=1/1000\nSTART=500\nEND=1000\ntitle=Two' >meta.txt
 # H.264 + AAC in MP4; FFV1 + SubRip + title + chapters in Matroska; a 90-degree rotation (set on a copy:
 # encoding would turn the pictures instead); frames at 0, 0.1, 0.2 and 1.5 s; BT.601 full-range tags
 ffmpeg -v error -f lavfi -i "$src" -f lavfi -i sine=frequency=440:sample_rate=22050 -t 1 -c:v libx264 \
