@@ -140,6 +140,16 @@ for ext in mp4 webm; do
     quiet "colour_${ext}_runs" up col.mp4 "c.$ext"
     same "colour_${ext}_kept" "$(colours "c.$ext")" "pc,bt470bg,smpte170m,bt470bg"
 done
+# and not only the tags: the frames go back to YUV with the input's matrix and range, so a solid colour
+# decodes (by ffmpeg, after the tags) to the input's RGB, within 2
+rgb() { ffmpeg -v error -i "$1" -frames:v 1 -vf scale=1:1 -f rawvideo -pix_fmt rgb24 - | od -An -tu1 | xargs; }
+ffmpeg -v error -f lavfi -i color=c=0x2080E0:size=32x24:rate=10 -t 0.5 -c:v libx264 -pix_fmt yuv420p \
+    -colorspace bt470bg -color_range pc solid.mp4
+up solid.mp4 so.mp4
+if paste -d' ' <(rgb solid.mp4 | tr ' ' '\n') <(rgb so.mp4 | tr ' ' '\n') \
+    | awk 'NF != 2 { exit 1 } { d = $1 - $2; if (d > 2 || d < -2) exit 1 } END { exit NR != 3 }'; then
+    ok colour_full_range_bt601_values
+else ko colour_full_range_bt601_values "input RGB '$(rgb solid.mp4)', output RGB '$(rgb so.mp4)'"; fi
 # an untagged input gets BT.709 tags, as before
 up plain.mp4 p.mp4 && same colour_untagged_bt709 "$(colours p.mp4)" "tv,bt709,bt709,bt709"
 
