@@ -134,6 +134,15 @@ for ext in mp4 mkv mov webm; do
     same "vfr_${ext}_frame_times" "$(frame_times "v.$ext")" "0.000000 0.100000 0.200000 1.500000"
 done
 
+# an MPEG-TS input starts at 1.4 s or so: as with ffmpeg -c copy, that start is taken off every stream
+# (the output starts at 0, the audio and video keep their distance); ffmpeg's own copy is the reference
+ffmpeg -v error -f lavfi -i "$src" -f lavfi -i sine=sample_rate=22050 -t 1 -c:v libx264 -c:a aac ts.ts \
+    && ffmpeg -v error -i ts.ts -c copy ts_copy.mp4
+quiet ts_runs up ts.ts t.mp4
+same ts_frame_times_as_ffmpeg_copy "$(frame_times t.mp4)" "$(frame_times ts_copy.mp4)"
+same ts_audio_as_ffmpeg_copy "$(ffmpeg -v error -i t.mp4 -map 0:a -c copy -f framemd5 - | grep -v '^#')" \
+    "$(ffmpeg -v error -i ts_copy.mp4 -map 0:a -c copy -f framemd5 - | grep -v '^#')"
+
 # ---- colour tags: primaries, transfer, matrix, range
 same colour_setup "$(colours col.mp4)" "pc,bt470bg,smpte170m,bt470bg"
 for ext in mp4 webm; do

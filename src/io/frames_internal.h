@@ -75,10 +75,11 @@ typedef struct {
     enum AVColorSpace space;
     enum AVColorRange range;
     AVRational time_base;  // the video stream's: the pts given to sv_frames_write_at count in it
-} sv_video_colour;
+    int64_t start;         // the input file's start, in time_base: taken off every timestamp (as ffmpeg does)
+} sv_video_facts;
 sv_video_keep *sv_video_keep_open(const char *input, sv_err *e);
-// The input video stream's colour tags and time base.
-const sv_video_colour *sv_video_keep_colour(const sv_video_keep *k);
+// The input video stream's colour tags, time base and start.
+const sv_video_facts *sv_video_keep_facts(const sv_video_keep *k);
 // Before the header is written: the video stream's side data (display matrix, HDR) and metadata onto video;
 // unless drop_streams, the audio, subtitle, data (and, in Matroska, attachment) streams the container takes
 // as new streams of out (one warning for each it cannot take, when warn), the global metadata and the

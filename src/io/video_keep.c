@@ -6,9 +6,10 @@
 //
 // Kept: the video stream's time base (each frame is written at its input frame's pts), its display matrix
 // (rotation) and HDR side data, its colour tags; and, unless drop_streams, every audio, subtitle and data
-// stream (packets copied, timestamps rescaled), the chapters and the global metadata. Packets are copied
+// stream (packets copied, timestamps rescaled), the chapters and the global metadata. Every timestamp
+// (frames, packets, chapters) loses the input file's start time, as in ffmpeg -c copy. Packets are copied
 // in dts order just before the video packet that follows them (sv_video_keep_until), and the muxer's
-// av_interleaved_write_frame interleaves them. A stream the container cannot hold (avformat_query_codec)
+// av_interleaved_write_frame interleaves them. A stream the container cannot hold (video_holds.c)
 // is left out with one warning naming it and a container that can.
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -30,7 +31,8 @@ struct sv_video_keep {
     int64_t *last_dts;   // input stream -> the dts of its last packet copied (in the output's time base)
     AVPacket *pkt;       // the next packet to copy, read ahead (have_pkt)
     int have_pkt, eof;
-    sv_video_colour colour;
+    sv_video_facts facts;
+    int64_t start;       // the input file's start time (AV_TIME_BASE units; 0 when it has none)
 };
 
 static int av_fail(const char *path, int averr, const char *what, sv_err *e) {
@@ -67,15 +69,17 @@ sv_video_keep *sv_video_keep_open(const char *input, sv_err *e) {
     for (unsigned i = 0; i < k->in->nb_streams; i++) k->map[i] = -1, k->last_dts[i] = AV_NOPTS_VALUE;
     const AVStream *st = k->in->streams[k->video];
     const AVCodecParameters *p = st->codecpar;
-    k->colour = (sv_video_colour){.primaries = p->color_primaries, .trc = p->color_trc, .space = p->color_space,
-                                  .range = p->color_range, .time_base = st->time_base};
+    k->start = k->in->start_time != AV_NOPTS_VALUE ? k->in->start_time : 0;
+    k->facts = (sv_video_facts){.primaries = p->color_primaries, .trc = p->color_trc, .space = p->color_space,
+                                .range = p->color_range, .time_base = st->time_base,
+                                .start = av_rescale_q(k->start, AV_TIME_BASE_Q, st->time_base)};
     return k;
 fail:
     sv_video_keep_free(k);
     return NULL;
 }
 
-const sv_video_colour *sv_video_keep_colour(const sv_video_keep *k) { return &k->colour; }
+const sv_video_facts *sv_video_keep_facts(const sv_video_keep *k) { return &k->facts; }
 
 static const char *type_name(enum AVMediaType t) {
     const char *s = av_get_media_type_string(t);
@@ -159,7 +163,8 @@ static int copy_metadata(AVDictionary **to, const AVDictionary *from) {
     return 0;
 }
 
-static int copy_chapters(AVFormatContext *out, const AVFormatContext *in) {
+// The chapters, moved with the rest by the input's start (AV_TIME_BASE units).
+static int copy_chapters(AVFormatContext *out, const AVFormatContext *in, int64_t start) {
     if (!in->nb_chapters) return 0;
     AVChapter **list = av_realloc_array(NULL, in->nb_chapters, sizeof *list);
     if (!list) return AVERROR(ENOMEM);
@@ -171,8 +176,9 @@ static int copy_chapters(AVFormatContext *out, const AVFormatContext *in) {
         out->chapters[out->nb_chapters++] = d;
         d->id = c->id;
         d->time_base = c->time_base;
-        d->start = c->start;
-        d->end = c->end;
+        const int64_t shift = av_rescale_q(start, AV_TIME_BASE_Q, c->time_base);
+        d->start = c->start - shift;
+        d->end = c->end - shift;
         if (av_dict_copy(&d->metadata, c->metadata, 0) < 0) return AVERROR(ENOMEM);
     }
     return 0;
@@ -230,7 +236,7 @@ int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video,
     if (k->in->nb_chapters && !sv_container_holds_chapters(of)) {
         if (warn) sv_warnf("%s: the input's %u chapters are not kept: %s cannot hold them (mkv can)", name,
                            k->in->nb_chapters, of->name);
-    } else if ((rc = copy_chapters(out, k->in)) < 0) {
+    } else if ((rc = copy_chapters(out, k->in, k->start)) < 0) {
         return av_fail(name, rc, "cannot keep the input's chapters", e);
     }
     return 0;
@@ -250,6 +256,11 @@ static int read_ahead(sv_video_keep *k, sv_err *e) {
             continue;
         }
         k->have_pkt = 1;
+        // the input's start taken off, as off the frames' pts (video_write.c)
+        const AVRational tb = k->in->streams[k->pkt->stream_index]->time_base;
+        const int64_t shift = av_rescale_q(k->start, AV_TIME_BASE_Q, tb);
+        if (k->pkt->pts != AV_NOPTS_VALUE) k->pkt->pts -= shift;
+        if (k->pkt->dts != AV_NOPTS_VALUE) k->pkt->dts -= shift;
     }
     return 0;
 }

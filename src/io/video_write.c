@@ -38,6 +38,7 @@ struct sv_video_out {
     sv_video_keep *keep;    // what is kept of the input (sv_writer_opts.keep_from), or NULL
     int keep_time;          // frames are written at their input pts, in the input's time base
     int64_t last_pts;       // the pts of the previous frame (keep_time)
+    int64_t start;          // the input's start (keep_time): taken off each frame's pts
 };
 
 static int av_fail(const sv_video_out *v, int averr, const char *what, sv_err *e) {
@@ -179,13 +180,13 @@ static int configure(sv_video_out *v, const AVCodec *codec, const sv_codec_info 
     c->sample_aspect_ratio = (AVRational){1, 1};
     c->framerate = (AVRational){fps_num, fps_den};
     c->time_base = (AVRational){fps_den, fps_num};
-    const sv_video_colour *in = v->keep ? sv_video_keep_colour(v->keep) : NULL;
+    const sv_video_facts *in = v->keep ? sv_video_keep_facts(v->keep) : NULL;
     // the input's time base, so that each frame keeps its input pts (a variable rate stays variable); not
     // for y4m, whose header states one rate, nor for MPEG-4 Part 2, which takes no finer base than 1/65535
     v->keep_time = in && in->time_base.num > 0 && in->time_base.den > 0 &&
                    strcmp(v->fmt->oformat->name, "yuv4mpegpipe") &&
                    !(codec->id == AV_CODEC_ID_MPEG4 && in->time_base.den > 65535);
-    if (v->keep_time) c->time_base = in->time_base;
+    if (v->keep_time) c->time_base = in->time_base, v->start = in->start;
     c->thread_count = 0;
     if (v->fmt->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     c->pix_fmt = o->pix_fmt ? asked_pix_fmt(v, codec, ci, o->pix_fmt, e) : default_pix_fmt(v, codec, ci, o->depth, e);
@@ -328,11 +329,11 @@ fail:
     return NULL;
 }
 
-// The pts of the next frame: its input's (keep_time), made later than the previous frame's when it is not
+// The pts of the next frame: its input's less the input's start (keep_time), made later than the previous frame's when it is not
 // (or missing: one frame duration on); else the frame count.
 static int64_t next_pts(sv_video_out *v, int64_t pts) {
     if (!v->keep_time) return v->next_pts;
-    if (pts == SV_NO_PTS) pts = AV_NOPTS_VALUE;
+    pts = pts == SV_NO_PTS ? AV_NOPTS_VALUE : pts - v->start;
     if (v->last_pts != AV_NOPTS_VALUE && (pts == AV_NOPTS_VALUE || pts <= v->last_pts)) {
         const int64_t step = av_rescale_q(1, av_inv_q(v->enc->framerate), v->enc->time_base);
         pts = v->last_pts + (step > 0 ? step : 1);
