@@ -113,6 +113,22 @@ ffmpeg -v error -f lavfi -i "$src" -f lavfi -i sine=sample_rate=22050 -t 1 -c:v 
 quiet repeated_dts_runs up repeat.mkv rp.mp4
 same repeated_dts_packets_identical "$(packets_md5 rp.mp4 a)" "$(packets_md5 repeat.mkv a)"
 
+# a timecode track (QuickTime tmcd, a data stream): MOV and MP4 make it again from the video's timecode
+# tag, Matroska keeps the tag; quietly. A font attachment: into Matroska, or one warning.
+timecode() { ffprobe -v error -select_streams v:0 -show_entries stream_tags=timecode -of csv=p=0 "$1"; }
+echo "not really a font" >font.ttf
+ffmpeg -v error -f lavfi -i "$src" -t 1 -c:v libx264 -timecode 01:02:03:04 tc.mov \
+    && ffmpeg -v error -f lavfi -i "$src" -t 1 -c:v ffv1 -attach font.ttf \
+        -metadata:s:t mimetype=application/x-truetype-font att.mkv
+quiet timecode_mov_runs up tc.mov tc_out.mov
+quiet timecode_mkv_runs up tc.mov tc_out.mkv
+same timecode_kept "$(timecode tc_out.mov) $(streams tc_out.mov) $(timecode tc_out.mkv)" \
+    "$(timecode tc.mov) video,data $(timecode tc.mov)"
+quiet attachment_mkv_runs up att.mkv at.mkv
+same attachment_mkv_kept "$(ffprobe -v error -show_entries stream_tags=filename -of csv=p=0 at.mkv | grep .)" font.ttf
+warns attachment_mp4_warns "input stream 1 (attachment, ttf) is not kept: mp4 cannot hold it (mkv can)" \
+    up att.mkv at.mp4
+
 # ---- --no-copy-streams: the pictures alone, quietly (timing stays)
 quiet no_copy_quiet up --no-copy-streams sub.mkv n.mp4
 quiet no_copy_runs up --no-copy-streams av.mp4 n.mkv

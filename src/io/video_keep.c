@@ -86,6 +86,12 @@ static const char *type_name(enum AVMediaType t) {
     return s ? s : "unknown";
 }
 
+// The codec of a stream for messages: its name, or its tag where libavcodec knows no such codec (tmcd).
+static const char *codec_label(const AVCodecParameters *p, char tag[AV_FOURCC_MAX_STRING_SIZE]) {
+    if (p->codec_id != AV_CODEC_ID_NONE || !p->codec_tag) return avcodec_get_name(p->codec_id);
+    return av_fourcc_make_string(tag, p->codec_tag);
+}
+
 // Whether the output's container takes this input stream: 1, or 0 (with a warning naming the stream and a
 // container that takes it, when warn).
 static int container_takes(const AVFormatContext *out, const char *name, unsigned index, const AVStream *s,
@@ -95,8 +101,9 @@ static int container_takes(const AVFormatContext *out, const char *name, unsigne
     if (sv_container_holds(out->oformat, p, s->time_base, strict)) return 1;
     if (!warn) return 0;
     const char *other = sv_container_holder(out->oformat, p, s->time_base, strict);
+    char tag[AV_FOURCC_MAX_STRING_SIZE];
     sv_warnf("%s: input stream %u (%s, %s) is not kept: %s cannot hold it%s%s%s", name, index,
-             type_name(p->codec_type), avcodec_get_name(p->codec_id), out->oformat->name, other ? " (" : "",
+             type_name(p->codec_type), codec_label(p, tag), out->oformat->name, other ? " (" : "",
              other ? other : "", other ? " can)" : "");
     return 0;
 }
@@ -184,12 +191,63 @@ static int copy_chapters(AVFormatContext *out, const AVFormatContext *in, int64_
     return 0;
 }
 
+// A timecode track (QuickTime tmcd) is data the muxer makes again from the video stream's "timecode" tag
+// (MP4, MOV; Matroska keeps the tag): the track is not copied, its tag goes onto the video stream.
+static int is_timecode(const AVCodecParameters *p) {
+    return p->codec_type == AVMEDIA_TYPE_DATA && p->codec_tag == MKTAG('t', 'm', 'c', 'd');
+}
+
+static int keep_timecode(const AVFormatContext *in, AVStream *video) {
+    for (unsigned i = 0; i < in->nb_streams; i++) {
+        const AVDictionaryEntry *tc = av_dict_get(in->streams[i]->metadata, "timecode", NULL, 0);
+        if (is_timecode(in->streams[i]->codecpar) && tc && !av_dict_get(video->metadata, "timecode", NULL, 0))
+            return av_dict_set(&video->metadata, "timecode", tc->value, 0);
+    }
+    return 0;
+}
+
+// Whether input stream i (not the video upscaled) goes into out: audio, subtitles and data the container
+// takes, attachments into Matroska. A warning, when warn, for each left out but a timecode track.
+static int stream_kept(const sv_video_keep *k, const AVFormatContext *out, unsigned i, int warn, const char *name) {
+    const AVStream *s = k->in->streams[i];
+    const AVCodecParameters *p = s->codecpar;
+    const char *of = out->oformat->name;
+    char tag[AV_FOURCC_MAX_STRING_SIZE];
+    if (p->codec_type == AVMEDIA_TYPE_AUDIO || p->codec_type == AVMEDIA_TYPE_SUBTITLE ||
+        (p->codec_type == AVMEDIA_TYPE_DATA && !is_timecode(p)))
+        return container_takes(out, name, i, s, warn);
+    if (p->codec_type == AVMEDIA_TYPE_ATTACHMENT && !strcmp(of, "matroska")) return 1;  // fonts and the like
+    if (!warn) return 0;
+    if (p->codec_type == AVMEDIA_TYPE_ATTACHMENT)
+        sv_warnf("%s: input stream %u (attachment, %s) is not kept: %s cannot hold it (mkv can)", name, i,
+                 codec_label(p, tag), of);
+    else if (p->codec_type == AVMEDIA_TYPE_VIDEO)
+        sv_warnf("%s: input stream %u (video, %s) is not kept: slimvsr upscales one video stream", name, i,
+                 codec_label(p, tag));
+    return 0;
+}
+
+// A new stream of out with input stream i's parameters, metadata and disposition.
+static int add_stream(sv_video_keep *k, AVFormatContext *out, unsigned i) {
+    AVStream *s = k->in->streams[i];
+    AVStream *o = avformat_new_stream(out, NULL);
+    if (!o || avcodec_parameters_copy(o->codecpar, s->codecpar) < 0 || copy_metadata(&o->metadata, s->metadata) < 0)
+        return -1;
+    o->codecpar->codec_tag = 0;  // the output container's own tag for the codec
+    o->time_base = s->time_base;
+    o->disposition = s->disposition;
+    k->map[i] = o->index;
+    if (s->codecpar->codec_type != AVMEDIA_TYPE_ATTACHMENT) s->discard = AVDISCARD_DEFAULT;  // its packets
+    return 0;
+}
+
 int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video, int drop_streams, int warn,
                         const char *name, sv_err *e) {
     const AVStream *vin = k->in->streams[k->video];
     int rc = copy_side_data(vin, video);
     if (warn) rotation_check(vin, out->oformat, name);
     if (rc >= 0) rc = copy_metadata(&video->metadata, vin->metadata);
+    if (rc >= 0) rc = keep_timecode(k->in, video);
     if (rc >= 0) video->disposition = vin->disposition & ~AV_DISPOSITION_ATTACHED_PIC;
     if (rc < 0 || drop_streams) {
         for (unsigned i = 0; i < k->in->nb_streams; i++) k->in->streams[i]->discard = AVDISCARD_ALL;
@@ -198,38 +256,9 @@ int sv_video_keep_setup(sv_video_keep *k, AVFormatContext *out, AVStream *video,
     }
     const AVOutputFormat *of = out->oformat;
     for (unsigned i = 0; i < k->in->nb_streams; i++) {
-        AVStream *s = k->in->streams[i];
-        const AVCodecParameters *p = s->codecpar;
-        s->discard = AVDISCARD_ALL;
-        if ((int)i == k->video) continue;
-        const int t = p->codec_type;
-        if (t == AVMEDIA_TYPE_VIDEO) {
-            if (warn)
-                sv_warnf("%s: input stream %u (video, %s) is not kept: slimvsr upscales one video stream", name, i,
-                         avcodec_get_name(p->codec_id));
-            continue;
-        }
-        if (t != AVMEDIA_TYPE_AUDIO && t != AVMEDIA_TYPE_SUBTITLE && t != AVMEDIA_TYPE_DATA &&
-            t != AVMEDIA_TYPE_ATTACHMENT)
-            continue;
-        int takes;
-        if (t == AVMEDIA_TYPE_ATTACHMENT) {  // fonts and the like: Matroska only
-            takes = !strcmp(of->name, "matroska");
-            if (!takes && warn)
-                sv_warnf("%s: input stream %u (attachment, %s) is not kept: %s cannot hold it (mkv can)", name, i,
-                         avcodec_get_name(p->codec_id), of->name);
-        } else {
-            takes = container_takes(out, name, i, s, warn);
-        }
-        if (!takes) continue;
-        AVStream *o = avformat_new_stream(out, NULL);
-        if (!o || avcodec_parameters_copy(o->codecpar, p) < 0 || copy_metadata(&o->metadata, s->metadata) < 0)
+        k->in->streams[i]->discard = AVDISCARD_ALL;
+        if ((int)i != k->video && stream_kept(k, out, i, warn, name) && add_stream(k, out, i))
             return sv_errf(e, "%s: out of memory", name);
-        o->codecpar->codec_tag = 0;  // the output container's own tag for the codec
-        o->time_base = s->time_base;
-        o->disposition = s->disposition;
-        k->map[i] = o->index;
-        if (t != AVMEDIA_TYPE_ATTACHMENT) s->discard = AVDISCARD_DEFAULT;
     }
     if ((rc = copy_metadata(&out->metadata, k->in->metadata)) < 0)
         return av_fail(name, rc, "cannot keep the input's metadata", e);
