@@ -183,5 +183,11 @@ up --format mkv av.mp4 - >o.mkv 2>err.txt && same stdout_mkv_audio "$(packets_md
 warns stdout_y4m_warns "input stream 1 (audio, aac) is not kept: yuv4mpegpipe cannot hold it (mkv can)" \
     eval 'up av.mp4 - >o.y4m'
 
+# ---- standard input is read once: its audio cannot be copied, which one warning says (not for frames)
+warns stdin_audio_warns "standard input: 1 audio, subtitle or data stream is not kept" \
+    eval 'ffmpeg -v error -i av.mp4 -c copy -f matroska - | up - in_pipe.mkv'
+quiet stdin_no_copy_quiet eval 'ffmpeg -v error -i av.mp4 -c copy -f matroska - | up --no-copy-streams - in_pipe2.mkv'
+quiet stdin_to_frames_quiet eval 'ffmpeg -v error -i av.mp4 -c copy -f matroska - | up - in_pipe_frames'
+
 # ---- a failure leaves nothing: an output folder that does not exist
 expect_error missing_output_folder "nope" up av.mp4 nope/x.mp4

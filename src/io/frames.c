@@ -69,6 +69,7 @@ int sv_frames_width(const sv_frame_reader *r) { return r->w; }
 int sv_frames_height(const sv_frame_reader *r) { return r->h; }
 int sv_frames_count(const sv_frame_reader *r) { return r->count; }
 int sv_frames_is_video(const sv_frame_reader *r) { return r->video != NULL; }
+int sv_frames_other_streams(const sv_frame_reader *r) { return r->video ? sv_video_in_others(r->video) : 0; }
 
 double sv_frames_fps(const sv_frame_reader *r) { return r->fps_den ? (double)r->fps_num / r->fps_den : 0.0; }
 

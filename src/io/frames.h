@@ -64,6 +64,8 @@ int sv_frames_width(const sv_frame_reader *r);
 int sv_frames_height(const sv_frame_reader *r);
 // 1 when r reads a video file, 0 for a folder of frames.
 int sv_frames_is_video(const sv_frame_reader *r);
+// How many audio, subtitle and data streams a video holds beside the pictures read (0 for a folder).
+int sv_frames_other_streams(const sv_frame_reader *r);
 // Exact for a folder; for a video the container's frame count, an estimate from its duration, or -1.
 int sv_frames_count(const sv_frame_reader *r);
 // Video: average frame rate (0 when the container gives none). Folder: 0 (unknown).

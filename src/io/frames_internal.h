@@ -49,6 +49,8 @@ sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int 
 int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e);
 // The pts of the picture sv_video_in_read returned last, in its stream's time base (AV_NOPTS_VALUE: none).
 int64_t sv_video_in_last_pts(const sv_video_in *v);
+// Audio, subtitle and data streams the input holds beside the video it reads.
+int sv_video_in_others(const sv_video_in *v);
 void sv_video_in_close(sv_video_in *v);
 
 // The name of a path in messages: "standard input" / "standard output" for "-", else the path itself.

@@ -35,6 +35,7 @@ struct sv_video_in {
     int w, h;         // the first frame's size, which every frame must have
     long long index;  // pictures returned so far (for messages)
     int64_t last_pts; // the pts of the picture returned last
+    int others;       // audio, subtitle and data streams beside the video (not read)
     struct SwsContext *sws;
     int sws_w, sws_h, sws_fmt, sws_matrix, sws_full;  // what sws was set up for
 };
@@ -196,8 +197,11 @@ sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int 
         sv_errf(e, "%s: no video stream (only an attached cover picture)", path);
         goto fail;
     }
-    for (unsigned i = 0; i < v->fmt->nb_streams; i++)
+    for (unsigned i = 0; i < v->fmt->nb_streams; i++) {
+        const enum AVMediaType t = v->fmt->streams[i]->codecpar->codec_type;
         if ((int)i != v->stream) v->fmt->streams[i]->discard = AVDISCARD_ALL;
+        v->others += t == AVMEDIA_TYPE_AUDIO || t == AVMEDIA_TYPE_SUBTITLE || t == AVMEDIA_TYPE_DATA;
+    }
     // Refuse absurd sizes before the decoder allocates anything.
     if ((st->codecpar->width || st->codecpar->height) &&
         sv_frame_size_check(path, st->codecpar->width, st->codecpar->height, e))
@@ -258,6 +262,7 @@ int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e) {
 }
 
 int64_t sv_video_in_last_pts(const sv_video_in *v) { return v->last_pts; }
+int sv_video_in_others(const sv_video_in *v) { return v->others; }
 
 void sv_video_in_close(sv_video_in *v) {
     if (!v) return;

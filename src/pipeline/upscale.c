@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/memory.h"
+#include "core/warn.h"
 #include "io/frames.h"
 #include "io/paths.h"
 #include "io/video_formats.h"
@@ -317,6 +318,11 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
     out->depth = sv_frames_depth(rd);
     // a video file's timing, rotation, colour and other streams go into a video output (io/frames.h)
     out->keep_from = sv_frames_is_video(rd) && !sv_path_is_stream(input) ? input : NULL;
+    // standard input is read once, for the pictures: its other streams cannot be copied as a file's are
+    const int others = sv_frames_other_streams(rd);
+    if (!out->keep_from && others && !out->drop_streams && sv_frames_output_kind(output) != SV_OUTPUT_FOLDER)
+        sv_warnf("standard input: %d audio, subtitle or data stream%s not kept: a pipe is read only once (name "
+                 "the input file to keep %s)", others, others > 1 ? "s are" : " is", others > 1 ? "them" : "it");
     if (sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
         plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
         sv_frames_close(rd);
