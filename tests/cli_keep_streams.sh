@@ -60,7 +60,7 @@ printf ';FFMETADATA1\ntitle=My clip\n%b\n%b\n' '[CHAPTER]\nTIMEBASE=1/1000\nSTAR
 # H.264 + AAC in MP4; FFV1 + SubRip + title + chapters in Matroska; a 90-degree rotation (set on a copy:
 # encoding would turn the pictures instead); frames at 0, 0.1, 0.2 and 1.5 s; BT.601 full-range tags
 ffmpeg -v error -f lavfi -i "$src" -f lavfi -i sine=frequency=440:sample_rate=22050 -t 1 -c:v libx264 \
-        -pix_fmt yuv420p -c:a aac av.mp4 \
+        -pix_fmt yuv420p -c:a aac -metadata:s:a:0 language=fra av.mp4 \
     && ffmpeg -v error -f lavfi -i "$src" -i s.srt -i meta.txt -map 0:v -map 1:s -map_metadata 2 -map_chapters 2 \
         -t 1 -c:v ffv1 -c:s srt sub.mkv \
     && ffmpeg -v error -f lavfi -i "$src" -t 1 -c:v libx264 plain.mp4 \
@@ -82,6 +82,8 @@ same audio_mp4_packet_times "$(ffmpeg -v error -i a.mp4 -map 0:a -c copy -f fram
 same audio_mp4_frame_times "$(frame_times a.mp4)" "$(frame_times av.mp4)"
 quiet audio_mkv_runs up av.mp4 a.mkv
 same audio_mkv_packets_identical "$(packets_md5 a.mkv a)" "$(packets_md5 av.mp4 a)"
+language() { ffprobe -v error -select_streams a:0 -show_entries stream_tags=language -of csv=p=0 "$1"; }
+same audio_language_kept "$(language a.mp4) $(language a.mkv)" "fra fra"
 
 # ---- subtitles, title and chapters into Matroska; into MP4 (no SubRip there) one warning, the rest kept
 quiet subtitle_mkv_runs up sub.mkv s.mkv
@@ -143,6 +145,14 @@ if [ "$(rotation r.mkv)" = 90 ] && [ ! -s err.txt ]; then ok rotation_mkv_kept_o
 elif [ "$(wc -l <err.txt)" -eq 1 ] && grep -qF "display matrix (rotation 90 degrees) is not kept" err.txt; then
     ok rotation_mkv_kept_or_warned; echo "    $(cat err.txt)"
 else ko rotation_mkv_kept_or_warned "rotation '$(rotation r.mkv)', stderr: $(cat err.txt)"; fi
+
+# ---- the pixels' aspect ratio: an anamorphic input is as wide on screen after upscaling
+ffmpeg -v error -f lavfi -i "$src" -t 1 -vf setsar=4/3 -c:v libx264 sar.mp4
+for ext in mp4 mkv; do
+    quiet "sar_${ext}_runs" up sar.mp4 "sar_out.$ext"
+    same "sar_${ext}_kept" "$(ffprobe -v error -show_entries stream=sample_aspect_ratio -of csv=p=0 \
+        "sar_out.$ext")" 4:3
+done
 
 # ---- timestamps: a variable frame rate stays variable (the frame at 1.5 s stays at 1.5 s)
 for ext in mp4 mkv mov webm; do

@@ -78,6 +78,7 @@ typedef struct {
     enum AVColorRange range;
     AVRational time_base;  // the video stream's: the pts given to sv_frames_write_at count in it
     int64_t start;         // the input file's start, in time_base: taken off every timestamp (as ffmpeg does)
+    AVRational sar;        // the pixels' aspect ratio (0/1: unknown), the same after upscaling
 } sv_video_facts;
 sv_video_keep *sv_video_keep_open(const char *input, sv_err *e);
 // The input video stream's colour tags, time base and start.

@@ -72,7 +72,8 @@ sv_video_keep *sv_video_keep_open(const char *input, sv_err *e) {
     k->start = k->in->start_time != AV_NOPTS_VALUE ? k->in->start_time : 0;
     k->facts = (sv_video_facts){.primaries = p->color_primaries, .trc = p->color_trc, .space = p->color_space,
                                 .range = p->color_range, .time_base = st->time_base,
-                                .start = av_rescale_q(k->start, AV_TIME_BASE_Q, st->time_base)};
+                                .start = av_rescale_q(k->start, AV_TIME_BASE_Q, st->time_base),
+                                .sar = av_guess_sample_aspect_ratio(k->in, (AVStream *)st, NULL)};
     return k;
 fail:
     sv_video_keep_free(k);

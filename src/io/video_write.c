@@ -177,10 +177,11 @@ static int configure(sv_video_out *v, const AVCodec *codec, const sv_codec_info 
     AVCodecContext *c = v->enc;
     c->width = v->w;
     c->height = v->h;
-    c->sample_aspect_ratio = (AVRational){1, 1};
     c->framerate = (AVRational){fps_num, fps_den};
     c->time_base = (AVRational){fps_den, fps_num};
     const sv_video_facts *in = v->keep ? sv_video_keep_facts(v->keep) : NULL;
+    // square pixels, or the input's shape (anamorphic video stays as wide on screen)
+    c->sample_aspect_ratio = in && in->sar.num > 0 && in->sar.den > 0 ? in->sar : (AVRational){1, 1};
     // the input's time base, so that each frame keeps its input pts (a variable rate stays variable); not
     // for y4m, whose header states one rate, nor for MPEG-4 Part 2, which takes no finer base than 1/65535
     v->keep_time = in && in->time_base.num > 0 && in->time_base.den > 0 &&
@@ -329,8 +330,8 @@ fail:
     return NULL;
 }
 
-// The pts of the next frame: its input's less the input's start (keep_time), made later than the previous frame's when it is not
-// (or missing: one frame duration on); else the frame count.
+// The pts of the next frame: its input's less the input's start (keep_time), made later than the previous
+// frame's when it is not (or missing: one frame duration on); else the frame count.
 static int64_t next_pts(sv_video_out *v, int64_t pts) {
     if (!v->keep_time) return v->next_pts;
     pts = pts == SV_NO_PTS ? AV_NOPTS_VALUE : pts - v->start;
