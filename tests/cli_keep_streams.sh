@@ -169,6 +169,12 @@ same ts_frame_times_as_ffmpeg_copy "$(frame_times t.mp4)" "$(frame_times ts_copy
 same ts_audio_as_ffmpeg_copy "$(ffmpeg -v error -i t.mp4 -map 0:a -c copy -f framemd5 - | grep -v '^#')" \
     "$(ffmpeg -v error -i ts_copy.mp4 -map 0:a -c copy -f framemd5 - | grep -v '^#')"
 
+# through chunks (each frame's time travels with it in the window): 9 frames, each gap longer than the last
+ffmpeg -v error -f lavfi -i "$src" -frames:v 9 -vf "setpts='N*N*0.1/TB'" \
+    -fps_mode passthrough -c:v ffv1 vfr9.mkv
+quiet vfr_chunked_runs up --chunk 2 --lookahead 1 vfr9.mkv v9.mp4
+same vfr_chunked_frame_times "$(frame_times v9.mp4)" "$(frame_times vfr9.mkv)"
+
 # ---- colour tags: primaries, transfer, matrix, range
 same colour_setup "$(colours col.mp4)" "pc,bt470bg,smpte170m,bt470bg"
 for ext in mp4 webm; do
