@@ -97,6 +97,14 @@ warns subtitle_mp4_warns "input stream 1 (subtitle, subrip) is not kept: mp4 can
 same subtitle_mp4_rest_kept "$(streams s.mp4 | grep -c subtitle) $(title s.mp4) $(chapters s.mp4)" \
     "0 My clip 0.000000,One 0.500000,Two"
 
+# and the other way: MP4's own subtitles (mov_text) stay in MP4 and are refused by Matroska, naming MP4
+ffmpeg -v error -f lavfi -i "$src" -i s.srt -t 1 -c:v libx264 -c:s mov_text movtext.mp4
+quiet mov_text_mp4_runs up movtext.mp4 mt.mp4
+same mov_text_mp4_kept "$(streams mt.mp4) $(ffmpeg -v error -i mt.mp4 -map 0:s -f srt - | grep -c 'hello there')" \
+    "video,subtitle 1"
+warns mov_text_mkv_warns "input stream 1 (subtitle, mov_text) is not kept: matroska cannot hold it (mp4 can)" \
+    up movtext.mp4 mt.mkv
+
 # FLAC: listed by the MP4 muxer, refused by its set-up ("experimental" in libavformat 59) or taken: either
 # way the job goes on, with the audio or with one warning
 ffmpeg -v error -f lavfi -i "$src" -f lavfi -i sine=sample_rate=22050 -t 1 -c:v ffv1 -c:a flac flac.mkv
