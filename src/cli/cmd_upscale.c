@@ -68,7 +68,7 @@ static void help(FILE *f) {
             "                      metadata (by default a video output keeps every one its container can\n"
             "                      hold, copied without re-encoding, and warns about the others)\n"
             "  A video output keeps a video file input's timestamps (variable frame rates stay variable;\n"
-            "  y4m has one rate), rotation and colour tags, also with --no-copy-streams.\n");
+            "  y4m has one rate), rotation, aspect and colour tags, also with --no-copy-streams.\n");
     print_codecs(f);
     fprintf(f,
             "\n"
