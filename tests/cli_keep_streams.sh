@@ -123,6 +123,14 @@ ffmpeg -v error -f lavfi -i "$src" -f lavfi -i sine=sample_rate=22050 -t 1 -c:v 
 quiet repeated_dts_runs up repeat.mkv rp.mp4
 same repeated_dts_packets_identical "$(packets_md5 rp.mp4 a)" "$(packets_md5 repeat.mkv a)"
 
+# a data stream (raw bytes in MPEG-TS): MP4 holds it (the same packets), Matroska holds no data streams
+head -c 3000 /dev/urandom >blob.bin
+ffmpeg -v error -f lavfi -i "$src" -f data -i blob.bin -map 0 -map 1 -t 1 -c:v libx264 -c:d copy data.ts
+quiet data_mp4_runs up data.ts d.mp4
+same data_mp4_packets_identical "$(streams d.mp4) $(packets_md5 d.mp4 d)" "video,data $(packets_md5 data.ts d)"
+warns data_mkv_warns "input stream 1 (data, bin_data) is not kept: matroska cannot hold it (mp4 can)" \
+    up data.ts d.mkv
+
 # a timecode track (QuickTime tmcd, a data stream): MOV and MP4 make it again from the video's timecode
 # tag, Matroska keeps the tag; quietly. A font attachment: into Matroska, or one warning.
 timecode() { ffprobe -v error -select_streams v:0 -show_entries stream_tags=timecode -of csv=p=0 "$1"; }
