@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_keep_streams.sh: what a video output keeps of a video input besides the pictures (issue 18, item 2):
 # audio, subtitle and data streams copied packet for packet, chapters, global metadata, the timestamps
 # (a variable frame rate stays variable), the rotation and the colour tags; one warning for what the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_holds.c: what an output container can hold of a video input besides its pictures (frames_internal.h),
 // for video_keep.c. A codec is held when the muxer lists it (avformat_query_codec) and the muxer's own set-up
 // takes a stream of it (a trial muxer with that stream alone, writing nowhere): some codecs are listed but

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_keep.c: what a video output keeps of its input besides the pictures (frames_internal.h:
 // sv_video_keep). The input is opened a second time, by its own demuxer, independently of the reader that
 // decodes its frames: the frames reach the writer chunks later than they were read (pipeline/upscale.c),
