@@ -37,23 +37,8 @@ SEQ=${SEQ:-5}; PATCH=${PATCH:-64}; BATCH=${BATCH:-4}; THREADS=${THREADS:-2}; SEE
 VAL_FRAMES=${VAL_FRAMES:-8}; TEST=${TEST:-0}
 mkdir -p "$OUT"
 
-# clip NAME SRC: GT (SRC's PNG frames cropped to a multiple of 4 at the top left, as training crops) and its
-# LR (frametool degrade bi) in $OUT/clips/NAME/{GT,BIx4}
-clip() {
-    local d=$OUT/clips/$1
-    [ -d "$d/BIx4" ] && return 0
-    rm -rf "$d" && mkdir -p "$d/GT"
-    /usr/bin/python3 - "$2" "$d/GT" <<'PY'
-import glob, os, sys
-sys.path.insert(0, "bench")
-from pngio import read_png, write_png
-for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.png"))):
-    im = read_png(p)
-    h, w = im.shape[0] // 4 * 4, im.shape[1] // 4 * 4
-    write_png(os.path.join(sys.argv[2], os.path.basename(p)), im[:h, :w].copy())
-PY
-    "$FT" degrade "$d/GT" "$d/BIx4.tmp" bi > /dev/null && mv "$d/BIx4.tmp" "$d/BIx4"
-}
+. bench/clips.sh
+clip() { bench_clip "$OUT/clips/$1" "$2"; }  # clip NAME SRC: $OUT/clips/NAME/{GT,BIx4}
 
 stage_prepare() {
     clip cutie-judo "$DATA/val/cutie-judo"

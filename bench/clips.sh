@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
+# clips.sh: sourced by the experiment scripts. bench_clip DIR SRC: SRC's PNG frames cropped at the top left
+# to a multiple of 4 (as training crops) in DIR/GT, and their LR (frametool degrade bi, MATLAB bicubic x4)
+# in DIR/BIx4; nothing is done when DIR/BIx4 exists. Needs $FT (frametool).
+bench_clip() {
+    local d=$1
+    [ -d "$d/BIx4" ] && return 0
+    rm -rf "$d" && mkdir -p "$d/GT"
+    /usr/bin/python3 - "$2" "$d/GT" <<'PY'
+import glob, os, sys
+sys.path.insert(0, "bench")
+from pngio import read_png, write_png
+for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.png"))):
+    im = read_png(p)
+    h, w = im.shape[0] // 4 * 4, im.shape[1] // 4 * 4
+    write_png(os.path.join(sys.argv[2], os.path.basename(p)), im[:h, :w].copy())
+PY
+    "$FT" degrade "$d/GT" "$d/BIx4.tmp" bi > /dev/null && mv "$d/BIx4.tmp" "$d/BIx4"
+}
