@@ -32,7 +32,7 @@ static void free_runner(sv_runner *base) {
     free(r);
 }
 
-static const sv_runner_impl bicubic_impl = {run_chunk, free_runner};
+static const sv_runner_impl bicubic_impl = {run_chunk, free_runner, NULL, NULL, NULL};
 
 // One output frame, plus imresize's intermediate and its tap tables (as much again).
 void sv_bicubic_runner_estimate(int h, int w, size_t *fixed, size_t *per_frame) {

@@ -414,4 +414,20 @@ static void free_runner(sv_runner *base) {
     free(r);
 }
 
-static const sv_runner_impl vsr_impl = {run_chunk, free_runner};
+// The forward branch's hidden state [C, h, w], the one thing a chunk hands to the next.
+static size_t state_floats(const sv_runner *base) {
+    const sv_vsr_runner *r = (const sv_vsr_runner *)base;
+    return (size_t)r->C * r->h * r->w;
+}
+
+static void state_get(const sv_runner *base, float *chw) {
+    const sv_vsr_runner *r = (const sv_vsr_runner *)base;
+    layout_convert(sv_fmap_one(chw, r->C, r->h, r->w, 1), sv_fmap_in(r->hid, r->C, r->h, r->w, r->blk));
+}
+
+static void state_set(sv_runner *base, const float *chw) {
+    sv_vsr_runner *r = (sv_vsr_runner *)base;
+    layout_convert(sv_fmap_one(r->hid, r->C, r->h, r->w, r->blk), sv_fmap_in(chw, r->C, r->h, r->w, 1));
+}
+
+static const sv_runner_impl vsr_impl = {run_chunk, free_runner, state_floats, state_get, state_set};

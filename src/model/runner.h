@@ -46,6 +46,12 @@ int sv_runner_run(sv_runner *r, const float *const *frames, int n, sv_output_fn 
 // state is then carried over from the previous call, exactly as in one long pass), or NULL to start.
 int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
                         sv_output_fn out, void *ud, sv_err *e);
+// The state a chunk hands to the next (BasicVSR: the forward branch's hidden state after the last frame
+// emitted, [C, h, w]; the bicubic runner: none, 0 floats), in plain CHW, so that a job can checkpoint it
+// and continue later exactly where it stopped: set it, then run the next chunk with its prev frame.
+size_t sv_runner_state_floats(const sv_runner *r);
+void sv_runner_state_get(const sv_runner *r, float *chw);
+void sv_runner_state_set(sv_runner *r, const float *chw);
 // Bytes held by the runner's buffers (the planned peak for max_frames frames).
 size_t sv_runner_bytes(const sv_runner *r);
 void sv_runner_free(sv_runner *r);

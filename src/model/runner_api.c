@@ -28,3 +28,15 @@ const sv_prof_table *sv_runner_get_layers(const sv_runner *r) { return &r->table
 void sv_runner_free(sv_runner *r) {
     if (r) r->impl->free(r);
 }
+
+size_t sv_runner_state_floats(const sv_runner *r) {
+    return r->impl->state_floats ? r->impl->state_floats(r) : 0;
+}
+
+void sv_runner_state_get(const sv_runner *r, float *chw) {
+    if (r->impl->state_get) r->impl->state_get(r, chw);
+}
+
+void sv_runner_state_set(sv_runner *r, const float *chw) {
+    if (r->impl->state_set) r->impl->state_set(r, chw);
+}

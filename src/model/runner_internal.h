@@ -13,6 +13,11 @@ typedef struct {
     int (*run_chunk)(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
                      sv_output_fn out, void *ud, sv_err *e);
     void (*free)(sv_runner *r);
+    // the state carried from one chunk to the next (runner.h: sv_runner_state_*): its floats, and a copy of
+    // it out of or into plain CHW; NULL for a runner that carries none
+    size_t (*state_floats)(const sv_runner *r);
+    void (*state_get)(const sv_runner *r, float *chw);
+    void (*state_set)(sv_runner *r, const float *chw);
 } sv_runner_impl;
 
 struct sv_runner {
