@@ -190,6 +190,7 @@ static void remove_written_dir(const char *dir) {
 static int write_list(const char *dir, const char *shown, sv_err *e) {
     char p[SV_ATOMIC_PATH];
     join(p, dir, SV_ATOMIC_LIST);
+    unlink(p);  // a partial folder's, from a run killed while it published
     FILE *f = fopen(p, "wbx");
     if (!f) return sv_errf(e, "%s: cannot write the list of files: %s", shown, strerror(errno));
     fprintf(f, "files written by slimvsr (slimvsr -y replaces this folder only if it holds nothing else)\n");
@@ -265,9 +266,25 @@ static int open_tmp(sv_atomic *a, const char *path, int flags, int is_dir, sv_er
     if (access(dir, W_OK) != 0) return sv_errf(e, "%s: directory '%s' is not writable", path, dir);
     remove_stale(dir, base, a->final_path);
     if (sv_atomic_check_output(a->final_path, flags, e)) return -1;
+    if (flags & SV_ATOMIC_PARTIAL) {  // visible, not registered: a signal leaves it for the next run
+        if (snprintf(a->tmp_path, sizeof a->tmp_path, "%s" SV_ATOMIC_PARTIAL_SUFFIX, a->final_path) >=
+            (int)sizeof a->tmp_path)
+            return sv_errf(e, "%s: path too long", path);
+        return 0;
+    }
     snprintf(a->tmp_path, sizeof a->tmp_path, "%s/.%s.tmp-%d-%d", dir, base, (int)getpid(),
              atomic_fetch_add(&counter, 1));
     a->slot = live_add(a->tmp_path, is_dir);
+    return 0;
+}
+
+// An existing partial folder is continued (a->resumed); anything else in its place is refused.
+static int reuse_partial(sv_atomic *a, const char *path, sv_err *e) {
+    struct stat st;
+    if (lstat(a->tmp_path, &st) != 0) return 1;
+    if (!S_ISDIR(st.st_mode))
+        return sv_errf(e, "%s: '%s' is in the way of the partial output, and is not a folder", path, a->tmp_path);
+    a->resumed = 1;
     return 0;
 }
 
@@ -284,6 +301,8 @@ int sv_atomic_open_file(sv_atomic *a, const char *path, int flags, sv_err *e) {
 
 int sv_atomic_open_dir(sv_atomic *a, const char *path, int flags, sv_err *e) {
     if (open_tmp(a, path, flags, 1, e)) return -1;
+    const int reused = flags & SV_ATOMIC_PARTIAL ? reuse_partial(a, path, e) : 1;
+    if (reused <= 0) return reused;
     if (mkdir(a->tmp_path, 0777) != 0) {
         sv_errf(e, "%s: cannot create temporary folder: %s", path, strerror(errno));
         a->tmp_path[0] = 0;
@@ -370,7 +389,7 @@ void sv_atomic_abort(sv_atomic *a) {
         fclose(a->f);
         a->f = NULL;
     }
-    if (a->tmp_path[0]) {
+    if (a->tmp_path[0] && !a->resumed) {
         if (a->is_dir) remove_dir_signal_safe(a->tmp_path);
         else unlink(a->tmp_path);
     }

@@ -23,6 +23,12 @@
 #define SV_ATOMIC_LIST ".slimvsr-written"
 // Flag for sv_atomic_open_*: an existing output may be replaced (see above).
 #define SV_ATOMIC_REPLACE 1
+// Flag for sv_atomic_open_dir: the temporary folder is the visible "<path>.partial" (SV_ATOMIC_PARTIAL_SUFFIX),
+// not registered for removal on a signal, so that an interrupted job leaves its finished files there for the
+// next run; an existing one is continued (resumed: its files stay, and an abort keeps it), and a file in
+// its place is refused.
+#define SV_ATOMIC_PARTIAL 2
+#define SV_ATOMIC_PARTIAL_SUFFIX ".partial"
 
 typedef struct {
     char final_path[SV_ATOMIC_PATH];
@@ -31,6 +37,7 @@ typedef struct {
     int is_dir;
     int flags;
     int slot;     // registry slot for signal cleanup (-1: none)
+    int resumed;  // SV_ATOMIC_PARTIAL: the partial folder existed; abort keeps it
 } sv_atomic;
 
 // Opens "<dir>/.<name>.tmp-<pid>-<n>" for writing. Fails with a message naming path when the directory

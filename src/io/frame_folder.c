@@ -151,6 +151,7 @@ int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const 
     if (!sv_frames_is_png_name(name)) return sv_errf(e, "%s: frame file name '%s' does not end in .png", out, name);
     char tmp[8192], shown[8192];
     if (join(tmp, sizeof tmp, wr->out.tmp_path, name, e) || join(shown, sizeof shown, out, name, e)) return -1;
+    if (wr->out.flags & SV_ATOMIC_PARTIAL) unlink(tmp);  // a frame a continued job writes again
     FILE *f = fopen(tmp, "wbx");
     if (!f) {
         if (errno == EEXIST) return sv_errf(e, "%s: frame file name written twice", shown);

@@ -247,7 +247,7 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
     wr->w = w;
     wr->h = h;
     if (sink == SV_OUTPUT_FOLDER) {
-        if (sv_atomic_open_dir(&wr->out, path, flags, e)) {
+        if (sv_atomic_open_dir(&wr->out, path, flags | (o->partial ? SV_ATOMIC_PARTIAL : 0), e)) {
             free(wr);
             return NULL;
         }
@@ -306,6 +306,12 @@ void sv_frames_writer_abort(sv_frame_writer *wr) {
     sv_video_out_free(wr->video);
     out_abort(wr);
     free(wr);
+}
+
+const char *sv_frames_writer_partial(const sv_frame_writer *wr, int *resumed) {
+    if (!(wr->out.flags & SV_ATOMIC_PARTIAL)) return NULL;
+    if (resumed) *resumed = wr->out.resumed;
+    return wr->out.tmp_path;
 }
 
 const char *sv_frames_writer_codec(const sv_frame_writer *wr) {

@@ -121,6 +121,9 @@ typedef struct sv_frame_writer sv_frame_writer;
 //             (or a rotation) the container cannot hold is left out with a warning (core/warn.h) naming it
 //             and a container that can. NULL: none of this (frames at the frame rate, BT.709 tags).
 //   drop_streams: with keep_from, copy no streams, chapters or metadata (timing, rotation, colour stay).
+//   partial:  a folder output is written in the visible folder "PATH.partial" (io/atomic_file.h:
+//             SV_ATOMIC_PARTIAL), which a signal or a kill leaves in place and the next writer of PATH
+//             continues (its frames stay; a frame written again replaces its file). Video outputs ignore it.
 //   replace:  an existing output may be replaced (a file; a folder only when slimvsr wrote it: see
 //             io/atomic_file.h). Without it an existing output (but an empty folder) is refused when the
 //             writer is created.
@@ -132,6 +135,7 @@ typedef struct {
     int depth;
     const char *keep_from;
     int drop_streams;
+    int partial;
 } sv_writer_opts;
 
 // Checks everything about an output that can be checked before it exists: its kind, the options above
@@ -167,6 +171,10 @@ int sv_frames_write_at(sv_frame_writer *wr, const unsigned char *rgb, const char
 int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e);
 // Removes the temporary output and frees wr. NULL is allowed.
 void sv_frames_writer_abort(sv_frame_writer *wr);
+// The partial folder of a writer created with sv_writer_opts.partial (*resumed: 1 when it existed before),
+// or NULL. The caller may keep its own files there while the writer is open, names starting with '.'
+// (they are published with the frames unless removed before sv_frames_writer_finish).
+const char *sv_frames_writer_partial(const sv_frame_writer *wr, int *resumed);
 // Name of the encoder in use ("libx264", "ffv1", "wrapped_avframe", ..., "png").
 const char *sv_frames_writer_codec(const sv_frame_writer *wr);
 
