@@ -85,6 +85,20 @@ void sv_clip_window_advance(sv_clip_window *w, int n_emit) {
     w->have -= n_emit;
 }
 
+int sv_clip_window_skip(sv_clip_window *w, int k, sv_err *e) {
+    for (int i = 0; i < k; i++) {
+        const int r = sv_frames_read(w->rd, w->rgb, e);
+        if (r < 0) return -1;
+        if (r == 0) return sv_errf(e, "%s: has %d frames, fewer than the %d to skip", w->path, i, k);
+        w->read++;
+    }
+    if (k > 0) {
+        sv_rgb_to_chw(w->prev_buf, w->rgb, w->h, w->w);
+        w->prev = w->prev_buf;
+    }
+    return 0;
+}
+
 int sv_clip_stream(sv_clip_window *w, sv_chunk_fn run, void *ud, sv_err *e) {
     for (;;) {
         if (fill(w, e)) return -1;

@@ -42,6 +42,11 @@ void sv_clip_window_free(sv_clip_window *w);
 // After a chunk of n_emit frames: its last frame becomes prev and the lookahead frames move to the front.
 void sv_clip_window_advance(sv_clip_window *w, int n_emit);
 
+// Before the first chunk: reads the clip's first k frames and keeps the last as prev, so that the stream
+// continues at frame k (a resumed job, whose runner gets the forward state of frame k - 1 from a
+// checkpoint). Fails when the clip has fewer than k frames.
+int sv_clip_window_skip(sv_clip_window *w, int k, sv_err *e);
+
 // One chunk: the network over frames[0..have) of the window (prev: w->prev), emitting the first n_emit
 // outputs. The window's frames may be changed in place (eval's flips) if they are put back.
 typedef int (*sv_chunk_fn)(void *ud, sv_clip_window *w, int n_emit, sv_err *e);

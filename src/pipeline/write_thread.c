@@ -101,6 +101,15 @@ int sv_write_thread_submit(sv_write_thread *t, const char *name, int64_t pts, sv
     return failed ? -1 : 0;
 }
 
+int sv_write_thread_sync(sv_write_thread *t, sv_err *e) {
+    pthread_mutex_lock(&t->mu);
+    while (t->pending >= 0 || t->busy >= 0) pthread_cond_wait(&t->cv, &t->mu);
+    const int failed = t->failed;
+    if (failed && e) *e = t->err;
+    pthread_mutex_unlock(&t->mu);
+    return failed ? -1 : 0;
+}
+
 int sv_write_thread_stop(sv_write_thread *t, int *written, sv_err *e) {
     pthread_mutex_lock(&t->mu);
     t->stop = 1;

@@ -26,6 +26,8 @@ unsigned char *sv_write_thread_buffer(sv_write_thread *t);
 // (sv_frames_write_at). Fails, with the thread's error, once a write has failed: later frames are not
 // written.
 int sv_write_thread_submit(sv_write_thread *t, const char *name, int64_t pts, sv_err *e);
+// Waits until every queued frame is written (the thread goes on). Returns -1 with the first write error.
+int sv_write_thread_sync(sv_write_thread *t, sv_err *e);
 // Waits until every queued frame is written, ends the thread and frees t. Returns -1 with the first write
 // error, if any. *written: frames written.
 int sv_write_thread_stop(sv_write_thread *t, int *written, sv_err *e);
