@@ -88,15 +88,20 @@ no_temporaries no_temporaries_left .
 # test model with the reference kernels is slow enough and needs no models/ folder.
 "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" long 40 10 || ko long_setup "downscale failed"
 has_tmp() { ls -A "$1" | grep -q "^\.$2\.tmp-"; }
+# a folder output's temporary is the visible OUT.partial, kept to resume (cli_upscale_resume.sh)
+has_partial() { [ -d "$1/$2.partial" ]; }
 for sig in INT TERM; do
     for out in "sig_$sig.mkv" "sig_$sig"; do
         "$SLIMVSR" upscale -q -m t.pth --reference long "$out" 2>/dev/null &
         pid=$!
-        if wait_for "$pid" has_tmp . "$out"; then
+        seen=has_tmp; case $out in *.mkv) ;; *) seen=has_partial ;; esac
+        if wait_for "$pid" "$seen" . "$out"; then
             kill -"$sig" "$pid"; wait "$pid"; rc=$?
             want=$((128 + $(kill -l "$sig")))
             if [ "$rc" -ne "$want" ]; then ko "sig${sig}_$out" "exit status $rc, want $want"
             elif has_tmp . "$out" || [ -e "$out" ]; then ko "sig${sig}_$out" "left: $(ls -A | grep "$out")"
+            elif [ $seen = has_partial ] && ! has_partial . "$out"; then ko "sig${sig}_$out" "no $out.partial kept"
+            elif [ $seen = has_partial ]; then ok "sig${sig}_keeps_partial_$out"; rm -r "$out.partial"
             else ok "sig${sig}_removes_temporary_$out"; fi
         else
             wait "$pid"; ko "sig${sig}_$out" "the run ended before its temporary was seen"

@@ -75,6 +75,8 @@ static void help(FILE *f) {
             "other options:\n"
             "  -y, --overwrite     replace an existing OUTPUT: a file, or a folder slimvsr wrote (one that\n"
             "                      holds anything slimvsr did not write is never replaced)\n"
+            "  --resume            continue OUTPUT.partial (fail when there is none; the same command\n"
+            "                      without it continues one too, see Resume below)\n"
             "  --reference         run the naive reference kernels (slow; for checking)\n"
             "  -q, --quiet         no progress output\n"
             "\n"
@@ -91,7 +93,15 @@ static void help(FILE *f) {
             "Tiles: the reconstruction's maps at 2x and 4x resolution (about 10 KB per input pixel for the\n"
             "whole frame) are computed for one band of rows at a time when the whole frame does not fit;\n"
             "the output is the same to the bit (with SLIMVSR_WISDOM=off: measured backends may differ\n"
-            "between tile heights in the last bits), smaller tiles only cost some time.\n");
+            "between tile heights in the last bits), smaller tiles only cost some time.\n"
+            "\n"
+            "Resume: a folder OUTPUT is written in the visible folder OUTPUT.partial, which holds the\n"
+            "finished frames, the job's record (.slimvsr-resume) and, after each chunk, the forward\n"
+            "branch's state (.slimvsr-state: num_feat*h*w*4 bytes). Interrupted or killed, the job leaves\n"
+            "it; the same command continues at the first chunk not wholly written, and writes exactly the\n"
+            "frames of an uninterrupted run. Another model, input, --chunk, --lookahead or --reference is\n"
+            "refused, naming the difference (remove OUTPUT.partial to start over). A video output is\n"
+            "written again from the first frame.\n");
 }
 
 // The video options, each taking a value: 1 when opt is one (stored in w), 0 when it is not, -1 (after a
@@ -144,6 +154,8 @@ int cmd_upscale(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "-y") || !strcmp(a, "--overwrite")) {
             o.out.replace = 1;
+        } else if (!strcmp(a, "--resume")) {
+            o.resume = 1;
         } else if (!strcmp(a, "--no-copy-streams")) {
             o.out.drop_streams = 1;
         } else if (!strcmp(a, "--reference")) {
@@ -185,7 +197,11 @@ int cmd_upscale(int argc, char **argv) {
     sv_runner_profile prof;
     o.progress = cli_progress_callback(&prog, j.quiet);
     o.profile = cli_profile_wanted(&prof);
+    int resumed_at = -1;
+    o.resumed_at = &resumed_at;
     int rc = sv_upscale(use, pos[0], pos[1], &o, &e);
+    if (resumed_at >= 0 && !j.quiet)
+        fprintf(stderr, "slimvsr: continued %s.partial at frame %d\n", pos[1], resumed_at);
     if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
     else cli_profile_print(o.profile);
     sv_model_free(&m);

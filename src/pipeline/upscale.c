@@ -27,6 +27,7 @@
 #include "model/profile.h"
 #include "ops/pixels.h"
 #include "pipeline/clip_stream.h"
+#include "pipeline/upscale_resume.h"
 #include "pipeline/write_thread.h"
 
 #define DEFAULT_LOOKAHEAD 10
@@ -265,6 +266,7 @@ typedef struct {
     sv_write_thread *wt;
     const sv_clip_window *win;
     sv_runner *run;
+    sv_upscale_resume *res;
     int w4, h4;
 } sink;
 
@@ -278,16 +280,17 @@ static int emit(void *ud, int index, const float *chw, sv_err *e) {
 
 static int run_chunk(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
     sink *s = ud;
-    return sv_clip_window_run(s->run, w, n_emit, emit, s, e);
+    if (sv_clip_window_run(s->run, w, n_emit, emit, s, e)) return -1;
+    return sv_upscale_resume_chunk(s->res, s->run, s->wt, n_emit, e);
 }
 
 // Streams the clip into the writer; on success the writer is finished (the output published).
 static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, const sv_upscale_opts *o, int count,
-                     sv_err *e) {
+                     sv_upscale_resume *res, sv_err *e) {
     sv_progress_job prog;
-    sv_progress_start(&prog, o->progress, "upscale", count);
+    sv_progress_start(&prog, o->progress, "upscale", count > 0 ? count - res->next : count);
     const int w4 = SV_SCALE * win->w, h4 = SV_SCALE * win->h;
-    sink s = {.win = win, .run = run, .w4 = w4, .h4 = h4};
+    sink s = {.win = win, .run = run, .res = res, .w4 = w4, .h4 = h4};
     if (!(s.wt = sv_write_thread_start(wr, (size_t)w4 * h4 * 3, &prog, e))) {
         sv_frames_writer_abort(wr);
         return -1;
@@ -299,6 +302,7 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
         sv_frames_writer_abort(wr);
         return -1;
     }
+    sv_upscale_resume_end(res);
     if (sv_frames_writer_finish(wr, e)) return -1;
     sv_progress_finish(&prog, written);
     return 0;
@@ -334,7 +338,9 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
 int sv_upscale_dry_run(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o,
                        sv_upscale_plan *plan, sv_err *e) {
     sv_writer_opts out;
-    sv_frame_reader *rd = open_and_plan(m, input, output, o, plan, &out, e);
+    sv_upscale_opts job = *o;  // a partial output's chunk and lookahead
+    if (sv_upscale_resume_defaults(output, &job, e)) return -1;
+    sv_frame_reader *rd = open_and_plan(m, input, output, &job, plan, &out, e);
     if (!rd) return -1;
     int num = 0, den = 0;
     sv_frames_fps_rational(rd, &num, &den);
@@ -343,11 +349,16 @@ int sv_upscale_dry_run(const sv_model *m, const char *input, const char *output,
     return rc;
 }
 
-int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e) {
+int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *opts, sv_err *e) {
     sv_upscale_plan pl;
     sv_writer_opts out;
+    sv_upscale_opts job = *opts;  // a partial output's chunk and lookahead
+    const sv_upscale_opts *o = &job;
+    if (sv_upscale_resume_defaults(output, &job, e)) return -1;
     sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, &out, e);
     if (!rd) return -1;
+    out.partial = 1;
+    sv_upscale_resume res = {0};
     const int w = pl.w, h = pl.h;
     int num = 0, den = 0, rc = -1;
     sv_frames_fps_rational(rd, &num, &den);
@@ -356,12 +367,14 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     // the writer first: it refuses a bad output before the window and the runner take their memory
     sv_frame_writer *wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den, &out, e);
     if (!wr || sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
-        !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e))) {
+        !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e)) ||
+        sv_upscale_resume_begin(&res, wr, m, input, &pl, o, run, &win, e)) {
         sv_frames_writer_abort(wr);
         goto done;
     }
-    rc = stream_to(&win, run, wr, o, pl.count, e);  // finishes or aborts wr
+    rc = stream_to(&win, run, wr, o, pl.count, &res, e);  // finishes or aborts wr
 done:
+    sv_upscale_resume_free(&res);
     if (o->profile && run) sv_runner_profile_add(o->profile, run);
     sv_runner_free(run);
     sv_clip_window_free(&win);

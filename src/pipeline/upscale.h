@@ -33,6 +33,8 @@ typedef struct {
     sv_writer_opts out;     // the encoder, its CRF, preset and pixel format, the container of standard
                             // output, -y (io/frames.h); out.depth is the input's, set by sv_upscale
     sv_runner_profile *profile;  // when not NULL, receives the runner's stage times at the end
+    int resume;             // the output's partial folder must exist (--resume): fail when there is none
+    int *resumed_at;        // when not NULL and a partial folder is continued: the frame the job went on at
 } sv_upscale_opts;
 
 // The runner of a job (upscale, eval): BasicVSR for model m, or the bicubic baseline when m is NULL
@@ -50,7 +52,14 @@ void sv_job_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, 
 void sv_runner_profile_add(sv_runner_profile *sum, const sv_runner *r);
 
 void sv_upscale_opts_default(sv_upscale_opts *o);
-// Returns 0, or -1 with a message naming the file at fault; on failure no output is left behind. The output
+// Resume (pipeline/resume.h): a folder output is written in the visible folder OUTPUT.partial, with the
+// job's record and, after each chunk, a checkpoint of the runner's state; a job killed or interrupted leaves
+// it, and the same job on the same output continues it at the first chunk whose frames were not all
+// written, with exactly the frames an uninterrupted job writes (a job with another model, input, chunk,
+// lookahead or mode is refused, naming the difference; an automatic chunk and lookahead are the record's).
+// Video outputs and standard output are written from the first frame again.
+// Returns 0, or -1 with a message naming the file at fault; on failure no output is left behind (a
+// partial folder this job continued stays). The output
 // is never the input and never a folder holding it (io/paths.h); it is refused before any work, and so is
 // an output the writer would refuse (sv_frames_output_check: the encoder, the container, the options).
 // input "-": standard input (a video stream); output "-": standard output (io/frames.h).

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
+// resume.c: the record and checkpoint of resume.h, written through io/atomic_file.h.
+#include "pipeline/resume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/atomic_file.h"
+
+void sv_resume_record_init(sv_resume_record *r) {
+    r->len = 0;
+    r->text[0] = 0;
+    sv_resume_record_add(r, "slimvsr-resume", "1");
+}
+
+void sv_resume_record_add(sv_resume_record *r, const char *key, const char *value) {
+    const int n = snprintf(r->text + r->len, sizeof r->text - r->len, "%s %s\n", key, value);
+    if (n > 0 && (size_t)n < sizeof r->text - r->len) r->len += (size_t)n;
+}
+
+void sv_resume_record_add_int(sv_resume_record *r, const char *key, long long value) {
+    char v[32];
+    snprintf(v, sizeof v, "%lld", value);
+    sv_resume_record_add(r, key, v);
+}
+
+// The value of key's line (up to its newline, at most n - 1 bytes) into v: 0, or -1 when absent.
+static int value_of(const sv_resume_record *r, const char *key, char *v, size_t n) {
+    const size_t k = strlen(key);
+    for (const char *l = r->text; *l;) {
+        const char *end = strchr(l, '\n');
+        const size_t len = end ? (size_t)(end - l) : strlen(l);
+        if (len > k && !strncmp(l, key, k) && l[k] == ' ') {
+            snprintf(v, n, "%.*s", (int)(len - k - 1), l + k + 1);
+            return 0;
+        }
+        l += len + (end != NULL);
+    }
+    return -1;
+}
+
+int sv_resume_record_int(const sv_resume_record *r, const char *key, int *value) {
+    char v[32], *end;
+    if (value_of(r, key, v, sizeof v)) return -1;
+    const long x = strtol(v, &end, 10);
+    if (end == v || *end) return -1;
+    *value = (int)x;
+    return 0;
+}
+
+static void join(char *p, size_t n, const char *dir, const char *name) { snprintf(p, n, "%s/%s", dir, name); }
+
+int sv_resume_record_read(const char *dir, sv_resume_record *r, sv_err *e) {
+    char p[SV_ATOMIC_PATH + 32];
+    join(p, sizeof p, dir, SV_RESUME_RECORD);
+    FILE *f = fopen(p, "rb");
+    if (!f) return errno == ENOENT ? 0 : sv_errf(e, "%s: cannot read: %s", p, strerror(errno));
+    r->len = fread(r->text, 1, sizeof r->text - 1, f);
+    const int bad = ferror(f) || (!feof(f) && fgetc(f) != EOF);
+    fclose(f);
+    r->text[r->len] = 0;
+    if (bad || strlen(r->text) != r->len) return sv_errf(e, "%s: not a resume record of slimvsr upscale", p);
+    return 1;
+}
+
+// Writes head, then n bytes of data, into dir/name through a temporary (fsynced, renamed).
+static int write_atomic(const char *dir, const char *name, const char *head, const void *data, size_t n, sv_err *e) {
+    char p[SV_ATOMIC_PATH + 32];
+    join(p, sizeof p, dir, name);
+    sv_atomic a;
+    if (sv_atomic_open_file(&a, p, SV_ATOMIC_REPLACE, e)) return -1;
+    if (fputs(head, a.f) == EOF || (n && fwrite(data, 1, n, a.f) != n)) {
+        sv_atomic_abort(&a);
+        return sv_errf(e, "%s: write failed: %s", p, strerror(errno));
+    }
+    return sv_atomic_commit(&a, e);
+}
+
+int sv_resume_record_write(const char *dir, const sv_resume_record *r, sv_err *e) {
+    return write_atomic(dir, SV_RESUME_RECORD, r->text, NULL, 0, e);
+}
+
+int sv_resume_record_check(const char *dir, const sv_resume_record *saved, const sv_resume_record *job, sv_err *e) {
+    char key[64], want[1024], had[1024];
+    for (const char *l = job->text; *l;) {
+        const size_t k = strcspn(l, " \n");
+        snprintf(key, sizeof key, "%.*s", (int)k, l);
+        value_of(job, key, want, sizeof want);
+        if (value_of(saved, key, had, sizeof had)) snprintf(had, sizeof had, "(none)");
+        if (strcmp(want, had))
+            return sv_errf(e, "%s: was started with %s %s, this job has %s %s: run it with the same options to "
+                           "continue, or remove %s to start over", dir, key, had, key, want, dir);
+        l += strcspn(l, "\n");
+        if (*l) l++;
+    }
+    return 0;
+}
+
+int sv_resume_state_save(const char *dir, int next, const float *state, size_t n, sv_err *e) {
+    char head[96];
+    snprintf(head, sizeof head, "slimvsr-state 1 next %d floats %zu\n", next, n);
+    return write_atomic(dir, SV_RESUME_STATE, head, state, n * sizeof *state, e);
+}
+
+int sv_resume_state_load(const char *dir, float *state, size_t n, sv_err *e) {
+    char p[SV_ATOMIC_PATH + 32], head[96];
+    join(p, sizeof p, dir, SV_RESUME_STATE);
+    FILE *f = fopen(p, "rb");
+    if (!f) return errno == ENOENT ? 0 : sv_errf(e, "%s: cannot read: %s", p, strerror(errno));
+    int next = -1, version = 0;
+    size_t floats = 0;
+    const int ok = fgets(head, sizeof head, f) &&
+                   sscanf(head, "slimvsr-state %d next %d floats %zu", &version, &next, &floats) == 3 &&
+                   version == 1 && next >= 0;
+    const int whole = ok && floats == n && fread(state, sizeof *state, n, f) == n && fgetc(f) == EOF;
+    fclose(f);
+    if (!ok) return sv_errf(e, "%s: not a checkpoint of slimvsr upscale", p);
+    if (floats != n) return sv_errf(e, "%s: holds %zu floats of state, this job's model has %zu", p, floats, n);
+    if (!whole) return sv_errf(e, "%s: truncated or too long", p);
+    return next;
+}
+
+void sv_resume_clear(const char *dir) {
+    char p[SV_ATOMIC_PATH + 32];
+    join(p, sizeof p, dir, SV_RESUME_STATE);
+    unlink(p);
+    join(p, sizeof p, dir, SV_RESUME_RECORD);
+    unlink(p);
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
+// upscale_resume.c: see upscale_resume.h.
+//
+// Why a checkpoint and not a recomputation: a chunk's frames depend on the input frames of the chunk and
+// its lookahead, the frame before it, and the forward branch's hidden state, which carries every earlier
+// frame (model/runner.h). Recomputing that state costs the forward branch (SPyNet and a trunk) over every
+// finished frame, about a third of the work already done; the checkpoint costs num_feat x h x w floats
+// written per chunk (64 x 180 x 320: 15 MB) and a wait for the writer at each chunk's end.
+#include "pipeline/upscale_resume.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/atomic_file.h"
+
+// The partial folder of a folder output, into p; 0 when output has none.
+static int partial_path(const char *output, char *p, size_t n) {
+    if (sv_frames_output_kind(output) != SV_OUTPUT_FOLDER) return 0;
+    size_t len = strlen(output);
+    while (len > 1 && output[len - 1] == '/') len--;
+    return snprintf(p, n, "%.*s%s", (int)len, output, SV_ATOMIC_PARTIAL_SUFFIX) < (int)n;
+}
+
+int sv_upscale_resume_defaults(const char *output, sv_upscale_opts *o, sv_err *e) {
+    char dir[SV_ATOMIC_PATH];
+    if (!partial_path(output, dir, sizeof dir)) {
+        if (!o->resume) return 0;
+        return sv_errf(e, "%s: only a folder of PNG frames can be resumed (a video output is written again)",
+                       sv_frames_output_kind(output) == SV_OUTPUT_STREAM ? "standard output" : output);
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) return o->resume ? sv_errf(e, "%s: no partial output to resume", dir) : 0;
+    sv_resume_record saved;
+    const int found = sv_resume_record_read(dir, &saved, e);
+    if (found <= 0) return found;
+    if (o->chunk <= 0) sv_resume_record_int(&saved, "chunk", &o->chunk);
+    if (o->lookahead < 0) sv_resume_record_int(&saved, "lookahead", &o->lookahead);
+    return 0;
+}
+
+// FNV-1a over the model's weights: a record tells models apart without naming their files.
+static uint64_t weights_hash(const sv_model *m) {
+    uint64_t h = 1469598103934665603ull;
+    const unsigned char *b = (const unsigned char *)m->params;
+    for (size_t i = 0; i < m->nparams * sizeof *m->params; i++) h = (h ^ b[i]) * 1099511628211ull;
+    for (size_t i = 0; i < m->nindices; i++) h = (h ^ (uint64_t)(uint32_t)m->indices[i]) * 1099511628211ull;
+    return h;
+}
+
+static void build_record(sv_resume_record *r, const sv_model *m, const char *input, const sv_upscale_plan *pl,
+                         const sv_upscale_opts *o) {
+    char v[PATH_MAX + 64];
+    sv_resume_record_init(r);
+    sv_resume_record_add(r, "input", realpath(input, v) ? v : input);
+    snprintf(v, sizeof v, "%dx%d, %d", pl->w, pl->h, pl->count);
+    sv_resume_record_add(r, "frames", v);
+    if (m) snprintf(v, sizeof v, "weights %016llx, %s, flow %s", (unsigned long long)weights_hash(m),
+                    sv_act_name(m->act_slope), sv_flow_name(m->flow));
+    sv_resume_record_add(r, "model", m ? v : "bicubic");
+    sv_resume_record_add(r, "mode", o->mode == SV_EXEC_FAST ? "fast" : "reference");
+    sv_resume_record_add_int(r, "chunk", pl->chunk);
+    sv_resume_record_add_int(r, "lookahead", pl->lookahead);
+}
+
+// A continued folder: its record must be this job's; its checkpoint (if any) is where the job goes on.
+static int continue_partial(sv_upscale_resume *r, sv_runner *run, sv_clip_window *win, sv_err *e) {
+    sv_resume_record saved;
+    const int found = sv_resume_record_read(r->dir, &saved, e);
+    if (found < 0) return -1;
+    if (!found)
+        return sv_errf(e, "%s: holds no %s, so it is no partial output of slimvsr upscale: remove it or choose "
+                       "another output", r->dir, SV_RESUME_RECORD);
+    if (sv_resume_record_check(r->dir, &saved, &r->rec, e)) return -1;
+    const int next = sv_resume_state_load(r->dir, r->state, r->n, e);
+    if (next < 0) return -1;
+    if (next > 0 && next % win->chunk)
+        return sv_errf(e, "%s/%s: frame %d is not at a chunk border (chunk %d)", r->dir, SV_RESUME_STATE, next,
+                       win->chunk);
+    if (sv_clip_window_skip(win, next, e)) return -1;
+    if (next > 0) sv_runner_state_set(run, r->state);
+    r->next = next;
+    return 0;
+}
+
+// One job at a time in a partial folder: an flock() on the folder, held until sv_upscale_resume_free.
+static int lock_partial(sv_upscale_resume *r, sv_err *e) {
+    r->lock_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->lock_fd < 0) return sv_errf(e, "%s: cannot open: %s", r->dir, strerror(errno));
+    r->locked = 1;
+    if (flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    return sv_errf(e, "%s: in use by another slimvsr upscale (wait for it, or stop it)", r->dir);
+}
+
+int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const sv_model *m, const char *input,
+                            const sv_upscale_plan *pl, const sv_upscale_opts *o, sv_runner *run,
+                            sv_clip_window *win, sv_err *e) {
+    memset(r, 0, sizeof *r);
+    int resumed = 0;
+    if (!(r->dir = sv_frames_writer_partial(wr, &resumed))) return 0;
+    if (lock_partial(r, e)) return -1;
+    build_record(&r->rec, m, input, pl, o);
+    r->n = sv_runner_state_floats(run);
+    if (r->n && !(r->state = sv_malloc(r->n * sizeof *r->state, e))) return -1;
+    const int rc = resumed ? continue_partial(r, run, win, e) : sv_resume_record_write(r->dir, &r->rec, e);
+    if (rc == 0 && resumed && o->resumed_at) *o->resumed_at = r->next;
+    return rc;
+}
+
+int sv_upscale_resume_chunk(sv_upscale_resume *r, sv_runner *run, sv_write_thread *wt, int n_emit, sv_err *e) {
+    if (!r->dir) return 0;
+    r->next += n_emit;
+    sv_runner_state_get(run, r->state);
+    if (sv_write_thread_sync(wt, e)) return -1;
+    return sv_resume_state_save(r->dir, r->next, r->state, r->n, e);
+}
+
+void sv_upscale_resume_end(sv_upscale_resume *r) {
+    if (r->dir) sv_resume_clear(r->dir);
+}
+
+void sv_upscale_resume_free(sv_upscale_resume *r) {
+    free(r->state);
+    r->state = NULL;
+    if (r->locked) close(r->lock_fd);
+    r->locked = 0;
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0 (LICENSE)
+// upscale_resume.h: upscale.c's side of a resumable job (resume.h's files in a folder output's partial
+// folder). Private to pipeline/.
+#pragma once
+#include "io/frames.h"
+#include "model/runner.h"
+#include "pipeline/clip_stream.h"
+#include "pipeline/resume.h"
+#include "pipeline/upscale.h"
+#include "pipeline/write_thread.h"
+
+typedef struct {
+    const char *dir;       // the partial folder; NULL: the output keeps no partial (a video, standard output)
+    sv_resume_record rec;  // this job's record
+    float *state;          // the runner's state, n floats
+    size_t n;
+    int next;              // the frame the next chunk starts at
+    int locked, lock_fd;   // the partial folder, open and flock()ed while the job runs
+} sv_upscale_resume;
+
+// Before planning: when output's partial folder holds a record, its chunk and lookahead become o's where o
+// leaves them automatic (explicit ones stay, and are compared later). Fails for o->resume without a
+// partial output to continue.
+int sv_upscale_resume_defaults(const char *output, sv_upscale_opts *o, sv_err *e);
+// After the writer, window and runner exist: a new partial folder gets the job's record; a continued one
+// is checked against it (and refused while another job holds it), and its checkpoint restores the runner's state and moves the window past the
+// frames already written. *o->resumed_at is set to that frame (when o->resumed_at is not NULL).
+int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const sv_model *m, const char *input,
+                            const sv_upscale_plan *pl, const sv_upscale_opts *o, sv_runner *run,
+                            sv_clip_window *win, sv_err *e);
+// After a chunk of n_emit frames: once the writer has written them, saves the runner's state.
+int sv_upscale_resume_chunk(sv_upscale_resume *r, sv_runner *run, sv_write_thread *wt, int n_emit, sv_err *e);
+// Before the writer publishes the folder: removes the record and checkpoint.
+void sv_upscale_resume_end(sv_upscale_resume *r);
+void sv_upscale_resume_free(sv_upscale_resume *r);
