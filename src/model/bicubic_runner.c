@@ -26,13 +26,18 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     return 0;
 }
 
+static int warm_up(sv_runner *base, const float *const *frames, int n, const float *prev, sv_err *e) {
+    (void)base, (void)frames, (void)n, (void)prev, (void)e;
+    return 0;  // each output frame is its input frame's alone: nothing to carry
+}
+
 static void free_runner(sv_runner *base) {
     bicubic_runner *r = (bicubic_runner *)base;
     free(r->out);
     free(r);
 }
 
-static const sv_runner_impl bicubic_impl = {run_chunk, free_runner, NULL, NULL, NULL};
+static const sv_runner_impl bicubic_impl = {run_chunk, warm_up, free_runner, NULL, NULL, NULL};
 
 // One output frame, plus imresize's intermediate and its tap tables (as much again).
 void sv_bicubic_runner_estimate(int h, int w, size_t *fixed, size_t *per_frame) {

@@ -341,6 +341,31 @@ static const float *align_flow(sv_vsr_runner *r, const float *ref, const float *
     return r->flow;
 }
 
+// The forward branch's step at frame i of a chunk: r->hid from the previous frame's (frames[i - 1], or
+// prev_frame from the previous chunk; none at the clip's first frame) to frame i's, timed as the profile's
+// SPyNet and trunk shares.
+static void forward_step(sv_vsr_runner *r, const float *const *frames, int i, const float *prev_frame) {
+    const float *prev = NULL, *flow = NULL, *prev_x = i > 0 ? frames[i - 1] : prev_frame;
+    if (prev_x) {
+        flow = align_flow(r, frames[i], prev_x, NULL);
+        if (flow && i > 0) sv_tap_emit(r, "flow_forward", i - 1, flow, 2, r->h, r->w, 1);
+        prev = r->hid;
+    }
+    const double t0 = sv_now();
+    sv_trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, flow, r->hid);
+    r->base.prof.trunk += sv_now() - t0;
+    sv_tap_emit(r, "forward_trunk_out", i, r->hid, r->C, r->h, r->w, r->blk);
+}
+
+static int warm_up(sv_runner *base, const float *const *frames, int n, const float *prev_frame, sv_err *e) {
+    sv_vsr_runner *r = (sv_vsr_runner *)base;
+    for (int i = 0; i < n; i++) {
+        forward_step(r, frames, i, prev_frame);
+        if (r->conv_failed) return conv_error(r, e);
+    }
+    return 0;
+}
+
 static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_emit, const float *prev_frame,
                      sv_output_fn out, void *ud, sv_err *e) {
     sv_vsr_runner *r = (sv_vsr_runner *)base;
@@ -368,21 +393,12 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     }
     // forward branch and reconstruction; r->hid carries the forward state from one chunk to the next
     for (int i = 0; i < n_emit; i++) {
-        const float *prev = NULL, *flow = NULL, *prev_x = i > 0 ? frames[i - 1] : prev_frame;
-        if (prev_x) {
-            flow = align_flow(r, frames[i], prev_x, NULL);
-            if (flow && i > 0) sv_tap_emit(r, "flow_forward", i - 1, flow, 2, h, w, 1);
-            prev = r->hid;
-        }
-        double t1 = sv_now();
-        sv_trunk_step(r, SV_BRANCH_FORWARD, frames[i], prev, flow, r->hid);
-        sv_tap_emit(r, "forward_trunk_out", i, r->hid, C, h, w, blk);
+        forward_step(r, frames, i, prev_frame);
         double t2 = sv_now();
         sv_reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);  // recon.c
         if (r->conv_failed) return conv_error(r, e);
         double t3 = sv_now();
         if (out && out(ud, i, r->out_chw, e)) return -1;
-        prof->trunk += t2 - t1;
         prof->recon += t3 - t2;
         prof->emit += sv_now() - t3;
         prof->frames++;
@@ -430,4 +446,4 @@ static void state_set(sv_runner *base, const float *chw) {
     layout_convert(sv_fmap_one(r->hid, r->C, r->h, r->w, r->blk), sv_fmap_in(chw, r->C, r->h, r->w, 1));
 }
 
-static const sv_runner_impl vsr_impl = {run_chunk, free_runner, state_floats, state_get, state_set};
+static const sv_runner_impl vsr_impl = {run_chunk, warm_up, free_runner, state_floats, state_get, state_set};

@@ -52,6 +52,11 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
 size_t sv_runner_state_floats(const sv_runner *r);
 void sv_runner_state_get(const sv_runner *r, float *chw);
 void sv_runner_state_set(sv_runner *r, const float *chw);
+// What sv_runner_run_chunk(r, frames, n, n, prev, ...) leaves in the forward hidden state, computed alone:
+// the forward branch over frames 0..n-1 (1 <= n <= max_emit), no backward branch, no reconstruction, no
+// output. For a segment of a clip (upscale --frames): the chunks before it only carry the forward state
+// into it, bit for bit as a whole run does. The bicubic runner has no state: it does nothing.
+int sv_runner_warm_up(sv_runner *r, const float *const *frames, int n, const float *prev, sv_err *e);
 // Bytes held by the runner's buffers (the planned peak for max_frames frames).
 size_t sv_runner_bytes(const sv_runner *r);
 void sv_runner_free(sv_runner *r);

@@ -10,6 +10,12 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
     return r->impl->run_chunk(r, frames, n, n_emit, prev, out, ud, e);
 }
 
+int sv_runner_warm_up(sv_runner *r, const float *const *frames, int n, const float *prev, sv_err *e) {
+    if (n < 1 || n > r->max_emit)
+        return sv_errf(e, "runner: a warm-up over %d frames, planned for 1..%d", n, r->max_emit);
+    return r->impl->warm_up(r, frames, n, prev, e);
+}
+
 int sv_runner_run(sv_runner *r, const float *const *frames, int n, sv_output_fn out, void *ud, sv_err *e) {
     return sv_runner_run_chunk(r, frames, n, n, NULL, out, ud, e);
 }

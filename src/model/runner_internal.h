@@ -12,6 +12,8 @@ typedef struct {
     // emits frames 0..n_emit-1 (see sv_runner_run_chunk); n and n_emit are already checked
     int (*run_chunk)(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
                      sv_output_fn out, void *ud, sv_err *e);
+    // the forward branch alone over frames 0..n-1 (see sv_runner_warm_up); n is already checked
+    int (*warm_up)(sv_runner *r, const float *const *frames, int n, const float *prev, sv_err *e);
     void (*free)(sv_runner *r);
     // the state carried from one chunk to the next (runner.h: sv_runner_state_*): its floats, and a copy of
     // it out of or into plain CHW; NULL for a runner that carries none
