@@ -46,6 +46,11 @@ static void help(FILE *f) {
             "  --lookahead N       frames past each chunk that feed the backward branch (default 10)\n"
             "  --max-memory SIZE   memory the whole job may take, e.g. 3G or 800M (default: half of the\n"
             "                      memory available); chooses the chunk and the reconstruction's tiles\n"
+            "  --frames FIRST:END  a segment: frames FIRST..END-1 only (numbered from 0; FIRST: to the\n"
+            "                      clip's end), bit-identical to the same frames of a whole run with the\n"
+            "                      same --chunk and --lookahead (required: --chunk); earlier frames are read\n"
+            "                      to carry the forward state. A folder OUTPUT names frames as a whole run\n"
+            "                      does, so segments' folders merge (README: Long videos across machines)\n"
             "  --dry-run           print the plan (frame size, chunk, lookahead, tile rows, peak memory)\n"
             "                      and stop: nothing is run or written\n"
             "  --threads N         worker threads (default: all cores)\n"
@@ -121,6 +126,23 @@ static int video_option(sv_writer_opts *w, const char *opt, const char *val) {
     return 1;
 }
 
+// --frames FIRST:END or FIRST: (end 0: the clip's end), frame numbers in decimal digits, END past FIRST.
+static int parse_frames(const char *v, long long *first, long long *end) {
+    const char *colon = v ? strchr(v, ':') : NULL;
+    const size_t nf = colon ? (size_t)(colon - v) : 0, ne = colon ? strlen(colon + 1) : 0;
+    int ok = colon && nf > 0 && nf < 16 && ne < 16 && strspn(v, "0123456789") == nf &&
+             strspn(colon + 1, "0123456789") == ne;
+    if (ok) {
+        *first = strtoll(v, NULL, 10);
+        *end = ne ? strtoll(colon + 1, NULL, 10) : 0;
+        ok = !ne || *end > *first;
+    }
+    if (ok) return 0;
+    fprintf(stderr, "slimvsr upscale: --frames expects FIRST:END, frame numbers from 0 with END past FIRST (END "
+            "excluded), or FIRST: for the rest of the clip; got '%s'\n", v ? v : "nothing");
+    return -1;
+}
+
 static void print_plan(const char *input, const sv_upscale_plan *p) {
     char peak[32], budget[32];
     printf("input       %s\n", input);
@@ -160,6 +182,9 @@ int cmd_upscale(int argc, char **argv) {
             o.out.drop_streams = 1;
         } else if (!strcmp(a, "--reference")) {
             o.mode = SV_EXEC_REFERENCE;
+        } else if (!strcmp(a, "--frames")) {
+            if (parse_frames(v, &o.first, &o.end)) return 2;
+            i++;
         } else if (!strcmp(a, "--dry-run")) {
             dry = 1;
         } else if (a[0] == '-' && a[1]) {

@@ -83,6 +83,14 @@ void sv_clip_window_advance(sv_clip_window *w, int n_emit) {
         }
     }
     w->have -= n_emit;
+    w->pos += n_emit;
+}
+
+// The clip has ended after w->pos frames: fine, unless frames up to w->end were asked for.
+static int short_clip(const sv_clip_window *w, sv_err *e) {
+    if (!w->end || w->pos >= w->end) return 0;
+    return sv_errf(e, "%s: the clip has %lld frames, so a range of frames (upscale --frames) must end at %lld or "
+                   "before (it ends at %lld)", w->path, w->pos, w->pos, w->end);
 }
 
 int sv_clip_window_skip(sv_clip_window *w, int k, sv_err *e) {
@@ -102,14 +110,17 @@ int sv_clip_window_skip(sv_clip_window *w, int k, sv_err *e) {
 int sv_clip_stream(sv_clip_window *w, sv_chunk_fn run, void *ud, sv_err *e) {
     for (;;) {
         if (fill(w, e)) return -1;
-        if (w->have == 0) return w->prev ? 0 : sv_errf(e, "%s: no frames to read", w->path);
+        if (w->have == 0 && !w->prev) return sv_errf(e, "%s: no frames to read", w->path);
+        if (w->have == 0) return short_clip(w, e);
         // at most a chunk, also at the end of the clip: the frames past it are emitted by the next runs,
         // whose backward branch starts from the same last frame (the same features, bit for bit), so a
         // runner keeps the features of a chunk only (sv_runner_create_window)
-        const int n_emit = w->have < w->chunk ? w->have : w->chunk;
+        int n_emit = w->have < w->chunk ? w->have : w->chunk;
+        if (w->end && w->pos + n_emit > w->end) n_emit = (int)(w->end - w->pos);  // B of frames past end: unused
         if (run(ud, w, n_emit, e)) return -1;
         sv_clip_window_advance(w, n_emit);
-        if (w->eof && w->have == 0) return 0;
+        if (w->end && w->pos == w->end) return 0;
+        if (w->eof && w->have == 0) return short_clip(w, e);
     }
 }
 

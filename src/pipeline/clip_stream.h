@@ -26,6 +26,8 @@ typedef struct {
     int eof;              // the reader (or max_frames) is exhausted
     int limited;          // eof came from max_frames, not from the end of the clip
     int max_frames, read; // read at most max_frames frames (0: all); frames read so far
+    long long pos;        // the clip's index of frames[0]: frames emitted (or warmed up) so far
+    long long end;        // sv_clip_stream stops once frame end - 1 is emitted (0: at the clip's end)
     float *slots, *prev_buf;
     unsigned char *rgb;   // one decoded frame
 } sv_clip_window;
@@ -51,8 +53,10 @@ int sv_clip_window_skip(sv_clip_window *w, int k, sv_err *e);
 // outputs. The window's frames may be changed in place (eval's flips) if they are put back.
 typedef int (*sv_chunk_fn)(void *ud, sv_clip_window *w, int n_emit, sv_err *e);
 
-// Streams the whole clip through run, chunk by chunk. Fails when the clip has no frame ("PATH: no frames
-// to read"), or with run's or the reader's error.
+// Streams the whole clip through run, chunk by chunk, or its frames up to w->end - 1: the chunks are those
+// of the whole clip (frames[0] at multiples of chunk), and the chunk that holds frame end - 1 emits up to it
+// only, with its lookahead frames as in a whole run. Fails when the clip has no frame ("PATH: no frames to
+// read"), when it ends before w->end, or with run's or the reader's error.
 int sv_clip_stream(sv_clip_window *w, sv_chunk_fn run, void *ud, sv_err *e);
 
 // The usual chunk: one runner over the window, out called for each of the n_emit outputs.

@@ -268,18 +268,28 @@ typedef struct {
     sv_runner *run;
     sv_upscale_resume *res;
     int w4, h4;
+    long long first;  // frames before it are not written (a segment's)
 } sink;
 
 // Each output frame: quantised to 8 bits into the writer thread's free buffer, then queued under its
-// input frame's name (folder input).
+// input frame's name (folder input), or the folder writer's name for the clip's frame (video input), which
+// a segment must give itself: its writer counts from its own first frame.
 static int emit(void *ud, int index, const float *chw, sv_err *e) {
     sink *s = ud;
+    const long long at = s->win->pos + index;
+    if (at < s->first) return 0;
+    char number[32];
+    const char *name = s->win->names[index];
+    if (!name) snprintf(number, sizeof number, "%08lld.png", at), name = number;
     sv_chw_to_rgb(sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
-    return sv_write_thread_submit(s->wt, s->win->names[index], s->win->pts[index], e);
+    return sv_write_thread_submit(s->wt, name, s->win->pts[index], e);
 }
 
+// A chunk wholly before a segment's first frame only carries the forward state on.
 static int run_chunk(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
     sink *s = ud;
+    if (w->pos + n_emit <= s->first)
+        return sv_runner_warm_up(s->run, (const float *const *)w->frames, n_emit, w->prev, e);
     if (sv_clip_window_run(s->run, w, n_emit, emit, s, e)) return -1;
     return sv_upscale_resume_chunk(s->res, s->run, s->wt, n_emit, e);
 }
@@ -290,12 +300,15 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
     sv_progress_job prog;
     sv_progress_start(&prog, o->progress, "upscale", count > 0 ? count - res->next : count);
     const int w4 = SV_SCALE * win->w, h4 = SV_SCALE * win->h;
-    sink s = {.win = win, .run = run, .res = res, .w4 = w4, .h4 = h4};
+    sink s = {.win = win, .run = run, .res = res, .w4 = w4, .h4 = h4, .first = o->first};
     if (!(s.wt = sv_write_thread_start(wr, (size_t)w4 * h4 * 3, &prog, e))) {
         sv_frames_writer_abort(wr);
         return -1;
     }
     int rc = sv_clip_stream(win, run_chunk, &s, e), written = 0;
+    if (!rc && win->pos <= o->first)
+        rc = sv_errf(e, "%s: the clip has %lld frames, so --frames must start before frame %lld (it starts "
+                     "at %lld)", win->path, win->pos, win->pos, o->first);
     if (rc) sv_write_thread_stop(s.wt, NULL, NULL);  // drain, keep the first error
     else rc = sv_write_thread_stop(s.wt, &written, e);
     if (rc) {
@@ -306,6 +319,25 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
     if (sv_frames_writer_finish(wr, e)) return -1;
     sv_progress_finish(&prog, written);
     return 0;
+}
+
+static int is_segment(const sv_upscale_opts *o) { return o->first > 0 || o->end > 0; }
+
+// A segment's range against its options and, when the count is exact (is_video 0), the clip's frames.
+static int check_segment(const char *input, const sv_upscale_opts *o, int count, int is_video, sv_err *e) {
+    if (!is_segment(o)) return 0;
+    char range[48];
+    if (o->end) snprintf(range, sizeof range, "%lld:%lld", o->first, o->end);
+    else snprintf(range, sizeof range, "%lld:", o->first);
+    if (o->first < 0 || (o->end && o->end <= o->first))
+        return sv_errf(e, "%s: --frames %s is not a range (FIRST:END, END past FIRST)", input, range);
+    if (o->chunk <= 0)
+        return sv_errf(e, "%s: --frames needs an explicit chunk (--chunk N): the automatic one depends "
+                       "on this machine's memory, and segments join exactly only with the same chunk and "
+                       "lookahead", input);
+    if (is_video || count <= 0 || (o->first < count && o->end <= count)) return 0;
+    return sv_errf(e, "%s: the clip has %d frames (0..%d), so --frames %s reaches past its end", input, count,
+                   count - 1, range);
 }
 
 // Opens the input and plans the job (plan_job) after the checks that need no frame; *out: the writer's
@@ -324,10 +356,15 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
     out->keep_from = sv_frames_is_video(rd) && !sv_path_is_stream(input) ? input : NULL;
     // standard input is read once, for the pictures: its other streams cannot be copied as a file's are
     const int others = sv_frames_other_streams(rd);
-    if (!out->keep_from && others && !out->drop_streams && sv_frames_output_kind(output) != SV_OUTPUT_FOLDER)
+    const int folder = sv_frames_output_kind(output) == SV_OUTPUT_FOLDER;
+    if (!out->keep_from && others && !out->drop_streams && !folder)
         sv_warnf("standard input: %d audio, subtitle or data stream%s not kept: a pipe is read only once (name "
                  "the input file to keep %s)", others, others > 1 ? "s are" : " is", others > 1 ? "them" : "it");
-    if (sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
+    else if (is_segment(o) && others && !out->drop_streams && !folder)
+        sv_warnf("%s: %d audio, subtitle or data stream%s not kept in a segment: add %s when the segments are "
+                 "joined", input, others, others > 1 ? "s are" : " is", others > 1 ? "them" : "it");
+    if (is_segment(o)) out->drop_streams = 1;  // a segment's copy would hold the streams from the clip's start
+    if (check_segment(input, o, pl->count, sv_frames_is_video(rd), e) || sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
         plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
         sv_frames_close(rd);
         return NULL;
@@ -354,10 +391,13 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     sv_writer_opts out;
     sv_upscale_opts job = *opts;  // a partial output's chunk and lookahead
     const sv_upscale_opts *o = &job;
+    const int segment = o->first > 0 || o->end > 0;
+    if (segment && o->resume)
+        return sv_errf(e, "--resume: a segment (--frames) keeps no partial output; run it again");
     if (sv_upscale_resume_defaults(output, &job, e)) return -1;
     sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, &out, e);
     if (!rd) return -1;
-    out.partial = 1;
+    out.partial = !segment;  // a segment is one part of a clip: rerun, not resumed (README)
     sv_upscale_resume res = {0};
     const int w = pl.w, h = pl.h;
     int num = 0, den = 0, rc = -1;
@@ -372,7 +412,9 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
         sv_frames_writer_abort(wr);
         goto done;
     }
-    rc = stream_to(&win, run, wr, o, pl.count, &res, e);  // finishes or aborts wr
+    win.end = o->end;
+    const long long todo = o->end ? o->end - o->first : pl.count > o->first ? pl.count - o->first : -1;
+    rc = stream_to(&win, run, wr, o, todo > INT_MAX ? -1 : (int)todo, &res, e);  // finishes or aborts wr
 done:
     sv_upscale_resume_free(&res);
     if (o->profile && run) sv_runner_profile_add(o->profile, run);

@@ -33,8 +33,12 @@ typedef struct {
     sv_writer_opts out;     // the encoder, its CRF, preset and pixel format, the container of standard
                             // output, -y (io/frames.h); out.depth is the input's, set by sv_upscale
     sv_runner_profile *profile;  // when not NULL, receives the runner's stage times at the end
-    int resume;             // the output's partial folder must exist (--resume): fail when there is none
+    int resume;             // the output's partial folder must exist (--resume): fail when there is none;
+                            // a segment (first, end) keeps no partial folder and refuses it
     int *resumed_at;        // when not NULL and a partial folder is continued: the frame the job went on at
+    long long first, end;   // a segment: only frames first..end-1 of the clip (end 0: to its end), each
+                            // bit-identical to the same frame of a whole run with the same chunk and
+                            // lookahead; needs an explicit chunk (see sv_upscale)
 } sv_upscale_opts;
 
 // The runner of a job (upscale, eval): BasicVSR for model m, or the bicubic baseline when m is NULL
@@ -63,6 +67,14 @@ void sv_upscale_opts_default(sv_upscale_opts *o);
 // is never the input and never a folder holding it (io/paths.h); it is refused before any work, and so is
 // an output the writer would refuse (sv_frames_output_check: the encoder, the container, the options).
 // input "-": standard input (a video stream); output "-": standard output (io/frames.h).
+// A segment (o->first, o->end) reads the clip from its first frame: the chunks before the one that holds
+// frame first only carry the forward branch's state (sv_runner_warm_up), the chunks from there on run as in
+// a whole run and emit the frames of the segment alone, and reading stops after the lookahead of the chunk
+// that holds frame end - 1. A folder output names each frame as a whole run does (a video input's frame i:
+// %08d.png of i), so segments' folders merge; a video output holds the segment's frames at their
+// timestamps, without the input's other streams. Refused: no chunk (the automatic one depends on the
+// machine's memory), end <= first, or a range past the clip's end (before any work when the count is
+// exact, a folder's; else when the clip ends, leaving no output).
 int sv_upscale(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o, sv_err *e);
 // A folder's frame count is exact; a video's is the container's estimate, so the window is planned for
 // some more (10% + 2, at most INT_MAX). count <= 0 (unknown) is returned as it is.
