@@ -60,8 +60,35 @@ if command -v ffmpeg >/dev/null; then
     read -r n _ _ fps < <("$FRAMETOOL" probe "$T/joined.mkv")
     read -r _ _ _ fps_in < <("$FRAMETOOL" probe "$T/lr.mkv")
     [ "$n $fps" = "13 $fps_in" ] && ok video_segments_concat_rate || ko video_segments_concat_rate "got $n frames at $fps, want 13 at $fps_in"
+    # the input's audio is not kept in a segment (it would start at the clip's start): one warning
+    ffmpeg -v error -i "$T/lr.mkv" -f lavfi -i anullsrc=r=48000:cl=mono -map 0:v -map 1:a -c:v copy -c:a flac \
+        -shortest "$T/lr_audio.mkv"
+    up --chunk 4 --frames 3:6 "$T/lr_audio.mkv" "$T/va.mkv" 2>"$T/warn.txt"
+    streams=$(ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$T/va.mkv" | tr '\n' ' ')
+    [ "$streams" = "video " ] && [ "$(grep -c 'not kept in a segment' "$T/warn.txt")" = 1 ] \
+        && ok segment_drops_audio_with_warning || ko segment_drops_audio_with_warning "streams '$streams': $(cat "$T/warn.txt")"
 else
     ko video_segments_concat "ffmpeg is not installed"
+fi
+
+# The README's Slurm array, its three tasks run one after the other, then its join: ffprobe's frame count,
+# the A:B of each task, the merged folder encoded by ffmpeg (FFV1 here instead of H.264, to compare exactly)
+if command -v ffprobe >/dev/null && command -v ffmpeg >/dev/null; then
+    TASKS=3
+    FRAMES=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$T/lr.mkv")
+    [ "$FRAMES" = 13 ] && ok readme_frame_count || ko readme_frame_count "ffprobe says '$FRAMES'"
+    PER=$(( (FRAMES + TASKS - 1) / TASKS ))
+    for SLURM_ARRAY_TASK_ID in 0 1 2; do
+        A=$(( SLURM_ARRAY_TASK_ID * PER ))
+        B=$(( A + PER < FRAMES ? A + PER : FRAMES ))
+        mkdir -p "$T/seg"
+        up --chunk 4 --lookahead 2 --frames "$A:$B" "$T/lr.mkv" "$T/seg/$SLURM_ARRAY_TASK_ID"
+    done
+    same_frames readme_slurm_array_equals_one_run "$T/whole" "$T/seg/0" "$T/seg/1" "$T/seg/2"
+    ffmpeg -v error -framerate 20 -i "$T/merged_readme_slurm_array_equals_one_run/%08d.png" -i "$T/lr.mkv" -map 0:v \
+        -map '1:a?' -c:v ffv1 -pix_fmt bgr0 "$T/encoded.mkv"
+    read -r p n < <("$FRAMETOOL" psnr "$T/encoded.mkv" "$T/whole")
+    [ "$p" = "99.00" ] && [ "$n" = 13 ] && ok readme_join_encodes_all_frames || ko readme_join_encodes_all_frames "PSNR $p over $n frames"
 fi
 
 # Bad ranges: refused in one line naming --frames (or --chunk), before any output exists
