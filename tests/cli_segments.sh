@@ -67,6 +67,8 @@ if command -v ffmpeg >/dev/null; then
     streams=$(ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$T/va.mkv" | tr '\n' ' ')
     [ "$streams" = "video " ] && [ "$(grep -c 'not kept in a segment' "$T/warn.txt")" = 1 ] \
         && ok segment_drops_audio_with_warning || ko segment_drops_audio_with_warning "streams '$streams': $(cat "$T/warn.txt")"
+    # a refused segment says only why (no warning about the audio before it)
+    expect_error frames_refused_without_warning --chunk up --frames 3:6 "$T/lr_audio.mkv" "$T/bad.mkv"
 else
     ko video_segments_concat "ffmpeg is not installed"
 fi

@@ -321,7 +321,7 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
     return 0;
 }
 
-static int is_segment(const sv_upscale_opts *o) { return o->first > 0 || o->end > 0; }
+static int is_segment(const sv_upscale_opts *o) { return o->first != 0 || o->end != 0; }
 
 // A segment's range against its options and, when the count is exact (is_video 0), the clip's frames.
 static int check_segment(const char *input, const sv_upscale_opts *o, int count, int is_video, sv_err *e) {
@@ -340,6 +340,20 @@ static int check_segment(const char *input, const sv_upscale_opts *o, int count,
                    count - 1, range);
 }
 
+// The input's other streams (others) that a video output cannot keep: standard input is read once, for the
+// pictures, so they cannot be copied as a file's are; a segment's copy would start at the clip's start.
+static void warn_streams_left(const char *input, const char *output, int others, const sv_writer_opts *out,
+                              const sv_upscale_opts *o) {
+    if (!others || out->drop_streams || sv_frames_output_kind(output) == SV_OUTPUT_FOLDER) return;
+    const char *verb = others > 1 ? "s are" : " is", *them = others > 1 ? "them" : "it";
+    if (!out->keep_from)
+        sv_warnf("standard input: %d audio, subtitle or data stream%s not kept: a pipe is read only once (name "
+                 "the input file to keep %s)", others, verb, them);
+    else if (is_segment(o))
+        sv_warnf("%s: %d audio, subtitle or data stream%s not kept in a segment: add %s when the segments are "
+                 "joined", input, others, verb, them);
+}
+
 // Opens the input and plans the job (plan_job) after the checks that need no frame; *out: the writer's
 // options with the input's depth.
 static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, const char *output,
@@ -354,21 +368,14 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
     out->depth = sv_frames_depth(rd);
     // a video file's timing, rotation, colour and other streams go into a video output (io/frames.h)
     out->keep_from = sv_frames_is_video(rd) && !sv_path_is_stream(input) ? input : NULL;
-    // standard input is read once, for the pictures: its other streams cannot be copied as a file's are
-    const int others = sv_frames_other_streams(rd);
-    const int folder = sv_frames_output_kind(output) == SV_OUTPUT_FOLDER;
-    if (!out->keep_from && others && !out->drop_streams && !folder)
-        sv_warnf("standard input: %d audio, subtitle or data stream%s not kept: a pipe is read only once (name "
-                 "the input file to keep %s)", others, others > 1 ? "s are" : " is", others > 1 ? "them" : "it");
-    else if (is_segment(o) && others && !out->drop_streams && !folder)
-        sv_warnf("%s: %d audio, subtitle or data stream%s not kept in a segment: add %s when the segments are "
-                 "joined", input, others, others > 1 ? "s are" : " is", others > 1 ? "them" : "it");
-    if (is_segment(o)) out->drop_streams = 1;  // a segment's copy would hold the streams from the clip's start
-    if (check_segment(input, o, pl->count, sv_frames_is_video(rd), e) || sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
+    if (check_segment(input, o, pl->count, sv_frames_is_video(rd), e) ||
+        sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
         plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
         sv_frames_close(rd);
         return NULL;
     }
+    warn_streams_left(input, output, sv_frames_other_streams(rd), out, o);
+    if (is_segment(o)) out->drop_streams = 1;  // a segment's copy would hold the streams from the clip's start
     return rd;
 }
 
