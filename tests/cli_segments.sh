@@ -41,6 +41,13 @@ up --chunk 4 --lookahead 2 --frames 11: "$T/lr.mkv" "$T/s2"
 [ "$(ls "$T/s1" | tr '\n' ' ')" = "00000005.png 00000006.png 00000007.png 00000008.png 00000009.png 00000010.png " ] \
     && ok segment_names_are_frame_numbers || ko segment_names_are_frame_numbers "$(ls "$T/s1" | tr '\n' ' ')"
 same_frames three_segments_equal_one_run "$T/whole" "$T/s0" "$T/s1" "$T/s2"
+# a segment on chunk borders (4:8: one chunk warmed up, one run) and one frame alone
+up --chunk 4 --lookahead 2 --frames 4:8 "$T/lr.mkv" "$T/s48"
+up --chunk 4 --lookahead 2 --frames 9:10 "$T/lr.mkv" "$T/s9"
+bad=""
+for f in "$T"/s48/*.png "$T"/s9/*.png; do cmp -s "$f" "$T/whole/$(basename "$f")" || bad="$bad $f"; done
+[ "$(ls "$T/s48" "$T/s9" | grep -c png)" = 5 ] && [ -z "$bad" ] && ok aligned_and_one_frame_segments \
+    || ko aligned_and_one_frame_segments "differs:$bad; $(ls "$T/s48" "$T/s9" | tr '\n' ' ')"
 
 # Folder input (its names kept), chunks of 3 and the default lookahead; two segments, the second ending
 # at the clip's last frame
