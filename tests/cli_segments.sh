@@ -100,6 +100,10 @@ if command -v ffprobe >/dev/null && command -v ffmpeg >/dev/null; then
     [ "$p" = "99.00" ] && [ "$n" = 13 ] && ok readme_join_encodes_all_frames || ko readme_join_encodes_all_frames "PSNR $p over $n frames"
 fi
 
+# --dry-run shows the segment and writes nothing
+up --dry-run --chunk 4 --frames 3:9 "$T/lr.mkv" "$T/dry" >"$T/dry.txt" && grep -q "^segment  *frames 3 to 8 (--frames 3:9)" "$T/dry.txt" \
+    && [ ! -e "$T/dry" ] && ok dry_run_shows_segment || ko dry_run_shows_segment "$(cat "$T/dry.txt")"
+
 # Bad ranges: refused in one line naming --frames (or --chunk), before any output exists
 expect_error frames_end_before_first --frames up --chunk 4 --frames 8:3 "$T/lr" "$T/bad"
 expect_error frames_empty --frames up --chunk 4 --frames 5:5 "$T/lr" "$T/bad"

@@ -143,10 +143,13 @@ static int parse_frames(const char *v, long long *first, long long *end) {
     return -1;
 }
 
-static void print_plan(const char *input, const sv_upscale_plan *p) {
+static void print_plan(const char *input, const sv_upscale_plan *p, const sv_upscale_opts *o) {
     char peak[32], budget[32];
     printf("input       %s\n", input);
     printf("frames      %dx%d, %d%s\n", p->w, p->h, p->count, p->count < 0 ? " (unknown)" : "");
+    if (o->end)
+        printf("segment     frames %lld to %lld (--frames %lld:%lld)\n", o->first, o->end - 1, o->first, o->end);
+    else if (o->first) printf("segment     frames %lld to the end (--frames %lld:)\n", o->first, o->first);
     printf("output      %dx%d\n", SV_SCALE * p->w, SV_SCALE * p->h);
     printf("chunk       %d\nlookahead   %d\n", p->chunk, p->lookahead);
     if (p->tile_rows >= p->h) printf("tile rows   %d (the whole frame)\n", p->h);
@@ -214,7 +217,7 @@ int cmd_upscale(int argc, char **argv) {
         sv_upscale_plan plan;
         const int rc = sv_upscale_dry_run(use, pos[0], pos[1], &o, &plan, &e);
         if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
-        else print_plan(pos[0], &plan);
+        else print_plan(pos[0], &plan, &o);
         sv_model_free(&m);
         return rc ? 1 : 0;
     }
