@@ -112,6 +112,8 @@ expect_error frames_negative --frames up --chunk 4 --frames -2:9 "$T/lr" "$T/bad
 expect_error frames_no_colon --frames up --chunk 4 --frames 7 "$T/lr" "$T/bad"
 expect_error frames_no_value --frames up --chunk 4 --frames
 expect_error frames_need_chunk --chunk up --frames 0:5 "$T/lr" "$T/bad"
+# a segment keeps no partial output (it is rerun, not resumed): --resume with --frames is refused
+expect_error frames_not_resumable "--resume: a segment" up --chunk 4 --frames 3:9 --resume "$T/lr" "$T/bad"
 expect_error frames_past_end_folder --frames up --chunk 4 --frames 10:14 "$T/lr" "$T/bad"
 expect_error frames_start_past_end_folder --frames up --chunk 4 --frames 13: "$T/lr" "$T/bad"
 # a video's frame count is the container's estimate: the end is found when the clip ends, and the
