@@ -231,6 +231,26 @@ static void test_png_color_types(void) {
     sv_frames_close(r);
 }
 
+static char g_warning[1024];
+static int g_warnings;
+static void keep_warning(void *ud, const char *msg) {
+    (void)ud;
+    snprintf(g_warning, sizeof g_warning, "%s", msg);
+    g_warnings++;
+}
+
+// Opens dir and returns the number of warnings it gave (the last in g_warning).
+static int warnings_of_open(const char *dir) {
+    g_warnings = 0;
+    sv_set_warning_handler(keep_warning, NULL);
+    sv_err e = {{0}};
+    sv_frame_reader *r = sv_frames_open(dir, &e);
+    CHECKF(r, "open: %s", e.msg);
+    sv_frames_close(r);
+    sv_set_warning_handler(NULL, NULL);
+    return g_warnings;
+}
+
 static void test_folder_sorted(void) {
     const char *dir = tu_tmpdir();
     unsigned char px[2 * 2 * 3], got[2 * 2 * 3];
@@ -258,6 +278,16 @@ static void test_folder_sorted(void) {
     }
     CHECK(sv_frames_read(r, got, &e) == 0);
     sv_frames_close(r);
+    // a9 / a10: numbers of mixed widths, one warning naming the pair; zero-padded numbers: none
+    CHECKF(warnings_of_open(dir) == 1 && strstr(g_warning, "different widths (a9.png, a10.png)"), "%d: %s",
+           g_warnings, g_warning);
+    const char *padded = tu_tmpdir();
+    for (int i = 8; i <= 11; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%02d.png", i);
+        write_rgb_png(tu_join(padded, name), px, 2, 2);
+    }
+    CHECKF(warnings_of_open(padded) == 0, "zero-padded names: %s", g_warning);
 }
 
 static void test_folder_size_mismatch(void) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/warn.h"
 #include "io/frames_internal.h"
 #include "io/jpeg_io.h"
 #include "io/png_io.h"
@@ -106,10 +107,23 @@ static int check_kinds(sv_frame_reader *r, sv_err *e) {
     return rc;
 }
 
+// Numbers of different widths (9.png, 10.png) order otherwise than their bytes do: a warning, once per
+// folder, that the numbers decide (a tool sorting by name would read 10 before 9).
+static void warn_mixed_widths(const sv_frame_reader *r) {
+    for (int i = 1; i < r->n_names; i++)
+        if (strcmp(r->names[i - 1], r->names[i]) > 0) {
+            sv_warnf("%s: frame names hold numbers of different widths (%s, %s): read in numeric order, %s "
+                     "first; pad them with zeros if that is not the frames' order", r->path, r->names[i - 1],
+                     r->names[i], r->names[i - 1]);
+            return;
+        }
+}
+
 int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
     if (list_frames(r, e)) return -1;
     if (r->n_names == 0) return sv_errf(e, "no PNG or JPEG frames in %s", r->path);
     qsort(r->names, (size_t)r->n_names, sizeof *r->names, cmp_names);
+    warn_mixed_widths(r);
     if (check_kinds(r, e)) return -1;
     char p[8192];
     if (join(p, sizeof p, r->path, r->names[0], e)) return -1;

@@ -33,7 +33,8 @@ typedef struct sv_frame_reader sv_frame_reader;
 
 // path: a folder of frames, or a video file. A folder's frames are its files (not starting with '.') whose
 // name ends in ".png", or in ".jpg" / ".jpeg" (any case; io/png_io.h, io/jpeg_io.h say how they decode);
-// other files are ignored. They are read in sv_frames_name_cmp order (1.png, 2.png, ..., 10.png). A folder
+// other files are ignored. They are read in sv_frames_name_cmp order (1.png, 2.png, ..., 10.png), with a
+// warning (core/warn.h) when that differs from the names' byte order (numbers of mixed widths). A folder
 // holds one kind: PNG and JPEG frames together are refused (which comes first across kinds is anyone's
 // guess), naming one frame of each; so are two JPEG frames whose names differ only in the extension
 // (a.jpg, a.JPEG), which would be written under one name (sv_frames_write). All frames have the size of
