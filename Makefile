@@ -9,6 +9,8 @@
 #   make test         -> builds and runs every test (tests/run.sh prints "N passed, N failed")
 #   make SAN=1 test   -> the same under AddressSanitizer + UndefinedBehaviorSanitizer (with float-cast-overflow,
 #                        which `undefined` leaves out), in build-san/
+#   make MPI=1        -> the same built with mpicc in build-mpi/: `mpirun -np N build-mpi/slimvsr train ...` trains
+#                        data-parallel (src/train/dist.h; Debian: libopenmpi-dev openmpi-bin)
 #   make FUZZ=1 fuzz  -> libFuzzer targets (clang, ASan + UBSan) in build-fuzz/fuzz/: tests/fuzz/run.sh
 #   make bench        -> build/bench/conv_bench, ... (every bench/*.c; `make tests` builds them too, so they
 #                        cannot rot); bench/README.md says how to run them and bench/run.sh
@@ -35,6 +37,12 @@ CC      := clang
 BUILD   ?= build-fuzz
 override CFLAGS += -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
 LDLIBS  += -fsanitize=address,undefined,float-cast-overflow
+endif
+
+ifeq ($(MPI),1)
+CC      := mpicc
+BUILD   ?= build-mpi
+override CFLAGS += -DSV_MPI
 endif
 
 ifeq ($(SAN),1)
@@ -161,7 +169,7 @@ uninstall:
 	-rmdir $(MODELDIR) $(DESTDIR)$(PREFIX)/share/slimvsr $(PYDIR)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-mpi
 
 .PHONY: all test tests fuzz bench clean install uninstall
 .SECONDARY:

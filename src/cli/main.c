@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "core/warn.h"
 #include "io/atomic_file.h"
+#include "train/dist.h"
 #include "slimvsr.h"
 
 static void usage(FILE *f) {
@@ -196,6 +197,8 @@ volatile sig_atomic_t *cli_stop_on_signal(void) {
 }
 
 static int run(int argc, char **argv);
+static int is_training(int argc, char **argv);
+static int run_training(int argc, char **argv);
 
 int main(int argc, char **argv) {
     // A file-size limit (ulimit -f) would otherwise kill the process mid-write with SIGXFSZ; ignored, the
@@ -210,8 +213,30 @@ int main(int argc, char **argv) {
     cli_remove_temporaries_on_signal();
     sv_set_warning_handler(print_warning, NULL);
     cli_conv_setup();
-    const int rc = run(argc, argv);
+    const int rc = is_training(argc, argv) ? run_training(argc, argv) : run(argc, argv);
     cli_conv_finish();
+    return rc;
+}
+
+static int is_training(int argc, char **argv) {
+    return argc > 1 && (!strcmp(argv[1], "train") || !strcmp(argv[1], "train-flow") || !strcmp(argv[1], "prune"));
+}
+
+// A training command as one rank of a data-parallel job (train/dist.h; one rank of one without MPI). A rank
+// that fails has printed its message; it stops every rank, which would otherwise wait for it.
+static int run_training(int argc, char **argv) {
+    sv_err e;
+    if (sv_dist_init(&argc, &argv, &e)) {
+        fprintf(stderr, "slimvsr: %s\n", e.msg);
+        return 1;
+    }
+    const int rc = run(argc, argv);
+    if (rc && sv_dist_size() > 1) {
+        fprintf(stderr, "slimvsr: rank %d of %d failed; stopping every rank\n", sv_dist_rank(), sv_dist_size());
+        fflush(stderr);
+        sv_dist_abort(rc);
+    }
+    sv_dist_finish();
     return rc;
 }
 
