@@ -15,6 +15,7 @@ void sv_data_opts_default(sv_data_opts *o) {
     o->seq = 7;
     o->patch = 64;
     o->batch = 8;
+    o->ranks = 1;
     o->degradation = SV_DEG_BI;
     o->hflip = o->vflip = o->rot = o->reverse = 1;
     o->mirror = 1;
@@ -47,6 +48,9 @@ static int check_opts(const sv_data_opts *o, sv_err *e) {
     if (o->patch < 1 || o->patch > SV_FRAME_MAX_SIDE / SV_SCALE)
         return sv_errf(e, "patch %d out of range (1..%d)", o->patch, SV_FRAME_MAX_SIDE / SV_SCALE);
     if (o->batch < 1 || o->batch > 100000) return sv_errf(e, "batch %d out of range (1..100000)", o->batch);
+    if (o->ranks < 1 || o->rank < 0 || o->rank >= o->ranks || (int64_t)o->batch * o->ranks > 100000)
+        return sv_errf(e, "rank %d of %d with batch %d out of range (global batch at most 100000)", o->rank, o->ranks,
+                       o->batch);
     if (!sv_degrade_name(o->degradation)) return sv_errf(e, "unknown degradation %d", o->degradation);
     return 0;
 }
@@ -64,7 +68,7 @@ sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_d
     for (int i = 0; i < nsources && !rc; i++) rc = sv_dataset_scan(d, sources[i], e);
     if (!rc) rc = sv_dataset_load(d, e);
     if (!rc && (!(d->cum = sv_malloc(sizeof *d->cum * d->nclips, e)) ||
-                !(d->last = sv_calloc((size_t)o->batch, sizeof *d->last, e))))
+                !(d->last = sv_calloc((size_t)o->batch * o->ranks, sizeof *d->last, e))))
         rc = -1;
     if (rc) {
         sv_dataset_free(d);
@@ -124,11 +128,12 @@ static void draw(sv_dataset *d, sv_sample_info *s) {
 
 int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
     const int T = d->o.seq, p = d->o.patch, gp = SV_SCALE * p;
-    for (int b = 0; b < d->o.batch; b++) draw(d, &d->last[b]);
+    for (int b = 0; b < d->o.batch * d->o.ranks; b++) draw(d, &d->last[b]);  // the global batch
+    const sv_sample_info *mine = sv_dataset_last(d);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < d->o.batch; b++)
         for (int t = 0; t < T; t++) {
-            const sv_sample_info *s = &d->last[b];
+            const sv_sample_info *s = &mine[b];
             const sv_clip *c = &d->clips[s->clip];
             int q = s->start + (s->aug & SV_AUG_REVERSE ? T - 1 - t : t);
             if (q >= c->n) q = 2 * c->n - 1 - q;  // mirrored clip: n-1, n-2, ... after the last frame
@@ -141,7 +146,7 @@ int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
     return 0;
 }
 
-const sv_sample_info *sv_dataset_last(const sv_dataset *d) { return d->last; }
+const sv_sample_info *sv_dataset_last(const sv_dataset *d) { return d->last + (size_t)d->o.rank * d->o.batch; }
 const char *sv_dataset_clip_name(const sv_dataset *d, int clip) {
     return clip >= 0 && clip < d->nclips ? d->clips[clip].path : NULL;
 }

@@ -34,7 +34,9 @@
 // two flips it gives all 8 rotations/reflections), temporal reversal.
 //
 // Repeatability: the sample stream depends only on the seed, the options and the clips (not on batch:
-// batches are consecutive samples). sv_dataset_state/restore save and restore the position in it.
+// batches are consecutive samples). So ranks processes with batch B, each keeping its slice of every
+// global batch, together see exactly the samples of one process with batch ranks x B, and every rank's
+// sampler state is that one process's. sv_dataset_state/restore save and restore the position in it.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +51,8 @@ typedef struct {
     int seq;          // T frames per sample (default 7)
     int patch;        // LR patch side (default 64); GT patch side is 4 * patch
     int batch;        // samples per sv_dataset_next (default 8)
+    int ranks, rank;  // data-parallel: each sv_dataset_next draws the global batch of ranks x batch samples
+                      // and keeps samples rank x batch .. (rank + 1) x batch - 1 (default 1, 0)
     int degradation;  // SV_DEG_BI (default) or SV_DEG_BD, for clips without LR frames
     int hflip, vflip, rot, reverse;  // augmentations on/off (default all on)
     int mirror;       // clips shorter than seq are mirrored (default on)
@@ -69,7 +73,7 @@ sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_d
 // float in [0, 1]; sample b, frame t starts at ((b * seq) + t) * 3 * side * side. Returns 0.
 int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e);
 
-// Where the samples of the last sv_dataset_next came from (batch entries), for logs and tests.
+// Where the samples of the last sv_dataset_next came from (batch entries: this rank's), for logs and tests.
 enum { SV_AUG_HFLIP = 1, SV_AUG_VFLIP = 2, SV_AUG_TRANSPOSE = 4, SV_AUG_REVERSE = 8 };
 typedef struct {
     int clip;       // index, see sv_dataset_clip_name

@@ -12,6 +12,8 @@
 #include "core/clock.h"
 #include "io/frames.h"
 #include "model/basicvsr.h"
+#include "train/dist.h"
+#include "train/loop_dist.h"
 #include "train/model_init.h"
 #include "train/optim.h"
 #include "train/run_log.h"
@@ -60,7 +62,7 @@ static int take_spynet(sv_model *m, const char *path, sv_err *e) {
 static int run_start(const sv_step *st, sv_run *r, const sv_run_opts *given, uint64_t *dstate, int *nd, sv_err *e) {
     sv_run_opts *o = r->o;
     if (o->resume ? sv_run_read_state(st, r, dstate, nd, e) : absolute_inputs(st, r, e)) return -1;
-    if (!o->dry_run && claim_run_folder(st, r, 0, e)) return -1;
+    if (!o->dry_run && r->rank == 0 && claim_run_folder(st, r, 0, e)) return -1;
     if (o->resume) {
         if (given->iters > 0) {  // a new total: longer or shorter than the saved one (0: keep it)
             if (given->iters < r->iter)
@@ -86,6 +88,8 @@ static int run_check(const sv_step *st, sv_run *r, sv_err *e) {
                 o->batch, o->seq, o->patch, max_patch, o->iters, st->ckpt_opt, *st->ckpt_every, o->log_every);
         return o->resume ? sv_errprefix(e, "%s/state.safetensors", o->out) : -1;
     }
+    if (r->ranks > 1 && !st->gradient)
+        return sv_errf(e, "this %s is not data-parallel yet: run it on one rank (this job has %d)", st->what, r->ranks);
     return st->check ? st->check(st->ud, r, e) : 0;
 }
 
@@ -99,6 +103,8 @@ static int run_setup(const sv_step *st, sv_run *r, const uint64_t *dstate, int n
     dopt.seq = o->seq;
     dopt.patch = o->patch;
     dopt.batch = o->batch;
+    dopt.rank = r->rank;
+    dopt.ranks = r->ranks;
     dopt.degradation = o->degradation;
     dopt.seed = o->seed;
     if (o->ndata > 0) {  // else the step makes its own batches (clips_optional)
@@ -113,6 +119,7 @@ static int run_setup(const sv_step *st, sv_run *r, const uint64_t *dstate, int n
     if (r->data && (!(r->lr_buf = sv_malloc(nlr * sizeof(float), e)) ||
                     !(r->gt_buf = sv_malloc(SV_SCALE * SV_SCALE * nlr * sizeof(float), e))))
         return -1;
+    if (r->rank > 0) return 0;  // rank 0 keeps the run folder
     if (claim_run_folder(st, r, 1, e)) return -1;
     char logp[4096];
     sv_run_path(logp, sizeof logp, o->out, "log.jsonl");
@@ -170,6 +177,8 @@ static int run_iterate(const sv_step *st, sv_run *r, int *stopped, sv_train_resu
         if (st->warmup && r->iter < *st->warmup) lr *= (double)(r->iter + 1) / (double)(*st->warmup + 1);
         if ((r->data && sv_dataset_next(r->data, r->lr_buf, r->gt_buf, e)) || st->compute(st->ud, r, lr, &v[0], v + 1, e))
             return -1;
+        *stopped = stop_requested(o);  // with several ranks: set on every rank when on any
+        if (sv_run_dist_average(st, r, v, 1 + st->nterms, stopped, e)) return -1;
         if (!isfinite(v[0]))
             return sv_errf(e, "iteration %ld: the loss is %g (diverged); lower --lr or resume from the last checkpoint",
                            r->iter + 1, v[0]);
@@ -177,10 +186,11 @@ static int run_iterate(const sv_step *st, sv_run *r, int *stopped, sv_train_resu
         r->iter++;
         for (int i = 0; i <= st->nterms; i++) a.sum[i] += v[i];
         a.n++;
-        *stopped = stop_requested(o);
         const int ckpt = r->iter % *st->ckpt_every == 0 || r->iter == o->iters || *stopped;
-        if ((r->iter % o->log_every == 0 || ckpt) && log_point(st, r, lr, &a, ckpt, res, e)) return -1;
-        if (ckpt && sv_run_checkpoint(st, r, e)) return -1;
+        if ((ckpt || r->iter % SV_DIST_CHECK_EVERY == 0) && sv_run_dist_check_weights(r, e)) return -1;
+        const int mine = r->rank == 0;  // rank 0 logs, validates and writes the checkpoints
+        if (mine && (r->iter % o->log_every == 0 || ckpt) && log_point(st, r, lr, &a, ckpt, res, e)) return -1;
+        if (mine && ckpt && sv_run_checkpoint(st, r, e)) return -1;
         if (*stopped) break;
     }
     return 0;
@@ -196,10 +206,11 @@ static void run_free(sv_run *r) {
 }
 
 int sv_run_loop(const sv_step *st, sv_run_opts *o, const sv_run_opts *given, sv_train_result *res, sv_err *e) {
-    sv_run R = {.o = o}, *r = &R;
+    sv_run R = {.o = o, .rank = sv_dist_rank(), .ranks = sv_dist_size()}, *r = &R;
     uint64_t dstate[SV_DATA_STATE_WORDS];
     int nd = 0, stopped = 0;
     if (res) res->iter = 0, res->stopped = 0, res->val_psnr = res->val_ssim = NAN;
+    if (r->rank > 0) o->msg = NULL;  // rank 0 speaks for the job
     int rc = o->out ? run_start(st, r, given, dstate, &nd, e) : sv_errf(e, "no run folder (--out)");
     if (!rc) rc = run_check(st, r, e);
     if (!rc && st->plan && !o->quiet) st->plan(st->ud, r, o->dry_run ? SV_MSG_OUTPUT : SV_MSG_INFO);

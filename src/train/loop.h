@@ -10,6 +10,12 @@
 // A run stopped by the stop flag or killed (even SIGKILL) resumes from its last checkpoint exactly (the
 // weights, optimiser, schedule and sample stream continue; log lines past the checkpoint are dropped).
 // RUN_DIR is never an input nor holds one, and it is made only once every input and option was checked.
+//
+// Data-parallel (dist.h, several ranks): every rank runs the loop on its slice of each global batch
+// (dataset.h), the gradient and the loss are averaged over the ranks after compute, and every rank takes
+// the same update, so the weights stay identical (checked by a checksum, loop_dist.h). Rank 0 alone claims
+// the run folder, validates, logs and writes checkpoints; the state records the number of ranks, and a
+// resume with another number is refused.
 #pragma once
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -36,6 +42,7 @@ typedef struct {
     sv_dataset *data;
     float *lr_buf, *gt_buf; // the batch: LR [B*T,3,p,p] and GT [B*T,3,4p,4p]
     long iter;              // iterations done
+    int rank, ranks;        // this process's rank in the job, and the number of ranks (dist.h)
     // the loop's own
     sv_run_lock lock;
     cJSON *saved;           // on resume: the state's metadata (the options' strings point into it)
@@ -72,6 +79,10 @@ typedef struct {
     int (*prepare)(void *ud, sv_run *r, sv_err *e);
     // One batch (r->lr_buf, r->gt_buf) at learning rate lr: *loss and terms[nterms], the gradient kept.
     int (*compute)(void *ud, sv_run *r, double lr, double *loss, double *terms, sv_err *e);
+    // The flat gradient block compute kept (*n floats): on more than one rank the loop sums it over the
+    // ranks and divides it by their number before update, as it does the loss and terms. NULL: the step
+    // does not train data-parallel (refused on more than one rank).
+    float *(*gradient)(void *ud, size_t *n);
     // Moves the weights by the kept gradient.
     int (*update)(void *ud, sv_run *r, double lr, sv_err *e);
     // A log line's fields after "lr" (j) and its progress text between the loss and "lr" (txt); mean: the

@@ -23,7 +23,14 @@ int sv_run_read_state(const sv_step *st, sv_run *r, uint64_t *dstate, int *ndsta
     if (!rc && !(r->saved = meta ? cJSON_Parse(meta) : NULL)) rc = sv_errf(e, "%s: not a slimvsr %s state", p, st->what);
     if (!rc) {
         *ndstate = sv_json_u64_array(r->saved, "data_state", dstate, SV_DATA_STATE_WORDS);
-        if (sv_json_long(r->saved, "iter", 0, LONG_MAX, &r->iter, p, e)) rc = -1;
+        long ranks = 1;  // states written before data-parallel training: one rank
+        if (sv_json_long(r->saved, "iter", 0, LONG_MAX, &r->iter, p, e) ||
+            sv_json_long(r->saved, "ranks", 1, INT_MAX, &ranks, p, e))
+            rc = -1;
+        else if (ranks != r->ranks)  // each rank's slice of every global batch depends on the number
+            rc = sv_errf(e, "%s: --resume: the run was trained on %ld rank%s and this job has %d; resume it with %ld "
+                            "(mpirun -np %ld), or the ranks' shares of the sample stream would differ",
+                         p, ranks, ranks == 1 ? "" : "s", r->ranks, ranks, ranks);
         else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->saved, "opts")))
             rc = sv_errf(e, "%s: no saved options", p);
     }
@@ -37,6 +44,7 @@ static int write_state(const sv_step *st, sv_run *r, sv_err *e) {
     sv_tensor_set s = {0};
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "iter", (double)r->iter);
+    cJSON_AddNumberToObject(j, "ranks", r->ranks);
     int rc = sv_model_to_tensors(&r->m, &s, e);
     if (!rc) rc = st->save(st->ud, r, &s, j, e);
     if (!rc) {

@@ -132,6 +132,12 @@ static int vsr_compute(void *ud, sv_run *r, double lr, double *loss, double *ter
     return h && h->after_backward ? h->after_backward(h->ud, v->grads, lr, e) : 0;
 }
 
+static float *vsr_gradient(void *ud, size_t *n) {
+    sv_vsr_step *v = ud;
+    *n = v->n;
+    return v->grads;
+}
+
 static size_t first_nonfinite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return i;
@@ -259,13 +265,16 @@ static void vsr_end(void *ud) {
     sv_tensor_set_free(&v->hook_state);
 }
 
+// prune's hooks keep gradients of their own (the SSL scales) that are not averaged over ranks yet: with
+// hooks the step is not data-parallel (no .gradient).
 int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
     sv_vsr_step v = {.o = *opts, .best_psnr = -INFINITY};
     const sv_step st = {.ud = &v, .ns = "train", .what = "training", .ckpt_every = &v.o.val_every,
                         .ckpt_opt = "val-every", .extra_input = &v.o.val, .extra_input_opt = "--val",
                         .restore = vsr_restore, .begin = vsr_begin, .plan = sv_vsr_plan, .dry_run = sv_vsr_dry_run,
                         .open_inputs = vsr_open_inputs, .prepare = vsr_prepare, .compute = vsr_compute,
-                        .update = vsr_update, .log = vsr_log, .validate = vsr_validate, .write_model = vsr_write_model,
+                        .update = vsr_update, .gradient = opts->hooks ? NULL : vsr_gradient, .log = vsr_log,
+                        .validate = vsr_validate, .write_model = vsr_write_model,
                         .save = vsr_save, .opts_json = vsr_opts_json, .finish = vsr_finish, .end = vsr_end};
     return sv_run_loop(&st, &v.o.run, &opts->run, res, e);
 }
