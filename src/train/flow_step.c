@@ -110,6 +110,9 @@ static int flow_check(void *ud, sv_run *r, sv_err *e) {
         return sv_errf(e, "--static-share %g: a probability (0..1)", o->static_share);
     if (o->supervised && (o->eval_pairs < 2 || o->eval_pairs % 2))
         return sv_errf(e, "--eval-pairs %d: an even number >= 2", o->eval_pairs);
+    if (o->supervised && r->ranks > 1)  // every rank would render the same synthetic batch
+        return sv_errf(e, "train-flow --supervised is not data-parallel yet: run it on one rank (this job has %d)",
+                       r->ranks);
     return 0;
 }
 
@@ -236,6 +239,13 @@ static int sup_validate(void *ud, sv_run *r, cJSON *j, char *txt, size_t ntxt, s
     return 0;
 }
 
+// SPyNet's part of the gradient block: what the loop averages over the ranks.
+static float *flow_gradient(void *ud, size_t *n) {
+    flow_step *f = ud;
+    *n = f->nspy;
+    return f->grads;
+}
+
 static int flow_update(void *ud, sv_run *r, double lr, sv_err *e) {
     flow_step *f = ud;
     f->step++;
@@ -300,8 +310,8 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_train_result *res, sv_err *e
                   .clips_optional = &f.o.supervised, .extra_input = &f.o.photos, .extra_input_opt = "--photos",
                   .restore = flow_restore,
                   .begin = flow_begin, .check = flow_check, .open_inputs = flow_open_inputs, .prepare = flow_prepare,
-                  .compute = any_compute, .update = flow_update, .log = any_log, .validate = sup_validate,
-                  .write_model = flow_write_model, .save = flow_save, .opts_json = flow_opts_json, .end = flow_end};
+                  .compute = any_compute, .update = flow_update, .gradient = flow_gradient, .log = any_log,
+                  .validate = sup_validate,                  .write_model = flow_write_model, .save = flow_save, .opts_json = flow_opts_json, .end = flow_end};
     f.st = &st;
     return sv_run_loop(&st, &f.o.run, &opts->run, res, e);
 }
