@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # install-deps.sh: installs the Debian 12 packages slimvsr needs to build, test and run its demo.
 # Only missing packages are installed (apt-get update runs only then). Needs root (or sudo).
-#   tools/install-deps.sh            build + tests
+#   tools/install-deps.sh            build + tests (openmpi: make MPI=1 and tests/cli_mpi.sh)
 #   tools/install-deps.sh --bench    also PyTorch for bench/ (python3-torch)
 set -euo pipefail
 pkgs=(build-essential pkg-config libdnnl-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-      libpng-dev libjpeg-dev libcjson-dev zlib1g-dev python3 python3-numpy ffmpeg time)
+      libpng-dev libjpeg-dev libcjson-dev zlib1g-dev python3 python3-numpy ffmpeg time
+      libopenmpi-dev openmpi-bin)
 [ "${1:-}" = "--bench" ] && pkgs+=(python3-torch libjemalloc2 libtcmalloc-minimal4)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -12,7 +12,9 @@ total_pass=0; total_fail=0
 for mode in normal sanitizers; do
     san=0; [ $mode = sanitizers ] && san=1
     echo "=== $mode build"
-    if ! make -j"$jobs" SAN=$san all tests >/tmp/slimvsr-build-$mode.log 2>&1; then
+    # with the normal build, the MPI build (build-mpi/) that tests/cli_mpi.sh runs beside it
+    if ! { make -j"$jobs" SAN=$san all tests && { [ $san = 1 ] || make -j"$jobs" MPI=1 all; }; } \
+        >/tmp/slimvsr-build-$mode.log 2>&1; then
         cat /tmp/slimvsr-build-$mode.log; echo "test.sh: $mode build failed"; total_fail=$((total_fail + 1)); continue
     fi
     build=build; [ $san = 1 ] && build=build-san

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 (LICENSE)
+# cli_mpi.sh: data-parallel training over MPI (issue 19, train/dist.h): `mpirun -np 2` ranks with --batch 2
+# log the losses and end with the weights of one process with --batch 4 and the same --seed (within float
+# summation), and with its sampler state; a job killed with SIGKILL of one rank resumes to the bytes of an
+# unbroken job; a resume on another number of ranks is refused; a rank that fails stops every rank with
+# its message. Needs the MPI build (make MPI=1: build-mpi/slimvsr beside $BUILD, or $SLIMVSR_MPI) and
+# mpirun (Debian: openmpi-bin); without them it prints why and skips. train-flow the same way; prune
+# refuses more than one rank.
+# Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib_cli.sh
+cli_setup mpi
+MPI_SLIMVSR=${SLIMVSR_MPI:-$(dirname "${BUILD:-$PWD/build}")/build-mpi/slimvsr}
+if ! command -v mpirun >/dev/null; then
+    echo "SKIP cli_mpi: no mpirun (tools/install-deps.sh installs openmpi-bin)"; exit 0
+fi
+if [ ! -x "$MPI_SLIMVSR" ]; then
+    echo "SKIP cli_mpi: no MPI build at $MPI_SLIMVSR (make MPI=1)"; exit 0
+fi
+cd "$T" || exit 1
+if [ -z "${SLIMVSR_COCKATOO:-}" ] || [ ! -s "$SLIMVSR_COCKATOO" ]; then
+    ko mpi_setup "SLIMVSR_COCKATOO is not set; run tests/data/fetch_cockatoo.sh"
+    exit 0
+fi
+mkdir -p data
+"$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" data/a 5 20 && ok mpi_setup || ko mpi_setup "frametool failed"
+# root in a container: mpirun refuses without these; one thread per rank on the 2 cores
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+MPI=(mpirun --oversubscribe -np 2)
+A=(--data data --feat 8 --blocks 1 --seq 3 --patch 8 --log-every 1 --seed 7)
+
+# same_run ONE TWO LR: the logged losses within 1e-5 relative, the weights within LR / 100 (a hundredth of
+# one Adam step: the order of the float sums differs, and Adam's step on a gradient near zero shows it), the
+# sampler state and the iteration equal
+same_run() {
+    "$PY" - "$1" "$2" "$3" <<'PY'
+import json, struct, sys
+import numpy as np
+def losses(d): return [json.loads(l)["loss"] for l in open(d + "/log.jsonl")]
+def tensors(p):
+    b = open(p, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    meta = h.pop("__metadata__", {})
+    t = {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32)
+         for k, v in h.items() if v["dtype"] == "F32"}
+    return t, json.loads(meta.get("train") or meta["flowtrain"])
+a, b = losses(sys.argv[1]), losses(sys.argv[2])
+assert len(a) == len(b) and len(a) > 0, ("log lines", len(a), len(b))
+rel = max(abs(x - y) / abs(x) for x, y in zip(a, b))
+assert rel < 1e-5, ("losses differ", rel, a, b)
+ta, ma = tensors(sys.argv[1] + "/state.safetensors")
+tb, mb = tensors(sys.argv[2] + "/state.safetensors")
+assert ta.keys() == tb.keys()
+diff = max(float(np.max(np.abs(ta[k] - tb[k]))) for k in ta if k.split(".")[0] not in ("train", "flowtrain"))
+assert diff < float(sys.argv[3]) / 100, ("weights differ", diff)
+assert ma["data_state"] == mb["data_state"] and ma["iter"] == mb["iter"], "sampler state or iteration differ"
+print(f"losses within {rel:.2g} relative, weights within {diff:.2g}")
+PY
+}
+
+# ---- 2 ranks x --batch 2 = 1 process x --batch 4 ----
+"$SLIMVSR" train -q "${A[@]}" --batch 4 --iters 6 --val-every 3 --out one
+r=""
+"${MPI[@]}" "$MPI_SLIMVSR" train -q "${A[@]}" --batch 2 --iters 6 --val-every 3 --out two 2>err.txt
+if [ $? -eq 0 ] && r=$(same_run one two 2e-4 2>&1); then ok "mpi_equals_one_process ($r)"
+else ko mpi_equals_one_process "$(tail -c 600 err.txt) $r"; fi
+
+# ---- train-flow: the same (default --lr 3e-3; train's is 2e-4) ----
+F=(--data data --feat 8 --blocks 1 --seq 3 --patch 8 --log-every 1 --seed 7 --iters 4 --checkpoint-every 2)
+r=""
+"$SLIMVSR" train-flow -q "${F[@]}" --batch 4 --out flow1
+"${MPI[@]}" "$MPI_SLIMVSR" train-flow -q "${F[@]}" --batch 2 --out flow2 2>err.txt
+if [ $? -eq 0 ] && r=$(same_run flow1 flow2 3e-3 2>&1); then ok "mpi_flow_equals_one_process ($r)"
+else ko mpi_flow_equals_one_process "$(tail -c 600 err.txt) $r"; fi
+
+# ---- another number of ranks on --resume: refused, naming both ----
+expect_error mpi_resume_other_ranks "trained on 2 ranks" "$SLIMVSR" train -q --out two --resume --iters 8
+
+# ---- SIGKILL of one rank: the job stops; --resume on 2 ranks gives the bytes of an unbroken job ----
+"${MPI[@]}" "$MPI_SLIMVSR" train -q "${A[@]}" --batch 2 --iters 30 --val-every 4 --out whole 2>/dev/null
+"${MPI[@]}" "$MPI_SLIMVSR" train -q "${A[@]}" --batch 2 --iters 30 --val-every 4 --out killed 2>/dev/null &
+pid=$!
+wait_for $pid logged killed 9
+rank=$(pgrep -P $pid | tail -n 1)
+[ -n "$rank" ] && kill -9 "$rank" 2>/dev/null
+wait $pid 2>/dev/null
+last=$(last_iter killed)
+if [ -n "$last" ] && [ "$last" -lt 30 ]; then
+    "${MPI[@]}" "$MPI_SLIMVSR" train -q --out killed --resume 2>err.txt && [ "$(last_iter killed)" = 30 ] \
+        && cmp -s killed/model.safetensors whole/model.safetensors && cmp -s killed/state.safetensors whole/state.safetensors \
+        && ok "mpi_killed_rank_resumes_identically (killed at $last)" \
+        || ko mpi_killed_rank_resumes_identically "the resumed job's files differ: $(tail -c 400 err.txt)"
+else
+    ko mpi_killed_rank_resumes_identically "not killed in time (log at '$last')"
+fi
+
+# ---- a rank that fails (its data path is missing) stops every rank with its message ----
+B=("${A[@]}"); B[1]=missing
+timeout 120 mpirun --oversubscribe -np 1 "$MPI_SLIMVSR" train -q "${A[@]}" --batch 2 --iters 4 --out bad : \
+    -np 1 "$MPI_SLIMVSR" train -q "${B[@]}" --batch 2 --iters 4 --out bad >out.txt 2>err.txt
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "missing" err.txt && grep -q "rank 1 of 2 failed" err.txt; then
+    ok mpi_failing_rank_stops_all
+else
+    ko mpi_failing_rank_stops_all "status $rc: $(tail -c 600 err.txt)"
+fi
