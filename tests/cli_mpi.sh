@@ -107,3 +107,9 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "missing" err.txt && grep -q "ran
 else
     ko mpi_failing_rank_stops_all "status $rc: $(tail -c 600 err.txt)"
 fi
+
+# ---- prune: refused on more than one rank, before anything is written ----
+"${MPI[@]}" "$MPI_SLIMVSR" prune -m one/model.safetensors --data data --out pruned >out.txt 2>err.txt
+rc=$?
+if [ $rc -ne 0 ] && grep -q "prune is not data-parallel yet" err.txt && [ ! -e pruned ]; then ok mpi_prune_refused
+else ko mpi_prune_refused "status $rc: $(tail -c 400 err.txt)"; fi

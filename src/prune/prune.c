@@ -18,6 +18,7 @@
 #include "model/stats.h"
 #include "prune/ssl.h"
 #include "prune/ssl_train.h"
+#include "train/dist.h"
 #include "train/run_lock.h"
 #include "train/run_log.h"
 
@@ -638,6 +639,9 @@ static void prune_free(prune_run *p) {
 }
 
 int sv_prune(const sv_prune_opts *opts, sv_err *e) {
+    // Its phases write the run folder from every rank, and the SSL scales' gradients are not averaged yet.
+    if (sv_dist_size() > 1)
+        return sv_errf(e, "prune is not data-parallel yet: run it on one rank (this job has %d)", sv_dist_size());
     prune_run *p = calloc(1, sizeof *p);
     if (!p) return sv_errf(e, "out of memory");
     p->o = *opts;
