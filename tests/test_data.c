@@ -555,6 +555,48 @@ done:
     frames_reset();
 }
 
+// Data-parallel ranks (issue 19): rank r of 3 with batch 1 gets sample r of every batch of one dataset with
+// batch 3, and every rank's sampler state is that dataset's; a rank outside 0..ranks-1 is refused.
+static void test_ranks(void) {
+    uint64_t st = 900;
+    const char *root = tu_tmpdir();
+    make_clip(tu_join(root, "x"), 0, 10, 40, 32, "", 2, 0, SV_DEG_BI, &st);
+    sv_data_opts o = small_opts(4, 4, 3), o1 = o;
+    const size_t nl = 4 * 3 * 16, ng = 4 * 3 * 256;  // one sample
+    sv_err e = {{0}};
+    sv_dataset *whole = sv_dataset_open(&root, 1, &o, &e), *rank[3] = {0};
+    o1.batch = 1, o1.ranks = 3;
+    for (int r = 0; r < 3; r++) {
+        o1.rank = r;
+        rank[r] = sv_dataset_open(&root, 1, &o1, &e);
+    }
+    CHECKF(whole && rank[0] && rank[1] && rank[2], "%s", e.msg);
+    float *l3 = malloc(sizeof(float) * 3 * nl), *g3 = malloc(sizeof(float) * 3 * ng);
+    float *l1 = malloc(sizeof(float) * nl), *g1 = malloc(sizeof(float) * ng);
+    for (int it = 0; it < 3 && whole && rank[0] && rank[1] && rank[2]; it++) {
+        sv_dataset_next(whole, l3, g3, &e);
+        uint64_t s3[SV_DATA_STATE_WORDS], s1[SV_DATA_STATE_WORDS];
+        sv_dataset_state(whole, s3, SV_DATA_STATE_WORDS);
+        for (int r = 0; r < 3; r++) {
+            sv_dataset_next(rank[r], l1, g1, &e);
+            CHECKF(!memcmp(l1, l3 + r * nl, sizeof(float) * nl) && !memcmp(g1, g3 + r * ng, sizeof(float) * ng),
+                   "batch %d, rank %d: not sample %d of the whole batch", it, r, r);
+            CHECK(sv_dataset_last(rank[r])->clip == sv_dataset_last(whole)[r].clip &&
+                  sv_dataset_last(rank[r])->y == sv_dataset_last(whole)[r].y);
+            sv_dataset_state(rank[r], s1, SV_DATA_STATE_WORDS);
+            CHECK(!memcmp(s1, s3, sizeof s1));
+        }
+    }
+    free(l3), free(g3), free(l1), free(g1);
+    o1.rank = 3;
+    sv_dataset *bad = sv_dataset_open(&root, 1, &o1, &e);
+    CHECKF(!bad && has(e.msg, "rank 3 of 3"), "%s", e.msg);
+    sv_dataset_free(bad);
+    sv_dataset_free(whole);
+    for (int r = 0; r < 3; r++) sv_dataset_free(rank[r]);
+    frames_reset();
+}
+
 // ROOT/GT/<clip> with ROOT/LR/<clip> (and ROOT/BIx4 as the fallback name): LR patches come from the LR
 // files at the position of the GT patch / 4.
 static void test_paired(void) {
@@ -758,6 +800,7 @@ int main(void) {
     run_test("mirror", test_mirror);
     run_test("bd_dataset", test_bd_dataset);
     run_test("repeatable_and_resume", test_repeatable_and_resume);
+    run_test("ranks", test_ranks);
     run_test("paired", test_paired);
     run_test("video_sources", test_video_sources);
     run_test("memory_cap", test_memory_cap);
