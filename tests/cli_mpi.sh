@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_mpi.sh: data-parallel training over MPI (issue 19, train/dist.h): `mpirun -np 2` ranks with --batch 2
 # log the losses and end with the weights of one process with --batch 4 and the same --seed (within float
-# summation), and with its sampler state; a job killed with SIGKILL of one rank resumes to the bytes of an
+# summation), and with its sampler state; train-flow the same. A job killed with SIGKILL of one rank, or
+# stopped with Ctrl-C (all ranks after the same iteration, with a checkpoint), resumes to the bytes of an
 # unbroken job; a resume on another number of ranks is refused; a rank that fails stops every rank with
-# its message. Needs the MPI build (make MPI=1: build-mpi/slimvsr beside $BUILD, or $SLIMVSR_MPI) and
-# mpirun (Debian: openmpi-bin); without them it prints why and skips. train-flow the same way; prune
-# refuses more than one rank.
+# its message; prune refuses more than one rank. Needs the MPI build (make MPI=1: build-mpi/slimvsr beside
+# $BUILD, or $SLIMVSR_MPI) and mpirun (Debian: openmpi-bin); without them it prints why and skips.
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
@@ -95,6 +95,20 @@ if [ -n "$last" ] && [ "$last" -lt 30 ]; then
         || ko mpi_killed_rank_resumes_identically "the resumed job's files differ: $(tail -c 400 err.txt)"
 else
     ko mpi_killed_rank_resumes_identically "not killed in time (log at '$last')"
+fi
+
+# ---- Ctrl-C to mpirun: every rank stops after the same iteration, with a checkpoint; --resume goes on ----
+"${MPI[@]}" "$MPI_SLIMVSR" train -q "${A[@]}" --batch 2 --iters 30 --val-every 4 --out stopped 2>/dev/null &
+pid=$!
+wait_for $pid logged stopped 5
+kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
+last=$(last_iter stopped)
+if [ -n "$last" ] && [ "$last" -lt 30 ] && [ "$(well_formed stopped/state.safetensors)" = "$last" ]; then
+    "${MPI[@]}" "$MPI_SLIMVSR" train -q --out stopped --resume 2>err.txt \
+        && cmp -s stopped/model.safetensors whole/model.safetensors && cmp -s stopped/state.safetensors whole/state.safetensors \
+        && ok "mpi_ctrl_c_stops_all_ranks (at $last)" || ko mpi_ctrl_c_stops_all_ranks "the resumed job's files differ: $(tail -c 400 err.txt)"
+else
+    ko mpi_ctrl_c_stops_all_ranks "log at '$last', checkpoint at '$(well_formed stopped/state.safetensors 2>&1)'"
 fi
 
 # ---- a rank that fails (its data path is missing) stops every rank with its message ----
