@@ -9,15 +9,7 @@ cd "$(dirname "$0")/.."
 MODEL=$(realpath tests/data/tiny/tiny_basicvsr.pth)
 . tests/lib_cli.sh
 cli_setup jpeg
-
-if [ -z "${SLIMVSR_COCKATOO:-}" ] || [ ! -s "$SLIMVSR_COCKATOO" ]; then
-    ko jpeg_setup "SLIMVSR_COCKATOO is not set; run tests/data/fetch_cockatoo.sh"
-    exit 0
-fi
-if ! command -v ffmpeg >/dev/null; then
-    ko jpeg_setup "ffmpeg is not installed (tools/install-deps.sh)"
-    exit 0
-fi
+cli_need_video jpeg || exit 0
 cd "$T" || exit 1
 
 # 11 frames one second apart (distinct pictures, so that an order mix-up shows), 64x36: as JPEG (ffmpeg's

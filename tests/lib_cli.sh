@@ -18,6 +18,16 @@ cli_setup() {
     trap 'rm -rf "$T"' EXIT
 }
 
+# cli_need_video NAME: the real clip ($SLIMVSR_COCKATOO) and ffmpeg are there; otherwise one FAIL line
+# (NAME_setup) and status 1
+cli_need_video() {
+    if [ -z "${SLIMVSR_COCKATOO:-}" ] || [ ! -s "$SLIMVSR_COCKATOO" ]; then
+        ko "$1_setup" "SLIMVSR_COCKATOO is not set; run tests/data/fetch_cockatoo.sh"
+        return 1
+    fi
+    command -v ffmpeg >/dev/null || { ko "$1_setup" "ffmpeg is not installed (tools/install-deps.sh)"; return 1; }
+}
+
 ok() { echo "PASS $1"; }
 ko() { echo "FAIL $1: $2"; }
 

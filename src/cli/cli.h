@@ -95,6 +95,8 @@ int cli_load_model(const char *arg, float act, int allow_bicubic, sv_model *m, c
 // the input (NULL: none) nor a folder holding either, and it does not exist unless replace (-y). Prints
 // the error and returns -1.
 int cli_check_output(const char *output, const char *model_arg, const char *input, int replace);
+// The same check, the error in e instead of on stderr.
+int cli_output_check(const char *output, const char *model_arg, const char *input, int replace, sv_err *e);
 // Installs the handler that removes this process's temporary outputs on SIGINT, SIGTERM and SIGHUP, then
 // dies of the signal as it would have (exit status 128 + signal).
 void cli_remove_temporaries_on_signal(void);

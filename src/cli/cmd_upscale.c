@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/upscale_batch.h"
 #include "core/memory.h"
 #include "io/frames.h"
 #include "io/video_formats.h"
@@ -31,6 +32,10 @@ static void help(FILE *f) {
             "          PyTorch BasicVSR checkpoint (.pth: BasicSR or MMagic layout) or a slimvsr .safetensors\n"
             "  INPUT   a folder of PNG or JPEG frames (in natural order: 2.png before 10.png) or a video file\n"
             "  INPUT   - : standard input, a video stream (y4m, or anything ffmpeg can read from a pipe)\n"
+            "  INPUT   a folder of video files (and no frames): a batch, each video to OUTPUT/NAME.EXT\n"
+            "          (OUTPUT a folder, created when missing; EXT the input's own, or --ext), one line per\n"
+            "          video on stdout; a video that fails does not stop the others; exit status 1 if any\n"
+            "          failed\n"
             "  OUTPUT  a folder (PNG frames; same names as the input frames, or 00000000.png... for a video),\n"
             "          or a video file, its container named by the extension: .mp4 .mov (H.264), .mkv (FFV1,\n"
             "          lossless), .webm (VP9), .y4m (raw frames); the input's frame rate is kept.\n"
@@ -53,6 +58,8 @@ static void help(FILE *f) {
             "                      does, so segments' folders merge (README: Long videos across machines)\n"
             "  --dry-run           print the plan (frame size, chunk, lookahead, tile rows, peak memory)\n"
             "                      and stop: nothing is run or written\n"
+            "  --ext EXT           a batch: the container of every output (mp4, mkv, mov, webm, y4m; default:\n"
+            "                      each input's own extension)\n"
             "  --threads N         worker threads (default: all cores)\n"
             "  --act relu|leaky    override the activation of a .pth model (BasicSR/MMagic: leaky;\n"
             "                      the SSL release's BasicVSR: relu)\n"
@@ -158,6 +165,22 @@ static void print_plan(const char *input, const sv_upscale_plan *p, const sv_ups
            sv_mem_format(p->budget, budget, sizeof budget));
 }
 
+// The options that do not go with a folder of videos (batch), and --ext that goes with it only: 1 after a
+// message when one is given where it does not go.
+static int batch_refused(int batch, const sv_upscale_opts *o, int dry, const char *ext) {
+    const char *bad = !batch ? (ext ? "--ext" : NULL)
+                      : o->first || o->end ? "--frames"
+                      : o->resume          ? "--resume"
+                      : dry                ? "--dry-run"
+                      : o->out.format      ? "--format"
+                                           : NULL;
+    if (!bad) return 0;
+    fprintf(stderr, "slimvsr upscale: %s %s\n", bad,
+            batch ? "does not go with a folder of videos (each is upscaled as a whole)"
+                  : "is for a folder of videos (INPUT holds no video files)");
+    return 1;
+}
+
 int cmd_upscale(int argc, char **argv) {
     sv_upscale_opts o;
     sv_upscale_opts_default(&o);
@@ -165,6 +188,7 @@ int cmd_upscale(int argc, char **argv) {
     cli_job_args_default(&j);
     const char *pos[2] = {NULL, NULL};
     int npos = 0, dry = 0;
+    const char *ext = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes, known = cli_job_option("upscale", &j, a, v, &takes);
@@ -190,6 +214,11 @@ int cmd_upscale(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--dry-run")) {
             dry = 1;
+        } else if (!strcmp(a, "--ext")) {
+            if (!v || !*v || strchr(v, '/'))
+                return fprintf(stderr, "slimvsr upscale: --ext needs a container extension (mp4, mkv, ...)\n"), 2;
+            ext = v[0] == '.' ? v + 1 : v;
+            i++;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "slimvsr upscale: unknown option '%s' (see slimvsr upscale --help)\n", a);
             return 2;
@@ -209,6 +238,15 @@ int cmd_upscale(int argc, char **argv) {
     sv_err e;
     sv_model m;
     const sv_model *use;
+    const int batch = cli_upscale_is_batch(pos[0]);
+    if (batch_refused(batch, &o, dry, ext)) return 2;
+    if (batch) {
+        if (cli_load_model(j.model, j.act, 1, &m, &use)) return 1;
+        const cli_batch b = {use, j.model, ext, &o, j.quiet};
+        const int rc = cli_upscale_batch(&b, pos[0], pos[1]);
+        sv_model_free(&m);
+        return rc;
+    }
     if (cli_load_model(j.model, j.act, 1, &m, &use) || cli_check_output(pos[1], j.model, pos[0], o.out.replace)) {
         sv_model_free(&m);
         return 1;

@@ -77,14 +77,16 @@ int cli_load_model(const char *arg, float act, int allow_bicubic, sv_model *m, c
     return 0;
 }
 
+int cli_output_check(const char *output, const char *model_arg, const char *input, int replace, sv_err *e) {
+    const char *model = !model_arg || strcmp(model_arg, "bicubic") ? cli_model_path(model_arg, e) : NULL;
+    const char *inputs[2] = {input, model};
+    if (sv_output_check_inputs(output, inputs, 2, e)) return -1;
+    return sv_path_is_stream(output) ? 0 : sv_atomic_check_output(output, replace ? SV_ATOMIC_REPLACE : 0, e);
+}
+
 int cli_check_output(const char *output, const char *model_arg, const char *input, int replace) {
     sv_err e;
-    const char *model = !model_arg || strcmp(model_arg, "bicubic") ? cli_model_path(model_arg, &e) : NULL;
-    const char *inputs[2] = {input, model};
-    if (sv_output_check_inputs(output, inputs, 2, &e) ||
-        (!sv_path_is_stream(output) && sv_atomic_check_output(output, replace ? SV_ATOMIC_REPLACE : 0, &e))) {
-        fprintf(stderr, "slimvsr: %s\n", e.msg);
-        return -1;
-    }
-    return 0;
+    if (!cli_output_check(output, model_arg, input, replace, &e)) return 0;
+    fprintf(stderr, "slimvsr: %s\n", e.msg);
+    return -1;
 }
