@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_inputs.sh: the inputs users have (issue 18 item 5): a folder of videos upscaled as a batch (each to
 # OUT_DIR/NAME.EXT, one line each, a corrupt video does not stop the others, exit status 1 when one failed,
-# -y for outputs in the way, never an input overwritten).
+# -y for outputs in the way, never an input overwritten); PNG frames with alpha (the alpha upscaled by
+# bicubic, checked against the RGB path's bicubic on gray frames of the same values; RGBA PNG out; one
+# warning for a video output).
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO, ffmpeg.
 set -u
 cd "$(dirname "$0")/.."
@@ -72,3 +74,66 @@ expect_error batch_no_frames_option "--frames" "$SLIMVSR" upscale -q -m bicubic 
 expect_error batch_no_dry_run "--dry-run" "$SLIMVSR" upscale -q -m bicubic --dry-run vids dry
 expect_error ext_without_batch "--ext" "$SLIMVSR" upscale -q -m bicubic --ext mkv vids/a.mp4 single.mkv
 [ ! -e seg ] && [ ! -e dry ] && [ ! -e single.mkv ] && ok batch_refusals_write_nothing || ko batch_refusals_write_nothing "$(ls)"
+
+# ---- PNG frames with alpha ----
+# png_frames KIND DIR: three 16x12 frames 0.png 1.png 2.png written by numpy + zlib (no slimvsr code):
+# rgba (random colour, random alpha), rgb (the same colour, no alpha), gray (R = G = B = the alpha values)
+png_frames() {
+    "$PY" - "$1" "$2" <<'PY'
+import sys, os, zlib, struct
+import numpy as np
+kind, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+def png(path, px):  # px: h x w x c uint8, c = 3 or 4
+    h, w, c = px.shape
+    raw = b"".join(b"\0" + px[y].tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, {3: 2, 4: 6}[c], 0, 0, 0)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+rng = np.random.default_rng(7)
+for i in range(3):
+    rgb = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    a = rng.integers(0, 256, (12, 16, 1), dtype=np.uint8)
+    a[0, :, 0] = 0; a[-1, :, 0] = 255  # the ends of the range
+    px = {"rgba": np.concatenate([rgb, a], 2), "rgb": rgb, "gray": np.repeat(a, 3, 2)}[kind]
+    png(f"{out}/{i}.png", px)
+PY
+}
+# rgba_of PNG: the PNG's pixels as raw RGBA bytes (ffmpeg's decoder), on stdout
+rgba_of() { ffmpeg -nostdin -loglevel error -i "$1" -f rawvideo -pix_fmt rgba -; }
+# channels A B: compares channel CA of the raw RGBA file A with channel CB of B; prints the count that differ
+channels() {
+    "$PY" -c 'import sys, numpy as np
+a, b = (np.fromfile(p, np.uint8).reshape(-1, 4) for p in sys.argv[1:3])
+print(int((a[:, int(sys.argv[3])] != b[:, int(sys.argv[4])]).sum()) if a.shape == b.shape else "sizes differ")' "$@"
+}
+png_frames rgba rgba && png_frames rgb rgb && png_frames gray gray && ok alpha_setup || ko alpha_setup "python3 failed"
+if "$SLIMVSR" upscale -q -m "$MODEL" rgba sr_rgba 2>alpha.err && "$SLIMVSR" upscale -q -m "$MODEL" rgb sr_rgb \
+    && "$SLIMVSR" upscale -q -m bicubic gray bic_gray; then
+    [ ! -s alpha.err ] && ok alpha_no_warning_for_png || ko alpha_no_warning_for_png "$(cat alpha.err)"
+    # colour type 6 (RGBA) in the IHDR of every output frame, the size x4
+    types=$(for f in sr_rgba/{0,1,2}.png; do od -An -tu1 -j24 -N2 "$f" | tr -s ' ' | sed 's/^ //'; done | tr '\n' ' ')
+    read -r n w h fps < <("$FRAMETOOL" probe sr_rgba)
+    [ "$types" = "8 6 8 6 8 6 " ] && [ "$n $w $h" = "3 64 48" ] && ok alpha_rgba_png_out || ko alpha_rgba_png_out "depth/type '$types', '$n $w $h'"
+    bad=0
+    for i in 0 1 2; do
+        rgba_of sr_rgba/$i.png > a.raw && rgba_of bic_gray/$i.png > g.raw && rgba_of sr_rgb/$i.png > c.raw || bad=1
+        # the alpha is the bicubic x4 of the input's alpha: the RGB path's bicubic on gray frames of those values
+        [ "$(channels a.raw g.raw 3 0)" = 0 ] || { bad=1; echo "    frame $i: alpha differs from bicubic"; }
+        # and the colour is what the same frames give without alpha
+        for c in 0 1 2; do [ "$(channels a.raw c.raw $c $c)" = 0 ] || { bad=1; echo "    frame $i: colour $c differs"; }; done
+    done
+    [ $bad = 0 ] && ok alpha_bicubic_and_colour_exact || ko alpha_bicubic_and_colour_exact "see above"
+    # the alpha is not trivial: it spans 0..255 in every frame
+    rgba_of sr_rgba/1.png > a.raw
+    "$PY" -c 'import sys, numpy as np; a = np.fromfile(sys.argv[1], np.uint8).reshape(-1, 4)[:, 3]; sys.exit(not (a.min() == 0 and a.max() == 255 and len(np.unique(a)) > 100))' a.raw \
+        && ok alpha_values_span || ko alpha_values_span "the alpha channel is nearly constant"
+else
+    ko alpha_upscale "upscale failed: $(cat alpha.err)"
+fi
+# a video output cannot carry it: one warning naming the input, the video written
+"$SLIMVSR" upscale -q -m bicubic rgba rgba.mkv 2>alpha.err
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c . alpha.err)" = 1 ] && grep -q "rgba: .*alpha" alpha.err && [ -s rgba.mkv ] \
+    && ok alpha_video_warning || ko alpha_video_warning "rc $rc: $(cat alpha.err)"
+sed 's/^/    /' alpha.err

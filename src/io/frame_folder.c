@@ -128,6 +128,7 @@ int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
     char p[8192];
     if (join(p, sizeof p, r->path, r->names[0], e)) return -1;
     if (r->jpeg ? sv_jpeg_read_size(p, &r->w, &r->h, e) : sv_png_read_size(p, &r->w, &r->h, e)) return -1;
+    if (!r->jpeg && (r->alpha = sv_png_has_alpha(p, e)) < 0) return -1;
     r->count = r->n_names;
     return 0;
 }
@@ -139,6 +140,12 @@ int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
     if (r->jpeg ? sv_jpeg_read_rgb(p, rgb, r->w, r->h, e) : sv_png_read_rgb(p, rgb, r->w, r->h, e)) return -1;
     r->last_name = r->names[r->next++];
     return 1;
+}
+
+int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e) {
+    char p[8192];
+    if (join(p, sizeof p, r->path, name, e)) return -1;
+    return r->jpeg ? (memset(a, 255, (size_t)r->w * r->h), 0) : sv_png_read_alpha(p, a, r->w, r->h, e);
 }
 
 void sv_folder_reader_free(sv_frame_reader *r) {
@@ -171,7 +178,7 @@ int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const 
         if (errno == EEXIST) return sv_errf(e, "%s: frame file name written twice", shown);
         return sv_errf(e, "%s: cannot create: %s", shown, strerror(errno));
     }
-    int rc = sv_png_write_rgb(f, shown, rgb, wr->w, wr->h, e);
+    int rc = sv_png_write(f, shown, rgb, wr->w, wr->h, wr->channels, e);
     if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
         rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));
     if (fclose(f) != 0 && rc == 0) rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));

@@ -69,6 +69,7 @@ int sv_frames_width(const sv_frame_reader *r) { return r->w; }
 int sv_frames_height(const sv_frame_reader *r) { return r->h; }
 int sv_frames_count(const sv_frame_reader *r) { return r->count; }
 int sv_frames_is_video(const sv_frame_reader *r) { return r->video != NULL; }
+int sv_frames_has_alpha(const sv_frame_reader *r) { return r->alpha; }
 int sv_frames_other_streams(const sv_frame_reader *r) { return r->video ? sv_video_in_others(r->video) : 0; }
 
 double sv_frames_fps(const sv_frame_reader *r) { return r->fps_den ? (double)r->fps_num / r->fps_den : 0.0; }
@@ -85,6 +86,11 @@ int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
 }
 
 const char *sv_frames_last_name(const sv_frame_reader *r) { return r->last_name; }
+
+int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e) {
+    if (r->video || !name) return sv_errf(e, "%s: a video's frames have no alpha here", r->path);
+    return sv_folder_reader_alpha(r, name, a, e);
+}
 int64_t sv_frames_last_pts(const sv_frame_reader *r) {
     const int64_t pts = r->video ? sv_video_in_last_pts(r->video) : AV_NOPTS_VALUE;
     return pts == AV_NOPTS_VALUE ? SV_NO_PTS : pts;
@@ -187,6 +193,8 @@ static int check_kind(const char *path, sv_output_kind kind, int fps_num, int fp
                           "container", path, o->format);
     if (kind == SV_OUTPUT_FOLDER && o->encoder && strcmp(o->encoder, "png"))
         return sv_errf(e, "%s: encoder '%s' does not apply to a folder of PNG frames", path, o->encoder);
+    if (kind != SV_OUTPUT_FOLDER && o->alpha)
+        return sv_errf(e, "%s: a video carries no alpha here; frames with alpha go to a folder of PNG frames", path);
     if (kind == SV_OUTPUT_FOLDER && (o->crf_set || o->preset || o->pix_fmt))
         return sv_errf(e, "%s: %s does not apply to a folder of PNG frames", path,
                        o->crf_set ? "crf" : o->preset ? "preset" : "pixel format");
@@ -246,6 +254,7 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
     if (!wr) return NULL;
     wr->w = w;
     wr->h = h;
+    wr->channels = o->alpha ? 4 : 3;
     if (sink == SV_OUTPUT_FOLDER) {
         if (sv_atomic_open_dir(&wr->out, path, flags | (o->partial ? SV_ATOMIC_PARTIAL : 0), e)) {
             free(wr);

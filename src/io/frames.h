@@ -58,6 +58,13 @@ int sv_frames_is_png_name(const char *name);
 int sv_frames_is_jpeg_name(const char *name);
 // 1 when a file name is taken for a frame of a folder: a PNG or a JPEG name.
 int sv_frames_is_frame_name(const char *name);
+// 1 when r reads a folder of PNG frames whose first frame carries alpha (an alpha channel, or transparency by
+// a tRNS chunk; io/png_io.h), 0 otherwise. Frames are still read as RGB; their alpha, by sv_frames_read_alpha.
+int sv_frames_has_alpha(const sv_frame_reader *r);
+// The alpha plane (h * w bytes, row-major; 255 everywhere for a frame without alpha) of the frame named name
+// (a name sv_frames_last_name gave) of r's folder; any time before sv_frames_close, in any order. Returns 0,
+// or -1 with a message naming the file.
+int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e);
 // Bits per sample of the input: a video's decoded pixel format (10 for yuv420p10le), 8 for a folder.
 // (Frames still cross this API as 8-bit RGB; a writer takes it to choose a deeper default pixel format.)
 int sv_frames_depth(const sv_frame_reader *r);
@@ -125,6 +132,8 @@ typedef struct sv_frame_writer sv_frame_writer;
 //   partial:  a folder output is written in the visible folder "PATH.partial" (io/atomic_file.h:
 //             SV_ATOMIC_PARTIAL), which a signal or a kill leaves in place and the next writer of PATH
 //             continues (its frames stay; a frame written again replaces its file). Video outputs ignore it.
+//   alpha:    the frames are RGBA (h * w * 4 bytes, interleaved), written as RGBA PNG; a folder output
+//             only (a video or standard output refuses it).
 //   replace:  an existing output may be replaced (a file; a folder only when slimvsr wrote it: see
 //             io/atomic_file.h). Without it an existing output (but an empty folder) is refused when the
 //             writer is created.
@@ -137,6 +146,7 @@ typedef struct {
     const char *keep_from;
     int drop_streams;
     int partial;
+    int alpha;
 } sv_writer_opts;
 
 // Checks everything about an output that can be checked before it exists: its kind, the options above
@@ -155,7 +165,7 @@ sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, i
 // The same as sv_frames_create with options (NULL: the defaults, as sv_frames_create).
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
                                        const sv_writer_opts *o, sv_err *e);
-// Writes one frame. name: file name for folder output (a plain name, no '/', not starting with '.', ending
+// Writes one frame (RGB; RGBA with sv_writer_opts.alpha). name: file name for folder output (a plain name, no '/', not starting with '.', ending
 // in .png; "%08d.png" of the frame index when NULL); a name ending in .jpg or .jpeg is written with .png
 // instead (a JPEG folder's frame 7.jpg becomes 7.png: outputs are always PNG); a name used twice is an
 // error. Ignored for video.

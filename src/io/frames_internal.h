@@ -20,7 +20,8 @@ struct sv_frame_reader {
     // folder of frames
     char **names;  // file names in sv_frames_name_cmp order
     int n_names, next;
-    int jpeg;  // 1: the frames are JPEG (io/jpeg_io.h), 0: PNG
+    int jpeg;   // 1: the frames are JPEG (io/jpeg_io.h), 0: PNG
+    int alpha;  // PNG frames, the first carries alpha (sv_frames_has_alpha)
     const char *last_name;
     // video file
     sv_video_in *video;
@@ -31,6 +32,7 @@ struct sv_frame_writer {
                     // out.f is stdout and out.final_path names it, nothing is registered or renamed
     int stream;     // 1: standard output
     int w, h;
+    int channels;         // a folder's frames: 3 (RGB) or 4 (RGBA: sv_writer_opts.alpha)
     long long frames;     // frames written so far
     sv_video_out *video;  // NULL for folder output
 };
@@ -39,6 +41,8 @@ struct sv_frame_writer {
 int sv_folder_reader_open(sv_frame_reader *r, sv_err *e);
 int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
 void sv_folder_reader_free(sv_frame_reader *r);
+// The alpha plane of the folder's frame name (sv_frames_read_alpha).
+int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e);
 // Folder output: writes one PNG into wr->out's temporary folder, fsynced (a .jpg/.jpeg name as .png).
 int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
 

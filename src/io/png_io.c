@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -15,7 +16,10 @@
 typedef struct {
     const char *path;
     FILE *f;
-    char msg[256];  // libpng's error text
+    char msg[256];      // libpng's error text
+    int alpha;          // out: the image carries alpha (an alpha channel or a tRNS chunk)
+    int want_alpha;     // in: decode the alpha plane into the caller's buffer instead of RGB
+    unsigned char *rgba;  // the whole image as RGBA while its alpha plane is taken (freed by the caller)
 } png_job;
 
 static void on_error(png_structp png, png_const_charp msg) {
@@ -45,8 +49,32 @@ static void on_write(png_structp png, png_bytep data, size_t n) {
 
 static void on_flush(png_structp png) { (void)png; }
 
-// Reads the header and, when rgb is not NULL, the pixels; may longjmp. *w, *h: in: the size expected
-// (when rgb is not NULL), out: the size found.
+// The decoder's transforms: 8-bit RGB, or with want_alpha 8-bit RGBA (opaque where the image has no alpha).
+static void set_transforms(png_structp png, const png_job *job, int depth, int color) {
+    png_set_expand(png);  // palette -> RGB, 1/2/4-bit gray -> 8-bit, tRNS -> alpha
+    if (depth == 16) png_set_scale_16(png);
+    if (!job->want_alpha) png_set_strip_alpha(png);
+    else if (!job->alpha) png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+    if (!(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
+}
+
+// Reads the pixels (after the transforms) into out, n channels; interlaced passes fill in the rows already
+// there, so out holds the whole image.
+static int read_pixels(png_structp png, png_infop info, unsigned char *out, int n) {
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    const png_uint_32 pw = png_get_image_width(png, info), ph = png_get_image_height(png, info);
+    size_t row = (size_t)pw * n;
+    if (png_get_rowbytes(png, info) != row || png_get_channels(png, info) != n || png_get_bit_depth(png, info) != 8)
+        return -1;
+    for (int p = 0; p < passes; p++)
+        for (png_uint_32 y = 0; y < ph; y++) png_read_row(png, out + y * row, NULL);
+    png_read_end(png, NULL);
+    return 0;
+}
+
+// Reads the header and, when rgb is not NULL, the pixels (RGB, or the alpha plane with job->want_alpha);
+// may longjmp. *w, *h: in: the size expected (when rgb is not NULL), out: the size found.
 static int decode(png_structp png, png_infop info, png_job *job, unsigned char *rgb, int *w, int *h,
                   sv_err *e) {
     png_set_sig_bytes(png, 8);
@@ -55,6 +83,7 @@ static int decode(png_structp png, png_infop info, png_job *job, unsigned char *
     int depth, color, interlace;
     png_get_IHDR(png, info, &pw, &ph, &depth, &color, &interlace, NULL, NULL);
     if (sv_frame_size_check(job->path, pw, ph, e)) return -1;
+    job->alpha = (color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
     if (!rgb) {
         *w = (int)pw;
         *h = (int)ph;
@@ -63,20 +92,13 @@ static int decode(png_structp png, png_infop info, png_job *job, unsigned char *
     if ((int)pw != *w || (int)ph != *h)
         return sv_errf(e, "%s: frame is %ux%u but the first frame is %dx%d", job->path, (unsigned)pw,
                        (unsigned)ph, *w, *h);
-    png_set_expand(png);  // palette -> RGB, 1/2/4-bit gray -> 8-bit, tRNS -> alpha
-    if (depth == 16) png_set_scale_16(png);
-    png_set_strip_alpha(png);
-    if (!(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
-    int passes = png_set_interlace_handling(png);
-    png_read_update_info(png, info);
-    size_t row = (size_t)pw * 3;
-    if (png_get_rowbytes(png, info) != row || png_get_channels(png, info) != 3 ||
-        png_get_bit_depth(png, info) != 8)
+    set_transforms(png, job, depth, color);
+    const size_t n = (size_t)pw * ph;
+    if (job->want_alpha && !(job->rgba = malloc(n * 4)))
+        return sv_errf(e, "%s: out of memory decoding its alpha", job->path);
+    if (read_pixels(png, info, job->want_alpha ? job->rgba : rgb, job->want_alpha ? 4 : 3))
         return sv_errf(e, "%s: unsupported PNG layout (colour type %d, %d bits)", job->path, color, depth);
-    // Row by row into the caller's buffer: interlaced passes fill in the rows already there.
-    for (int p = 0; p < passes; p++)
-        for (png_uint_32 y = 0; y < ph; y++) png_read_row(png, rgb + y * row, NULL);
-    png_read_end(png, NULL);
+    for (size_t i = 0; job->want_alpha && i < n; i++) rgb[i] = job->rgba[i * 4 + 3];
     return 0;
 }
 
@@ -97,27 +119,43 @@ static int read_jmp(png_job *job, unsigned char *rgb, int *w, int *h, sv_err *e)
     return rc;
 }
 
-static int read_png(const char *path, unsigned char *rgb, int *w, int *h, sv_err *e) {
-    png_job job = {.path = path};
-    job.f = fopen(path, "rb");
-    if (!job.f) return sv_errf(e, "%s: cannot open: %s", path, strerror(errno));
+static int read_png(png_job *job, unsigned char *rgb, int *w, int *h, sv_err *e) {
+    const char *path = job->path;
+    job->f = fopen(path, "rb");
+    if (!job->f) return sv_errf(e, "%s: cannot open: %s", path, strerror(errno));
     unsigned char sig[8];
     int rc;
-    if (fread(sig, 1, 8, job.f) != 8 || png_sig_cmp(sig, 0, 8))
+    if (fread(sig, 1, 8, job->f) != 8 || png_sig_cmp(sig, 0, 8))
         rc = sv_errf(e, "%s: not a PNG file", path);
     else
-        rc = read_jmp(&job, rgb, w, h, e);
-    fclose(job.f);
+        rc = read_jmp(job, rgb, w, h, e);
+    fclose(job->f);
+    free(job->rgba);
     return rc;
 }
 
-int sv_png_read_size(const char *path, int *w, int *h, sv_err *e) { return read_png(path, NULL, w, h, e); }
-
-int sv_png_read_rgb(const char *path, unsigned char *rgb, int w, int h, sv_err *e) {
-    return read_png(path, rgb, &w, &h, e);
+int sv_png_read_size(const char *path, int *w, int *h, sv_err *e) {
+    png_job job = {.path = path};
+    return read_png(&job, NULL, w, h, e);
 }
 
-static int write_jmp(png_job *job, const unsigned char *rgb, int w, int h, sv_err *e) {
+int sv_png_has_alpha(const char *path, sv_err *e) {
+    png_job job = {.path = path};
+    int w, h;
+    return read_png(&job, NULL, &w, &h, e) ? -1 : job.alpha;
+}
+
+int sv_png_read_rgb(const char *path, unsigned char *rgb, int w, int h, sv_err *e) {
+    png_job job = {.path = path};
+    return read_png(&job, rgb, &w, &h, e);
+}
+
+int sv_png_read_alpha(const char *path, unsigned char *a, int w, int h, sv_err *e) {
+    png_job job = {.path = path, .want_alpha = 1};
+    return read_png(&job, a, &w, &h, e);
+}
+
+static int write_jmp(png_job *job, const unsigned char *rgb, int w, int h, int channels, sv_err *e) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, job, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
@@ -129,7 +167,8 @@ static int write_jmp(png_job *job, const unsigned char *rgb, int w, int h, sv_er
         return sv_errf(e, "%s: cannot write PNG: %s", job->path, job->msg);
     }
     png_set_write_fn(png, job, on_write, on_flush);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, channels == 4 ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     // Paeth prediction with run-length-only deflate: on video frames (natural or upscaled) both smaller
     // and 2-3x faster to write than libpng's default adaptive filters with zlib level 3-6.
@@ -137,15 +176,19 @@ static int write_jmp(png_job *job, const unsigned char *rgb, int w, int h, sv_er
     png_set_compression_strategy(png, Z_RLE);
     png_set_compression_level(png, 3);
     png_write_info(png, info);
-    size_t row = (size_t)w * 3;
+    size_t row = (size_t)w * channels;
     for (int y = 0; y < h; y++) png_write_row(png, rgb + (size_t)y * row);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     return 0;
 }
 
-int sv_png_write_rgb(FILE *f, const char *path, const unsigned char *rgb, int w, int h, sv_err *e) {
+int sv_png_write(FILE *f, const char *path, const unsigned char *pix, int w, int h, int channels, sv_err *e) {
     if (sv_frame_size_check(path, w, h, e)) return -1;
     png_job job = {.path = path, .f = f};
-    return write_jmp(&job, rgb, w, h, e);
+    return write_jmp(&job, pix, w, h, channels, e);
+}
+
+int sv_png_write_rgb(FILE *f, const char *path, const unsigned char *rgb, int w, int h, sv_err *e) {
+    return sv_png_write(f, path, rgb, w, h, 3, e);
 }

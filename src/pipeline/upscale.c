@@ -27,6 +27,7 @@
 #include "model/profile.h"
 #include "ops/pixels.h"
 #include "pipeline/clip_stream.h"
+#include "pipeline/upscale_alpha.h"
 #include "pipeline/upscale_resume.h"
 #include "pipeline/write_thread.h"
 
@@ -267,6 +268,7 @@ typedef struct {
     const sv_clip_window *win;
     sv_runner *run;
     sv_upscale_resume *res;
+    sv_alpha_attach *alpha;  // frames with alpha (RGBA output), or NULL
     int w4, h4;
     long long first;  // frames before it are not written (a segment's)
 } sink;
@@ -281,7 +283,11 @@ static int emit(void *ud, int index, const float *chw, sv_err *e) {
     char number[32];
     const char *name = s->win->names[index];
     if (!name) snprintf(number, sizeof number, "%08lld.png", at), name = number;
-    sv_chw_to_rgb(sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
+    if (s->alpha) {
+        if (sv_alpha_attach_frame(s->alpha, s->win->rd, name, chw, sv_write_thread_buffer(s->wt), e)) return -1;
+    } else {
+        sv_chw_to_rgb(sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
+    }
     return sv_write_thread_submit(s->wt, name, s->win->pts[index], e);
 }
 
@@ -296,12 +302,12 @@ static int run_chunk(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
 
 // Streams the clip into the writer; on success the writer is finished (the output published).
 static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, const sv_upscale_opts *o, int count,
-                     sv_upscale_resume *res, sv_err *e) {
+                     sv_upscale_resume *res, sv_alpha_attach *alpha, sv_err *e) {
     sv_progress_job prog;
     sv_progress_start(&prog, o->progress, "upscale", count > 0 ? count - res->next : count);
     const int w4 = SV_SCALE * win->w, h4 = SV_SCALE * win->h;
-    sink s = {.win = win, .run = run, .res = res, .w4 = w4, .h4 = h4, .first = o->first};
-    if (!(s.wt = sv_write_thread_start(wr, (size_t)w4 * h4 * 3, &prog, e))) {
+    sink s = {.win = win, .run = run, .res = res, .alpha = alpha, .w4 = w4, .h4 = h4, .first = o->first};
+    if (!(s.wt = sv_write_thread_start(wr, (size_t)w4 * h4 * (alpha ? 4 : 3), &prog, e))) {
         sv_frames_writer_abort(wr);
         return -1;
     }
@@ -368,6 +374,11 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
     out->depth = sv_frames_depth(rd);
     // a video file's timing, rotation, colour and other streams go into a video output (io/frames.h)
     out->keep_from = sv_frames_is_video(rd) && !sv_path_is_stream(input) ? input : NULL;
+    // frames with alpha: RGBA PNG frames in a folder output; any other output drops it, with a warning
+    out->alpha = sv_frames_has_alpha(rd) && sv_frames_output_kind(output) == SV_OUTPUT_FOLDER;
+    if (sv_frames_has_alpha(rd) && !out->alpha)
+        sv_warnf("%s: the frames' alpha channel is dropped: a video output carries none (a folder output keeps "
+                 "it, in RGBA PNG frames)", input);
     if (check_segment(input, o, pl->count, sv_frames_is_video(rd), e) ||
         sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
         plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
@@ -406,6 +417,7 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     if (!rd) return -1;
     out.partial = !segment;  // a segment is one part of a clip: rerun, not resumed (README)
     sv_upscale_resume res = {0};
+    sv_alpha_attach alpha = {0};
     const int w = pl.w, h = pl.h;
     int num = 0, den = 0, rc = -1;
     sv_frames_fps_rational(rd, &num, &den);
@@ -415,14 +427,16 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     sv_frame_writer *wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den, &out, e);
     if (!wr || sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
         !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e)) ||
-        sv_upscale_resume_begin(&res, wr, m, input, &pl, o, run, &win, e)) {
+        sv_upscale_resume_begin(&res, wr, m, input, &pl, o, run, &win, e) ||
+        (out.alpha && sv_alpha_attach_init(&alpha, w, h, e))) {
         sv_frames_writer_abort(wr);
         goto done;
     }
     win.end = o->end;
     const long long todo = o->end ? o->end - o->first : pl.count > o->first ? pl.count - o->first : -1;
-    rc = stream_to(&win, run, wr, o, todo > INT_MAX ? -1 : (int)todo, &res, e);  // finishes or aborts wr
-done:
+    rc = stream_to(&win, run, wr, o, todo > INT_MAX ? -1 : (int)todo, &res, out.alpha ? &alpha : NULL, e);
+done:  // stream_to finishes or aborts wr
+    sv_alpha_attach_free(&alpha);
     sv_upscale_resume_free(&res);
     if (o->profile && run) sv_runner_profile_add(o->profile, run);
     sv_runner_free(run);
