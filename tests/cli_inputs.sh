@@ -76,35 +76,47 @@ expect_error ext_without_batch "--ext" "$SLIMVSR" upscale -q -m bicubic --ext mk
 [ ! -e seg ] && [ ! -e dry ] && [ ! -e single.mkv ] && ok batch_refusals_write_nothing || ko batch_refusals_write_nothing "$(ls)"
 
 # ---- PNG frames with alpha ----
-# png_frames KIND DIR: three 16x12 frames 0.png 1.png 2.png written by numpy + zlib (no slimvsr code):
-# rgba (random colour, random alpha), rgb (the same colour, no alpha), gray (R = G = B = the alpha values)
+# png_frames KIND DIR [N W H]: N (3) frames of W x H (16x12) 0.png 1.png ... written by numpy + zlib (no slimvsr code):
+# rgba (random colour, random alpha), rgb (the same colour, no alpha), gray (R = G = B = the alpha values);
+# the same at 16 bits: rgba16, rgb16, gray16; rgb16to8: rgb16 rounded to 8 bits; flat16: every pixel
+# (12345, 54321, 1)
 png_frames() {
-    "$PY" - "$1" "$2" <<'PY'
+    "$PY" - "$1" "$2" "${3:-3}" "${4:-16}" "${5:-12}" <<'PY'
 import sys, os, zlib, struct
 import numpy as np
 kind, out = sys.argv[1], sys.argv[2]
+n, W, H = (int(v) for v in sys.argv[3:6])
 os.makedirs(out, exist_ok=True)
 def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-def png(path, px):  # px: h x w x c uint8, c = 3 or 4
+def png(path, px):  # px: h x w x c, c = 3 or 4, uint8 or uint16 (written big-endian, as PNG stores it)
     h, w, c = px.shape
-    raw = b"".join(b"\0" + px[y].tobytes() for y in range(h))
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, {3: 2, 4: 6}[c], 0, 0, 0)
+    bits = 16 if px.dtype == np.uint16 else 8
+    rows = px.astype(">u2") if bits == 16 else px
+    raw = b"".join(b"\0" + rows[y].tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, bits, {3: 2, 4: 6}[c], 0, 0, 0)
     open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 rng = np.random.default_rng(7)
-for i in range(3):
-    rgb = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
-    a = rng.integers(0, 256, (12, 16, 1), dtype=np.uint8)
-    a[0, :, 0] = 0; a[-1, :, 0] = 255  # the ends of the range
-    px = {"rgba": np.concatenate([rgb, a], 2), "rgb": rgb, "gray": np.repeat(a, 3, 2)}[kind]
+deep = "16" in kind
+top = 65535 if deep else 255
+for i in range(n):
+    rgb = rng.integers(0, top + 1, (H, W, 3)).astype(np.uint16 if deep else np.uint8)
+    a = rng.integers(0, top + 1, (H, W, 1)).astype(rgb.dtype)
+    a[0, :, 0] = 0; a[-1, :, 0] = top  # the ends of the range
+    make = {"rgba": lambda: np.concatenate([rgb, a], 2), "rgb": lambda: rgb, "gray": lambda: np.repeat(a, 3, 2),
+            "flat16": lambda: np.broadcast_to(np.array([12345, 54321, 1], np.uint16), (H, W, 3)),
+            "rgb16to8": lambda: np.round(rgb / 257).astype(np.uint8)}  # rgb16's frames at 8 bits
+    px = make[kind]() if kind in make else make[kind.replace("16", "")]()
     png(f"{out}/{i}.png", px)
 PY
 }
-# rgba_of PNG: the PNG's pixels as raw RGBA bytes (ffmpeg's decoder), on stdout
-rgba_of() { ffmpeg -nostdin -loglevel error -i "$1" -f rawvideo -pix_fmt rgba -; }
-# channels A B: compares channel CA of the raw RGBA file A with channel CB of B; prints the count that differ
+# rgba_of PNG [FMT]: the PNG's pixels as raw RGBA bytes (ffmpeg's decoder; FMT rgba64le: 16 bits), on stdout
+rgba_of() { ffmpeg -nostdin -loglevel error -i "$1" -f rawvideo -pix_fmt "${2:-rgba}" -; }
+# channels A B CA CB [u2]: compares channel CA of the raw RGBA file A with channel CB of B (u2: 16-bit
+# samples); prints the count that differ
 channels() {
     "$PY" -c 'import sys, numpy as np
-a, b = (np.fromfile(p, np.uint8).reshape(-1, 4) for p in sys.argv[1:3])
+t = np.uint16 if sys.argv[5:] == ["u2"] else np.uint8
+a, b = (np.fromfile(p, t).reshape(-1, 4) for p in sys.argv[1:3])
 print(int((a[:, int(sys.argv[3])] != b[:, int(sys.argv[4])]).sum()) if a.shape == b.shape else "sizes differ")' "$@"
 }
 png_frames rgba rgba && png_frames rgb rgb && png_frames gray gray && ok alpha_setup || ko alpha_setup "python3 failed"
@@ -137,3 +149,58 @@ rc=$?
 [ $rc -eq 0 ] && [ "$(grep -c . alpha.err)" = 1 ] && grep -q "rgba: .*alpha" alpha.err && [ -s rgba.mkv ] \
     && ok alpha_video_warning || ko alpha_video_warning "rc $rc: $(cat alpha.err)"
 sed 's/^/    /' alpha.err
+
+# ---- 16-bit PNG frames ----
+# read at 16 bits and written as 16-bit PNG: flat frames of values no 8-bit frame holds come out exactly
+# (bicubic of a constant is that constant), in the right channels and byte order
+png_frames flat16 flat16 && "$SLIMVSR" upscale -q -m bicubic flat16 sr_flat16 || ko deep_setup "upscale failed"
+types=$(for f in sr_flat16/{0,1,2}.png; do od -An -tu1 -j24 -N2 "$f" | tr -s ' ' | sed 's/^ //'; done | tr '\n' ' ')
+[ "$types" = "16 2 16 2 16 2 " ] && ok deep_16bit_png_out || ko deep_16bit_png_out "depth/type '$types'"
+rgba_of sr_flat16/2.png rgba64le > f.raw
+"$PY" -c 'import sys, numpy as np; a = np.fromfile(sys.argv[1], np.uint16).reshape(-1, 4); print(sorted(set(map(tuple, a[:, :3].tolist()))))' f.raw > f.txt
+[ "$(cat f.txt)" = "[(12345, 54321, 1)]" ] && [ "$(stat -c %s f.raw)" = $((64 * 48 * 8)) ] \
+    && ok deep_values_kept_exactly || ko deep_values_kept_exactly "got $(head -c 300 f.txt)"
+# random 16-bit frames through the network (the tiny model): 16-bit out, finer than 8 bits, and the same
+# picture as the frames rounded to 8 bits give (within what that rounding costs)
+png_frames rgb16 rgb16 && png_frames rgb16to8 rgb16to8
+if "$SLIMVSR" upscale -q -m "$MODEL" rgb16 sr_rgb16 && "$SLIMVSR" upscale -q -m "$MODEL" rgb16to8 sr_rgb16to8; then
+    rgba_of sr_rgb16/1.png rgba64le > d.raw && rgba_of sr_rgb16to8/1.png > e.raw
+    "$PY" -c 'import sys, numpy as np
+d = np.fromfile(sys.argv[1], np.uint16).reshape(-1, 4)[:, :3].astype(float)
+e = np.fromfile(sys.argv[2], np.uint8).reshape(-1, 4)[:, :3].astype(float)
+off = np.abs(d / 257 - e).max(); fine = (d % 257 != 0).mean()
+print(f"{off:.2f} {fine:.2f}"); sys.exit(not (off <= 2 and fine > 0.9))' d.raw e.raw > de.txt \
+        && ok "deep_network_16bit (8-bit levels off at most, share not on an 8-bit level: $(cat de.txt))" \
+        || ko deep_network_16bit "$(cat de.txt)"
+else
+    ko deep_network_16bit "upscale failed"
+fi
+# 16-bit frames with alpha: RGBA 16-bit out, the alpha the 16-bit bicubic of the input's alpha
+png_frames rgba16 rgba16 && png_frames gray16 gray16
+if "$SLIMVSR" upscale -q -m "$MODEL" rgba16 sr_rgba16 && "$SLIMVSR" upscale -q -m bicubic gray16 bic_gray16; then
+    t=$(od -An -tu1 -j24 -N2 sr_rgba16/0.png | tr -s ' ' | sed 's/^ //')
+    rgba_of sr_rgba16/0.png rgba64le > a.raw && rgba_of bic_gray16/0.png rgba64le > g.raw
+    [ "$t" = "16 6" ] && [ "$(channels a.raw g.raw 3 0 u2)" = 0 ] && ok deep_alpha_16bit || ko deep_alpha_16bit "type '$t'"
+else
+    ko deep_alpha_16bit "upscale failed"
+fi
+# a video output takes them too (8-bit frames, a 10-bit pixel format by default)
+"$SLIMVSR" upscale -q -m bicubic rgb16 rgb16.mkv 2>deep.err && read -r n w h fps < <("$FRAMETOOL" probe rgb16.mkv) \
+    && [ "$n $w $h" = "3 64 48" ] && ok deep_to_video || ko deep_to_video "$(cat deep.err) '${n:-} ${w:-} ${h:-}'"
+# an interrupted job on 16-bit frames continues to exactly the frames of an uninterrupted one (the frames
+# before the checkpoint are read again at 16 bits)
+png_frames rgb16 long16 24 64 48
+JOB=(-q --threads 1 -m "$MODEL" --chunk 2 --lookahead 1)
+"$SLIMVSR" upscale "${JOB[@]}" long16 long_full || ko deep_resume "upscale failed"
+"$SLIMVSR" upscale "${JOB[@]}" long16 long_out 2>/dev/null &
+pid=$!
+wait_for "$pid" [ -e long_out.partial/7.png ]
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if [ -d long_out.partial ] && [ ! -e long_out/23.png ] && "$SLIMVSR" upscale "${JOB[@]:1}" long16 long_out 2>resume.err; then
+    grep -q "continued long_out.partial at frame [1-9]" resume.err \
+        && diff <(cd long_full && md5sum -- *) <(cd long_out && md5sum -- *) >/dev/null \
+        && ok deep_resume_equals_uninterrupted || ko deep_resume_equals_uninterrupted "$(cat resume.err)"
+else
+    ko deep_resume_equals_uninterrupted "no partial output to continue (the job ended before the kill?) $(cat resume.err 2>/dev/null)"
+fi

@@ -128,24 +128,43 @@ int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
     char p[8192];
     if (join(p, sizeof p, r->path, r->names[0], e)) return -1;
     if (r->jpeg ? sv_jpeg_read_size(p, &r->w, &r->h, e) : sv_png_read_size(p, &r->w, &r->h, e)) return -1;
-    if (!r->jpeg && (r->alpha = sv_png_has_alpha(p, e)) < 0) return -1;
+    int depth = 8;
+    if (!r->jpeg && sv_png_read_info(p, &r->alpha, &depth, e)) return -1;
+    r->depth = depth == 16 ? 16 : 8;
     r->count = r->n_names;
     return 0;
 }
 
+// The path of the next frame into p (0), or 1 at the end, or -1.
+static int next_path(const sv_frame_reader *r, char *p, size_t n, sv_err *e) {
+    if (r->next >= r->n_names) return 1;
+    return join(p, n, r->path, r->names[r->next], e);
+}
+
 int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
-    if (r->next >= r->n_names) return 0;
     char p[8192];
-    if (join(p, sizeof p, r->path, r->names[r->next], e)) return -1;
+    const int rc = next_path(r, p, sizeof p, e);
+    if (rc) return rc > 0 ? 0 : -1;
     if (r->jpeg ? sv_jpeg_read_rgb(p, rgb, r->w, r->h, e) : sv_png_read_rgb(p, rgb, r->w, r->h, e)) return -1;
     r->last_name = r->names[r->next++];
     return 1;
 }
 
-int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e) {
+int sv_folder_reader_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e) {
+    char p[8192];
+    const int rc = next_path(r, p, sizeof p, e);
+    if (rc) return rc > 0 ? 0 : -1;
+    if (sv_png_read_rgb16(p, rgb, r->w, r->h, e)) return -1;
+    r->last_name = r->names[r->next++];
+    return 1;
+}
+
+int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, void *a, int bits, sv_err *e) {
     char p[8192];
     if (join(p, sizeof p, r->path, name, e)) return -1;
-    return r->jpeg ? (memset(a, 255, (size_t)r->w * r->h), 0) : sv_png_read_alpha(p, a, r->w, r->h, e);
+    if (!r->jpeg) return sv_png_read_alpha(p, a, bits, r->w, r->h, e);
+    memset(a, 255, (size_t)r->w * r->h * (bits == 16 ? 2 : 1));
+    return 0;
 }
 
 void sv_folder_reader_free(sv_frame_reader *r) {
@@ -155,7 +174,7 @@ void sv_folder_reader_free(sv_frame_reader *r) {
     r->n_names = 0;
 }
 
-int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e) {
+int sv_folder_writer_write(sv_frame_writer *wr, const void *rgb, const char *name, sv_err *e) {
     const char *out = wr->out.final_path;
     char auto_name[32];
     if (!name) {
@@ -178,7 +197,7 @@ int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const 
         if (errno == EEXIST) return sv_errf(e, "%s: frame file name written twice", shown);
         return sv_errf(e, "%s: cannot create: %s", shown, strerror(errno));
     }
-    int rc = sv_png_write(f, shown, rgb, wr->w, wr->h, wr->channels, e);
+    int rc = sv_png_write(f, shown, rgb, wr->w, wr->h, wr->channels, wr->bits, e);
     if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
         rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));
     if (fclose(f) != 0 && rc == 0) rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));

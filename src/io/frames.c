@@ -87,9 +87,14 @@ int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
 
 const char *sv_frames_last_name(const sv_frame_reader *r) { return r->last_name; }
 
-int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e) {
+int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, void *a, int bits, sv_err *e) {
     if (r->video || !name) return sv_errf(e, "%s: a video's frames have no alpha here", r->path);
-    return sv_folder_reader_alpha(r, name, a, e);
+    return sv_folder_reader_alpha(r, name, a, bits, e);
+}
+
+int sv_frames_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e) {
+    if (r->video || r->depth != 16) return sv_errf(e, "%s: not a folder of 16-bit PNG frames", r->path);
+    return sv_folder_reader_read16(r, rgb, e);
 }
 int64_t sv_frames_last_pts(const sv_frame_reader *r) {
     const int64_t pts = r->video ? sv_video_in_last_pts(r->video) : AV_NOPTS_VALUE;
@@ -193,8 +198,9 @@ static int check_kind(const char *path, sv_output_kind kind, int fps_num, int fp
                           "container", path, o->format);
     if (kind == SV_OUTPUT_FOLDER && o->encoder && strcmp(o->encoder, "png"))
         return sv_errf(e, "%s: encoder '%s' does not apply to a folder of PNG frames", path, o->encoder);
-    if (kind != SV_OUTPUT_FOLDER && o->alpha)
-        return sv_errf(e, "%s: a video carries no alpha here; frames with alpha go to a folder of PNG frames", path);
+    if (kind != SV_OUTPUT_FOLDER && (o->alpha || o->bits == 16))
+        return sv_errf(e, "%s: a video output takes 8-bit RGB frames here; %s frames go to a folder of PNG frames",
+                       path, o->alpha ? "RGBA" : "16-bit");
     if (kind == SV_OUTPUT_FOLDER && (o->crf_set || o->preset || o->pix_fmt))
         return sv_errf(e, "%s: %s does not apply to a folder of PNG frames", path,
                        o->crf_set ? "crf" : o->preset ? "preset" : "pixel format");
@@ -255,6 +261,7 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
     wr->w = w;
     wr->h = h;
     wr->channels = o->alpha ? 4 : 3;
+    wr->bits = o->bits == 16 ? 16 : 8;
     if (sink == SV_OUTPUT_FOLDER) {
         if (sv_atomic_open_dir(&wr->out, path, flags | (o->partial ? SV_ATOMIC_PARTIAL : 0), e)) {
             free(wr);
@@ -284,11 +291,11 @@ sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, i
     return sv_frames_create_with(path, w, h, fps_num, fps_den, NULL, e);
 }
 
-int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e) {
+int sv_frames_write(sv_frame_writer *wr, const void *rgb, const char *name, sv_err *e) {
     return sv_frames_write_at(wr, rgb, name, SV_NO_PTS, e);
 }
 
-int sv_frames_write_at(sv_frame_writer *wr, const unsigned char *rgb, const char *name, int64_t pts, sv_err *e) {
+int sv_frames_write_at(sv_frame_writer *wr, const void *rgb, const char *name, int64_t pts, sv_err *e) {
     int rc = wr->video ? sv_video_out_write(wr->video, rgb, pts, e) : sv_folder_writer_write(wr, rgb, name, e);
     if (rc == 0) wr->frames++;
     return rc;

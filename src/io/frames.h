@@ -61,12 +61,13 @@ int sv_frames_is_frame_name(const char *name);
 // 1 when r reads a folder of PNG frames whose first frame carries alpha (an alpha channel, or transparency by
 // a tRNS chunk; io/png_io.h), 0 otherwise. Frames are still read as RGB; their alpha, by sv_frames_read_alpha.
 int sv_frames_has_alpha(const sv_frame_reader *r);
-// The alpha plane (h * w bytes, row-major; 255 everywhere for a frame without alpha) of the frame named name
-// (a name sv_frames_last_name gave) of r's folder; any time before sv_frames_close, in any order. Returns 0,
-// or -1 with a message naming the file.
-int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e);
-// Bits per sample of the input: a video's decoded pixel format (10 for yuv420p10le), 8 for a folder.
-// (Frames still cross this API as 8-bit RGB; a writer takes it to choose a deeper default pixel format.)
+// The alpha plane (h * w samples, row-major; bits 8: bytes, 16: uint16_t; fully opaque for a frame without
+// alpha) of the frame named name (a name sv_frames_last_name gave) of r's folder; any time before
+// sv_frames_close, in any order. Returns 0, or -1 with a message naming the file.
+int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, void *a, int bits, sv_err *e);
+// Bits per sample of the input: a video's decoded pixel format (10 for yuv420p10le); for a folder 16 when
+// its first frame is a 16-bit PNG, else 8. (Frames cross this API as 8-bit RGB, but for sv_frames_read16;
+// a writer takes it to choose a deeper default pixel format.)
 int sv_frames_depth(const sv_frame_reader *r);
 int sv_frames_width(const sv_frame_reader *r);
 int sv_frames_height(const sv_frame_reader *r);
@@ -84,6 +85,9 @@ int sv_frames_fps_rational(const sv_frame_reader *r, int *num, int *den);
 // Reads the next frame into rgb (w * h * 3 bytes). Returns 1 when a frame was read, 0 at the end, -1 on
 // error (a frame of another size than the first, a corrupt or truncated PNG or JPEG, a decoding error).
 int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
+// The same at 16 bits (h * w * 3 uint16_t), for a folder of depth 16 (sv_frames_depth): 16-bit PNG frames
+// as they are, narrower ones widened (v * 257 for 8 bits). Any other input fails.
+int sv_frames_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e);
 // File name (without folder) of the frame just read from a folder; NULL for a video or before a read.
 // The string stays valid until sv_frames_close.
 const char *sv_frames_last_name(const sv_frame_reader *r);
@@ -132,8 +136,10 @@ typedef struct sv_frame_writer sv_frame_writer;
 //   partial:  a folder output is written in the visible folder "PATH.partial" (io/atomic_file.h:
 //             SV_ATOMIC_PARTIAL), which a signal or a kill leaves in place and the next writer of PATH
 //             continues (its frames stay; a frame written again replaces its file). Video outputs ignore it.
-//   alpha:    the frames are RGBA (h * w * 4 bytes, interleaved), written as RGBA PNG; a folder output
+//   alpha:    the frames are RGBA (h * w * 4 samples, interleaved), written as RGBA PNG; a folder output
 //             only (a video or standard output refuses it).
+//   bits:     16: the frames' samples are uint16_t (native byte order), written as 16-bit PNG; a folder
+//             output only. 0 or 8: bytes.
 //   replace:  an existing output may be replaced (a file; a folder only when slimvsr wrote it: see
 //             io/atomic_file.h). Without it an existing output (but an empty folder) is refused when the
 //             writer is created.
@@ -147,6 +153,7 @@ typedef struct {
     int drop_streams;
     int partial;
     int alpha;
+    int bits;
 } sv_writer_opts;
 
 // Checks everything about an output that can be checked before it exists: its kind, the options above
@@ -165,18 +172,18 @@ sv_frame_writer *sv_frames_create(const char *path, int w, int h, int fps_num, i
 // The same as sv_frames_create with options (NULL: the defaults, as sv_frames_create).
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
                                        const sv_writer_opts *o, sv_err *e);
-// Writes one frame (RGB; RGBA with sv_writer_opts.alpha). name: file name for folder output (a plain name, no '/', not starting with '.', ending
+// Writes one frame (RGB; RGBA with sv_writer_opts.alpha; uint16_t samples with its bits 16). name: file name for folder output (a plain name, no '/', not starting with '.', ending
 // in .png; "%08d.png" of the frame index when NULL); a name ending in .jpg or .jpeg is written with .png
 // instead (a JPEG folder's frame 7.jpg becomes 7.png: outputs are always PNG); a name used twice is an
 // error. Ignored for video.
-int sv_frames_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
+int sv_frames_write(sv_frame_writer *wr, const void *rgb, const char *name, sv_err *e);
 // No timestamp (sv_frames_last_pts, sv_frames_write_at).
 #define SV_NO_PTS INT64_MIN
 // The same with the frame's timestamp: pts of the input frame (sv_frames_last_pts) in the time base of
 // sv_writer_opts.keep_from's video stream. A video output that keeps its input's timing writes the frame at
 // that time (SV_NO_PTS, or one not after the previous frame's: one frame duration after the previous);
 // other outputs ignore it.
-int sv_frames_write_at(sv_frame_writer *wr, const unsigned char *rgb, const char *name, int64_t pts, sv_err *e);
+int sv_frames_write_at(sv_frame_writer *wr, const void *rgb, const char *name, int64_t pts, sv_err *e);
 // Flushes the encoder, writes the trailer, fsyncs and renames the output onto its final name (standard
 // output: flushes it). Frees wr, on success and on failure (a failure removes the temporary output).
 int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e);

@@ -33,6 +33,7 @@ struct sv_frame_writer {
     int stream;     // 1: standard output
     int w, h;
     int channels;         // a folder's frames: 3 (RGB) or 4 (RGBA: sv_writer_opts.alpha)
+    int bits;             // a folder's frames: 8 or 16 bits per sample (sv_writer_opts.bits)
     long long frames;     // frames written so far
     sv_video_out *video;  // NULL for folder output
 };
@@ -42,9 +43,11 @@ int sv_folder_reader_open(sv_frame_reader *r, sv_err *e);
 int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
 void sv_folder_reader_free(sv_frame_reader *r);
 // The alpha plane of the folder's frame name (sv_frames_read_alpha).
-int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, unsigned char *a, sv_err *e);
+int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, void *a, int bits, sv_err *e);
+// The next frame at 16 bits (sv_frames_read16).
+int sv_folder_reader_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e);
 // Folder output: writes one PNG into wr->out's temporary folder, fsynced (a .jpg/.jpeg name as .png).
-int sv_folder_writer_write(sv_frame_writer *wr, const unsigned char *rgb, const char *name, sv_err *e);
+int sv_folder_writer_write(sv_frame_writer *wr, const void *rgb, const char *name, sv_err *e);
 
 // Video input. Decodes the first frame at once so that *w, *h are the pictures' true size. path "-":
 // standard input. *depth: bits per sample of the decoded pictures.

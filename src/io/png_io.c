@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -18,7 +19,9 @@ typedef struct {
     FILE *f;
     char msg[256];      // libpng's error text
     int alpha;          // out: the image carries alpha (an alpha channel or a tRNS chunk)
+    int depth;          // out: bits per sample in the file (1, 2, 4, 8 or 16)
     int want_alpha;     // in: decode the alpha plane into the caller's buffer instead of RGB
+    int bytes;          // in: bytes per decoded sample: 1 (8 bits), 2 (16 bits, native byte order)
     unsigned char *rgba;  // the whole image as RGBA while its alpha plane is taken (freed by the caller)
 } png_job;
 
@@ -49,28 +52,45 @@ static void on_write(png_structp png, png_bytep data, size_t n) {
 
 static void on_flush(png_structp png) { (void)png; }
 
-// The decoder's transforms: 8-bit RGB, or with want_alpha 8-bit RGBA (opaque where the image has no alpha).
+static int little_endian(void) {
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+// The decoder's transforms: RGB, or with want_alpha RGBA (opaque where the image has no alpha), of 8 bits
+// (16-bit samples rounded) or 16 (narrower ones widened, v * 257 for 8 bits), in native byte order.
 static void set_transforms(png_structp png, const png_job *job, int depth, int color) {
     png_set_expand(png);  // palette -> RGB, 1/2/4-bit gray -> 8-bit, tRNS -> alpha
-    if (depth == 16) png_set_scale_16(png);
+    if (job->bytes == 2 && depth < 16) png_set_expand_16(png);
+    if (job->bytes == 1 && depth == 16) png_set_scale_16(png);
+    if (job->bytes == 2 && little_endian()) png_set_swap(png);
     if (!job->want_alpha) png_set_strip_alpha(png);
-    else if (!job->alpha) png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+    else if (!job->alpha) png_set_add_alpha(png, job->bytes == 2 ? 0xffff : 0xff, PNG_FILLER_AFTER);
     if (!(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
 }
 
-// Reads the pixels (after the transforms) into out, n channels; interlaced passes fill in the rows already
-// there, so out holds the whole image.
-static int read_pixels(png_structp png, png_infop info, unsigned char *out, int n) {
+// Reads the pixels (after the transforms) into out, n channels of `bytes` bytes; interlaced passes fill in
+// the rows already there, so out holds the whole image.
+static int read_pixels(png_structp png, png_infop info, unsigned char *out, int n, int bytes) {
     int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     const png_uint_32 pw = png_get_image_width(png, info), ph = png_get_image_height(png, info);
-    size_t row = (size_t)pw * n;
-    if (png_get_rowbytes(png, info) != row || png_get_channels(png, info) != n || png_get_bit_depth(png, info) != 8)
+    size_t row = (size_t)pw * n * bytes;
+    if (png_get_rowbytes(png, info) != row || png_get_channels(png, info) != n ||
+        png_get_bit_depth(png, info) != 8 * bytes)
         return -1;
     for (int p = 0; p < passes; p++)
         for (png_uint_32 y = 0; y < ph; y++) png_read_row(png, out + y * row, NULL);
     png_read_end(png, NULL);
     return 0;
+}
+
+// The alpha plane out of the decoded RGBA image.
+static void take_alpha(const png_job *job, unsigned char *a, size_t n) {
+    if (job->bytes == 1)
+        for (size_t i = 0; i < n; i++) a[i] = job->rgba[i * 4 + 3];
+    else
+        for (size_t i = 0; i < n; i++) memcpy(a + i * 2, job->rgba + (i * 4 + 3) * 2, 2);
 }
 
 // Reads the header and, when rgb is not NULL, the pixels (RGB, or the alpha plane with job->want_alpha);
@@ -84,6 +104,7 @@ static int decode(png_structp png, png_infop info, png_job *job, unsigned char *
     png_get_IHDR(png, info, &pw, &ph, &depth, &color, &interlace, NULL, NULL);
     if (sv_frame_size_check(job->path, pw, ph, e)) return -1;
     job->alpha = (color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+    job->depth = depth;
     if (!rgb) {
         *w = (int)pw;
         *h = (int)ph;
@@ -94,11 +115,11 @@ static int decode(png_structp png, png_infop info, png_job *job, unsigned char *
                        (unsigned)ph, *w, *h);
     set_transforms(png, job, depth, color);
     const size_t n = (size_t)pw * ph;
-    if (job->want_alpha && !(job->rgba = malloc(n * 4)))
+    if (job->want_alpha && !(job->rgba = malloc(n * 4 * job->bytes)))
         return sv_errf(e, "%s: out of memory decoding its alpha", job->path);
-    if (read_pixels(png, info, job->want_alpha ? job->rgba : rgb, job->want_alpha ? 4 : 3))
+    if (read_pixels(png, info, job->want_alpha ? job->rgba : rgb, job->want_alpha ? 4 : 3, job->bytes))
         return sv_errf(e, "%s: unsupported PNG layout (colour type %d, %d bits)", job->path, color, depth);
-    for (size_t i = 0; job->want_alpha && i < n; i++) rgb[i] = job->rgba[i * 4 + 3];
+    if (job->want_alpha) take_alpha(job, rgb, n);
     return 0;
 }
 
@@ -139,23 +160,31 @@ int sv_png_read_size(const char *path, int *w, int *h, sv_err *e) {
     return read_png(&job, NULL, w, h, e);
 }
 
-int sv_png_has_alpha(const char *path, sv_err *e) {
+int sv_png_read_info(const char *path, int *alpha, int *depth, sv_err *e) {
     png_job job = {.path = path};
     int w, h;
-    return read_png(&job, NULL, &w, &h, e) ? -1 : job.alpha;
+    if (read_png(&job, NULL, &w, &h, e)) return -1;
+    *alpha = job.alpha, *depth = job.depth;
+    return 0;
 }
 
 int sv_png_read_rgb(const char *path, unsigned char *rgb, int w, int h, sv_err *e) {
-    png_job job = {.path = path};
+    png_job job = {.path = path, .bytes = 1};
     return read_png(&job, rgb, &w, &h, e);
 }
 
-int sv_png_read_alpha(const char *path, unsigned char *a, int w, int h, sv_err *e) {
-    png_job job = {.path = path, .want_alpha = 1};
+int sv_png_read_rgb16(const char *path, uint16_t *rgb, int w, int h, sv_err *e) {
+    png_job job = {.path = path, .bytes = 2};
+    return read_png(&job, (unsigned char *)rgb, &w, &h, e);
+}
+
+int sv_png_read_alpha(const char *path, void *a, int bits, int w, int h, sv_err *e) {
+    png_job job = {.path = path, .want_alpha = 1, .bytes = bits == 16 ? 2 : 1};
     return read_png(&job, a, &w, &h, e);
 }
 
 static int write_jmp(png_job *job, const unsigned char *rgb, int w, int h, int channels, sv_err *e) {
+    const int bytes = job->bytes;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, job, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
@@ -167,7 +196,7 @@ static int write_jmp(png_job *job, const unsigned char *rgb, int w, int h, int c
         return sv_errf(e, "%s: cannot write PNG: %s", job->path, job->msg);
     }
     png_set_write_fn(png, job, on_write, on_flush);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, channels == 4 ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB,
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8 * bytes, channels == 4 ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     // Paeth prediction with run-length-only deflate: on video frames (natural or upscaled) both smaller
@@ -176,19 +205,20 @@ static int write_jmp(png_job *job, const unsigned char *rgb, int w, int h, int c
     png_set_compression_strategy(png, Z_RLE);
     png_set_compression_level(png, 3);
     png_write_info(png, info);
-    size_t row = (size_t)w * channels;
+    if (bytes == 2 && little_endian()) png_set_swap(png);
+    size_t row = (size_t)w * channels * bytes;
     for (int y = 0; y < h; y++) png_write_row(png, rgb + (size_t)y * row);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     return 0;
 }
 
-int sv_png_write(FILE *f, const char *path, const unsigned char *pix, int w, int h, int channels, sv_err *e) {
+int sv_png_write(FILE *f, const char *path, const void *pix, int w, int h, int channels, int bits, sv_err *e) {
     if (sv_frame_size_check(path, w, h, e)) return -1;
-    png_job job = {.path = path, .f = f};
+    png_job job = {.path = path, .f = f, .bytes = bits == 16 ? 2 : 1};
     return write_jmp(&job, pix, w, h, channels, e);
 }
 
 int sv_png_write_rgb(FILE *f, const char *path, const unsigned char *rgb, int w, int h, sv_err *e) {
-    return sv_png_write(f, path, rgb, w, h, 3, e);
+    return sv_png_write(f, path, rgb, w, h, 3, 8, e);
 }

@@ -6,6 +6,23 @@ void sv_quantize_n(unsigned char *dst, const float *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = sv_quantize_u8(src[i]);
 }
 
+void sv_quantize_n16(uint16_t *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = sv_quantize_u16(src[i]);
+}
+
+void sv_rgb16_to_chw(float *chw, const uint16_t *rgb, int h, int w) {
+    const size_t hw = (size_t)h * w;
+    for (size_t p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) chw[c * hw + p] = (float)rgb[p * 3 + c] * (1.0f / 65535.0f);
+}
+
+void sv_chw_to_rgb16(uint16_t *rgb, const float *chw, int h, int w) {
+    const long hw = (long)h * w;
+#pragma omp parallel for schedule(static)
+    for (long p = 0; p < hw; p++)
+        for (int c = 0; c < 3; c++) rgb[p * 3 + c] = sv_quantize_u16(chw[c * hw + p]);
+}
+
 void sv_rgb_to_chw(float *chw, const unsigned char *rgb, int h, int w) {
     sv_rgb_to_chw_stride(chw, rgb, h, w, (size_t)w * 3);
 }

@@ -2,6 +2,7 @@
 // clip_stream.c: the chunk window and loop of clip_stream.h.
 #include "pipeline/clip_stream.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,15 @@ int sv_clip_window_init(sv_clip_window *w, const char *path, sv_frame_reader *rd
     if (sv_clip_window_init_sized(w, path, sv_frames_height(rd), sv_frames_width(rd), chunk, lookahead, keep_names, e))
         return -1;
     w->rd = rd, w->max_frames = max_frames;
+    // 16-bit PNG frames are read at full precision (the network takes floats)
+    w->deep = sv_frames_depth(rd) == 16 && !sv_frames_is_video(rd);
+    unsigned char *rgb16 = w->deep ? realloc(w->rgb, (size_t)3 * w->h * w->w * sizeof(uint16_t)) : w->rgb;
+    if (!rgb16) {
+        sv_clip_window_free(w);
+        return sv_errf(e, "%s: out of memory for a 16-bit frame of %dx%d", path, sv_frames_width(rd),
+                       sv_frames_height(rd));
+    }
+    w->rgb = rgb16;
     return 0;
 }
 
@@ -42,6 +52,16 @@ void sv_clip_window_free(sv_clip_window *w) {
     memset(w, 0, sizeof *w);
 }
 
+// Reads the next frame (8 or 16 bits) and, when dst is not NULL, converts it into dst ([3, h, w] floats).
+// Returns 1, 0 at the end, -1 on error.
+static int read_one(sv_clip_window *w, float *dst, sv_err *e) {
+    const int r = w->deep ? sv_frames_read16(w->rd, (uint16_t *)w->rgb, e) : sv_frames_read(w->rd, w->rgb, e);
+    if (r <= 0 || !dst) return r;
+    if (w->deep) sv_rgb16_to_chw(dst, (const uint16_t *)w->rgb, w->h, w->w);
+    else sv_rgb_to_chw(dst, w->rgb, w->h, w->w);
+    return 1;
+}
+
 // Reads frames until the window is full or the clip (or max_frames) ends.
 static int fill(sv_clip_window *w, sv_err *e) {
     while (!w->eof && w->have < w->win) {
@@ -49,13 +69,12 @@ static int fill(sv_clip_window *w, sv_err *e) {
             w->eof = w->limited = 1;
             break;
         }
-        const int r = sv_frames_read(w->rd, w->rgb, e);
+        const int r = read_one(w, w->frames[w->have], e);
         if (r < 0) return -1;
         if (r == 0) {
             w->eof = 1;
             break;
         }
-        sv_rgb_to_chw(w->frames[w->have], w->rgb, w->h, w->w);
         w->pts[w->have] = sv_frames_last_pts(w->rd);
         if (w->names) {
             const char *nm = sv_frames_last_name(w->rd);
@@ -95,15 +114,12 @@ static int short_clip(const sv_clip_window *w, sv_err *e) {
 
 int sv_clip_window_skip(sv_clip_window *w, int k, sv_err *e) {
     for (int i = 0; i < k; i++) {
-        const int r = sv_frames_read(w->rd, w->rgb, e);
+        const int r = read_one(w, i == k - 1 ? w->prev_buf : NULL, e);  // the last one is kept as prev
         if (r < 0) return -1;
         if (r == 0) return sv_errf(e, "%s: has %d frames, fewer than the %d to skip", w->path, i, k);
         w->read++;
     }
-    if (k > 0) {
-        sv_rgb_to_chw(w->prev_buf, w->rgb, w->h, w->w);
-        w->prev = w->prev_buf;
-    }
+    if (k > 0) w->prev = w->prev_buf;
     return 0;
 }
 

@@ -29,7 +29,8 @@ typedef struct {
     long long pos;        // the clip's index of frames[0]: frames emitted (or warmed up) so far
     long long end;        // sv_clip_stream stops once frame end - 1 is emitted (0: at the clip's end)
     float *slots, *prev_buf;
-    unsigned char *rgb;   // one decoded frame
+    unsigned char *rgb;   // one decoded frame (uint16_t samples when deep)
+    int deep;             // the reader's frames are 16-bit PNG, read at 16 bits (sv_frames_read16)
 } sv_clip_window;
 
 // Allocates the window for rd's frames (chunk >= 1, lookahead >= 0). Fails naming path when out of memory.

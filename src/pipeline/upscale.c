@@ -269,7 +269,7 @@ typedef struct {
     sv_runner *run;
     sv_upscale_resume *res;
     sv_alpha_attach *alpha;  // frames with alpha (RGBA output), or NULL
-    int w4, h4;
+    int w4, h4, bits;        // bits: the output's samples, 8 or 16 (sv_writer_opts.bits)
     long long first;  // frames before it are not written (a segment's)
 } sink;
 
@@ -285,6 +285,8 @@ static int emit(void *ud, int index, const float *chw, sv_err *e) {
     if (!name) snprintf(number, sizeof number, "%08lld.png", at), name = number;
     if (s->alpha) {
         if (sv_alpha_attach_frame(s->alpha, s->win->rd, name, chw, sv_write_thread_buffer(s->wt), e)) return -1;
+    } else if (s->bits == 16) {
+        sv_chw_to_rgb16((uint16_t *)(void *)sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
     } else {
         sv_chw_to_rgb(sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
     }
@@ -301,13 +303,14 @@ static int run_chunk(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
 }
 
 // Streams the clip into the writer; on success the writer is finished (the output published).
-static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, const sv_upscale_opts *o, int count,
-                     sv_upscale_resume *res, sv_alpha_attach *alpha, sv_err *e) {
+static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, const sv_upscale_opts *o,
+                     const sv_writer_opts *out, int count, sv_upscale_resume *res, sv_alpha_attach *alpha, sv_err *e) {
     sv_progress_job prog;
     sv_progress_start(&prog, o->progress, "upscale", count > 0 ? count - res->next : count);
     const int w4 = SV_SCALE * win->w, h4 = SV_SCALE * win->h;
-    sink s = {.win = win, .run = run, .res = res, .alpha = alpha, .w4 = w4, .h4 = h4, .first = o->first};
-    if (!(s.wt = sv_write_thread_start(wr, (size_t)w4 * h4 * (alpha ? 4 : 3), &prog, e))) {
+    const int bits = out->bits == 16 ? 16 : 8;
+    sink s = {.win = win, .run = run, .res = res, .alpha = alpha, .w4 = w4, .h4 = h4, .bits = bits, .first = o->first};
+    if (!(s.wt = sv_write_thread_start(wr, (size_t)w4 * h4 * (alpha ? 4 : 3) * (bits / 8), &prog, e))) {
         sv_frames_writer_abort(wr);
         return -1;
     }
@@ -374,8 +377,11 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
     out->depth = sv_frames_depth(rd);
     // a video file's timing, rotation, colour and other streams go into a video output (io/frames.h)
     out->keep_from = sv_frames_is_video(rd) && !sv_path_is_stream(input) ? input : NULL;
-    // frames with alpha: RGBA PNG frames in a folder output; any other output drops it, with a warning
-    out->alpha = sv_frames_has_alpha(rd) && sv_frames_output_kind(output) == SV_OUTPUT_FOLDER;
+    // frames with alpha: RGBA PNG frames in a folder output; any other output drops it, with a warning.
+    // 16-bit PNG frames: 16-bit PNG frames out (a video output takes 8-bit frames, and a deeper pixel format)
+    const int folder = sv_frames_output_kind(output) == SV_OUTPUT_FOLDER;
+    out->alpha = sv_frames_has_alpha(rd) && folder;
+    out->bits = out->depth == 16 && !sv_frames_is_video(rd) && folder ? 16 : 8;
     if (sv_frames_has_alpha(rd) && !out->alpha)
         sv_warnf("%s: the frames' alpha channel is dropped: a video output carries none (a folder output keeps "
                  "it, in RGBA PNG frames)", input);
@@ -428,13 +434,13 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     if (!wr || sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
         !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e)) ||
         sv_upscale_resume_begin(&res, wr, m, input, &pl, o, run, &win, e) ||
-        (out.alpha && sv_alpha_attach_init(&alpha, w, h, e))) {
+        (out.alpha && sv_alpha_attach_init(&alpha, w, h, out.bits, e))) {
         sv_frames_writer_abort(wr);
         goto done;
     }
     win.end = o->end;
     const long long todo = o->end ? o->end - o->first : pl.count > o->first ? pl.count - o->first : -1;
-    rc = stream_to(&win, run, wr, o, todo > INT_MAX ? -1 : (int)todo, &res, out.alpha ? &alpha : NULL, e);
+    rc = stream_to(&win, run, wr, o, &out, todo > INT_MAX ? -1 : (int)todo, &res, out.alpha ? &alpha : NULL, e);
 done:  // stream_to finishes or aborts wr
     sv_alpha_attach_free(&alpha);
     sv_upscale_resume_free(&res);

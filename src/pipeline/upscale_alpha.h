@@ -2,23 +2,25 @@
 // upscale_alpha.h: frames with alpha (issue 18 item 5). The network upscales the colour only; each frame's
 // alpha plane is read again from its input file when the output frame is written (a second PNG decode, small
 // beside the network; the window holds no alpha), upscaled x4 by MATLAB's bicubic (ops/imresize.h) exactly
-// as the bicubic baseline upscales colour (floats value / 255, then ops/pixels.h's one quantisation), and
-// interleaved with the colour as RGBA.
+// as the bicubic baseline upscales colour (floats value / 255, then ops/pixels.h's one quantisation; at 16
+// bits for 16-bit frames: value / 65535 and sv_quantize_u16), and interleaved with the colour as RGBA.
 #pragma once
 #include "core/error.h"
 #include "io/frames.h"
 
 typedef struct {
-    unsigned char *a;  // the input frame's alpha plane, h x w
-    float *up;         // the alpha plane upscaled, 4h x 4w
-    unsigned char *rgb, *a4;  // the output frame's colour (4h x 4w x 3) and quantised alpha (4h x 4w)
-    int w, h;          // the input frame's size
+    unsigned char *a;         // the input frame's alpha plane, h x w samples
+    float *in, *up;           // the alpha plane as floats, and upscaled (4h x 4w)
+    unsigned char *rgb, *a4;  // the output frame's colour (4h x 4w x 3 samples) and quantised alpha (4h x 4w)
+    int w, h;                 // the input frame's size
+    int bits;                 // 8 (bytes) or 16 (uint16_t samples)
 } sv_alpha_attach;
 
-// Buffers for frames of w x h. Returns 0, or -1 when out of memory.
-int sv_alpha_attach_init(sv_alpha_attach *t, int w, int h, sv_err *e);
+// Buffers for frames of w x h with samples of bits 8 or 16. Returns 0, or -1 when out of memory.
+int sv_alpha_attach_init(sv_alpha_attach *t, int w, int h, int bits, sv_err *e);
 // The output frame of input frame name (rd: a folder with alpha): the colour chw ([3, 4h, 4w] floats, as
-// ops/pixels.h's sv_chw_to_rgb quantises it) with the upscaled alpha, into rgba (4h x 4w x 4 bytes).
+// ops/pixels.h's sv_chw_to_rgb or sv_chw_to_rgb16 quantises it) with the upscaled alpha, into rgba
+// (4h x 4w x 4 samples).
 int sv_alpha_attach_frame(sv_alpha_attach *t, const sv_frame_reader *rd, const char *name, const float *chw,
-                          unsigned char *rgba, sv_err *e);
+                          void *rgba, sv_err *e);
 void sv_alpha_attach_free(sv_alpha_attach *t);
