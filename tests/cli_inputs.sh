@@ -204,3 +204,36 @@ if [ -d long_out.partial ] && [ ! -e long_out/23.png ] && "$SLIMVSR" upscale "${
 else
     ko deep_resume_equals_uninterrupted "no partial output to continue (the job ended before the kill?) $(cat resume.err 2>/dev/null)"
 fi
+
+# ---- WebP, TIFF and BMP frames (libavcodec's decoders) ----
+# the same three RGB frames as PNG, TIFF, BMP and lossless WebP: each kind upscales to the PNG folder's
+# frames exactly, under the input's names as .png
+mkdir im
+kinds="tif bmp"
+ffmpeg -hide_banner -encoders 2>/dev/null | grep -q " libwebp " && kinds="$kinds webp" || echo "    (no libwebp encoder in ffmpeg: WebP not tested)"
+for k in png $kinds; do
+    mkdir "im/$k"
+    more=(); [ "$k" = webp ] && more=(-c:v libwebp -lossless 1)
+    ffmpeg -nostdin -loglevel error -i "$SLIMVSR_COCKATOO" -vf scale=32:18,format=rgb24 -frames:v 3 "${more[@]}" "im/$k/%d.$k" \
+        || ko "image_${k}_setup" "ffmpeg failed"
+done
+"$SLIMVSR" upscale -q -m "$MODEL" im/png im/sr_png || ko image_setup "upscale failed"
+for k in $kinds; do
+    if "$SLIMVSR" upscale -q -m "$MODEL" "im/$k" "im/sr_$k" 2>im.err; then
+        read -r p n < <("$FRAMETOOL" psnr "im/sr_$k" im/sr_png)
+        names=$(ls "im/sr_$k" | grep -v '^\.' | tr '\n' ' ')
+        [ "$p $n" = "99.00 3" ] && [ "$names" = "1.png 2.png 3.png " ] && ok "image_${k}_equals_png" \
+            || ko "image_${k}_equals_png" "PSNR $p over $n frames, names '$names'"
+    else
+        ko "image_${k}_equals_png" "upscale failed: $(cat im.err)"
+    fi
+done
+# one kind per folder; a truncated frame and a frame of another size are refused, naming the file
+cp im/png/1.png im/tif/0.png
+expect_error image_mixed_kinds "holds both PNG and TIFF frames (0.png, 1.tif)" "$SLIMVSR" upscale -q -m bicubic im/tif im/mixed
+rm im/tif/0.png
+head -c 200 im/bmp/2.bmp > im/cut.bmp && mv im/cut.bmp im/bmp/2.bmp
+expect_error image_truncated_frame "im/bmp/2.bmp" "$SLIMVSR" upscale -q -m bicubic im/bmp im/cut
+ffmpeg -nostdin -loglevel error -i "$SLIMVSR_COCKATOO" -vf scale=30:18,format=rgb24 -frames:v 1 -y im/tif/2.tif
+expect_error image_other_size "im/tif/2.tif: frame is 30x18 but the first frame is 32x18" "$SLIMVSR" upscale -q -m bicubic im/tif im/size
+[ ! -e im/mixed ] && [ ! -e im/cut ] && [ ! -e im/size ] && ok image_refusals_write_nothing || ko image_refusals_write_nothing "$(ls im)"

@@ -4,8 +4,8 @@
 // io/frames.h; reading a clip is io/frames.h, and streaming one into the network in chunk windows is
 // pipeline/clip_stream.h (above model/, since it feeds a runner).
 //
-// A clip is a folder that holds frames (sv_frames_is_frame_name: a name ending in .png, .jpg or .jpeg, any
-// case; one kind per folder: io/frames.h) or a video file (sv_frames_is_video_name: .mp4 .mkv .avi .mov .webm .mpg .mpeg .m4v .wmv .flv .ts .mts .m2ts .y4m .ogv
+// A clip is a folder that holds frames (sv_frames_is_frame_name: a name ending in .png, .jpg, .jpeg, .webp,
+// .tif, .tiff or .bmp, any case; one kind per folder: io/frames.h) or a video file (sv_frames_is_video_name: .mp4 .mkv .avi .mov .webm .mpg .mpeg .m4v .wmv .flv .ts .mts .m2ts .y4m .ogv
 // .3gp .vob, any case). Names starting with '.' are never looked at. A clip's name is its folder's name,
 // or its file's name without the extension.
 //

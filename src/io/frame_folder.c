@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
-// frame_folder.c: a folder of PNG or JPEG frames as a frame source (names in natural order, one kind per
+// frame_folder.c: a folder of PNG, JPEG, WebP, TIFF or BMP frames as a frame source (names in natural order, one kind per
 // folder) and as a sink (PNG files written into the writer's temporary folder, each fsynced before the
 // folder is published).
 #include <dirent.h>
@@ -7,15 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/warn.h"
 #include "io/frames_internal.h"
+#include "io/image_av.h"
 #include "io/jpeg_io.h"
 #include "io/png_io.h"
 
-// Frames are the visible .png, .jpg and .jpeg files; dot files (editor and OS litter, our own temporaries)
+// Frames are the visible .png, .jpg, .jpeg, .webp, .tif, .tiff and .bmp files; dot files (editor and OS litter, our own temporaries)
 // are skipped.
 static int is_frame_name(const char *name) { return name[0] != '.' && sv_frames_is_frame_name(name); }
 
@@ -79,21 +81,35 @@ static int list_frames(sv_frame_reader *r, sv_err *e) {
     return rc;
 }
 
-// One kind per folder; JPEG names distinct without their extension (each is written as STEM.png).
+static const char *const kind_names[SV_FRAME_KINDS] = {"PNG", "JPEG", "WebP", "TIFF", "BMP"};
+
+// The kind of a frame name (sv_frames_is_frame_name holds).
+static sv_frame_kind kind_of(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (sv_frames_is_png_name(name)) return SV_FRAME_PNG;
+    if (sv_frames_is_jpeg_name(name)) return SV_FRAME_JPEG;
+    if (!strcasecmp(dot, ".webp")) return SV_FRAME_WEBP;
+    return strcasecmp(dot, ".bmp") ? SV_FRAME_TIFF : SV_FRAME_BMP;
+}
+
+// One kind per folder; names of a kind other than PNG distinct without their extension (each is written as
+// STEM.png).
 static int check_kinds(sv_frame_reader *r, sv_err *e) {
-    const char *png = NULL, *jpeg = NULL;  // the first of each kind in reading order
+    const char *first[SV_FRAME_KINDS] = {NULL};  // the first of each kind in reading order
     for (int i = 0; i < r->n_names; i++) {
-        if (sv_frames_is_png_name(r->names[i])) {
-            if (!png) png = r->names[i];
-        } else if (!jpeg) {
-            jpeg = r->names[i];
-        }
+        const sv_frame_kind k = kind_of(r->names[i]);
+        if (!first[k]) first[k] = r->names[i];
     }
-    if (png && jpeg)
-        return sv_errf(e, "%s: holds both PNG and JPEG frames (%s, %s); put one kind of frame in a folder", r->path,
-                       png, jpeg);
-    r->jpeg = jpeg != NULL;
-    if (!r->jpeg) return 0;
+    int a = -1;
+    for (int k = 0; k < SV_FRAME_KINDS; k++) {
+        if (!first[k]) continue;
+        if (a >= 0)
+            return sv_errf(e, "%s: holds both %s and %s frames (%s, %s); put one kind of frame in a folder", r->path,
+                           kind_names[a], kind_names[k], first[a], first[k]);
+        a = k;
+    }
+    r->kind = a;
+    if (r->kind == SV_FRAME_PNG) return 0;
     char **by_stem = malloc((size_t)r->n_names * sizeof *by_stem);
     if (!by_stem) return sv_errf(e, "%s: out of memory listing frames", r->path);
     memcpy(by_stem, r->names, (size_t)r->n_names * sizeof *by_stem);
@@ -119,6 +135,23 @@ static void warn_mixed_widths(const sv_frame_reader *r) {
         }
 }
 
+// The first frame's size, by its kind's decoder.
+static int read_size(sv_frame_reader *r, const char *p, sv_err *e) {
+    switch (r->kind) {
+    case SV_FRAME_PNG: return sv_png_read_size(p, &r->w, &r->h, e);
+    case SV_FRAME_JPEG: return sv_jpeg_read_size(p, &r->w, &r->h, e);
+    default: return sv_image_av_read_size(p, &r->w, &r->h, e);
+    }
+}
+
+static int read_rgb(const sv_frame_reader *r, const char *p, unsigned char *rgb, sv_err *e) {
+    switch (r->kind) {
+    case SV_FRAME_PNG: return sv_png_read_rgb(p, rgb, r->w, r->h, e);
+    case SV_FRAME_JPEG: return sv_jpeg_read_rgb(p, rgb, r->w, r->h, e);
+    default: return sv_image_av_read_rgb(p, rgb, r->w, r->h, e);
+    }
+}
+
 int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
     if (list_frames(r, e)) return -1;
     if (r->n_names == 0) return sv_errf(e, "no PNG or JPEG frames in %s", r->path);
@@ -127,9 +160,9 @@ int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
     if (check_kinds(r, e)) return -1;
     char p[8192];
     if (join(p, sizeof p, r->path, r->names[0], e)) return -1;
-    if (r->jpeg ? sv_jpeg_read_size(p, &r->w, &r->h, e) : sv_png_read_size(p, &r->w, &r->h, e)) return -1;
+    if (read_size(r, p, e)) return -1;
     int depth = 8;
-    if (!r->jpeg && sv_png_read_info(p, &r->alpha, &depth, e)) return -1;
+    if (r->kind == SV_FRAME_PNG && sv_png_read_info(p, &r->alpha, &depth, e)) return -1;
     r->depth = depth == 16 ? 16 : 8;
     r->count = r->n_names;
     return 0;
@@ -145,7 +178,7 @@ int sv_folder_reader_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e) {
     char p[8192];
     const int rc = next_path(r, p, sizeof p, e);
     if (rc) return rc > 0 ? 0 : -1;
-    if (r->jpeg ? sv_jpeg_read_rgb(p, rgb, r->w, r->h, e) : sv_png_read_rgb(p, rgb, r->w, r->h, e)) return -1;
+    if (read_rgb(r, p, rgb, e)) return -1;
     r->last_name = r->names[r->next++];
     return 1;
 }
@@ -162,7 +195,7 @@ int sv_folder_reader_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e) {
 int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, void *a, int bits, sv_err *e) {
     char p[8192];
     if (join(p, sizeof p, r->path, name, e)) return -1;
-    if (!r->jpeg) return sv_png_read_alpha(p, a, bits, r->w, r->h, e);
+    if (r->kind == SV_FRAME_PNG) return sv_png_read_alpha(p, a, bits, r->w, r->h, e);
     memset(a, 255, (size_t)r->w * r->h * (bits == 16 ? 2 : 1));
     return 0;
 }
@@ -184,7 +217,7 @@ int sv_folder_writer_write(sv_frame_writer *wr, const void *rgb, const char *nam
     if (!name[0] || name[0] == '.' || strchr(name, '/') || strlen(name) > 255)
         return sv_errf(e, "%s: invalid frame file name '%s' (a plain name not starting with '.')", out, name);
     char as_png[260];
-    if (sv_frames_is_jpeg_name(name)) {  // a JPEG input frame's name: the output is PNG
+    if (sv_frames_is_frame_name(name) && !sv_frames_is_png_name(name)) {  // 7.jpg, 7.webp ...: the output is PNG
         snprintf(as_png, sizeof as_png, "%.*s.png", (int)stem_len(name), name);
         name = as_png;
     }

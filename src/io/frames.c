@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "io/frames_internal.h"
+#include "io/image_av.h"
 #include "io/libav_util.h"
 #include "io/video_formats.h"
 
@@ -131,7 +132,9 @@ int sv_frames_is_jpeg_name(const char *name) {
     return (n > 4 && !strcasecmp(name + n - 4, ".jpg")) || (n > 5 && !strcasecmp(name + n - 5, ".jpeg"));
 }
 
-int sv_frames_is_frame_name(const char *name) { return sv_frames_is_png_name(name) || sv_frames_is_jpeg_name(name); }
+int sv_frames_is_frame_name(const char *name) {
+    return sv_frames_is_png_name(name) || sv_frames_is_jpeg_name(name) || sv_image_av_is_name(name);
+}
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }  // ASCII, whatever the locale
 

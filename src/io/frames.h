@@ -2,7 +2,7 @@
 // frames.h: streaming frame input and output. Frames cross this API as 8-bit RGB, interleaved, row-major:
 // h * w * 3 bytes, pixel (y, x) channel c at rgb[(y * w + x) * 3 + c].
 //
-// Input:  a folder of PNG or JPEG frames, or any video file libavformat opens (decoded with libavcodec,
+// Input:  a folder of PNG, JPEG, WebP, TIFF or BMP frames, or any video file libavformat opens (decoded with libavcodec,
 //         converted to RGB24 with swscale).
 // Output: a video file by its extension (io/video_formats.h: .mp4/.mov -> H.264 (libx264, CRF 17),
 //         .mkv -> FFV1 (lossless RGB), .webm -> VP9, .y4m -> raw frames; the encoder, CRF, preset and pixel
@@ -56,7 +56,8 @@ int sv_frames_is_png_name(const char *name);
 // 1 when a file name is taken for a JPEG frame: it ends in ".jpg" or ".jpeg", any case, after at least one
 // character.
 int sv_frames_is_jpeg_name(const char *name);
-// 1 when a file name is taken for a frame of a folder: a PNG or a JPEG name.
+// 1 when a file name is taken for a frame of a folder: a PNG or a JPEG name, or .webp, .tif, .tiff, .bmp (any
+// case; io/image_av.h).
 int sv_frames_is_frame_name(const char *name);
 // 1 when r reads a folder of PNG frames whose first frame carries alpha (an alpha channel, or transparency by
 // a tRNS chunk; io/png_io.h), 0 otherwise. Frames are still read as RGB; their alpha, by sv_frames_read_alpha.

@@ -10,6 +10,10 @@
 #include "io/video_formats.h"
 
 typedef struct sv_video_in sv_video_in;
+
+// The kinds of frame file a folder may hold (one per folder): PNG (io/png_io.h), JPEG (io/jpeg_io.h), and
+// WebP, TIFF, BMP (io/image_av.h: libavcodec's decoders).
+typedef enum { SV_FRAME_PNG, SV_FRAME_JPEG, SV_FRAME_WEBP, SV_FRAME_TIFF, SV_FRAME_BMP, SV_FRAME_KINDS } sv_frame_kind;
 typedef struct sv_video_out sv_video_out;
 
 struct sv_frame_reader {
@@ -20,7 +24,7 @@ struct sv_frame_reader {
     // folder of frames
     char **names;  // file names in sv_frames_name_cmp order
     int n_names, next;
-    int jpeg;   // 1: the frames are JPEG (io/jpeg_io.h), 0: PNG
+    int kind;   // the frames' kind: sv_frame_kind
     int alpha;  // PNG frames, the first carries alpha (sv_frames_has_alpha)
     const char *last_name;
     // video file
