@@ -237,3 +237,10 @@ expect_error image_truncated_frame "im/bmp/2.bmp" "$SLIMVSR" upscale -q -m bicub
 ffmpeg -nostdin -loglevel error -i "$SLIMVSR_COCKATOO" -vf scale=30:18,format=rgb24 -frames:v 1 -y im/tif/2.tif
 expect_error image_other_size "im/tif/2.tif: frame is 30x18 but the first frame is 32x18" "$SLIMVSR" upscale -q -m bicubic im/tif im/size
 [ ! -e im/mixed ] && [ ! -e im/cut ] && [ ! -e im/size ] && ok image_refusals_write_nothing || ko image_refusals_write_nothing "$(ls im)"
+# their alpha is not read: one warning naming the folder
+mkdir im/tifa && ffmpeg -nostdin -loglevel error -i rgba/%d.png -pix_fmt rgba im/tifa/%d.tif || ko image_alpha_setup "ffmpeg failed"
+"$SLIMVSR" upscale -q -m bicubic im/tifa im/sr_tifa 2>im.err
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c . im.err)" = 1 ] && grep -q "im/tifa: TIFF frames carry alpha, which is not read" im.err \
+    && ok image_alpha_warning || ko image_alpha_warning "rc $rc: $(cat im.err)"
+sed 's/^/    /' im.err

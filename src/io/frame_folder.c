@@ -135,13 +135,19 @@ static void warn_mixed_widths(const sv_frame_reader *r) {
         }
 }
 
-// The first frame's size, by its kind's decoder.
+// The first frame's size, by its kind's decoder; a warning when WebP, TIFF or BMP frames carry alpha.
 static int read_size(sv_frame_reader *r, const char *p, sv_err *e) {
     switch (r->kind) {
     case SV_FRAME_PNG: return sv_png_read_size(p, &r->w, &r->h, e);
     case SV_FRAME_JPEG: return sv_jpeg_read_size(p, &r->w, &r->h, e);
-    default: return sv_image_av_read_size(p, &r->w, &r->h, e);
+    default: break;
     }
+    int alpha = 0;
+    if (sv_image_av_read_size(p, &r->w, &r->h, &alpha, e)) return -1;
+    if (alpha)
+        sv_warnf("%s: %s frames carry alpha, which is not read (only PNG frames keep it): the output has none",
+                 r->path, kind_names[r->kind]);
+    return 0;
 }
 
 static int read_rgb(const sv_frame_reader *r, const char *p, unsigned char *rgb, sv_err *e) {

@@ -62,6 +62,8 @@ int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e);
 int64_t sv_video_in_last_pts(const sv_video_in *v);
 // Audio, subtitle and data streams the input holds beside the video it reads.
 int sv_video_in_others(const sv_video_in *v);
+// 1 when the first decoded picture's pixel format carries alpha (which is not read).
+int sv_video_in_has_alpha(const sv_video_in *v);
 void sv_video_in_close(sv_video_in *v);
 
 // The name of a path in messages: "standard input" / "standard output" for "-", else the path itself.

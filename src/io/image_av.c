@@ -23,8 +23,9 @@ static sv_video_in *open_image(const char *path, int *w, int *h, sv_err *e) {
     return sv_video_in_open(path, w, h, &count, &num, &den, &depth, e);
 }
 
-int sv_image_av_read_size(const char *path, int *w, int *h, sv_err *e) {
+int sv_image_av_read_size(const char *path, int *w, int *h, int *alpha, sv_err *e) {
     sv_video_in *v = open_image(path, w, h, e);
+    *alpha = v && sv_video_in_has_alpha(v);
     sv_video_in_close(v);
     return v ? 0 : -1;
 }

@@ -8,7 +8,8 @@
 // 1 when a file name is taken for such a frame: it ends in .webp, .tif, .tiff or .bmp, any case, after at
 // least one character.
 int sv_image_av_is_name(const char *name);
-// The picture's width and height, checked with sv_frame_size_check.
-int sv_image_av_read_size(const char *path, int *w, int *h, sv_err *e);
+// The picture's width and height, checked with sv_frame_size_check, and *alpha: 1 when its pixel format
+// carries alpha (which sv_image_av_read_rgb drops).
+int sv_image_av_read_size(const char *path, int *w, int *h, int *alpha, sv_err *e);
 // Decodes path into rgb. Fails, naming path, when the picture is not w x h or cannot be decoded.
 int sv_image_av_read_rgb(const char *path, unsigned char *rgb, int w, int h, sv_err *e);

@@ -264,6 +264,11 @@ int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e) {
 int64_t sv_video_in_last_pts(const sv_video_in *v) { return v->last_pts; }
 int sv_video_in_others(const sv_video_in *v) { return v->others; }
 
+int sv_video_in_has_alpha(const sv_video_in *v) {
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)v->frame->format);
+    return d && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+}
+
 void sv_video_in_close(sv_video_in *v) {
     if (!v) return;
     sws_freeContext(v->sws);
