@@ -157,12 +157,34 @@ static void fd_model(const objective *o, sv_model *m) {
     free(g);
 }
 
+static sv_net_cfg net_cfg(int reference) {
+    return (sv_net_cfg){.batch = 1, .seq = T, .h = H, .w = W, .reference = reference};
+}
+
 static sv_trainnet *net_for(const sv_model *m, int reference) {
-    sv_net_cfg c = {.batch = 1, .seq = T, .h = H, .w = W, .reference = reference};
+    const sv_net_cfg c = net_cfg(reference);
     sv_err e;
     sv_trainnet *t = sv_trainnet_create(m, &c, &e);
     CHECKF(t, "%s", e.msg);
     return t;
+}
+
+// L_tf of student against teacher as an objective (weight 1; tf holds the teacher's graph). 0, or -1
+// after a failed check (nothing left to free).
+static int tf_objective(objective *o, sv_tf_state *tf, const sv_model *teacher, const sv_model *student,
+                        int reference) {
+    const sv_net_cfg c = net_cfg(reference);
+    sv_err e;
+    *o = (objective){net_for(student, reference), tf, 0};
+    if (o->net && sv_tf_begin(tf, teacher, &c, 1.0f, &e) == 0) return 0;
+    if (o->net) CHECKF(0, "%s", e.msg);
+    sv_trainnet_free(o->net);
+    return -1;
+}
+
+static void tf_objective_free(objective *o) {
+    sv_tf_end(o->tf);
+    sv_trainnet_free(o->net);
 }
 
 // A full training step of an RSC-cut model against finite differences; with SPyNet (fast graph only): its
@@ -222,19 +244,14 @@ static void check_tf_grad(int aligned, int reference) {
     lift_conv1_biases(&s);
     uint64_t st = 5;
     tu_fill_uniform(s.trunk[0].conv_first.b, (size_t)s.trunk[0].conv_first.cout, -0.2f, 0.2f, &st);
-    sv_net_cfg c = {.batch = 1, .seq = T, .h = H, .w = W, .reference = reference};
     sv_tf_state tf;
-    sv_err e;
-    objective o = {net_for(&s, reference), &tf, 0};
-    if (o.net && sv_tf_begin(&tf, &m, &c, 1.0f, &e) == 0) {
+    objective o;
+    if (tf_objective(&o, &tf, &m, &s, reference) == 0) {
         if (aligned) tf.map[0] = map[0], tf.map[1] = map[1];
         fd_model(&o, &s);
         CHECKF(tf.last > 1e-3, "L_tf %.3g: the student should differ from its teacher", tf.last);
-        sv_tf_end(&tf);
-    } else {
-        CHECKF(0, "%s", e.msg);
+        tf_objective_free(&o);
     }
-    sv_trainnet_free(o.net);
     sv_model_free(&s);
     sv_model_free(&m);
 }
@@ -256,11 +273,9 @@ static void check_tf_map(int reference) {
         return;
     }
     for (int c = 0; c < FEAT; c++) ident[c] = c;
-    sv_net_cfg cfg = {.batch = 1, .seq = T, .h = H, .w = W, .reference = reference};
     sv_tf_state tf;
-    sv_err e;
-    objective o = {net_for(&s, reference), &tf, 0};
-    if (o.net && sv_tf_begin(&tf, &m, &cfg, 1.0f, &e) == 0) {
+    objective o;
+    if (tf_objective(&o, &tf, &m, &s, reference) == 0) {
         tf.map[0] = map[0], tf.map[1] = map[1];
         double with_map = obj_value(&o), l_map = tf.last;
         tf.map[0] = tf.map[1] = ident;
@@ -268,12 +283,10 @@ static void check_tf_map(int reference) {
         CHECKF(fabs(with_map) < 1e-5 && l_map < 1e-5, "L_tf through the map %.3g (%.3g), want 0", with_map, l_map);
         CHECKF(l_ident > 1e-2 && with_ident > 1e-2, "L_tf through the identity %.3g, want > 0", l_ident);
         tf.map[0] = tf.map[1] = NULL;  // a narrower student without a map is refused
+        sv_err e;
         CHECK(sv_tf_prepare(&tf, o.net, g_lr, &e) < 0 && strstr(e.msg, "channel map"));
-        sv_tf_end(&tf);
-    } else {
-        CHECKF(0, "%s", e.msg);
+        tf_objective_free(&o);
     }
-    sv_trainnet_free(o.net);
     sv_model_free(&s);
     sv_model_free(&m);
 }

@@ -588,11 +588,10 @@ static int aligned_maps(prune_run *p, sv_err *e) {
 // The baselines' first phase, RUN_DIR/hold: the cut model trained at the constant --lr for sparsity_iters,
 // as ssl's sparsity phase trains (prune.h). *init: the model finetuning starts from.
 static int prune_hold(prune_run *p, char *init, size_t n, int *stopped, sv_err *e) {
+    if (p->o.scheme == SV_SCHEME_SSL || p->o.sparsity_iters == 0) return 0;
     char fin[4096];
     run_path(fin, sizeof fin, p, "finetune");
-    if (p->o.scheme == SV_SCHEME_SSL || p->o.sparsity_iters == 0) return 0;
-    const int done = exists(fin);  // finetuning has begun: hold ended
-    if (!done) {
+    if (!exists(fin)) {  // finetuning has not begun: hold has not ended
         sv_train_hooks h = {.ud = &p->ctx};
         if (phase(p, "hold", init, p->o.sparsity_iters, &h, stopped, e) || *stopped) return *stopped ? 0 : -1;
     }
