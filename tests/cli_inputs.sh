@@ -150,6 +150,17 @@ rc=$?
     && ok alpha_video_warning || ko alpha_video_warning "rc $rc: $(cat alpha.err)"
 sed 's/^/    /' alpha.err
 
+# the memory plan counts what frames with alpha and 16-bit frames add (two RGBA or 16-bit output frames in the
+# writer; for alpha, the planes of pipeline/upscale_alpha.c: h*w*(1+4) + 16*h*w*(4+3+1) bytes at 8 bits):
+# at 480x360, about 28 MB more for RGBA than for RGB, and 16 MB more for 16-bit RGB than for 8-bit
+peak_mb() { "$SLIMVSR" upscale -m bicubic --dry-run "$1" "$1.out" | awk '/^peak memory/ { print $3 }'; }
+png_frames rgba big_rgba 1 480 360 && png_frames rgb big_rgb 1 480 360 && png_frames rgb16 big_rgb16 1 480 360 \
+    || ko plan_setup "python3 failed"
+pa=$(peak_mb big_rgba) pb=$(peak_mb big_rgb) pc=$(peak_mb big_rgb16)
+[ -n "$pa" ] && [ -n "$pb" ] && [ -n "$pc" ] && [ $((pa - pb)) -ge 25 ] && [ $((pc - pb)) -ge 14 ] \
+    && [ ! -e big_rgba.out ] && ok "plan_counts_alpha_and_16bit ($pb MB RGB, $pa MB RGBA, $pc MB 16-bit)" \
+    || ko plan_counts_alpha_and_16bit "dry-run peaks: RGB '$pb', RGBA '$pa', 16-bit '$pc' MB"
+
 # ---- 16-bit PNG frames ----
 # read at 16 bits and written as 16-bit PNG: flat frames of values no 8-bit frame holds come out exactly
 # (bicubic of a constant is that constant), in the right channels and byte order
@@ -237,10 +248,37 @@ expect_error image_truncated_frame "im/bmp/2.bmp" "$SLIMVSR" upscale -q -m bicub
 ffmpeg -nostdin -loglevel error -i "$SLIMVSR_COCKATOO" -vf scale=30:18,format=rgb24 -frames:v 1 -y im/tif/2.tif
 expect_error image_other_size "im/tif/2.tif: frame is 30x18 but the first frame is 32x18" "$SLIMVSR" upscale -q -m bicubic im/tif im/size
 [ ! -e im/mixed ] && [ ! -e im/cut ] && [ ! -e im/size ] && ok image_refusals_write_nothing || ko image_refusals_write_nothing "$(ls im)"
-# their alpha is not read: one warning naming the folder
-mkdir im/tifa && ffmpeg -nostdin -loglevel error -i rgba/%d.png -pix_fmt rgba im/tifa/%d.tif || ko image_alpha_setup "ffmpeg failed"
-"$SLIMVSR" upscale -q -m bicubic im/tifa im/sr_tifa 2>im.err
-rc=$?
-[ $rc -eq 0 ] && [ "$(grep -c . im.err)" = 1 ] && grep -q "im/tifa: TIFF frames carry alpha, which is not read" im.err \
-    && ok image_alpha_warning || ko image_alpha_warning "rc $rc: $(cat im.err)"
-sed 's/^/    /' im.err
+# their alpha is read as a PNG's is, and 16-bit TIFF stays 16-bit: the RGBA, 16-bit and 16-bit RGBA frames of
+# above, as TIFF (and 8-bit RGBA as lossless WebP), upscale to exactly the PNG folders' frames, without a warning.
+# (Lossless WebP keeps the alpha but not the colour under fully transparent pixels, so the WebP frames are
+# compared with their own decoding by ffmpeg, written as PNG.)
+# same_frames NAME DIR REF [FMT]: every frame of DIR (0.png 1.png 2.png) equals REF's, as ffmpeg decodes them
+same_frames() {
+    local bad=0 i
+    for i in 0 1 2; do
+        cmp -s <(rgba_of "$2/$i.png" ${4:-}) <(rgba_of "$3/$i.png" ${4:-}) || bad=1
+    done
+    [ $bad = 0 ] && ok "$1" || ko "$1" "$2 differs from $3"
+}
+deep_kinds="tifa:rgba:rgba:sr_rgba tif16:rgb16:rgb48le:sr_rgb16 tifa16:rgba16:rgba64le:sr_rgba16"
+ffmpeg -hide_banner -encoders 2>/dev/null | grep -q " libwebp " && deep_kinds="$deep_kinds webpa:rgba:bgra:sr_rgba"
+for spec in $deep_kinds; do
+    IFS=: read -r name src fmt ref <<< "$spec"
+    ext=tif more=()
+    [ "${name#webp}" != "$name" ] && ext=webp more=(-c:v libwebp -lossless 1)
+    mkdir "im/$name" && ffmpeg -nostdin -loglevel error -i "$src/%d.png" -pix_fmt "$fmt" "${more[@]}" -start_number 0 "im/$name/%d.$ext" \
+        || ko "image_${name}_setup" "ffmpeg failed"
+    if [ "$ext" = webp ]; then
+        mkdir "im/${name}_png" && ffmpeg -nostdin -loglevel error -i "im/$name/%d.webp" -pix_fmt rgba -start_number 0 \
+            "im/${name}_png/%d.png" && "$SLIMVSR" upscale -q -m "$MODEL" "im/${name}_png" "im/sr_${name}_png" \
+            || ko "image_${name}_setup" "ffmpeg or upscale failed"
+        ref=im/sr_${name}_png
+    fi
+    deep=""; case "$fmt" in rgb48le|rgba64le) deep=rgba64le ;; esac
+    if "$SLIMVSR" upscale -q -m "$MODEL" "im/$name" "im/sr_$name" 2>im.err; then
+        if [ -s im.err ]; then ko "image_${name}_equals_png" "a warning: $(cat im.err)"
+        else same_frames "image_${name}_equals_png" "im/sr_$name" "$ref" $deep; fi
+    else
+        ko "image_${name}_equals_png" "upscale failed: $(cat im.err)"
+    fi
+done

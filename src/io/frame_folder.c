@@ -135,18 +135,22 @@ static void warn_mixed_widths(const sv_frame_reader *r) {
         }
 }
 
-// The first frame's size, by its kind's decoder; a warning when WebP, TIFF or BMP frames carry alpha.
-static int read_size(sv_frame_reader *r, const char *p, sv_err *e) {
+// The first frame's size, whether it carries alpha and its bits per sample (8 or 16), by its kind's decoder.
+static int read_first(sv_frame_reader *r, const char *p, sv_err *e) {
+    int depth = 8;
+    r->alpha = 0;
     switch (r->kind) {
-    case SV_FRAME_PNG: return sv_png_read_size(p, &r->w, &r->h, e);
-    case SV_FRAME_JPEG: return sv_jpeg_read_size(p, &r->w, &r->h, e);
-    default: break;
+    case SV_FRAME_PNG:
+        if (sv_png_read_size(p, &r->w, &r->h, e) || sv_png_read_info(p, &r->alpha, &depth, e)) return -1;
+        break;
+    case SV_FRAME_JPEG:
+        if (sv_jpeg_read_size(p, &r->w, &r->h, e)) return -1;
+        break;
+    default:
+        if (sv_image_av_read_size(p, &r->w, &r->h, &r->alpha, &depth, e)) return -1;
+        break;
     }
-    int alpha = 0;
-    if (sv_image_av_read_size(p, &r->w, &r->h, &alpha, e)) return -1;
-    if (alpha)
-        sv_warnf("%s: %s frames carry alpha, which is not read (only PNG frames keep it): the output has none",
-                 r->path, kind_names[r->kind]);
+    r->depth = depth > 8 ? 16 : 8;
     return 0;
 }
 
@@ -154,7 +158,7 @@ static int read_rgb(const sv_frame_reader *r, const char *p, unsigned char *rgb,
     switch (r->kind) {
     case SV_FRAME_PNG: return sv_png_read_rgb(p, rgb, r->w, r->h, e);
     case SV_FRAME_JPEG: return sv_jpeg_read_rgb(p, rgb, r->w, r->h, e);
-    default: return sv_image_av_read_rgb(p, rgb, r->w, r->h, e);
+    default: return sv_image_av_read(p, rgb, SV_PX_RGB8, r->w, r->h, e);
     }
 }
 
@@ -166,10 +170,7 @@ int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
     if (check_kinds(r, e)) return -1;
     char p[8192];
     if (join(p, sizeof p, r->path, r->names[0], e)) return -1;
-    if (read_size(r, p, e)) return -1;
-    int depth = 8;
-    if (r->kind == SV_FRAME_PNG && sv_png_read_info(p, &r->alpha, &depth, e)) return -1;
-    r->depth = depth == 16 ? 16 : 8;
+    if (read_first(r, p, e)) return -1;
     r->count = r->n_names;
     return 0;
 }
@@ -193,7 +194,9 @@ int sv_folder_reader_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e) {
     char p[8192];
     const int rc = next_path(r, p, sizeof p, e);
     if (rc) return rc > 0 ? 0 : -1;
-    if (sv_png_read_rgb16(p, rgb, r->w, r->h, e)) return -1;
+    if (r->kind == SV_FRAME_PNG ? sv_png_read_rgb16(p, rgb, r->w, r->h, e)
+                                : sv_image_av_read(p, rgb, SV_PX_RGB16, r->w, r->h, e))
+        return -1;
     r->last_name = r->names[r->next++];
     return 1;
 }
@@ -201,9 +204,11 @@ int sv_folder_reader_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e) {
 int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, void *a, int bits, sv_err *e) {
     char p[8192];
     if (join(p, sizeof p, r->path, name, e)) return -1;
-    if (r->kind == SV_FRAME_PNG) return sv_png_read_alpha(p, a, bits, r->w, r->h, e);
-    memset(a, 255, (size_t)r->w * r->h * (bits == 16 ? 2 : 1));
-    return 0;
+    switch (r->kind) {
+    case SV_FRAME_PNG: return sv_png_read_alpha(p, a, bits, r->w, r->h, e);
+    case SV_FRAME_JPEG: memset(a, 255, (size_t)r->w * r->h * (bits == 16 ? 2 : 1)); return 0;
+    default: return sv_image_av_read(p, a, bits == 16 ? SV_PX_ALPHA16 : SV_PX_ALPHA8, r->w, r->h, e);
+    }
 }
 
 void sv_folder_reader_free(sv_frame_reader *r) {

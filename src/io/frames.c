@@ -94,7 +94,7 @@ int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, void *a, in
 }
 
 int sv_frames_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e) {
-    if (r->video || r->depth != 16) return sv_errf(e, "%s: not a folder of 16-bit PNG frames", r->path);
+    if (r->video || r->depth != 16) return sv_errf(e, "%s: not a folder of 16-bit frames", r->path);
     return sv_folder_reader_read16(r, rgb, e);
 }
 int64_t sv_frames_last_pts(const sv_frame_reader *r) {

@@ -59,15 +59,15 @@ int sv_frames_is_jpeg_name(const char *name);
 // 1 when a file name is taken for a frame of a folder: a PNG or a JPEG name, or .webp, .tif, .tiff, .bmp (any
 // case; io/image_av.h).
 int sv_frames_is_frame_name(const char *name);
-// 1 when r reads a folder of PNG frames whose first frame carries alpha (an alpha channel, or transparency by
-// a tRNS chunk; io/png_io.h), 0 otherwise. Frames are still read as RGB; their alpha, by sv_frames_read_alpha.
+// 1 when r reads a folder of frames whose first frame carries alpha (PNG: an alpha channel, or transparency
+// by a tRNS chunk, io/png_io.h; WebP, TIFF: a pixel format with alpha), 0 otherwise. Frames are still read as RGB; their alpha, by sv_frames_read_alpha.
 int sv_frames_has_alpha(const sv_frame_reader *r);
 // The alpha plane (h * w samples, row-major; bits 8: bytes, 16: uint16_t; fully opaque for a frame without
 // alpha) of the frame named name (a name sv_frames_last_name gave) of r's folder; any time before
 // sv_frames_close, in any order. Returns 0, or -1 with a message naming the file.
 int sv_frames_read_alpha(const sv_frame_reader *r, const char *name, void *a, int bits, sv_err *e);
 // Bits per sample of the input: a video's decoded pixel format (10 for yuv420p10le); for a folder 16 when
-// its first frame is a 16-bit PNG, else 8. (Frames cross this API as 8-bit RGB, but for sv_frames_read16;
+// its first frame is a 16-bit PNG or TIFF, else 8. (Frames cross this API as 8-bit RGB, but for sv_frames_read16;
 // a writer takes it to choose a deeper default pixel format.)
 int sv_frames_depth(const sv_frame_reader *r);
 int sv_frames_width(const sv_frame_reader *r);
@@ -86,7 +86,7 @@ int sv_frames_fps_rational(const sv_frame_reader *r, int *num, int *den);
 // Reads the next frame into rgb (w * h * 3 bytes). Returns 1 when a frame was read, 0 at the end, -1 on
 // error (a frame of another size than the first, a corrupt or truncated PNG or JPEG, a decoding error).
 int sv_frames_read(sv_frame_reader *r, unsigned char *rgb, sv_err *e);
-// The same at 16 bits (h * w * 3 uint16_t), for a folder of depth 16 (sv_frames_depth): 16-bit PNG frames
+// The same at 16 bits (h * w * 3 uint16_t), for a folder of depth 16 (sv_frames_depth): 16-bit PNG or TIFF frames
 // as they are, narrower ones widened (v * 257 for 8 bits). Any other input fails.
 int sv_frames_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e);
 // File name (without folder) of the frame just read from a folder; NULL for a video or before a read.

@@ -25,7 +25,7 @@ struct sv_frame_reader {
     char **names;  // file names in sv_frames_name_cmp order
     int n_names, next;
     int kind;   // the frames' kind: sv_frame_kind
-    int alpha;  // PNG frames, the first carries alpha (sv_frames_has_alpha)
+    int alpha;  // a folder whose first frame carries alpha (sv_frames_has_alpha)
     const char *last_name;
     // video file
     sv_video_in *video;
@@ -58,11 +58,15 @@ int sv_folder_writer_write(sv_frame_writer *wr, const void *rgb, const char *nam
 sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int *fps_num, int *fps_den,
                               int *depth, sv_err *e);
 int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e);
+// What sv_video_in_read_as makes of the next picture: RGB (w * h * 3 samples, interleaved) or its alpha
+// plane (w * h samples; 255 / 65535 where the picture has none), at 8 bits (bytes) or 16 (uint16_t).
+typedef enum { SV_PX_RGB8, SV_PX_RGB16, SV_PX_ALPHA8, SV_PX_ALPHA16 } sv_px;
+int sv_video_in_read_as(sv_video_in *v, void *dst, sv_px px, sv_err *e);
 // The pts of the picture sv_video_in_read returned last, in its stream's time base (AV_NOPTS_VALUE: none).
 int64_t sv_video_in_last_pts(const sv_video_in *v);
 // Audio, subtitle and data streams the input holds beside the video it reads.
 int sv_video_in_others(const sv_video_in *v);
-// 1 when the first decoded picture's pixel format carries alpha (which is not read).
+// 1 when the first decoded picture's pixel format carries alpha (sv_video_in_read_as reads it).
 int sv_video_in_has_alpha(const sv_video_in *v);
 void sv_video_in_close(sv_video_in *v);
 

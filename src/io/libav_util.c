@@ -105,10 +105,12 @@ int sv_libav_tidy_rate(AVRational q, int *num, int *den) {
     return 0;
 }
 
-AVFrame *sv_libav_rgb_frame(int w, int h) {
+AVFrame *sv_libav_rgb_frame(int w, int h) { return sv_libav_frame(w, h, AV_PIX_FMT_RGB24); }
+
+AVFrame *sv_libav_frame(int w, int h, int fmt) {
     AVFrame *f = av_frame_alloc();
     if (!f) return NULL;
-    f->format = AV_PIX_FMT_RGB24;
+    f->format = fmt;
     f->width = w;
     f->height = h;
     // av_frame_get_buffer pads each row to the alignment and adds slack after the last one.

@@ -26,6 +26,7 @@ int sv_libav_full_range(enum AVPixelFormat fmt, enum AVColorRange range);
 // is not a usable rate.
 int sv_libav_tidy_rate(AVRational q, int *num, int *den);
 
-// An RGB24 AVFrame with padded rows, so that swscale's SIMD code may read or write past the end of a
-// row; NULL on allocation failure.
+// An AVFrame of pixel format fmt (an enum AVPixelFormat) with padded rows, so that swscale's SIMD code may
+// read or write past the end of a row; NULL on allocation failure. sv_libav_rgb_frame: RGB24.
+AVFrame *sv_libav_frame(int w, int h, int fmt);
 AVFrame *sv_libav_rgb_frame(int w, int h);

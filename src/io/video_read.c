@@ -31,13 +31,14 @@ struct sv_video_in {
     AVFrame *frame;   // the decoded picture
     int pending;      // frame holds a picture not yet returned (the first, decoded by open)
     int flushed;      // the decoder was sent the end of the stream
-    AVFrame *rgb;     // padded RGB24 staging frame for swscale
+    AVFrame *rgb;     // padded staging frame for swscale (RGB24, or the format sws_to names)
     int w, h;         // the first frame's size, which every frame must have
     long long index;  // pictures returned so far (for messages)
     int64_t last_pts; // the pts of the picture returned last
     int others;       // audio, subtitle and data streams beside the video (not read)
     struct SwsContext *sws;
-    int sws_w, sws_h, sws_fmt, sws_matrix, sws_full;  // what sws was set up for
+    int sws_w, sws_h, sws_fmt, sws_matrix, sws_full, sws_to;  // what sws was set up for (sws_to: the
+                                                              // staging frame's format, rgb's)
 };
 
 static int av_fail(sv_video_in *v, int averr, const char *what, sv_err *e) {
@@ -82,36 +83,73 @@ static int decode_next(sv_video_in *v, sv_err *e) {
     }
 }
 
-// Converts v->frame to RGB24 into rgb. A frame of another size than the first is refused, as in a folder of
-// PNG frames: scaling it would hide a spliced or damaged file.
-static int convert(sv_video_in *v, unsigned char *rgb, sv_err *e) {
+// The staging format and samples per pixel that swscale writes for px (16 bits: native-endian uint16_t).
+static enum AVPixelFormat px_format(sv_px px, int *channels) {
+    *channels = px == SV_PX_RGB8 || px == SV_PX_RGB16 ? 3 : 4;
+    switch (px) {
+    case SV_PX_RGB16: return AV_PIX_FMT_RGB48;
+    case SV_PX_ALPHA8: return AV_PIX_FMT_RGBA;
+    case SV_PX_ALPHA16: return AV_PIX_FMT_RGBA64;
+    default: return AV_PIX_FMT_RGB24;
+    }
+}
+
+// (Re)makes the scaler and the staging frame when the frame's format, matrix or range or the wanted format
+// changed.
+static int setup_sws(sv_video_in *v, const AVFrame *f, enum AVPixelFormat to, sv_err *e) {
+    const int matrix = sv_libav_sws_matrix(f->colorspace, f->height);
+    const int full = sv_libav_full_range(f->format, f->color_range);
+    if (v->sws && f->width == v->sws_w && f->height == v->sws_h && f->format == v->sws_fmt &&
+        matrix == v->sws_matrix && full == v->sws_full && (int)to == v->sws_to)
+        return 0;
+    sws_freeContext(v->sws);
+    v->sws_to = -1;
+    v->sws = sws_getContext(f->width, f->height, f->format, v->w, v->h, to,
+                            SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+    if (!v->sws) {
+        const char *name = av_get_pix_fmt_name(f->format);
+        return sv_errf(e, "%s: cannot convert %dx%d %s frames to %s", v->path, f->width, f->height,
+                       name ? name : "(unknown pixel format)", av_get_pix_fmt_name(to));
+    }
+    if (!v->rgb || v->rgb->format != (int)to) {
+        av_frame_free(&v->rgb);
+        if (!(v->rgb = sv_libav_frame(v->w, v->h, to)))
+            return sv_errf(e, "%s: out of memory for a %dx%d frame", v->path, v->w, v->h);
+    }
+    // For YUV input: the stream's matrix and range; the RGB side is always full range. swscale ignores
+    // this for RGB and gray input.
+    const int *coefs = sws_getCoefficients(matrix);
+    sws_setColorspaceDetails(v->sws, coefs, full, coefs, 1, 0, 1 << 16, 1 << 16);
+    v->sws_w = f->width, v->sws_h = f->height, v->sws_fmt = f->format;
+    v->sws_matrix = matrix, v->sws_full = full, v->sws_to = to;
+    return 0;
+}
+
+// Converts v->frame into dst as px says. A frame of another size than the first is refused, as in a
+// folder of PNG frames: scaling it would hide a spliced or damaged file.
+static int convert(sv_video_in *v, void *dst, sv_px px, sv_err *e) {
     AVFrame *f = v->frame;
     if (f->width != v->w || f->height != v->h)
         return sv_errf(e, "%s: frame %lld is %dx%d, the first frame was %dx%d", v->path, v->index + 1, f->width,
                        f->height, v->w, v->h);
-    int matrix = sv_libav_sws_matrix(f->colorspace, f->height);
-    int full = sv_libav_full_range(f->format, f->color_range);
-    if (!v->sws || f->width != v->sws_w || f->height != v->sws_h || f->format != v->sws_fmt ||
-        matrix != v->sws_matrix || full != v->sws_full) {
-        sws_freeContext(v->sws);
-        v->sws = sws_getContext(f->width, f->height, f->format, v->w, v->h, AV_PIX_FMT_RGB24,
-                                SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-        if (!v->sws) {
-            const char *name = av_get_pix_fmt_name(f->format);
-            return sv_errf(e, "%s: cannot convert %dx%d %s frames to RGB", v->path, f->width, f->height,
-                           name ? name : "(unknown pixel format)");
-        }
-        // For YUV input: the stream's matrix and range; the RGB side is always full range. swscale ignores
-        // this for RGB and gray input.
-        const int *coefs = sws_getCoefficients(matrix);
-        sws_setColorspaceDetails(v->sws, coefs, full, coefs, 1, 0, 1 << 16, 1 << 16);
-        v->sws_w = f->width, v->sws_h = f->height, v->sws_fmt = f->format;
-        v->sws_matrix = matrix, v->sws_full = full;
-    }
+    int ch;
+    const enum AVPixelFormat to = px_format(px, &ch);
+    if (setup_sws(v, f, to, e)) return -1;
     sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, v->rgb->data,
               v->rgb->linesize);
-    size_t row = (size_t)v->w * 3;
-    for (int y = 0; y < v->h; y++) memcpy(rgb + y * row, v->rgb->data[0] + (size_t)y * v->rgb->linesize[0], row);
+    const int deep = px == SV_PX_RGB16 || px == SV_PX_ALPHA16, bytes = deep ? 2 : 1;
+    for (int y = 0; y < v->h; y++) {
+        const uint8_t *row = v->rgb->data[0] + (size_t)y * v->rgb->linesize[0];
+        if (ch == 3) {
+            memcpy((uint8_t *)dst + (size_t)y * v->w * 3 * bytes, row, (size_t)v->w * 3 * bytes);
+        } else if (deep) {
+            uint16_t *a = (uint16_t *)dst + (size_t)y * v->w;
+            for (int x = 0; x < v->w; x++) a[x] = ((const uint16_t *)row)[4 * x + 3];
+        } else {
+            uint8_t *a = (uint8_t *)dst + (size_t)y * v->w;
+            for (int x = 0; x < v->w; x++) a[x] = row[4 * x + 3];
+        }
+    }
     return 0;
 }
 
@@ -247,7 +285,9 @@ fail:
     return NULL;
 }
 
-int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e) {
+int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e) { return sv_video_in_read_as(v, rgb, SV_PX_RGB8, e); }
+
+int sv_video_in_read_as(sv_video_in *v, void *dst, sv_px px, sv_err *e) {
     sv_libav_clear_log();
     if (!v->pending) {
         int rc = decode_next(v, e);
@@ -255,7 +295,7 @@ int sv_video_in_read(sv_video_in *v, unsigned char *rgb, sv_err *e) {
     }
     v->pending = 0;
     v->last_pts = v->frame->best_effort_timestamp;
-    int rc = convert(v, rgb, e);
+    int rc = convert(v, dst, px, e);
     av_frame_unref(v->frame);
     v->index++;
     return rc ? -1 : 1;

@@ -172,15 +172,17 @@ void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_
     *lookahead = la;
 }
 
-// The write thread's two 8-bit output frames and the encoder's state, by the output's kind (the encoders
-// other than FFV1 and raw frames are counted as libx264, which was measured; they were not).
-static size_t output_bytes(const char *output, const sv_writer_opts *o, int w4, int h4) {
-    const size_t px = (size_t)w4 * h4;
+// The write thread's two output frames (RGB or RGBA, 8 or 16 bits), the alpha planes of frames with alpha
+// and the encoder's state, by the output's kind (the encoders other than FFV1 and raw frames are counted as
+// libx264, which was measured; they were not). o: the writer's options for this input (open_and_plan's).
+static size_t output_bytes(const char *output, const sv_writer_opts *o, int w, int h) {
+    const int w4 = SV_SCALE * w, h4 = SV_SCALE * h, bits = o->bits == 16 ? 16 : 8;
+    const size_t px = (size_t)w4 * h4, frame = px * (o->alpha ? 4 : 3) * (size_t)(bits / 8);
     const sv_container *k = sv_output_container(output, o);
     const char *codec = o->encoder ? o->encoder : k ? k->codec : NULL;
     const size_t per_px = !k || !codec || !strcmp(codec, "wrapped_avframe") ? 0
                           : !strcmp(codec, "ffv1") ? FFV1_BYTES_PER_PIXEL : X264_BYTES_PER_PIXEL;
-    return 2 * 3 * px + px * per_px;
+    return 2 * frame + px * per_px + (o->alpha ? sv_alpha_attach_bytes(w, h, bits) : 0);
 }
 
 // The refusal: "IN: CLAIM; LIMIT: FIX", LIMIT: what is available, or the budget that --max-memory sets
@@ -233,11 +235,11 @@ static void plan_within(const sv_model *m, int count, const sv_upscale_opts *o, 
 // is available (sv_upscale_default_budget), or all of it when the job does not fit in half. Then checks
 // that the whole job fits: fails naming the input, the frame size, the memory needed and the limit, and
 // the option to change, before anything big is allocated.
-static int plan_job(const sv_model *m, const char *input, const char *output, int count, const sv_upscale_opts *o,
-                    sv_upscale_plan *pl, sv_err *e) {
+static int plan_job(const sv_model *m, const char *input, const char *output, const sv_writer_opts *wo, int count,
+                    const sv_upscale_opts *o, sv_upscale_plan *pl, sv_err *e) {
     const int h = pl->h, w = pl->w;
     const sv_mem_avail av = sv_mem_available();
-    const size_t out = output_bytes(output, &o->out, SV_SCALE * w, SV_SCALE * h) + JOB_SLACK_BYTES;
+    const size_t out = output_bytes(output, wo, w, h) + JOB_SLACK_BYTES;
     size_t budget = o->mem_budget ? o->mem_budget : default_budget(av);
     if (budget > av.bytes) budget = av.bytes;
     window_cost c;
@@ -387,7 +389,7 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
                  "it, in RGBA PNG frames)", input);
     if (check_segment(input, o, pl->count, sv_frames_is_video(rd), e) ||
         sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
-        plan_job(m, input, output, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
+        plan_job(m, input, output, out, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
         sv_frames_close(rd);
         return NULL;
     }

@@ -10,6 +10,11 @@
 #include "ops/imresize.h"
 #include "ops/pixels.h"
 
+size_t sv_alpha_attach_bytes(int w, int h, int bits) {
+    const size_t n = (size_t)w * h, n4 = n * SV_SCALE * SV_SCALE, b = bits == 16 ? 2 : 1;
+    return n * b + n * sizeof(float) + n4 * sizeof(float) + n4 * 3 * b + n4 * b;  // the buffers of init
+}
+
 int sv_alpha_attach_init(sv_alpha_attach *t, int w, int h, int bits, sv_err *e) {
     const size_t n = (size_t)w * h, n4 = n * SV_SCALE * SV_SCALE, b = bits == 16 ? 2 : 1;
     *t = (sv_alpha_attach){.a = malloc(n * b), .in = malloc(n * sizeof(float)), .up = malloc(n4 * sizeof(float)),

@@ -17,6 +17,8 @@ typedef struct {
 } sv_alpha_attach;
 
 // Buffers for frames of w x h with samples of bits 8 or 16. Returns 0, or -1 when out of memory.
+// sv_alpha_attach_bytes: what they take (for the memory plan).
+size_t sv_alpha_attach_bytes(int w, int h, int bits);
 int sv_alpha_attach_init(sv_alpha_attach *t, int w, int h, int bits, sv_err *e);
 // The output frame of input frame name (rd: a folder with alpha): the colour chw ([3, 4h, 4w] floats, as
 // ops/pixels.h's sv_chw_to_rgb or sv_chw_to_rgb16 quantises it) with the upscaled alpha, into rgba
