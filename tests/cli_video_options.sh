@@ -63,7 +63,7 @@ encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null)
 # avcodec_free_context shows it too): suppressed for LeakSanitizer builds, for that library only
 echo "leak:libx265.so" >lsan.supp
 export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$PWD/lsan.supp:print_suppressions=0
-for pair in libx264:mp4:h264 libx265:mkv:hevc libsvtav1:mp4:av1 libvpx-vp9:webm:vp9 prores_ks:mov:prores ffv1:mov:ffv1 mpeg4:mkv:mpeg4; do
+for pair in libx264:mp4:h264 libx265:mkv:hevc libsvtav1:mp4:av1 libaom-av1:mkv:av1 libvpx-vp9:webm:vp9 prores_ks:mov:prores ffv1:mov:ffv1 mpeg4:mkv:mpeg4; do
     IFS=: read -r codec ext name <<<"$pair"
     if ! grep -qw -- "$codec" <<<"$encoders"; then echo "SKIP codec_$codec (not in this libavcodec)"; continue; fi
     if up --codec "$codec" lr.mkv "c.$ext" 2>err.txt && [ ! -s err.txt ]; then
@@ -143,6 +143,12 @@ up --format mp4 lr.mkv - | expect_probe stdout_mp4_through_pipe - "h264,256,144,
 rm -f s.mkv s.mp4 s.webm
 # both ends piped
 ffmpeg -v error -i lr.mkv -f yuv4mpegpipe - | up - - | expect_probe stdin_to_stdout - "rawvideo,256,144,yuv420p,3"
+# standard output on a terminal (a pty from script(1)): refused with exit 2 before anything is read
+script -qec "\"$SLIMVSR\" upscale -q -m bicubic lr.mkv -" /dev/null </dev/null >tty.txt 2>&1
+rc=$?
+[ "$rc" = 2 ] && grep -q "standard output is a terminal" tty.txt && [ "$(wc -c <tty.txt)" -lt 300 ] \
+    && ok stdout_terminal_refused || ko stdout_terminal_refused "exit $rc: $(head -c 300 tty.txt | tr -cd '[:print:]\n')"
+rm -f tty.txt
 # no folder or file named "-" is ever made
 [ ! -e ./- ] && ok no_file_named_dash || ko no_file_named_dash "a '-' was created"
 # a closed pipe: a clear error, exit 1, no crash (SIGPIPE ignored, EPIPE handled)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/progress.h"
@@ -234,6 +235,12 @@ int cmd_upscale(int argc, char **argv) {
     }
     if (npos != 2) {
         help(stderr);
+        return 2;
+    }
+    // A video stream on a terminal is screens of binary: refused before anything is read, as compressors do.
+    if (!dry && !strcmp(pos[1], "-") && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "slimvsr upscale: standard output is a terminal: pipe it into a program "
+                        "(... - | ffplay -) or redirect it to a file\n");
         return 2;
     }
     if (j.threads) cli_set_threads(j.threads);
