@@ -11,12 +11,12 @@
 //      none/separate/aliasing out, bias or none, and a backward with each of din/dw/db NULL in turn.
 //      Relative error in norm: forward and din 2e-5, dw and db (sums over the whole batch) 1e-4.
 //   3. Our Winograd inside the training conv (forced: sv_conv_train_create_algo), forward and backward-data
-//      against the same references, on odd shapes: 5x7, 23x37, 13x19, channels 5..67 (not multiples of 8),
+//      (and backward-weights for F(4x4,3x3), whose dw is then ours) against the same references, on odd shapes: 5x7, 23x37, 13x19, channels 5..67 (not multiples of 8),
 //      blk 8 and 16, batch 1 and 3, act none/ReLU/LeakyReLU, residual none/separate/aliasing out, k 3
 //      (F(4x4) and F(6x6)) and k 7 (F(2x2) and F(4x4)); three optimiser "steps" on one plan (new weights,
 //      then one weight and one bias element changed) to check that changed weights are re-transformed.
 //      Relative error in norm: forward and din 1e-5 for F(4x4,3x3) and F(2x2,7x7), 5e-5 for F(6x6,3x3),
-//      2e-4 for F(4x4,7x7) (their transforms' rounding, as in test_conv); dw and db (oneDNN) 1e-4.
+//      2e-4 for F(4x4,7x7) (their transforms' rounding, as in test_conv); dw and db 1e-4.
 //   4. Prints the implementation each phase uses for BasicVSR's shapes (informational).
 #include <math.h>
 #include <stdio.h>
@@ -421,6 +421,9 @@ static void wino_case(const wcase *t) {
     const char *name = sv_conv_train_algo(p);
     CHECKF(!strncmp(name, "fwd winograd", 12) && strstr(name, "bwd-data winograd"), "%s: not Winograd: %s", label,
            name);
+    // F(4x4,3x3) also computes the weight gradient (sv_wino_backward_weights); the others leave it to oneDNN
+    CHECKF(!!strstr(name, "bwd-weights winograd") == (t->algo == SV_CONV_WINO && t->k == 3),
+           "%s: backward-weights: %s", label, name);
     const size_t nw = (size_t)t->cout * t->cin * t->k * t->k;
     float *w = frand(nw, -0.3f, 0.3f), *b = t->nobias ? NULL : frand(t->cout, -1, 1);
     for (int step = 0; step < 3; step++) {

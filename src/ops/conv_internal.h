@@ -36,6 +36,12 @@ int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const 
 // New weights [cout,cin,k,k] (OIHW) and bias [cout] (NULL: zero) for an existing plan: transformed into
 // its buffers as sv_wino_create does, nothing re-planned (training: the optimiser changes them every step).
 void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias);
+// The weight gradient of the forward conv w plans (training: conv_train_wino.c), for F(4x4,3x3) plans
+// without pixel shuffle: dw [cout,cin,3,3] (OIHW) += sum over the nmaps maps (strided as sv_wino_run_batch)
+// of the correlation of in with dout [cout, oh, ow] (the output's layout). Fails for other plans, or when
+// its scratch (per call, freed before return: about 1 MB per thread at 64 -> 64) cannot be allocated (dw
+// then unchanged).
+int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float *dout, float *dw, sv_err *e);
 // Whether our own kernels may use AVX-512 (the CPU has it and sv_conv_configure did not turn it off): the
 // direct RSC block at blk 16 (ops/rsc_direct.c).
 int sv_conv_avx512(void);
@@ -67,6 +73,10 @@ typedef struct sv_train_wino sv_train_wino;
 sv_train_wino *sv_train_wino_create(const sv_conv_desc *d, int n, int forced, sv_err *e);
 // The output tile m of the forward (backward 0) or backward-data (1) plan; 0: that phase stays on oneDNN.
 int sv_train_wino_tile(const sv_train_wino *t, int backward);
+// 1 when t computes the weight gradient (its forward is F(4x4,3x3)): dw [cout,cin,k,k] += the batch's, from
+// dout [n][cout,oh,ow] and the forward's input in [n][cin,h,w]; the bias gradient is not made here.
+int sv_train_wino_wgrad(const sv_train_wino *t);
+int sv_train_wino_backward_weights(sv_train_wino *t, float *dw, const float *dout, const float *in, sv_err *e);
 // The bytes it holds for desc d (0 when Winograd does not apply), for memory estimates.
 size_t sv_train_wino_bytes(const sv_conv_desc *d);
 // out [n maps] = [act](conv(in) + b) [+ residual]; weights re-transformed only when they changed.

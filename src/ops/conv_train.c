@@ -266,8 +266,11 @@ static int finish_fast(sv_conv_train *p, sv_err *e) {
         snprintf(b, sizeof b, "winograd-f%dx%d-avx2", wb, wb);
     else
         snprintf(b, sizeof b, "onednn %s%s", pd_impl(p->bwd_d.pd), p->bwd_d.any ? "+reorder" : "");
-    snprintf(p->algo, sizeof p->algo, "fwd %s, bwd-data %s, bwd-weights onednn %s%s", f, b, pd_impl(p->bwd_w.pd),
-             p->bwd_w.any ? "+reorder" : "");
+    if (sv_train_wino_wgrad(p->wino))
+        snprintf(p->algo, sizeof p->algo, "fwd %s, bwd-data %s, bwd-weights winograd-f4x4-avx2", f, b);
+    else
+        snprintf(p->algo, sizeof p->algo, "fwd %s, bwd-data %s, bwd-weights onednn %s%s", f, b,
+                 pd_impl(p->bwd_w.pd), p->bwd_w.any ? "+reorder" : "");
     return 0;
 }
 
@@ -464,7 +467,10 @@ int sv_conv_train_backward(sv_conv_train *p, float *din, float *dw, float *db, c
             return sv_errf(e, "oneDNN: training conv backward_data failed (%s)", pd_impl(p->bwd_d.pd));
         accumulate(din, p->dsrc, (size_t)p->n * nin);
     }
-    if (dw) {
+    if (dw && sv_train_wino_wgrad(p->wino)) {
+        if (sv_train_wino_backward_weights(p->wino, dw, dout, in, e)) return -1;
+        if (db) bias_grad(p, db, dout);
+    } else if (dw) {
         if (io_in(p, &p->w_src, in) || io_in(p, &p->w_ddst, dout) || io_out_begin(&p->w_dwei, p->dwei) ||
             dnnl_memory_set_data_handle(p->w_dbias, p->dbias))
             return sv_errf(e, "oneDNN: training conv backward_weights: cannot prepare the arguments");

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // conv_train_wino.c: our own Winograd (conv_winograd.c) in the training conv (conv_train.c), for the
-// forward and backward-data phases of a k x k conv (k = 3, and k = 7 when forced); backward-weights stays
-// on oneDNN.
+// forward, backward-data and backward-weights phases of a k x k conv (k = 3, and k = 7 when forced).
 //
-//   forward:       out = [act](conv(in, w) + b) [+ residual]         one sv_wino over the batch
-//   backward-data: din += conv(dout, w')                               a second sv_wino over the batch,
+//   forward:          out = [act](conv(in, w) + b) [+ residual]         one sv_wino over the batch
+//   backward-data:    din += conv(dout, w')                               a second sv_wino over the batch,
 //     w'[i][o][ky][kx] = w[o][i][k-1-ky][k-1-kx] (in/out swapped, rotated 180 degrees), pad k-1-pad, no
 //     bias, no activation; din is the residual and the output at once (sv_wino_run allows the alias), so
 //     the gradient is added in the output transform with no extra pass.
+//   backward-weights: dw += sv_wino_backward_weights on the forward's plan (its tiles and input transform),
+//     where the forward is F(4x4,3x3); the bias gradient stays with the caller.
 // The optimiser changes w every step while the plans stay: each phase keeps a copy of the weights (and
 // bias) it last transformed and re-transforms (sv_wino_set_weights) only when the caller's differ, i.e. once
 // per step although the recurrent trunk calls each conv once per frame. The copy costs nw floats and a
@@ -89,6 +90,12 @@ fail:
     return NULL;
 }
 
+int sv_train_wino_wgrad(const sv_train_wino *t) { return t && t->fwd && t->mf == 4 && t->d.k == 3; }
+
+int sv_train_wino_backward_weights(sv_train_wino *t, float *dw, const float *dout, const float *in, sv_err *e) {
+    return sv_wino_backward_weights(t->fwd, t->n, in, dout, dw, e);
+}
+
 int sv_train_wino_tile(const sv_train_wino *t, int backward) {
     if (!t) return 0;
     return backward ? (t->bwd ? t->mb : 0) : (t->fwd ? t->mf : 0);
@@ -98,6 +105,7 @@ size_t sv_train_wino_bytes(const sv_conv_desc *d) {
     if (!takes(d, d->cin, 5, 0) && !takes(d, d->cout, 1, 0)) return 0;
     const size_t cinp = (size_t)sv_cpad(d->cin, d->blk), coutp = (size_t)sv_cpad(d->cout, d->blk);
     const size_t a = (size_t)(d->k == 3 ? 6 : 10);  // F(4x4,3x3) / F(4x4,7x7): input tile
+    // the two transformed weights and the copies (the runs' scratch is allocated per call and freed)
     return (2 * a * a * cinp * coutp + 3 * nweights(d) + (size_t)d->cout) * sizeof(float);
 }
 

@@ -32,6 +32,10 @@
 
 enum { MAXA = 10, MAXR = 7 };  // largest input tile and kernel
 enum { PF = 2 };    // input tiles ahead whose new columns are prefetched (measured ~4% faster)
+// Tiles per block by default: 24 of F(4x4,3x3) (V: 221 KB at 64 channels, in L2 with M) measured best on
+// Zen 3; 12 (the same data volume) for F(6x6,3x3) and the 7x7 tiles (for F(2x2,7x7), 6 .. 96 tiles measured
+// within noise).
+enum { TILES_F4 = 24, TILES_OTHER = 12 };
 
 struct sv_wino {
     sv_conv_desc d;
@@ -282,6 +286,103 @@ int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const 
     return 0;
 }
 
+// ---- weight gradient (F(4x4,3x3)) ----
+// The forward is out_t = A^T [sum_i U[o][i] . V_t[i]] A per tile t with U = G w G^T, so
+//   dU[xi][o][i] = sum_t D_t[xi][o] V_t[xi][i],   D_t = A dY_t A^T,   dw[o][i] = G^T dU[o][i] G:
+// per block of tiles, the input transform V (as the forward's), the dY transform D [nx][go][T][8], and
+// per xi a GEMM over the block's tiles into the thread's dU [nx][go*8][gi*8]; then the threads' dU are
+// summed and turned into dw. Multiplies per (o, i) and output pixel: 36/16 = 2.25 instead of 9.
+
+// Floats of one thread's scratch: V, D (planes vstride and dstride apart), then dU.
+static size_t wgrad_floats(const sv_wino *w, size_t *dstride) {
+    *dstride = (size_t)w->go * w->T * 8 + 16;
+    return w->nx * (w->vstride + *dstride) + (size_t)w->nx * w->go * 8 * w->gi * 8;
+}
+
+// D of tiles t0 .. t0+n-1 of dout (the output map's layout) into D [nx][go][T][8].
+static void dout_transform(const sv_wino *w, const float *dout, float *D, size_t dstride, int t0, int n) {
+    const int blk = w->d.blk, m = w->m;
+    const size_t plane = (size_t)w->oh * w->ow * blk, rs = (size_t)w->ow * blk;
+    for (int g = 0; g < w->go; g++) {
+        const float *base = dout + (size_t)(g * 8 / blk) * plane + (g * 8) % blk;
+        for (int tt = 0; tt < n; tt++) {
+            const int t = t0 + tt, oy0 = t / w->tiles_x * m, ox0 = t % w->tiles_x * m;
+            const int rows = w->oh - oy0 < m ? w->oh - oy0 : m, cols = w->ow - ox0 < m ? w->ow - ox0 : m;
+            wino_adjoint_tile4(base + (size_t)oy0 * rs + (size_t)ox0 * blk, rs, blk, rows, cols,
+                               D + ((size_t)g * w->T + tt) * 8, dstride);
+        }
+    }
+}
+
+// dw[o][i] += G^T dU[o][i] G for the real channels (dU: [nx][go*8][gi*8]).
+static void wgrad_to_dw(const sv_wino *w, const float *dU, float *dw) {
+    const int cin = w->d.cin, cout = w->d.cout, A = w->a, r = w->r;
+    const size_t cinp = (size_t)w->gi * 8, plane = (size_t)w->go * 8 * cinp;
+    double G[MAXA][MAXR];
+    for (int a = 0; a < A; a++)
+        for (int c = 0; c < r; c++) G[a][c] = g_at(w, a, c);
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < cout; o++)
+        for (int i = 0; i < cin; i++) {
+            double gu[MAXR][MAXA] = {{0}};  // G^T dU: [r][A]
+            for (int a = 0; a < A; a++)
+                for (int b = 0; b < A; b++) {
+                    const double u = dU[(size_t)(a * A + b) * plane + (size_t)o * cinp + i];
+                    for (int ky = 0; ky < r; ky++) gu[ky][b] += G[a][ky] * u;
+                }
+            float *d = dw + ((size_t)o * cin + i) * r * r;
+            for (int ky = 0; ky < r; ky++)
+                for (int kx = 0; kx < r; kx++) {
+                    double v = 0;
+                    for (int b = 0; b < A; b++) v += gu[ky][b] * G[b][kx];
+                    d[ky * r + kx] += (float)v;
+                }
+        }
+}
+
+int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float *dout, float *dw, sv_err *e) {
+    if (w->a != 6 || w->r != 3 || w->shuffle)
+        return sv_errf(e, "winograd weight gradient: only for F(4x4,3x3) without shuffle (this plan: F(%dx%d,%dx%d))",
+                       w->m, w->m, w->r, w->r);
+    const int T = w->T, bpm = (w->ntiles + T - 1) / T, nblocks = nmaps * bpm;
+    const size_t in_map = sv_fmap_floats(w->d.cin, w->d.h, w->d.w, w->d.blk);
+    const size_t out_map = sv_fmap_floats(w->d.cout, w->oh, w->ow, w->d.blk);
+    const size_t cinp = (size_t)w->gi * 8, du_plane = (size_t)w->go * 8 * cinp, du_floats = w->nx * du_plane;
+    size_t dstride;
+    const size_t per_thread = (wgrad_floats(w, &dstride) + 15) / 16 * 16;
+    int nt = omp_get_max_threads();
+    if (nt > nblocks) nt = nblocks;
+    float *scratch = aligned_alloc(64, (size_t)nt * per_thread * sizeof(float));
+    if (!scratch)
+        return sv_errf(e, "winograd weight gradient %d -> %d at %dx%d: out of memory for its scratch (%zu KB)",
+                       w->d.cin, w->d.cout, w->d.h, w->d.w, (size_t)nt * per_thread * sizeof(float) >> 10);
+#pragma omp parallel num_threads(nt)
+    {
+        float *V = scratch + (size_t)omp_get_thread_num() * per_thread;
+        float *D = V + w->nx * w->vstride, *dU = D + w->nx * dstride;
+        memset(dU, 0, du_floats * sizeof(float));
+#pragma omp for schedule(dynamic, 1)
+        for (int b = 0; b < nblocks; b++) {
+            const int map = b / bpm, t0 = b % bpm * T, n = w->ntiles - t0 < T ? w->ntiles - t0 : T;
+            input_transform(w, in + map * in_map, V, t0, n);
+            dout_transform(w, dout + map * out_map, D, dstride, t0, n);
+            for (int x = 0; x < w->nx; x++)
+                for (int og = 0; og < w->go; og++)
+                    for (int ig = 0; ig < w->gi; ig++)
+                        wino_wgrad_8x8(D + x * dstride + (size_t)og * T * 8, V + x * w->vstride + (size_t)ig * T * 8,
+                                       n, dU + x * du_plane + (size_t)og * 8 * cinp + ig * 8, cinp);
+        }
+        // the threads' dU into thread 0's, split by element (the implicit barrier above: all are done)
+        float *dU0 = scratch + w->nx * w->vstride + w->nx * dstride;
+#pragma omp for schedule(static)
+        for (size_t j = 0; j < du_floats; j++)
+            for (int th = 1; th < nt; th++) dU0[j] += scratch[(size_t)th * per_thread + w->nx * (w->vstride + dstride) + j];
+    }
+    wgrad_to_dw(w, scratch + w->nx * (w->vstride + dstride), dw);
+    free(scratch);
+    return 0;
+}
+
 sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
                         sv_err *e) {
     if ((d->blk != 8 && d->blk != 16) || !((d->k == 3 && (m == 4 || m == 6)) || (d->k == 7 && (m == 2 || m == 4)))) {
@@ -303,10 +404,7 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
         w->shuffle = 2;
         w->go = 4 * sv_cpad(d->cout / 4, d->blk) / 8;  // all of the output map's channels, padding too
     }
-    // 24 tiles of F(4x4) (V: 221 KB at 64 channels, in L2 with M) measured best on Zen 3; the same
-    // data volume for F(6x6) and F(2x2,7x7) (for the latter 6 .. 96 tiles measured within noise), and
-    // F(4x4,7x7)
-    if (tiles_per_block <= 0) tiles_per_block = m == 4 && d->k == 3 ? 24 : 12;
+    if (tiles_per_block <= 0) tiles_per_block = m == 4 && d->k == 3 ? TILES_F4 : TILES_OTHER;
     w->T = (tiles_per_block + 5) / 6 * 6;
     w->vstride = (size_t)w->gi * w->T * 8 + 16;
     w->mstride = (size_t)w->T * 16 + 16;

@@ -42,6 +42,20 @@ static inline void wino_at6(const __m256 m[6], __m256 r[4]) {
     r[3] = _mm256_add_ps(_mm256_fmadd_ps(V8(8.0f), d, b), m[5]);
 }
 
+// A = (A^T)^T (6 x 4), the adjoint of wino_at6 (the weight gradient's transform of a tile of dY):
+// m = [y0; y0+y1+y2+y3; y0-y1+y2-y3; y0+2y1+4y2+8y3; y0-2y1+4y2-8y3; y3]
+static inline void wino_a6(const __m256 y[4], __m256 m[6]) {
+    const __m256 s02 = _mm256_add_ps(y[0], y[2]), s13 = _mm256_add_ps(y[1], y[3]);
+    const __m256 p = _mm256_fmadd_ps(V8(4.0f), y[2], y[0]);                      // y0 + 4 y2
+    const __m256 q = _mm256_mul_ps(V8(2.0f), _mm256_fmadd_ps(V8(4.0f), y[3], y[1]));  // 2 y1 + 8 y3
+    m[0] = y[0];
+    m[1] = _mm256_add_ps(s02, s13);
+    m[2] = _mm256_sub_ps(s02, s13);
+    m[3] = _mm256_add_ps(p, q);
+    m[4] = _mm256_sub_ps(p, q);
+    m[5] = y[3];
+}
+
 // ---- F(6,3) ----
 // B^T = [1 0 -21/4 0 21/4 0 -1 0;  0 1 1 -17/4 -17/4 1 1 0;  0 -1 1 17/4 -17/4 -1 1 0;
 //        0 1/2 1/4 -5/2 -5/4 2 1 0;  0 -1/2 1/4 5/2 -5/4 -2 1 0;  0 2 4 -5/2 -5 1/2 1 0;
@@ -192,6 +206,48 @@ WINO_OUTPUT_TILE(wino_output_tile4, 6, 4, wino_at6)
 WINO_OUTPUT_TILE(wino_output_tile6, 8, 6, wino_at8)
 WINO_OUTPUT_TILE(wino_output_tile2, 8, 2, wino_at8_2)
 WINO_OUTPUT_TILE(wino_output_tile4_7, 10, 4, wino_at10)
+
+// The 4 x 4 tile of dY at src (rs floats between rows, ps between pixels; rows x cols of it inside the map,
+// zeros beyond) -> the 36 vectors A dY A^T at g + xi*xstride (xi = 6 a + b, the forward's order).
+static inline void wino_adjoint_tile4(const float *src, size_t rs, size_t ps, int rows, int cols, float *g,
+                                      size_t xstride) {
+    __m256 tmp[6][4];  // tmp[a][x] = (A dY)[a][x]
+    for (int x = 0; x < 4; x++) {
+        __m256 col[4], r[6];
+        for (int y = 0; y < 4; y++)
+            col[y] = y < rows && x < cols ? _mm256_loadu_ps(src + y * rs + x * ps) : _mm256_setzero_ps();
+        wino_a6(col, r);
+        for (int a = 0; a < 6; a++) tmp[a][x] = r[a];
+    }
+    for (int a = 0; a < 6; a++) {
+        __m256 r[6];
+        wino_a6(tmp[a], r);
+        for (int b = 0; b < 6; b++) _mm256_storeu_ps(g + (size_t)(a * 6 + b) * xstride, r[b]);
+    }
+}
+
+// ---- weight-gradient GEMM: du[r][0..7] += sum_t g[t][r] * v[t][0..7], r = 0..7, over n tiles ----
+// g: the dY transform plane of one xi and output group ([t][8]); v: the input transform plane of one xi
+// and input group ([t][8]); du: rows ldu floats apart.
+static inline void wino_wgrad_8x8(const float *g, const float *v, int n, float *du, size_t ldu) {
+    __m256 c0 = _mm256_loadu_ps(du), c1 = _mm256_loadu_ps(du + ldu), c2 = _mm256_loadu_ps(du + 2 * ldu);
+    __m256 c3 = _mm256_loadu_ps(du + 3 * ldu), c4 = _mm256_loadu_ps(du + 4 * ldu), c5 = _mm256_loadu_ps(du + 5 * ldu);
+    __m256 c6 = _mm256_loadu_ps(du + 6 * ldu), c7 = _mm256_loadu_ps(du + 7 * ldu);
+    for (int t = 0; t < n; t++, g += 8, v += 8) {
+        const __m256 x = _mm256_loadu_ps(v);
+        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 0), x, c0);
+        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 1), x, c1);
+        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 2), x, c2);
+        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 3), x, c3);
+        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 4), x, c4);
+        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 5), x, c5);
+        c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 6), x, c6);
+        c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(g + 7), x, c7);
+    }
+    _mm256_storeu_ps(du, c0), _mm256_storeu_ps(du + ldu, c1), _mm256_storeu_ps(du + 2 * ldu, c2);
+    _mm256_storeu_ps(du + 3 * ldu, c3), _mm256_storeu_ps(du + 4 * ldu, c4), _mm256_storeu_ps(du + 5 * ldu, c5);
+    _mm256_storeu_ps(du + 6 * ldu, c6), _mm256_storeu_ps(du + 7 * ldu, c7);
+}
 
 // ---- GEMM: m[t][16] = sum_i v[i/8][t][i%8] * u[i][16] for 6 tiles (rows) ----
 // v: V plane of one xi at tile t (group stride gs floats); u: [gi*8][16]; m: M plane at tile t ([t][16]).
