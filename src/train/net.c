@@ -28,7 +28,9 @@ struct sv_trainnet {
     size_t fC, fC3, fmid, f2C;   // floats of one sample's map: C, C+3, widest mid, 2C channels
     branch br[2];
     sv_spytrain *spy;
-    int spy_group;
+    int spy_group;        // pairs per SPyNet call
+    int spy_all;          // every pair of both directions in one call whose activations stay for the
+                          // backward (no recompute): when they are at most SPY_KEEP_PAIRS
     // flows[dir] : batch*(seq-1) maps [2,h,w] plain, pair (s, i) at s*(seq-1)+i; dflows alike (spynet only)
     float *flows[2], *dflows[2];
     float *dstate[2];     // seq * batch * fC: dB_i, dF_i
@@ -100,6 +102,10 @@ static int plan_recon(sv_trainnet *t, sv_err *e) {
         return -1;
     return 0;
 }
+
+// The most pairs (both directions together) whose SPyNet activations are kept from the forward to the
+// backward instead of recomputed: batch 2 x 7 frames (24 pairs) at patch 64 then keeps about 80 MB more.
+enum { SPY_KEEP_PAIRS = 32 };
 
 static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_err *e) {
     if (c->batch < 1 || c->seq < 2 || c->h < 1 || c->w < 1 || c->recompute < 0) {
@@ -174,7 +180,8 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         goto fail;
     if (plan_recon(t, e)) goto fail;
     if (!t->spynet) return t;  // zero flow: no SPyNet
-    int P = B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
+    t->spy_all = 2 * B * (T - 1) <= SPY_KEEP_PAIRS;
+    const int P = t->spy_all ? 2 * B * (T - 1) : B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
     if (dry) {
         t->bytes += sv_spytrain_estimate(m, h, w, P, blk);
         return t;
@@ -472,34 +479,40 @@ static int recon_step(sv_trainnet *t, int i, const float *lr, const float *gt, f
     return grads ? recon_backward(t, i, grads, e) : 0;
 }
 
-// SPyNet over every pair of one direction, in groups; backward (recomputing the group's forward) when dflows.
-static int spynet_pass(sv_trainnet *t, int d, const float *lr, float *grads, int backward, sv_err *e) {
-    const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w, P = B * (T - 1), G = t->spy_group;
+// What spynet_pass does with each group of pairs: the forward (flows kept), the forward again and the
+// backward (recompute), or the backward of the last forward (its activations kept: spy_all).
+typedef enum { SPY_FORWARD, SPY_RECOMPUTE_BACKWARD, SPY_BACKWARD } spy_mode;
+
+// SPyNet over every pair of directions d0 .. d0+nd-1, in groups of spy_group pairs (spy_all: one group).
+static int spynet_pass(sv_trainnet *t, int d0, int nd, const float *lr, float *grads, spy_mode mode, sv_err *e) {
+    const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w, P = B * (T - 1);
+    const int G = t->spy_all ? nd * P : t->spy_group;
     const float *ref[64], *supp[64];
     float *flow[64];
     const float *dflow[64];
     if (G > 64) return sv_errf(e, "training: SPyNet group of %d pairs is too large (at most 64)", G);
-    for (int p0 = 0; p0 < P; p0 += G) {
-        int np = P - p0 < G ? P - p0 : G;
+    for (int q0 = 0; q0 < nd * P; q0 += G) {
+        int np = nd * P - q0 < G ? nd * P - q0 : G;
         for (int j = 0; j < np; j++) {
-            int s = (p0 + j) / (T - 1), i = (p0 + j) % (T - 1);
+            const int d = d0 + (q0 + j) / P, s = (q0 + j) % P / (T - 1), i = (q0 + j) % P % (T - 1);
             const float *xi = lr + ((size_t)s * T + i) * 3 * h * w, *xn = xi + 3 * (size_t)h * w;
             ref[j] = d == 0 ? xi : xn;
             supp[j] = d == 0 ? xn : xi;
             // when recomputing for backward the flows are already kept: write them to a scratch map
-            flow[j] = backward ? t->flow_scratch : pair_ptr(t, t->flows[d], s, i);
+            flow[j] = mode == SPY_RECOMPUTE_BACKWARD ? t->flow_scratch : pair_ptr(t, t->flows[d], s, i);
             dflow[j] = pair_ptr(t, t->dflows[d], s, i);
         }
-        if (sv_spytrain_forward(t->spy, ref, supp, np, flow, e)) return -1;
-        if (backward && sv_spytrain_backward(t->spy, dflow, np, grads, e)) return -1;
+        if (mode != SPY_BACKWARD && sv_spytrain_forward(t->spy, ref, supp, np, flow, e)) return -1;
+        if (mode != SPY_FORWARD && sv_spytrain_backward(t->spy, dflow, np, grads, e)) return -1;
     }
     return 0;
 }
 
 int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e) {
     const int T = t->c.seq;
-    for (int d = 0; d < 2 && t->spynet; d++)
-        if (spynet_pass(t, d, lr, NULL, 0, e)) return -1;
+    if (t->spynet && t->spy_all && spynet_pass(t, 0, 2, lr, NULL, SPY_FORWARD, e)) return -1;
+    for (int d = 0; d < 2 && t->spynet && !t->spy_all; d++)
+        if (spynet_pass(t, d, 1, lr, NULL, SPY_FORWARD, e)) return -1;
     for (int i = T - 1; i >= 0; i--)
         if (trunk_forward(t, 0, i, lr, e)) return -1;
     for (int i = 0; i < T; i++)
@@ -545,9 +558,9 @@ int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *gr
         if (trunk_backward(t, 1, i, t->dstate[1] + (size_t)i * B * t->fC, grads, train_spynet, e)) return -1;
     for (int i = 0; i < T; i++)
         if (trunk_backward(t, 0, i, t->dstate[0] + (size_t)i * B * t->fC, grads, train_spynet, e)) return -1;
-    if (train_spynet)
-        for (int d = 0; d < 2; d++)
-            if (spynet_pass(t, d, lr, grads, 1, e)) return -1;
+    if (train_spynet && t->spy_all) return spynet_pass(t, 0, 2, lr, grads, SPY_BACKWARD, e);
+    for (int d = 0; d < 2 && train_spynet; d++)
+        if (spynet_pass(t, d, 1, lr, grads, SPY_RECOMPUTE_BACKWARD, e)) return -1;
     return 0;
 }
 

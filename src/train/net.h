@@ -11,7 +11,9 @@
 //      frame are all that is ever held), giving dB_i and dF_i
 //   4. BPTT: forward branch i = T-1..0 (each warp passes its gradient to F_{i-1} and flow_f[i-1]), then the
 //      backward branch i = 0..T-1 (to B_{i+1} and flow_b[i])
-//   5. SPyNet backward for every pair (recomputing its forward pair group by pair group), when trained.
+//   5. SPyNet backward for every pair, when trained: of the forward's activations when every pair of both
+//      directions fits one call (SPY_KEEP_PAIRS in net.c; batch 2 x 7 frames does), else recomputing the
+//      forward pair group by pair group.
 // A zero-flow model (sv_model.flow) skips 1 and 5: each warp is the identity (forward: the previous state is
 // copied into cat; backward: its gradient goes straight into the previous state's), SPyNet's gradients stay 0.
 // Gradients accumulate (+=) into a flat block that mirrors sv_model.params.
