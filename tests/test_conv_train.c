@@ -393,6 +393,11 @@ static void wino_step(sv_conv_train *p, const wcase *t, const char *label, int s
     CHECKF(!sv_conv_train_forward(p, out, in, w, b, r, &e), "%s step %d: forward: %s", label, step, e.msg);
     float *gin = fcopy(pin, nin), *gw = fcopy(pw, nw), *gb = fcopy(pb, t->cout);
     CHECKF(!sv_conv_train_backward(p, gin, gw, gb, dout, in, w, &e), "%s step %d: backward: %s", label, step, e.msg);
+    // the same backward again gives the same bits (threads sum fixed ranges: training runs resume exactly)
+    float *gw2 = fcopy(pw, nw);
+    CHECKF(!sv_conv_train_backward(p, NULL, gw2, NULL, dout, in, w, &e) && !memcmp(gw, gw2, nw * sizeof(float)),
+           "%s step %d: dw differs between two identical backwards", label, step);
+    free(gw2);
     const double tol = wino_tol(t->algo);
     const double ef = rel_err(out, want, want_conv, nout), e_in = rel_err(gin, want_in, sc_in, nin);
     const double e_w = rel_err(gw, want_w, sc_w, nw), e_b = rel_err(gb, want_b, sc_b, t->cout);

@@ -361,7 +361,9 @@ int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float
         float *V = scratch + (size_t)omp_get_thread_num() * per_thread;
         float *D = V + w->nx * w->vstride, *dU = D + w->nx * dstride;
         memset(dU, 0, du_floats * sizeof(float));
-#pragma omp for schedule(dynamic, 1)
+        // static: each thread sums a fixed range of blocks in order, so the gradient is the same in every run
+        // (training runs resume bit for bit)
+#pragma omp for schedule(static)
         for (int b = 0; b < nblocks; b++) {
             const int map = b / bpm, t0 = b % bpm * T, n = w->ntiles - t0 < T ? w->ntiles - t0 : T;
             input_transform(w, in + map * in_map, V, t0, n);
