@@ -213,9 +213,20 @@ static int ssl_before_step(void *ud, long iter, const float *lr, sv_trainnet *ne
     return sv_ssl_before_step(&c->ssl, iter, e);
 }
 
-static int ssl_after_backward(void *ud, float *grads, double lr, sv_err *e) {
+static int ssl_after_backward(void *ud, float *grads, sv_err *e) {
+    return sv_ssl_after_backward(&((prune_ctx *)ud)->ssl, grads, e);
+}
+
+static float *ssl_trained(void *ud, float **grad, size_t *n) {
+    sv_ssl_state *s = &((prune_ctx *)ud)->ssl;
+    *grad = s->dscale;
+    *n = s->u.nunits;
+    return s->u.scale;
+}
+
+static void ssl_update(void *ud, double lr) {
     prune_ctx *c = ud;
-    return sv_ssl_after_backward(&c->ssl, grads, lr * c->o->scale_lr_mult, e);
+    sv_ssl_update(&c->ssl, lr * c->o->scale_lr_mult);
 }
 
 static int ssl_export(void *ud, sv_model *m, sv_err *e) {
@@ -258,7 +269,9 @@ static int tf_before_step(void *ud, long iter, const float *lr, sv_trainnet *net
     return sv_tf_prepare(&c->tf, net, lr, e);
 }
 
-static void tf_log(void *ud, cJSON *j) { cJSON_AddNumberToObject(j, "l_tf", ((prune_ctx *)ud)->tf.last); }
+static const char *const k_tf_terms[1] = {"l_tf"};
+
+static void tf_term_values(void *ud, double *v) { v[0] = ((prune_ctx *)ud)->tf.last; }
 
 // ---- the run folder ----
 static int exists(const char *p) {
@@ -560,8 +573,8 @@ static int prune_sparsity(prune_run *p, int *stopped, sv_err *e) {
         p->ctx.plan = p->ch.u.pruned;
         p->ctx.probe = o->sparsity_iters / 5;
         sv_train_hooks h = {.ud = &p->ctx, .state_ns = "prune", .begin = ssl_begin, .before_step = ssl_before_step,
-                            .after_backward = ssl_after_backward, .export_weights = ssl_export, .save = ssl_save,
-                            .log = ssl_log};
+                            .after_backward = ssl_after_backward, .trained = ssl_trained, .update = ssl_update,
+                            .export_weights = ssl_export, .save = ssl_save, .log = ssl_log};
         int rc = phase(p, "sparsity", o->model, o->sparsity_iters, &h, stopped, e);
         if (p->ctx.ssl_on) sv_ssl_end(&p->ctx.ssl);
         p->ctx.ssl_on = 0;
@@ -613,7 +626,8 @@ static int prune_finetune(prune_run *p, int *stopped, sv_err *e) {
         if (o->tf_weight > 0) {
             if (o->scheme == SV_SCHEME_L1_ALIGNED && aligned_maps(p, e)) return -1;
             p->ctx.teacher = &p->dense;
-            h.begin = tf_begin, h.before_step = tf_before_step, h.log = tf_log;
+            h.begin = tf_begin, h.before_step = tf_before_step;
+            h.terms = k_tf_terms, h.nterms = 1, h.term_values = tf_term_values;
         }
         if (phase(p, "finetune", init, o->finetune_iters, &h, stopped, e)) return -1;
         if (*stopped) return 0;
@@ -638,7 +652,7 @@ static void prune_free(prune_run *p) {
 }
 
 int sv_prune(const sv_prune_opts *opts, sv_err *e) {
-    // Its phases write the run folder from every rank, and the SSL scales' gradients are not averaged yet.
+    // Its phases write the run folder from every rank.
     if (sv_dist_size() > 1)
         return sv_errf(e, "prune is not data-parallel yet: run it on one rank (this job has %d)", sv_dist_size());
     prune_run *p = calloc(1, sizeof *p);

@@ -40,14 +40,16 @@ int sv_ssl_before_step(sv_ssl_state *s, long iter, sv_err *e) {
     return sv_units_apply(&s->u, s->base, s->eff.params, e);
 }
 
-int sv_ssl_after_backward(sv_ssl_state *s, float *grads, double lr, sv_err *e) {
+int sv_ssl_after_backward(sv_ssl_state *s, float *grads, sv_err *e) {
     memset(s->dscale, 0, s->u.nunits * sizeof(float));
-    if (sv_units_backward(&s->u, s->base, grads, s->dscale, e)) return -1;
+    return sv_units_backward(&s->u, s->base, grads, s->dscale, e);
+}
+
+void sv_ssl_update(sv_ssl_state *s, double lr) {
     s->last_penalty = sv_units_penalty(&s->u, s->dscale);
     s->step++;
     sv_adam_step(s->u.scale, s->dscale, s->adam_m, s->adam_v, s->u.nunits, (float)lr, SV_ADAM_B1, SV_ADAM_B2, SV_ADAM_EPS,
                  s->step);
-    return 0;
 }
 
 static const char *const k_names[5] = {"prune.scale", "prune.lambda", "prune.adam_m", "prune.adam_v", "prune.chosen"};

@@ -6,7 +6,9 @@
 // on a copy whose weights are W' = apply(W, scales) (ssl.h):
 //   sv_ssl_before_step   eff.params = apply(base.params, scales); lambda schedule
 //   (the loop's forward/backward on eff, giving dL/dW')
-//   sv_ssl_after_backward  dL/dW' -> dL/dW in place, dL/dscale + the penalty's gradient, Adam on the scales
+//   sv_ssl_after_backward  dL/dW' -> dL/dW in place, and the data's dL/dscale
+//   (on several ranks the loop averages dL/dW and dL/dscale over them)
+//   sv_ssl_update        dL/dscale + the penalty's gradient (once, after the average), Adam on the scales
 //   (the loop's Adam on W with the mapped gradient)
 // Temporal finetuning. sv_tf_* hold a teacher (the dense model) run on the same batch; the student's
 // training graph gets L_tf = weight * mean |H_student - H_teacher| over both branches, all frames and the
@@ -40,8 +42,10 @@ int sv_ssl_begin(sv_ssl_state *s, sv_model *base, const sv_select_opts *sel, int
 int sv_ssl_save(const sv_ssl_state *s, sv_tensor_set *ts, sv_err *e);
 int sv_ssl_restore(sv_ssl_state *s, sv_tensor_set *ts, const char *what, sv_err *e);
 int sv_ssl_before_step(sv_ssl_state *s, long iter, sv_err *e);
-// grads: dL/dW' on entry (laid out as params), dL/dW on return. Updates the scales with Adam at lr.
-int sv_ssl_after_backward(sv_ssl_state *s, float *grads, double lr, sv_err *e);
+// grads: dL/dW' on entry (laid out as params), dL/dW on return; dscale: the data's dL/dscale.
+int sv_ssl_after_backward(sv_ssl_state *s, float *grads, sv_err *e);
+// Adds the penalty's gradient to dscale and moves the scales with Adam at lr.
+void sv_ssl_update(sv_ssl_state *s, double lr);
 void sv_ssl_end(sv_ssl_state *s);
 
 typedef struct {

@@ -187,7 +187,7 @@ static int run_iterate(const sv_step *st, sv_run *r, int *stopped, sv_train_resu
         for (int i = 0; i <= st->nterms; i++) a.sum[i] += v[i];
         a.n++;
         const int ckpt = r->iter % *st->ckpt_every == 0 || r->iter == o->iters || *stopped;
-        if ((ckpt || r->iter % SV_DIST_CHECK_EVERY == 0) && sv_run_dist_check_weights(r, e)) return -1;
+        if ((ckpt || r->iter % SV_DIST_CHECK_EVERY == 0) && sv_run_dist_check_weights(st, r, e)) return -1;
         const int mine = r->rank == 0;  // rank 0 logs, validates and writes the checkpoints
         if (mine && (r->iter % o->log_every == 0 || ckpt) && log_point(st, r, lr, &a, ckpt, res, e)) return -1;
         if (mine && ckpt && sv_run_checkpoint(st, r, e)) return -1;

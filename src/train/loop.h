@@ -83,6 +83,10 @@ typedef struct {
     // ranks and divides it by their number before update, as it does the loss and terms. NULL: the step
     // does not train data-parallel (refused on more than one rank).
     float *(*gradient)(void *ud, size_t *n);
+    // Values the step trains besides the model's weights (prune's SSL scales): *n of them, and in *grad
+    // their gradient, which compute kept. The loop averages that gradient over the ranks with the block's,
+    // before update, and checks the values across the ranks with the weights. May be NULL (*n = 0: none).
+    float *(*extra)(void *ud, float **grad, size_t *n);
     // Moves the weights by the kept gradient.
     int (*update)(void *ud, sv_run *r, double lr, sv_err *e);
     // A log line's fields after "lr" (j) and its progress text between the loss and "lr" (txt); mean: the

@@ -129,13 +129,21 @@ static int vsr_compute(void *ud, sv_run *r, double lr, double *loss, double *ter
     if ((h && h->before_step && h->before_step(h->ud, r->iter, r->lr_buf, v->net, e)) ||
         sv_trainnet_step(v->net, r->lr_buf, r->gt_buf, v->grads, v->spy_on, loss, e))
         return -1;
-    return h && h->after_backward ? h->after_backward(h->ud, v->grads, lr, e) : 0;
+    if (h && h->after_backward && h->after_backward(h->ud, v->grads, e)) return -1;
+    if (h && h->term_values) h->term_values(h->ud, terms);
+    return 0;
 }
 
 static float *vsr_gradient(void *ud, size_t *n) {
     sv_vsr_step *v = ud;
     *n = v->n;
     return v->grads;
+}
+
+static float *vsr_extra(void *ud, float **grad, size_t *n) {
+    const sv_train_hooks *h = ((sv_vsr_step *)ud)->o.hooks;
+    *n = 0;
+    return h && h->trained ? h->trained(h->ud, grad, n) : NULL;
 }
 
 static size_t first_nonfinite(const float *x, size_t n) {
@@ -150,6 +158,8 @@ static int vsr_update(void *ud, sv_run *r, double lr, sv_err *e) {
     if (bad < v->n)  // an overflow in backward: Adam would spread it to every weight
         return sv_errf(e, "iteration %ld: the gradient of parameter %zu is %g (diverged); lower --lr or resume from "
                           "the last checkpoint", r->iter + 1, bad, v->grads[bad]);
+    const sv_train_hooks *h = v->o.hooks;
+    if (h && h->update) h->update(h->ud, lr);
     // SPyNet is the first nspy parameters of the block: its own group, step count and learning rate
     const float b1 = SV_ADAM_B1, b2 = SV_ADAM_B2, eps = SV_ADAM_EPS;
     const size_t ns = v->nspy;
@@ -265,15 +275,15 @@ static void vsr_end(void *ud) {
     sv_tensor_set_free(&v->hook_state);
 }
 
-// prune's hooks keep gradients of their own (the SSL scales) that are not averaged over ranks yet: with
-// hooks the step is not data-parallel (no .gradient).
 int sv_train(const sv_train_opts *opts, sv_train_result *res, sv_err *e) {
     sv_vsr_step v = {.o = *opts, .best_psnr = -INFINITY};
-    const sv_step st = {.ud = &v, .ns = "train", .what = "training", .ckpt_every = &v.o.val_every,
+    const sv_train_hooks *h = opts->hooks;
+    const sv_step st = {.ud = &v, .ns = "train", .what = "training", .terms = h ? h->terms : NULL,
+                        .nterms = h ? h->nterms : 0, .ckpt_every = &v.o.val_every,
                         .ckpt_opt = "val-every", .extra_input = &v.o.val, .extra_input_opt = "--val",
                         .restore = vsr_restore, .begin = vsr_begin, .plan = sv_vsr_plan, .dry_run = sv_vsr_dry_run,
                         .open_inputs = vsr_open_inputs, .prepare = vsr_prepare, .compute = vsr_compute,
-                        .update = vsr_update, .gradient = opts->hooks ? NULL : vsr_gradient, .log = vsr_log,
+                        .update = vsr_update, .gradient = vsr_gradient, .extra = vsr_extra, .log = vsr_log,
                         .validate = vsr_validate, .write_model = vsr_write_model,
                         .save = vsr_save, .opts_json = vsr_opts_json, .finish = vsr_finish, .end = vsr_end};
     return sv_run_loop(&st, &v.o.run, &opts->run, res, e);

@@ -40,8 +40,21 @@ typedef struct {
     int (*begin)(void *ud, sv_model *m, sv_tensor_set *state, sv_model **graph, sv_err *e);
     // Before each step's forward: iter = iterations done, lr_batch = the step's LR clips.
     int (*before_step)(void *ud, long iter, const float *lr_batch, sv_trainnet *net, sv_err *e);
-    // After backward: grads (laid out as m->params) holds the graph model's gradient; turn it into m's.
-    int (*after_backward)(void *ud, float *grads, double lr, sv_err *e);
+    // After backward: grads (laid out as m->params) holds the graph model's gradient; turn it into m's, and
+    // fill the gradient of what the hook trains itself (trained).
+    int (*after_backward)(void *ud, float *grads, sv_err *e);
+    // What the hook trains itself (the SSL scales): *n values, their gradient in *grad. On several ranks the
+    // loop averages that gradient with the model's and checks the values across the ranks with the weights.
+    float *(*trained)(void *ud, float **grad, size_t *n);
+    // After the gradients were averaged over the ranks (before the weights' step): the hook's own step, at
+    // the iteration's learning rate lr (what depends only on values every rank holds alike, such as a
+    // penalty on the scales, is added here, once).
+    void (*update)(void *ud, double lr);
+    // Log terms of the hook's (nterms names), averaged over the ranks and the log interval as the loss is:
+    // term_values fills v[0..nterms) after each step.
+    const char *const *terms;
+    int nterms;
+    void (*term_values)(void *ud, double *v);
     // m->params holds the trained weights: turn them, in place, into the weights validation and the model
     // files use (e.g. with learnt scales folded in).
     int (*export_weights)(void *ud, sv_model *m, sv_err *e);
