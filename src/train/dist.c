@@ -2,6 +2,13 @@
 // dist.c: the ranks of a training job (dist.h): MPI's world communicator under SV_MPI, else one rank.
 #include "train/dist.h"
 
+int sv_dist_check_ranks(const char *path, long ranks, sv_err *e) {
+    const int now = sv_dist_size();
+    if (ranks == now) return 0;
+    return sv_errf(e, "%s: --resume: the run was trained on %ld rank%s and this job has %d; resume it with %ld "
+                      "(mpirun -np %ld), or the ranks' shares of the sample stream would differ",
+                   path, ranks, ranks == 1 ? "" : "s", now, ranks, ranks);
+}
 
 #ifdef SV_MPI
 #include <mpi.h>
@@ -66,6 +73,12 @@ static int sum(void *x, size_t n, size_t elem, MPI_Datatype t, sv_err *e) {
 int sv_dist_sum_floats(float *x, size_t n, sv_err *e) { return sum(x, n, sizeof *x, MPI_FLOAT, e); }
 int sv_dist_sum_doubles(double *x, size_t n, sv_err *e) { return sum(x, n, sizeof *x, MPI_DOUBLE, e); }
 
+int sv_dist_barrier(sv_err *e) {
+    if (sv_dist_size() < 2) return 0;
+    const int rc = MPI_Barrier(MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? 0 : mpi_fail(e, "barrier", rc);
+}
+
 int sv_dist_broadcast(void *buf, size_t n, sv_err *e) {
     if (sv_dist_size() < 2) return 0;
     for (size_t i = 0; i < n; i += CHUNK) {
@@ -85,6 +98,7 @@ int sv_dist_rank(void) { return 0; }
 int sv_dist_size(void) { return 1; }
 int sv_dist_sum_floats(float *x, size_t n, sv_err *e) { return 0; }
 int sv_dist_sum_doubles(double *x, size_t n, sv_err *e) { return 0; }
+int sv_dist_barrier(sv_err *e) { return 0; }
 int sv_dist_broadcast(void *buf, size_t n, sv_err *e) { return 0; }
 
 #endif

@@ -22,6 +22,12 @@ void sv_dist_abort(int code);
 int sv_dist_rank(void);  // 0 .. size - 1
 int sv_dist_size(void);  // 1 without MPI
 
+// A run (path: its state) trained on `ranks` ranks resumes only on as many, since each rank's slice of every
+// global batch depends on their number: returns 0 when this job has as many, else -1 with the message.
+int sv_dist_check_ranks(const char *path, long ranks, sv_err *e);
+// Returns once every rank has called it. Returns 0, or -1.
+int sv_dist_barrier(sv_err *e);
+
 // x[0..n) becomes the sum of every rank's x[0..n), the same on every rank. Returns 0, or -1.
 int sv_dist_sum_floats(float *x, size_t n, sv_err *e);
 int sv_dist_sum_doubles(double *x, size_t n, sv_err *e);

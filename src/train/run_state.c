@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "io/safetensors.h"
+#include "train/dist.h"
 #include "train/run_log.h"
 
 void sv_run_path(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
@@ -27,10 +28,8 @@ int sv_run_read_state(const sv_step *st, sv_run *r, uint64_t *dstate, int *ndsta
         if (sv_json_long(r->saved, "iter", 0, LONG_MAX, &r->iter, p, e) ||
             sv_json_long(r->saved, "ranks", 1, INT_MAX, &ranks, p, e))
             rc = -1;
-        else if (ranks != r->ranks)  // each rank's slice of every global batch depends on the number
-            rc = sv_errf(e, "%s: --resume: the run was trained on %ld rank%s and this job has %d; resume it with %ld "
-                            "(mpirun -np %ld), or the ranks' shares of the sample stream would differ",
-                         p, ranks, ranks == 1 ? "" : "s", r->ranks, ranks, ranks);
+        else if (sv_dist_check_ranks(p, ranks, e))
+            rc = -1;
         else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->saved, "opts")))
             rc = sv_errf(e, "%s: no saved options", p);
     }
