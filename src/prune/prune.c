@@ -289,6 +289,19 @@ static int write_text(const char *path, const char *text, sv_err *e) {
     return sv_atomic_commit(&a, e);
 }
 
+// ---- the ranks of a data-parallel job (train/dist.h): rank 0 alone writes the run folder ----
+// Whether path exists, as rank 0 sees it: every rank takes the same branch, and so meets the same
+// collectives. The other ranks wait here for rank 0.
+static int agreed_exists(const char *path, int *yes, sv_err *e) {
+    *yes = sv_dist_rank() == 0 && exists(path);
+    return sv_dist_broadcast(yes, sizeof *yes, e);
+}
+
+// After rank 0's writes (rc: their result there, 0 on the other ranks): every rank waits here, so that
+// what rank 0 wrote is there for all to read. A rank 0 that failed returns its error, and its main stops
+// the job with its message while the others wait.
+static int rank0_wrote(int rc, sv_err *e) { return rc ? rc : sv_dist_barrier(e); }
+
 #define F(member, type, lo, hi) SV_OPT_FIELD(sv_prune_opts, member, SV_OPT_##type, lo, hi)
 static const sv_opt_field k_fields[] = {
     F(ratio, DOUBLE, 0, 0), F(flops, DOUBLE, 0, 0), F(params, DOUBLE, 0, 0), F(recon_ratio, DOUBLE, 0, 0),
@@ -308,6 +321,7 @@ static const sv_opt_field k_fields[] = {
 static cJSON *opts_json(const sv_prune_opts *o) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "format", PRUNE_JSON_FORMAT);
+    cJSON_AddNumberToObject(j, "ranks", sv_dist_size());
     cJSON_AddStringToObject(j, "model", o->model);
     cJSON_AddStringToObject(j, "scheme", sv_prune_scheme_name(o->scheme));
     cJSON_AddStringToObject(j, "criterion", o->criterion_scale ? "scale" : "l1");
@@ -345,7 +359,10 @@ static int read_opts(sv_prune_opts *o, const char *path, cJSON **keep, sv_err *e
                           "phases like ssl: start the run again in a new folder", path, sv_prune_scheme_name(o->scheme));
     }
     // the integers: whole and in range here, their meaning checked by check_opts
-    if (sv_opt_fields_from_json(o, j, k_fields, N_FIELDS, path, e)) return -1;
+    long ranks = 1;  // a run of before data-parallel pruning: one rank
+    if (sv_json_long(j, "ranks", 1, INT_MAX, &ranks, path, e) || sv_dist_check_ranks(path, ranks, e) ||
+        sv_opt_fields_from_json(o, j, k_fields, N_FIELDS, path, e))
+        return -1;
     return sv_train_opts_from_json(&o->train, t, path, e);
 }
 
@@ -387,6 +404,7 @@ typedef struct {
     sv_run_lock lock;
     double ratio;                    // the ratio used (what --flops found)
     int made_dir, started, wrote_init;  // started: this call wrote prune.json
+    int rank;                        // this process's in the job (train/dist.h): rank 0 writes the run folder
     sv_train_result res;             // the last phase's
 } prune_run;
 
@@ -410,14 +428,14 @@ static int phase(prune_run *p, const char *name, const char *init, long iters, c
     t.run.iters = iters;
     t.ema = 0;
     t.hooks = h;
-    t.run.resume = exists(st);
+    if (agreed_exists(st, &t.run.resume, e)) return sv_errprefix(e, "%s", name);
     t.run.lr_hold = 0;
     if (strcmp(name, "finetune")) t.run.lr_min = t.run.lr;  // constant: the penalty grows, the steps must not shrink
     else t.run.seed ^= k_finetune_stream;                   // fresh samples (prune.h)
     sv_run_say(&o->train.run, SV_MSG_INFO, "== %s: %ld iterations%s", name, iters, t.run.resume ? " (resuming)" : "");
     if (sv_train(&t, &p->res, e)) return sv_errprefix(e, "%s", name);
     *stopped = p->res.stopped;
-    return 0;
+    return rank0_wrote(0, e);  // its last checkpoint, which what follows reads
 }
 
 // The cut after sparsity learning: the trained weights and scales of RUN_DIR/sparsity, folded and cut.
@@ -531,9 +549,10 @@ static int prune_start(prune_run *p, int *finished, sv_err *e) {
     run_path(q, sizeof q, p, "prune.json");
     if (o->train.run.resume ? read_opts(o, q, &p->saved, e) : absolute_inputs(p, e)) return -1;
     if (o->tf_weight == SV_TF_WEIGHT_DEFAULT) o->tf_weight = o->scheme == SV_SCHEME_SSL ? SV_TF_WEIGHT_SSL : 0.0;
-    if (claim_run_folder(p, 0, e) || check_opts(o, e)) return -1;
+    if ((p->rank == 0 && claim_run_folder(p, 0, e)) || check_opts(o, e)) return -1;
     run_path(q, sizeof q, p, "summary.json");
-    *finished = o->train.run.resume && exists(q);
+    if (agreed_exists(q, finished, e)) return -1;
+    *finished = *finished && o->train.run.resume;
     if (*finished) sv_run_say(&o->train.run, SV_MSG_INFO, "%s: finished already (summary.json); nothing to do", o->train.run.out);
     return 0;
 }
@@ -545,7 +564,9 @@ static int prune_choose(prune_run *p, sv_err *e) {
     if (sv_model_load(&p->dense, o->model, -1, e)) return -1;
     if (plan(&p->ch, &p->dense, o, &p->ratio, e) || cut(&p->ch, &p->dense, o, &p->cutm, e))
         return sv_errprefix(e, "%s", o->model);
-    if (!o->train.run.resume) {
+    // every rank has checked its options and inputs: one that failed stops the job before rank 0 writes
+    if (sv_dist_barrier(e)) return -1;
+    if (!o->train.run.resume && p->rank == 0) {
         p->made_dir = !exists(o->train.run.out);
         if (claim_run_folder(p, 1, e)) return -1;
         char q[4096];
@@ -568,7 +589,9 @@ static int prune_sparsity(prune_run *p, int *stopped, sv_err *e) {
     const sv_prune_opts *o = &p->o;
     char q[4096];
     run_path(q, sizeof q, p, "pruned-init.safetensors");
-    if (exists(q)) return 0;
+    int done;
+    if (agreed_exists(q, &done, e)) return -1;
+    if (done) return 0;
     if (o->scheme == SV_SCHEME_SSL && o->sparsity_iters > 0) {
         p->ctx.plan = p->ch.u.pruned;
         p->ctx.probe = o->sparsity_iters / 5;
@@ -580,10 +603,10 @@ static int prune_sparsity(prune_run *p, int *stopped, sv_err *e) {
         p->ctx.ssl_on = 0;
         if (rc || *stopped) return rc;
         sv_model_free(&p->cutm);
-        if (cut_after_sparsity(o, &p->cutm, e)) return -1;
+        if (p->rank == 0 && cut_after_sparsity(o, &p->cutm, e)) return -1;
     }
-    if (sv_model_save(&p->cutm, q, e)) return -1;
-    p->wrote_init = 1;
+    if (rank0_wrote(p->rank == 0 ? sv_model_save(&p->cutm, q, e) : 0, e)) return -1;
+    p->wrote_init = p->rank == 0;
     return 0;
 }
 
@@ -604,7 +627,9 @@ static int prune_hold(prune_run *p, char *init, size_t n, int *stopped, sv_err *
     if (p->o.scheme == SV_SCHEME_SSL || p->o.sparsity_iters == 0) return 0;
     char fin[4096];
     run_path(fin, sizeof fin, p, "finetune");
-    if (!exists(fin)) {  // finetuning has not begun: hold has not ended
+    int begun;
+    if (agreed_exists(fin, &begun, e)) return -1;
+    if (!begun) {  // finetuning has not begun: hold has not ended
         sv_train_hooks h = {.ud = &p->ctx};
         if (phase(p, "hold", init, p->o.sparsity_iters, &h, stopped, e) || *stopped) return *stopped ? 0 : -1;
     }
@@ -612,14 +637,24 @@ static int prune_hold(prune_run *p, char *init, size_t n, int *stopped, sv_err *
     return 0;
 }
 
+// RUN_DIR/model.safetensors (the model in path) and summary.json.
+static int write_result(const prune_run *p, const char *path, sv_err *e) {
+    char out[4096];
+    run_path(out, sizeof out, p, "model.safetensors");
+    sv_model m;
+    if (sv_model_load(&m, path, -1, e)) return -1;
+    int rc = sv_model_save(&m, out, e);
+    sv_model_free(&m);
+    return rc ? -1 : write_summary(p, e);
+}
+
 // Finetuning (with temporal finetuning against the dense model when tf_weight > 0), then
 // RUN_DIR/model.safetensors and summary.json.
 static int prune_finetune(prune_run *p, int *stopped, sv_err *e) {
     const sv_prune_opts *o = &p->o;
-    char init[4096], fin[4096], out[4096];
+    char init[4096], fin[4096];
     run_path(init, sizeof init, p, "pruned-init.safetensors");
     run_path(fin, sizeof fin, p, "finetune/model.safetensors");
-    run_path(out, sizeof out, p, "model.safetensors");
     if (prune_hold(p, init, sizeof init, stopped, e) || *stopped) return *stopped ? 0 : -1;
     if (o->finetune_iters > 0) {
         sv_train_hooks h = {.ud = &p->ctx};
@@ -632,11 +667,7 @@ static int prune_finetune(prune_run *p, int *stopped, sv_err *e) {
         if (phase(p, "finetune", init, o->finetune_iters, &h, stopped, e)) return -1;
         if (*stopped) return 0;
     }
-    sv_model m;
-    if (sv_model_load(&m, o->finetune_iters > 0 ? fin : init, -1, e)) return -1;
-    int rc = sv_model_save(&m, out, e);
-    sv_model_free(&m);
-    return rc ? -1 : write_summary(p, e);
+    return rank0_wrote(p->rank == 0 ? write_result(p, o->finetune_iters > 0 ? fin : init, e) : 0, e);
 }
 
 static void prune_free(prune_run *p) {
@@ -652,14 +683,13 @@ static void prune_free(prune_run *p) {
 }
 
 int sv_prune(const sv_prune_opts *opts, sv_err *e) {
-    // Its phases write the run folder from every rank.
-    if (sv_dist_size() > 1)
-        return sv_errf(e, "prune is not data-parallel yet: run it on one rank (this job has %d)", sv_dist_size());
     prune_run *p = calloc(1, sizeof *p);
     if (!p) return sv_errf(e, "out of memory");
     p->o = *opts;
     p->ctx.o = &p->o;
     p->res.val_psnr = NAN;
+    p->rank = sv_dist_rank();
+    if (p->rank > 0) p->o.train.run.msg = NULL;  // rank 0 speaks for the job
     int finished = 0, stopped = 0;
     int rc = prune_start(p, &finished, e);
     if (!rc && !finished) rc = prune_choose(p, e);

@@ -21,6 +21,10 @@
 // the end model.safetensors (the pruned, finetuned model) and summary.json; and .lock: one process at a
 // time in RUN_DIR (train/run_lock.h). RUN_DIR is never an input nor holds one. A start that fails before
 // its first phase has made its folder (a bad --val, data a phase refuses) leaves nothing behind.
+//
+// Data-parallel (train/dist.h, several ranks): every rank runs the pipeline, each phase is the training
+// loop's data-parallel run (the SSL scales' gradients averaged with the weights'), and rank 0 alone writes
+// RUN_DIR; prune.json records the number of ranks, and --resume on another number is refused.
 #pragma once
 #include "core/error.h"
 #include "train/trainer.h"
