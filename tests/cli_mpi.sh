@@ -5,61 +5,16 @@
 # summation), and with its sampler state; train-flow the same. A job killed with SIGKILL of one rank, or
 # stopped with Ctrl-C (all ranks after the same iteration, with a checkpoint), resumes to the bytes of an
 # unbroken job; a resume on another number of ranks is refused; a rank that fails stops every rank with
-# its message; prune refuses more than one rank. Needs the MPI build (make MPI=1: build-mpi/slimvsr beside
+# its message (prune: tests/cli_mpi_prune.sh). Needs the MPI build (make MPI=1: build-mpi/slimvsr beside
 # $BUILD, or $SLIMVSR_MPI) and mpirun (Debian: openmpi-bin); without them it prints why and skips.
 # Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib_cli.sh
+. tests/lib_mpi.sh
 cli_setup mpi
-MPI_SLIMVSR=${SLIMVSR_MPI:-$(dirname "${BUILD:-$PWD/build}")/build-mpi/slimvsr}
-if ! command -v mpirun >/dev/null; then
-    echo "SKIP cli_mpi: no mpirun (tools/install-deps.sh installs openmpi-bin)"; exit 0
-fi
-if [ ! -x "$MPI_SLIMVSR" ]; then
-    echo "SKIP cli_mpi: no MPI build at $MPI_SLIMVSR (make MPI=1)"; exit 0
-fi
-cd "$T" || exit 1
-if [ -z "${SLIMVSR_COCKATOO:-}" ] || [ ! -s "$SLIMVSR_COCKATOO" ]; then
-    ko mpi_setup "SLIMVSR_COCKATOO is not set; run tests/data/fetch_cockatoo.sh"
-    exit 0
-fi
-mkdir -p data
-"$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" data/a 5 20 && ok mpi_setup || ko mpi_setup "frametool failed"
-# root in a container: mpirun refuses without these; one thread per rank on the 2 cores
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-MPI=(mpirun --oversubscribe -np 2)
+mpi_setup mpi
 A=(--data data --feat 8 --blocks 1 --seq 3 --patch 8 --log-every 1 --seed 7)
-
-# same_run ONE TWO LR: the logged losses within 1e-5 relative, the weights within LR / 100 (a hundredth of
-# one Adam step: the order of the float sums differs, and Adam's step on a gradient near zero shows it), the
-# sampler state and the iteration equal
-same_run() {
-    "$PY" - "$1" "$2" "$3" <<'PY'
-import json, struct, sys
-import numpy as np
-def losses(d): return [json.loads(l)["loss"] for l in open(d + "/log.jsonl")]
-def tensors(p):
-    b = open(p, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    meta = h.pop("__metadata__", {})
-    t = {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32)
-         for k, v in h.items() if v["dtype"] == "F32"}
-    return t, json.loads(meta.get("train") or meta["flowtrain"])
-a, b = losses(sys.argv[1]), losses(sys.argv[2])
-assert len(a) == len(b) and len(a) > 0, ("log lines", len(a), len(b))
-rel = max(abs(x - y) / abs(x) for x, y in zip(a, b))
-assert rel < 1e-5, ("losses differ", rel, a, b)
-ta, ma = tensors(sys.argv[1] + "/state.safetensors")
-tb, mb = tensors(sys.argv[2] + "/state.safetensors")
-assert ta.keys() == tb.keys()
-diff = max(float(np.max(np.abs(ta[k] - tb[k]))) for k in ta if k.split(".")[0] not in ("train", "flowtrain"))
-assert diff < float(sys.argv[3]) / 100, ("weights differ", diff)
-assert ma["data_state"] == mb["data_state"] and ma["iter"] == mb["iter"], "sampler state or iteration differ"
-print(f"losses within {rel:.2g} relative, weights within {diff:.2g}")
-PY
-}
 
 # ---- 2 ranks x --batch 2 = 1 process x --batch 4 ----
 "$SLIMVSR" train -q "${A[@]}" --batch 4 --iters 6 --val-every 3 --out one
@@ -121,9 +76,3 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "missing" err.txt && grep -q "ran
 else
     ko mpi_failing_rank_stops_all "status $rc: $(tail -c 600 err.txt)"
 fi
-
-# ---- prune: refused on more than one rank, before anything is written ----
-"${MPI[@]}" "$MPI_SLIMVSR" prune -m one/model.safetensors --data data --out pruned >out.txt 2>err.txt
-rc=$?
-if [ $rc -ne 0 ] && grep -q "prune is not data-parallel yet" err.txt && [ ! -e pruned ]; then ok mpi_prune_refused
-else ko mpi_prune_refused "status $rc: $(tail -c 400 err.txt)"; fi
