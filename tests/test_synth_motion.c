@@ -184,6 +184,15 @@ static void test_deterministic(void) {
         CHECKF(seq_equal(&a, &b), "sequence %d differs between two renders of the same seed", n);
         CHECK(!memcmp(&ra, &rb, sizeof ra));
     }
+    // skipping a sequence (another rank's) leaves the stream where rendering it does: the next one is the same
+    sv_rng_seed(&ra, 77);
+    sv_rng_seed(&rb, 77);
+    CHECKF(sv_synth_render(&p, ph.img, NPHOTO, &ra, &a, &e) == 0 && sv_synth_skip(&p, ph.img, NPHOTO, &rb, &e) == 0,
+           "%s", e.msg);
+    CHECK(!memcmp(&ra, &rb, sizeof ra));
+    CHECKF(sv_synth_render(&p, ph.img, NPHOTO, &ra, &a, &e) == 0 && sv_synth_render(&p, ph.img, NPHOTO, &rb, &b, &e) == 0,
+           "%s", e.msg);
+    CHECKF(seq_equal(&a, &b), "the sequence after a skipped one differs from the one after a rendered one");
     sv_rng_seed(&rb, 78);
     CHECKF(sv_synth_render(&p, ph.img, NPHOTO, &rb, &b, &e) == 0, "%s", e.msg);
     CHECK(memcmp(a.frames, b.frames, sizeof(float) * 3 * p.H * p.W) != 0);

@@ -361,7 +361,7 @@ static void render_all(const ctx *c, sv_synth_seq *s) {
 // ---- the whole sequence ----
 
 static int check_inputs(const sv_synth_params *p, const sv_synth_image *src, int nsrc, const sv_rng *rng,
-                        const sv_synth_seq *s, sv_err *e) {
+                        sv_err *e) {
     if (sv_synth_params_check(p, e)) return -1;
     if (!rng) return sv_errf(e, "synthetic motion: no random state (rng is NULL)");
     if (!src || nsrc < 1) return sv_errf(e, "synthetic motion: no source images (%d given)", nsrc);
@@ -369,6 +369,10 @@ static int check_inputs(const sv_synth_params *p, const sv_synth_image *src, int
         if (!src[i].rgb || src[i].w < 8 || src[i].h < 8 || src[i].w > SV_FRAME_MAX_SIDE || src[i].h > SV_FRAME_MAX_SIDE)
             return sv_errf(e, "synthetic motion: source image %d is %s%d x %d (need pixels and sides 8..%d)", i,
                            src[i].rgb ? "" : "missing, ", src[i].w, src[i].h, SV_FRAME_MAX_SIDE);
+    return 0;
+}
+
+static int check_output(const sv_synth_params *p, const sv_synth_seq *s, sv_err *e) {
     if (!s || !s->frames || s->T != p->T || s->H != p->H || s->W != p->W)
         return sv_errf(e, "synthetic motion: the output sequence is %s%d frames of %d x %d, the parameters ask for "
                        "%d of %d x %d (sv_synth_seq_alloc)", s && s->frames ? "" : "not allocated, ", s ? s->T : 0,
@@ -405,23 +409,37 @@ static int ctx_alloc(ctx *c, const sv_synth_params *p, int nl, sv_err *e) {
     return 0;
 }
 
-int sv_synth_render(const sv_synth_params *p, const sv_synth_image *src, int nsrc, sv_rng *rng, sv_synth_seq *s,
-                    sv_err *e) {
-    if (check_inputs(p, src, nsrc, rng, s, e)) return -1;
+// Every draw of one sequence, into c: its layers with their shapes, motions and textures (what rendering
+// paints). 0 or -1; c is to be freed either way.
+static int draw(ctx *c, const sv_synth_params *p, const sv_synth_image *src, int nsrc, sv_rng *rng, sv_err *e) {
     const int nfg = p->layers_min + (int)sv_rng_below(rng, (uint64_t)(p->layers_max - p->layers_min + 1));
     const int bg = (int)sv_rng_below(rng, (uint64_t)nsrc);
-    ctx c;
-    int rc = -1;
-    if (ctx_alloc(&c, p, 1 + nfg, e) || setup_background(&c, &src[bg], rng, e)) goto done;
+    if (ctx_alloc(c, p, 1 + nfg, e) || setup_background(c, &src[bg], rng, e)) return -1;
     for (int l = 1; l <= nfg; l++) {
         int k = nsrc > 1 ? (int)sv_rng_below(rng, (uint64_t)(nsrc - 1)) : 0;
         if (nsrc > 1 && k >= bg) k++;  // another photo than the background's
-        if (setup_foreground(&c, l, &src[k], rng, e)) goto done;
+        if (setup_foreground(c, l, &src[k], rng, e)) return -1;
     }
-    render_all(&c, s);
-    s->layers = nfg;
-    rc = 0;
-done:
+    return 0;
+}
+
+int sv_synth_render(const sv_synth_params *p, const sv_synth_image *src, int nsrc, sv_rng *rng, sv_synth_seq *s,
+                    sv_err *e) {
+    if (check_inputs(p, src, nsrc, rng, e) || check_output(p, s, e)) return -1;
+    ctx c = {0};
+    const int rc = draw(&c, p, src, nsrc, rng, e);
+    if (!rc) {
+        render_all(&c, s);
+        s->layers = c.nl - 1;
+    }
+    ctx_free(&c);
+    return rc;
+}
+
+int sv_synth_skip(const sv_synth_params *p, const sv_synth_image *src, int nsrc, sv_rng *rng, sv_err *e) {
+    if (check_inputs(p, src, nsrc, rng, e)) return -1;
+    ctx c = {0};
+    const int rc = draw(&c, p, src, nsrc, rng, e);
     ctx_free(&c);
     return rc;
 }

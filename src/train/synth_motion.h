@@ -78,3 +78,6 @@ void sv_synth_seq_free(sv_synth_seq *s);
 // size, out of memory).
 int sv_synth_render(const sv_synth_params *p, const sv_synth_image *src, int nsrc, sv_rng *rng, sv_synth_seq *s,
                     sv_err *e);
+// Advances rng exactly as sv_synth_render with the same arguments would, rendering nothing: a sequence
+// another rank renders (train/flow_supervised.h). 0, or -1 with a message as sv_synth_render's.
+int sv_synth_skip(const sv_synth_params *p, const sv_synth_image *src, int nsrc, sv_rng *rng, sv_err *e);
