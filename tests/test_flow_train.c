@@ -793,8 +793,9 @@ static void test_gt_levels(void) {
 static double sup_loss(sv_spytrain *spy, const sv_synth_batch *b, float w, float *flows, float *dflows,
                        float *grads) {
     double loss, terms[4];
+    long nvalid;
     sv_err e;
-    if (sv_flow_supervised_batch(spy, 2, b, w, flows, dflows, grads, &loss, terms, &e)) {
+    if (sv_flow_supervised_batch(spy, 2, b, w, sv_synth_batch_used(b, &nvalid), flows, dflows, grads, &loss, terms, &e)) {
         CHECKF(0, "%s", e.msg);
         return NAN;
     }
@@ -812,7 +813,7 @@ static void test_level_loss_gradient(void) {
     CHECKF(!sv_synth_batch_alloc(&b, 1, 2, S, 0.0, &e), "%s", e.msg);
     sv_rng r;
     sv_rng_seed(&r, 11);
-    CHECKF(!sv_synth_batch_render(&b, &ps, &r, &e), "%s", e.msg);
+    CHECKF(!sv_synth_batch_render(&b, &ps, &r, 0, 1, &e), "%s", e.msg);
     sv_spytrain *spy = sv_spytrain_create(&m, S, S, 2, sv_conv_preferred_blk(), 0, &e);
     CHECKF(spy, "%s", e.msg);
     float *flows = malloc(sizeof(float) * 2 * 2 * S * S), *dflows = malloc(sizeof(float) * 2 * 2 * S * S);

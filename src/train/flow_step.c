@@ -13,6 +13,7 @@
 #include "core/warn.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
+#include "train/dist.h"
 #include "train/flow_supervised.h"
 #include "train/flow_train.h"
 #include "train/optim.h"
@@ -110,9 +111,6 @@ static int flow_check(void *ud, sv_run *r, sv_err *e) {
         return sv_errf(e, "--static-share %g: a probability (0..1)", o->static_share);
     if (o->supervised && (o->eval_pairs < 2 || o->eval_pairs % 2))
         return sv_errf(e, "--eval-pairs %d: an even number >= 2", o->eval_pairs);
-    if (o->supervised && r->ranks > 1)  // every rank would render the same synthetic batch
-        return sv_errf(e, "train-flow --supervised is not data-parallel yet: run it on one rank (this job has %d)",
-                       r->ranks);
     return 0;
 }
 
@@ -218,12 +216,17 @@ static int flow_compute(void *ud, sv_run *r, double lr, double *loss, double *te
     return 0;
 }
 
-// Supervised: batch new sequences from the synthetic stream, the EPE loss (flow_supervised.h).
+// Supervised: this rank's slice of batch x ranks new sequences from the synthetic stream, the EPE loss
+// (flow_supervised.h) averaged over the global batch's pairs with valid pixels (counted over the ranks).
 static int sup_compute(void *ud, sv_run *r, double lr, double *loss, double *terms, sv_err *e) {
     flow_step *f = ud;
     memset(f->grads, 0, f->nspy * sizeof(float));
-    if (sv_synth_batch_render(&f->synth, &f->photos, &f->srng, e)) return -1;
-    return sv_flow_supervised_batch(f->spy, f->group, &f->synth, (float)f->o.level_weight, f->flows, f->dflows, f->grads, loss, terms, e);
+    if (sv_synth_batch_render(&f->synth, &f->photos, &f->srng, r->rank, r->ranks, e)) return -1;
+    long nvalid;
+    double used = sv_synth_batch_used(&f->synth, &nvalid);
+    if (sv_dist_sum_doubles(&used, 1, e)) return sv_errprefix(e, "iteration %ld", r->iter + 1);
+    return sv_flow_supervised_batch(f->spy, f->group, &f->synth, (float)f->o.level_weight, used / r->ranks, f->flows,
+                                    f->dflows, f->grads, loss, terms, e);
 }
 
 static int sup_validate(void *ud, sv_run *r, cJSON *j, char *txt, size_t ntxt, sv_train_result *res, sv_err *e) {

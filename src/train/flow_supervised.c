@@ -242,13 +242,32 @@ int sv_synth_batch_alloc(sv_synth_batch *b, int nseq, int T, int size, double st
     return 0;
 }
 
-int sv_synth_batch_render(sv_synth_batch *b, const sv_photo_set *ps, sv_rng *rng, sv_err *e) {
-    for (int i = 0; i < b->nseq; i++)
-        if (sv_synth_render(&b->p, ps->v, ps->n, rng, &b->seq[i], e)) return -1;
+int sv_synth_batch_render(sv_synth_batch *b, const sv_photo_set *ps, sv_rng *rng, int rank, int ranks, sv_err *e) {
+    for (int g = 0; g < ranks * b->nseq; g++) {
+        const int i = g - rank * b->nseq;  // this rank's sequence i, or another rank's
+        if (i >= 0 && i < b->nseq ? sv_synth_render(&b->p, ps->v, ps->n, rng, &b->seq[i], e)
+                                  : sv_synth_skip(&b->p, ps->v, ps->n, rng, e))
+            return -1;
+    }
     return 0;
 }
 
 int sv_synth_batch_pairs(const sv_synth_batch *b) { return 2 * b->nseq * (b->p.T - 1); }
+
+int sv_synth_batch_used(const sv_synth_batch *b, long *nvalid) {
+    const size_t hw = (size_t)b->p.H * b->p.W;
+    const float *ref, *supp, *gt, *valid;
+    int used = 0;
+    *nvalid = 0;
+    for (int q = 0; q < sv_synth_batch_pairs(b); q++) {
+        sv_synth_batch_pair(b, q, &ref, &supp, &gt, &valid);
+        long nv = 0;
+        for (size_t i = 0; i < hw; i++) nv += valid[i] != 0;
+        used += nv > 0;
+        *nvalid += nv;
+    }
+    return used;
+}
 
 void sv_synth_batch_pair(const sv_synth_batch *b, int q, const float **ref, const float **supp, const float **gt,
                          const float **valid) {
@@ -303,23 +322,16 @@ static float *level_scratch(int G, const int *lh, const int *lw, float **gl, flo
     return blk;
 }
 
-int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float level_weight, float *flows,
-                             float *dflows, float *grads, double *loss, double *terms, sv_err *e) {
+int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float level_weight, double used,
+                             float *flows, float *dflows, float *grads, double *loss, double *terms, sv_err *e) {
     const int P = sv_synth_batch_pairs(b), h = b->p.H, w = b->p.W;
     const size_t hw = (size_t)h * w;
     const float *ref[64], *supp[64], *gt[64], *valid[64];
     float *fl[64];
     const float *dfl[64];
     if (G < 1 || G > 64) return sv_errf(e, "supervised batch: group %d (1..64)", G);
-    int used = 0;  // pairs with at least one valid pixel: the mean is over them
-    long nvalid_all = 0;
-    for (int q = 0; q < P; q++) {
-        sv_synth_batch_pair(b, q, &ref[0], &supp[0], &gt[0], &valid[0]);
-        long nv = 0;
-        for (size_t i = 0; i < hw; i++) nv += valid[0][i] != 0;
-        used += nv > 0;
-        nvalid_all += nv;
-    }
+    long nvalid_all;
+    sv_synth_batch_used(b, &nvalid_all);
     *loss = 0;
     memset(terms, 0, 4 * sizeof *terms);
     terms[3] = (double)nvalid_all / ((double)P * (double)hw);
@@ -383,7 +395,7 @@ int sv_flow_eval_synth(const sv_model *m, const sv_photo_set *ps, int npairs, in
         b.nseq = np / 2;  // the last call may render fewer sequences
         const float *ref[G], *supp[G], *gt[G], *valid[G];
         float *fl[G];
-        if ((rc = sv_synth_batch_render(&b, ps, &rng, e))) break;
+        if ((rc = sv_synth_batch_render(&b, ps, &rng, 0, 1, e))) break;
         for (int j = 0; j < np; j++) {
             sv_synth_batch_pair(&b, j, &ref[j], &supp[j], &gt[j], &valid[j]);
             fl[j] = flows + (size_t)j * 2 * hw;

@@ -85,20 +85,28 @@ typedef struct {
 
 // nseq sequences of T frames of size x size, the generator's defaults but for static_share (sv_synth_params).
 int sv_synth_batch_alloc(sv_synth_batch *b, int nseq, int T, int size, double static_share, sv_err *e);
-// Renders every sequence from the photos, drawing from rng. 0 or -1.
-int sv_synth_batch_render(sv_synth_batch *b, const sv_photo_set *ps, sv_rng *rng, sv_err *e);
+// Rank `rank`'s slice of a global batch of ranks x nseq sequences drawn from rng in turn: sequences
+// rank x nseq .. (rank + 1) x nseq - 1 rendered into b from the photos, the other ranks' drawn but not
+// rendered (sv_synth_skip), so rng ends where one process rendering all of them leaves it (rank 0 of 1:
+// every sequence of b). 0 or -1.
+int sv_synth_batch_render(sv_synth_batch *b, const sv_photo_set *ps, sv_rng *rng, int rank, int ranks, sv_err *e);
 // 2 * nseq * (T - 1) pairs; pair q as above.
 int sv_synth_batch_pairs(const sv_synth_batch *b);
+// The pairs with at least one valid pixel (returned) and the valid pixels of all pairs (*nvalid).
+int sv_synth_batch_used(const sv_synth_batch *b, long *nvalid);
 void sv_synth_batch_pair(const sv_synth_batch *b, int q, const float **ref, const float **supp, const float **gt,
                          const float **valid);
 void sv_synth_batch_free(sv_synth_batch *b);
 
-// One training batch: every pair of b through spy (made for G pairs) in groups of at most G; loss = the mean,
-// over the P' pairs that have valid pixels, of their loss above (eps SV_EPE_EPS, level weight w: 0 = the
-// final flow only); grads (the model's flat block) += d(loss)/d(params). terms[4]: the exact EPE (eps 0), the zero flow's, mean |f| (px), the fraction of
-// valid pixels. flows, dflows: scratch of [G,2,size,size].
-int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float level_weight, float *flows,
-                             float *dflows, float *grads, double *loss, double *terms, sv_err *e);
+// One training batch: every pair of b through spy (made for G pairs) in groups of at most G; loss = the sum,
+// over the pairs that have valid pixels, of their loss above (eps SV_EPE_EPS, level weight w: 0 = the final
+// flow only) divided by `used`: the mean when used is b's count of such pairs (sv_synth_batch_used); on
+// several ranks that count over the global batch divided by the number of ranks, so that the ranks'
+// average is the global batch's mean. grads (the model's flat block) += d(loss)/d(params). terms[4]: the
+// exact EPE (eps 0), the zero flow's, mean |f| (px) (each summed over the pairs as the loss), the fraction
+// of valid pixels. flows, dflows: scratch of [G,2,size,size].
+int sv_flow_supervised_batch(sv_spytrain *spy, int G, const sv_synth_batch *b, float level_weight, double used,
+                             float *flows, float *dflows, float *grads, double *loss, double *terms, sv_err *e);
 
 // The synthetic streams of a run with seed `seed`: training draws from train_seed, evaluation from
 // heldout_seed (a different stream, so the held-out sequences are never trained on).
