@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0 (LICENSE)
 # cli_mpi.sh: data-parallel training over MPI (issue 19, train/dist.h): `mpirun -np 2` ranks with --batch 2
 # log the losses and end with the weights of one process with --batch 4 and the same --seed (within float
-# summation), and with its sampler state; train-flow the same. A job killed with SIGKILL of one rank, or
+# summation), and with its sampler state; train-flow the same, and train-flow --supervised (each rank
+# renders its slice of the global synthetic batch). A job killed with SIGKILL of one rank, or
 # stopped with Ctrl-C (all ranks after the same iteration, with a checkpoint), resumes to the bytes of an
 # unbroken job; a resume on another number of ranks is refused; a rank that fails stops every rank with
 # its message (prune: tests/cli_mpi_prune.sh). Needs the MPI build (make MPI=1: build-mpi/slimvsr beside
@@ -30,6 +31,18 @@ r=""
 "${MPI[@]}" "$MPI_SLIMVSR" train-flow -q "${F[@]}" --batch 2 --out flow2 2>err.txt
 if [ $? -eq 0 ] && r=$(same_run flow1 flow2 3e-3 2>&1); then ok "mpi_flow_equals_one_process ($r)"
 else ko mpi_flow_equals_one_process "$(tail -c 600 err.txt) $r"; fi
+
+# ---- train-flow --supervised: the same, each rank rendering its slice of the one synthetic stream ----
+mkdir -p photos/sub
+"$FRAMETOOL" png photos/p0.png 120 90 && "$FRAMETOOL" png photos/sub/p1.png 90 120 \
+    && "$FRAMETOOL" png photos/sub/p2.png 200 64 || ko mpi_sup_setup "frametool failed"
+S=(--supervised --photos photos --feat 4 --blocks 1 --seq 2 --patch 32 --log-every 1 --eval-pairs 4 --seed 5 --iters 4
+   --checkpoint-every 2)
+r=""
+"$SLIMVSR" train-flow -q "${S[@]}" --batch 4 --out sup1 2>/dev/null
+"${MPI[@]}" "$MPI_SLIMVSR" train-flow -q "${S[@]}" --batch 2 --out sup2 2>err.txt
+if [ $? -eq 0 ] && r=$(same_run sup1 sup2 3e-3 2>&1); then ok "mpi_flow_supervised_equals_one_process ($r)"
+else ko mpi_flow_supervised_equals_one_process "$(tail -c 600 err.txt) $r"; fi
 
 # ---- another number of ranks on --resume: refused, naming both ----
 expect_error mpi_resume_other_ranks "trained on 2 ranks" "$SLIMVSR" train -q --out two --resume --iters 8
