@@ -29,9 +29,10 @@ same_frames() {
     if diff <(cd "$2" && md5sum -- *) <(cd "$3" && md5sum -- *) >/dev/null; then ok "$1"
     else ko "$1" "$(diff <(cd "$2" && md5sum -- *) <(cd "$3" && md5sum -- *) | head -3)"; fi
 }
-# interrupt SIG N OUT: starts the job on OUT and sends SIG once OUT.partial holds N frames
+# interrupt SIG N OUT [IN]: starts the job on OUT (from IN, default $T/lr) and sends SIG once OUT.partial
+# holds N frames
 interrupt() {
-    "$SLIMVSR" upscale "${JOB[@]}" "$T/lr" "$3" 2>/dev/null &
+    "$SLIMVSR" upscale "${JOB[@]}" "${4:-$T/lr}" "$3" 2>/dev/null &
     local pid=$!
     wait_for "$pid" has_frames "$3.partial" "$2"
     kill -"$1" "$pid" 2>/dev/null
@@ -90,6 +91,16 @@ expect_error resume_nothing_to_resume "$T/none.partial: no partial output to res
 [ ! -e "$T/none" ] && [ ! -e "$T/none.partial" ] && ok resume_nothing_writes_nothing || ko resume_nothing_writes_nothing "$(ls -A "$T")"
 expect_error resume_video_refused "only a folder of PNG frames can be resumed" \
     "$SLIMVSR" upscale "${JOB[@]}" --resume "$T/lr" "$T/out.mkv"
+
+# A video input's frames are named by their index in the clip: a continuation names them from where it
+# goes on (frame 6 is 00000006.png, not 00000000.png again).
+if command -v ffmpeg >/dev/null && ffmpeg -v error -framerate 10 -i "$T/lr/%08d.png" -c:v ffv1 "$T/lr.mkv"; then
+    "$SLIMVSR" upscale "${JOB[@]}" "$T/lr.mkv" "$T/vfull"
+    interrupt KILL 7 "$T/vout" "$T/lr.mkv"
+    "$SLIMVSR" upscale "${JOB[@]}" "$T/lr.mkv" "$T/vout" && same_frames resume_video_input_names_frames "$T/vfull" "$T/vout"
+else
+    ko resume_video_input_names_frames "ffmpeg could not make the clip"
+fi
 
 # A folder named OUTPUT.partial that slimvsr did not write is refused and left as it is.
 mkdir "$T/mine.partial" && echo keep >"$T/mine.partial/notes.txt"

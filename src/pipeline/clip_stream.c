@@ -120,6 +120,7 @@ int sv_clip_window_skip(sv_clip_window *w, int k, sv_err *e) {
         w->read++;
     }
     if (k > 0) w->prev = w->prev_buf;
+    w->pos = k;  // frames[0] will be frame k: the frames emitted from here are named and counted from it
     return 0;
 }
 
