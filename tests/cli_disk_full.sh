@@ -33,8 +33,21 @@ mkdir -p lr vid png
 "$SLIMVSR" upscale -q -m "$TINY" lr/c vid/sr.mkv && "$SLIMVSR" upscale -q -m "$TINY" lr/c png/sr && ok upscale_good_outputs \
     || ko upscale_good_outputs "upscale failed"
 cp vid/sr.mkv good.mkv && cp -r png/sr good_png
-expect_error upscale_video_disk_full "File too large" limited 64 "$SLIMVSR" upscale -q -y -m "$TINY" lr/c vid/sr.mkv
+expect_error upscale_video_disk_full "File too large" limited 64 "$SLIMVSR" upscale -q -y --no-resume -m "$TINY" lr/c vid/sr.mkv
 untouched upscale_video_keeps_old_file good.mkv vid/sr.mkv
+# Resumable (the default): the frames (50 KB each) and the checkpoint (147 KB) fit under 256 KB, the raw
+# 4:4:4 video (442 KB) does not; the frames stay in the partial folder, and the same command with room
+# again only encodes them.
+Y4M=(-m "$TINY" --pix-fmt yuv444p lr/c vid/sr.y4m)
+"$SLIMVSR" upscale -q "${Y4M[@]}" && cp vid/sr.y4m good.y4m
+expect_error upscale_video_partial_disk_full "the frames stay in vid/sr.y4m.partial" limited 256 \
+    "$SLIMVSR" upscale -q -y "${Y4M[@]}"
+untouched upscale_video_partial_keeps_old_file good.y4m vid/sr.y4m
+[ "$(ls vid/sr.y4m.partial | grep -c '\.png$')" = 4 ] && ok upscale_video_partial_keeps_frames \
+    || ko upscale_video_partial_keeps_frames "$(ls -A vid/sr.y4m.partial 2>&1)"
+"$SLIMVSR" upscale -y "${Y4M[@]}" 2>err.txt && cmp -s good.y4m vid/sr.y4m && [ ! -e vid/sr.y4m.partial ] \
+    && grep -q "continued vid/sr.y4m.partial at frame 4" err.txt && ok upscale_video_encodes_after_disk_full \
+    || ko upscale_video_encodes_after_disk_full "$(cat err.txt; ls -A vid)"
 expect_error upscale_png_disk_full "File too large" limited 8 "$SLIMVSR" upscale -q -y -m "$TINY" lr/c png/sr
 untouched upscale_png_keeps_old_folder good_png png/sr
 

@@ -223,9 +223,10 @@ quiet stdin_no_copy_quiet eval 'ffmpeg -v error -i av.mp4 -c copy -f matroska - 
 quiet stdin_to_frames_quiet eval 'ffmpeg -v error -i av.mp4 -c copy -f matroska - | up - in_pipe_frames'
 
 # ---- a failure leaves nothing: an output folder that does not exist; a file-size limit hit while the
-# audio is copied into a lossless output (one line, exit 1, no output, no temporary)
+# audio is copied into a lossless output (one line, exit 1, no output, no temporary; --no-resume: a
+# resumable output keeps its frames, cli_disk_full.sh)
 expect_error missing_output_folder "nope" up av.mp4 nope/x.mp4
 mkdir small && cp av.mp4 small/
 expect_error size_limit_fails "big.mkv" \
-    bash -c "ulimit -f 40; cd small && '$SLIMVSR' upscale -q -m bicubic av.mp4 big.mkv"
+    bash -c "ulimit -f 40; cd small && '$SLIMVSR' upscale -q --no-resume -m bicubic av.mp4 big.mkv"
 same size_limit_leaves_nothing "$(ls -A small)" av.mp4

@@ -88,13 +88,14 @@ no_temporaries no_temporaries_left .
 # test model with the reference kernels is slow enough and needs no models/ folder.
 "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" long 40 10 || ko long_setup "downscale failed"
 has_tmp() { ls -A "$1" | grep -q "^\.$2\.tmp-"; }
-# a folder output's temporary is the visible OUT.partial, kept to resume (cli_upscale_resume.sh)
+# a folder output's temporary is the visible OUT.partial, kept to resume (cli_upscale_resume.sh); a video
+# output's is a hidden temporary file with --no-resume (without it, OUT.partial: cli_upscale_resume_video.sh)
 has_partial() { [ -d "$1/$2.partial" ]; }
 for sig in INT TERM; do
     for out in "sig_$sig.mkv" "sig_$sig"; do
-        "$SLIMVSR" upscale -q -m t.pth --reference long "$out" 2>/dev/null &
+        direct=(--no-resume) seen=has_tmp; case $out in *.mkv) ;; *) direct=() seen=has_partial ;; esac
+        "$SLIMVSR" upscale -q -m t.pth --reference "${direct[@]}" long "$out" 2>/dev/null &
         pid=$!
-        seen=has_tmp; case $out in *.mkv) ;; *) seen=has_partial ;; esac
         if wait_for "$pid" "$seen" . "$out"; then
             kill -"$sig" "$pid"; wait "$pid"; rc=$?
             want=$((128 + $(kill -l "$sig")))
@@ -108,7 +109,7 @@ for sig in INT TERM; do
         fi
     done
 done
-"$SLIMVSR" upscale -q -m t.pth --reference long killed.mkv 2>/dev/null &
+"$SLIMVSR" upscale -q -m t.pth --reference --no-resume long killed.mkv 2>/dev/null &
 pid=$!
 if wait_for "$pid" has_tmp . killed.mkv; then
     kill -KILL "$pid"; wait "$pid" 2>/dev/null

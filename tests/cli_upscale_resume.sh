@@ -85,12 +85,10 @@ expect_error resume_busy_refused "busy.partial: in use by another slimvsr upscal
     "$SLIMVSR" upscale "${JOB[@]}" "$T/lr" "$T/busy"
 wait "$pid" && same_frames resume_busy_first_job_unharmed "$T/full" "$T/busy"
 
-# --resume with nothing to continue, or for a video output, fails and writes nothing.
+# --resume with nothing to continue fails and writes nothing (a video output's: cli_upscale_resume_video.sh).
 expect_error resume_nothing_to_resume "$T/none.partial: no partial output to resume" \
     "$SLIMVSR" upscale "${JOB[@]}" --resume "$T/lr" "$T/none"
 [ ! -e "$T/none" ] && [ ! -e "$T/none.partial" ] && ok resume_nothing_writes_nothing || ko resume_nothing_writes_nothing "$(ls -A "$T")"
-expect_error resume_video_refused "only a folder of PNG frames can be resumed" \
-    "$SLIMVSR" upscale "${JOB[@]}" --resume "$T/lr" "$T/out.mkv"
 
 # A video input's frames are named by their index in the clip: a continuation names them from where it
 # goes on (frame 6 is 00000006.png, not 00000000.png again).

@@ -235,16 +235,22 @@ int sv_folder_writer_write(sv_frame_writer *wr, const void *rgb, const char *nam
     if (!sv_frames_is_png_name(name)) return sv_errf(e, "%s: frame file name '%s' does not end in .png", out, name);
     char tmp[8192], shown[8192];
     if (join(tmp, sizeof tmp, wr->out.tmp_path, name, e) || join(shown, sizeof shown, out, name, e)) return -1;
-    if (wr->out.flags & SV_ATOMIC_PARTIAL) unlink(tmp);  // a frame a continued job writes again
-    FILE *f = fopen(tmp, "wbx");
+    return sv_frame_file_write(tmp, shown, rgb, wr->w, wr->h, wr->channels, wr->bits,
+                               (wr->out.flags & SV_ATOMIC_PARTIAL) != 0, e);
+}
+
+int sv_frame_file_write(const char *path, const char *shown, const void *pix, int w, int h, int channels, int bits,
+                        int again, sv_err *e) {
+    if (again) unlink(path);  // a frame a continued job writes again
+    FILE *f = fopen(path, "wbx");
     if (!f) {
         if (errno == EEXIST) return sv_errf(e, "%s: frame file name written twice", shown);
         return sv_errf(e, "%s: cannot create: %s", shown, strerror(errno));
     }
-    int rc = sv_png_write(f, shown, rgb, wr->w, wr->h, wr->channels, wr->bits, e);
+    int rc = sv_png_write(f, shown, pix, w, h, channels, bits, e);
     if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
         rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));
     if (fclose(f) != 0 && rc == 0) rc = sv_errf(e, "%s: write failed: %s", shown, strerror(errno));
-    if (rc) unlink(tmp);
+    if (rc) unlink(path);
     return rc;
 }

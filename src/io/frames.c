@@ -251,6 +251,21 @@ static void open_stream(sv_frame_writer *wr) {
     snprintf(wr->out.final_path, sizeof wr->out.final_path, "%s", sv_stream_name("-", 1));
 }
 
+// A video file written through its partial folder: the frames there, the video at the end (video_partial.c).
+static sv_frame_writer *create_partial_video(sv_frame_writer *wr, const char *path, const sv_writer_opts *o,
+                                             int fps_num, int fps_den, sv_err *e) {
+    if (sv_atomic_open_dir(&wr->out, path, (o->replace ? SV_ATOMIC_REPLACE : 0) | SV_ATOMIC_PARTIAL, e)) {
+        free(wr);
+        return NULL;
+    }
+    const sv_container *k = output_container(path, o, e);
+    if (k && (wr->later = sv_video_partial_open(wr->out.tmp_path, path, k, o, wr->w, wr->h, fps_num, fps_den, e)))
+        return wr;
+    out_abort(wr);
+    free(wr);
+    return NULL;
+}
+
 sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_num, int fps_den,
                                        const sv_writer_opts *o, sv_err *e) {
     const sv_writer_opts none = {0};
@@ -272,6 +287,7 @@ sv_frame_writer *sv_frames_create_with(const char *path, int w, int h, int fps_n
         }
         return wr;
     }
+    if (sink == SV_OUTPUT_VIDEO && o->partial) return create_partial_video(wr, path, o, fps_num, fps_den, e);
     if (sink == SV_OUTPUT_STREAM) {
         open_stream(wr);
     } else if (sv_atomic_open_file(&wr->out, path, flags, e)) {
@@ -299,14 +315,32 @@ int sv_frames_write(sv_frame_writer *wr, const void *rgb, const char *name, sv_e
 }
 
 int sv_frames_write_at(sv_frame_writer *wr, const void *rgb, const char *name, int64_t pts, sv_err *e) {
-    int rc = wr->video ? sv_video_out_write(wr->video, rgb, pts, e) : sv_folder_writer_write(wr, rgb, name, e);
+    int rc = wr->video   ? sv_video_out_write(wr->video, rgb, pts, e)
+             : wr->later ? sv_video_partial_write(wr->later, rgb, wr->frames, pts, e)
+                         : sv_folder_writer_write(wr, rgb, name, e);
     if (rc == 0) wr->frames++;
     return rc;
+}
+
+// A failed encode leaves the frames, which took the time: the message says where, and how to go on.
+static void say_frames_kept(const sv_frame_writer *wr, sv_err *e) {
+    if (!e) return;
+    char why[sizeof e->msg];
+    snprintf(why, sizeof why, "%s", e->msg);
+    sv_errf(e, "%s (the frames stay in %s: the same command encodes them again)", why, wr->out.tmp_path);
 }
 
 int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e) {
     int rc = 0;
     if (wr->frames == 0) rc = sv_errf(e, "%s: no frames were written", wr->out.final_path);
+    if (wr->later && rc == 0) {  // the partial folder is not published: the video encoded from it is
+        rc = sv_video_partial_finish(wr->later, wr->frames, e);
+        if (rc) say_frames_kept(wr, e);
+        sv_video_partial_free(wr->later);
+        free(wr);
+        return rc;
+    }
+    sv_video_partial_free(wr->later);
     if (wr->video) {
         if (rc == 0) rc = sv_video_out_finish(wr->video, e);
         sv_video_out_free(wr->video);
@@ -323,6 +357,7 @@ int sv_frames_writer_finish(sv_frame_writer *wr, sv_err *e) {
 void sv_frames_writer_abort(sv_frame_writer *wr) {
     if (!wr) return;
     sv_video_out_free(wr->video);
+    sv_video_partial_free(wr->later);
     out_abort(wr);
     free(wr);
 }
@@ -333,6 +368,10 @@ const char *sv_frames_writer_partial(const sv_frame_writer *wr, int *resumed) {
     return wr->out.tmp_path;
 }
 
+void sv_frames_writer_seek(sv_frame_writer *wr, long long frame) {
+    if (wr->out.resumed) wr->frames = frame;
+}
+
 const char *sv_frames_writer_codec(const sv_frame_writer *wr) {
-    return wr->video ? sv_video_out_codec(wr->video) : "png";
+    return wr->video ? sv_video_out_codec(wr->video) : wr->later ? sv_video_partial_codec(wr->later) : "png";
 }

@@ -136,7 +136,12 @@ typedef struct sv_frame_writer sv_frame_writer;
 //   drop_streams: with keep_from, copy no streams, chapters or metadata (timing, rotation, colour stay).
 //   partial:  a folder output is written in the visible folder "PATH.partial" (io/atomic_file.h:
 //             SV_ATOMIC_PARTIAL), which a signal or a kill leaves in place and the next writer of PATH
-//             continues (its frames stay; a frame written again replaces its file). Video outputs ignore it.
+//             continues (its frames stay; a frame written again replaces its file). A video file output
+//             too: its frames go there as lossless PNG files (%08d.png of the frame's index) with their
+//             timestamps (.slimvsr-pts), and sv_frames_writer_finish encodes the video from them (with
+//             the options above, the kept streams included: the options' strings must outlive the writer),
+//             publishes it, then removes those files, leaving the folder to the caller; a failed encode
+//             leaves them. Standard output ignores it.
 //   alpha:    the frames are RGBA (h * w * 4 samples, interleaved), written as RGBA PNG; a folder output
 //             only (a video or standard output refuses it).
 //   bits:     16: the frames' samples are uint16_t (native byte order), written as 16-bit PNG; a folder
@@ -194,6 +199,10 @@ void sv_frames_writer_abort(sv_frame_writer *wr);
 // or NULL. The caller may keep its own files there while the writer is open, names starting with '.'
 // (they are published with the frames unless removed before sv_frames_writer_finish).
 const char *sv_frames_writer_partial(const sv_frame_writer *wr, int *resumed);
+// A writer that continues a partial folder (sv_frames_writer_partial: resumed) whose frames 0..frame-1 are
+// there already: the next frame written is frame `frame` (a video's frames are numbered by the writer).
+// Nothing for any other writer.
+void sv_frames_writer_seek(sv_frame_writer *wr, long long frame);
 // Name of the encoder in use ("libx264", "ffv1", "wrapped_avframe", ..., "png").
 const char *sv_frames_writer_codec(const sv_frame_writer *wr);
 

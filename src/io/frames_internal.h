@@ -15,6 +15,7 @@ typedef struct sv_video_in sv_video_in;
 // WebP, TIFF, BMP (io/image_av.h: libavcodec's decoders).
 typedef enum { SV_FRAME_PNG, SV_FRAME_JPEG, SV_FRAME_WEBP, SV_FRAME_TIFF, SV_FRAME_BMP, SV_FRAME_KINDS } sv_frame_kind;
 typedef struct sv_video_out sv_video_out;
+typedef struct sv_video_partial sv_video_partial;
 
 struct sv_frame_reader {
     char path[4096];
@@ -38,8 +39,9 @@ struct sv_frame_writer {
     int w, h;
     int channels;         // a folder's frames: 3 (RGB) or 4 (RGBA: sv_writer_opts.alpha)
     int bits;             // a folder's frames: 8 or 16 bits per sample (sv_writer_opts.bits)
-    long long frames;     // frames written so far
+    long long frames;     // frames written so far (a continued partial output's included: sv_frames_writer_seek)
     sv_video_out *video;  // NULL for folder output
+    sv_video_partial *later;  // a video output written through its partial folder (out), or NULL
 };
 
 // Folder input: r->path is set; fills w, h, count and the name list.
@@ -52,6 +54,10 @@ int sv_folder_reader_alpha(const sv_frame_reader *r, const char *name, void *a, 
 int sv_folder_reader_read16(sv_frame_reader *r, uint16_t *rgb, sv_err *e);
 // Folder output: writes one PNG into wr->out's temporary folder, fsynced (a .jpg/.jpeg name as .png).
 int sv_folder_writer_write(sv_frame_writer *wr, const void *rgb, const char *name, sv_err *e);
+// One PNG file at path (shown in messages), fsynced; a file already there is an error unless again (a
+// frame a continued job writes again: replaced). On failure nothing is left at path.
+int sv_frame_file_write(const char *path, const char *shown, const void *pix, int w, int h, int channels, int bits,
+                        int again, sv_err *e);
 
 // Video input. Decodes the first frame at once so that *w, *h are the pictures' true size. path "-":
 // standard input. *depth: bits per sample of the decoded pictures.
@@ -119,3 +125,20 @@ int sv_container_holds(const AVOutputFormat *of, const AVCodecParameters *p, AVR
 const char *sv_container_holder(const AVOutputFormat *of, const AVCodecParameters *p, AVRational tb, int strict);
 int sv_container_holds_rotation(const AVOutputFormat *of);
 int sv_container_holds_chapters(const AVOutputFormat *of);
+
+// A video output written through a partial folder (video_partial.c; sv_writer_opts.partial): each frame a
+// PNG file there, %08d.png of its index, and its timestamp at its index in SV_VIDEO_PARTIAL_PTS; the video
+// is encoded from them once every frame is there. dir: the partial folder (it exists); path: the video;
+// o: the writer's options (its strings are not copied: they must outlive the writer).
+#define SV_VIDEO_PARTIAL_PTS ".slimvsr-pts"
+sv_video_partial *sv_video_partial_open(const char *dir, const char *path, const sv_container *k,
+                                        const sv_writer_opts *o, int w, int h, int fps_num, int fps_den, sv_err *e);
+// Writes frame index (its PNG file, then its timestamp), both fsynced.
+int sv_video_partial_write(sv_video_partial *p, const unsigned char *rgb, long long index, int64_t pts, sv_err *e);
+// Encodes frames 0..n-1 into the video (under a temporary name, renamed onto path: io/atomic_file.h), then
+// removes those frames and the timestamps from the folder (the folder itself and any other file stay).
+// On failure the frames stay, for a later job to encode again.
+int sv_video_partial_finish(sv_video_partial *p, long long n, sv_err *e);
+// The encoder the video will have.
+const char *sv_video_partial_codec(const sv_video_partial *p);
+void sv_video_partial_free(sv_video_partial *p);

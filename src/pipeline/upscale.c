@@ -328,6 +328,7 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
     }
     sv_upscale_resume_end(res);
     if (sv_frames_writer_finish(wr, e)) return -1;
+    sv_upscale_resume_published(res);
     sv_progress_finish(&prog, written);
     return 0;
 }
@@ -423,7 +424,7 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     if (sv_upscale_resume_defaults(output, &job, e)) return -1;
     sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, &out, e);
     if (!rd) return -1;
-    out.partial = !segment;  // a segment is one part of a clip: rerun, not resumed (README)
+    out.partial = !segment && !o->direct;  // a segment is one part of a clip: rerun, not resumed (README)
     sv_upscale_resume res = {0};
     sv_alpha_attach alpha = {0};
     const int w = pl.w, h = pl.h;
@@ -435,7 +436,7 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     sv_frame_writer *wr = sv_frames_create_with(output, SV_SCALE * w, SV_SCALE * h, num, den, &out, e);
     if (!wr || sv_clip_window_init(&win, input, rd, pl.chunk, pl.lookahead, 0, 1, e) ||
         !(run = sv_job_runner_create_tiled(m, h, w, pl.chunk, pl.lookahead, o->mode, pl.tile_rows, e)) ||
-        sv_upscale_resume_begin(&res, wr, m, input, &pl, o, run, &win, e) ||
+        sv_upscale_resume_begin(&res, wr, output, m, input, &pl, o, run, &win, e) ||
         (out.alpha && sv_alpha_attach_init(&alpha, w, h, out.bits, e))) {
         sv_frames_writer_abort(wr);
         goto done;

@@ -36,6 +36,8 @@ typedef struct {
     int resume;             // the output's partial folder must exist (--resume): fail when there is none;
                             // a segment (first, end) keeps no partial folder and refuses it
     int *resumed_at;        // when not NULL and a partial folder is continued: the frame the job went on at
+    int direct;             // no partial folder (--no-resume): a video is encoded as its frames come, a folder
+                            // written under a hidden temporary name; an interrupted job starts over
     long long first, end;   // a segment: only frames first..end-1 of the clip (end 0: to its end), each
                             // bit-identical to the same frame of a whole run with the same chunk and
                             // lookahead; needs an explicit chunk (see sv_upscale)
@@ -61,9 +63,12 @@ void sv_upscale_opts_default(sv_upscale_opts *o);
 // it, and the same job on the same output continues it at the first chunk whose frames were not all
 // written, with exactly the frames an uninterrupted job writes (a job with another model, input, chunk,
 // lookahead or mode is refused, naming the difference; an automatic chunk and lookahead are the record's).
-// Video outputs and standard output are written from the first frame again.
+// A video file output is written the same way: its frames go to OUTPUT.partial as PNG files with their
+// timestamps (io/frames.h: sv_writer_opts.partial), and the video is encoded from them once every frame is
+// there (a kill then leaves the folder whole: the next job only encodes); then the folder is removed.
+// Standard output is written from the first frame again.
 // Returns 0, or -1 with a message naming the file at fault; on failure no output is left behind (a
-// partial folder this job continued stays). The output
+// partial folder this job continued stays, and so does a video's whose frames were all written). The output
 // is never the input and never a folder holding it (io/paths.h); it is refused before any work, and so is
 // an output the writer would refuse (sv_frames_output_check: the encoder, the container, the options).
 // input "-": standard input (a video stream); output "-": standard output (io/frames.h).

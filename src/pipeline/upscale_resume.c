@@ -19,11 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/warn.h"
 #include "io/atomic_file.h"
 
-// The partial folder of a folder output, into p; 0 when output has none.
+// The partial folder of a folder or video output, into p; 0 when output has none (standard output).
 static int partial_path(const char *output, char *p, size_t n) {
-    if (sv_frames_output_kind(output) != SV_OUTPUT_FOLDER) return 0;
+    const sv_output_kind kind = sv_frames_output_kind(output);
+    if (kind != SV_OUTPUT_FOLDER && kind != SV_OUTPUT_VIDEO) return 0;
     size_t len = strlen(output);
     while (len > 1 && output[len - 1] == '/') len--;
     return snprintf(p, n, "%.*s%s", (int)len, output, SV_ATOMIC_PARTIAL_SUFFIX) < (int)n;
@@ -31,9 +33,11 @@ static int partial_path(const char *output, char *p, size_t n) {
 
 int sv_upscale_resume_defaults(const char *output, sv_upscale_opts *o, sv_err *e) {
     char dir[SV_ATOMIC_PATH];
+    if (o->direct && o->resume) return sv_errf(e, "--resume and --no-resume: choose one");
+    if (o->direct) return 0;
     if (!partial_path(output, dir, sizeof dir)) {
         if (!o->resume) return 0;
-        return sv_errf(e, "%s: only a folder of PNG frames can be resumed (a video output is written again)",
+        return sv_errf(e, "%s: cannot be resumed (a pipe is written once); name a video file or a folder",
                        sv_frames_output_kind(output) == SV_OUTPUT_STREAM ? "standard output" : output);
     }
     struct stat st;
@@ -99,18 +103,23 @@ static int lock_partial(sv_upscale_resume *r, sv_err *e) {
     return sv_errf(e, "%s: in use by another slimvsr upscale (wait for it, or stop it)", r->dir);
 }
 
-int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const sv_model *m, const char *input,
-                            const sv_upscale_plan *pl, const sv_upscale_opts *o, sv_runner *run,
+int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const char *output, const sv_model *m,
+                            const char *input, const sv_upscale_plan *pl, const sv_upscale_opts *o, sv_runner *run,
                             sv_clip_window *win, sv_err *e) {
     memset(r, 0, sizeof *r);
     int resumed = 0;
-    if (!(r->dir = sv_frames_writer_partial(wr, &resumed))) return 0;
+    const char *dir = sv_frames_writer_partial(wr, &resumed);
+    if (!dir) return 0;
+    snprintf(r->path, sizeof r->path, "%s", dir);  // the writer's string goes with it
+    r->dir = r->path;
+    r->video = sv_frames_output_kind(output) == SV_OUTPUT_VIDEO;
     if (lock_partial(r, e)) return -1;
     build_record(&r->rec, m, input, pl, o);
     r->n = sv_runner_state_floats(run);
     if (r->n && !(r->state = sv_malloc(r->n * sizeof *r->state, e))) return -1;
     const int rc = resumed ? continue_partial(r, run, win, e) : sv_resume_record_write(r->dir, &r->rec, e);
     if (rc == 0 && resumed && o->resumed_at) *o->resumed_at = r->next;
+    if (rc == 0) sv_frames_writer_seek(wr, r->next);
     return rc;
 }
 
@@ -123,7 +132,14 @@ int sv_upscale_resume_chunk(sv_upscale_resume *r, sv_runner *run, sv_write_threa
 }
 
 void sv_upscale_resume_end(sv_upscale_resume *r) {
-    if (r->dir) sv_resume_clear(r->dir);
+    if (r->dir && !r->video) sv_resume_clear(r->dir);
+}
+
+void sv_upscale_resume_published(sv_upscale_resume *r) {
+    if (!r->dir || !r->video) return;
+    sv_resume_clear(r->dir);
+    if (rmdir(r->dir) != 0 && errno != ENOENT)
+        sv_warnf("%s: kept: it holds files slimvsr did not write (the video is complete)", r->dir);
 }
 
 void sv_upscale_resume_free(sv_upscale_resume *r) {

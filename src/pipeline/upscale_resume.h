@@ -2,6 +2,7 @@
 // upscale_resume.h: upscale.c's side of a resumable job (resume.h's files in a folder output's partial
 // folder). Private to pipeline/.
 #pragma once
+#include "io/atomic_file.h"
 #include "io/frames.h"
 #include "model/runner.h"
 #include "pipeline/clip_stream.h"
@@ -10,7 +11,9 @@
 #include "pipeline/write_thread.h"
 
 typedef struct {
-    const char *dir;       // the partial folder; NULL: the output keeps no partial (a video, standard output)
+    const char *dir;       // the partial folder (path); NULL: the output keeps none (standard output, a segment)
+    char path[SV_ATOMIC_PATH];
+    int video;             // 1: a video output's partial folder, removed once the video is published
     sv_resume_record rec;  // this job's record
     float *state;          // the runner's state, n floats
     size_t n;
@@ -25,11 +28,15 @@ int sv_upscale_resume_defaults(const char *output, sv_upscale_opts *o, sv_err *e
 // After the writer, window and runner exist: a new partial folder gets the job's record; a continued one
 // is checked against it (and refused while another job holds it), and its checkpoint restores the runner's state and moves the window past the
 // frames already written. *o->resumed_at is set to that frame (when o->resumed_at is not NULL).
-int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const sv_model *m, const char *input,
-                            const sv_upscale_plan *pl, const sv_upscale_opts *o, sv_runner *run,
+int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const char *output, const sv_model *m,
+                            const char *input, const sv_upscale_plan *pl, const sv_upscale_opts *o, sv_runner *run,
                             sv_clip_window *win, sv_err *e);
 // After a chunk of n_emit frames: once the writer has written them, saves the runner's state.
 int sv_upscale_resume_chunk(sv_upscale_resume *r, sv_runner *run, sv_write_thread *wt, int n_emit, sv_err *e);
-// Before the writer publishes the folder: removes the record and checkpoint.
+// Before the writer publishes a folder: removes the record and checkpoint (the folder is published as it
+// is). A video's stay until the video is published: a kill while it is encoded leaves a folder to continue.
 void sv_upscale_resume_end(sv_upscale_resume *r);
+// After the writer published a video (and removed its frames from the folder): removes the record and
+// checkpoint, then the folder (kept, with a warning, when it holds anything else).
+void sv_upscale_resume_published(sv_upscale_resume *r);
 void sv_upscale_resume_free(sv_upscale_resume *r);
