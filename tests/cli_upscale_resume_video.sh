@@ -48,7 +48,7 @@ same resume_video_audio_copied "$(audio full.mkv)" "$(audio in.mkv)"
 # times FILE: the video frames' presentation times in seconds
 times() { ffprobe -v error -select_streams v:0 -show_entries frame=pts_time -of csv=p=0 "$1" | tr -d , | paste -sd' ' -; }
 same resume_video_keeps_vfr_times "$(times full.mkv)" "$(times in.mkv)"
-echo "$(times full.mkv)" | grep -q ' 1.100000 1.500000 ' && ok resume_video_input_is_vfr \
+echo "$(times in.mkv)" | grep -q ' 1.100000 1.500000 ' && ok resume_video_input_is_vfr \
     || ko resume_video_input_is_vfr "$(times in.mkv)"
 
 # run_to OUT SIG WHEN...: starts the job on OUT and sends SIG once WHEN... holds; fails if the job ended first
