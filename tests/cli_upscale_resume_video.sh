@@ -51,6 +51,11 @@ same resume_video_keeps_vfr_times "$(times full.mkv)" "$(times in.mkv)"
 echo "$(times in.mkv)" | grep -q ' 1.100000 1.500000 ' && ok resume_video_input_is_vfr \
     || ko resume_video_input_is_vfr "$(times in.mkv)"
 
+# The encode at the end reports its progress as a job of its own, after the upscale's.
+"$SLIMVSR" upscale --threads 1 -m bicubic in.mkv progress.mkv 2>err.txt
+tail -1 err.txt | grep -q "^encode: 24/24 frames" && grep -q "^upscale: 24/24 frames" err.txt \
+    && ok resume_video_encode_progress || ko resume_video_encode_progress "$(cat err.txt)"
+
 # run_to OUT SIG WHEN...: starts the job on OUT and sends SIG once WHEN... holds; fails if the job ended first
 run_to() {
     local out=$1 sig=$2; shift 2

@@ -146,6 +146,8 @@ typedef struct sv_frame_writer sv_frame_writer;
 //             only (a video or standard output refuses it).
 //   bits:     16: the frames' samples are uint16_t (native byte order), written as 16-bit PNG; a folder
 //             output only. 0 or 8: bytes.
+//   encoded:  a video written through its partial folder (partial): called with encoded_ud before its
+//             encode (done 0) and after each frame encoded (done of total); NULL: no reports.
 //   replace:  an existing output may be replaced (a file; a folder only when slimvsr wrote it: see
 //             io/atomic_file.h). Without it an existing output (but an empty folder) is refused when the
 //             writer is created.
@@ -160,6 +162,8 @@ typedef struct {
     int partial;
     int alpha;
     int bits;
+    void (*encoded)(void *ud, long long done, long long total);
+    void *encoded_ud;
 } sv_writer_opts;
 
 // Checks everything about an output that can be checked before it exists: its kind, the options above

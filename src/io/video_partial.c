@@ -82,11 +82,13 @@ static int read_pts(const sv_video_partial *p, long long index, int64_t *pts, sv
 // Frames 0..n-1, each with its timestamp, into v.
 static int encode_frames(const sv_video_partial *p, sv_video_out *v, long long n, unsigned char *rgb, sv_err *e) {
     char file[SV_ATOMIC_PATH + 32];
+    if (p->o.encoded) p->o.encoded(p->o.encoded_ud, 0, n);
     for (long long i = 0; i < n; i++) {
         int64_t pts;
         if (frame_path(p, i, file, sizeof file, e) || sv_png_read_rgb(file, rgb, p->w, p->h, e) ||
             read_pts(p, i, &pts, e) || sv_video_out_write(v, rgb, pts, e))
             return -1;
+        if (p->o.encoded) p->o.encoded(p->o.encoded_ud, i + 1, n);
     }
     return sv_video_out_finish(v, e);
 }

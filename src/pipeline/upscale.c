@@ -327,10 +327,26 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
         return -1;
     }
     sv_upscale_resume_end(res);
+    if (res->video) sv_progress_finish(&prog, written);  // a resumable video's encode reports on its own
     if (sv_frames_writer_finish(wr, e)) return -1;
     sv_upscale_resume_published(res);
-    sv_progress_finish(&prog, written);
+    if (!res->video) sv_progress_finish(&prog, written);
     return 0;
+}
+
+// A resumable video's encode from its partial folder (io/frames.h: sv_writer_opts.encoded), reported as a
+// job of its own, "encode".
+typedef struct {
+    sv_progress cb;
+    sv_progress_job job;
+} encode_report;
+
+static void report_encode(void *ud, long long done, long long total) {
+    encode_report *r = ud;
+    const int d = done > INT_MAX ? INT_MAX : (int)done, n = total > INT_MAX ? INT_MAX : (int)total;
+    if (done == 0) sv_progress_start(&r->job, r->cb, "encode", n);
+    else if (done < total) sv_progress_update(&r->job, d);
+    else sv_progress_finish(&r->job, d);
 }
 
 static int is_segment(const sv_upscale_opts *o) { return o->first != 0 || o->end != 0; }
@@ -425,6 +441,8 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, &out, e);
     if (!rd) return -1;
     out.partial = !segment && !o->direct;  // a segment is one part of a clip: rerun, not resumed (README)
+    encode_report enc = {.cb = o->progress};
+    if (o->progress.fn) out.encoded = report_encode, out.encoded_ud = &enc;
     sv_upscale_resume res = {0};
     sv_alpha_attach alpha = {0};
     const int w = pl.w, h = pl.h;
