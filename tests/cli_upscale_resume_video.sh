@@ -56,6 +56,13 @@ echo "$(times in.mkv)" | grep -q ' 1.100000 1.500000 ' && ok resume_video_input_
 tail -1 err.txt | grep -q "^encode: 24/24 frames" && grep -q "^upscale: 24/24 frames" err.txt \
     && ok resume_video_encode_progress || ko resume_video_encode_progress "$(cat err.txt)"
 
+# --dry-run says what the partial folder will take (the container's estimate of 28 frames of 512x288: 12 MB
+# of raw RGB), writes nothing
+"$SLIMVSR" upscale --dry-run "${JOB[@]}" in.mkv dry.mkv >dry.txt && [ ! -e dry.mkv.partial ] \
+    && grep -q "^partial  *dry.mkv.partial: PNG frames, about 2 MB .* at most about 12 MB" dry.txt \
+    && ! "$SLIMVSR" upscale --dry-run --no-resume "${JOB[@]}" in.mkv dry.mkv | grep -q partial \
+    && ok resume_video_dry_run_partial || ko resume_video_dry_run_partial "$(cat dry.txt)"
+
 # run_to OUT SIG WHEN...: starts the job on OUT and sends SIG once WHEN... holds; fails if the job ended first
 run_to() {
     local out=$1 sig=$2; shift 2

@@ -60,8 +60,9 @@ static void help(FILE *f) {
             "                      same --chunk and --lookahead (required: --chunk); earlier frames are read\n"
             "                      to carry the forward state. A folder OUTPUT names frames as a whole run\n"
             "                      does, so segments' folders merge (README: Long videos across machines)\n"
-            "  --dry-run           print the plan (frame size, chunk, lookahead, tile rows, peak memory)\n"
-            "                      and stop: nothing is run or written\n"
+            "  --dry-run           print the plan (frame size, chunk, lookahead, tile rows, peak memory;\n"
+            "                      a resumable video's disk for PNG frames) and stop: nothing is run or\n"
+            "                      written\n"
             "  --ext EXT           a batch: the container of every output (mp4, mkv, mov, webm, y4m; default:\n"
             "                      each input's own extension)\n"
             "  --threads N         worker threads (default: all cores)\n"
@@ -159,6 +160,21 @@ static int parse_frames(const char *v, long long *first, long long *end) {
     fprintf(stderr, "slimvsr upscale: --frames expects FIRST:END, frame numbers from 0 with END past FIRST (END "
             "excluded), or FIRST: for the rest of the clip; got '%s'\n", v ? v : "nothing");
     return -1;
+}
+
+// What a resumable video output's PNG frames take on disk, per output pixel: measured on the SSL model's
+// output of cockatoo.mp4 (README: Resume), and raw RGB, about the most a PNG frame takes.
+#define PNG_BYTES_MEASURED 0.63
+#define PNG_BYTES_MOST 3.0
+
+// The disk that OUTPUT.partial takes when output is a resumable video (not a segment, not --no-resume).
+static void print_partial(const char *output, const sv_upscale_plan *p, const sv_upscale_opts *o) {
+    if (o->direct || o->first || o->end || sv_frames_output_kind(output) != SV_OUTPUT_VIDEO || p->count <= 0) return;
+    const double px = (double)SV_SCALE * p->w * SV_SCALE * p->h * p->count;
+    char about[32], most[32];
+    printf("partial     %s.partial: PNG frames, about %s (%.2f bytes per output pixel), at most about %s\n",
+           output, sv_mem_format((size_t)(px * PNG_BYTES_MEASURED), about, sizeof about), PNG_BYTES_MEASURED,
+           sv_mem_format((size_t)(px * PNG_BYTES_MOST), most, sizeof most));
 }
 
 static void print_plan(const char *input, const sv_upscale_plan *p, const sv_upscale_opts *o) {
@@ -273,8 +289,12 @@ int cmd_upscale(int argc, char **argv) {
     if (dry) {
         sv_upscale_plan plan;
         const int rc = sv_upscale_dry_run(use, pos[0], pos[1], &o, &plan, &e);
-        if (rc) fprintf(stderr, "slimvsr: %s\n", e.msg);
-        else print_plan(pos[0], &plan, &o);
+        if (rc) {
+            fprintf(stderr, "slimvsr: %s\n", e.msg);
+        } else {
+            print_plan(pos[0], &plan, &o);
+            print_partial(pos[1], &plan, &o);
+        }
         sv_model_free(&m);
         return rc ? 1 : 0;
     }
