@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // video_partial.c: a video output written through its visible partial folder, so that an interrupted job
 // can be continued (frames_internal.h: sv_video_partial). Frames go to lossless PNG files there, each
-// frame's timestamp to a record of its own; the video is encoded from them by video_write.c, with the
-// input's kept streams, only once every frame is there.
+// frame's timestamp to a line of its own in SV_VIDEO_PARTIAL_PTS; the video is encoded from them by
+// video_write.c, with the input's kept streams, only once every frame is there.
 //
 // The timestamps: one fixed-width line per frame, "%010lld %020lld\n" (index, pts; SV_NO_PTS as it is), at
 // offset index * PTS_LINE, written with pwrite: a frame that a continued job writes again overwrites its
