@@ -154,3 +154,29 @@ cp -r lr bad && head -c 100 lr/00000012.png >bad/00000012.png
 expect_error resume_video_failed_job_fails "00000012.png" "$SLIMVSR" upscale "${JOB[@]}" bad bad.mkv
 [ ! -e bad.mkv.partial ] && [ ! -e bad.mkv ] && ok resume_video_failed_job_leaves_nothing \
     || ko resume_video_failed_job_leaves_nothing "$(ls -A | grep bad)"
+
+# Free space (a small tmpfs: mount needs root). in.mp4's output frames (512x288) take about 2.3 MB of PNG
+# at the measured 0.63 bytes per pixel, at most about 11 MB (this model's noisy output: about 5 MB): on
+# 1.2 MB a new job encodes directly (one warning, no partial folder); on 9 MB it stays resumable with a
+# warning that it may not fit.
+mkdir small
+if mount -t tmpfs -o size=1200k tmpfs small 2>/dev/null; then
+    "$SLIMVSR" upscale "${JOB[@]}" in.mp4 small/a.mp4 2>err.txt
+    rc=$?
+    n=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 small/a.mp4 2>/dev/null)
+    want=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 in.mp4)
+    [ $rc = 0 ] && [ "$n" = "$want" ] && [ ! -e small/a.mp4.partial ] && [ "$(grep -c . err.txt)" = 1 ] \
+        && grep -q "small/a.mp4.partial: its PNG frames would take about .* encoding directly" err.txt \
+        && ok resume_video_no_room_encodes_directly \
+        || ko resume_video_no_room_encodes_directly "exit $rc, $n frames, $(ls -A small | tr '\n' ' '): $(head -c 300 err.txt)"
+    umount small
+    mount -t tmpfs -o size=9m tmpfs small
+    "$SLIMVSR" upscale "${JOB[@]}" in.mp4 small/b.mp4 2>err.txt
+    rc=$?
+    [ $rc = 0 ] && [ -s small/b.mp4 ] && [ ! -e small/b.mp4.partial ] \
+        && grep -q "small/b.mp4.partial: its PNG frames may take up to" err.txt \
+        && ok resume_video_little_room_warns || ko resume_video_little_room_warns "exit $rc: $(head -c 300 err.txt)"
+    umount small
+else
+    echo "SKIP resume_video_no_room_* (mounting a small tmpfs needs root)"
+fi

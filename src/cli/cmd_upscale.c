@@ -162,19 +162,14 @@ static int parse_frames(const char *v, long long *first, long long *end) {
     return -1;
 }
 
-// What a resumable video output's PNG frames take on disk, per output pixel: measured on the SSL model's
-// output of cockatoo.mp4 (README: Resume), and raw RGB, about the most a PNG frame takes.
-#define PNG_BYTES_MEASURED 0.63
-#define PNG_BYTES_MOST 3.0
-
 // The disk that OUTPUT.partial takes when output is a resumable video (not a segment, not --no-resume).
 static void print_partial(const char *output, const sv_upscale_plan *p, const sv_upscale_opts *o) {
     if (o->direct || o->first || o->end || sv_frames_output_kind(output) != SV_OUTPUT_VIDEO || p->count <= 0) return;
     const double px = (double)SV_SCALE * p->w * SV_SCALE * p->h * p->count;
     char about[32], most[32];
     printf("partial     %s.partial: PNG frames, about %s (%.2f bytes per output pixel), at most about %s\n",
-           output, sv_mem_format((size_t)(px * PNG_BYTES_MEASURED), about, sizeof about), PNG_BYTES_MEASURED,
-           sv_mem_format((size_t)(px * PNG_BYTES_MOST), most, sizeof most));
+           output, sv_mem_format((size_t)(px * SV_PARTIAL_PNG_BYTES_TYPICAL), about, sizeof about), SV_PARTIAL_PNG_BYTES_TYPICAL,
+           sv_mem_format((size_t)(px * SV_PARTIAL_PNG_BYTES_MOST), most, sizeof most));
 }
 
 static void print_plan(const char *input, const sv_upscale_plan *p, const sv_upscale_opts *o) {

@@ -440,6 +440,7 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     if (sv_upscale_resume_defaults(output, &job, e)) return -1;
     sv_frame_reader *rd = open_and_plan(m, input, output, o, &pl, &out, e);
     if (!rd) return -1;
+    if (!segment) sv_upscale_partial_room(output, pl.w, pl.h, pl.count, &job);
     out.partial = !segment && !o->direct;  // a segment is one part of a clip: rerun, not resumed (README)
     encode_report enc = {.cb = o->progress};
     if (o->progress.fn) out.encoded = report_encode, out.encoded_ud = &enc;

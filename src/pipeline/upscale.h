@@ -19,6 +19,12 @@
 #define SV_MEM_FALLBACK_BUDGET ((size_t)2 << 30)
 size_t sv_upscale_default_budget(void);
 
+// What a resumable video output's PNG frames take on disk, per output pixel: measured on the SSL model's
+// output of cockatoo.mp4 (README: Resume), and raw RGB, about the most a PNG frame takes. A new job whose
+// frames would not fit the free space at the measured rate encodes directly instead (with a warning).
+#define SV_PARTIAL_PNG_BYTES_TYPICAL 0.63
+#define SV_PARTIAL_PNG_BYTES_MOST 3.0
+
 typedef struct {
     int chunk;              // frames emitted per chunk; 0: as many as mem_budget allows
     int lookahead;          // extra frames past each chunk that feed only the backward branch; -1: default

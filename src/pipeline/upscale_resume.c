@@ -17,8 +17,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "core/memory.h"
 #include "core/warn.h"
 #include "io/atomic_file.h"
 
@@ -48,6 +50,42 @@ int sv_upscale_resume_defaults(const char *output, sv_upscale_opts *o, sv_err *e
     if (o->chunk <= 0) sv_resume_record_int(&saved, "chunk", &o->chunk);
     if (o->lookahead < 0) sv_resume_record_int(&saved, "lookahead", &o->lookahead);
     return 0;
+}
+
+// Bytes free to an unprivileged writer on the file system of path's folder; 0 when it cannot be told.
+static unsigned long long free_bytes(const char *path) {
+    char dir[SV_ATOMIC_PATH];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path) >= (int)sizeof dir)
+        return 0;
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0) return 0;
+    return (unsigned long long)v.f_bavail * v.f_frsize;
+}
+
+void sv_upscale_partial_room(const char *output, int w, int h, long long count, sv_upscale_opts *o) {
+    char dir[SV_ATOMIC_PATH];
+    struct stat st;
+    if (o->direct || count <= 0 || sv_frames_output_kind(output) != SV_OUTPUT_VIDEO ||
+        !partial_path(output, dir, sizeof dir) || stat(dir, &st) == 0)
+        return;  // not a new resumable video
+    const unsigned long long room = free_bytes(output);
+    const double px = (double)SV_SCALE * w * SV_SCALE * h * (double)count;
+    if (room == 0) return;
+    char need[32], most[32], have[32];
+    sv_mem_format((size_t)(px * SV_PARTIAL_PNG_BYTES_TYPICAL), need, sizeof need);
+    sv_mem_format((size_t)(px * SV_PARTIAL_PNG_BYTES_MOST), most, sizeof most);
+    sv_mem_format((size_t)room, have, sizeof have);
+    if (px * SV_PARTIAL_PNG_BYTES_TYPICAL > (double)room) {
+        o->direct = 1;
+        sv_warnf("%s: its PNG frames would take about %s (at most %s) and the disk has %s free: encoding "
+                 "directly, so an interrupted job starts over (README: Resume)", dir, need, most, have);
+    } else if (px * SV_PARTIAL_PNG_BYTES_MOST > (double)room) {
+        sv_warnf("%s: its PNG frames may take up to %s (about %s) and the disk has %s free; if it fills, "
+                 "the frames are kept: free space and run the same command, or use --no-resume", dir, most,
+                 need, have);
+    }
 }
 
 // FNV-1a over the model's weights: a record tells models apart without naming their files.

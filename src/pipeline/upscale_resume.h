@@ -25,6 +25,11 @@ typedef struct {
 // leaves them automatic (explicit ones stay, and are compared later). Fails for o->resume without a
 // partial output to continue.
 int sv_upscale_resume_defaults(const char *output, sv_upscale_opts *o, sv_err *e);
+// Before the writer, for a new resumable video output (no partial folder yet) of count frames of w x h
+// (count <= 0: unknown, nothing checked): when its PNG frames would not fit the free space of the output's
+// file system at SV_PARTIAL_PNG_BYTES_TYPICAL, o->direct is set (the video is encoded as the frames come)
+// with a warning; when only SV_PARTIAL_PNG_BYTES_MOST would not fit, a warning.
+void sv_upscale_partial_room(const char *output, int w, int h, long long count, sv_upscale_opts *o);
 // After the writer, window and runner exist: a new partial folder gets the job's record; a continued one
 // is checked against it (and refused while another job holds it), and its checkpoint restores the runner's state and moves the window past the
 // frames already written. *o->resumed_at is set to that frame (when o->resumed_at is not NULL).
