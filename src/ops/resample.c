@@ -84,24 +84,33 @@ void resize_bilinear_forward(float *out, const float *in, int c, int h, int w, i
     free(wx);
 }
 
-// The same shuffle walking rows with pointers: per output channel c and output row Y = r*y + i, the
-// inputs are the r channels r*r*c + r*i + j (j < r) of input row y, interleaved along x.
+// The same shuffle a row of whole channel blocks at a time, so that each output cache line is written once
+// (walking one channel at a time wrote every line blk times, in blk passes over the map). Output lane l of
+// block cb at (Y, X) = (r*y + i, r*x + j) is input channel s = r*r*(cb*blk + l) + r*i + j at (y, x): its
+// offset at x = 0 is computed once per row for every (j, l).
+enum { MAX_SHUFFLE = 4, MAX_LANES = 16 };
+
 void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w, int r, int blk) {
-    const int oh = h * r, ow = w * r, cp = sv_cpad(c_out, blk);
+    if (r > MAX_SHUFFLE || blk > MAX_LANES) {
+        pixel_shuffle_forward_ref(out, in, c_out, h, w, r, blk);
+        return;
+    }
+    const int oh = h * r, ow = w * r, nb = sv_cpad(c_out, blk) / blk;
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int c = 0; c < cp; c++)  // the padding channels of the blocked layout too: zeros
+    for (int cb = 0; cb < nb; cb++)
         for (int Y = 0; Y < oh; Y++) {
-            const int y = Y / r, i = Y % r;
-            float *dst = out + sv_fmap_index(c, Y, 0, oh, ow, blk);
-            if (c >= c_out) {
-                for (int X = 0; X < ow; X++) dst[(size_t)X * blk] = 0.0f;
-                continue;
-            }
-            for (int j = 0; j < r; j++) {
-                const float *src = in + sv_fmap_index(c * r * r + i * r + j, y, 0, h, w, blk);
-                float *d = dst + (size_t)j * blk;
-                const size_t step = (size_t)r * blk;
-                for (int x = 0; x < w; x++) d[(size_t)x * step] = src[(size_t)x * blk];
+            const int y = Y / r, i = Y % r, nl = c_out - cb * blk < blk ? c_out - cb * blk : blk;
+            size_t off[MAX_SHUFFLE][MAX_LANES];
+            for (int j = 0; j < r; j++)
+                for (int l = 0; l < nl; l++)
+                    off[j][l] = sv_fmap_index((cb * blk + l) * r * r + i * r + j, y, 0, h, w, blk);
+            float *dst = out + sv_fmap_index(cb * blk, Y, 0, oh, ow, blk);
+            for (int X = 0; X < ow; X++) {
+                const size_t at = (size_t)(X / r) * blk;
+                const size_t *o = off[X % r];
+                float *d = dst + (size_t)X * blk;
+                for (int l = 0; l < nl; l++) d[l] = in[o[l] + at];
+                for (int l = nl; l < blk; l++) d[l] = 0.0f;  // the blocked layout's padding channels
             }
         }
 }
@@ -110,20 +119,34 @@ void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w,
 // The resampling backwards are scatters (several outputs read one input), so they split the work by
 // channel: each thread owns whole channels of din and no two threads write the same element.
 
+// Per block sb of din's channels and input row y (so no two threads write one element, and each line of
+// din is read and written once): lane m is channel s = sb*blk + m = r*r*c + r*i + j, which gets output
+// channel c at (r*y + i, r*x + j).
 void pixel_shuffle_backward(float *din, const float *dout, int c_out, int h, int w, int r, int blk) {
-    const int oh = h * r, ow = w * r;
-    // Output row Y = r*y + i reads input channels r*r*c + r*i + j of row y only: (c, Y) pairs write
-    // disjoint elements of din.
+    const int oh = h * r, ow = w * r, cin = c_out * r * r, nb = sv_cpad(cin, blk) / blk;
+    if (blk > MAX_LANES) {  // not a layout of the library: one channel at a time
+#pragma omp parallel for schedule(static)
+        for (int s = 0; s < cin; s++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    din[sv_fmap_index(s, y, x, h, w, blk)] += dout[sv_fmap_index(
+                        s / (r * r), r * y + s % (r * r) / r, r * x + s % r, oh, ow, blk)];
+        return;
+    }
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int c = 0; c < c_out; c++)
-        for (int Y = 0; Y < oh; Y++) {
-            const int y = Y / r, i = Y % r;
-            const float *src = dout + sv_fmap_index(c, Y, 0, oh, ow, blk);
-            for (int j = 0; j < r; j++) {
-                float *dst = din + sv_fmap_index(c * r * r + i * r + j, y, 0, h, w, blk);
-                const float *s = src + (size_t)j * blk;
-                const size_t step = (size_t)r * blk;
-                for (int x = 0; x < w; x++) dst[(size_t)x * blk] += s[(size_t)x * step];
+    for (int sb = 0; sb < nb; sb++)
+        for (int y = 0; y < h; y++) {
+            const int nl = cin - sb * blk < blk ? cin - sb * blk : blk;  // padding lanes stay as they are
+            size_t off[MAX_LANES];
+            for (int m = 0; m < nl; m++) {
+                const int s = sb * blk + m, c = s / (r * r), i = s % (r * r) / r, j = s % r;
+                off[m] = sv_fmap_index(c, r * y + i, j, oh, ow, blk);
+            }
+            float *dst = din + sv_fmap_index(sb * blk, y, 0, h, w, blk);
+            for (int x = 0; x < w; x++) {
+                const size_t at = (size_t)x * r * blk;
+                float *d = dst + (size_t)x * blk;
+                for (int m = 0; m < nl; m++) d[m] += dout[off[m] + at];
             }
         }
 }
