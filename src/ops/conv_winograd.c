@@ -374,11 +374,14 @@ int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float
                         wino_wgrad_8x8(D + x * dstride + (size_t)og * T * 8, V + x * w->vstride + (size_t)ig * T * 8,
                                        n, dU + x * du_plane + (size_t)og * 8 * cinp + ig * 8, cinp);
         }
-        // the threads' dU into thread 0's, split by element (the implicit barrier above: all are done)
+        // the threads' dU into thread 0's, split by element (the implicit barrier above: all are done). Only
+        // the team's: called inside another parallel region, the team may be smaller than nt.
         float *dU0 = scratch + w->nx * w->vstride + w->nx * dstride;
+        const int team = omp_get_num_threads();
 #pragma omp for schedule(static)
         for (size_t j = 0; j < du_floats; j++)
-            for (int th = 1; th < nt; th++) dU0[j] += scratch[(size_t)th * per_thread + w->nx * (w->vstride + dstride) + j];
+            for (int th = 1; th < team; th++)
+                dU0[j] += scratch[(size_t)th * per_thread + w->nx * (w->vstride + dstride) + j];
     }
     wgrad_to_dw(w, scratch + w->nx * (w->vstride + dstride), dw);
     free(scratch);
