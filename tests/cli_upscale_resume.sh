@@ -111,3 +111,12 @@ expect_error resume_foreign_partial_refused "holds no .slimvsr-resume" \
 cp -r "$T/lr" "$T/bad" && head -c 100 "$T/lr/00000012.png" >"$T/bad/00000012.png"
 expect_error resume_failed_job_fails "00000012.png" "$SLIMVSR" upscale "${JOB[@]}" "$T/bad" "$T/bad_out"
 [ ! -e "$T/bad_out.partial" ] && [ ! -e "$T/bad_out" ] && ok resume_failed_job_leaves_nothing || ko resume_failed_job_leaves_nothing "$(ls -A "$T")"
+
+# The memory plan counts a resumable job's copy of the forward state (16 features x 360 x 640 floats: 14.7
+# MB here): --dry-run's peak is that much higher than with --no-resume, which keeps none.
+mkdir -p "$T/big" && ffmpeg -nostdin -v error -i "$SLIMVSR_COCKATOO" -vf scale=640:360 -frames:v 1 "$T/big/0.png"
+peak_mb() { "$SLIMVSR" upscale -m "$MODEL" --chunk 1 --dry-run "$@" | awk '/^peak memory/ { print $3 }'; }
+pr=$(peak_mb "$T/big" "$T/big_out") pd=$(peak_mb --no-resume "$T/big" "$T/big_out")
+[ -n "$pr" ] && [ -n "$pd" ] && [ $((pr - pd)) -ge 13 ] && [ $((pr - pd)) -le 17 ] && [ ! -e "$T/big_out" ] \
+    && ok "resume_state_counted ($pd MB direct, $pr MB resumable)" \
+    || ko resume_state_counted "dry-run peaks: resumable '$pr', direct '$pd' MB"

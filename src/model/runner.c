@@ -431,9 +431,13 @@ static void free_runner(sv_runner *base) {
 }
 
 // The forward branch's hidden state [C, h, w], the one thing a chunk hands to the next.
+size_t sv_runner_state_floats_for(const sv_model *m, int h, int w) {
+    return m ? (size_t)m->num_feat * h * w : 0;
+}
+
 static size_t state_floats(const sv_runner *base) {
     const sv_vsr_runner *r = (const sv_vsr_runner *)base;
-    return (size_t)r->C * r->h * r->w;
+    return sv_runner_state_floats_for(r->m, r->h, r->w);
 }
 
 static void state_get(const sv_runner *base, float *chw) {

@@ -50,6 +50,8 @@ int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_e
 // emitted, [C, h, w]; the bicubic runner: none, 0 floats), in plain CHW, so that a job can checkpoint it
 // and continue later exactly where it stopped: set it, then run the next chunk with its prev frame.
 size_t sv_runner_state_floats(const sv_runner *r);
+// The same for model m (NULL: the bicubic runner) at h x w, before any runner exists (memory plans).
+size_t sv_runner_state_floats_for(const sv_model *m, int h, int w);
 void sv_runner_state_get(const sv_runner *r, float *chw);
 void sv_runner_state_set(sv_runner *r, const float *chw);
 // What sv_runner_run_chunk(r, frames, n, n, prev, ...) leaves in the forward hidden state, computed alone:

@@ -185,6 +185,14 @@ static size_t output_bytes(const char *output, const sv_writer_opts *o, int w, i
     return 2 * frame + px * per_px + (o->alpha ? sv_alpha_attach_bytes(w, h, bits) : 0);
 }
 
+// A resumable job's copy of the runner's state for its checkpoints (upscale_resume.c): a folder or video
+// file output, not --no-resume, not a segment.
+static size_t resume_bytes(const sv_model *m, const char *output, const sv_upscale_opts *o, int w, int h) {
+    const sv_output_kind kind = sv_frames_output_kind(output);
+    if (o->direct || o->first != 0 || o->end != 0 || (kind != SV_OUTPUT_FOLDER && kind != SV_OUTPUT_VIDEO)) return 0;
+    return sv_runner_state_floats_for(m, h, w) * sizeof(float);
+}
+
 // The refusal: "IN: CLAIM; LIMIT: FIX", LIMIT: what is available, or the budget that --max-memory sets
 static int refuse(const char *input, const char *claim, sv_mem_avail av, size_t budget, const sv_upscale_opts *o,
                   const char *fix, sv_err *e) {
@@ -239,7 +247,7 @@ static int plan_job(const sv_model *m, const char *input, const char *output, co
                     const sv_upscale_opts *o, sv_upscale_plan *pl, sv_err *e) {
     const int h = pl->h, w = pl->w;
     const sv_mem_avail av = sv_mem_available();
-    const size_t out = output_bytes(output, wo, w, h) + JOB_SLACK_BYTES;
+    const size_t out = output_bytes(output, wo, w, h) + resume_bytes(m, output, o, w, h) + JOB_SLACK_BYTES;
     size_t budget = o->mem_budget ? o->mem_budget : default_budget(av);
     if (budget > av.bytes) budget = av.bytes;
     window_cost c;
