@@ -9,6 +9,9 @@
 #pragma once
 #include <stddef.h>
 
+// The widest block: blk is 1, 8 or 16 (ops that keep a pixel's block in a local array size it by this).
+enum { SV_MAX_BLK = 16 };
+
 static inline int sv_cpad(int c, int blk) { return (c + blk - 1) / blk * blk; }
 
 static inline size_t sv_fmap_floats(int c, int h, int w, int blk) {

@@ -432,18 +432,17 @@ int sv_conv_train_forward(sv_conv_train *p, float *out, const float *in, const f
 
 // db[o] += sum over the batch and the pixels of dout[o] (when oneDNN's backward-weights does not make it):
 // per block of blk channels, each row summed in float lane by lane (vectorised), the rows in double.
-enum { MAX_BLK = 16 };
 static void bias_grad(sv_conv_train *p, float *db, const float *dout) {
     const sv_conv_desc *d = &p->d;
     const int blk = d->blk, nb = sv_cpad(d->cout, blk) / blk;
     const size_t nout = sv_fmap_floats(d->cout, p->oh, p->ow, blk), plane = (size_t)p->oh * p->ow * blk;
 #pragma omp parallel for schedule(static) if (nb > 1)
     for (int b = 0; b < nb; b++) {
-        double acc[MAX_BLK] = {0};
+        double acc[SV_MAX_BLK] = {0};
         for (int s = 0; s < p->n; s++)
             for (int y = 0; y < p->oh; y++) {
                 const float *row = dout + s * nout + b * plane + (size_t)y * p->ow * blk;
-                float r[MAX_BLK] = {0};
+                float r[SV_MAX_BLK] = {0};
                 for (int x = 0; x < p->ow; x++)
                     for (int l = 0; l < blk; l++) r[l] += row[(size_t)x * blk + l];
                 for (int l = 0; l < blk; l++) acc[l] += r[l];

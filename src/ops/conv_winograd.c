@@ -350,6 +350,7 @@ int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float
     const size_t cinp = (size_t)w->gi * 8, du_plane = (size_t)w->go * 8 * cinp, du_floats = w->nx * du_plane;
     size_t dstride;
     const size_t per_thread = (wgrad_floats(w, &dstride) + 15) / 16 * 16;
+    const size_t du_at = w->nx * (w->vstride + dstride);  // a thread's dU in its scratch
     int nt = omp_get_max_threads();
     if (nt > nblocks) nt = nblocks;
     float *scratch = aligned_alloc(64, (size_t)nt * per_thread * sizeof(float));
@@ -359,7 +360,7 @@ int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float
 #pragma omp parallel num_threads(nt)
     {
         float *V = scratch + (size_t)omp_get_thread_num() * per_thread;
-        float *D = V + w->nx * w->vstride, *dU = D + w->nx * dstride;
+        float *D = V + w->nx * w->vstride, *dU = V + du_at;
         memset(dU, 0, du_floats * sizeof(float));
         // static: each thread sums a fixed range of blocks in order, so the gradient is the same in every run
         // (training runs resume bit for bit)
@@ -376,14 +377,13 @@ int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float
         }
         // the threads' dU into thread 0's, split by element (the implicit barrier above: all are done). Only
         // the team's: called inside another parallel region, the team may be smaller than nt.
-        float *dU0 = scratch + w->nx * w->vstride + w->nx * dstride;
+        float *dU0 = scratch + du_at;
         const int team = omp_get_num_threads();
 #pragma omp for schedule(static)
         for (size_t j = 0; j < du_floats; j++)
-            for (int th = 1; th < team; th++)
-                dU0[j] += scratch[(size_t)th * per_thread + w->nx * (w->vstride + dstride) + j];
+            for (int th = 1; th < team; th++) dU0[j] += scratch[(size_t)th * per_thread + du_at + j];
     }
-    wgrad_to_dw(w, scratch + w->nx * (w->vstride + dstride), dw);
+    wgrad_to_dw(w, scratch + du_at, dw);
     free(scratch);
     return 0;
 }

@@ -88,10 +88,10 @@ void resize_bilinear_forward(float *out, const float *in, int c, int h, int w, i
 // (walking one channel at a time wrote every line blk times, in blk passes over the map). Output lane l of
 // block cb at (Y, X) = (r*y + i, r*x + j) is input channel s = r*r*(cb*blk + l) + r*i + j at (y, x): its
 // offset at x = 0 is computed once per row for every (j, l).
-enum { MAX_SHUFFLE = 4, MAX_LANES = 16 };
+enum { MAX_SHUFFLE = 4 };
 
 void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w, int r, int blk) {
-    if (r > MAX_SHUFFLE || blk > MAX_LANES) {
+    if (r > MAX_SHUFFLE) {
         pixel_shuffle_forward_ref(out, in, c_out, h, w, r, blk);
         return;
     }
@@ -100,7 +100,7 @@ void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w,
     for (int cb = 0; cb < nb; cb++)
         for (int Y = 0; Y < oh; Y++) {
             const int y = Y / r, i = Y % r, nl = c_out - cb * blk < blk ? c_out - cb * blk : blk;
-            size_t off[MAX_SHUFFLE][MAX_LANES];
+            size_t off[MAX_SHUFFLE][SV_MAX_BLK];
             for (int j = 0; j < r; j++)
                 for (int l = 0; l < nl; l++)
                     off[j][l] = sv_fmap_index((cb * blk + l) * r * r + i * r + j, y, 0, h, w, blk);
@@ -124,20 +124,11 @@ void pixel_shuffle_forward(float *out, const float *in, int c_out, int h, int w,
 // channel c at (r*y + i, r*x + j).
 void pixel_shuffle_backward(float *din, const float *dout, int c_out, int h, int w, int r, int blk) {
     const int oh = h * r, ow = w * r, cin = c_out * r * r, nb = sv_cpad(cin, blk) / blk;
-    if (blk > MAX_LANES) {  // not a layout of the library: one channel at a time
-#pragma omp parallel for schedule(static)
-        for (int s = 0; s < cin; s++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    din[sv_fmap_index(s, y, x, h, w, blk)] += dout[sv_fmap_index(
-                        s / (r * r), r * y + s % (r * r) / r, r * x + s % r, oh, ow, blk)];
-        return;
-    }
 #pragma omp parallel for collapse(2) schedule(static)
     for (int sb = 0; sb < nb; sb++)
         for (int y = 0; y < h; y++) {
             const int nl = cin - sb * blk < blk ? cin - sb * blk : blk;  // padding lanes stay as they are
-            size_t off[MAX_LANES];
+            size_t off[SV_MAX_BLK];
             for (int m = 0; m < nl; m++) {
                 const int s = sb * blk + m, c = s / (r * r), i = s % (r * r) / r, j = s % r;
                 off[m] = sv_fmap_index(c, r * y + i, j, oh, ow, blk);
