@@ -185,11 +185,13 @@ static size_t output_bytes(const char *output, const sv_writer_opts *o, int w, i
     return 2 * frame + px * per_px + (o->alpha ? sv_alpha_attach_bytes(w, h, bits) : 0);
 }
 
+static int is_segment(const sv_upscale_opts *o) { return o->first != 0 || o->end != 0; }
+
 // A resumable job's copy of the runner's state for its checkpoints (upscale_resume.c): a folder or video
 // file output, not --no-resume, not a segment.
 static size_t resume_bytes(const sv_model *m, const char *output, const sv_upscale_opts *o, int w, int h) {
     const sv_output_kind kind = sv_frames_output_kind(output);
-    if (o->direct || o->first != 0 || o->end != 0 || (kind != SV_OUTPUT_FOLDER && kind != SV_OUTPUT_VIDEO)) return 0;
+    if (o->direct || is_segment(o) || (kind != SV_OUTPUT_FOLDER && kind != SV_OUTPUT_VIDEO)) return 0;
     return sv_runner_state_floats_for(m, h, w) * sizeof(float);
 }
 
@@ -357,8 +359,6 @@ static void report_encode(void *ud, long long done, long long total) {
     else sv_progress_finish(&r->job, d);
 }
 
-static int is_segment(const sv_upscale_opts *o) { return o->first != 0 || o->end != 0; }
-
 // A segment's range against its options and, when the count is exact (is_video 0), the clip's frames.
 static int check_segment(const char *input, const sv_upscale_opts *o, int count, int is_video, sv_err *e) {
     if (!is_segment(o)) return 0;
@@ -442,7 +442,7 @@ int sv_upscale(const sv_model *m, const char *input, const char *output, const s
     sv_writer_opts out;
     sv_upscale_opts job = *opts;  // a partial output's chunk and lookahead
     const sv_upscale_opts *o = &job;
-    const int segment = o->first > 0 || o->end > 0;
+    const int segment = is_segment(o);
     if (segment && o->resume)
         return sv_errf(e, "--resume: a segment (--frames) keeps no partial output; run it again");
     if (sv_upscale_resume_defaults(output, &job, e)) return -1;
