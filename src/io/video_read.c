@@ -31,7 +31,7 @@ struct sv_video_in {
     AVFrame *frame;   // the decoded picture
     int pending;      // frame holds a picture not yet returned (the first, decoded by open)
     int flushed;      // the decoder was sent the end of the stream
-    AVFrame *rgb;     // padded staging frame for swscale (RGB24, or the format sws_to names)
+    AVFrame *rgb;     // padded staging frame for swscale, in the format sws_to names (setup_sws makes it)
     int w, h;         // the first frame's size, which every frame must have
     long long index;  // pictures returned so far (for messages)
     int64_t last_pts; // the pts of the picture returned last
@@ -268,10 +268,6 @@ sv_video_in *sv_video_in_open(const char *path, int *w, int *h, int *count, int 
     if (sv_frame_size_check(path, v->frame->width, v->frame->height, e)) goto fail;
     v->w = v->frame->width;
     v->h = v->frame->height;
-    if (!(v->rgb = sv_libav_rgb_frame(v->w, v->h))) {
-        sv_errf(e, "%s: out of memory for a %dx%d frame", path, v->w, v->h);
-        goto fail;
-    }
     AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
     sv_libav_tidy_rate(rate, fps_num, fps_den);
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(v->frame->format);
