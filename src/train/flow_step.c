@@ -314,7 +314,8 @@ int sv_flow_train(const sv_flowtrain_opts *opts, sv_train_result *res, sv_err *e
                   .restore = flow_restore,
                   .begin = flow_begin, .check = flow_check, .open_inputs = flow_open_inputs, .prepare = flow_prepare,
                   .compute = any_compute, .update = flow_update, .gradient = flow_gradient, .log = any_log,
-                  .validate = sup_validate,                  .write_model = flow_write_model, .save = flow_save, .opts_json = flow_opts_json, .end = flow_end};
+                  .validate = sup_validate, .write_model = flow_write_model, .save = flow_save,
+                  .opts_json = flow_opts_json, .end = flow_end};
     f.st = &st;
     return sv_run_loop(&st, &f.o.run, &opts->run, res, e);
 }
