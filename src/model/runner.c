@@ -431,23 +431,25 @@ static void free_runner(sv_runner *base) {
 }
 
 // The forward branch's hidden state [C, h, w], the one thing a chunk hands to the next.
-size_t sv_runner_state_floats_for(const sv_model *m, int h, int w) {
-    return m ? (size_t)m->num_feat * h * w : 0;
+void sv_runner_state_shape_for(const sv_model *m, int h, int w, int *planes, size_t *plane_floats) {
+    *planes = m ? m->num_feat : 0;
+    *plane_floats = m ? (size_t)h * w : 0;
 }
 
-static size_t state_floats(const sv_runner *base) {
+static void state_shape(const sv_runner *base, int *planes, size_t *plane_floats) {
     const sv_vsr_runner *r = (const sv_vsr_runner *)base;
-    return sv_runner_state_floats_for(r->m, r->h, r->w);
+    sv_runner_state_shape_for(r->m, r->h, r->w, planes, plane_floats);
 }
 
-static void state_get(const sv_runner *base, float *chw) {
+static void state_get(const sv_runner *base, int c0, int nc, float *chw) {
     const sv_vsr_runner *r = (const sv_vsr_runner *)base;
-    layout_convert(sv_fmap_one(chw, r->C, r->h, r->w, 1), sv_fmap_in(r->hid, r->C, r->h, r->w, r->blk));
+    channel_copy(sv_fmap_one(chw, nc, r->h, r->w, 1), sv_fmap_slice(sv_fmap_in(r->hid, r->C, r->h, r->w, r->blk), c0, nc));
 }
 
-static void state_set(sv_runner *base, const float *chw) {
+static void state_set(sv_runner *base, int c0, int nc, const float *chw) {
     sv_vsr_runner *r = (sv_vsr_runner *)base;
-    layout_convert(sv_fmap_one(r->hid, r->C, r->h, r->w, r->blk), sv_fmap_in(chw, r->C, r->h, r->w, 1));
+    // a copy into the window alone (layout_convert would clear the whole map first)
+    channel_copy(sv_fmap_slice(sv_fmap_one(r->hid, r->C, r->h, r->w, r->blk), c0, nc), sv_fmap_in(chw, nc, r->h, r->w, 1));
 }
 
-static const sv_runner_impl vsr_impl = {run_chunk, warm_up, free_runner, state_floats, state_get, state_set};
+static const sv_runner_impl vsr_impl = {run_chunk, warm_up, free_runner, state_shape, state_get, state_set};

@@ -47,13 +47,15 @@ int sv_runner_run(sv_runner *r, const float *const *frames, int n, sv_output_fn 
 int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
                         sv_output_fn out, void *ud, sv_err *e);
 // The state a chunk hands to the next (BasicVSR: the forward branch's hidden state after the last frame
-// emitted, [C, h, w]; the bicubic runner: none, 0 floats), in plain CHW, so that a job can checkpoint it
-// and continue later exactly where it stopped: set it, then run the next chunk with its prev frame.
-size_t sv_runner_state_floats(const sv_runner *r);
+// emitted, [C, h, w]; the bicubic runner: none, 0 planes), in plain CHW, so that a job can checkpoint it
+// and continue later exactly where it stopped: set it, then run the next chunk with its prev frame. It moves
+// a few planes (channels) at a time, so a checkpoint needs no copy of the whole state.
+void sv_runner_state_shape(const sv_runner *r, int *planes, size_t *plane_floats);
 // The same for model m (NULL: the bicubic runner) at h x w, before any runner exists (memory plans).
-size_t sv_runner_state_floats_for(const sv_model *m, int h, int w);
-void sv_runner_state_get(const sv_runner *r, float *chw);
-void sv_runner_state_set(sv_runner *r, const float *chw);
+void sv_runner_state_shape_for(const sv_model *m, int h, int w, int *planes, size_t *plane_floats);
+// Planes c0..c0+nc-1 of the state into / out of chw (nc x plane_floats floats).
+void sv_runner_state_get(const sv_runner *r, int c0, int nc, float *chw);
+void sv_runner_state_set(sv_runner *r, int c0, int nc, const float *chw);
 // What sv_runner_run_chunk(r, frames, n, n, prev, ...) leaves in the forward hidden state, computed alone:
 // the forward branch over frames 0..n-1 (1 <= n <= max_emit), no backward branch, no reconstruction, no
 // output. For a segment of a clip (upscale --frames): the chunks before it only carry the forward state

@@ -35,14 +35,16 @@ void sv_runner_free(sv_runner *r) {
     if (r) r->impl->free(r);
 }
 
-size_t sv_runner_state_floats(const sv_runner *r) {
-    return r->impl->state_floats ? r->impl->state_floats(r) : 0;
+void sv_runner_state_shape(const sv_runner *r, int *planes, size_t *plane_floats) {
+    *planes = 0;
+    *plane_floats = 0;
+    if (r->impl->state_shape) r->impl->state_shape(r, planes, plane_floats);
 }
 
-void sv_runner_state_get(const sv_runner *r, float *chw) {
-    if (r->impl->state_get) r->impl->state_get(r, chw);
+void sv_runner_state_get(const sv_runner *r, int c0, int nc, float *chw) {
+    if (r->impl->state_get) r->impl->state_get(r, c0, nc, chw);
 }
 
-void sv_runner_state_set(sv_runner *r, const float *chw) {
-    if (r->impl->state_set) r->impl->state_set(r, chw);
+void sv_runner_state_set(sv_runner *r, int c0, int nc, const float *chw) {
+    if (r->impl->state_set) r->impl->state_set(r, c0, nc, chw);
 }

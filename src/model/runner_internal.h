@@ -15,11 +15,11 @@ typedef struct {
     // the forward branch alone over frames 0..n-1 (see sv_runner_warm_up); n is already checked
     int (*warm_up)(sv_runner *r, const float *const *frames, int n, const float *prev, sv_err *e);
     void (*free)(sv_runner *r);
-    // the state carried from one chunk to the next (runner.h: sv_runner_state_*): its floats, and a copy of
-    // it out of or into plain CHW; NULL for a runner that carries none
-    size_t (*state_floats)(const sv_runner *r);
-    void (*state_get)(const sv_runner *r, float *chw);
-    void (*state_set)(sv_runner *r, const float *chw);
+    // the state carried from one chunk to the next (runner.h: sv_runner_state_*): its planes and their
+    // floats, and planes c0..c0+nc-1 of it copied out of or into plain CHW; NULL for a runner that carries none
+    void (*state_shape)(const sv_runner *r, int *planes, size_t *plane_floats);
+    void (*state_get)(const sv_runner *r, int c0, int nc, float *chw);
+    void (*state_set)(sv_runner *r, int c0, int nc, const float *chw);
 } sv_runner_impl;
 
 struct sv_runner {

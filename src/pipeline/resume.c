@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/atomic_file.h"
@@ -99,27 +100,60 @@ int sv_resume_record_check(const char *dir, const sv_resume_record *saved, const
     return 0;
 }
 
-int sv_resume_state_save(const char *dir, int next, const float *state, size_t n, sv_err *e) {
-    char head[96];
-    snprintf(head, sizeof head, "slimvsr-state 1 next %d floats %zu\n", next, n);
-    return write_atomic(dir, SV_RESUME_STATE, head, state, n * sizeof *state, e);
+int sv_resume_state_save(const char *dir, int next, const sv_runner *run, float *plane, sv_err *e) {
+    char p[SV_ATOMIC_PATH + 32], head[96];
+    int planes;
+    size_t pf;
+    sv_runner_state_shape(run, &planes, &pf);
+    snprintf(head, sizeof head, "slimvsr-state 1 next %d floats %zu\n", next, (size_t)planes * pf);
+    join(p, sizeof p, dir, SV_RESUME_STATE);
+    sv_atomic a;
+    if (sv_atomic_open_file(&a, p, SV_ATOMIC_REPLACE, e)) return -1;
+    int bad = fputs(head, a.f) == EOF;
+    for (int c = 0; c < planes && !bad; c++) {
+        sv_runner_state_get(run, c, 1, plane);
+        bad = fwrite(plane, sizeof *plane, pf, a.f) != pf;
+    }
+    if (bad) {
+        sv_atomic_abort(&a);
+        return sv_errf(e, "%s: write failed: %s", p, strerror(errno));
+    }
+    return sv_atomic_commit(&a, e);
 }
 
-int sv_resume_state_load(const char *dir, float *state, size_t n, sv_err *e) {
-    char p[SV_ATOMIC_PATH + 32], head[96];
+// The checkpoint's frame K after its head is checked against the runner's state and the file's size, so
+// that a damaged file is refused before the runner's state is touched.
+static int state_head(FILE *f, const char *p, const sv_runner *run, sv_err *e) {
+    char head[96];
+    int next = -1, version = 0, planes;
+    size_t floats = 0, pf;
+    sv_runner_state_shape(run, &planes, &pf);
+    const size_t n = (size_t)planes * pf;
+    if (!fgets(head, sizeof head, f) ||
+        sscanf(head, "slimvsr-state %d next %d floats %zu", &version, &next, &floats) != 3 || version != 1 ||
+        next < 0)
+        return sv_errf(e, "%s: not a checkpoint of slimvsr upscale", p);
+    if (floats != n) return sv_errf(e, "%s: holds %zu floats of state, this job's model has %zu", p, floats, n);
+    struct stat st;
+    if (fstat(fileno(f), &st) || (size_t)st.st_size != strlen(head) + n * sizeof(float))
+        return sv_errf(e, "%s: truncated or too long", p);
+    return next;
+}
+
+int sv_resume_state_load(const char *dir, sv_runner *run, float *plane, sv_err *e) {
+    char p[SV_ATOMIC_PATH + 32];
     join(p, sizeof p, dir, SV_RESUME_STATE);
     FILE *f = fopen(p, "rb");
     if (!f) return errno == ENOENT ? 0 : sv_errf(e, "%s: cannot read: %s", p, strerror(errno));
-    int next = -1, version = 0;
-    size_t floats = 0;
-    const int ok = fgets(head, sizeof head, f) &&
-                   sscanf(head, "slimvsr-state %d next %d floats %zu", &version, &next, &floats) == 3 &&
-                   version == 1 && next >= 0;
-    const int whole = ok && floats == n && fread(state, sizeof *state, n, f) == n && fgetc(f) == EOF;
+    const int next = state_head(f, p, run, e);
+    int planes;
+    size_t pf;
+    sv_runner_state_shape(run, &planes, &pf);
+    int c = 0;
+    for (; next >= 0 && c < planes && fread(plane, sizeof *plane, pf, f) == pf; c++)
+        sv_runner_state_set(run, c, 1, plane);
     fclose(f);
-    if (!ok) return sv_errf(e, "%s: not a checkpoint of slimvsr upscale", p);
-    if (floats != n) return sv_errf(e, "%s: holds %zu floats of state, this job's model has %zu", p, floats, n);
-    if (!whole) return sv_errf(e, "%s: truncated or too long", p);
+    if (next >= 0 && c < planes) return sv_errf(e, "%s: read failed: %s", p, strerror(errno));
     return next;
 }
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "model/runner.h"
 
 #define SV_RESUME_RECORD ".slimvsr-resume"
 #define SV_RESUME_STATE ".slimvsr-state"
@@ -36,10 +37,12 @@ int sv_resume_record_write(const char *dir, const sv_resume_record *r, sv_err *e
 // 0 when job's record equals saved's; else -1 naming dir and the first key that differs, with both values.
 int sv_resume_record_check(const char *dir, const sv_resume_record *saved, const sv_resume_record *job, sv_err *e);
 
-// Saves the checkpoint: n floats of state after frame next - 1.
-int sv_resume_state_save(const char *dir, int next, const float *state, size_t n, sv_err *e);
-// Loads the checkpoint into state (n floats): returns its frame K (0 when dir holds none), or -1 with a
-// message naming the file (damaged, or not n floats).
-int sv_resume_state_load(const char *dir, float *state, size_t n, sv_err *e);
+// Saves the checkpoint: run's state after frame next - 1, a plane at a time through plane (a buffer of
+// one plane's floats, model/runner.h: sv_runner_state_shape), so the state is never copied whole.
+int sv_resume_state_save(const char *dir, int next, const sv_runner *run, float *plane, sv_err *e);
+// Loads the checkpoint into run's state (through plane, as above): returns its frame K (0 when dir holds
+// none, the state untouched), or -1 with a message naming the file (damaged, or not run's size: then the
+// state is untouched too, except when the file shrinks while it is read).
+int sv_resume_state_load(const char *dir, sv_runner *run, float *plane, sv_err *e);
 // Removes the two files (before the folder is published).
 void sv_resume_clear(const char *dir);

@@ -187,12 +187,15 @@ static size_t output_bytes(const char *output, const sv_writer_opts *o, int w, i
 
 static int is_segment(const sv_upscale_opts *o) { return o->first != 0 || o->end != 0; }
 
-// A resumable job's copy of the runner's state for its checkpoints (upscale_resume.c): a folder or video
-// file output, not --no-resume, not a segment.
+// A resumable job's buffer for its checkpoints (upscale_resume.c: one plane of the runner's state): a folder
+// or video file output, not --no-resume, not a segment.
 static size_t resume_bytes(const sv_model *m, const char *output, const sv_upscale_opts *o, int w, int h) {
     const sv_output_kind kind = sv_frames_output_kind(output);
     if (o->direct || is_segment(o) || (kind != SV_OUTPUT_FOLDER && kind != SV_OUTPUT_VIDEO)) return 0;
-    return sv_runner_state_floats_for(m, h, w) * sizeof(float);
+    int planes;
+    size_t pf;
+    sv_runner_state_shape_for(m, h, w, &planes, &pf);
+    return pf * sizeof(float);
 }
 
 // The refusal: "IN: CLAIM; LIMIT: FIX", LIMIT: what is available, or the budget that --max-memory sets

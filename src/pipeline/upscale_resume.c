@@ -121,13 +121,12 @@ static int continue_partial(sv_upscale_resume *r, sv_runner *run, sv_clip_window
         return sv_errf(e, "%s: holds no %s, so it is no partial output of slimvsr upscale: remove it or choose "
                        "another output", r->dir, SV_RESUME_RECORD);
     if (sv_resume_record_check(r->dir, &saved, &r->rec, e)) return -1;
-    const int next = sv_resume_state_load(r->dir, r->state, r->n, e);
+    const int next = sv_resume_state_load(r->dir, run, r->plane, e);
     if (next < 0) return -1;
     if (next > 0 && next % win->chunk)
         return sv_errf(e, "%s/%s: frame %d is not at a chunk border (chunk %d)", r->dir, SV_RESUME_STATE, next,
                        win->chunk);
     if (sv_clip_window_skip(win, next, e)) return -1;
-    if (next > 0) sv_runner_state_set(run, r->state);
     r->next = next;
     return 0;
 }
@@ -153,8 +152,10 @@ int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const cha
     r->video = sv_frames_output_kind(output) == SV_OUTPUT_VIDEO;
     if (lock_partial(r, e)) return -1;
     build_record(&r->rec, m, input, pl, o);
-    r->n = sv_runner_state_floats(run);
-    if (r->n && !(r->state = sv_malloc(r->n * sizeof *r->state, e))) return -1;
+    int planes;
+    size_t pf;
+    sv_runner_state_shape(run, &planes, &pf);
+    if (planes && !(r->plane = sv_malloc(pf * sizeof *r->plane, e))) return -1;
     const int rc = resumed ? continue_partial(r, run, win, e) : sv_resume_record_write(r->dir, &r->rec, e);
     if (rc == 0 && resumed && o->resumed_at) *o->resumed_at = r->next;
     if (rc == 0) sv_frames_writer_seek(wr, r->next);
@@ -164,9 +165,8 @@ int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const cha
 int sv_upscale_resume_chunk(sv_upscale_resume *r, sv_runner *run, sv_write_thread *wt, int n_emit, sv_err *e) {
     if (!r->dir) return 0;
     r->next += n_emit;
-    sv_runner_state_get(run, r->state);
     if (sv_write_thread_sync(wt, e)) return -1;
-    return sv_resume_state_save(r->dir, r->next, r->state, r->n, e);
+    return sv_resume_state_save(r->dir, r->next, run, r->plane, e);
 }
 
 void sv_upscale_resume_end(sv_upscale_resume *r) {
@@ -181,8 +181,8 @@ void sv_upscale_resume_published(sv_upscale_resume *r) {
 }
 
 void sv_upscale_resume_free(sv_upscale_resume *r) {
-    free(r->state);
-    r->state = NULL;
+    free(r->plane);
+    r->plane = NULL;
     if (r->locked) close(r->lock_fd);
     r->locked = 0;
 }

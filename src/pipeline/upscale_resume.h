@@ -15,8 +15,7 @@ typedef struct {
     char path[SV_ATOMIC_PATH];
     int video;             // 1: a video output's partial folder, removed once the video is published
     sv_resume_record rec;  // this job's record
-    float *state;          // the runner's state, n floats
-    size_t n;
+    float *plane;          // one plane of the runner's state, the buffer its checkpoints go through
     int next;              // the frame the next chunk starts at
     int locked, lock_fd;   // the partial folder, open and flock()ed while the job runs
 } sv_upscale_resume;
