@@ -48,7 +48,7 @@ static float *upscale(const sv_model *m, int h, int w, sv_exec_mode mode, size_t
     sv_err e;
     sv_runner *r = sv_runner_create(m, h, w, NF, mode, &e);
     CHECKF(r, "%s", e.msg);
-    tu_frames c = {NULL, (size_t)3 * SV_SCALE * SV_SCALE * h * w};
+    tu_frames c = {NULL, (size_t)3 * SV_SCALE * SV_SCALE * h * w, SV_SCALE * w};
     if (r) {
         const float *fr[NF];
         for (int i = 0; i < NF; i++) fr[i] = x + (size_t)i * 3 * h * w;

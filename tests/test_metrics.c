@@ -178,9 +178,10 @@ typedef struct {
     float *out;  // n x [3, 4h, 4w]
 } collect;
 
-static int collect_fn(void *ud, int index, const float *chw, sv_err *e) {
+static int collect_fn(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
     collect *c = ud;
-    memcpy(c->out + (size_t)index * 3 * 16 * LH * LW, chw, sizeof(float) * 3 * 16 * LH * LW);
+    const size_t f = (size_t)3 * 16 * LH * LW;
+    tu_band(c->out + (size_t)index * f, f, 4 * LW, y0, rows, chw);
     return 0;
 }
 

@@ -52,13 +52,14 @@ static void on_tap(void *ud, const char *name, int index, const float *chw, int 
 typedef struct {
     float *out;
     size_t frame;
-    int count;
+    int w4;
+    int count;  // frames completed
 } outs;
 
-static int on_out(void *ud, int index, const float *chw, sv_err *e) {
+static int on_out(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
     outs *o = ud;
-    memcpy(o->out + (size_t)index * o->frame, chw, o->frame * 4);
-    o->count++;
+    tu_band(o->out + (size_t)index * o->frame, o->frame, o->w4, y0, rows, chw);
+    if ((size_t)(y0 + rows) * 3 * o->w4 == o->frame) o->count++;
     return 0;
 }
 
@@ -101,7 +102,7 @@ static void run_case(const tcase *tc, sv_exec_mode mode) {
     t.upconv1_0 = calloc((size_t)64 * hw, 4);
     t.conv_last0 = calloc(fr * 16, 4);
     t.base0 = calloc(fr * 16, 4);
-    outs o = {.out = calloc((size_t)n * fr * 16, 4), .frame = fr * 16};
+    outs o = {.out = calloc((size_t)n * fr * 16, 4), .frame = fr * 16, .w4 = 4 * w};
     sv_runner *r = sv_runner_create(&m, h, w, n, mode, &e);
     CHECKF(r != NULL, "runner: %s", e.msg);
     if (r) {
@@ -162,7 +163,7 @@ static void t_tiny_frames(void) {
         tu_fill_uniform(in, (size_t)3 * h * w * n, 0, 1, &st);
         const float *fr[3] = {in, in + 3 * h * w, in + 6 * h * w};
         float *o1 = calloc((size_t)n * 48 * h * w, 4), *o2 = calloc((size_t)n * 48 * h * w, 4);
-        outs a = {.out = o1, .frame = (size_t)48 * h * w}, b = {.out = o2, .frame = (size_t)48 * h * w};
+        outs a = {.out = o1, .frame = (size_t)48 * h * w, .w4 = 4 * w}, b = {.out = o2, .frame = (size_t)48 * h * w, .w4 = 4 * w};
         sv_runner *r1 = sv_runner_create(&m, h, w, n, SV_EXEC_REFERENCE, &e);
         sv_runner *r2 = sv_runner_create(&m, h, w, n, SV_EXEC_FAST, &e);
         CHECK(r1 && r2);
@@ -197,7 +198,7 @@ static void t_bicubic_runner(void) {
         sv_runner *r = how ? sv_job_runner_create(NULL, h, w, n, 0, SV_EXEC_FAST, &e) : sv_bicubic_runner_create(h, w, n, &e);
         CHECKF(r != NULL, "bicubic runner: %s", e.msg);
         if (!r) continue;
-        outs o = {.out = calloc(FR * n, sizeof(float)), .frame = FR};
+        outs o = {.out = calloc(FR * n, sizeof(float)), .frame = FR, .w4 = 4 * w};
         sv_runner_set_tap(r, on_tap, NULL);  // never called: nothing is tapped
         CHECK(sv_runner_run_chunk(r, frames, n, 2, NULL, on_out, &o, &e) == 0 && o.count == 2);
         CHECK(sv_runner_run_chunk(r, frames + 2, 1, 1, frames[1], on_out, &o, &e) == 0 && o.count == 3);

@@ -22,9 +22,10 @@ typedef struct {
     float *out;  // NF x [3, 4H, 4W]
 } collect;
 
-static int on_frame(void *ud, int index, const float *chw, sv_err *e) {
+static int on_frame(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
     collect *c = ud;
-    memcpy(c->out + (size_t)index * 3 * 16 * H * W, chw, sizeof(float) * 3 * 16 * H * W);
+    const size_t f = (size_t)3 * 16 * H * W;
+    tu_band(c->out + (size_t)index * f, f, 4 * W, y0, rows, chw);
     return 0;
 }
 

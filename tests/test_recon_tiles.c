@@ -25,7 +25,7 @@ static float *run(const sv_model *m, int h, int w, sv_exec_mode mode, int tile_r
     sv_err e;
     sv_runner *r = sv_runner_create_tiled(m, h, w, NF, mode, tile_rows, &e);
     CHECKF(r, "%s", e.msg);
-    tu_frames c = {NULL, (size_t)3 * 16 * h * w};
+    tu_frames c = {NULL, (size_t)3 * 16 * h * w, 4 * w};
     if (r) {
         const float *fr[NF];
         for (int i = 0; i < NF; i++) fr[i] = x + (size_t)i * 3 * h * w;
@@ -149,9 +149,59 @@ static void test_tile_budget(void) {
     sv_model_free(&m);
 }
 
+// The default tiles (runner.h): the whole frame for a small frame, tiles of SV_RECON_FAST_ROWS for a large
+// one (estimates allocate nothing, so real sizes cost nothing here).
+static void test_default_tiles(void) {
+    sv_model m;
+    if (make_model(&m, 48, 4)) return;
+    CHECK(sv_runner_default_tile_rows(&m, 180, 320, SV_EXEC_FAST) == 0);
+    CHECK(sv_runner_default_tile_rows(&m, 720, 1280, SV_EXEC_FAST) == SV_RECON_FAST_ROWS);
+    CHECK(sv_runner_default_tile_rows(&m, 1080, 1920, SV_EXEC_FAST) == SV_RECON_FAST_ROWS);
+    sv_model_free(&m);
+}
+
+// The bands a tiled runner hands over: in order from the top, each a tile's rows, none the whole frame.
+typedef struct {
+    int frames, bands, next, most, bad;  // next: the row the next band must start at
+    int h4;
+} band_log;
+
+static int log_band(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
+    band_log *l = ud;
+    if (index != l->frames || y0 != l->next || rows < 1) l->bad++;
+    l->bands++;
+    if (rows > l->most) l->most = rows;
+    l->next = y0 + rows;
+    if (l->next == l->h4) l->frames++, l->next = 0;
+    return 0;
+}
+
+static void test_bands(void) {
+    sv_model m;
+    if (make_model(&m, 16, 5)) return;
+    const int h = 100, w = 24, tile = 24;
+    float *x = calloc((size_t)NF * 3 * h * w, sizeof *x);
+    sv_err e;
+    sv_runner *r = x ? sv_runner_create_tiled(&m, h, w, NF, SV_EXEC_FAST, tile, &e) : NULL;
+    CHECKF(r, "%s", e.msg);
+    if (r) {
+        const float *fr[NF];
+        for (int i = 0; i < NF; i++) fr[i] = x + (size_t)i * 3 * h * w;
+        band_log l = {.h4 = 4 * h};
+        CHECKF(sv_runner_run(r, fr, NF, log_band, &l, &e) == 0, "%s", e.msg);
+        CHECKF(l.frames == NF && !l.bad && l.bands >= NF * 4 && l.most < 4 * 2 * tile,
+               "%d frames in %d bands (%d out of order), the tallest %d rows", l.frames, l.bands, l.bad, l.most);
+        sv_runner_free(r);
+    }
+    free(x);
+    sv_model_free(&m);
+}
+
 int main(void) {
     run_test("recon_tiles_dense_bit_identical", test_dense);
     run_test("recon_tiles_pruned_bit_identical", test_pruned);
     run_test("recon_tiles_budget", test_tile_budget);
+    run_test("recon_tiles_default", test_default_tiles);
+    run_test("recon_tiles_bands", test_bands);
     return test_summary();
 }

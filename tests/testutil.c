@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/runner.h"
 #include "train/model_init.h"
 
 int tu_failed_checks;
@@ -186,9 +187,13 @@ void tu_zero_hidden_channel(sv_model *m, int d, int c) {
     }
 }
 
-int tu_collect_frame(void *ud, int index, const float *chw, sv_err *e) {
+void tu_band(float *frame, size_t frame_floats, int w4, int y0, int rows, const float *chw) {
+    sv_band_to_frame(frame, (int)(frame_floats / 3 / (size_t)w4), w4, y0, rows, chw);
+}
+
+int tu_collect_frame(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
     (void)e;
     tu_frames *c = ud;
-    memcpy(c->out + (size_t)index * c->frame, chw, c->frame * sizeof(float));
+    tu_band(c->out + (size_t)index * c->frame, c->frame, c->w4, y0, rows, chw);
     return 0;
 }

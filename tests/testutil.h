@@ -43,12 +43,16 @@ void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *state);
 const char *tu_tmpdir(void);
 // "dir/name" in one of 64 rotating static buffers (dir may be an earlier result).
 const char *tu_join(const char *dir, const char *name);
-// A runner's frame callback (sv_runner_run's, ud a tu_frames): copies output frame `index` to out + index * frame.
+// A runner's output callback (sv_runner_run's, ud a tu_frames): copies each band of output frame `index`
+// into its rows of out + index * frame.
 typedef struct {
     float *out;
     size_t frame;  // floats per output frame
+    int w4;        // its width
 } tu_frames;
-int tu_collect_frame(void *ud, int index, const float *chw, sv_err *e);
+int tu_collect_frame(void *ud, int index, int y0, int rows, const float *chw, sv_err *e);
+// A band (model/runner.h: sv_output_fn) into its rows of frame (frame_floats floats, [3, H, w4]).
+void tu_band(float *frame, size_t frame_floats, int w4, int y0, int rows, const float *chw);
 // A random BasicVSR of feat x blocks (LeakyReLU, train/model_init.h) from seed; 0, or -1 after a failed check.
 int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed);
 // Makes m's residual blocks matter: their weights x10 (they start near identity, x0.1) and random biases in

@@ -116,12 +116,13 @@ int slimvsr_upscaler_get_plan(const slimvsr_upscaler *u, int *chunk, int *lookah
     return SLIMVSR_OK;
 }
 
-// Each output frame of a run into its queue slot, in the output format.
-static int emit(void *ud, int index, const float *chw, sv_err *e) {
+// Each band of a run's output frames (model/runner.h: sv_output_fn) into its rows of the frame's queue
+// slot, in the output format.
+static int emit(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
     slimvsr_upscaler *u = ud;
-    unsigned char *dst = u->queue + (size_t)index * u->out_px * u->w4 * u->h4;
-    if (u->format == SLIMVSR_RGBF32) sv_chw_to_rgbf((float *)dst, chw, u->h4, u->w4);
-    else sv_chw_to_rgb(dst, chw, u->h4, u->w4);
+    unsigned char *dst = u->queue + ((size_t)index * u->h4 + (size_t)y0) * u->out_px * u->w4;
+    if (u->format == SLIMVSR_RGBF32) sv_chw_to_rgbf((float *)(void *)dst, chw, rows, u->w4);
+    else sv_chw_to_rgb(dst, chw, rows, u->w4);
     return 0;
 }
 

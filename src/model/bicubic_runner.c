@@ -21,7 +21,7 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     const int h = r->h, w = r->w;
     for (int i = 0; i < n_emit; i++)
         if (sv_imresize_scaled(r->out, frames[i], 3, h, w, SV_SCALE, SV_SCALE, SV_SCALE * h, SV_SCALE * w, e) ||
-            out(ud, i, r->out, e))
+            out(ud, i, 0, SV_SCALE * h, r->out, e))
             return -1;
     return 0;
 }

@@ -20,10 +20,12 @@
 // F(6x6)): every window is the whole frame at its resolution or has at least MIN_ROWS = 24 rows, so a tile's
 // plans choose what a whole-frame plan would. tests/test_recon_tiles.c compares every byte.
 //
-// The bilinear base is computed for the whole output frame first (it is the output's own buffer); each
-// tile's conv_last then adds onto its rows.
+// Each tile's output rows are a band (runner.h: sv_output_fn): the bilinear base of those rows
+// (resize_bilinear_rows, bit-identical to the whole frame's) plus conv_last's rows, handed to the output
+// callback as the tile finishes, so no whole float output frame is ever held.
 #include "model/recon.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -189,10 +191,11 @@ static void compact(float *p, int c, int rows, int off, int n, int w, int blk) {
     }
 }
 
-// One tile: the chain over its windows, output rows [t->e0, t->e1) into out_chw. The copies between the
-// convs count as SV_PROF_CONCAT in the per-layer profile (model/profile.h); the convs time themselves.
-static void recon_tile(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, const float *fb, const float *ff,
-                       const tile *t) {
+// One tile: the chain over its windows, output rows [4 t->e0, 4 t->e1) into the band r->out_band. The
+// copies between the convs count as SV_PROF_CONCAT in the per-layer profile (model/profile.h); the convs
+// time themselves.
+static void recon_tile(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, const float *x, const float *fb,
+                       const float *ff, const tile *t) {
     const sv_model *m = r->m;
     const int C = r->C, h = r->h, w = r->w, blk = r->blk, W = SV_SCALE * w, H = SV_SCALE * h;
     const int *s = t->s, *n = t->n;
@@ -216,34 +219,61 @@ static void recon_tile(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, 
     compact(r->hr, m->conv_hr.cout, n[2], s[3] - s[2], n[3], W, blk);
     sv_prof_lap(pt, SV_PROF_CONCAT, t0);
     // conv_last into out_blk (ps2 is free again), in the runner's layout; the tile's output rows of it are
-    // added onto the base in out_chw: base + conv is the sum the conv's own residual add would make, bit
-    // for bit, without copying the base into the blocked layout and back
+    // added onto their bilinear base in the band: base + conv is the sum the conv's own residual add would
+    // make, bit for bit, without copying the base into the blocked layout and back
     sv_run_conv(r, op[4], r->out_blk, r->hr, NULL, i);
     t0 = sv_now();
     const int y0 = SV_SCALE * t->e0, ny = SV_SCALE * (t->e1 - t->e0);
-    channel_add(sv_fmap_rows(sv_fmap_one(r->out_chw, 3, H, W, 1), y0, ny),
-                sv_fmap_rows(sv_fmap_one(r->out_blk, 3, n[3], W, blk), y0 - s[3], ny));
+    resize_bilinear_rows(r->out_band, x, 3, h, w, H, W, y0, ny, 0, 1);
+    channel_add(sv_fmap_one(r->out_band, 3, ny, W, 1), sv_fmap_rows(sv_fmap_one(r->out_blk, 3, n[3], W, blk), y0 - s[3], ny));
     sv_prof_lap(pt, SV_PROF_BILINEAR, t0);
 }
 
-void sv_reconstruct(sv_vsr_runner *r, int i, const float *x, const float *fb, const float *ff) {
+// The test hook's whole bilinear base (a frame the runner itself never holds).
+static void tap_base(sv_vsr_runner *r, int i, const float *x) {
     const int h = r->h, w = r->w, H = SV_SCALE * h, W = SV_SCALE * w;
-    // base = bilinear upscaling of the LR frame, written into the output; each tile's conv_last adds onto it
+    float *base = r->base.tap ? malloc((size_t)3 * H * W * sizeof *base) : NULL;
+    if (!base) return;
+    resize_bilinear_forward(base, x, 3, h, w, H, W, 0, 1);
+    sv_tap_emit(r, "bilinear_base", i, base, 3, H, W, 1);
+    free(base);
+}
+
+// One tile, then its band to out (its time counted as the output's: *emit).
+static int tile_out(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, const float *x, const float *fb,
+                    const float *ff, const tile *t, sv_output_fn out, void *ud, double *emit, sv_err *e) {
+    recon_tile(r, op, i, x, fb, ff, t);
+    if (r->conv_failed || !out) return 0;
     const double t0 = sv_now();
-    resize_bilinear_forward(r->out_chw, x, 3, h, w, H, W, 0, 1);
-    sv_prof_lap(&r->base.table, SV_PROF_BILINEAR, t0);
-    sv_tap_emit(r, "bilinear_base", i, r->out_chw, 3, H, W, 1);
+    const int rc = out(ud, i, SV_SCALE * t->e0, SV_SCALE * (t->e1 - t->e0), r->out_band, e);
+    *emit += sv_now() - t0;
+    return rc;
+}
+
+int sv_reconstruct(sv_vsr_runner *r, int i, const float *x, const float *fb, const float *ff, sv_output_fn out,
+                   void *ud, double *emit, sv_err *e) {
+    const int h = r->h;
+    tap_base(r, i, x);
     sv_conv_op *op[SV_RECON_CONVS];
     tile t = {.e1 = 0};
     if (r->tile_rows == h) {  // the whole frame: every window is the whole map
         t.e1 = h;
         for (int j = 0; j < SV_RECON_STAGES; j++) t.s[j] = 0, t.n[j] = r->recon_rows[j];
         recon_ops(r, 0, op);
-        recon_tile(r, op, i, fb, ff, &t);
-        return;
+        return tile_out(r, op, i, x, fb, ff, &t, out, ud, emit, e);
     }
-    while (next_tile(r, &t)) {
+    while (next_tile(r, &t) && !r->conv_failed) {
         recon_ops(r, r->recon_tail_rows[0] && t.e1 == h, op);
-        recon_tile(r, op, i, fb, ff, &t);
+        if (tile_out(r, op, i, x, fb, ff, &t, out, ud, emit, e)) return -1;
     }
+    return 0;
+}
+
+int sv_recon_band_rows(const sv_vsr_runner *r) {
+    if (r->tile_rows == r->h) return SV_SCALE * r->h;
+    int most = 0;
+    tile t = {.e1 = 0};
+    while (next_tile(r, &t))
+        if (t.e1 - t.e0 > most) most = t.e1 - t.e0;
+    return SV_SCALE * most;
 }

@@ -183,7 +183,7 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     // has consumed it.
     const int n0 = sv_recon_buffer_rows(r, 0), n1 = sv_recon_buffer_rows(r, 1), n2 = sv_recon_buffer_rows(r, 2),
               n3 = sv_recon_buffer_rows(r, 3), W = SV_SCALE * w;
-    const size_t HW3 = (size_t)3 * SV_SCALE * h * W;
+    const size_t band = (size_t)3 * sv_recon_band_rows(r) * W;
     size_t big2 = sv_fmap_floats(g2, 2 * n1, W, blk), obn = sv_fmap_floats(3, n3, W, blk);
     if (obn > big2) big2 = obn;
     add_buf(b, &n, &r->feat_b, feat_floats(r) * (size_t)r->base.max_emit, BUF_KEEP);
@@ -198,7 +198,7 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * n0, 2 * w, blk), BUF_RECON);
     add_buf(b, &n, &r->hr, sv_fmap_floats(m->conv_hr.cout, n2, W, blk), BUF_RECON);
     add_buf(b, &n, &r->ps2, big2, BUF_RECON);
-    add_buf(b, &n, &r->out_chw, HW3, BUF_RECON);  // the output callback, which ends the stage, reads it
+    add_buf(b, &n, &r->out_band, band, BUF_RECON);  // the output callback reads it after each tile
     if (r->mode == SV_EXEC_REFERENCE) {  // a residual conv's raw output: a trunk conv's, or conv_last's
         const size_t lr = (size_t)C * hw, hr3 = (size_t)3 * n3 * W;
         add_buf(b, &n, &r->scratch, lr > hr3 ? lr : hr3, BUF_KEEP);
@@ -269,12 +269,13 @@ int sv_runner_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode, size
     return SV_RECON_ALIGN;
 }
 
-// Without a budget: the whole frame when the reconstruction's maps fit in SV_RECON_DEFAULT_BYTES more than
-// the smallest tiles need, else the largest tiles that do.
+// Without a budget (runner.h): the whole frame within SV_RECON_WHOLE_BYTES of tiles of SV_RECON_FAST_ROWS,
+// else those tiles.
 int sv_runner_default_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mode) {
-    size_t least, per;
-    sv_runner_estimate_tiled(m, h, w, mode, SV_RECON_ALIGN, &least, &per);
-    return sv_runner_tile_rows(m, h, w, mode, least + SV_RECON_DEFAULT_BYTES);
+    size_t fast, whole, per;
+    sv_runner_estimate_tiled(m, h, w, mode, SV_RECON_FAST_ROWS, &fast, &per);
+    sv_runner_estimate_tiled(m, h, w, mode, 0, &whole, &per);
+    return whole <= fast + SV_RECON_WHOLE_BYTES ? 0 : sv_runner_tiles_used(h, SV_RECON_FAST_ROWS);
 }
 
 void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {
@@ -394,13 +395,13 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     // forward branch and reconstruction; r->hid carries the forward state from one chunk to the next
     for (int i = 0; i < n_emit; i++) {
         forward_step(r, frames, i, prev_frame);
-        double t2 = sv_now();
-        sv_reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid);  // recon.c
+        const double t2 = sv_now();
+        double emit = 0;
+        const int rc = sv_reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid, out, ud, &emit, e);
         if (r->conv_failed) return conv_error(r, e);
-        double t3 = sv_now();
-        if (out && out(ud, i, r->out_chw, e)) return -1;
-        prof->recon += t3 - t2;
-        prof->emit += sv_now() - t3;
+        if (rc) return -1;
+        prof->recon += sv_now() - t2 - emit;
+        prof->emit += emit;
         prof->frames++;
     }
     return 0;

@@ -20,9 +20,14 @@ typedef enum {
     SV_EXEC_FAST = 1,       // planned convs in the channel-blocked layout, fused bias/act/residual
 } sv_exec_mode;
 
-// Called with each output frame in order: chw is [3, 4h, 4w] (SV_SCALE h, SV_SCALE w) float, RGB, not clamped,
-// valid during the call only (the runner reuses its memory for the next frame's other stages).
-typedef int (*sv_output_fn)(void *ud, int index, const float *chw, sv_err *e);
+// Called with each output frame, in order, in bands of rows from the top: rows y0 .. y0+rows-1 of frame
+// index's [3, 4h, 4w] (SV_SCALE h, SV_SCALE w) float RGB, not clamped, as chw [3, rows, 4w]. A frame is
+// complete with the band that ends at row 4h. Valid during the call only (the runner reuses the memory).
+// BasicVSR hands over one band per reconstruction tile (the whole frame when untiled), so it never holds
+// a whole float output frame; the bicubic runner hands over whole frames.
+typedef int (*sv_output_fn)(void *ud, int index, int y0, int rows, const float *chw, sv_err *e);
+// A band into its rows of frame ([3, H, W] CHW), for a consumer that needs whole frames.
+void sv_band_to_frame(float *frame, int H, int W, int y0, int rows, const float *chw);
 // Test hook: intermediate tensors in plain CHW (see runner.c for the names).
 typedef void (*sv_tap_fn)(void *ud, const char *name, int index, const float *chw, int c, int h, int w);
 
@@ -91,10 +96,14 @@ void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size
 // Reconstruction tiles (model/recon.c): the maps at x2 and x4 resolution are held for one tile of
 // tile_rows LR rows (a multiple of SV_RECON_ALIGN) at a time, each conv's window reaching some rows past
 // the tile (36 in all at LR for fusion and upconv1, 36 at x2 for upconv2, 36 and 18 at x4 for conv_hr and
-// conv_last); the outputs are bit-identical to one whole-frame pass. sv_runner_create chooses the whole frame when its maps need at most
-// SV_RECON_DEFAULT_BYTES more than the smallest tiles, else the largest tiles that do.
-enum { SV_RECON_ALIGN = 12 };
-#define SV_RECON_DEFAULT_BYTES ((size_t)512 << 20)
+// conv_last); the outputs are bit-identical to one whole-frame pass. sv_runner_create chooses the whole
+// frame when the runner then needs at most SV_RECON_WHOLE_BYTES more than with tiles of SV_RECON_FAST_ROWS
+// rows (small frames: one pass, no rows computed twice), else tiles of SV_RECON_FAST_ROWS (large frames:
+// memory in proportion to the frame's width). Tiles of 24 LR rows compute about 1.2x the rows of the
+// x4 convs, 48 rows 1.1x: a few percent of a frame's time; 12 rows cost far more (every window at LR is
+// at least 24 rows).
+enum { SV_RECON_ALIGN = 12, SV_RECON_FAST_ROWS = 24 };
+#define SV_RECON_WHOLE_BYTES ((size_t)512 << 20)
 // The tile rows a runner of h rows uses for tile_rows: h (the whole frame: tile_rows <= 0, or a tile's
 // windows as tall as the frame) or a multiple of SV_RECON_ALIGN.
 int sv_runner_tiles_used(int h, int tile_rows);

@@ -84,7 +84,8 @@ typedef struct {
     float *mid, *gath, *res; // [mid/|S|/|K2| <= C ... , h, w] (scratch of the blocks run as separate convs)
     float *rsc_ws;           // the fused blocks' workspace (sv_rsc_plan_run)
     float *flow;             // [2, h, w] plain CHW (NULL: a zero-flow model, which plans no SPyNet either)
-    float *fuse_in, *fuse_out, *ps1, *ps2, *hr, *out_blk, *out_chw, *scratch;
+    float *fuse_in, *fuse_out, *ps1, *ps2, *hr, *out_blk, *scratch;
+    float *out_band;         // [3, rows, 4w]: a tile's output rows, handed to the output callback
     float *spy_ref[SV_SPY_LEVELS], *spy_supp[SV_SPY_LEVELS];   // [3, lh, lw] CHW
     float *spy_flow, *spy_up, *spy_warp, *spy_a, *spy_b, *spy_in;  // at the finest level size
     int conv_failed;         // set by sv_run_conv when a conv fails (conv_err says why); checked per frame

@@ -48,6 +48,10 @@ void avgpool2_forward(float *out, const float *in, int c, int h, int w, int blk)
 // align_corners = 1: src = dst * (H-1)/(OH-1)
 void resize_bilinear_forward(float *out, const float *in, int c, int h, int w, int oh, int ow,
                              int align_corners, int blk);
+// Output rows y0 .. y0+rows-1 of the same alone, into out [C,rows,OW]: bit-identical to those rows of
+// resize_bilinear_forward's output (a reconstruction tile's x4 base).
+void resize_bilinear_rows(float *out, const float *in, int c, int h, int w, int oh, int ow, int y0, int rows,
+                          int align_corners, int blk);
 
 // ---- flow warp (grid_sample, bilinear, align_corners=True): out[c,y,x] = in[c, y+fy, x+fx] ----
 // flow: [2,H,W] plain CHW, channel 0 = dx, channel 1 = dy, in pixels.

@@ -48,15 +48,14 @@ static void bilinear_taps(int d, int in_size, int out_size, int align_corners, i
     *w1 = src - (float)i;
 }
 
-// One output row of channel ch, with the column taps x0, x1, wx precomputed, or computed per pixel when
-// they are NULL.
-static void bilinear_row(float *out, const float *in, int ch, int y, int h, int w, int oh, int ow,
+// Output row y of channel ch into o (its pixels blk apart), with the column taps x0, x1, wx precomputed,
+// or computed per pixel when they are NULL.
+static void bilinear_row(float *o, const float *in, int ch, int y, int h, int w, int oh, int ow,
                          int align_corners, int blk, const int *x0, const int *x1, const float *wx) {
     int y0, y1;
     float wy;
     bilinear_taps(y, h, oh, align_corners, &y0, &y1, &wy);
     const float *r0 = in + sv_fmap_index(ch, y0, 0, h, w, blk), *r1 = in + sv_fmap_index(ch, y1, 0, h, w, blk);
-    float *o = out + sv_fmap_index(ch, y, 0, oh, ow, blk);
     for (int x = 0; x < ow; x++) {
         int a0, a1;
         float u;
@@ -72,14 +71,20 @@ static void bilinear_row(float *out, const float *in, int ch, int y, int h, int 
 // 10 ms); without memory for them, per pixel as before.
 void resize_bilinear_forward(float *out, const float *in, int c, int h, int w, int oh, int ow,
                              int align_corners, int blk) {
+    resize_bilinear_rows(out, in, c, h, w, oh, ow, 0, oh, align_corners, blk);
+}
+
+void resize_bilinear_rows(float *out, const float *in, int c, int h, int w, int oh, int ow, int y0, int rows,
+                          int align_corners, int blk) {
     int *x0 = malloc((size_t)ow * 2 * sizeof(int));
     float *wx = x0 ? malloc((size_t)ow * sizeof(float)) : NULL;
     if (!wx) free(x0), x0 = NULL;
     for (int x = 0; x0 && x < ow; x++) bilinear_taps(x, w, ow, align_corners, &x0[x], &x0[ow + x], &wx[x]);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int ch = 0; ch < c; ch++)
-        for (int y = 0; y < oh; y++)
-            bilinear_row(out, in, ch, y, h, w, oh, ow, align_corners, blk, x0, x0 ? x0 + ow : NULL, wx);
+        for (int y = 0; y < rows; y++)
+            bilinear_row(out + sv_fmap_index(ch, y, 0, rows, ow, blk), in, ch, y0 + y, h, w, oh, ow, align_corners,
+                         blk, x0, x0 ? x0 + ow : NULL, wx);
     free(x0);
     free(wx);
 }

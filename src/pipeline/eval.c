@@ -46,13 +46,19 @@ typedef struct {
     sv_progress_job prog;
 } sink;
 
-static int measure(sink *s, const float *chw, sv_err *e) {
+// A band of an output frame (model/runner.h: sv_output_fn) into its rows of out_chw, quantised.
+static void quantize_band(sink *s, int y0, int rows, const float *chw) {
+    const size_t plane = (size_t)s->h4 * s->w4, n = (size_t)rows * s->w4;
+    for (int c = 0; c < 3; c++) sv_quantize_n(s->out_chw + c * plane + (size_t)y0 * s->w4, chw + c * n, n);
+}
+
+// The output frame in out_chw against the next GT frame.
+static int measure(sink *s, sv_err *e) {
     int r = sv_frames_read(s->gt, s->gt_rgb, e);
     if (r < 0) return -1;
     if (r == 0)
         return sv_errf(e, "%s: GT ends after %d frames, before the LR clip %s", s->gt_path, s->done, s->lr_path);
     sv_rgb_to_planes(s->gt_chw, s->gt_rgb, s->h4, s->w4);
-    sv_quantize_n(s->out_chw, chw, (size_t)3 * s->h4 * s->w4);
     double psnr, ssim;
     if (sv_metrics_u8(s->out_chw, s->gt_chw, s->h4, s->w4, s->o->y_only, s->o->crop_border, &psnr, &ssim, e))
         return sv_errprefix(e, "%s", s->gt_path);
@@ -63,7 +69,11 @@ static int measure(sink *s, const float *chw, sv_err *e) {
     return 0;
 }
 
-static int emit_plain(void *ud, int index, const float *chw, sv_err *e) { return measure(ud, chw, e); }
+static int emit_plain(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
+    sink *s = ud;
+    quantize_band(s, y0, rows, chw);
+    return y0 + rows < s->h4 ? 0 : measure(s, e);
+}
 
 static int run_plain(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
     sink *s = ud;
@@ -74,14 +84,16 @@ static int run_plain(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
 static int var_h(int v) { return v == 1 || v == 2; }
 static int var_v(int v) { return v == 2 || v == 3; }
 
-static int emit_flip(void *ud, int index, const float *chw, sv_err *e) {
+// A band of a flipped variant's output, flipped back onto its rows of the frame's sum.
+static int emit_flip(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
     sink *s = ud;
     const int h = s->h4, w = s->w4, fh = var_h(s->variant), fv = var_v(s->variant);
     float *acc = s->acc[index];
     for (int c = 0; c < 3; c++)
-        for (int y = 0; y < h; y++) {
-            const float *src = chw + ((size_t)c * h + (fv ? h - 1 - y : y)) * w;
-            float *dst = acc + ((size_t)c * h + y) * w;
+        for (int b = 0; b < rows; b++) {
+            const int y = y0 + b;
+            const float *src = chw + ((size_t)c * rows + b) * w;
+            float *dst = acc + ((size_t)c * h + (fv ? h - 1 - y : y)) * w;
             for (int x = 0; x < w; x++) {
                 float v = src[fh ? w - 1 - x : x];
                 dst[x] = s->variant == 0 ? v : dst[x] + v;
@@ -128,7 +140,8 @@ static int run_flip(void *ud, sv_clip_window *w, int n_emit, sv_err *e) {
     const size_t osz = (size_t)3 * s->h4 * s->w4;
     for (int k = 0; k < n_emit; k++) {
         for (size_t q = 0; q < osz; q++) s->acc[k][q] *= 0.25f;
-        if (measure(s, s->acc[k], e)) return -1;
+        quantize_band(s, 0, s->h4, s->acc[k]);
+        if (measure(s, e)) return -1;
     }
     return 0;
 }

@@ -209,22 +209,23 @@ static int refuse(const char *input, const char *claim, sv_mem_avail av, size_t 
     return sv_errf(e, "%s: %s; %s: %s", input, claim, limit, fix);
 }
 
-// The reconstruction's tiles (model/runner.h) for a job within room bytes: the largest (the whole frame
-// when it fits) whose maps take at most SV_RECON_DEFAULT_BYTES (as the runner's default) and half of room
-// more than the smallest tiles' and leave room for a window of the chunk (1 when automatic) and its
-// lookahead; the rest goes to the chunk. Larger tiles only save the rows each conv computes past its
-// tile's edges, so the default keeps them moderate. The smallest when nothing fits.
+// The reconstruction's tiles (model/runner.h) for a job within room bytes: the runner's default
+// (sv_runner_default_tile_rows) when its maps take at most half of room more than the smallest tiles' and
+// leave room for a window of the chunk (1 when automatic) and its lookahead, else the largest that do; the
+// rest goes to the chunk. Larger tiles only save the rows each conv computes past its tile's edges, so the
+// default keeps them moderate. The smallest when nothing fits.
 static int choose_tiles(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, size_t room) {
     if (!m || o->tile_rows > 0) return o->tile_rows;
     int la = o->lookahead >= 0 ? o->lookahead : DEFAULT_LOOKAHEAD, ch = o->chunk > 0 ? o->chunk : 1;
     if (count > 0 && (long long)ch + la > count) la = count > ch ? count - ch : 0;
     const size_t need = cost_of(runner_window_cost(m, h, w, o->mode, SV_RECON_ALIGN), ch, la);
     if (need >= room) return SV_RECON_ALIGN;
-    size_t spare = room - need < room / 2 ? room - need : room / 2;
-    if (spare > SV_RECON_DEFAULT_BYTES) spare = SV_RECON_DEFAULT_BYTES;
-    size_t least, per;
+    const size_t spare = room - need < room / 2 ? room - need : room / 2;
+    size_t least, def, per;
     sv_runner_estimate_tiled(m, h, w, o->mode, SV_RECON_ALIGN, &least, &per);
-    const int t = sv_runner_tile_rows(m, h, w, o->mode, least + spare);
+    int t = sv_runner_default_tile_rows(m, h, w, o->mode);
+    sv_runner_estimate_tiled(m, h, w, o->mode, t, &def, &per);
+    if (def > least + spare) t = sv_runner_tile_rows(m, h, w, o->mode, least + spare);
     return t > 0 ? t : h;  // h: the whole frame
 }
 
@@ -288,24 +289,27 @@ typedef struct {
     long long first;  // frames before it are not written (a segment's)
 } sink;
 
-// Each output frame: quantised to 8 bits into the writer thread's free buffer, then queued under its
-// input frame's name (folder input), or the folder writer's name for the clip's frame (video input), which
-// a segment must give itself: its writer counts from its own first frame.
-static int emit(void *ud, int index, const float *chw, sv_err *e) {
+// Each band of an output frame: quantised into its rows of the writer thread's free buffer (8 or 16 bits,
+// with alpha when the input has it); a frame's last band queues it under its input frame's name (folder
+// input), or the folder writer's name for the clip's frame (video input), which a segment must give itself:
+// its writer counts from its own first frame.
+static int emit(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {
     sink *s = ud;
     const long long at = s->win->pos + index;
     if (at < s->first) return 0;
     char number[32];
     const char *name = s->win->names[index];
     if (!name) snprintf(number, sizeof number, "%08lld.png", at), name = number;
+    unsigned char *buf = sv_write_thread_buffer(s->wt);
+    const size_t row = (size_t)s->w4 * 3;  // samples of an RGB row
     if (s->alpha) {
-        if (sv_alpha_attach_frame(s->alpha, s->win->rd, name, chw, sv_write_thread_buffer(s->wt), e)) return -1;
+        if (sv_alpha_attach_band(s->alpha, s->win->rd, name, y0, rows, chw, buf, e)) return -1;
     } else if (s->bits == 16) {
-        sv_chw_to_rgb16((uint16_t *)(void *)sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
+        sv_chw_to_rgb16((uint16_t *)(void *)buf + (size_t)y0 * row, chw, rows, s->w4);
     } else {
-        sv_chw_to_rgb(sv_write_thread_buffer(s->wt), chw, s->h4, s->w4);
+        sv_chw_to_rgb(buf + (size_t)y0 * row, chw, rows, s->w4);
     }
-    return sv_write_thread_submit(s->wt, name, s->win->pts[index], e);
+    return y0 + rows < s->h4 ? 0 : sv_write_thread_submit(s->wt, name, s->win->pts[index], e);
 }
 
 // A chunk wholly before a segment's first frame only carries the forward state on.

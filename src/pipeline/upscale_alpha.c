@@ -40,21 +40,20 @@ static void interleave(unsigned char *rgba, const unsigned char *rgb, const unsi
     }
 }
 
-int sv_alpha_attach_frame(sv_alpha_attach *t, const sv_frame_reader *rd, const char *name, const float *chw,
-                          void *rgba, sv_err *e) {
+int sv_alpha_attach_band(sv_alpha_attach *t, const sv_frame_reader *rd, const char *name, int y0, int rows,
+                         const float *chw, void *rgba, sv_err *e) {
     const int w4 = SV_SCALE * t->w, h4 = SV_SCALE * t->h;
-    const size_t n4 = (size_t)w4 * h4;
-    if (sv_frames_read_alpha(rd, name, t->a, t->bits, e)) return -1;
-    alpha_to_float(t);
-    if (sv_imresize_scaled(t->up, t->in, 1, t->h, t->w, SV_SCALE, SV_SCALE, h4, w4, e)) return -1;
-    if (t->bits == 16) {
-        sv_quantize_n16((uint16_t *)t->a4, t->up, n4);
-        sv_chw_to_rgb16((uint16_t *)t->rgb, chw, h4, w4);
-    } else {
-        sv_quantize_n(t->a4, t->up, n4);
-        sv_chw_to_rgb(t->rgb, chw, h4, w4);
+    const size_t n4 = (size_t)w4 * h4, at = (size_t)y0 * w4, n = (size_t)rows * w4, b = (size_t)t->bits / 8;
+    if (y0 == 0) {  // the frame's first band: its alpha plane
+        if (sv_frames_read_alpha(rd, name, t->a, t->bits, e)) return -1;
+        alpha_to_float(t);
+        if (sv_imresize_scaled(t->up, t->in, 1, t->h, t->w, SV_SCALE, SV_SCALE, h4, w4, e)) return -1;
+        if (t->bits == 16) sv_quantize_n16((uint16_t *)t->a4, t->up, n4);
+        else sv_quantize_n(t->a4, t->up, n4);
     }
-    interleave(rgba, t->rgb, t->a4, n4, t->bits / 8);
+    if (t->bits == 16) sv_chw_to_rgb16((uint16_t *)t->rgb, chw, rows, w4);
+    else sv_chw_to_rgb(t->rgb, chw, rows, w4);
+    interleave((unsigned char *)rgba + at * 4 * b, t->rgb, t->a4 + at * b, n, b);
     return 0;
 }
 

@@ -20,9 +20,10 @@ typedef struct {
 // sv_alpha_attach_bytes: what they take (for the memory plan).
 size_t sv_alpha_attach_bytes(int w, int h, int bits);
 int sv_alpha_attach_init(sv_alpha_attach *t, int w, int h, int bits, sv_err *e);
-// The output frame of input frame name (rd: a folder with alpha): the colour chw ([3, 4h, 4w] floats, as
-// ops/pixels.h's sv_chw_to_rgb or sv_chw_to_rgb16 quantises it) with the upscaled alpha, into rgba
-// (4h x 4w x 4 samples).
-int sv_alpha_attach_frame(sv_alpha_attach *t, const sv_frame_reader *rd, const char *name, const float *chw,
-                          void *rgba, sv_err *e);
+// A band of the output frame of input frame name (rd: a folder with alpha): the colour chw of rows y0 ..
+// y0+rows-1 ([3, rows, 4w] floats, as ops/pixels.h's sv_chw_to_rgb or sv_chw_to_rgb16 quantises it) with
+// those rows of the upscaled alpha, into the same rows of rgba (4h x 4w x 4 samples). The band at y0 = 0
+// reads and upscales the frame's alpha plane (bands come from the top: model/runner.h, sv_output_fn).
+int sv_alpha_attach_band(sv_alpha_attach *t, const sv_frame_reader *rd, const char *name, int y0, int rows,
+                         const float *chw, void *rgba, sv_err *e);
 void sv_alpha_attach_free(sv_alpha_attach *t);
