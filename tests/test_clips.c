@@ -99,7 +99,7 @@ static void test_one_level(void) {
 
     mkdir_p(tu_join(d, "empty"));
     CHECK(sv_clips_list(&l, tu_join(d, "empty"), &e) == -1);
-    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no PNG or JPEG frames, clip folders or videos"), "%s", e.msg);
+    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no frames (PNG, JPEG, WebP, TIFF or BMP), clip folders or videos"), "%s", e.msg);
     CHECK(sv_clips_list(&l, tu_join(d, "nowhere"), &e) == -1);
     CHECKF(strstr(e.msg, "nowhere"), "%s", e.msg);
     CHECK(l.n == 0);
@@ -216,7 +216,7 @@ static void test_every_user_lists_ts_wmv(void) {
     CHECK(sv_dataset_open(&empty, 1, &o, &e) == NULL);
     CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no training clips"), "%s", e.msg);
     CHECK(sv_clips_pair(&l, empty, data, &e) == -1);
-    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no PNG or JPEG frames, clip folders or videos"), "%s", e.msg);
+    CHECKF(strstr(e.msg, "empty") && strstr(e.msg, "no frames (PNG, JPEG, WebP, TIFF or BMP), clip folders or videos"), "%s", e.msg);
     sv_clip_list_free(&l);
 }
 

@@ -309,10 +309,10 @@ static void test_folder_empty(void) {
     const char *dir = tu_tmpdir();
     sv_err e = {{0}};
     CHECK(sv_frames_open(dir, &e) == NULL);
-    CHECKF(has(e.msg, "no PNG or JPEG frames in") && has(e.msg, dir), "message: %s", e.msg);
+    CHECKF(has(e.msg, "no frames (PNG, JPEG, WebP, TIFF or BMP) in") && has(e.msg, dir), "message: %s", e.msg);
     write_text(tu_join(dir, "readme.txt"), "x", 1);
     CHECK(sv_frames_open(dir, &e) == NULL);
-    CHECKF(has(e.msg, "no PNG or JPEG frames in"), "message: %s", e.msg);
+    CHECKF(has(e.msg, "no frames (PNG, JPEG, WebP, TIFF or BMP) in"), "message: %s", e.msg);
 }
 
 static void test_png_corrupt(void) {

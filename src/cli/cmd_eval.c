@@ -17,7 +17,7 @@ static void help(FILE *f) {
             "Runs MODEL on every LR clip and measures PSNR and SSIM of each x4 output frame against its GT\n"
             "frame; prints the mean per clip and the mean over clips (every clip counts once).\n"
             "\n"
-            "  LR, GT  one clip each (a folder of PNG or JPEG frames or a video file), or folders of clips with the\n"
+            "  LR, GT  one clip each (a folder of image frames or a video file), or folders of clips with the\n"
             "          same names (REDS / Vid4 layout: sub-folders of frames or video files; a clip is\n"
             "          named by its folder, or its file name without the extension; extra GT clips are\n"
             "          ignored). Frames pair up in sorted name order; counts must match and GT frames must\n"

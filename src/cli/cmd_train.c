@@ -11,7 +11,7 @@
 static const char *usage =
     "usage: slimvsr train --data DIR [--data DIR2 ...] --out RUN_DIR [options]\n"
     "       slimvsr train --out RUN_DIR --resume [--iters N]\n"
-    "  Trains BasicVSR x4 on clips (folders of PNG or JPEG frames, Vimeo-90K/REDS layouts, or videos; LR made\n"
+    "  Trains BasicVSR x4 on clips (folders of image frames in Vimeo-90K/REDS layouts, or videos; LR made\n"
     "  on the fly from GT, or read from a sibling LR/ BIx4/ BDx4/ folder beside GT/).\n"
     "  --val DIR             validation clips: DIR/GT and DIR/BIx4 (or BDx4, LR); PSNR/SSIM every --val-every\n"
     "  --init MODEL          start from a model (.pth, .safetensors, or ssl/dense: shipped); else a random one of:\n"

@@ -73,7 +73,7 @@ static const char *usage =
     "  Ctrl-C stops after the current iteration and writes a checkpoint (a second Ctrl-C stops at once,\n"
     "  keeping the last checkpoint).\n"
     "  --eval: mean photometric error over every ordered neighbour pair of whole frames of the clips (a\n"
-    "  folder of PNG or JPEG frames or a video, or a folder of such clips), for the zero flow, the best single\n"
+    "  folder of image frames or a video, or a folder of such clips), for the zero flow, the best single\n"
     "  translation per pair and MODEL's SPyNet (without -m, for the random model that --feat/--blocks/--act/\n"
     "  --seed give: what training starts from). Give it LR frames.\n"
     "  With --photos: also the mean end-point error (px) of the flow and of the zero flow on --eval-pairs\n"

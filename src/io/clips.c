@@ -97,7 +97,7 @@ static int list_dir(listing *l, const char *dir, sv_err *e) {
     return 0;
 }
 
-// 1 when the folder directly holds a PNG or JPEG frame (a regular file)
+// 1 when the folder directly holds a frame (sv_frames_is_frame_name; a regular file)
 static int holds_frames(const char *dir, const listing *l, sv_err *e) {
     for (int i = 0; i < l->n; i++) {
         if (!sv_frames_is_frame_name(l->names[i])) continue;
@@ -166,7 +166,8 @@ int sv_clips_list(sv_clip_list *l, const char *path, sv_err *e) {
             else if (sv_frames_is_video_name(d.names[i]) && is_file(p)) rc = add(l, p, NULL, 1, e);
             free(p);
         }
-        if (!rc && l->n == first) rc = sv_errf(e, "%s: no PNG or JPEG frames, clip folders or videos", path);
+        if (!rc && l->n == first)
+            rc = sv_errf(e, "%s: no frames (" SV_FRAME_KINDS_TEXT "), clip folders or videos", path);
         if (!rc) qsort(l->v + first, (size_t)(l->n - first), sizeof *l->v, cmp_clips);
     }
     listing_free(&d);

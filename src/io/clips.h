@@ -43,7 +43,7 @@ typedef struct {
 
 // Each appends to l (zero it first) and returns 0, or -1 with a message naming the path at fault (l then
 // holds what was appended before; free it with sv_clip_list_free).
-// One level. Fails when PATH is missing or a folder with no clip ("no PNG or JPEG frames, clip folders or
+// One level. Fails when PATH is missing or a folder with no clip ("no frames (PNG, ...), clip folders or
 // videos").
 int sv_clips_list(sv_clip_list *l, const char *path, sv_err *e);
 // Pairs by name: fails for a GT that is not a folder when LR is, an LR clip without a GT clip of its name,

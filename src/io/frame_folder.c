@@ -164,7 +164,7 @@ static int read_rgb(const sv_frame_reader *r, const char *p, unsigned char *rgb,
 
 int sv_folder_reader_open(sv_frame_reader *r, sv_err *e) {
     if (list_frames(r, e)) return -1;
-    if (r->n_names == 0) return sv_errf(e, "no PNG or JPEG frames in %s", r->path);
+    if (r->n_names == 0) return sv_errf(e, "no frames (" SV_FRAME_KINDS_TEXT ") in %s", r->path);
     qsort(r->names, (size_t)r->n_names, sizeof *r->names, cmp_names);
     warn_mixed_widths(r);
     if (check_kinds(r, e)) return -1;

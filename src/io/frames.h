@@ -59,6 +59,9 @@ int sv_frames_is_jpeg_name(const char *name);
 // 1 when a file name is taken for a frame of a folder: a PNG or a JPEG name, or .webp, .tif, .tiff, .bmp (any
 // case; io/image_av.h).
 int sv_frames_is_frame_name(const char *name);
+// The kinds of frame file a folder may hold, as messages name them.
+#define SV_FRAME_KINDS_TEXT "PNG, JPEG, WebP, TIFF or BMP"
+
 // 1 when r reads a folder of frames whose first frame carries alpha (PNG: an alpha channel, or transparency
 // by a tRNS chunk, io/png_io.h; WebP, TIFF: a pixel format with alpha), 0 otherwise. Frames are still read as RGB; their alpha, by sv_frames_read_alpha.
 int sv_frames_has_alpha(const sv_frame_reader *r);
