@@ -156,15 +156,19 @@ const char *tu_join(const char *dir, const char *name) {
     return b;
 }
 
-int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed) {
+int tu_random_model_dir(sv_model *m, int feat, int blocks, sv_direction dir, uint64_t seed) {
     sv_err e;
-    if (!sv_model_init_random(m, feat, blocks, SV_LEAKY_SLOPE, seed, &e)) return 0;
+    if (!sv_model_init_random(m, feat, blocks, SV_LEAKY_SLOPE, dir, seed, &e)) return 0;
     CHECKF(0, "%s", e.msg);
     return -1;
 }
 
+int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed) {
+    return tu_random_model_dir(m, feat, blocks, SV_DIR_BI, seed);
+}
+
 void tu_boost_blocks(sv_model *m, uint64_t seed) {
-    for (int t = 0; t < 2; t++)
+    for (int t = sv_first_branch(m); t < 2; t++)
         for (int k = 0; k < m->num_block; k++) {
             sv_conv_layer *c[2] = {&m->trunk[t].blocks[k].conv1, &m->trunk[t].blocks[k].conv2};
             for (int j = 0; j < 2; j++) {

@@ -55,6 +55,8 @@ int tu_collect_frame(void *ud, int index, int y0, int rows, const float *chw, sv
 void tu_band(float *frame, size_t frame_floats, int w4, int y0, int rows, const float *chw);
 // A random BasicVSR of feat x blocks (LeakyReLU, train/model_init.h) from seed; 0, or -1 after a failed check.
 int tu_random_model(sv_model *m, int feat, int blocks, uint64_t seed);
+// The same with a direction (SV_DIR_UNI: the forward branch alone).
+int tu_random_model_dir(sv_model *m, int feat, int blocks, sv_direction dir, uint64_t seed);
 // Makes m's residual blocks matter: their weights x10 (they start near identity, x0.1) and random biases in
 // [-0.1, 0.1) from seed.
 void tu_boost_blocks(sv_model *m, uint64_t seed);

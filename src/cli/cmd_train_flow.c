@@ -102,7 +102,7 @@ static int run_eval(const flow_args *f) {
                  (unsigned long long)o->seed);
         model = random_name;
     }
-    if (model == random_name ? sv_model_init_random(&m, o->feat, o->blocks, o->act_slope, o->seed, &e)
+    if (model == random_name ? sv_model_init_random(&m, o->feat, o->blocks, o->act_slope, SV_DIR_BI, o->seed, &e)
                              : sv_model_load(&m, model, -1, &e)) {
         fprintf(stderr, "slimvsr: %s\n", e.msg);
         return 1;

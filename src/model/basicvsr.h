@@ -54,10 +54,21 @@ typedef enum { SV_FLOW_SPYNET = 0, SV_FLOW_ZERO = 1 } sv_flow_kind;
 const char *sv_flow_name(sv_flow_kind flow);
 int sv_flow_parse(const char *name, sv_flow_kind *flow);
 
+// The propagation (issue 17 item 4): both branches (BasicVSR), or the forward branch alone (SV_DIR_UNI,
+// "BasicVSR-uni": no backward_trunk, zero look-ahead: frame i's output depends on frames 0..i only). The
+// reconstruction of a uni model reads F_i alone: fusion is a 1x1 conv C -> C (not 2C -> C), the rest as
+// BasicVSR's. sv_direction_name gives its name in the metadata ("bi" or "uni"); sv_direction_parse reads it
+// back (-1: neither).
+typedef enum { SV_DIR_BI = 0, SV_DIR_UNI = 1 } sv_direction;
+const char *sv_direction_name(sv_direction dir);
+int sv_direction_parse(const char *name, sv_direction *dir);
+
 typedef struct {
     int num_feat, num_block;
     float act_slope;   // activation of trunk conv_first and the reconstruction: SV_LEAKY_SLOPE or 0 (ReLU)
     sv_flow_kind flow; // SV_FLOW_SPYNET (0, the default) or SV_FLOW_ZERO
+    sv_direction dir;  // SV_DIR_BI (0, the default) or SV_DIR_UNI (trunk[SV_BRANCH_BACKWARD] then unused: no
+                       // weights, its blocks zeroed)
     float *params;     // one flat block holding every weight and bias
     size_t nparams;
     int *indices;      // one flat block holding every RSC index list (NULL when dense)
@@ -70,6 +81,13 @@ typedef struct {
 
 // Whether the model runs SPyNet (its flow is SPyNet's, not zero).
 static inline int sv_uses_spynet(const sv_model *m) { return m->flow == SV_FLOW_SPYNET; }
+// Whether the model is forward-only (SV_DIR_UNI), and its first branch: the branches it has are
+// sv_first_branch(m) .. SV_BRANCH_FORWARD.
+static inline int sv_is_uni(const sv_model *m) { return m->dir == SV_DIR_UNI; }
+static inline int sv_first_branch(const sv_model *m) { return sv_is_uni(m) ? SV_BRANCH_FORWARD : SV_BRANCH_BACKWARD; }
+// The branches: 2, or 1 for a uni model. Fusion reads one hidden state per branch (cat[B_i, F_i], or F_i
+// alone), and SPyNet runs once per branch for each pair of neighbouring frames.
+static inline int sv_branches(const sv_model *m) { return sv_is_uni(m) ? 1 : 2; }
 
 // The model's topology, named once: what each conv is, where it sits and which conv feeds it.
 typedef enum {
@@ -77,7 +95,7 @@ typedef enum {
     SV_LAYER_FIRST,       // a trunk's conv_first: cat[x (3), h (C)] -> C, 3x3
     SV_LAYER_CONV1,       // residual block conv1: |S| (gathered from the C-channel hidden state) -> mid, ReLU
     SV_LAYER_CONV2,       // residual block conv2: mid -> |K2| (scattered back into the hidden state)
-    SV_LAYER_FUSION,      // 1x1: cat[backward h (C), forward h (C)] -> C
+    SV_LAYER_FUSION,      // 1x1: cat[backward h (C), forward h (C)] -> C; a uni model's: forward h (C) -> C
     SV_LAYER_UPCONV1,     // C -> SV_SHUFFLE_GROUP C, then pixel shuffle x2
     SV_LAYER_UPCONV2,     // -> SV_SHUFFLE_GROUP SV_HR_FEAT, then pixel shuffle x2
     SV_LAYER_CONV_HR,     // SV_HR_FEAT -> SV_HR_FEAT
@@ -102,10 +120,12 @@ typedef struct {
     int feeder;            // the layer (index in this table) whose output channels are exactly this conv's
                            // input channels, or -1: the input is images, flows, the hidden state or a concat
     int shuffled;          // 1: the feeder's output reaches this conv through a pixel shuffle x2
+    int states;            // FUSION: the hidden states it reads (sv_branches: 2, or 1 in a uni model); else 0
 } sv_layer_ref;
 
 // Lists every conv layer in canonical order; returns the count (n may be 0 to only count). Names, kinds
-// and feeders need only m->num_block; conv pointers of blocks need m->trunk[].blocks.
+// and feeders need only m->num_block and m->dir (a uni model has no backward_trunk layers); conv pointers of
+// blocks need m->trunk[].blocks.
 int sv_model_layers(sv_model *m, sv_layer_ref *out, int n);
 // The weight shape [cout, cin, k, k] of layer L in the dense BasicVSR with C features.
 void sv_layer_dense_shape(const sv_layer_ref *L, int C, int *cin, int *cout, int *k);
@@ -121,8 +141,10 @@ int sv_block_name(char *out, size_t n, int branch, int block, const char *suffix
 int sv_spynet_name(char *out, size_t n, int level, int conv);
 
 // Builds a model from canonical names (see io/checkpoint.h); checks every shape. Metadata key
-// "slimvsr" (JSON: num_feat, num_block, act, flow, rsc lists) is used when present; without it (a .pth),
-// act_slope_default is used (0.1 for BasicSR/MMagic checkpoints), and the flow is SPyNet's. `what` names the source in errors.
+// "slimvsr" (JSON: num_feat, num_block, act, flow, direction, rsc lists) is used when present; without it (a
+// .pth), act_slope_default is used (0.1 for BasicSR/MMagic checkpoints), the flow is SPyNet's and both branches
+// are expected. The direction must match the tensors: a file saying "uni" with backward_trunk tensors, or one
+// without them that does not say "uni", is refused. `what` names the source in errors.
 int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_default, const char *what,
                           sv_err *e);
 // Loads a .pth or .safetensors file. act_slope_override < 0 keeps what the file says (or 0.1).

@@ -51,7 +51,7 @@ int sv_model_layers(sv_model *m, sv_layer_ref *out, int n) {
                 sv_spynet_name(r->name, sizeof r->name, l, j);
             }
         }
-    for (int t = 0; t < 2; t++) {
+    for (int t = sv_first_branch(m); t < 2; t++) {
         if ((r = named(out, n, put(out, n, &i, &m->trunk[t].conv_first, SV_LAYER_FIRST, -1)))) {
             r->branch = t;
             sv_first_name(r->name, sizeof r->name, t);
@@ -74,8 +74,11 @@ int sv_model_layers(sv_model *m, sv_layer_ref *out, int n) {
                  {SV_LAYER_CONV_HR, "conv_hr"}, {SV_LAYER_CONV_LAST, "conv_last"}};
     sv_conv_layer *rc[] = {&m->fusion, &m->upconv1, &m->upconv2, &m->conv_hr, &m->conv_last};
     for (int j = 0, prev = -1; j < (int)(sizeof recon / sizeof recon[0]); j++) {
-        prev = put(out, n, &i, rc[j], recon[j].kind, prev);  // fusion reads the two hidden states: no feeder
-        if ((r = named(out, n, prev))) snprintf(r->name, sizeof r->name, "%s", recon[j].name);
+        prev = put(out, n, &i, rc[j], recon[j].kind, prev);  // fusion reads the hidden states: no feeder
+        if ((r = named(out, n, prev))) {
+            snprintf(r->name, sizeof r->name, "%s", recon[j].name);
+            if (recon[j].kind == SV_LAYER_FUSION) r->states = sv_branches(m);
+        }
     }
     return i;
 }
@@ -87,7 +90,7 @@ void sv_layer_dense_shape(const sv_layer_ref *L, int C, int *cin, int *cout, int
     case SV_LAYER_FIRST: *cin = C + 3, *cout = C; break;
     case SV_LAYER_CONV1:
     case SV_LAYER_CONV2: *cin = C, *cout = C; break;
-    case SV_LAYER_FUSION: *cin = 2 * C, *cout = C, *k = 1; break;
+    case SV_LAYER_FUSION: *cin = L->states * C, *cout = C, *k = 1; break;
     case SV_LAYER_UPCONV1: *cin = C, *cout = SV_SHUFFLE_GROUP * C; break;
     case SV_LAYER_UPCONV2: *cin = C, *cout = SV_SHUFFLE_GROUP * SV_HR_FEAT; break;
     case SV_LAYER_CONV_HR: *cin = SV_HR_FEAT, *cout = SV_HR_FEAT; break;

@@ -3,9 +3,11 @@
 //
 // Metadata "slimvsr" (JSON, written by sv_model_to_tensors):
 //   {"format": 1, "arch": "basicvsr", "num_feat": C, "num_block": N, "act": "leaky_relu_0.1" | "relu",
-//    "flow": "zero" (absent: "spynet"), "rsc": {"backward_trunk.main.2.0": {"in": [S...], "out": [K2...]}, ...}}
-// "act" is sv_act_name(act_slope); "flow" is sv_flow_name(flow), written only for a zero-flow model; "rsc" lists
-// only the blocks that are pruned; channel counts of the other layers follow the weights.
+//    "flow": "zero" (absent: "spynet"), "direction": "uni" (absent: "bi"),
+//    "rsc": {"backward_trunk.main.2.0": {"in": [S...], "out": [K2...]}, ...}}
+// "act" is sv_act_name(act_slope); "flow" is sv_flow_name(flow), written only for a zero-flow model;
+// "direction" is sv_direction_name(dir), written only for a forward-only model (no backward_trunk tensors);
+// "rsc" lists only the blocks that are pruned; channel counts of the other layers follow the weights.
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -101,16 +103,59 @@ int sv_act_parse(const char *name, float *slope) {
     return 0;
 }
 
+// A two-valued flag's name: 0 or 1 for name0 or name1, -1 for neither.
+static int which_of(const char *name, const char *name0, const char *name1) {
+    return !strcmp(name, name0) ? 0 : !strcmp(name, name1) ? 1 : -1;
+}
+
 const char *sv_flow_name(sv_flow_kind flow) { return flow == SV_FLOW_ZERO ? "zero" : "spynet"; }
 
 int sv_flow_parse(const char *name, sv_flow_kind *flow) {
-    if (!strcmp(name, sv_flow_name(SV_FLOW_SPYNET))) *flow = SV_FLOW_SPYNET;
-    else if (!strcmp(name, sv_flow_name(SV_FLOW_ZERO))) *flow = SV_FLOW_ZERO;
-    else return -1;
+    const int k = which_of(name, sv_flow_name(SV_FLOW_SPYNET), sv_flow_name(SV_FLOW_ZERO));
+    if (k >= 0) *flow = k ? SV_FLOW_ZERO : SV_FLOW_SPYNET;
+    return k < 0 ? -1 : 0;
+}
+
+const char *sv_direction_name(sv_direction dir) { return dir == SV_DIR_UNI ? "uni" : "bi"; }
+
+int sv_direction_parse(const char *name, sv_direction *dir) {
+    const int k = which_of(name, sv_direction_name(SV_DIR_BI), sv_direction_name(SV_DIR_UNI));
+    if (k >= 0) *dir = k ? SV_DIR_UNI : SV_DIR_BI;
+    return k < 0 ? -1 : 0;
+}
+
+// The direction the "slimvsr" metadata states (absent: SV_DIR_BI), read before the layer table is built
+// (which layers exist depends on it). Invalid JSON is left to apply_meta's message.
+static int meta_direction(const sv_tensor_set *s, sv_direction *dir, const char *what, sv_err *e) {
+    *dir = SV_DIR_BI;
+    const char *js = sv_tensor_set_get_meta(s, "slimvsr");
+    cJSON *root = js ? cJSON_Parse(js) : NULL;
+    const cJSON *d = root ? cJSON_GetObjectItemCaseSensitive(root, "direction") : NULL;
+    int rc = 0;
+    if (d && (!cJSON_IsString(d) || sv_direction_parse(d->valuestring, dir)))
+        rc = sv_errf(e, "%s: metadata direction must be \"%s\" or \"%s\"", what, sv_direction_name(SV_DIR_BI),
+                     sv_direction_name(SV_DIR_UNI));
+    cJSON_Delete(root);
+    return rc;
+}
+
+// The direction against the tensors: a uni model has no backward_trunk, a bidirectional one has both trunks.
+static int check_direction(const sv_tensor_set *s, sv_direction dir, const char *what, sv_err *e) {
+    char bwd[96], fwd[96];
+    sv_first_name(bwd, sizeof bwd, SV_BRANCH_BACKWARD);
+    sv_first_name(fwd, sizeof fwd, SV_BRANCH_FORWARD);
+    const int has_bwd = find2(s, bwd, "weight") != NULL, has_fwd = find2(s, fwd, "weight") != NULL;
+    if (dir == SV_DIR_UNI && has_bwd)
+        return sv_errf(e, "%s: metadata says direction \"%s\" (forward only) but the file holds '%s.weight' of "
+                       "the backward branch", what, sv_direction_name(SV_DIR_UNI), bwd);
+    if (dir == SV_DIR_BI && !has_bwd && has_fwd)
+        return sv_errf(e, "%s: the file holds no '%s.weight' (no backward branch) but its metadata does not say "
+                       "direction \"%s\": a forward-only model must say so", what, bwd, sv_direction_name(SV_DIR_UNI));
     return 0;
 }
 
-// Applies the "slimvsr" metadata: activation, flow and RSC lists. Index storage is allocated here.
+// Applies the "slimvsr" metadata: activation, flow and RSC lists (the direction: meta_direction). Index
+// storage is allocated here.
 static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_err *e) {
     const char *js = sv_tensor_set_get_meta(s, "slimvsr");
     if (!js) return 0;
@@ -152,7 +197,7 @@ static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_
             goto done;
         }
         size_t total = 0;
-        for (int t = 0; t < 2; t++)
+        for (int t = sv_first_branch(m); t < 2; t++)
             for (int k = 0; k < m->num_block; k++)
                 total += (size_t)m->trunk[t].blocks[k].conv1.cin + (size_t)m->trunk[t].blocks[k].conv2.cout;
         m->indices = malloc(total * sizeof(int));
@@ -162,7 +207,7 @@ static int apply_meta(sv_model *m, const sv_tensor_set *s, const char *what, sv_
         }
         m->nindices = 0;
         int used = 0;
-        for (int t = 0; t < 2 && !rc; t++)
+        for (int t = sv_first_branch(m); t < 2 && !rc; t++)
             for (int k = 0; k < m->num_block && !rc; k++) {
                 char name[96];
                 sv_block_name(name, sizeof name, t, k, NULL);
@@ -248,8 +293,10 @@ int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_d
                           sv_err *e) {
     memset(m, 0, sizeof *m);
     m->act_slope = act_slope_default;
+    if (meta_direction(s, &m->dir, what, e) || check_direction(s, m->dir, what, e)) return -1;
+    const int b0 = sv_first_branch(m);  // the branch that gives C and the block count
     char name[96];
-    sv_first_name(name, sizeof name, SV_BRANCH_BACKWARD);
+    sv_first_name(name, sizeof name, b0);
     const sv_ntensor *first = find2(s, name, "weight");
     if (!first)
         return sv_errf(e, "%s: not a BasicVSR checkpoint (no tensor '%s.weight'; found %d tensors%s%s)", what,
@@ -258,7 +305,7 @@ int sv_model_from_tensors(sv_model *m, const sv_tensor_set *s, float act_slope_d
         return sv_errf(e, "%s: '%s.weight' is not [C, C+3, 3, 3]", what, name);
     m->num_feat = (int)first->shape[0];
     while (m->num_block < MAX_BLOCKS) {
-        sv_block_name(name, sizeof name, SV_BRANCH_BACKWARD, m->num_block, ".conv1");
+        sv_block_name(name, sizeof name, b0, m->num_block, ".conv1");
         if (!find2(s, name, "weight")) break;
         m->num_block++;
     }
@@ -361,7 +408,8 @@ int sv_model_to_tensors(const sv_model *m, sv_tensor_set *s, sv_err *e) {
     cJSON_AddNumberToObject(root, "num_block", m->num_block);
     cJSON_AddStringToObject(root, "act", sv_act_name(m->act_slope));
     if (!sv_uses_spynet(m)) cJSON_AddStringToObject(root, "flow", sv_flow_name(m->flow));
-    for (int t = 0; t < 2; t++)
+    if (sv_is_uni(m)) cJSON_AddStringToObject(root, "direction", sv_direction_name(m->dir));
+    for (int t = sv_first_branch(m); t < 2; t++)
         for (int k = 0; k < m->num_block; k++) {
             const sv_resblock *b = &m->trunk[t].blocks[k];
             if (!b->in_idx && !b->out_idx) continue;

@@ -2,6 +2,7 @@
 // recon.c: the reconstruction of one output frame, in row tiles of the LR frame.
 //
 // y_i = conv_last(act(conv_hr(ps(act(upconv2(ps(act(upconv1(act(fusion(cat[B_i, F_i])))))))))) + up4(x_i)
+// (a uni model: fusion(F_i), basicvsr.h)
 //
 // The maps at x2 and x4 (upconv1's and upconv2's shuffled outputs, conv_hr's) are 64 channels each: for a
 // whole frame about 10 KB per input pixel. So a tile of LR rows is reconstructed at a time, and only the
@@ -201,9 +202,10 @@ static void recon_tile(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, 
     const int *s = t->s, *n = t->n;
     sv_prof_table *pt = &r->base.table;
     double t0 = sv_now();
-    channel_zero_padding(sv_fmap_one(r->fuse_in, 2 * C, n[0], w, blk));  // it lies in the runner's arena
-    copy_rows(r->fuse_in, n[0], 0, 0, blk, fb, h, s[0], blk, C, n[0], w);
-    copy_rows(r->fuse_in, n[0], 0, C, blk, ff, h, s[0], blk, C, n[0], w);
+    const int nst = fb ? 2 : 1;  // the hidden states fusion reads: cat[B_i, F_i], or F_i (uni)
+    channel_zero_padding(sv_fmap_one(r->fuse_in, nst * C, n[0], w, blk));  // it lies in the runner's arena
+    if (fb) copy_rows(r->fuse_in, n[0], 0, 0, blk, fb, h, s[0], blk, C, n[0], w);
+    copy_rows(r->fuse_in, n[0], 0, (nst - 1) * C, blk, ff, h, s[0], blk, C, n[0], w);
     sv_prof_lap(pt, SV_PROF_CONCAT, t0);
     sv_run_conv(r, op[0], r->fuse_out, r->fuse_in, NULL, i);
     sv_run_conv(r, op[1], r->ps1, r->fuse_out, NULL, i);  // + pixel shuffle: rows 2 s[0] .. at x2

@@ -12,8 +12,9 @@ int sv_recon_buffer_rows(const sv_vsr_runner *r, int stage);
 // last tile's.
 int sv_recon_plan(sv_vsr_runner *r, sv_err *e);
 // Output frame i, a band per tile (r->out_band) to out (runner.h: sv_output_fn; NULL: none), the time spent
-// in out added to *emit. x: [3, h, w] CHW; fb, ff: B_i and F_i ([C, h, w], layout r->blk). Returns out's
-// failure (-1, its message in e); a conv's failure is r->conv_failed.
+// in out added to *emit. x: [3, h, w] CHW; fb, ff: B_i and F_i ([C, h, w], layout r->blk); fb NULL for a
+// uni model (fusion reads F_i alone). Returns out's failure (-1, its message in e); a conv's failure is
+// r->conv_failed.
 int sv_reconstruct(sv_vsr_runner *r, int i, const float *x, const float *fb, const float *ff, sv_output_fn out,
                    void *ud, double *emit, sv_err *e);
 // Output rows of the tallest band (the tallest tile, x4): r->out_band's rows. Needs sv_recon_layout.

@@ -122,8 +122,11 @@ int sv_plan_op(sv_vsr_runner *r, sv_conv_op *op, sv_err *e) {
     return op->plan ? 0 : sv_errprefix(e, "planning %s", op->name);
 }
 
-// B_i of one frame: the runner's only per-frame buffer. feat_b holds one per emitted frame (run_chunk).
-static size_t feat_floats(const sv_vsr_runner *r) { return sv_fmap_floats(r->C, r->h, r->w, r->blk); }
+// B_i of one frame: the runner's only per-frame buffer. feat_b holds one per emitted frame (run_chunk); a uni
+// model has no backward branch, so none.
+static size_t feat_floats(const sv_vsr_runner *r) {
+    return sv_is_uni(r->m) ? 0 : sv_fmap_floats(r->C, r->h, r->w, r->blk);
+}
 
 // When a buffer is live: all along (KEEP), or only inside one stage of a frame: SPyNet's flow, a trunk
 // step's conv_first (its input cat), the trunk step's residual blocks, the reconstruction and the output
@@ -166,7 +169,7 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     // the fused ones (trunk.c)
     int maxmid = 0, maxgath = 0, maxres = 0, n = 0;
     size_t rsc_ws = 0;
-    for (int t = 0; t < 2; t++)
+    for (int t = sv_first_branch(m); t < 2; t++)
         for (int k = 0; k < m->num_block; k++) {
             const sv_resblock *rb = &m->trunk[t].blocks[k];
             if (sv_trunk_block_fused(r, rb)) {
@@ -193,7 +196,7 @@ static int runner_buffers(sv_vsr_runner *r, buf_spec *b) {
     add_buf(b, &n, &r->gath, sv_fmap_floats(maxgath, h, w, blk), BUF_BLOCKS);
     add_buf(b, &n, &r->res, sv_fmap_floats(maxres, h, w, blk), BUF_BLOCKS);
     add_buf(b, &n, &r->rsc_ws, rsc_ws, BUF_BLOCKS);
-    add_buf(b, &n, &r->fuse_in, sv_fmap_floats(2 * C, n0, w, blk), BUF_RECON);
+    add_buf(b, &n, &r->fuse_in, sv_fmap_floats(sv_branches(m) * C, n0, w, blk), BUF_RECON);
     add_buf(b, &n, &r->fuse_out, sv_fmap_floats(m->fusion.cout, n0, w, blk), BUF_RECON);
     add_buf(b, &n, &r->ps1, sv_fmap_floats(g1, 2 * n0, 2 * w, blk), BUF_RECON);
     add_buf(b, &n, &r->hr, sv_fmap_floats(m->conv_hr.cout, n2, W, blk), BUF_RECON);
@@ -373,12 +376,12 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
     sv_runner_profile *prof = &base->prof;
     const int C = r->C, h = r->h, w = r->w, blk = r->blk;
     const size_t fm = feat_floats(r);
-    // backward branch over all n frames
+    // backward branch over all n frames (a uni model has none: its window holds no lookahead frames either)
     // B_i of an emitted frame stays in slot i for the reconstruction; the lookahead frames' B_i (i >= n_emit)
     // are only the next step's input, so they all pass through the last emitted frame's slot before that
     // frame's own B is written there: a step reads its prev (warping it into cat) before it writes its
     // output, which may be the same map (as the forward branch's hidden state always is)
-    for (int i = n - 1; i >= 0; i--) {
+    for (int i = sv_is_uni(r->m) ? -1 : n - 1; i >= 0; i--) {
         float *fb = r->feat_b + (size_t)(i < n_emit ? i : n_emit - 1) * fm;
         const float *prev = NULL, *flow = NULL;
         if (i < n - 1) {
@@ -397,7 +400,8 @@ static int run_chunk(sv_runner *base, const float *const *frames, int n, int n_e
         forward_step(r, frames, i, prev_frame);
         const double t2 = sv_now();
         double emit = 0;
-        const int rc = sv_reconstruct(r, i, frames[i], r->feat_b + (size_t)i * fm, r->hid, out, ud, &emit, e);
+        const int rc = sv_reconstruct(r, i, frames[i], fm ? r->feat_b + (size_t)i * fm : NULL, r->hid, out, ud,
+                                      &emit, e);
         if (r->conv_failed) return conv_error(r, e);
         if (rc) return -1;
         prof->recon += sv_now() - t2 - emit;

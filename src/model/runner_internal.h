@@ -93,7 +93,7 @@ typedef struct {
 } sv_vsr_runner;
 
 // ======== the propagation trunks (trunk.c) ========
-// Plans conv_first and every residual block of both trunks.
+// Plans conv_first and every residual block of the model's trunks (a uni model's forward trunk alone).
 int sv_trunk_plan(sv_vsr_runner *r, sv_err *e);
 // One step of branch t: hid = trunk(cat[x, warp(prev, flow)]) (prev NULL: zeros; flow NULL: prev as it is,
 // a zero-flow model). x: [3, h, w] CHW.

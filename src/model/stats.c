@@ -29,7 +29,7 @@ int sv_model_stats(const sv_model *m, int h, int w, sv_layer_stat *out, int n, s
             int level = i / SV_SPY_CONVS;  // spynet layers come first, level by level
             s.h = lh[level];
             s.w = lw[level];
-            s.calls = sv_uses_spynet(m) ? 2 : 0;
+            s.calls = sv_uses_spynet(m) ? sv_branches(m) : 0;  // once per branch
         } else if (c == &m->upconv2) {  // after upconv1's pixel shuffle x2
             s.h = 2 * h, s.w = 2 * w;
         } else if (c == &m->conv_hr || c == &m->conv_last) {

@@ -3,8 +3,8 @@
 // FLOPs of a conv = 2 * cin * cout * k * k * H * W (H, W: the size it runs at), times its calls per frame:
 // trunk and reconstruction convs run once per frame; SPyNet runs twice per frame (one flow for each
 // branch; strictly 2(n-1)/n for an n-frame clip), at the pyramid level's size (frame size rounded up to a
-// multiple of 32, halved per level). A zero-flow model runs no SPyNet: its layers count 0 calls, 0 FLOPs and
-// 0 parameters (the weights it stores are unused).
+// multiple of 32, halved per level); a uni model's once (its one branch). A zero-flow model runs no SPyNet:
+// its layers count 0 calls, 0 FLOPs and 0 parameters (the weights it stores are unused).
 #pragma once
 #include "model/basicvsr.h"
 

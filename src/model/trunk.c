@@ -74,7 +74,7 @@ static int plan_first(sv_vsr_runner *r, int t, sv_err *e) {
 
 int sv_trunk_plan(sv_vsr_runner *r, sv_err *e) {
     const sv_model *m = r->m;
-    for (int t = 0; t < 2; t++) {
+    for (int t = sv_first_branch(m); t < 2; t++) {  // a uni model plans no backward branch
         sv_trunk_ops *to = &r->trunk[t];
         const size_t nb = (size_t)m->num_block + 1;
         if (!(to->conv1 = sv_calloc(nb, sizeof(sv_conv_op), e)) || !(to->conv2 = sv_calloc(nb, sizeof(sv_conv_op), e)) ||

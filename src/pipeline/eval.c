@@ -203,6 +203,7 @@ static int measure_clip(const sv_model *m, sv_frame_reader *rd, sv_frame_reader 
     u.lookahead = o->lookahead;
     // flip: four runners plus the output sums share the budget
     u.mem_budget = (o->mem_budget ? o->mem_budget : sv_upscale_default_budget()) / (o->flip ? NVAR + 1 : 1);
+    if (sv_upscale_check_window(m, s->lr_path, &u, e)) return -1;
     sv_upscale_plan_chunk(m, h, w, hint, &u, &chunk, &la);
     sv_clip_window win;
     if (sv_clip_window_init(&win, s->lr_path, rd, chunk, la, o->max_frames, 0, e)) return -1;

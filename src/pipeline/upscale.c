@@ -146,6 +146,11 @@ static long long auto_chunk(window_cost c, int la, size_t budget) {
 
 void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, int *chunk,
                            int *lookahead) {
+    if (m && sv_is_uni(m)) {  // forward only: each frame is emitted as soon as it has been read
+        *chunk = 1;
+        *lookahead = 0;
+        return;
+    }
     int la = o->lookahead >= 0 ? o->lookahead : DEFAULT_LOOKAHEAD;
     if (count > 0 && la > count) la = count;  // a window never holds more than the clip
     int ch = o->chunk;
@@ -186,6 +191,14 @@ static size_t output_bytes(const char *output, const sv_writer_opts *o, int w, i
 }
 
 static int is_segment(const sv_upscale_opts *o) { return o->first != 0 || o->end != 0; }
+
+int sv_upscale_check_window(const sv_model *m, const char *input, const sv_upscale_opts *o, sv_err *e) {
+    if (!m || !sv_is_uni(m) || (o->chunk <= 1 && o->lookahead <= 0)) return 0;
+    return sv_errf(e, "%s: --%s %d: the model is forward-only (direction %s): it reads no future frame and emits "
+                   "each frame as soon as it has been read (chunk 1, lookahead 0), with the same output whatever "
+                   "the chunk", input, o->lookahead > 0 ? "lookahead" : "chunk", o->lookahead > 0 ? o->lookahead
+                   : o->chunk, sv_direction_name(m->dir));
+}
 
 // A resumable job's buffer for its checkpoints (upscale_resume.c: one plane of the runner's state): a folder
 // or video file output, not --no-resume, not a segment.
@@ -367,14 +380,15 @@ static void report_encode(void *ud, long long done, long long total) {
 }
 
 // A segment's range against its options and, when the count is exact (is_video 0), the clip's frames.
-static int check_segment(const char *input, const sv_upscale_opts *o, int count, int is_video, sv_err *e) {
+static int check_segment(const sv_model *m, const char *input, const sv_upscale_opts *o, int count, int is_video,
+                         sv_err *e) {
     if (!is_segment(o)) return 0;
     char range[48];
     if (o->end) snprintf(range, sizeof range, "%lld:%lld", o->first, o->end);
     else snprintf(range, sizeof range, "%lld:", o->first);
     if (o->first < 0 || (o->end && o->end <= o->first))
         return sv_errf(e, "%s: --frames %s is not a range (FIRST:END, END past FIRST)", input, range);
-    if (o->chunk <= 0)
+    if (o->chunk <= 0 && !(m && sv_is_uni(m)))  // a uni model's chunk is always 1
         return sv_errf(e, "%s: --frames needs an explicit chunk (--chunk N): the automatic one depends "
                        "on this machine's memory, and segments join exactly only with the same chunk and "
                        "lookahead", input);
@@ -419,7 +433,7 @@ static sv_frame_reader *open_and_plan(const sv_model *m, const char *input, cons
     if (sv_frames_has_alpha(rd) && !out->alpha)
         sv_warnf("%s: the frames' alpha channel is dropped: a video output carries none (a folder output keeps "
                  "it, in RGBA PNG frames)", input);
-    if (check_segment(input, o, pl->count, sv_frames_is_video(rd), e) ||
+    if (sv_upscale_check_window(m, input, o, e) || check_segment(m, input, o, pl->count, sv_frames_is_video(rd), e) ||
         sv_frame_size_check(output, (long long)SV_SCALE * pl->w, (long long)SV_SCALE * pl->h, e) ||
         plan_job(m, input, output, out, sv_upscale_count_hint(pl->count, sv_frames_is_video(rd)), o, pl, e)) {
         sv_frames_close(rd);

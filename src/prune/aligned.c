@@ -70,14 +70,14 @@ static int cut_layer(sv_tensor_set *s, const sv_layer_ref *L, const int *const k
     case SV_LAYER_CONV2:
         rc = (all = iota(c->cin, e)) ? sv_prune_reslice(s, L->name, kt, Cn, all, c->cin, e) : -1;
         break;
-    case SV_LAYER_FUSION:
-        if (!(idx = sv_malloc((size_t)(2 * Cn) * sizeof(int), e)) || !(all = iota(c->cout, e))) {
+    case SV_LAYER_FUSION:  // its input: cat[B_i, F_i], or a uni model's F_i alone (L->states)
+        if (!(idx = sv_malloc((size_t)(L->states * Cn) * sizeof(int), e)) || !(all = iota(c->cout, e))) {
             rc = -1;
             break;
         }
-        for (int t = 0; t < 2; t++)
-            for (int i = 0; i < Cn; i++) idx[t * Cn + i] = t * C + keep[t][i];
-        rc = sv_prune_reslice(s, L->name, all, c->cout, idx, 2 * Cn, e);
+        for (int j = 0; j < L->states; j++)
+            for (int i = 0; i < Cn; i++) idx[j * Cn + i] = j * C + keep[2 - L->states + j][i];
+        rc = sv_prune_reslice(s, L->name, all, c->cout, idx, L->states * Cn, e);
         break;
     default: break;  // SPyNet and the HR layers do not touch the hidden state
     }
@@ -93,10 +93,12 @@ int sv_prune_cut_aligned(const unsigned char *const hidden_pruned[2], sv_model *
                 return sv_errf(e, "aligned pruning needs a model without RSC index lists (this one is already SSL-pruned)");
     int keep[2][SV_MAX_FEAT], nk[2] = {0, 0};
     if (C > SV_MAX_FEAT) return sv_errf(e, "aligned pruning: too many features");
-    for (int t = 0; t < 2; t++) {
+    const int t0 = sv_first_branch(m);  // a uni model: the forward branch alone
+    for (int t = t0; t < 2; t++) {
         for (int c = 0; c < C; c++)
             if (!hidden_pruned[t][c]) keep[t][nk[t]++] = c;
     }
+    if (t0 == SV_BRANCH_FORWARD) nk[0] = nk[1];
     if (nk[0] != nk[1] || nk[0] < 1)
         return sv_errf(e, "aligned pruning: both branches must keep the same number (>= 1) of hidden channels");
     const int *const kept[2] = {keep[0], keep[1]};

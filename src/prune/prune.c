@@ -83,7 +83,7 @@ static int choose_hidden(choice *c, sv_model *m, const sv_prune_opts *o, double 
     if (keep > C) keep = C;
     float *score = sv_malloc((size_t)C * sizeof(float), e);
     if (!score) return -1;
-    for (int b = 0; b < 2; b++) {
+    for (int b = sv_first_branch(m); b < 2; b++) {  // a uni model has no backward branch
         if (!c->hidden[b] && !(c->hidden[b] = sv_malloc((size_t)C, e))) {
             free(score);
             return -1;
@@ -613,7 +613,7 @@ static int prune_sparsity(prune_run *p, int *stopped, sv_err *e) {
 // l1-aligned: for temporal finetuning, the dense hidden channel each kept channel of a branch came from.
 static int aligned_maps(prune_run *p, sv_err *e) {
     const int C = p->dense.num_feat;
-    for (int b = 0; b < 2; b++) {
+    for (int b = sv_first_branch(&p->dense); b < 2; b++) {
         if (!(p->ctx.tf_map[b] = sv_malloc((size_t)C * sizeof(int), e))) return -1;
         for (int c = 0, k = 0; c < C; c++)
             if (!p->ch.hidden[b][c]) p->ctx.tf_map[b][k++] = c;

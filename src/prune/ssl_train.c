@@ -139,21 +139,26 @@ int sv_tf_begin(sv_tf_state *t, const sv_model *teacher, const sv_net_cfg *c, fl
 }
 
 int sv_tf_prepare(sv_tf_state *t, sv_trainnet *student, const float *lr, sv_err *e) {
-    size_t ns, nt;
+    size_t ns, nt, nbs, nbt;  // the forward branch's state (every model has one), the backward branch's
     int h2, w2, blk2;
-    sv_trainnet_state(student, 0, 0, &ns);
-    sv_trainnet_state(t->teacher, 0, 0, &nt);
+    sv_trainnet_state(student, SV_BRANCH_FORWARD, 0, &ns);
+    sv_trainnet_state(t->teacher, SV_BRANCH_FORWARD, 0, &nt);
+    sv_trainnet_state(student, SV_BRANCH_BACKWARD, 0, &nbs);
+    sv_trainnet_state(t->teacher, SV_BRANCH_BACKWARD, 0, &nbt);
+    if (!nbs != !nbt) return sv_errf(e, "temporal finetuning: teacher and student differ in direction (bi, uni)");
+    const int b0 = nbs ? SV_BRANCH_BACKWARD : SV_BRANCH_FORWARD;  // the branches both have
     sv_trainnet_state_shape(student, &t->sc, &t->h, &t->w, &t->blk);
     sv_trainnet_state_shape(t->teacher, &t->tc, &h2, &w2, &blk2);
     if (h2 != t->h || w2 != t->w || blk2 != t->blk) return sv_errf(e, "temporal finetuning: teacher and student differ in shape");
-    for (int b = 0; b < 2; b++)
+    for (int b = b0; b < 2; b++)
         for (int c = 0; t->map[b] && c < t->sc; c++)
             if (t->map[b][c] < 0 || t->map[b][c] >= t->tc)
                 return sv_errf(e, "temporal finetuning: channel map entry %d is outside the teacher's %d", t->map[b][c], t->tc);
-    if ((!t->map[0] || !t->map[1]) && (t->sc != t->tc || ns != nt))
+    if ((!t->map[b0] || !t->map[SV_BRANCH_FORWARD]) && (t->sc != t->tc || ns != nt))
         return sv_errf(e, "temporal finetuning: the student's hidden state has %d channels, the teacher's %d, and no "
                           "channel map says which teacher channel each one was kept from", t->sc, t->tc);
-    t->count = 2.0 * t->seq * (double)(ns / sv_fmap_floats(t->sc, t->h, t->w, t->blk)) * t->sc * (double)t->h * t->w;
+    t->count = (2 - b0) * (double)t->seq * (double)(ns / sv_fmap_floats(t->sc, t->h, t->w, t->blk)) * t->sc *
+               (double)t->h * t->w;
     t->last = 0;
     if (sv_trainnet_forward_states(t->teacher, lr, e)) return -1;
     sv_trainnet_set_state_loss(student, tf_hook, t);

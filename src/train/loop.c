@@ -70,9 +70,14 @@ static int run_start(const sv_step *st, sv_run *r, const sv_run_opts *given, uin
             o->iters = given->iters;
         }
     } else if (o->init ? sv_model_load(&r->m, o->init, -1, e)
-                       : sv_model_init_random(&r->m, o->feat, o->blocks, o->act_slope, o->seed, e)) {
+                       : sv_model_init_random(&r->m, o->feat, o->blocks, o->act_slope,
+                                              o->direction == SV_DIR_UNI ? SV_DIR_UNI : SV_DIR_BI, o->seed, e)) {
         return -1;
     } else {
+        if (o->init && o->direction >= 0 && (int)r->m.dir != o->direction)
+            return sv_errf(e, "--direction %s: %s is %s (a model's direction is its tensors; it cannot be "
+                           "switched)", sv_direction_name((sv_direction)o->direction), o->init,
+                           sv_direction_name(r->m.dir));
         if (o->flow >= 0) r->m.flow = (sv_flow_kind)o->flow;
         if (o->spynet && take_spynet(&r->m, o->spynet, e)) return -1;
     }

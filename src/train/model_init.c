@@ -40,11 +40,12 @@ static int add_conv(sv_tensor_set *s, sv_rng *r, const char *name, int cin, int 
     return sv_tensor_set_add(s, n, 1, bs, b, e);
 }
 
-int sv_model_init_random(sv_model *m, int num_feat, int num_block, float act_slope, uint64_t seed, sv_err *e) {
+int sv_model_init_random(sv_model *m, int num_feat, int num_block, float act_slope, sv_direction dir, uint64_t seed,
+                         sv_err *e) {
     if (num_feat < 1 || num_feat > 1024 || num_block < 1 || num_block > 1000)
         return sv_errf(e, "invalid model size: %d features, %d blocks", num_feat, num_block);
     // the layer table of a model of this size (names and kinds only: nothing is allocated yet), in order
-    sv_model shape = {.num_feat = num_feat, .num_block = num_block};
+    sv_model shape = {.num_feat = num_feat, .num_block = num_block, .dir = dir};
     const int nl = sv_model_layers(&shape, NULL, 0);
     sv_layer_ref *L = sv_calloc((size_t)nl, sizeof *L, e);
     if (!L) return -1;
@@ -59,6 +60,9 @@ int sv_model_init_random(sv_model *m, int num_feat, int num_block, float act_slo
         rc = add_conv(&s, &r, L[i].name, cin, cout, k, L[i].kind == SV_LAYER_CONV1 || L[i].kind == SV_LAYER_CONV2, e);
     }
     free(L);
+    char meta[64];  // the direction, the only fact the tensors alone do not give (a bidirectional one is the default)
+    snprintf(meta, sizeof meta, "{\"direction\": \"%s\"}", sv_direction_name(dir));
+    if (!rc) rc = sv_tensor_set_set_meta(&s, "slimvsr", meta, e);
     if (!rc) rc = sv_model_from_tensors(m, &s, act_slope, "random initialisation", e);
     sv_tensor_set_free(&s);
     return rc;

@@ -9,4 +9,6 @@
 #include "core/error.h"
 #include "model/basicvsr.h"
 
-int sv_model_init_random(sv_model *m, int num_feat, int num_block, float act_slope, uint64_t seed, sv_err *e);
+// dir: SV_DIR_BI (BasicVSR) or SV_DIR_UNI (the forward branch alone; fusion C -> C), kept in the metadata.
+int sv_model_init_random(sv_model *m, int num_feat, int num_block, float act_slope, sv_direction dir, uint64_t seed,
+                         sv_err *e);

@@ -23,9 +23,11 @@ struct sv_trainnet {
     sv_net_cfg c;
     int blk, C, nb, k, dry;
     int spynet;           // the model runs SPyNet (sv_uses_spynet); 0: zero flow, each warp is the identity
+    int d0;               // the first branch (sv_first_branch): SV_BRANCH_FORWARD for a uni model, whose
+                          // backward branch (br[0], dstate[0], flows[0]) is never allocated nor run
     int *xslot;           // block input b (0..nb) -> slot in the frame store, or -1 (recomputed)
     const float **xs, **ts;  // backward: the block inputs and mids of the segment being processed
-    size_t fC, fC3, fmid, f2C;   // floats of one sample's map: C, C+3, widest mid, 2C channels
+    size_t fC, fC3, fmid, ffuse; // floats of one sample's map: C, C+3, widest mid, fusion's input (2C; uni: C)
     branch br[2];
     sv_spytrain *spy;
     int spy_group;        // pairs per SPyNet call
@@ -86,10 +88,10 @@ static int plan_recon(sv_trainnet *t, sv_err *e) {
     size_t ob = sv_fmap_floats(3, H, W, blk), big = u2 > hr ? u2 : hr;
     if (p2 > big) big = p2;
     size_t HW = (size_t)H * W;
-    if (!(t->fuse_in = buf(t, B * t->f2C, e)) || !(t->fo = buf(t, B * fo, e)) || !(t->u1 = buf(t, B * u1, e)) ||
+    if (!(t->fuse_in = buf(t, B * t->ffuse, e)) || !(t->fo = buf(t, B * fo, e)) || !(t->u1 = buf(t, B * u1, e)) ||
         !(t->p1 = buf(t, B * p1, e)) || !(t->u2 = buf(t, B * u2, e)) || !(t->p2 = buf(t, B * p2, e)) ||
         !(t->hr = buf(t, B * hr, e)) || !(t->out = buf(t, B * ob, e)) || !(t->out_plain = buf(t, 3 * HW, e)) ||
-        !(t->base = buf(t, B * ob, e)) || !(t->dfuse = buf(t, B * t->f2C, e)) || !(t->dfo = buf(t, B * fo, e)) ||
+        !(t->base = buf(t, B * ob, e)) || !(t->dfuse = buf(t, B * t->ffuse, e)) || !(t->dfo = buf(t, B * fo, e)) ||
         !(t->du1 = buf(t, B * u1, e)) || !(t->dp1 = buf(t, B * (p1 > u1 ? p1 : u1), e)) ||
         !(t->dbig1 = buf(t, B * big, e)) || !(t->dbig2 = buf(t, B * big, e)) || !(t->dout = buf(t, B * ob, e)) ||
         !(t->dplain = buf(t, 3 * HW, e)))
@@ -123,11 +125,12 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
     t->nb = m->num_block;
     t->k = c->recompute > t->nb ? t->nb : c->recompute;
     t->spynet = sv_uses_spynet(m);
+    t->d0 = sv_first_branch(m);
     t->spy_group = c->spy_group > 0 ? c->spy_group : 16;
     const int B = c->batch, T = c->seq, h = c->h, w = c->w, C = t->C, nb = t->nb, blk = t->blk, k = t->k;
     const float slope = m->act_slope;
     int mid = 1, maxS = 1, maxK = 1;
-    for (int b = 0; b < 2 * nb; b++) {
+    for (int b = t->d0 * nb; b < 2 * nb; b++) {
         const sv_resblock *rb = &m->trunk[b / nb].blocks[b % nb];
         if (rb->conv1.cout > mid) mid = rb->conv1.cout;
         if (rb->conv1.cin > maxS) maxS = rb->conv1.cin;
@@ -136,7 +139,7 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
     t->fC = sv_fmap_floats(C, h, w, blk);
     t->fC3 = sv_fmap_floats(C + 3, h, w, blk);
     t->fmid = sv_fmap_floats(mid, h, w, blk);
-    t->f2C = sv_fmap_floats(2 * C, h, w, blk);
+    t->ffuse = sv_fmap_floats(sv_branches(m) * C, h, w, blk);
     if (!dry && (!(t->xslot = sv_calloc((size_t)nb + 1, sizeof(int), e)) ||
                  !(t->xs = sv_calloc((size_t)nb + 1, sizeof *t->xs, e)) ||
                  !(t->ts = sv_calloc((size_t)nb + 1, sizeof *t->ts, e))))
@@ -148,7 +151,7 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         nkept += kept;
     }
     const size_t per_frame = (size_t)B * (t->fC3 + (size_t)nkept * t->fC + (k == 0 ? (size_t)nb * t->fmid : 0));
-    for (int d = 0; d < 2; d++) {
+    for (int d = t->d0; d < 2; d++) {
         branch *br = &t->br[d];
         const sv_trunk *tr = &m->trunk[d];
         br->frame_floats = per_frame;
@@ -180,8 +183,9 @@ static sv_trainnet *create(const sv_model *m, const sv_net_cfg *c, int dry, sv_e
         goto fail;
     if (plan_recon(t, e)) goto fail;
     if (!t->spynet) return t;  // zero flow: no SPyNet
-    t->spy_all = 2 * B * (T - 1) <= SPY_KEEP_PAIRS;
-    const int P = t->spy_all ? 2 * B * (T - 1) : B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
+    const int nd = 2 - t->d0;  // flow directions: both, or a uni model's forward one
+    t->spy_all = nd * B * (T - 1) <= SPY_KEEP_PAIRS;
+    const int P = t->spy_all ? nd * B * (T - 1) : B * (T - 1) < t->spy_group ? B * (T - 1) : t->spy_group;
     if (dry) {
         t->bytes += sv_spytrain_estimate(m, h, w, P, blk);
         return t;
@@ -385,15 +389,17 @@ static int trunk_backward(sv_trainnet *t, int d, int i, float *g, float *grads, 
 
 // ---- reconstruction of frame i, its loss and backward (dstate[0][i] = dB_i, dstate[1][i] = dF_i) ----
 // y = conv_last(act(conv_hr(ps(act(upconv2(ps(act(upconv1(act(fusion(cat[B_i, F_i])))))))))) + bilinear(x_i)
+// A uni model's fusion reads F_i alone: fuse_in = F_i, and its gradient goes to dF_i only.
 static int recon_forward(sv_trainnet *t, int i, const float *lr, sv_err *e) {
     const sv_model *m = t->m;
     const int h = t->c.h, w = t->c.w, C = t->C, H = SV_SCALE * h, W = SV_SCALE * w;
-    // fuse_in = cat[B_i, F_i]; base = bilinear upscaling of x_i, which conv_last adds onto
-    const sv_fmap fuse_in = maps(t, t->fuse_in, 2 * C), lr_i = clip_frames(t, lr, i, h, w);
+    // fuse_in = cat[B_i, F_i] (uni: F_i); base = bilinear upscaling of x_i, which conv_last adds onto
+    const int nst = 2 - t->d0;
+    const sv_fmap fuse_in = maps(t, t->fuse_in, nst * C), lr_i = clip_frames(t, lr, i, h, w);
     const sv_fmap base = sv_fmap_batch(t->base, 3, H, W, t->blk, t->c.batch);
     const sv_fmap plain = sv_fmap_one(t->out_plain, 3, H, W, 1);
-    channel_copy(sv_fmap_slice(fuse_in, 0, C), maps_in(t, frame_h(t, 0, i), C));
-    channel_copy(sv_fmap_slice(fuse_in, C, C), maps_in(t, frame_h(t, 1, i), C));
+    for (int d = t->d0; d < 2; d++)
+        channel_copy(sv_fmap_slice(fuse_in, (d - t->d0) * C, C), maps_in(t, frame_h(t, d, i), C));
     for (int s = 0; s < t->c.batch; s++) {
         resize_bilinear_forward(plain.data, sv_fmap_sample(lr_i, s).data, 3, h, w, H, W, 0, 1);
         channel_copy(sv_fmap_sample(base, s), plain);
@@ -445,13 +451,14 @@ static int recon_backward(sv_trainnet *t, int i, float *grads, sv_err *e) {
                                t->du1, t->fo, m->upconv1.w, e))
         return -1;
     act_backward(t->dfo, t->dfo, t->fo, B * fo, m->act_slope);
-    memset(t->dfuse, 0, B * t->f2C * sizeof(float));
+    memset(t->dfuse, 0, B * t->ffuse * sizeof(float));
     if (sv_conv_train_backward(t->fusion, t->dfuse, grad_of(t, grads, m->fusion.w), grad_of(t, grads, m->fusion.b),
                                t->dfo, t->fuse_in, m->fusion.w, e))
         return -1;
-    const sv_fmap dfuse = maps_in(t, t->dfuse, 2 * C);
-    channel_copy_backward(maps(t, t->dstate[0] + (size_t)i * B * t->fC, C), sv_fmap_slice(dfuse, 0, C));
-    channel_copy_backward(maps(t, t->dstate[1] + (size_t)i * B * t->fC, C), sv_fmap_slice(dfuse, C, C));
+    const sv_fmap dfuse = maps_in(t, t->dfuse, (2 - t->d0) * C);
+    for (int d = t->d0; d < 2; d++)
+        channel_copy_backward(maps(t, t->dstate[d] + (size_t)i * B * t->fC, C),
+                              sv_fmap_slice(dfuse, (d - t->d0) * C, C));
     return 0;
 }
 
@@ -509,11 +516,11 @@ static int spynet_pass(sv_trainnet *t, int d0, int nd, const float *lr, float *g
 }
 
 int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e) {
-    const int T = t->c.seq;
-    if (t->spynet && t->spy_all && spynet_pass(t, 0, 2, lr, NULL, SPY_FORWARD, e)) return -1;
-    for (int d = 0; d < 2 && t->spynet && !t->spy_all; d++)
+    const int T = t->c.seq, d0 = t->d0;
+    if (t->spynet && t->spy_all && spynet_pass(t, d0, 2 - d0, lr, NULL, SPY_FORWARD, e)) return -1;
+    for (int d = d0; d < 2 && t->spynet && !t->spy_all; d++)
         if (spynet_pass(t, d, 1, lr, NULL, SPY_FORWARD, e)) return -1;
-    for (int i = T - 1; i >= 0; i--)
+    for (int i = T - 1; i >= 0 && d0 == SV_BRANCH_BACKWARD; i--)
         if (trunk_forward(t, 0, i, lr, e)) return -1;
     for (int i = 0; i < T; i++)
         if (trunk_forward(t, 1, i, lr, e)) return -1;
@@ -521,7 +528,8 @@ int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e) {
 }
 
 const float *sv_trainnet_state(const sv_trainnet *t, int dir, int frame, size_t *n) {
-    if (n) *n = (size_t)t->c.batch * t->fC;
+    if (n) *n = dir < t->d0 ? 0 : (size_t)t->c.batch * t->fC;
+    if (dir < t->d0) return NULL;  // a uni model has no backward branch
     return frame_h((sv_trainnet *)t, dir, frame);
 }
 
@@ -536,17 +544,17 @@ void sv_trainnet_set_state_loss(sv_trainnet *t, sv_state_loss_fn fn, void *ud) {
 
 int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *grads, int train_spynet, double *loss,
                      sv_err *e) {
-    const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w;
+    const int B = t->c.batch, T = t->c.seq, h = t->c.h, w = t->c.w, d0 = t->d0;
     *loss = 0.0;
     train_spynet = train_spynet && grads && t->spynet;
     if (sv_trainnet_forward_states(t, lr, e)) return -1;
     if (grads)
-        for (int d = 0; d < 2; d++) {
+        for (int d = d0; d < 2; d++) {
             memset(t->dstate[d], 0, (size_t)T * B * t->fC * sizeof(float));
             if (t->spynet) memset(t->dflows[d], 0, (size_t)B * (T - 1) * 2 * h * w * sizeof(float));
         }
     if (t->state_loss)  // its term is part of the loss with or without gradients
-        for (int d = 0; d < 2; d++)
+        for (int d = d0; d < 2; d++)
             for (int i = 0; i < T; i++)
                 *loss += t->state_loss(t->state_loss_ud, d, i, frame_h(t, d, i),
                                        grads ? t->dstate[d] + (size_t)i * B * t->fC : NULL, (size_t)B * t->fC);
@@ -556,10 +564,10 @@ int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *gr
     if (!grads) return 0;
     for (int i = T - 1; i >= 0; i--)
         if (trunk_backward(t, 1, i, t->dstate[1] + (size_t)i * B * t->fC, grads, train_spynet, e)) return -1;
-    for (int i = 0; i < T; i++)
+    for (int i = 0; i < T && d0 == SV_BRANCH_BACKWARD; i++)
         if (trunk_backward(t, 0, i, t->dstate[0] + (size_t)i * B * t->fC, grads, train_spynet, e)) return -1;
-    if (train_spynet && t->spy_all) return spynet_pass(t, 0, 2, lr, grads, SPY_BACKWARD, e);
-    for (int d = 0; d < 2 && train_spynet; d++)
+    if (train_spynet && t->spy_all) return spynet_pass(t, d0, 2 - d0, lr, grads, SPY_BACKWARD, e);
+    for (int d = d0; d < 2 && train_spynet; d++)
         if (spynet_pass(t, d, 1, lr, grads, SPY_RECOMPUTE_BACKWARD, e)) return -1;
     return 0;
 }

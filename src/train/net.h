@@ -16,6 +16,8 @@
 //      forward pair group by pair group.
 // A zero-flow model (sv_model.flow) skips 1 and 5: each warp is the identity (forward: the previous state is
 // copied into cat; backward: its gradient goes straight into the previous state's), SPyNet's gradients stay 0.
+// A uni model (sv_model.dir) has no backward branch: 2 and 4 run the forward branch only, 1 and 5 only its
+// flows (flow_f), and the reconstruction reads F_i alone.
 // Gradients accumulate (+=) into a flat block that mirrors sv_model.params.
 #pragma once
 #include <stddef.h>
@@ -43,7 +45,8 @@ int sv_trainnet_step(sv_trainnet *t, const float *lr, const float *gt, float *gr
 // model provides for temporal finetuning.
 int sv_trainnet_forward_states(sv_trainnet *t, const float *lr, sv_err *e);
 // The hidden state of frame i of a branch (SV_BRANCH_BACKWARD: B_i, SV_BRANCH_FORWARD: F_i) after the last
-// step or forward: batch feature maps back to back, *n floats in all, in the net's layout.
+// step or forward: batch feature maps back to back, *n floats in all, in the net's layout. NULL (*n 0) for
+// SV_BRANCH_BACKWARD of a uni model.
 const float *sv_trainnet_state(const sv_trainnet *t, int branch, int frame, size_t *n);
 // The layout of one sample's hidden state: channels, rows, columns and channel block (core/layout.h).
 void sv_trainnet_state_shape(const sv_trainnet *t, int *c, int *h, int *w, int *blk);

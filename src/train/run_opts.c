@@ -13,7 +13,8 @@
 
 void sv_run_opts_default(sv_run_opts *o, double lr, double lr_min, int batch, int seq) {
     *o = (sv_run_opts){.lr = lr, .lr_min = lr_min, .batch = batch, .seq = seq, .feat = 64, .blocks = 30,
-                       .act_slope = SV_LEAKY_SLOPE, .flow = -1, .iters = 1000, .patch = 64, .degradation = SV_DEG_BI, .log_every = 10};
+                       .act_slope = SV_LEAKY_SLOPE, .flow = -1, .direction = -1, .iters = 1000, .patch = 64,
+                       .degradation = SV_DEG_BI, .log_every = 10};
 }
 
 void sv_run_say(const sv_run_opts *o, sv_msg_kind kind, const char *fmt, ...) {

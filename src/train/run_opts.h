@@ -30,6 +30,8 @@ typedef struct {
     float act_slope;        // 0.1 (LeakyReLU, BasicSR) or 0 (ReLU)
     int flow;               // the model's flow, SV_FLOW_* (model/basicvsr.h), set at the start; -1: the --init
                             // model's own (a random model: SPyNet). A resumed run keeps its model's
+    int direction;          // a random model's direction, SV_DIR_* (--direction); -1: bidirectional, or the
+                            // --init model's own, which a given one must equal (the tensors say it)
     long iters;
     double lr, lr_min;      // cosine annealing from lr to lr_min over iters
     long lr_hold;           // lr held for the first lr_hold iterations, the cosine over the rest (0: none);
