@@ -95,6 +95,9 @@ typedef struct {
     double params_spynet;   /* of which SPyNet's */
     double flops;           /* per output frame for LR frames of width x height, SPyNet included */
     double flops_spynet;    /* of which SPyNet's */
+    int uni;                /* 1: forward-only (direction uni): no backward branch, zero look-ahead; an
+                             * upscaler then runs chunk 1 and lookahead 0, and pull returns a frame after
+                             * the push of its own input frame */
 } slimvsr_model_info;
 
 /* Facts about a model; FLOPs for LR frames of width x height (both >= 1). */
@@ -123,7 +126,8 @@ typedef struct slimvsr_upscaler slimvsr_upscaler;
 typedef struct {
     /* The network runs on windows of chunk + lookahead frames and emits the first chunk of them; the
      * forward branch carries its state from chunk to chunk (exact), the backward branch sees only
-     * lookahead frames past a chunk's end. */
+     * lookahead frames past a chunk's end. A forward-only model (slimvsr_model_info.uni) runs chunk 1 and
+     * lookahead 0 whatever is asked (a larger chunk or lookahead is refused, SLIMVSR_ERR_ARGUMENT). */
     int chunk;           /* frames emitted per run; 0: planned from max_memory as `slimvsr upscale` plans it */
     int lookahead;       /* -1: the default (10, less when the budget is small) */
     int frame_count;     /* the clip's length when known (plans as `slimvsr upscale` does for it), 0: unknown
@@ -171,6 +175,7 @@ SLIMVSR_API void slimvsr_upscaler_free(slimvsr_upscaler *u);
 #define SLIMVSR_TRAIN_MAX_DATA 16
 typedef enum { SLIMVSR_FLOW_DEFAULT = -1, SLIMVSR_FLOW_SPYNET = 0, SLIMVSR_FLOW_ZERO = 1 } slimvsr_flow;
 typedef enum { SLIMVSR_DEGRADE_BI = 0, SLIMVSR_DEGRADE_BD = 1 } slimvsr_degradation;
+typedef enum { SLIMVSR_DIRECTION_DEFAULT = -1, SLIMVSR_DIRECTION_BI = 0, SLIMVSR_DIRECTION_UNI = 1 } slimvsr_direction;
 typedef struct {
     const char *data[SLIMVSR_TRAIN_MAX_DATA]; /* --data: folders or videos of clips */
     int ndata;
@@ -181,6 +186,8 @@ typedef struct {
     int feat, blocks;         /* --feat, --blocks: a random model's width and blocks (64, 30) */
     float act_slope;          /* --act: a random model's activation, 0.1 (LeakyReLU, leaky) or 0 (relu) */
     int flow;                 /* --flow: slimvsr_flow; SLIMVSR_FLOW_DEFAULT: the init model's (random: SPyNet) */
+    int direction;            /* --direction: slimvsr_direction; SLIMVSR_DIRECTION_DEFAULT: bi, or the init
+                               * model's (which a given one must equal) */
     long iters;               /* --iters (1000) */
     double lr, lr_min;        /* --lr (2e-4), --lr-min (1e-7): cosine annealing, both in [0, 1] */
     long lr_hold;             /* --lr-hold: lr held for this many iterations, the cosine over the rest (0) */

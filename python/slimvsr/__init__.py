@@ -56,7 +56,7 @@ class _Info(ctypes.Structure):
     _fields_ = [("num_feat", ctypes.c_int), ("num_block", ctypes.c_int), ("scale", ctypes.c_int),
                 ("pruned", ctypes.c_int), ("spynet", ctypes.c_int), ("params", ctypes.c_double),
                 ("params_spynet", ctypes.c_double), ("flops", ctypes.c_double),
-                ("flops_spynet", ctypes.c_double)]
+                ("flops_spynet", ctypes.c_double), ("uni", ctypes.c_int)]
 
 
 _P = ctypes.c_void_p

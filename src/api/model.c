@@ -108,6 +108,7 @@ int slimvsr_model_get_info(const slimvsr_model *model, int width, int height, sl
     sv_model_stats(m, height, width, NULL, 0, &t);
     *out = (slimvsr_model_info){.num_feat = m->num_feat, .num_block = m->num_block, .scale = SV_SCALE,
                                 .pruned = pruned, .spynet = sv_uses_spynet(m), .params = t.params,
-                                .params_spynet = t.params_spynet, .flops = t.flops, .flops_spynet = t.flops_spynet};
+                                .params_spynet = t.params_spynet, .flops = t.flops, .flops_spynet = t.flops_spynet,
+                                .uni = sv_is_uni(m)};
     return SLIMVSR_OK;
 }

@@ -59,6 +59,9 @@ static int plan(slimvsr_upscaler *u, const slimvsr_upscaler_options *o, int *chu
     sv_upscale_opts_default(&uo);
     uo.chunk = o->chunk, uo.lookahead = o->lookahead;
     uo.mem_budget = o->max_memory ? o->max_memory : sv_upscale_default_budget();
+    sv_err e;
+    if (sv_upscale_check_window(u->m, "slimvsr_upscaler_create", &uo, &e))  // a uni model: chunk 1, no lookahead
+        return api_fail(SLIMVSR_ERR_ARGUMENT, "%s", e.msg);
     sv_upscale_plan_chunk(u->m, u->h, u->w, o->frame_count > 0 ? o->frame_count : -1, &uo, chunk, la);
     if (!o->chunk && !o->frame_count && *chunk > SLIMVSR_STREAM_CHUNK) *chunk = SLIMVSR_STREAM_CHUNK;
     size_t fixed, per;

@@ -26,6 +26,8 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double min
 float cli_parse_act(const char *s);
 // "--flow spynet|zero" -> SV_FLOW_* (model/basicvsr.h); returns -1 on a bad value (after printing).
 int cli_parse_flow(const char *cmd, const char *s);
+// --direction bi|uni: SV_DIR_*, or -1 after a message.
+int cli_parse_direction(const char *cmd, const char *s);
 // The options every training command takes beside its own: --threads N, --resume, -q/--quiet. Returns 1
 // when opt is one (*takes: 1 when it used val), 0 when it is not, -1 (after a message) on a bad value.
 int cli_run_option(const char *cmd, const char *opt, const char *val, int *threads, int *resume, int *quiet, int *takes);

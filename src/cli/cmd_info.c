@@ -53,6 +53,7 @@ static void print_json(const sv_model *m, const sv_layer_ref *R, const sv_layer_
     cJSON_AddNumberToObject(root, "num_block", m->num_block);
     cJSON_AddStringToObject(root, "act", sv_act_name(m->act_slope));
     cJSON_AddStringToObject(root, "flow", sv_flow_name(m->flow));
+    cJSON_AddStringToObject(root, "direction", sv_direction_name(m->dir));
     cJSON_AddNumberToObject(root, "height", h);
     cJSON_AddNumberToObject(root, "width", w);
     cJSON_AddNumberToObject(root, "params", t->params);
@@ -100,8 +101,10 @@ static void print_text(const char *path, const sv_model *m, const sv_layer_ref *
     char act[32] = "ReLU";
     if (m->act_slope != 0.0f) snprintf(act, sizeof act, "LeakyReLU(%g)", m->act_slope);
     const int spy = sv_uses_spynet(m);
-    printf("%s: BasicVSR x%d, %d features, %d blocks per branch, activation %s, flow: %s%s\n", path, SV_SCALE,
-           m->num_feat, m->num_block, act, spy ? "SPyNet" : "zero (no SPyNet: its stored weights are unused)",
+    printf("%s: BasicVSR x%d, %d features, %d blocks per branch, activation %s, flow: %s, direction: %s%s\n",
+           path, SV_SCALE, m->num_feat, m->num_block, act,
+           spy ? "SPyNet" : "zero (no SPyNet: its stored weights are unused)",
+           sv_is_uni(m) ? "uni (forward branch only, zero look-ahead)" : "bi",
            pruned ? ", pruned (kept / dense channels)" : "");
     if (spy) printf("per output frame at %dx%d (SPyNet at %dx%d):\n", h, w, sv_spy_aligned(h), sv_spy_aligned(w));
     else printf("per output frame at %dx%d:\n", h, w);
@@ -147,8 +150,10 @@ int cmd_info(int argc, char **argv) {
                    "  Architecture, per-layer channels, parameters and FLOPs per output frame for LR frames\n"
                    "  of HxW (default 180x320). FLOPs = 2*cin*cout*k*k*H*W per conv call; SPyNet runs twice\n"
                    "  per frame (one flow per propagation branch); a zero-flow model (flow: zero) runs no SPyNet,\n"
-                   "  so its SPyNet layers count no calls, parameters or FLOPs.\n"
-                   "  --json prints {flow, params, params_spynet, flops, flops_spynet, layers: [...], ...}.\n"
+                   "  so its SPyNet layers count no calls, parameters or FLOPs. A forward-only model (direction:\n"
+                   "  uni) has no backward_trunk, runs SPyNet once per frame and its fusion reads F_i alone.\n"
+                   "  --json prints {flow, direction, params, params_spynet, flops, flops_spynet, layers: [...],\n"
+                   "  ...}.\n"
                    "  --profile runs N (default 5) random frames of HxW through the model on T threads (default\n"
                    "  all cores) and prints each conv layer's backend, calls, ms per call, share of the time,\n"
                    "  GFLOP per call and GFLOP/s, the work between the convs, and the times per layer group.\n");

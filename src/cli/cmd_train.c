@@ -19,6 +19,9 @@ static const char *usage =
     "  --act relu|leaky      activation of a random model (default leaky: LeakyReLU 0.1, as BasicSR)\n"
     "  --flow spynet|zero    the flow that aligns the hidden states (default: the --init model's, else spynet);\n"
     "                        zero: no alignment, SPyNet never runs (its weights stay in the model, unused)\n"
+    "  --direction bi|uni    propagation of a random model (default bi: BasicVSR's two branches); uni: the\n"
+    "                        forward branch alone (BasicVSR-uni: no look-ahead, each frame's output from it\n"
+    "                        and the frames before it; fusion reads F_i alone); with --init: the model's own\n"
     "  --iters N             iterations (default 1000)\n"
     "  --lr X                Adam learning rate (default 2e-4), cosine annealing to --lr-min (1e-7)\n"
     "  --lr-hold N           keep --lr for the first N iterations, then the cosine over the rest (default 0;\n"
@@ -92,6 +95,10 @@ static int train_own_option(void *ud, const char *a, const char *v, int *takes, 
     if (!strcmp(a, "--flow")) {
         *takes = 1;
         return (o->run.flow = cli_parse_flow("train", v)) < 0 ? -1 : 1;
+    }
+    if (!strcmp(a, "--direction")) {
+        *takes = 1;
+        return (o->run.direction = cli_parse_direction("train", v)) < 0 ? -1 : 1;
     }
     if (!strcmp(a, "--spynet")) {
         *takes = 1;

@@ -125,7 +125,12 @@ static void help(FILE *f) {
             "that costs disk (PNG frames at 4x: 0.6 bytes per output pixel measured, at most about 3,\n"
             "raw RGB: 1.3 to 6 MB per 1080p frame) and some time (README: Resume); --no-resume encodes\n"
             "directly. Standard output and\n"
-            "--frames segments are not resumable.\n");
+            "--frames segments are not resumable.\n"
+            "\n"
+            "Forward-only models (`train --direction uni`, `info` says direction uni) have no backward\n"
+            "branch: each frame's output depends on it and the frames before it only. They run with chunk 1\n"
+            "and lookahead 0 (an explicit larger --chunk or --lookahead is refused): every frame is emitted\n"
+            "as soon as it has been read, at a constant latency of one frame's compute.\n");
 }
 
 // The video options, each taking a value: 1 when opt is one (stored in w), 0 when it is not, -1 (after a
@@ -172,7 +177,7 @@ static void print_partial(const char *output, const sv_upscale_plan *p, const sv
            sv_mem_format((size_t)(px * SV_PARTIAL_PNG_BYTES_MOST), most, sizeof most));
 }
 
-static void print_plan(const char *input, const sv_upscale_plan *p, const sv_upscale_opts *o) {
+static void print_plan(const sv_model *m, const char *input, const sv_upscale_plan *p, const sv_upscale_opts *o) {
     char peak[32], budget[32];
     printf("input       %s\n", input);
     printf("frames      %dx%d, %d%s\n", p->w, p->h, p->count, p->count < 0 ? " (unknown)" : "");
@@ -181,6 +186,9 @@ static void print_plan(const char *input, const sv_upscale_plan *p, const sv_ups
     else if (o->first) printf("segment     frames %lld to the end (--frames %lld:)\n", o->first, o->first);
     printf("output      %dx%d\n", SV_SCALE * p->w, SV_SCALE * p->h);
     printf("chunk       %d\nlookahead   %d\n", p->chunk, p->lookahead);
+    if (m && sv_is_uni(m))
+        printf("direction   %s: forward only, zero look-ahead: chunk 1 and lookahead 0 forced, each frame emitted "
+               "as soon as it is read\n", sv_direction_name(m->dir));
     if (p->tile_rows >= p->h) printf("tile rows   %d (the whole frame)\n", p->h);
     else printf("tile rows   %d of %d\n", p->tile_rows, p->h);
     printf("peak memory %s (estimate) within %s\n", sv_mem_format(p->peak, peak, sizeof peak),
@@ -287,7 +295,7 @@ int cmd_upscale(int argc, char **argv) {
         if (rc) {
             fprintf(stderr, "slimvsr: %s\n", e.msg);
         } else {
-            print_plan(pos[0], &plan, &o);
+            print_plan(use, pos[0], &plan, &o);
             print_partial(pos[1], &plan, &o);
         }
         sv_model_free(&m);

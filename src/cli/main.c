@@ -93,6 +93,14 @@ int cli_parse_flow(const char *cmd, const char *s) {
     return -1;
 }
 
+int cli_parse_direction(const char *cmd, const char *s) {
+    sv_direction dir;
+    if (s && !sv_direction_parse(s, &dir)) return (int)dir;
+    fprintf(stderr, "slimvsr %s: --direction expects %s or %s, got '%s'\n", cmd, sv_direction_name(SV_DIR_BI),
+            sv_direction_name(SV_DIR_UNI), s ? s : "");
+    return -1;
+}
+
 void cli_set_threads(int n) {
     if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);

@@ -5,7 +5,7 @@
 // the commands' options:
 //   api_run train|flow|prune --data DIR [--data DIR2] --out RUN [--val DIR] [--feat N] [--blocks N] [--batch N]
 //           [--seq N] [--patch N] [--iters N] [--seed N] [--log-every N] [--val-every N] [--val-frames N]
-//           [--flow spynet|zero] [--resume] [--stop-now]
+//           [--flow spynet|zero] [--direction bi|uni] [--resume] [--stop-now]
 //   prune also: -m MODEL [--ratio X] [--select layer] [--scheme l1-aligned] [--sparsity-iters N]
 //           [--finetune-iters N] [--lambda-every N]
 //   flow also: [--checkpoint-every N]
@@ -28,6 +28,7 @@ static int train_option(slimvsr_train_options *o, const char *a, const char *v, 
     else if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--val")) o->val = v;
     else if (!strcmp(a, "--flow")) o->flow = strcmp(v, "zero") ? SLIMVSR_FLOW_SPYNET : SLIMVSR_FLOW_ZERO;
+    else if (!strcmp(a, "--direction")) o->direction = strcmp(v, "uni") ? SLIMVSR_DIRECTION_BI : SLIMVSR_DIRECTION_UNI;
     else if (!strcmp(a, "--feat")) o->feat = atoi(v);
     else if (!strcmp(a, "--blocks")) o->blocks = atoi(v);
     else if (!strcmp(a, "--batch")) o->batch = atoi(v);
