@@ -126,8 +126,8 @@ typedef struct slimvsr_upscaler slimvsr_upscaler;
 typedef struct {
     /* The network runs on windows of chunk + lookahead frames and emits the first chunk of them; the
      * forward branch carries its state from chunk to chunk (exact), the backward branch sees only
-     * lookahead frames past a chunk's end. A forward-only model (slimvsr_model_info.uni) runs chunk 1 and
-     * lookahead 0 whatever is asked (a larger chunk or lookahead is refused, SLIMVSR_ERR_ARGUMENT). */
+     * lookahead frames past a chunk's end. A forward-only model (slimvsr_model_info.uni) always runs chunk
+     * 1 and lookahead 0 (a chunk above 1 or a lookahead above 0 is refused, SLIMVSR_ERR_ARGUMENT). */
     int chunk;           /* frames emitted per run; 0: planned from max_memory as `slimvsr upscale` plans it */
     int lookahead;       /* -1: the default (10, less when the budget is small) */
     int frame_count;     /* the clip's length when known (plans as `slimvsr upscale` does for it), 0: unknown

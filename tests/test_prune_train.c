@@ -6,7 +6,9 @@
 //   - the temporal finetuning gradient (L_tf alone) for an RSC student of the same hidden width as its
 //     teacher, and for an l1-aligned student (narrower hidden state) through its channel map;
 // and the map itself: a teacher whose dropped hidden channels are zero has the aligned student's states
-// exactly, so L_tf is 0 through the right map and not through the identity.
+// exactly, so L_tf is 0 through the right map and not through the identity. The same for a forward-only
+// model (direction uni, issue 17 item 4: no backward branch, fusion reads F_i alone): its dense and its
+// RSC-cut step, with SPyNet (its forward flows only), and the TF gradient of RSC and aligned students.
 // SV_DENSE=1 runs the step checks on the uncut model (how K_FD_TOL was calibrated); SV_TRAIN_VERBOSE=1
 // prints every probe.
 #include <math.h>
@@ -32,8 +34,8 @@ static void make_data(void) {
 
 // A random dense model whose blocks matter (tu_boost_blocks). Zero flow unless spynet: the naive SPyNet
 // would cost seconds a step, and pruning does not touch it; one test keeps it.
-static int make_model(sv_model *m, uint64_t seed, int spynet) {
-    int rc = tu_random_model(m, FEAT, BLOCKS, seed);
+static int make_model(sv_model *m, uint64_t seed, int spynet, sv_direction dir) {
+    int rc = tu_random_model_dir(m, FEAT, BLOCKS, dir, seed);
     if (!rc) tu_boost_blocks(m, seed);
     if (!rc && !spynet) m->flow = SV_FLOW_ZERO;
     return rc;
@@ -42,7 +44,7 @@ static int make_model(sv_model *m, uint64_t seed, int spynet) {
 // Every conv1 bias moved to +0.3: the blocks' pre-activations away from the ReLU kink, where a finite
 // difference measures the kink instead of the derivative (as test_train.c's state-loss test does).
 static void lift_conv1_biases(sv_model *m) {
-    for (int d = 0; d < 2; d++)
+    for (int d = sv_first_branch(m); d < 2; d++)
         for (int k = 0; k < m->num_block; k++)
             for (int j = 0; j < m->trunk[d].blocks[k].conv1.cout; j++) m->trunk[d].blocks[k].conv1.b[j] = 0.3f;
 }
@@ -61,7 +63,9 @@ static int rsc_cut(sv_model *m, sv_model *out) {
     int rc = sv_units_select(&u, &o, &e) > 0 && sv_prune_cut(&u, m, out, &e) == 0 ? 0 : -1;
     CHECKF(rc == 0, "cut: %s", e.msg);
     sv_units_free(&u);
-    if (!rc) CHECK(out->indices && out->trunk[0].blocks[0].in_idx && out->upconv1.cout < m->upconv1.cout);
+    const int d0 = sv_first_branch(m);
+    if (!rc) CHECK(out->indices && out->trunk[d0].blocks[0].in_idx && out->upconv1.cout < m->upconv1.cout);
+    if (!rc) CHECK(out->dir == m->dir && out->fusion.cin == sv_branches(m) * FEAT);
     return rc;
 }
 
@@ -136,7 +140,7 @@ static void fd_model(const objective *o, sv_model *m) {
     float *g = obj_grad(o, m->nparams);
     double worst = 0;
     char name[64];
-    for (int d = 0; d < 2; d++) {
+    for (int d = sv_first_branch(m); d < 2; d++) {
         snprintf(name, sizeof name, "trunk%d.conv_first", d);
         fd_layer(o, m, g, &m->trunk[d].conv_first, name, K_FD_H, &worst);
         for (int k = 0; k < m->num_block; k++) {
@@ -187,13 +191,13 @@ static void tf_objective_free(objective *o) {
     sv_trainnet_free(o->net);
 }
 
-// A full training step of an RSC-cut model against finite differences; with SPyNet (fast graph only): its
-// last layer and the layers its flows feed.
-static void check_rsc_step(int reference, int spynet) {
+// A full training step of an RSC-cut model (dense: of the model itself) against finite differences; with
+// SPyNet (fast graph only): its last layer and the layers its flows feed.
+static void check_rsc_step(int reference, int spynet, sv_direction dir, int dense) {
     sv_model m, p;
-    if (make_model(&m, 31, spynet)) return;
+    if (make_model(&m, 31, spynet, dir)) return;
     sv_err e;
-    if (getenv("SV_DENSE") ? sv_model_clone(&m, &p, &e) == 0 : rsc_cut(&m, &p) == 0) {
+    if (dense || getenv("SV_DENSE") ? sv_model_clone(&m, &p, &e) == 0 : rsc_cut(&m, &p) == 0) {
         lift_conv1_biases(&p);
         objective o = {net_for(&p, reference), NULL, spynet};
         if (o.net && !spynet) fd_model(&o, &p);
@@ -209,9 +213,13 @@ static void check_rsc_step(int reference, int spynet) {
     }
     sv_model_free(&m);
 }
-static void test_rsc_step_reference(void) { check_rsc_step(1, 0); }
-static void test_rsc_step_fast(void) { check_rsc_step(0, 0); }
-static void test_rsc_step_spynet(void) { check_rsc_step(0, 1); }
+static void test_rsc_step_reference(void) { check_rsc_step(1, 0, SV_DIR_BI, 0); }
+static void test_rsc_step_fast(void) { check_rsc_step(0, 0, SV_DIR_BI, 0); }
+static void test_rsc_step_spynet(void) { check_rsc_step(0, 1, SV_DIR_BI, 0); }
+static void test_uni_step_reference(void) { check_rsc_step(1, 0, SV_DIR_UNI, 1); }
+static void test_uni_rsc_step_reference(void) { check_rsc_step(1, 0, SV_DIR_UNI, 0); }
+static void test_uni_rsc_step_fast(void) { check_rsc_step(0, 0, SV_DIR_UNI, 0); }
+static void test_uni_step_spynet(void) { check_rsc_step(0, 1, SV_DIR_UNI, 1); }
 
 // Hidden channels of branch d dropped by the aligned tests: the same count in both branches.
 static const int k_drop[2][4] = {{0, 5, 6, 12}, {1, 2, 7, 11}};
@@ -233,17 +241,18 @@ static int aligned_cut(sv_model *m, sv_model *out, int map[2][FEAT]) {
 
 // The TF gradient: student and teacher from the same random dense model, the student cut (RSC: the same
 // hidden width; aligned: narrower, through the map) and perturbed so that the states differ.
-static void check_tf_grad(int aligned, int reference) {
+static void check_tf_grad(int aligned, int reference, sv_direction dir) {
     sv_model m, s;
     int map[2][FEAT];
-    if (make_model(&m, 41, 0)) return;
+    if (make_model(&m, 41, 0, dir)) return;
     if (aligned ? aligned_cut(&m, &s, map) : rsc_cut(&m, &s)) {
         sv_model_free(&m);
         return;
     }
     lift_conv1_biases(&s);
     uint64_t st = 5;
-    tu_fill_uniform(s.trunk[0].conv_first.b, (size_t)s.trunk[0].conv_first.cout, -0.2f, 0.2f, &st);
+    const sv_conv_layer *first = &s.trunk[sv_first_branch(&s)].conv_first;
+    tu_fill_uniform(first->b, (size_t)first->cout, -0.2f, 0.2f, &st);
     sv_tf_state tf;
     objective o;
     if (tf_objective(&o, &tf, &m, &s, reference) == 0) {
@@ -255,9 +264,11 @@ static void check_tf_grad(int aligned, int reference) {
     sv_model_free(&s);
     sv_model_free(&m);
 }
-static void test_tf_grad_rsc_fast(void) { check_tf_grad(0, 0); }
-static void test_tf_grad_aligned_reference(void) { check_tf_grad(1, 1); }
-static void test_tf_grad_aligned_fast(void) { check_tf_grad(1, 0); }
+static void test_tf_grad_rsc_fast(void) { check_tf_grad(0, 0, SV_DIR_BI); }
+static void test_tf_grad_aligned_reference(void) { check_tf_grad(1, 1, SV_DIR_BI); }
+static void test_tf_grad_aligned_fast(void) { check_tf_grad(1, 0, SV_DIR_BI); }
+static void test_uni_tf_grad_rsc_reference(void) { check_tf_grad(0, 1, SV_DIR_UNI); }
+static void test_uni_tf_grad_aligned_fast(void) { check_tf_grad(1, 0, SV_DIR_UNI); }
 
 // L_tf of an aligned student against a teacher whose dropped channels are zero (conv_first's and every
 // conv2's rows, as test_prune.c's aligned cut test): the student computes exactly the teacher's kept
@@ -265,7 +276,7 @@ static void test_tf_grad_aligned_fast(void) { check_tf_grad(1, 0); }
 static void check_tf_map(int reference) {
     sv_model m, s;
     int map[2][FEAT], ident[FEAT];
-    if (make_model(&m, 51, 0)) return;
+    if (make_model(&m, 51, 0, SV_DIR_BI)) return;
     for (int d = 0; d < 2; d++)
         for (int j = 0; j < 4; j++) tu_zero_hidden_channel(&m, d, k_drop[d][j]);
     if (aligned_cut(&m, &s, map)) {
@@ -303,6 +314,12 @@ int main(void) {
     run_test("prune_train_tf_grad_aligned_fd_fast", test_tf_grad_aligned_fast);
     run_test("prune_train_tf_map_reference", test_tf_map_reference);
     run_test("prune_train_tf_map_fast", test_tf_map_fast);
+    run_test("prune_train_uni_step_fd_reference", test_uni_step_reference);
+    run_test("prune_train_uni_rsc_step_fd_reference", test_uni_rsc_step_reference);
+    run_test("prune_train_uni_rsc_step_fd_fast", test_uni_rsc_step_fast);
+    run_test("prune_train_uni_step_fd_spynet", test_uni_step_spynet);
+    run_test("prune_train_uni_tf_grad_rsc_fd_reference", test_uni_tf_grad_rsc_reference);
+    run_test("prune_train_uni_tf_grad_aligned_fd_fast", test_uni_tf_grad_aligned_fast);
     free(g_lr), free(g_gt);
     return test_summary();
 }
