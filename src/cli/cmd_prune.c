@@ -11,6 +11,7 @@ static const char *usage =
     "usage: slimvsr prune -m DENSE_MODEL --data DIR [--data DIR2 ...] --out RUN_DIR [options]\n"
     "       slimvsr prune --out RUN_DIR --resume\n"
     "  Makes a physically smaller BasicVSR from a trained one (Structured Sparsity Learning, Xia et al. 2023).\n"
+    "  A forward-only model (train --direction uni) is pruned the same way and stays forward-only (SSL-uni).\n"
     "  --scheme ssl|l1-aligned|l1-keep-last\n"
     "        ssl (default): choose the units to prune, sparsity learning (a growing L2 penalty drives their\n"
     "          scaling factors to 0 while the network trains), fold and cut them out (residual blocks keep\n"
