@@ -62,6 +62,23 @@ expect_error uni_refuses_chunk "--chunk 4" "$SLIMVSR" upscale -m $M --chunk 4 lr
 "$SLIMVSR" upscale -q -m $M --chunk 1 --lookahead 0 lr sr1 && ok uni_accepts_chunk_1 || ko uni_accepts_chunk_1 "refused"
 expect_error uni_eval_refuses_lookahead "--lookahead 3" "$SLIMVSR" eval -m $M --lookahead 3 --lr val/BIx4 --gt val/GT
 
+# ---- an interrupted upscale: saved every 8 frames, continued, equal to an uninterrupted run ----
+"$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" lr24 24 10 && "$SLIMVSR" upscale -q --threads 1 -m $M lr24 full24 \
+    || ko uni_resume_setup "frametool or upscale failed"
+pngs_at_least() { [ "$(ls "$1" 2>/dev/null | grep -c '\.png$')" -ge "$2" ]; }
+for n in 3 13; do
+    "$SLIMVSR" upscale -q --threads 1 -m $M lr24 "cut$n" 2>/dev/null &
+    pid=$!
+    wait_for "$pid" pngs_at_least "cut$n.partial" "$n"
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    "$SLIMVSR" upscale --threads 1 -m $M lr24 "cut$n" >/dev/null 2>"err$n.txt"
+    # where it went on: a saved frame, a multiple of 8 (and past 0 once 13 frames were written)
+    at=$(sed -n 's/.*continued .* at frame \([0-9]*\).*/\1/p' "err$n.txt")
+    [ -n "$at" ] && [ $((at % 8)) = 0 ] && { [ "$n" = 3 ] || [ "$at" -ge 8 ]; } && diff -r full24 "cut$n" >/dev/null \
+        && ok "uni_resume_$n" || ko "uni_resume_$n" "continued at '$at' (a multiple of 8 wanted): $(tail -1 "err$n.txt")"
+done
+
 # ---- resume and --init keep it; --init of another direction is refused ----
 tr --out runU --resume --iters 4 && [ "$(json_of $M direction)" = uni ] && ok uni_resume_keeps \
     || ko uni_resume_keeps "direction after resume: $(json_of $M direction)"

@@ -351,7 +351,7 @@ static int stream_to(sv_clip_window *win, sv_runner *run, sv_frame_writer *wr, c
         rc = sv_errf(e, "%s: the clip has %lld frames, so --frames must start before frame %lld (it starts "
                      "at %lld)", win->path, win->pos, win->pos, o->first);
     if (rc) sv_write_thread_stop(s.wt, NULL, NULL);  // drain, keep the first error
-    else rc = sv_write_thread_stop(s.wt, &written, e);
+    else rc = sv_write_thread_stop(s.wt, &written, e) || sv_upscale_resume_last(res, run, e);
     if (rc) {
         sv_frames_writer_abort(wr);
         return -1;

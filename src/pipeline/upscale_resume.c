@@ -5,7 +5,11 @@
 // its lookahead, the frame before it, and the forward branch's hidden state, which carries every earlier
 // frame (model/runner.h). Recomputing that state costs the forward branch (SPyNet and a trunk) over every
 // finished frame, about a third of the work already done; the checkpoint costs num_feat x h x w floats
-// written per chunk (64 x 180 x 320: 15 MB) and a wait for the writer at each chunk's end.
+// written per chunk (64 x 180 x 320: 15 MB) and a wait for the writer at each chunk's end. A forward-only
+// model's chunks are single frames, for which that wait (the network idle while the frame is encoded) and
+// those writes would cost a good part of the time per frame: it saves every SV_RESUME_UNI_FRAMES frames, and
+// a continuation computes at most that many frames again (the output is the same: a uni model's frame
+// depends on its own state and frame, whatever the chunk).
 #include "pipeline/upscale_resume.h"
 
 #include <errno.h>
@@ -23,6 +27,8 @@
 #include "core/memory.h"
 #include "core/warn.h"
 #include "io/atomic_file.h"
+
+enum { SV_RESUME_UNI_FRAMES = 8 };
 
 // The partial folder of a folder or video output, into p; 0 when output has none (standard output).
 static int partial_path(const char *output, char *p, size_t n) {
@@ -152,11 +158,13 @@ int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const cha
     r->video = sv_frames_output_kind(output) == SV_OUTPUT_VIDEO;
     if (lock_partial(r, e)) return -1;
     build_record(&r->rec, m, input, pl, o);
+    r->every = m && sv_is_uni(m) ? SV_RESUME_UNI_FRAMES : 1;
     int planes;
     size_t pf;
     sv_runner_state_shape(run, &planes, &pf);
     if (planes && !(r->plane = sv_malloc(pf * sizeof *r->plane, e))) return -1;
     const int rc = resumed ? continue_partial(r, run, win, e) : sv_resume_record_write(r->dir, &r->rec, e);
+    r->saved = r->next;
     if (rc == 0 && resumed && o->resumed_at) *o->resumed_at = r->next;
     if (rc == 0) sv_frames_writer_seek(wr, r->next);
     return rc;
@@ -165,7 +173,15 @@ int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const cha
 int sv_upscale_resume_chunk(sv_upscale_resume *r, sv_runner *run, sv_write_thread *wt, int n_emit, sv_err *e) {
     if (!r->dir) return 0;
     r->next += n_emit;
+    if (r->next - r->saved < r->every) return 0;
     if (sv_write_thread_sync(wt, e)) return -1;
+    r->saved = r->next;
+    return sv_resume_state_save(r->dir, r->next, run, r->plane, e);
+}
+
+int sv_upscale_resume_last(sv_upscale_resume *r, sv_runner *run, sv_err *e) {
+    if (!r->dir || r->saved == r->next) return 0;
+    r->saved = r->next;
     return sv_resume_state_save(r->dir, r->next, run, r->plane, e);
 }
 

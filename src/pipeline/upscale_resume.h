@@ -17,6 +17,9 @@ typedef struct {
     sv_resume_record rec;  // this job's record
     float *plane;          // one plane of the runner's state, the buffer its checkpoints go through
     int next;              // the frame the next chunk starts at
+    int saved;             // the frame the last saved state goes on at
+    int every;             // frames between checkpoints: 1 chunk, or at least SV_RESUME_UNI_FRAMES for a
+                           // forward-only model, whose chunks are single frames (upscale_resume.c)
     int locked, lock_fd;   // the partial folder, open and flock()ed while the job runs
 } sv_upscale_resume;
 
@@ -35,8 +38,12 @@ void sv_upscale_partial_room(const char *output, int w, int h, long long count, 
 int sv_upscale_resume_begin(sv_upscale_resume *r, sv_frame_writer *wr, const char *output, const sv_model *m,
                             const char *input, const sv_upscale_plan *pl, const sv_upscale_opts *o, sv_runner *run,
                             sv_clip_window *win, sv_err *e);
-// After a chunk of n_emit frames: once the writer has written them, saves the runner's state.
+// After a chunk of n_emit frames: once the writer has written them, saves the runner's state (a forward-only
+// model's: once SV_RESUME_UNI_FRAMES frames have passed since the last save).
 int sv_upscale_resume_chunk(sv_upscale_resume *r, sv_runner *run, sv_write_thread *wt, int n_emit, sv_err *e);
+// After the writer has written the last frame: saves the state of the last chunk when it is not saved yet,
+// so that a job stopped while its video is encoded goes on with the encode alone.
+int sv_upscale_resume_last(sv_upscale_resume *r, sv_runner *run, sv_err *e);
 // Before the writer publishes a folder: removes the record and checkpoint (the folder is published as it
 // is). A video's stay until the video is published: a kill while it is encoded leaves a folder to continue.
 void sv_upscale_resume_end(sv_upscale_resume *r);
