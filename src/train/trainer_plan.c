@@ -10,9 +10,10 @@ void sv_vsr_plan(void *ud, sv_run *r, sv_msg_kind kind) {
     const sv_vsr_step *v = ud;
     const sv_run_opts *o = r->o;
     const sv_model *m = &r->m;
-    sv_run_say(o, kind, "model: %d features, %d blocks, %s, flow %s, %zu parameters (%zu without SPyNet)",
-               m->num_feat, m->num_block, m->act_slope > 0 ? "LeakyReLU 0.1" : "ReLU",
-               sv_uses_spynet(m) ? "SPyNet" : "zero (SPyNet unused)", m->nparams, m->nparams - v->nspy);
+    sv_run_say(o, kind, "model: %d features, %d blocks, %s, flow %s, direction %s, %zu parameters (%zu without "
+               "SPyNet)", m->num_feat, m->num_block, m->act_slope > 0 ? "LeakyReLU 0.1" : "ReLU",
+               sv_uses_spynet(m) ? "SPyNet" : "zero (SPyNet unused)",
+               sv_is_uni(m) ? "uni (forward branch only)" : "bi", m->nparams, m->nparams - v->nspy);
     char hold[48] = "";
     if (o->lr_hold > 0) snprintf(hold, sizeof hold, " (held for %ld)", o->lr_hold);
     sv_run_say(o, kind, "steps: %ld iterations of %d clips x %d frames, LR patch %d (GT %d), lr %.3g%s -> %.3g "
