@@ -24,7 +24,9 @@
 # The TF weight is chosen on the training clips (the sweep set), never on Temple.
 # Environment: SLIMVSR (binary, default build/slimvsr), FRAMETOOL, OUT (default bench/work/prune), TRAIN,
 # VAL, THREADS (per run, default 1), FEAT, BLOCKS, DENSE_ITERS, SP_ITERS, FT_ITERS, TF_WEIGHTS, SEED (of the
-# prune runs' data sampling, default 2; a second OUT with its dense/ and sweepset/ linked repeats them).
+# prune runs' data sampling, default 2; a second OUT with its dense/ and sweepset/ linked repeats them),
+# DIRECTION (the dense model's, bi or uni, default bi: with uni, in its own OUT, the SSL paper's
+# BasicVSR-uni / SSL-uni rows, issue 17 item 4; bench/uni_latency.sh gives their latency).
 set -euo pipefail
 # conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
 # fill it with one untimed run first)
@@ -38,6 +40,7 @@ VAL=${VAL:-../shared/data/val/temple}
 THREADS=${THREADS:-1}
 FEAT=${FEAT:-32}
 BLOCKS=${BLOCKS:-4}
+DIRECTION=${DIRECTION:-bi}
 DENSE_ITERS=${DENSE_ITERS:-1500}
 SP_ITERS=${SP_ITERS:-200}
 FT_ITERS=${FT_ITERS:-200}
@@ -71,7 +74,7 @@ stage_dense() {
         timed dense "$S" train --out "$OUT/dense" --resume --threads "$THREADS" -q
     else
         timed dense "$S" train --data "$TRAIN" --val "$VAL" --val-frames 8 --out "$OUT/dense" --feat "$FEAT" \
-            --blocks "$BLOCKS" --seed 1 --iters "$DENSE_ITERS" --lr 4e-4 --batch 2 --seq 5 --patch 32 --log-every 50 \
+            --blocks "$BLOCKS" --direction "$DIRECTION" --seed 1 --iters "$DENSE_ITERS" --lr 4e-4 --batch 2 --seq 5 --patch 32 --log-every 50 \
             --val-every 300 --threads "$THREADS" -q
     fi
 }
