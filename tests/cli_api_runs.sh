@@ -40,6 +40,16 @@ else
     ko api_train_equals_cli "api_train failed: $(tail -2 api.txt)"
 fi
 
+# a forward-only model (direction uni) the same way
+"$SLIMVSR" train -q "${ARGS[@]}" --direction uni --out cli_uni || ko api_train_uni_cli_run "slimvsr train failed"
+if "$API_RUN" train "${ARGS[@]}" --direction uni --out api_uni 2>api_uni.txt; then
+    same_run api_train_uni_equals_cli cli_uni api_uni
+    cmp -s cli/model.safetensors cli_uni/model.safetensors && ko api_train_uni_differs "a uni run wrote the bi model" \
+        || ok api_train_uni_differs
+else
+    ko api_train_uni_equals_cli "api_run failed: $(tail -2 api_uni.txt)"
+fi
+
 # the stop flag, set before the start: one iteration, a checkpoint; the CLI resumes it to the same end
 if "$API_RUN" train "${ARGS[@]}" --out stopped --stop-now 2>stop.txt && "$PY" -c "
 import json, sys; rows = [json.loads(l) for l in open('stopped/log.jsonl')]; sys.exit(rows[-1]['iter'] != 1)" 2>/dev/null; then

@@ -317,11 +317,14 @@ static void test_train_options(void) {
     CHECK(o.feat == 64 && o.blocks == 30 && o.iters == 1000 && o.lr == 2e-4 && o.lr_min == 1e-7 && o.batch == 4);
     CHECK(o.seq == 7 && o.patch == 64 && o.degradation == SLIMVSR_DEGRADE_BI && o.log_every == 10 && o.seed == 0);
     CHECK(o.flow == SLIMVSR_FLOW_DEFAULT && o.val_every == 500 && o.val_rgb == 0 && o.spynet_lr_mult == 0.125);
+    CHECK(o.direction == SLIMVSR_DIRECTION_DEFAULT);
     CHECK(o.act_slope > 0.099f && o.act_slope < 0.101f && o.ndata == 0 && !o.out && !o.stop && !o.resume);
     CHECK(slimvsr_train(NULL) == SLIMVSR_ERR_ARGUMENT);
     slimvsr_train_options bad = o;
     bad.lr = 2;
     CHECK(slimvsr_train(&bad) == SLIMVSR_ERR_ARGUMENT && strstr(slimvsr_last_error(), "lr 2"));
+    bad = o, bad.direction = 2;
+    CHECK(slimvsr_train(&bad) == SLIMVSR_ERR_ARGUMENT && strstr(slimvsr_last_error(), "direction 2"));
     bad = o, bad.ndata = 1;
     CHECK(slimvsr_train(&bad) == SLIMVSR_ERR_ARGUMENT && strstr(slimvsr_last_error(), "data[0] is NULL"));
     CHECK(slimvsr_train(&o) == SLIMVSR_ERR_RUN && strstr(slimvsr_last_error(), "no run folder (--out)"));
