@@ -74,8 +74,8 @@ stage_dense() {
         timed dense "$S" train --out "$OUT/dense" --resume --threads "$THREADS" -q
     else
         timed dense "$S" train --data "$TRAIN" --val "$VAL" --val-frames 8 --out "$OUT/dense" --feat "$FEAT" \
-            --blocks "$BLOCKS" --direction "$DIRECTION" --seed 1 --iters "$DENSE_ITERS" --lr 4e-4 --batch 2 --seq 5 --patch 32 --log-every 50 \
-            --val-every 300 --threads "$THREADS" -q
+            --blocks "$BLOCKS" --direction "$DIRECTION" --seed 1 --iters "$DENSE_ITERS" --lr 4e-4 --batch 2 --seq 5 \
+            --patch 32 --log-every 50 --val-every 300 --threads "$THREADS" -q
     fi
 }
 

@@ -45,7 +45,8 @@ f = [l for l in j['layers'] if l['name'] == 'fusion'][0]
 assert f['cin'] == 12 and f['cout'] == 12, f
 assert all(l['calls_per_frame'] == 1 for l in j['layers'] if l['name'].startswith('spynet.')), 'SPyNet calls'
 " && ok uni_info_layers || ko uni_info_layers "see above"
-"$SLIMVSR" info $M | head -1 | grep -q "direction: uni" && ok uni_info_text || ko uni_info_text "$("$SLIMVSR" info $M | head -1)"
+"$SLIMVSR" info $M | head -1 | grep -q "direction: uni" && ok uni_info_text \
+    || ko uni_info_text "$("$SLIMVSR" info $M | head -1)"
 tr "${ARGS[@]}" --iters 1 --out runB && [ "$(json_of runB/model.safetensors direction)" = bi ] \
     && ok uni_default_bi || ko uni_default_bi "a plain train made $(json_of runB/model.safetensors direction)"
 
@@ -55,8 +56,10 @@ tr "${ARGS[@]}" --iters 1 --out runB && [ "$(json_of runB/model.safetensors dire
     || ko uni_dry_run "$(cat plan.txt)"
 "$SLIMVSR" upscale -q -m $M lr sr && [ "$(ls sr | wc -l)" = 6 ] && ok uni_upscale || ko uni_upscale "exit status $?"
 mkdir -p lr3 && cp lr/00000000.png lr/00000001.png lr/00000002.png lr3/
-"$SLIMVSR" upscale -q -m $M lr3 sr3 && same_pngs sr sr3 00000000 00000001 00000002 && ok uni_no_lookahead || ko uni_no_lookahead "the first 3 frames of the clip differ from the clip cut to 3"
-"$SLIMVSR" upscale -q -m $M --frames 2:5 lr seg && same_pngs sr seg 00000002 00000003 00000004 && ok uni_segment_no_chunk || ko uni_segment_no_chunk "segment differs"
+"$SLIMVSR" upscale -q -m $M lr3 sr3 && same_pngs sr sr3 00000000 00000001 00000002 && ok uni_no_lookahead \
+    || ko uni_no_lookahead "the first 3 frames of the clip differ from the clip cut to 3"
+"$SLIMVSR" upscale -q -m $M --frames 2:5 lr seg && same_pngs sr seg 00000002 00000003 00000004 \
+    && ok uni_segment_no_chunk || ko uni_segment_no_chunk "segment differs"
 expect_error uni_refuses_lookahead "--lookahead 2" "$SLIMVSR" upscale -m $M --lookahead 2 lr x1
 expect_error uni_refuses_chunk "--chunk 4" "$SLIMVSR" upscale -m $M --chunk 4 lr x2
 "$SLIMVSR" upscale -q -m $M --chunk 1 --lookahead 0 lr sr1 && ok uni_accepts_chunk_1 || ko uni_accepts_chunk_1 "refused"
@@ -76,7 +79,8 @@ for n in 3 13; do
     # where it went on: a saved frame, a multiple of 8 (and past 0 once 13 frames were written)
     at=$(sed -n 's/.*continued .* at frame \([0-9]*\).*/\1/p' "err$n.txt")
     [ -n "$at" ] && [ $((at % 8)) = 0 ] && { [ "$n" = 3 ] || [ "$at" -ge 8 ]; } && diff -r full24 "cut$n" >/dev/null \
-        && ok "uni_resume_$n" || ko "uni_resume_$n" "continued at '$at' (a multiple of 8 wanted): $(tail -1 "err$n.txt")"
+        && ok "uni_resume_$n" \
+        || ko "uni_resume_$n" "continued at '$at' (a multiple of 8 wanted): $(tail -1 "err$n.txt")"
 done
 
 # ---- resume and --init keep it; --init of another direction is refused ----
@@ -91,7 +95,8 @@ expect_error uni_bad_direction "--direction" "$SLIMVSR" train "${ARGS[@]}" --dir
 # ---- convert round trip (the model was trained on by the resume above: its frames again) ----
 "$SLIMVSR" convert $M c.safetensors >/dev/null 2>&1 && [ "$(json_of c.safetensors direction)" = uni ] \
     && "$SLIMVSR" upscale -q -m $M lr3 srm && "$SLIMVSR" upscale -q -m c.safetensors lr3 src \
-    && same_pngs srm src 00000000 00000001 00000002 && ok uni_convert || ko uni_convert "convert lost the direction or changed frames"
+    && same_pngs srm src 00000000 00000001 00000002 && ok uni_convert \
+    || ko uni_convert "convert lost the direction or changed frames"
 
 # ---- prune: SSL and the baselines keep the flag; the pruned models upscale ----
 TR=(--data data --val val --val-frames 2 --batch 2 --seq 3 --patch 8 --val-every 3 --seed 5)
@@ -99,6 +104,7 @@ for scheme in ssl l1-keep-last l1-aligned; do
     "$SLIMVSR" prune -q -m $M "${TR[@]}" --scheme $scheme --select layer --ratio 0.5 --sparsity-iters 3 \
         --finetune-iters 2 --out "p_$scheme" && [ "$(json_of p_$scheme/model.safetensors direction)" = uni ] \
         && [ "$(json_of p_$scheme/model.safetensors pruned)" = True ] \
-        && "$SLIMVSR" upscale -q -m "p_$scheme/model.safetensors" lr3 "sr_$scheme" && [ "$(ls sr_$scheme | wc -l)" = 3 ] \
+        && "$SLIMVSR" upscale -q -m "p_$scheme/model.safetensors" lr3 "sr_$scheme" \
+        && [ "$(ls sr_$scheme | wc -l)" = 3 ] \
         && ok "uni_prune_$scheme" || ko "uni_prune_$scheme" "exit status $?"
 done

@@ -260,7 +260,8 @@ static void test_api_stream(void) {
     slimvsr_upscaler_options o = slimvsr_upscaler_options_default();
     slimvsr_upscaler *u = NULL;
     o.chunk = 3;
-    CHECK(slimvsr_upscaler_create(mod, W, H, &o, &u) == SLIMVSR_ERR_ARGUMENT && strstr(slimvsr_last_error(), "--chunk"));
+    CHECK(slimvsr_upscaler_create(mod, W, H, &o, &u) == SLIMVSR_ERR_ARGUMENT &&
+          strstr(slimvsr_last_error(), "--chunk"));
     o = slimvsr_upscaler_options_default();
     if (slimvsr_upscaler_create(mod, W, H, &o, &u) == SLIMVSR_OK) {
         int chunk = -1, la = -1;
