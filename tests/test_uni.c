@@ -38,13 +38,13 @@ static float *run_clip(const sv_model *m, const float *x, int n, int chunk, int 
     CHECKF(r, "%s", e.msg);
     if (!r) return NULL;
     tu_frames c = {malloc(sizeof(float) * (size_t)n * 3 * SV_SCALE * SV_SCALE * h * w),
-                   (size_t)3 * SV_SCALE * SV_SCALE * h * w};
+                   (size_t)3 * SV_SCALE * SV_SCALE * h * w, SV_SCALE * w};
     const size_t f = (size_t)3 * h * w;
     const float *fr[NF];
     for (int i = 0; i < n; i++) fr[i] = x + i * f;
     for (int s = 0; s < n; s += chunk) {
         const int k = n - s < chunk ? n - s : chunk;
-        tu_frames at = {c.out + (size_t)s * c.frame, c.frame};
+        tu_frames at = {c.out + (size_t)s * c.frame, c.frame, c.w4};
         if (sv_runner_run_chunk(r, fr + s, k, k, s ? fr[s - 1] : NULL, tu_collect_frame, &at, &e)) {
             CHECKF(0, "%s", e.msg);
             free(c.out);
