@@ -6,17 +6,14 @@
 # frames of a clip cut to its first frames equal the first frames of the whole clip's (zero look-ahead);
 # --resume keeps it, --init must match it; `prune` (SSL and both baselines) keeps the flag and the pruned
 # model upscales; convert round-trips it; bad values are refused naming the option.
-# Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO.
+# Prints PASS/FAIL lines (counted by tests/run.sh). Needs $SLIMVSR, $FRAMETOOL, $SLIMVSR_COCKATOO, ffmpeg.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib_cli.sh
 cli_setup uni
 cd "$T" || exit 1
 
-if [ -z "${SLIMVSR_COCKATOO:-}" ] || [ ! -s "$SLIMVSR_COCKATOO" ]; then
-    ko uni_setup "SLIMVSR_COCKATOO is not set; run tests/data/fetch_cockatoo.sh"
-    exit 0
-fi
+cli_need_video uni || exit 0
 mkdir -p data val
 "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" data/a 5 20 && "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" val/GT 3 10 \
     && "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" val/BIx4 3 40 && "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" lr 6 40 \
