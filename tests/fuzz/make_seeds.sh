@@ -6,7 +6,7 @@
 #   safetensors   small files of every dtype, with metadata, empty and 0-d tensors (a whole model is 6 MB of
 #                 SPyNet weights: too big a seed for a header parser)
 #   model         the headers (JSON) of small models written by slimvsr (fp32 and fp16, dense and
-#                 SSL-pruned): fuzz_model builds the file around its input
+#                 SSL-pruned, and forward-only): fuzz_model builds the file around its input
 #   png           frames written by slimvsr's PNG writer (RGB 8-bit) and by ffmpeg (RGB, gray, palette, 16-bit)
 #   jpeg          that frame as JPEG from ffmpeg: 4:2:0, 4:4:4, gray
 #   video         short clips of cockatoo.mp4: H.264 .mp4, FFV1 .mkv, MPEG-4 .avi
@@ -58,7 +58,11 @@ mkdir -p "$W/data" && "$FT" downscale "$SLIMVSR_COCKATOO" "$W/data/a" 4 20
 "$S" prune -q -m "$W/dense/model.safetensors" --data "$W/data" --batch 1 --seq 2 --patch 8 --select layer \
     --ratio 0.5 --sparsity-iters 1 --finetune-iters 1 --out "$W/ssl" --threads 1
 "$S" convert --fp16 "$W/ssl/model.safetensors" "$W/ssl16.safetensors" 2>/dev/null
-for m in dense:"$W/dense/model.safetensors" ssl:"$W/ssl/model.safetensors" ssl16:"$W/ssl16.safetensors"; do
+# and a forward-only one (direction uni in the metadata, no backward_trunk tensors)
+"$S" train -q --data "$W/data" --feat 4 --blocks 1 --batch 1 --seq 2 --patch 8 --iters 1 --direction uni \
+    --out "$W/uni" --threads 1
+for m in dense:"$W/dense/model.safetensors" ssl:"$W/ssl/model.safetensors" ssl16:"$W/ssl16.safetensors" \
+    uni:"$W/uni/model.safetensors"; do
     /usr/bin/python3 -c "import struct,sys; b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; open(sys.argv[2],'wb').write(b[8:8+n])" \
         "${m#*:}" "$OUT/model/${m%%:*}.json"
 done
