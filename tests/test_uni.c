@@ -138,6 +138,17 @@ static void test_layers(void) {
            tb.flops_spynet);
     sv_model_free(&m);
     sv_model_free(&bi);
+    // the paper's sizes without SPyNet (SSL-NOTES §8): BasicVSR 4.9 M, BasicVSR-uni 2.6 M at 64 x 30 (fusion
+    // C -> C: 2592579; without fusion it would be 2588419, the same 2.6 M)
+    size_t spy;
+    if (tu_random_model_dir(&m, 64, 30, SV_DIR_UNI, 1) == 0) {
+        CHECKF(sv_model_param_count(&m, &spy) - spy == 2592579, "64x30 uni: %zu", m.nparams - spy);
+        sv_model_free(&m);
+    }
+    if (tu_random_model(&bi, 64, 30, 1) == 0) {
+        CHECKF(sv_model_param_count(&bi, &spy) - spy == 4851011, "64x30 bi: %zu", bi.nparams - spy);
+        sv_model_free(&bi);
+    }
 }
 
 // The runner and its estimate: no backward features (nothing per frame), less than a bidirectional model of
