@@ -149,14 +149,26 @@ static void test_tile_budget(void) {
     sv_model_free(&m);
 }
 
-// The default tiles (runner.h): the whole frame for a small frame, tiles of SV_RECON_FAST_ROWS for a large
-// one (estimates allocate nothing, so real sizes cost nothing here).
+// The default tiles (runner.h): the whole frame for a small frame; for a large one the largest tiles within
+// SV_RECON_PIXEL_BYTES per input pixel, SV_RECON_FAST_ROWS at least (estimates allocate nothing, so real
+// sizes cost nothing here).
 static void test_default_tiles(void) {
     sv_model m;
-    if (make_model(&m, 48, 4)) return;
+    if (make_model(&m, 64, 4)) return;
     CHECK(sv_runner_default_tile_rows(&m, 180, 320, SV_EXEC_FAST) == 0);
-    CHECK(sv_runner_default_tile_rows(&m, 720, 1280, SV_EXEC_FAST) == SV_RECON_FAST_ROWS);
-    CHECK(sv_runner_default_tile_rows(&m, 1080, 1920, SV_EXEC_FAST) == SV_RECON_FAST_ROWS);
+    const int sizes[3][2] = {{720, 1280}, {1080, 1920}, {2160, 3840}};
+    for (int s = 0; s < 3; s++) {
+        const int h = sizes[s][0], w = sizes[s][1], t = sv_runner_default_tile_rows(&m, h, w, SV_EXEC_FAST);
+        const size_t room = (size_t)h * w * SV_RECON_PIXEL_BYTES;
+        size_t at, above, fast, per;
+        sv_runner_estimate_tiled(&m, h, w, SV_EXEC_FAST, t, &at, &per);
+        sv_runner_estimate_tiled(&m, h, w, SV_EXEC_FAST, t + SV_RECON_ALIGN, &above, &per);
+        sv_runner_estimate_tiled(&m, h, w, SV_EXEC_FAST, SV_RECON_FAST_ROWS, &fast, &per);
+        CHECKF(t >= SV_RECON_FAST_ROWS && t % SV_RECON_ALIGN == 0 && t < h, "%dx%d: tiles of %d rows", w, h, t);
+        CHECKF(at <= (room > fast ? room : fast) && (above > room || t == SV_RECON_FAST_ROWS),
+               "%dx%d: tiles of %d rows take %zu bytes, of %d %zu, room %zu", w, h, t, at, t + SV_RECON_ALIGN,
+               above, room);
+    }
     sv_model_free(&m);
 }
 

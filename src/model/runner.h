@@ -98,12 +98,15 @@ void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size
 // the tile (36 in all at LR for fusion and upconv1, 36 at x2 for upconv2, 36 and 18 at x4 for conv_hr and
 // conv_last); the outputs are bit-identical to one whole-frame pass. sv_runner_create chooses the whole
 // frame when the runner then needs at most SV_RECON_WHOLE_BYTES more than with tiles of SV_RECON_FAST_ROWS
-// rows (small frames: one pass, no rows computed twice), else tiles of SV_RECON_FAST_ROWS (large frames:
-// memory in proportion to the frame's width). Tiles of 24 LR rows compute about 1.2x the rows of the
-// x4 convs, 48 rows 1.1x: a few percent of a frame's time; 12 rows cost far more (every window at LR is
-// at least 24 rows).
+// rows (small frames: one pass, no rows computed twice), else the largest tiles with which the runner takes
+// at most SV_RECON_PIXEL_BYTES per input pixel, and at least SV_RECON_FAST_ROWS rows (large frames: memory
+// in proportion to the frame). Each stage's window reaches past its tile, so small tiles compute more rows:
+// the ssl model's reconstruction at 1280x720 took 4.4 s per frame in tiles of 24 rows, 3.9 in 36, 3.7 in
+// 48 (2026-12-07); 12 rows cost far more (every window at LR is at least 24 rows). With 1 KB per pixel for
+// the runner, the whole job stays near 1.4 KB per input pixel at 1280x720 (bench/memory.sh).
 enum { SV_RECON_ALIGN = 12, SV_RECON_FAST_ROWS = 24 };
 #define SV_RECON_WHOLE_BYTES ((size_t)512 << 20)
+#define SV_RECON_PIXEL_BYTES ((size_t)1024)
 // The tile rows a runner of h rows uses for tile_rows: h (the whole frame: tile_rows <= 0, or a tile's
 // windows as tall as the frame) or a multiple of SV_RECON_ALIGN.
 int sv_runner_tiles_used(int h, int tile_rows);
