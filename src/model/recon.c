@@ -227,7 +227,8 @@ static void recon_tile(sv_vsr_runner *r, sv_conv_op *op[SV_RECON_CONVS], int i, 
     t0 = sv_now();
     const int y0 = SV_SCALE * t->e0, ny = SV_SCALE * (t->e1 - t->e0);
     resize_bilinear_rows(r->out_band, x, 3, h, w, H, W, y0, ny, 0, 1);
-    channel_add(sv_fmap_one(r->out_band, 3, ny, W, 1), sv_fmap_rows(sv_fmap_one(r->out_blk, 3, n[3], W, blk), y0 - s[3], ny));
+    channel_add(sv_fmap_one(r->out_band, 3, ny, W, 1),
+                sv_fmap_rows(sv_fmap_one(r->out_blk, 3, n[3], W, blk), y0 - s[3], ny));
     sv_prof_lap(pt, SV_PROF_BILINEAR, t0);
 }
 

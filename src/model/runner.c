@@ -452,13 +452,15 @@ static void state_shape(const sv_runner *base, int *planes, size_t *plane_floats
 
 static void state_get(const sv_runner *base, int c0, int nc, float *chw) {
     const sv_vsr_runner *r = (const sv_vsr_runner *)base;
-    channel_copy(sv_fmap_one(chw, nc, r->h, r->w, 1), sv_fmap_slice(sv_fmap_in(r->hid, r->C, r->h, r->w, r->blk), c0, nc));
+    channel_copy(sv_fmap_one(chw, nc, r->h, r->w, 1),
+                 sv_fmap_slice(sv_fmap_in(r->hid, r->C, r->h, r->w, r->blk), c0, nc));
 }
 
 static void state_set(sv_runner *base, int c0, int nc, const float *chw) {
     sv_vsr_runner *r = (sv_vsr_runner *)base;
     // a copy into the window alone (layout_convert would clear the whole map first)
-    channel_copy(sv_fmap_slice(sv_fmap_one(r->hid, r->C, r->h, r->w, r->blk), c0, nc), sv_fmap_in(chw, nc, r->h, r->w, 1));
+    channel_copy(sv_fmap_slice(sv_fmap_one(r->hid, r->C, r->h, r->w, r->blk), c0, nc),
+                 sv_fmap_in(chw, nc, r->h, r->w, 1));
 }
 
 static const sv_runner_impl vsr_impl = {run_chunk, warm_up, free_runner, state_shape, state_get, state_set};

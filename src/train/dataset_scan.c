@@ -135,7 +135,7 @@ int sv_dataset_scan(sv_dataset *d, const char *source, sv_err *e) {
     sv_clip_list_free(&found);
     if (rc) return -1;
     if (d->nclips == before)
-        return sv_errf(e, "%s: no training clips found (no folder holding frames (" SV_FRAME_KINDS_TEXT "), no video file)",
-                       source);
+        return sv_errf(e, "%s: no training clips found (no folder holding frames (" SV_FRAME_KINDS_TEXT
+                       "), no video file)", source);
     return 0;
 }
