@@ -85,22 +85,22 @@ float cli_parse_act(const char *s) {
     return -2;
 }
 
-// A two-valued option's value: 0 for name0, 1 for name1, or -1 after a message naming cmd and opt.
-static int parse_two(const char *cmd, const char *opt, const char *s, const char *name0, const char *name1) {
-    if (s && !strcmp(s, name0)) return 0;
-    if (s && !strcmp(s, name1)) return 1;
+// A two-valued option's bad value: the message naming cmd, opt and both names; -1.
+static int bad_two(const char *cmd, const char *opt, const char *s, const char *name0, const char *name1) {
     fprintf(stderr, "slimvsr %s: %s expects %s or %s, got '%s'\n", cmd, opt, name0, name1, s ? s : "");
     return -1;
 }
 
-_Static_assert(SV_FLOW_SPYNET == 0 && SV_FLOW_ZERO == 1 && SV_DIR_BI == 0 && SV_DIR_UNI == 1, "parse_two's values");
-
 int cli_parse_flow(const char *cmd, const char *s) {
-    return parse_two(cmd, "--flow", s, sv_flow_name(SV_FLOW_SPYNET), sv_flow_name(SV_FLOW_ZERO));
+    sv_flow_kind flow;
+    if (s && !sv_flow_parse(s, &flow)) return (int)flow;
+    return bad_two(cmd, "--flow", s, sv_flow_name(SV_FLOW_SPYNET), sv_flow_name(SV_FLOW_ZERO));
 }
 
 int cli_parse_direction(const char *cmd, const char *s) {
-    return parse_two(cmd, "--direction", s, sv_direction_name(SV_DIR_BI), sv_direction_name(SV_DIR_UNI));
+    sv_direction dir;
+    if (s && !sv_direction_parse(s, &dir)) return (int)dir;
+    return bad_two(cmd, "--direction", s, sv_direction_name(SV_DIR_BI), sv_direction_name(SV_DIR_UNI));
 }
 
 void cli_set_threads(int n) {
