@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/runner.h"
 #include "train/model_init.h"
 
 int tu_failed_checks;
@@ -192,7 +191,8 @@ void tu_zero_hidden_channel(sv_model *m, int d, int c) {
 }
 
 void tu_band(float *frame, size_t frame_floats, int w4, int y0, int rows, const float *chw) {
-    sv_band_to_frame(frame, (int)(frame_floats / 3 / (size_t)w4), w4, y0, rows, chw);
+    const size_t plane = frame_floats / 3, n = (size_t)rows * w4;
+    for (int c = 0; c < 3; c++) memcpy(frame + c * plane + (size_t)y0 * w4, chw + c * n, n * sizeof(float));
 }
 
 int tu_collect_frame(void *ud, int index, int y0, int rows, const float *chw, sv_err *e) {

@@ -280,9 +280,7 @@ int sv_runner_default_tile_rows(const sv_model *m, int h, int w, sv_exec_mode mo
     sv_runner_estimate_tiled(m, h, w, mode, 0, &whole, &per);
     if (whole <= fast + SV_RECON_WHOLE_BYTES) return 0;
     const size_t room = (size_t)h * w * SV_RECON_PIXEL_BYTES;
-    if (room <= fast) return sv_runner_tiles_used(h, SV_RECON_FAST_ROWS);
-    const int t = sv_runner_tile_rows(m, h, w, mode, room);
-    return t > 0 ? t : sv_runner_tiles_used(h, SV_RECON_FAST_ROWS);
+    return sv_runner_tile_rows(m, h, w, mode, room > fast ? room : fast);
 }
 
 void sv_runner_estimate(const sv_model *m, int h, int w, sv_exec_mode mode, size_t *fixed, size_t *per_frame) {

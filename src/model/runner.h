@@ -26,8 +26,6 @@ typedef enum {
 // BasicVSR hands over one band per reconstruction tile (the whole frame when untiled), so it never holds
 // a whole float output frame; the bicubic runner hands over whole frames.
 typedef int (*sv_output_fn)(void *ud, int index, int y0, int rows, const float *chw, sv_err *e);
-// A band into its rows of frame ([3, H, W] CHW), for a consumer that needs whole frames.
-void sv_band_to_frame(float *frame, int H, int W, int y0, int rows, const float *chw);
 // Test hook: intermediate tensors in plain CHW (see runner.c for the names).
 typedef void (*sv_tap_fn)(void *ud, const char *name, int index, const float *chw, int c, int h, int w);
 

@@ -2,8 +2,6 @@
 // runner_api.c: the runner interface of runner.h, shared by its implementations (runner_internal.h).
 #include "model/runner_internal.h"
 
-#include <string.h>
-
 int sv_runner_run_chunk(sv_runner *r, const float *const *frames, int n, int n_emit, const float *prev,
                         sv_output_fn out, void *ud, sv_err *e) {
     if (n < 1 || n > r->max_frames || n_emit < 1 || n_emit > n || n_emit > r->max_emit)
@@ -20,11 +18,6 @@ int sv_runner_warm_up(sv_runner *r, const float *const *frames, int n, const flo
 
 int sv_runner_run(sv_runner *r, const float *const *frames, int n, sv_output_fn out, void *ud, sv_err *e) {
     return sv_runner_run_chunk(r, frames, n, n, NULL, out, ud, e);
-}
-
-void sv_band_to_frame(float *frame, int H, int W, int y0, int rows, const float *chw) {
-    const size_t n = (size_t)rows * W;
-    for (int c = 0; c < 3; c++) memcpy(frame + ((size_t)c * H + y0) * W, chw + (size_t)c * n, n * sizeof(float));
 }
 
 void sv_runner_set_tap(sv_runner *r, sv_tap_fn tap, void *ud) {
