@@ -101,10 +101,10 @@ typedef struct {
 // job that cannot fit in the budget included).
 int sv_upscale_dry_run(const sv_model *m, const char *input, const char *output, const sv_upscale_opts *o,
                        sv_upscale_plan *plan, sv_err *e);
-// Chunk size and lookahead sv_upscale would choose for frames of h x w and a clip of count frames (-1 unknown).
-// A forward-only model (sv_is_uni) always gets chunk 1 and lookahead 0: no frame waits for a later one.
 // A forward-only model refuses an explicit chunk > 1 or lookahead > 0 (they would only add latency), naming
 // input; 0 otherwise.
 int sv_upscale_check_window(const sv_model *m, const char *input, const sv_upscale_opts *o, sv_err *e);
+// Chunk size and lookahead sv_upscale would choose for frames of h x w and a clip of count frames (-1 unknown).
+// A forward-only model (sv_is_uni) always gets chunk 1 and lookahead 0: no frame waits for a later one.
 void sv_upscale_plan_chunk(const sv_model *m, int h, int w, int count, const sv_upscale_opts *o, int *chunk,
                            int *lookahead);
