@@ -67,13 +67,16 @@ int sv_resume_record_read(const char *dir, sv_resume_record *r, sv_err *e) {
     return 1;
 }
 
-// Writes head, then n bytes of data, into dir/name through a temporary (fsynced, renamed).
-static int write_atomic(const char *dir, const char *name, const char *head, const void *data, size_t n, sv_err *e) {
+// What follows a file's head: written to f, 0 or nonzero on a failed write (errno says why).
+typedef int (*body_fn)(FILE *f, void *ud);
+
+// Writes head, then body (NULL: nothing), into dir/name through a temporary (fsynced, renamed).
+static int write_atomic(const char *dir, const char *name, const char *head, body_fn body, void *ud, sv_err *e) {
     char p[SV_ATOMIC_PATH + 32];
     join(p, sizeof p, dir, name);
     sv_atomic a;
     if (sv_atomic_open_file(&a, p, SV_ATOMIC_REPLACE, e)) return -1;
-    if (fputs(head, a.f) == EOF || (n && fwrite(data, 1, n, a.f) != n)) {
+    if (fputs(head, a.f) == EOF || (body && body(a.f, ud))) {
         sv_atomic_abort(&a);
         return sv_errf(e, "%s: write failed: %s", p, strerror(errno));
     }
@@ -81,7 +84,7 @@ static int write_atomic(const char *dir, const char *name, const char *head, con
 }
 
 int sv_resume_record_write(const char *dir, const sv_resume_record *r, sv_err *e) {
-    return write_atomic(dir, SV_RESUME_RECORD, r->text, NULL, 0, e);
+    return write_atomic(dir, SV_RESUME_RECORD, r->text, NULL, NULL, e);
 }
 
 int sv_resume_record_check(const char *dir, const sv_resume_record *saved, const sv_resume_record *job, sv_err *e) {
@@ -100,25 +103,32 @@ int sv_resume_record_check(const char *dir, const sv_resume_record *saved, const
     return 0;
 }
 
+typedef struct {
+    const sv_runner *run;
+    float *plane;
+} state_body;
+
+// The runner's state, a plane at a time through one plane's buffer.
+static int write_state(FILE *f, void *ud) {
+    const state_body *b = ud;
+    int planes;
+    size_t pf;
+    sv_runner_state_shape(b->run, &planes, &pf);
+    for (int c = 0; c < planes; c++) {
+        sv_runner_state_get(b->run, c, 1, b->plane);
+        if (fwrite(b->plane, sizeof *b->plane, pf, f) != pf) return -1;
+    }
+    return 0;
+}
+
 int sv_resume_state_save(const char *dir, int next, const sv_runner *run, float *plane, sv_err *e) {
-    char p[SV_ATOMIC_PATH + 32], head[96];
+    char head[96];
     int planes;
     size_t pf;
     sv_runner_state_shape(run, &planes, &pf);
     snprintf(head, sizeof head, "slimvsr-state 1 next %d floats %zu\n", next, (size_t)planes * pf);
-    join(p, sizeof p, dir, SV_RESUME_STATE);
-    sv_atomic a;
-    if (sv_atomic_open_file(&a, p, SV_ATOMIC_REPLACE, e)) return -1;
-    int bad = fputs(head, a.f) == EOF;
-    for (int c = 0; c < planes && !bad; c++) {
-        sv_runner_state_get(run, c, 1, plane);
-        bad = fwrite(plane, sizeof *plane, pf, a.f) != pf;
-    }
-    if (bad) {
-        sv_atomic_abort(&a);
-        return sv_errf(e, "%s: write failed: %s", p, strerror(errno));
-    }
-    return sv_atomic_commit(&a, e);
+    state_body b = {run, plane};
+    return write_atomic(dir, SV_RESUME_STATE, head, write_state, &b, e);
 }
 
 // The checkpoint's frame K after its head is checked against the runner's state and the file's size, so
