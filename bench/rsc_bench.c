@@ -6,7 +6,7 @@
 // in the machine's load hits each):
 //   separate  the block as the runner ran it before ops/rsc.h: gather, conv1, conv2, scatter-add, each a
 //             pass over the whole frame with conv plans at y's layout
-//   passes    the same passes with the block's own maps at SV_RSC_INNER_BLK (narrower padding)
+//   passes    the same passes with the block's own maps at sv_rsc_inner_blk's layout (ops/rsc.h)
 //   strips    strips of SV_RSC_STRIP_ROWS output rows (maps in cache, halo rows computed twice)
 //   direct    both convs vectorised over output channels, straight on y (where it takes the shape)
 //   auto      what sv_rsc_plan_create picks

@@ -283,6 +283,53 @@ static void test_configure(void) {
     CHECK(sv_conv_avx512() == (__builtin_cpu_supports("avx512f") != 0));
 }
 
+// Our Winograd at blk 16 runs 16-lane AVX-512 kernels where the CPU has them. They do each channel's
+// arithmetic in the 8-lane AVX2 kernels' order, so both must give the same bits: every tile size, the
+// epilogues, partial tiles, pixel shuffle and odd channel counts, AVX-512 plan against avx2_only plan.
+static void test_wino_lanes_identical(void) {
+    if (!sv_conv_avx512()) {
+        printf("# conv_wino_lanes_identical: skipped, this CPU has no AVX-512 (only the 8-lane kernels run)\n");
+        return;
+    }
+    static const int cases[][8] = {  // cin, cout, h, w, k, algo, act, shuffle/residual (2 / 1)
+        {37, 67, 23, 41, 3, SV_CONV_WINO, 1, 1},   {64, 64, 46, 83, 3, SV_CONV_WINO6, 2, 1},
+        {13, 3, 5, 7, 3, SV_CONV_WINO6, 0, 0},     {64, 52, 31, 26, 3, SV_CONV_WINO, 0, 2},
+        {16, 12, 25, 29, 3, SV_CONV_WINO6, 1, 2},  {37, 13, 45, 80, 7, SV_CONV_WINO7F4, 2, 0},
+        {16, 2, 24, 40, 7, SV_CONV_WINO7, 0, 0},   {32, 64, 23, 41, 7, SV_CONV_WINO7F4, 1, 1},
+    };
+    for (int i = 0; i < 8; i++) {
+        const int *c = cases[i];
+        sv_conv_desc d = {.cin = c[0], .cout = c[1], .k = c[4], .pad = c[4] / 2, .h = c[2], .w = c[3], .blk = 16,
+                          .act = c[6] != 0, .act_slope = c[6] == 2 ? 0.1f : 0.0f, .residual = c[7] == 1,
+                          .shuffle = c[7] == 2 ? 2 : 0};
+        const int s = d.shuffle ? 2 : 1;
+        const size_t nw = (size_t)d.cout * d.cin * d.k * d.k, nout = sv_fmap_floats(d.cout / (s * s), s * d.h, s * d.w, 16);
+        float *in = rand_fmap(d.cin, d.h, d.w, 16, -1.0f, 1.0f), *res = rand_fmap(d.cout, d.h, d.w, 16, -1.0f, 1.0f);
+        float *wt = malloc(nw * sizeof(float)), *b = malloc((size_t)d.cout * sizeof(float));
+        float *out[2] = {malloc(nout * sizeof(float)), malloc(nout * sizeof(float))};
+        tu_fill_uniform(wt, nw, -0.5f, 0.5f, &rng);
+        tu_fill_uniform(b, d.cout, -0.5f, 0.5f, &rng);
+        const char *name[2] = {"", ""};
+        for (int avx2 = 0; avx2 < 2; avx2++) {
+            sv_err e = {{0}};
+            CHECK(sv_conv_configure(&(sv_conv_config){.avx2_only = avx2}, &e) == 0);
+            sv_conv_plan *p = sv_conv_plan_create_algo(&d, wt, b, c[5], &e);
+            CHECKF(p != NULL, "case %d: %s", i, e.msg);
+            if (!p) continue;
+            name[avx2] = strstr(sv_conv_plan_algo(p), avx2 ? "avx2" : "avx512") ? "ok" : sv_conv_plan_algo(p);
+            CHECKF(sv_conv_plan_run(p, out[avx2], in, d.residual ? res : NULL, &e) == 0, "run: %s", e.msg);
+            sv_conv_plan_free(p);
+        }
+        CHECKF(!strcmp(name[0], "ok") && !strcmp(name[1], "ok"), "case %d: plans %s / %s, want avx512 / avx2", i,
+               name[0], name[1]);
+        CHECKF(!memcmp(out[0], out[1], nout * sizeof(float)), "case %d (%d -> %d, %dx%d, k %d): 16-lane output "
+               "differs from 8-lane", i, d.cin, d.cout, d.h, d.w, d.k);
+        free(in), free(res), free(wt), free(b), free(out[0]), free(out[1]);
+    }
+    sv_err e = {{0}};
+    CHECK(sv_conv_configure(&(sv_conv_config){0}, &e) == 0);
+}
+
 int main(int argc, char **argv) {
     // libgomp's idle threads spin-wait by default; on a busy 2-core machine that starves this test's serial
     // parts (reference convs, comparisons) about 5x. libgomp reads the policy when it loads, so set it and
@@ -299,6 +346,7 @@ int main(int argc, char **argv) {
     run_test("conv_plans_k7", test_plans_k7);
     run_test("conv_plans_k7_wino", test_plans_k7_wino);
     run_test("conv_plans_shuffle", test_plans_shuffle);
+    run_test("conv_wino_lanes_identical", test_wino_lanes_identical);
     for (int a = 1; a < SV_CONV_NALGO; a++)
         printf("# worst |err| / scale for %s: %.3g (tolerance %.0e)\n", algo_names[a], worst[a],
                algo_rtol(a));

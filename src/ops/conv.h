@@ -51,8 +51,8 @@ typedef struct {
                        // that backend for every layer where it applies (wino6/wino: k = 3, wino7/wino7f4:
                        // k = 7, all four blk 8/16)
     int blk;           // 0: the CPU's choice (sv_conv_preferred_blk); 8 or 16: that layout
-    int avx2_only;     // 1: none of our own AVX-512 kernels (the direct RSC block at blk 16) even where the
-                       // CPU has AVX-512 (to compare; oneDNN picks its own)
+    int avx2_only;     // 1: none of our own AVX-512 kernels (the Winograd and the direct RSC block at blk
+                       // 16) even where the CPU has AVX-512 (to compare; oneDNN picks its own)
     struct sv_wisdom *wisdom;  // NULL: each shape's backend by the fixed rule; else measured once per shape
                                // and CPU and recorded there (ops/tune.h), unless algo forces one
 } sv_conv_config;

@@ -21,8 +21,8 @@ int sv_dnnl_conv_run(sv_dnnl_conv *c, float *out, const float *in, const float *
 const char *sv_dnnl_conv_impl(const sv_dnnl_conv *c);
 void sv_dnnl_conv_free(sv_dnnl_conv *c);
 
-// ---- own Winograd F(m x m, k x k), AVX2 (conv_winograd.c): k = 3 with m = 4 or 6, k = 7 with m = 2 or 4;
-// blk 8 or 16 ----
+// ---- own Winograd F(m x m, k x k) (conv_winograd.c): k = 3 with m = 4 or 6, k = 7 with m = 2 or 4; blk 8
+// or 16; AVX2, or AVX-512F at blk 16 where sv_conv_avx512() ----
 typedef struct sv_wino sv_wino;
 // tiles_per_block: tiles per work item (rounded up to a multiple of 6); <= 0 picks the default.
 sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
@@ -43,8 +43,10 @@ void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias);
 // then unchanged).
 int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float *dout, float *dw, sv_err *e);
 // Whether our own kernels may use AVX-512 (the CPU has it and sv_conv_configure did not turn it off): the
-// direct RSC block at blk 16 (ops/rsc_direct.c).
+// Winograd and the direct RSC block at blk 16 (ops/rsc_direct.c).
 int sv_conv_avx512(void);
+// Channels per vector of its kernels: 16 (AVX-512F) or 8 (AVX2).
+int sv_wino_lanes(const sv_wino *w);
 // Thread-seconds of its runs so far: input transforms, GEMMs, output transforms (sv_conv_plan_phases).
 void sv_wino_phases(const sv_wino *w, double sec[3]);
 void sv_wino_free(sv_wino *w);

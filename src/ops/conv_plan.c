@@ -138,10 +138,8 @@ sv_conv_plan *sv_conv_plan_create_algo(const sv_conv_desc *d, const float *weigh
         const int m = algo == SV_CONV_WINO || algo == SV_CONV_WINO7F4 ? 4 : algo == SV_CONV_WINO6 ? 6 : 2;
         p->wino = sv_wino_create(d, weight, bias, m, 0, e);
         if (!p->wino) goto fail;
-        if (d->k == 7)
-            snprintf(p->name, sizeof p->name, "winograd-f%dx%d-7x7-avx2", m, m);
-        else
-            snprintf(p->name, sizeof p->name, "winograd-f%dx%d-avx2", m, m);
+        snprintf(p->name, sizeof p->name, "winograd-f%dx%d%s-%s", m, m, d->k == 7 ? "-7x7" : "",
+                 sv_wino_lanes(p->wino) == 16 ? "avx512" : "avx2");
         return p;
     }
     case SV_CONV_DNNL:

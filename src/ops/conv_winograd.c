@@ -1,24 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
-// conv_winograd.c: r x r convolution (stride 1, any pad) by Winograd F(m x m, r x r), AVX2 + FMA, on the
-// channel-blocked layouts blk = 8 or 16 (the kernels see a feature map as groups of 8 channels):
+// conv_winograd.c: r x r convolution (stride 1, any pad) by Winograd F(m x m, r x r) on the channel-blocked
+// layouts blk = 8 or 16:
 //   r = 3: m = 4 or 6 (the trunk);  r = 7: m = 2 (SPyNet), on the 8 x 8 input tile of F(6x6,3x3), or
 //   m = 4 on a 10 x 10 tile (SPyNet's finer levels).
+// The kernels see a feature map as groups of L channels, one vector each: L = 8 with AVX2 + FMA (this
+// file), L = 16 with AVX-512F at blk 16 where the CPU has it (conv_winograd512.c), chosen at plan time.
 //
 // An m x m output tile needs an A x A input tile (A = m + r - 1; NX = A*A "frequencies" xi). The image's
-// tiles are cut into blocks of T tiles; each thread takes whole blocks and, for its block:
-//   V[xi][g][t][8]   = (B^T d B)[xi] of input tile t, channel group g       (input transform)
+// tiles are cut into blocks of T tiles; each thread takes whole blocks and, for its block
+// (conv_winograd_block.h):
+//   V[xi][g][t][L]   = (B^T d B)[xi] of input tile t, channel group g       (input transform)
 //   for each block of 16 output channels o0:
-//     M[xi][t][16]   = sum_i V[xi][i/8][t][i%8] * U[xi][o0..o0+15][i]        (NX GEMMs, T x cin x 16)
+//     M[xi][t][16]   = sum_i V[xi][i/L][t][i%L] * U[xi][o0..o0+15][i]        (NX GEMMs, T x cin x 16)
 //     out[o][m x m]  = act(A^T M A + b) (+ residual)                          (output transform)
 // U = G w G^T is made once, in double, when the plan is created. Multiplies per output and input channel:
 // 3x3: direct 9, F(4x4) 36/16 = 2.25, F(6x6) 64/36 = 1.78. 7x7: direct 49, F(2x2) 64/4 = 16, F(4x4)
 // 100/16 = 6.25. Rounding grows with the tile: F(4x4,7x7) > F(6x6,3x3) > F(2x2,7x7) ~ F(4x4,3x3)
 // (test_conv reports each).
 // Pixel shuffle (desc shuffle = 2): the output channels are reordered once, with the weights, from PyTorch's
-// o = 4c + 2dy + dx to o' = 32 (c / 8) + 8 (2dy + dx) + c % 8 (G = cout/4 padded to a multiple of blk by
-// zero filters). A group of 8 reordered channels then shares one (dy, dx), so the output transform stores
-// each pixel's vector straight to its shuffled place: row 2y + dy, column 2x + dx of channel group c/8;
-// and the two groups of one 16-channel GEMM block (dx = 0, 1) fill whole 64-byte lines together.
+// o = 4c + 2dy + dx to o' = 4L (c / L) + L (2dy + dx) + c % L (G = cout/4 padded to a multiple of blk by
+// zero filters). A group of L reordered channels then shares one (dy, dx), so the output transform stores
+// each pixel's vector straight to its shuffled place: row 2y + dy, column 2x + dx of channel group c/L
+// (at 8 lanes the two groups of one 16-channel GEMM block, dx = 0 and 1, fill whole 64-byte lines together).
 // Kernels: conv_winograd_tiles.h.
 #include "ops/conv_internal.h"
 
@@ -28,35 +31,15 @@
 #include <x86intrin.h>
 
 #include "core/layout.h"
-#include "ops/conv_winograd_tiles.h"
+#define WINO_L 8
+#define WINO_BLOCK sv_wino_block8
+#include "ops/conv_winograd_block.h"
 
-enum { MAXA = 10, MAXR = 7 };  // largest input tile and kernel
-enum { PF = 2 };    // input tiles ahead whose new columns are prefetched (measured ~4% faster)
+enum { MAXA = WINO_MAXA, MAXR = WINO_MAXR };
 // Tiles per block by default: 24 of F(4x4,3x3) (V: 221 KB at 64 channels, in L2 with M) measured best on
 // Zen 3; 12 (the same data volume) for F(6x6,3x3) and the 7x7 tiles (for F(2x2,7x7), 6 .. 96 tiles measured
 // within noise).
 enum { TILES_F4 = 24, TILES_OTHER = 12 };
-
-struct sv_wino {
-    sv_conv_desc d;
-    int m, r, a, nx;          // output tile m x m, kernel r x r, input tile a x a, a*a frequencies
-    int oh, ow, tiles_x, ntiles;
-    int gi, go;               // groups of 8 channels, in and out (channels padded to blk; with shuffle:
-                              //   4 * gp groups, in the reordered order)
-    int shuffle;              // 2: pixel shuffle after the conv (channel order above); else 0
-    int T;                    // tiles per block, a multiple of 6 (the GEMM kernel's rows)
-    size_t vstride, mstride;  // floats between two xi planes of V and of M (padded by one cache line so
-                              // that the planes of one tile do not fall into the same L1 sets)
-    float *U;                 // [nx][go*8 x gi*8]: per xi, blocks of nw = 16 (last may be 8) outputs,
-                              //   U[xi][o0*cinp + i*nw + (o - o0)]
-    float *bias;              // [go*8], zero padded
-    size_t scratch_floats;    // per thread and run: V [nx][gi][T][8], then M [nx][T][16] (planes vstride,
-                              // mstride apart); allocated in each run so that plans hold no scratch
-    // profile of all runs: TSC ticks summed over the threads in the input transforms, GEMMs and output
-    // transforms, and the runs' wall time in seconds and in ticks (to turn ticks into seconds)
-    unsigned long long phase_ticks[3], run_ticks;
-    double run_seconds;
-};
 
 // ---- weight transform: U = G g G^T (A x r . r x r . r x A) ----
 // Row i of G evaluates the kernel polynomial at point i times a factor that depends on the points only
@@ -108,7 +91,10 @@ static double g_at(const sv_wino *w, int a, int c) {
 }
 
 // Column of output channel o (PyTorch order) in U and bias: o itself, or its reordered place with shuffle.
-static int out_col(const sv_wino *w, int o) { return w->shuffle ? o / 32 * 32 + o % 4 * 8 + o / 4 % 8 : o; }
+static int out_col(const sv_wino *w, int o) {
+    const int L = w->lanes;
+    return w->shuffle ? o / (4 * L) * 4 * L + o % 4 * L + o / 4 % L : o;
+}
 
 static void transform_weights(sv_wino *w, const float *weight) {
     const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a, r = w->r;
@@ -139,77 +125,6 @@ static void transform_weights(sv_wino *w, const float *weight) {
     }
 }
 
-// Transforms tiles t0 .. t0+n-1 of the input into V [nx][gi][T][8]; rows n .. T-1 are zeroed. Channel
-// group outer, tiles inner, so that the input is read as a few long rows.
-static void input_transform(const sv_wino *w, const float *in, float *V, int t0, int n) {
-    const int h = w->d.h, wd = w->d.w, blk = w->d.blk, pad = w->d.pad, T = w->T, gi = w->gi, A = w->a, m = w->m;
-    const size_t xstride = w->vstride, rs = (size_t)wd * blk;
-    for (int x = 0; x < w->nx && n < T; x++)
-        for (int g = 0; g < gi; g++)
-            memset(V + x * xstride + ((size_t)g * T + n) * 8, 0, (size_t)(T - n) * 8 * sizeof(float));
-    for (int g = 0; g < gi; g++) {
-        const float *base = in + (size_t)(g * 8 / blk) * h * wd * blk + (g * 8) % blk;
-        for (int tt = 0; tt < n; tt++) {
-            const int t = t0 + tt, iy0 = t / w->tiles_x * m - pad, ix0 = t % w->tiles_x * m - pad;
-            float *v = V + ((size_t)g * T + tt) * 8;
-            const float *src;
-            size_t srs = rs, sps = blk;
-            float patch[MAXA][MAXA][8];  // a tile that crosses the image's edge, zeros outside
-            if (iy0 >= 0 && ix0 >= 0 && iy0 + A <= h && ix0 + A <= wd) {
-                src = base + (size_t)iy0 * rs + (size_t)ix0 * blk;
-                if (ix0 + A + PF * m <= wd)  // the columns that the tile PF further right will add
-                    for (int y = 0; y < A; y++)
-                        for (int c = 0; c < m * blk * 4; c += 64)
-                            _mm_prefetch((const char *)(src + y * rs + (size_t)(A + (PF - 1) * m) * blk) + c, _MM_HINT_T0);
-            } else {  // the part inside the image, rows y0..y1-1 and columns c0..c1-1 of the tile
-                const int y0 = iy0 < 0 ? -iy0 : 0, y1 = h - iy0 < A ? h - iy0 : A;
-                const int c0 = ix0 < 0 ? -ix0 : 0, c1 = wd - ix0 < A ? wd - ix0 : A;
-                memset(patch, 0, sizeof patch);
-                for (int y = y0; y < y1; y++)
-                    for (int c = c0; c < c1; c++)
-                        memcpy(patch[y][c], base + (size_t)(iy0 + y) * rs + (size_t)(ix0 + c) * blk, 8 * sizeof(float));
-                src = &patch[0][0][0], srs = MAXA * 8, sps = 8;
-            }
-            if (A == 6)
-                wino_input_tile4(src, srs, sps, v, xstride);
-            else if (A == 8)  // F(6x6,3x3) and F(2x2,7x7)
-                wino_input_tile6(src, srs, sps, v, xstride);
-            else
-                wino_input_tile10(src, srs, sps, v, xstride);
-        }
-    }
-}
-
-// Output channels o0 .. o0+nw-1 of tiles t0 .. t0+n-1 from M [nx][T][16]: bias, act, residual, store.
-static void output_transform(const sv_wino *w, const float *M, float *out, const float *res, int t0, int n,
-                             int o0, int nw) {
-    const int oh = w->oh, ow = w->ow, blk = w->d.blk, m = w->m, s = w->shuffle ? 2 : 1;  // s: shuffle factor
-    // the stored map: oh x ow, or 2oh x 2ow with shuffle; a tile pixel (y, x) goes to row s*y + dy and
-    // column s*x + dx, so rows are s*rs and pixels s*blk apart
-    const size_t plane = (size_t)s * oh * s * ow * blk, rs = (size_t)s * ow * blk, srs = s * rs, sps = (size_t)s * blk;
-    const __m256 slope = _mm256_set1_ps(w->d.act_slope);
-    for (int j = 0; j < nw; j += 8) {
-        int og = (o0 + j) / 8, dy = 0, dx = 0;
-        if (w->shuffle) dy = og % 4 / 2, dx = og % 2, og /= 4;
-        const size_t off = (size_t)(og * 8 / blk) * plane + (og * 8) % blk + (size_t)dy * rs + (size_t)dx * blk;
-        const __m256 bias = _mm256_loadu_ps(w->bias + o0 + j);
-        for (int tt = 0; tt < n; tt++) {
-            const int t = t0 + tt, oy0 = t / w->tiles_x * m, ox0 = t % w->tiles_x * m;
-            const size_t at = off + (size_t)oy0 * srs + (size_t)ox0 * sps;
-            const int rows = oh - oy0 < m ? oh - oy0 : m, cols = ow - ox0 < m ? ow - ox0 : m;
-            const float *mt = M + tt * 16 + j, *rt = res ? res + at : NULL;
-            if (w->a == 6)  // F(4x4,3x3)
-                wino_output_tile4(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
-            else if (w->a == 10)  // F(4x4,7x7)
-                wino_output_tile4_7(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
-            else if (m == 6)  // A = 8: F(6x6,3x3) or F(2x2,7x7)
-                wino_output_tile6(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
-            else
-                wino_output_tile2(mt, w->mstride, bias, w->d.act, slope, rt, out + at, srs, sps, rows, cols);
-        }
-    }
-}
-
 int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_err *e) {
     return sv_wino_run_batch(w, 1, out, in, res, e);
 }
@@ -217,8 +132,7 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_er
 // n maps; each thread takes whole blocks of T tiles of one map (bpm blocks per map), so that a batch of
 // small maps keeps every thread busy.
 int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const float *res, sv_err *e) {
-    const int T = w->T, gi = w->gi, coutp = w->go * 8, cinp = gi * 8;
-    const int bpm = (w->ntiles + T - 1) / T, nblocks = nmaps * bpm;
+    const int T = w->T, bpm = (w->ntiles + T - 1) / T, nblocks = nmaps * bpm;
     const size_t in_map = sv_fmap_floats(w->d.cin, w->d.h, w->d.w, w->d.blk);
     const size_t out_map = w->shuffle ? sv_fmap_floats(w->d.cout / 4, 2 * w->oh, 2 * w->ow, w->d.blk)
                                       : sv_fmap_floats(w->d.cout, w->oh, w->ow, w->d.blk);
@@ -230,53 +144,22 @@ int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const 
     {
         float *V = aligned_alloc(64, w->scratch_floats * sizeof(float));
         float *M = V + w->nx * w->vstride;
-        const size_t gs = (size_t)T * 8;
         if (!V) {
 #pragma omp atomic write
             failed = 1;
         }
-        // each phase timed per block by the TSC (~10 ns a read, 2 + 2 per 16 outputs per block of T tiles:
-        // under 0.1% of the run)
-        unsigned long long t_in = 0, t_gemm = 0, t_out = 0;
+        unsigned long long ticks[3] = {0, 0, 0};
 #pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < nblocks; b++) {
             if (!V) continue;
             const int map = b / bpm, t0 = b % bpm * T, n = w->ntiles - t0 < T ? w->ntiles - t0 : T;
-            const float *in_s = in + map * in_map;
-            float *out_s = out + map * out_map;
-            const float *res_s = res ? res + map * out_map : NULL;
-            const unsigned long long c0 = __rdtsc();
-            input_transform(w, in_s, V, t0, n);
-            unsigned long long c1 = __rdtsc();
-            t_in += c1 - c0;
-            for (int o0 = 0; o0 < coutp; o0 += 16) {
-                const int nw = coutp - o0 < 16 ? coutp - o0 : 16;
-                for (int x = 0; x < w->nx; x++) {
-                    const float *u = w->U + (size_t)x * coutp * cinp + (size_t)o0 * cinp;
-                    const float *v = V + x * w->vstride;
-                    float *m = M + x * w->mstride;
-                    for (int tt = 0; tt < T; tt += 6) {
-                        if (nw == 16)
-                            wino_gemm_6x16(v + tt * 8, gs, u, gi, m + tt * 16);
-                        else
-                            wino_gemm_6x8(v + tt * 8, gs, u, gi, m + tt * 16);
-                    }
-                }
-                const unsigned long long c2 = __rdtsc();
-                output_transform(w, M, out_s, res_s, t0, n, o0, nw);
-                const unsigned long long c3 = __rdtsc();
-                t_gemm += c2 - c1;
-                t_out += c3 - c2;
-                c1 = c3;
-            }
+            w->block(w, in + map * in_map, out + map * out_map, res ? res + map * out_map : NULL, V, M, t0, n, ticks);
         }
         free(V);
+        for (int i = 0; i < 3; i++) {
 #pragma omp atomic
-        w->phase_ticks[0] += t_in;
-#pragma omp atomic
-        w->phase_ticks[1] += t_gemm;
-#pragma omp atomic
-        w->phase_ticks[2] += t_out;
+            w->phase_ticks[i] += ticks[i];
+        }
     }
     w->run_ticks += __rdtsc() - k0;
     w->run_seconds += omp_get_wtime() - s0;
@@ -403,6 +286,8 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
     w->ow = d->w + 2 * d->pad - d->k + 1;
     w->tiles_x = (w->ow + m - 1) / m;
     w->ntiles = w->tiles_x * ((w->oh + m - 1) / m);
+    w->lanes = d->blk == 16 && sv_conv_avx512() ? 16 : 8;
+    w->block = w->lanes == 16 ? sv_wino_block16 : sv_wino_block8;
     w->gi = sv_cpad(d->cin, d->blk) / 8;
     w->go = sv_cpad(d->cout, d->blk) / 8;
     if (d->shuffle) {  // conv_plan checked: shuffle 2, cout % 4 == 0, no residual
@@ -410,7 +295,8 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
         w->go = 4 * sv_cpad(d->cout / 4, d->blk) / 8;  // all of the output map's channels, padding too
     }
     if (tiles_per_block <= 0) tiles_per_block = m == 4 && d->k == 3 ? TILES_F4 : TILES_OTHER;
-    w->T = (tiles_per_block + 5) / 6 * 6;
+    const int rows = w->lanes == 16 ? 12 : 6;  // the GEMM kernel's (16 lanes: 12 rows, a last 6 allowed)
+    w->T = (tiles_per_block + rows - 1) / rows * rows;
     w->vstride = (size_t)w->gi * w->T * 8 + 16;
     w->mstride = (size_t)w->T * 16 + 16;
     w->scratch_floats = (w->nx * (w->vstride + w->mstride) + 15) / 16 * 16;  // whole cache lines
@@ -431,6 +317,8 @@ void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias) {
     memset(w->bias, 0, (size_t)w->go * 8 * sizeof(float));
     for (int o = 0; bias && o < w->d.cout; o++) w->bias[out_col(w, o)] = bias[o];
 }
+
+int sv_wino_lanes(const sv_wino *w) { return w->lanes; }
 
 void sv_wino_phases(const sv_wino *w, double sec[3]) {
     const double per_tick = w->run_ticks ? w->run_seconds / (double)w->run_ticks : 0;

@@ -6,7 +6,7 @@
 //
 // Three algorithms (rsc_block.c picks one per shape at plan time from bench/rsc_bench.c's measurements):
 // - passes: gather y[S], conv1, conv2, scatter-add into y[K2], each over the whole frame, with the block's
-//   own maps at SV_RSC_INNER_BLK (ordinary conv plans, ops/conv.h);
+//   own maps at sv_rsc_inner_blk's layout (ordinary conv plans, ops/conv.h);
 // - direct (rsc_internal.h): both convs vectorised over output channels, reading y through channel offsets
 //   and adding into it, for blocks of a few channels;
 // - strips (benchmarks only: measured slower): a strip of R output rows gathers R + 4*(k/2) rows of y[S]
@@ -32,9 +32,12 @@ typedef struct {
 
 // The algorithms above; SV_RSC_AUTO picks per shape (rsc_block.c says how).
 enum { SV_RSC_AUTO = 0, SV_RSC_STRIPS = 1, SV_RSC_DIRECT = 2, SV_RSC_PASSES = 3 };
-// The layout of the block's own maps (its gathered input, conv1's and conv2's outputs), whatever y's: the
-// own Winograd works in groups of 8 channels, so 8 pads a narrow map least (23 channels: 24, not 32).
-enum { SV_RSC_INNER_BLK = 8 };
+// The layout of the block's own maps (its gathered input, conv1's and conv2's outputs), whatever y's: 16
+// where our Winograd runs 16 lanes (AVX-512) and some map has more than 8 channels, else 8 (pads a
+// narrow map least: 23 channels to 24, not 32). Measured on 2-core Zen 5 EPYC (bench/pruned_speed.sh, 180x320):
+// 16 made the 31->23->35-like blocks of a 64x30 model pruned at --ratio 0.5 1.27x faster than 8, and the
+// blocks of at most 8 channels of one at --flops 0.25 1.25x slower.
+int sv_rsc_inner_blk(const sv_rsc_desc *d);
 
 // Rows per strip when the desc leaves it open: 20 output rows + 4 halo = 24, four tiles of F(6x6,3x3); the
 // fastest of R = 4, 8, 12, 20, 32, 44, 68 in a one-off sweep on 2-core Zen 4 EPYC (31->23->35 and 8->8->8 blocks

@@ -2,7 +2,7 @@
 // rsc_block.c: the RSC residual block as one planned op (rsc.h): the choice of algorithm, the passes and
 // the strips (the direct algorithm is rsc_direct.c).
 //
-// Workspace, in floats (maps in layout SV_RSC_INNER_BLK, width w):
+// Workspace, in floats (maps in layout sv_rsc_inner_blk, width w):
 //   passes  G [nin, h, w], M [nmid, h, w], Y [nout, h, w]: the whole frame, as one strip without halo rows
 //   strips  rows = R + 4*hal (hal = k/2) per strip:
 //           G[strip]   nstrips x [nin, rows, w]   each strip's y[S] rows r0 - 2hal .. r0 + R + 2hal - 1
@@ -20,6 +20,7 @@
 
 #include "core/layout.h"
 #include "ops/conv.h"
+#include "ops/conv_internal.h"
 #include "ops/ops.h"
 #include "ops/rsc_internal.h"
 #include "ops/tune.h"
@@ -80,6 +81,10 @@ static int rule(const sv_rsc_desc *d) {
     return SV_RSC_PASSES;
 }
 
+int sv_rsc_inner_blk(const sv_rsc_desc *d) {
+    return sv_conv_avx512() && (d->nin > 8 || d->nmid > 8 || d->nout > 8) ? 16 : 8;
+}
+
 // The strip geometry and the sizes of its maps (everything but the plans) from d's shape for algo.
 static void layout(sv_rsc_plan *p, const sv_rsc_desc *d, int algo) {
     p->d = *d;
@@ -92,7 +97,7 @@ static void layout(sv_rsc_plan *p, const sv_rsc_desc *d, int algo) {
     p->nt = d->threads > 0 ? d->threads : omp_get_max_threads();
     if (p->nt > p->nstrips) p->nt = p->nstrips;
     p->algo = algo;
-    p->ib = SV_RSC_INNER_BLK;
+    p->ib = sv_rsc_inner_blk(d);
     if (p->algo == SV_RSC_PASSES) p->R = p->rows = d->h, p->nstrips = 1, p->margin = 0;  // the frame, no halo
     p->g_floats = sv_fmap_floats(d->nin, p->rows, d->w, p->ib);
     p->m_floats = sv_fmap_floats(d->nmid, p->rows, d->w, p->ib);

@@ -38,12 +38,7 @@ typedef int vi8 __attribute__((vector_size(32)));
 #define PERMUTE(a, idx) ((vf)_mm256_permutevar8x32_ps((__m256)(a), (__m256i)(idx)))
 #include "ops/rsc_direct_kernel.h"
 
-#ifdef __clang__  // (the fuzzing build)
-#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-#endif
+#include "ops/avx512_begin.h"
 #define VW 16
 typedef float vf16 __attribute__((vector_size(64)));
 typedef int vi16 __attribute__((vector_size(64)));
@@ -54,11 +49,7 @@ typedef int vi16 __attribute__((vector_size(64)));
 #define FMA(a, b, c) ((vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
 #define PERMUTE(a, idx) ((vf)_mm512_permutexvar_ps((__m512i)(idx), (__m512)(a)))
 #include "ops/rsc_direct_kernel.h"
-#ifdef __clang__
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "ops/avx512_end.h"
 
 static int vecs(int c, int blk) { return (c + blk - 1) / blk; }
 
