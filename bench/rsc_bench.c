@@ -6,9 +6,7 @@
 // in the machine's load hits each):
 //   separate  the block as the runner ran it before ops/rsc.h: gather, conv1, conv2, scatter-add, each a
 //             pass over the whole frame with conv plans at y's layout
-//   unfused   the same passes with the block's own maps at sv_rsc_inner_blk's layout (ops/rsc.h)
-//   passes    the same, with the gather and the scatter-add fused into the convs where they run the
-//             16-lane Winograd (AVX-512 at blk 16; elsewhere the same as unfused)
+//   passes    the same passes with the block's own maps at sv_rsc_inner_blk's layout (ops/rsc.h)
 //   strips    strips of SV_RSC_STRIP_ROWS output rows (maps in cache, halo rows computed twice)
 //   direct    both convs vectorised over output channels, straight on y (where it takes the shape)
 //   auto      what sv_rsc_plan_create picks
@@ -37,9 +35,9 @@ typedef struct {
 static const widths sweep[] = {{1, 1, 1},   {2, 2, 2},   {4, 4, 4},   {6, 6, 6},    {8, 8, 8},    {12, 12, 12},
                                {16, 16, 16}, {20, 20, 20}, {24, 24, 24}, {32, 32, 32}, {40, 40, 40}, {48, 48, 48},
                                {31, 23, 35}, {40, 42, 24}, {1, 3, 6}};
-enum { NALGO = 6, UNFUSED = 1 };
-static const char *names[NALGO] = {"separate", "unfused", "passes", "strips", "direct", "auto"};
-static const int algos[NALGO] = {-1, SV_RSC_PASSES, SV_RSC_PASSES, SV_RSC_STRIPS, SV_RSC_DIRECT, SV_RSC_AUTO};
+enum { NALGO = 5 };
+static const char *names[NALGO] = {"separate", "passes", "strips", "direct", "auto"};
+static const int algos[NALGO] = {-1, SV_RSC_PASSES, SV_RSC_STRIPS, SV_RSC_DIRECT, SV_RSC_AUTO};
 
 typedef struct {
     sv_rsc_desc d;
@@ -105,7 +103,6 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int p
     for (int a = 1; a < NALGO; a++) {
         sv_rsc_desc d = base;
         d.algo = algos[a];
-        d.unfused = a == UNFUSED;
         if (algos[a] == SV_RSC_DIRECT && !sv_rsc_direct_takes(&d)) continue;
         sv_err e;
         if (!(plan[a] = sv_rsc_plan_create(&d, &e))) continue;
@@ -122,7 +119,7 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int p
             else sv_rsc_plan_run(plan[a], y, ws[a], NULL);
             const double t = (omp_get_wtime() - t0) * 1e3;
             if (r > 0 && t < best[a]) best[a] = t;
-            if (r > 0 && a == UNFUSED) {
+            if (r > 0 && algos[a] == SV_RSC_PASSES) {
                 double ph[4];
                 sv_rsc_plan_phases(plan[a], ph);
                 gat[r - 1] = ph[0] * 1e3, sca[r - 1] = ph[3] * 1e3;
@@ -134,7 +131,7 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int p
         else printf(" %9s", "-");
     }
     printf("   %s\n", plan[NALGO - 1] ? sv_rsc_plan_algo(plan[NALGO - 1]) : "");
-    if (phases && plan[UNFUSED] && reps > 0) {
+    if (phases && plan[1] && reps > 0) {
         qsort(gat, (size_t)reps, sizeof *gat, cmp_double);
         qsort(sca, (size_t)reps, sizeof *sca, cmp_double);
         printf("%17s passes: gather %.3f ms, scatter-add %.3f ms (medians; best %.3f, %.3f)\n", "", gat[reps / 2],

@@ -12,7 +12,6 @@
 
 #include "core/layout.h"
 #include "ops/conv.h"
-#include "ops/conv_internal.h"
 #include "ops/ops.h"
 #include "ops/rsc.h"
 #include "ops/rsc_internal.h"
@@ -51,10 +50,7 @@ typedef struct {
     int C, h, w, nin, nmid, nout, strip, threads, dense_in, dense_out;
 } shape;
 
-// Runs the block on a random y and checks it against naive_block. unfused: the passes without fused moves.
-// With result: *result = the output y (plain CHW, the caller frees it); *fused = whether the plan fused
-// any moves.
-static void check_shape_as(shape s, int blk, int algo, uint64_t seed, int unfused, float **result, int *fused) {
+static void check_shape(shape s, int blk, int algo, uint64_t seed) {
     uint64_t st = seed;
     const int k = 3, nin = s.dense_in ? s.C : s.nin, nout = s.dense_out ? s.C : s.nout;
     int *S = random_idx(nin, s.C, &st), *K2 = random_idx(nout, s.C, &st);
@@ -70,7 +66,7 @@ static void check_shape_as(shape s, int blk, int algo, uint64_t seed, int unfuse
     const sv_rsc_desc d = {.C = s.C, .h = s.h, .w = s.w, .blk = blk, .nin = nin, .nmid = s.nmid, .nout = nout,
                            .k = k, .in_idx = s.dense_in ? NULL : S, .out_idx = s.dense_out ? NULL : K2,
                            .w1 = w1, .b1 = b1, .w2 = w2, .b2 = b2, .strip_rows = s.strip, .threads = s.threads,
-                           .algo = algo, .unfused = unfused};
+                           .algo = algo};
     if (algo == SV_RSC_DIRECT && !sv_rsc_direct_takes(&d)) {  // too wide: refused with the reason
         sv_err e = {0};
         CHECK(sv_rsc_plan_create(&d, &e) == NULL && strstr(e.msg, "does not take"));
@@ -104,14 +100,10 @@ static void check_shape_as(shape s, int blk, int algo, uint64_t seed, int unfuse
         for (int c = s.C; c < sv_cpad(s.C, blk); c++)
             for (size_t q = 0; q < hw; q++) CHECK(y[sv_fmap_index(c, 0, 0, s.h, s.w, blk) + q * blk] == 0.0f);
         free(ws);
-        if (fused) *fused = strstr(sv_rsc_plan_algo(p), "-fused") != NULL;
     }
     sv_rsc_plan_free(p);
-    if (result) *result = back, back = NULL;
     free(S), free(K2), free(w1), free(b1), free(w2), free(b2), free(ref), free(y), free(back);
 }
-
-static void check_shape(shape s, int blk, int algo, uint64_t seed) { check_shape_as(s, blk, algo, seed, 0, NULL, NULL); }
 
 static void test_odd_shapes(void) {
     const shape shapes[] = {
@@ -133,35 +125,6 @@ static void test_odd_shapes(void) {
         printf("  (this CPU has no AVX-512F: the 16-wide direct kernel is not tested here)\n");
 }
 
-// The passes at blk 16 with the channel moves fused into the convs (16-lane Winograd, AVX-512) give the
-// bits of the passes with their own gather and scatter-add passes.
-static void test_fused_identical(void) {
-    if (!sv_conv_avx512()) {
-        printf("  (this CPU has no AVX-512F: no fused channel moves to test here)\n");
-        return;
-    }
-    const shape shapes[] = {
-        {64, 50, 29, 31, 23, 35, 0, 2, 0, 0}, {70, 9, 30, 70, 64, 64, 0, 2, 0, 0}, {40, 6, 29, 40, 33, 40, 0, 2, 1, 0},
-        {48, 3, 5, 31, 23, 35, 0, 2, 0, 0},   {33, 40, 30, 16, 16, 17, 0, 2, 0, 0}, {17, 11, 7, 4, 6, 17, 0, 2, 0, 1},
-        {64, 13, 45, 9, 12, 64, 0, 2, 0, 1},  {64, 24, 37, 64, 24, 64, 0, 2, 1, 1},
-    };
-    int nfused = 0;
-    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        const shape sh = shapes[i];
-        float *out[2] = {NULL, NULL};
-        int fused[2] = {0, 0};
-        for (int u = 0; u < 2; u++) check_shape_as(sh, 16, SV_RSC_PASSES, 900 + i, u, &out[u], &fused[u]);
-        CHECKF(!fused[1], "shape %zu: unfused plan fused", i);
-        nfused += fused[0];
-        if (out[0] && out[1])
-            CHECKF(!memcmp(out[0], out[1], (size_t)sh.C * sh.h * sh.w * sizeof(float)),
-                   "shape %zu (C %d %dx%d %d->%d->%d): fused %d differs from unfused", i, sh.C, sh.h, sh.w, sh.nin,
-                   sh.nmid, sh.nout, fused[0]);
-        free(out[0]), free(out[1]);
-    }
-    CHECKF(nfused >= 6, "only %d of 8 shapes fused their moves", nfused);
-}
-
 // Refusals: a channel outside the map, a list missing for fewer channels than the map.
 static void test_refusals(void) {
     const int S[2] = {0, 9};
@@ -176,7 +139,6 @@ static void test_refusals(void) {
 
 int main(void) {
     run_test("rsc_block_odd_shapes", test_odd_shapes);
-    run_test("rsc_block_fused_identical", test_fused_identical);
     run_test("rsc_block_refusals", test_refusals);
     return test_summary();
 }

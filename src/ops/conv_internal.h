@@ -45,16 +45,6 @@ int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float
 // Whether our own kernels may use AVX-512 (the CPU has it and sv_conv_configure did not turn it off): the
 // Winograd and the direct RSC block at blk 16 (ops/rsc_direct.c).
 int sv_conv_avx512(void);
-// Fused channel moves for an RSC block (ops/rsc_block.c), on a plan with 16 lanes at blk 16: with in_c > 0
-// the conv reads its input channel i from channel in_idx[i] (NULL: i) of an in_c-channel map (the `in` of
-// every run; blk 16, h x w) instead of a map of cin channels; with out_c > 0 it adds its output channel o
-// (after bias and act) into channel out_idx[o] (NULL: o) of an out_c-channel map (the `out` of every run)
-// instead of storing a map of cout channels (3x3, no shuffle, no residual). The indices are copied; those
-// of one side distinct and below in_c / out_c. Returns -1 with e saying why for other plans (nothing changed).
-int sv_wino_fuse_channels(sv_wino *w, int in_c, const int *in_idx, int out_c, const int *out_idx, sv_err *e);
-// The same on a conv plan: -1 unless its backend is such a Winograd.
-int sv_conv_plan_fuse_channels(sv_conv_plan *p, int in_c, const int *in_idx, int out_c, const int *out_idx,
-                               sv_err *e);
 // Channels per vector of its kernels: 16 (AVX-512F) or 8 (AVX2).
 int sv_wino_lanes(const sv_wino *w);
 // Thread-seconds of its runs so far: input transforms, GEMMs, output transforms (sv_conv_plan_phases).

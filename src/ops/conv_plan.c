@@ -178,12 +178,6 @@ sv_conv_plan *sv_conv_plan_create(const sv_conv_desc *d, const float *weight, co
     return sv_conv_plan_create_algo(d, weight, bias, SV_CONV_AUTO, e);
 }
 
-int sv_conv_plan_fuse_channels(sv_conv_plan *p, int in_c, const int *in_idx, int out_c, const int *out_idx,
-                               sv_err *e) {
-    if (!p->wino) return sv_errf(e, "%s conv: no fused channel moves (our Winograd only)", p->name);
-    return sv_wino_fuse_channels(p->wino, in_c, in_idx, out_c, out_idx, e);
-}
-
 int sv_conv_plan_run(sv_conv_plan *p, float *out, const float *in, const float *residual, sv_err *e) {
     const sv_conv_desc *d = &p->d;
     if (!d->residual) residual = NULL;

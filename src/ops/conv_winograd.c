@@ -133,10 +133,9 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_er
 // small maps keeps every thread busy.
 int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const float *res, sv_err *e) {
     const int T = w->T, bpm = (w->ntiles + T - 1) / T, nblocks = nmaps * bpm;
-    const size_t in_map = sv_fmap_floats(w->gin.c ? w->gin.c : w->d.cin, w->d.h, w->d.w, w->d.blk);
-    const size_t out_map = w->shuffle  ? sv_fmap_floats(w->d.cout / 4, 2 * w->oh, 2 * w->ow, w->d.blk)
-                           : w->sout.c ? sv_fmap_floats(w->sout.c, w->oh, w->ow, w->d.blk)
-                                       : sv_fmap_floats(w->d.cout, w->oh, w->ow, w->d.blk);
+    const size_t in_map = sv_fmap_floats(w->d.cin, w->d.h, w->d.w, w->d.blk);
+    const size_t out_map = w->shuffle ? sv_fmap_floats(w->d.cout / 4, 2 * w->oh, 2 * w->ow, w->d.blk)
+                                      : sv_fmap_floats(w->d.cout, w->oh, w->ow, w->d.blk);
     int nt = omp_get_max_threads(), failed = 0;
     if (nt > nblocks) nt = nblocks;
     const double s0 = omp_get_wtime();
@@ -321,47 +320,6 @@ void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias) {
 
 int sv_wino_lanes(const sv_wino *w) { return w->lanes; }
 
-// The moves of n conv channels in groups of 16 (ngroups) to or from channels idx[i] (NULL: i) of a
-// c-channel map in blk 16. gather: lane i % 16 of group i / 16 takes map lane idx[i] % 16; else map lane
-// idx[i] % 16 takes lane i % 16 of group i / 16. One move per (group, map block) that any channel joins.
-static int make_moves(sv_wino_moves *mv, int n, int ngroups, int c, const int *idx, int gather, sv_err *e) {
-    const int nb = (c + 15) / 16;
-    mv->c = c;
-    if (!(mv->first = sv_calloc((size_t)ngroups + 1, sizeof(int), e)) ||
-        !(mv->mv = sv_calloc((size_t)ngroups * nb, sizeof(sv_wino_move), e)))
-        return -1;
-    int k = 0;
-    for (int g = 0; g < ngroups; g++) {
-        mv->first[g] = k;
-        for (int b = 0; b < nb; b++) {
-            sv_wino_move m = {.block = b};
-            for (int i = g * 16; i < g * 16 + 16 && i < n; i++) {
-                const int ch = idx ? idx[i] : i;
-                if (ch / 16 != b) continue;
-                const int to = gather ? i % 16 : ch % 16, from = gather ? ch % 16 : i % 16;
-                m.idx[to] = from;
-                m.mask |= 1u << to;
-            }
-            if (m.mask) mv->mv[k++] = m;
-        }
-    }
-    mv->first[ngroups] = k;
-    return 0;
-}
-
-int sv_wino_fuse_channels(sv_wino *w, int in_c, const int *in_idx, int out_c, const int *out_idx, sv_err *e) {
-    if (w->lanes != 16 || w->d.blk != 16 || (out_c && (w->r != 3 || w->shuffle || w->d.residual)))
-        return sv_errf(e, "winograd conv: fused channel moves need 16 lanes at blk 16 (and, to add into a map, "
-                       "a 3x3 conv without shuffle or residual)");
-    if ((in_c && make_moves(&w->gin, w->d.cin, w->gi / 2, in_c, in_idx, 1, e)) ||
-        (out_c && make_moves(&w->sout, w->d.cout, w->go / 2, out_c, out_idx, 0, e)))
-        return -1;
-    // the scratch grows by a strip: a block's tiles of one tile row, A input rows or m output rows
-    const size_t cols = (size_t)w->T * w->m + w->r - 1;
-    w->scratch_floats += ((size_t)(w->a > w->m ? w->a : w->m) * cols * 16 + 15) / 16 * 16;
-    return 0;
-}
-
 void sv_wino_phases(const sv_wino *w, double sec[3]) {
     const double per_tick = w->run_ticks ? w->run_seconds / (double)w->run_ticks : 0;
     for (int i = 0; i < 3; i++) sec[i] = (double)w->phase_ticks[i] * per_tick;
@@ -369,7 +327,6 @@ void sv_wino_phases(const sv_wino *w, double sec[3]) {
 
 void sv_wino_free(sv_wino *w) {
     if (!w) return;
-    free(w->gin.first), free(w->gin.mv), free(w->sout.first), free(w->sout.mv);
     free(w->U);
     free(w->bias);
     free(w);

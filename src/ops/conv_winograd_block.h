@@ -12,117 +12,16 @@
 
 enum { PF = 2 };  // input tiles ahead whose new columns are prefetched (measured ~4% faster)
 
-// Rows n .. T-1 of V (a last block's missing tiles) zeroed: the GEMMs run over all T.
-static void clear_tail(const sv_wino *w, float *V, int n) {
-    for (int x = 0; x < w->nx && n < w->T; x++)
-        for (int g = 0; g < w->gi * 8 / WINO_L; g++)
-            memset(V + x * w->vstride + ((size_t)g * w->T + n) * WINO_L, 0, (size_t)(w->T - n) * WINO_L * sizeof(float));
-}
-
-#if WINO_L == 16
-// ---- fused channel moves (sv_wino_fuse_channels): a block's tiles of one tile row at a time, through a
-// strip of rows in the thread's scratch, so that each pixel is moved once per block and stays in cache ----
-
-// The tiles t .. t+cnt-1 of a block that lie in one tile row: cnt, and the row and column of tile t.
-static int tile_run(const sv_wino *w, int t, int left, int *ty, int *tx) {
-    *ty = t / w->tiles_x, *tx = t % w->tiles_x;
-    return w->tiles_x - *tx < left ? w->tiles_x - *tx : left;
-}
-
-// strip [A][cols][16] = conv input group g at image rows iy0 .. iy0+A-1, columns ix0 .. ix0+cols-1,
-// gathered from the outer map in (w->gin.c channels, blk 16) by the group's moves; zeros outside the image
-// and in lanes no move writes.
-static void gather_rows(const sv_wino *w, const float *in, int g, int iy0, int ix0, int cols, float *strip) {
-    const int h = w->d.h, wd = w->d.w;
-    const size_t plane = (size_t)h * wd * 16;
-    const sv_wino_move *mv = w->gin.mv + w->gin.first[g], *end = w->gin.mv + w->gin.first[g + 1];
-    const int c0 = ix0 < 0 ? -ix0 : 0, c1 = wd - ix0 < cols ? wd - ix0 : cols;  // columns inside
-    for (int y = 0; y < w->a; y++, strip += (size_t)cols * 16) {
-        const int iy = iy0 + y;
-        if (iy < 0 || iy >= h || c1 <= c0) {
-            memset(strip, 0, (size_t)cols * 16 * sizeof(float));
-            continue;
-        }
-        memset(strip, 0, (size_t)c0 * 16 * sizeof(float));
-        memset(strip + (size_t)c1 * 16, 0, (size_t)(cols - c1) * 16 * sizeof(float));
-        const float *row = in + ((size_t)iy * wd + ix0) * 16;
-        for (int c = c0; c < c1; c++) {
-            __m512 v = _mm512_setzero_ps();
-            for (const sv_wino_move *m = mv; m < end; m++)
-                v = _mm512_mask_permutexvar_ps(v, (__mmask16)m->mask, _mm512_loadu_si512(m->idx),
-                                               _mm512_loadu_ps(row + m->block * plane + (size_t)c * 16));
-            _mm512_storeu_ps(strip + (size_t)c * 16, v);
-        }
-    }
-}
-
-// The input transform with a fused gather: per group and tile row, the strip of the tiles' rows, then
-// each tile's transform from it.
-static void input_transform_gather(const sv_wino *w, const float *in, float *V, float *strip, int t0, int n) {
-    const int T = w->T, m = w->m, pad = w->d.pad;
-    for (int g = 0; g < w->gi / 2; g++)
-        for (int tt = 0, ty, tx, cnt; tt < n; tt += cnt) {
-            cnt = tile_run(w, t0 + tt, n - tt, &ty, &tx);
-            const int cols = cnt * m + w->r - 1;
-            gather_rows(w, in, g, ty * m - pad, tx * m - pad, cols, strip);
-            for (int k = 0; k < cnt; k++) {
-                const float *src = strip + (size_t)k * m * 16;
-                float *v = V + ((size_t)g * T + tt + k) * 16;
-                if (w->a == 6)
-                    wino_input_tile4(src, (size_t)cols * 16, 16, v, w->vstride);
-                else if (w->a == 8)
-                    wino_input_tile6(src, (size_t)cols * 16, 16, v, w->vstride);
-                else
-                    wino_input_tile10(src, (size_t)cols * 16, 16, v, w->vstride);
-            }
-        }
-}
-
-// The output transform of block o0 with a fused scatter-add: per tile row, the tiles' outputs into a
-// strip [m][cnt*m][16], then added into the outer map out (w->sout.c channels, blk 16) by the block's moves.
-static void output_transform_scatter(const sv_wino *w, const float *M, float *out, float *strip, int t0, int n,
-                                     int o0) {
-    const int m = w->m;
-    const size_t plane = (size_t)w->oh * w->ow * 16;
-    const wv slope = WV_SET1(w->d.act_slope), bias = WV_LOAD(w->bias + o0);
-    const sv_wino_move *mv = w->sout.mv + w->sout.first[o0 / 16], *end = w->sout.mv + w->sout.first[o0 / 16 + 1];
-    for (int tt = 0, ty, tx, cnt; tt < n; tt += cnt) {
-        cnt = tile_run(w, t0 + tt, n - tt, &ty, &tx);
-        const int oy0 = ty * m, ox0 = tx * m, rows = w->oh - oy0 < m ? w->oh - oy0 : m;
-        const int cols = w->ow - ox0 < cnt * m ? w->ow - ox0 : cnt * m;
-        const size_t srs = (size_t)cnt * m * 16;
-        for (int k = 0; k < cnt; k++) {
-            const float *mt = M + (tt + k) * 16;
-            const int c = cols - k * m < m ? cols - k * m : m;
-            float *dst = strip + (size_t)k * m * 16;
-            if (w->a == 6)
-                wino_output_tile4(mt, w->mstride, bias, w->d.act, slope, NULL, dst, srs, 16, rows, c);
-            else
-                wino_output_tile6(mt, w->mstride, bias, w->d.act, slope, NULL, dst, srs, 16, rows, c);
-        }
-        for (const sv_wino_move *mvp = mv; mvp < end; mvp++) {
-            const __m512i idx = _mm512_loadu_si512(mvp->idx);
-            const __mmask16 km = (__mmask16)mvp->mask;
-            for (int y = 0; y < rows; y++) {
-                float *o = out + mvp->block * plane + ((size_t)(oy0 + y) * w->ow + ox0) * 16;
-                const float *s = strip + (size_t)y * srs;
-                for (int x = 0; x < cols; x++, o += 16, s += 16) {
-                    const __m512 yv = _mm512_loadu_ps(o);
-                    _mm512_storeu_ps(o, _mm512_mask_add_ps(yv, km, yv, _mm512_permutexvar_ps(idx, _mm512_loadu_ps(s))));
-                }
-            }
-        }
-    }
-}
-#endif
-
-// Transforms tiles t0 .. t0+n-1 of the input into V. Channel group outer, tiles inner, so that the input
-// is read as a few long rows.
+// Transforms tiles t0 .. t0+n-1 of the input into V; rows n .. T-1 are zeroed. Channel group outer, tiles
+// inner, so that the input is read as a few long rows.
 static void input_transform(const sv_wino *w, const float *in, float *V, int t0, int n) {
     enum { L = WINO_L };
     const int h = w->d.h, wd = w->d.w, blk = w->d.blk, pad = w->d.pad, T = w->T, ng = w->gi * 8 / L, A = w->a;
     const int m = w->m;
     const size_t xstride = w->vstride, rs = (size_t)wd * blk;
+    for (int x = 0; x < w->nx && n < T; x++)
+        for (int g = 0; g < ng; g++)
+            memset(V + x * xstride + ((size_t)g * T + n) * L, 0, (size_t)(T - n) * L * sizeof(float));
     for (int g = 0; g < ng; g++) {
         const float *base = in + (size_t)(g * L / blk) * h * wd * blk + (g * L) % blk;
         for (int tt = 0; tt < n; tt++) {
@@ -214,14 +113,7 @@ void WINO_BLOCK(const sv_wino *w, const float *in, float *out, const float *res,
                 unsigned long long ticks[3]) {
     // each phase timed by the TSC (~10 ns a read, 2 + 2 per 16 outputs per block of T tiles: under 0.1%)
     const unsigned long long c0 = __rdtsc();
-    clear_tail(w, V, n);
-#if WINO_L == 16
-    float *strip = M + w->nx * w->mstride;  // (fused moves only)
-    if (w->gin.c)
-        input_transform_gather(w, in, V, strip, t0, n);
-    else
-#endif
-        input_transform(w, in, V, t0, n);
+    input_transform(w, in, V, t0, n);
     unsigned long long c1 = __rdtsc();
     ticks[0] += c1 - c0;
     const int coutp = w->go * 8;
@@ -229,12 +121,7 @@ void WINO_BLOCK(const sv_wino *w, const float *in, float *out, const float *res,
         const int nw = coutp - o0 < 16 ? coutp - o0 : 16;
         gemms(w, V, M, o0, nw);
         const unsigned long long c2 = __rdtsc();
-#if WINO_L == 16
-        if (w->sout.c)
-            output_transform_scatter(w, M, out, strip, t0, n, o0);
-        else
-#endif
-            output_transform(w, M, out, res, t0, n, o0, nw);
+        output_transform(w, M, out, res, t0, n, o0, nw);
         const unsigned long long c3 = __rdtsc();
         ticks[1] += c2 - c1;
         ticks[2] += c3 - c2;

@@ -3,29 +3,12 @@
 // (conv_winograd_block.h, compiled for AVX2 in conv_winograd.c and for AVX-512F in conv_winograd512.c).
 #pragma once
 #include <stddef.h>
-#include <stdint.h>
 
 #include "ops/conv.h"
 
 enum { WINO_MAXA = 10, WINO_MAXR = 7 };  // largest input tile and kernel
 
 typedef struct sv_wino sv_wino;
-
-// A fused channel move (sv_wino_fuse_channels) between one 16-channel group of the conv's side (a vector)
-// and one 16-channel block of the outer map: lane l of the result = lane idx[l] of the source, for the
-// lanes in mask. Gather: conv lanes from the map block; scatter-add: map lanes from the conv's vector.
-typedef struct {
-    int32_t idx[16];
-    uint32_t mask;
-    int block;        // the outer map's channel block
-} sv_wino_move;
-
-// The moves of every group of one side: group g's are mv[first[g] .. first[g+1]-1].
-typedef struct {
-    int c;            // channels of the outer map (0: no fused move on this side)
-    int *first;
-    sv_wino_move *mv;
-} sv_wino_moves;
 
 // One block of tiles t0 .. t0+n-1 of one map: input transform into V, the GEMMs into M, output transform
 // into out (+ res); thread-local TSC ticks of the three phases added to ticks.
@@ -46,11 +29,9 @@ struct sv_wino {
     float *U;                 // [nx][go*8 x gi*8]: per xi, blocks of nw = 16 (last may be 8) outputs,
                               //   U[xi][o0*cinp + i*nw + (o - o0)]
     float *bias;              // [go*8], zero padded
-    size_t scratch_floats;    // per thread and run: V [nx][cinp/lanes][T][lanes], then M [nx][T][16] (planes
-                              // vstride, mstride apart), then with fused moves a strip of rows
-                              // (conv_winograd_block.h); allocated in each run: plans hold no scratch
+    size_t scratch_floats;    // per thread and run: V [nx][cinp/lanes][T][lanes], then M [nx][T][16]
+                              // (planes vstride, mstride apart); allocated in each run: plans hold no scratch
     sv_wino_block_fn *block;  // the lanes' kernel
-    sv_wino_moves gin, sout;  // fused gather of the input, scatter-add of the output (16 lanes only)
     // profile of all runs: TSC ticks summed over the threads in the input transforms, GEMMs and output
     // transforms, and the runs' wall time in seconds and in ticks (to turn ticks into seconds)
     unsigned long long phase_ticks[3], run_ticks;

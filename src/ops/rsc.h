@@ -6,10 +6,7 @@
 //
 // Three algorithms (rsc_block.c picks one per shape at plan time from bench/rsc_bench.c's measurements):
 // - passes: gather y[S], conv1, conv2, scatter-add into y[K2], each over the whole frame, with the block's
-//   own maps at sv_rsc_inner_blk's layout (ordinary conv plans, ops/conv.h). Where a conv runs our 16-lane
-//   Winograd on y's blk 16, its pass of channel moves is fused into it (sv_conv_plan_fuse_channels): conv1
-//   gathers y[S] tile by tile in its input transform, conv2 adds into y[K2] in its output transform, and
-//   the maps G and Y are neither written nor read (the same bits: the moves are exact copies and adds);
+//   own maps at sv_rsc_inner_blk's layout (ordinary conv plans, ops/conv.h);
 // - direct (rsc_internal.h): both convs vectorised over output channels, reading y through channel offsets
 //   and adding into it, for blocks of a few channels;
 // - strips (benchmarks only: measured slower): a strip of R output rows gathers R + 4*(k/2) rows of y[S]
@@ -31,7 +28,6 @@ typedef struct {
     int strip_rows;                   // output rows per strip; <= 0: SV_RSC_STRIP_ROWS
     int threads;                      // threads (strips run at once, each with its own conv maps); <= 0: all
     int algo;                         // SV_RSC_AUTO, or one algorithm (tests, benchmarks)
-    int unfused;                      // 1: the passes keep their own gather and scatter-add (tests, benchmarks)
 } sv_rsc_desc;
 
 // The algorithms above; SV_RSC_AUTO picks per shape (rsc_block.c says how).

@@ -34,7 +34,6 @@ struct sv_rsc_plan {
     size_t g_floats, m_floats, y_floats;  // one map each
     int algo;            // SV_RSC_PASSES, SV_RSC_STRIPS or SV_RSC_DIRECT
     int ib;              // layout of the block's own maps (G, M, Y)
-    int fused_in, fused_out;  // passes: conv1 gathers y[S] itself, conv2 adds into y[K2] itself
     sv_conv_plan **conv1, **conv2;  // passes: one each; strips: one per thread (a plan runs one call at a time)
     rsc_direct *direct;             // direct
     double phase[4];
@@ -158,15 +157,10 @@ sv_rsc_plan *sv_rsc_plan_create(const sv_rsc_desc *d, sv_err *e) {
             !(p->conv2[t] = sv_conv_plan_create(&c2, d->w2, d->b2, e)))
             goto fail;
     p->d.w1 = p->d.b1 = p->d.w2 = p->d.b2 = NULL;  // the conv plans hold their own copies
-    if (p->algo == SV_RSC_PASSES && !d->unfused && d->blk == 16 && p->ib == 16) {  // a refusal costs nothing
-        p->fused_in = !sv_conv_plan_fuse_channels(p->conv1[0], d->C, p->d.in_idx, 0, NULL, NULL);
-        p->fused_out = !sv_conv_plan_fuse_channels(p->conv2[0], 0, NULL, d->C, p->d.out_idx, NULL);
-    }
     if (p->algo == SV_RSC_STRIPS)
         snprintf(p->name, sizeof p->name, "rsc-strips-%d:%s", p->rows, sv_conv_plan_algo(p->conv1[0]));
     else
-        snprintf(p->name, sizeof p->name, "rsc-passes%s:%s", p->fused_in || p->fused_out ? "-fused" : "",
-                 sv_conv_plan_algo(p->conv1[0]));
+        snprintf(p->name, sizeof p->name, "rsc-passes:%s", sv_conv_plan_algo(p->conv1[0]));
     return p;
 fail:
     sv_rsc_plan_free(p);
@@ -221,16 +215,15 @@ static int run_strip(const sv_rsc_plan *p, int th, float *y, const float *G, flo
     int a, b, top;
     strip_rows(p, s, &a, &b, &top);
     double t0 = omp_get_wtime();
-    if (sv_conv_plan_run(p->conv1[th], M, p->fused_in ? y : G, NULL, e)) return -1;
+    if (sv_conv_plan_run(p->conv1[th], M, G, NULL, e)) return -1;
     const sv_fmap m = strip_map(p, M, d->nmid);  // conv2 pads conv1's output with zeros outside the image
     zero_rows(m, 0, a + top);
     zero_rows(m, b + top, p->rows);
     double t1 = omp_get_wtime();
     t[1] += t1 - t0;
-    if (sv_conv_plan_run(p->conv2[th], p->fused_out ? y : Y, M, NULL, e)) return -1;
+    if (sv_conv_plan_run(p->conv2[th], Y, M, NULL, e)) return -1;
     double t2 = omp_get_wtime();
     t[2] += t2 - t1;
-    if (p->fused_out) return 0;
     const int y0 = s * p->R, n = d->h - y0 < p->R ? d->h - y0 : p->R;
     const sv_fmap dst = sv_fmap_rows(sv_fmap_one(y, d->C, d->h, d->w, d->blk), y0, n);
     channel_scatter_add(dst, sv_fmap_rows(strip_map(p, Y, d->nout), p->margin, n), d->out_idx);
@@ -242,7 +235,7 @@ static int run_strip(const sv_rsc_plan *p, int th, float *y, const float *G, flo
 // inside). The frame is strip 0 of a one-strip layout without halo rows.
 static int run_passes(sv_rsc_plan *p, float *y, float *ws, sv_err *e) {
     double t[4] = {0, 0, 0, 0}, t0 = omp_get_wtime();
-    if (!p->fused_in) gather_strip(p, y, ws, 0);
+    gather_strip(p, y, ws, 0);
     t[0] = omp_get_wtime() - t0;
     const int rc = run_strip(p, 0, y, ws, ws + p->g_floats, ws + p->g_floats + p->m_floats, 0, t, e);
     memcpy(p->phase, t, sizeof t);
