@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/layout.h"
+#include "core/map_alloc.h"
 #include "model/runner_internal.h"
 #include "model/recon.h"
 #include "model/spynet.h"
@@ -20,8 +21,8 @@
 
 static float *alloc_buf(sv_vsr_runner *r, size_t nfloats, sv_err *e) {
     size_t bytes = nfloats * sizeof(float);
-    float *p = NULL;
-    if (posix_memalign((void **)&p, 64, bytes ? bytes : 64)) {
+    float *p = sv_map_alloc(bytes);
+    if (!p) {
         sv_errf(e, "out of memory allocating %zu MB of buffers", bytes >> 20);
         return NULL;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/layout.h"
+#include "core/map_alloc.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
 #include "train/spynet_train.h"
@@ -52,8 +53,8 @@ static float *buf(sv_trainnet *t, size_t nfloats, sv_err *e) {
     size_t bytes = (nfloats ? nfloats : 1) * sizeof(float);
     t->bytes += bytes;
     if (t->dry) return (float *)t;  // counting only: a non-NULL marker, never dereferenced
-    float *p = NULL;
-    if (posix_memalign((void **)&p, 64, bytes)) {
+    float *p = sv_map_alloc(bytes);
+    if (!p) {
         sv_errf(e, "out of memory: training needs more than %zu MB (try a smaller --batch/--seq/--patch or "
                    "--recompute)", t->bytes >> 20);
         return NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/layout.h"
+#include "core/map_alloc.h"
 #include "model/spynet.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
@@ -42,7 +43,7 @@ static float *buf(sv_spytrain *s, size_t nfloats, sv_err *e) {
         s->bytes += bytes;
         return &counted;
     }
-    if (posix_memalign((void **)&p, 64, bytes)) {
+    if (!(p = sv_map_alloc(bytes))) {
         sv_errf(e, "out of memory (SPyNet training buffers, %zu MB)", bytes >> 20);
         return NULL;
     }
