@@ -35,7 +35,8 @@ int sv_wino_run(sv_wino *w, float *out, const float *in, const float *residual, 
 int sv_wino_run_batch(sv_wino *w, int nmaps, float *out, const float *in, const float *residual, sv_err *e);
 // New weights [cout,cin,k,k] (OIHW) and bias [cout] (NULL: zero) for an existing plan: transformed into
 // its buffers as sv_wino_create does, nothing re-planned (training: the optimiser changes them every step).
-void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias);
+// -1 when out of memory for the transform's scratch (the plan's weights are then stale).
+int sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias, sv_err *e);
 // The weight gradient of the forward conv w plans (training: conv_train_wino.c), for F(4x4,3x3) plans
 // without pixel shuffle: dw [cout,cin,3,3] (OIHW) += sum over the nmaps maps (strided as sv_wino_run_batch)
 // of the correlation of in with dout [cout, oh, ow] (the output's layout). Fails for other plans, or when

@@ -129,7 +129,7 @@ int sv_train_wino_forward(sv_train_wino *t, float *out, const float *in, const f
                           const float *residual, sv_err *e) {
     const int same = same_weights(&t->fseen, w, nweights(&t->d), b, (size_t)t->d.cout, e);
     if (same < 0) return -1;
-    if (!same) sv_wino_set_weights(t->fwd, w, b);
+    if (!same && sv_wino_set_weights(t->fwd, w, b, e)) return -1;
     return sv_wino_run_batch(t->fwd, t->n, out, in, residual, e);
 }
 
@@ -144,7 +144,7 @@ int sv_train_wino_backward_data(sv_train_wino *t, float *din, const float *dout,
             for (int i = 0; i < d->cin; i++)
                 for (int j = 0; j < kk; j++)  // tap j = ky*k + kx -> kk-1-j = (k-1-ky)*k + (k-1-kx)
                     t->wt[((size_t)i * d->cout + o) * kk + j] = w[((size_t)o * d->cin + i) * kk + (kk - 1 - j)];
-        sv_wino_set_weights(t->bwd, t->wt, NULL);
+        if (sv_wino_set_weights(t->bwd, t->wt, NULL, e)) return -1;
     }
     return sv_wino_run_batch(t->bwd, t->n, din, dout, din, e);
 }

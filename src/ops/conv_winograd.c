@@ -96,33 +96,58 @@ static int out_col(const sv_wino *w, int o) {
     return w->shuffle ? o / (4 * L) * 4 * L + o % 4 * L + o / 4 % L : o;
 }
 
-static void transform_weights(sv_wino *w, const float *weight) {
+// U = G g G^T for every (o, i), at model load (and every training step): in parallel, since upscale's
+// start-up waits for all of them. First gg = G g ([A][r] per pair, in double), then U plane by plane in
+// its own order, so that each thread writes one long run of U (written pair by pair, each pair's A*A
+// values fall on A*A pages: on fresh pages that was most of the start-up's weight time).
+static int transform_weights(sv_wino *w, const float *weight, sv_err *e) {
     const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a, r = w->r;
     double G[MAXA][MAXR];
     for (int a = 0; a < A; a++)
         for (int c = 0; c < r; c++) G[a][c] = g_at(w, a, c);
-    // at model load, once per conv: in parallel, since upscale's start-up waits for all of them. Split by
-    // input channel: one i's outputs share cache lines of U (o - o0 consecutive), two i's do not.
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < cin; i++) {
-        for (int oo = 0; oo < cout; oo++) {
-            const int o = out_col(w, oo), o0 = o / 16 * 16, nw = coutp - o0 < 16 ? coutp - o0 : 16;
-            const float *g = weight + ((size_t)oo * cin + i) * r * r;  // [r][r]
-            double gg[MAXA][MAXR];                                    // G g: [A][r]
-            for (int a = 0; a < A; a++)
-                for (int c = 0; c < r; c++) {
-                    gg[a][c] = 0;
-                    for (int k = 0; k < r; k++) gg[a][c] += G[a][k] * g[k * r + c];
-                }
-            for (int a = 0; a < A; a++)
-                for (int b = 0; b < A; b++) {
-                    double u = 0;  // (G g G^T)[a][b]
-                    for (int c = 0; c < r; c++) u += gg[a][c] * G[b][c];
-                    w->U[(size_t)(a * A + b) * coutp * cinp + (size_t)o0 * cinp + (size_t)i * nw + (o - o0)] =
-                        (float)u;
-                }
+    const size_t pair = (size_t)A * r;  // gg of output oo and input i at ((oo * cin) + i) * pair
+    double *gg = sv_malloc((size_t)cout * cin * pair * sizeof(double), e);
+    int *src = sv_malloc((size_t)coutp * sizeof(int), e);  // U column -> PyTorch output channel, or -1
+    if (!gg || !src) {
+        free(gg), free(src);
+        return -1;
+    }
+    for (int o = 0; o < coutp; o++) src[o] = -1;
+    for (int oo = 0; oo < cout; oo++) src[out_col(w, oo)] = oo;
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+        for (int oo = 0; oo < cout; oo++)
+            for (int i = 0; i < cin; i++) {
+                const float *g = weight + ((size_t)oo * cin + i) * r * r;  // [r][r]
+                double *q = gg + ((size_t)oo * cin + i) * pair;
+                for (int a = 0; a < A; a++)
+                    for (int c = 0; c < r; c++) {
+                        double v = 0;
+                        for (int k = 0; k < r; k++) v += G[a][k] * g[k * r + c];
+                        q[a * r + c] = v;
+                    }
+            }
+#pragma omp for schedule(static)
+        for (int x = 0; x < A * A; x++) {
+            const int a = x / A, b = x % A;
+            float *u = w->U + (size_t)x * coutp * cinp;
+            for (int o0 = 0; o0 < coutp; o0 += 16) {
+                const int nw = coutp - o0 < 16 ? coutp - o0 : 16;
+                for (int i = 0; i < cin; i++)
+                    for (int j = 0; j < nw; j++) {
+                        const int oo = src[o0 + j];
+                        if (oo < 0) continue;  // a zero filter (padding): stays zero
+                        const double *q = gg + ((size_t)oo * cin + i) * pair + a * r;
+                        double v = 0;  // (G g G^T)[a][b]
+                        for (int c = 0; c < r; c++) v += q[c] * G[b][c];
+                        u[(size_t)o0 * cinp + (size_t)i * nw + j] = (float)v;
+                    }
+            }
         }
     }
+    free(gg), free(src);
+    return 0;
 }
 
 int sv_wino_run(sv_wino *w, float *out, const float *in, const float *res, sv_err *e) {
@@ -307,15 +332,19 @@ sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float 
         sv_wino_free(w);
         return NULL;
     }
-    transform_weights(w, weight);
+    if (transform_weights(w, weight, e)) {
+        sv_wino_free(w);
+        return NULL;
+    }
     for (int o = 0; bias && o < d->cout; o++) w->bias[out_col(w, o)] = bias[o];
     return w;
 }
 
-void sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias) {
-    transform_weights(w, weight);  // writes every real (o, i) entry; the padding ones stay zero
+int sv_wino_set_weights(sv_wino *w, const float *weight, const float *bias, sv_err *e) {
+    if (transform_weights(w, weight, e)) return -1;  // writes every real (o, i) entry; padding ones stay zero
     memset(w->bias, 0, (size_t)w->go * 8 * sizeof(float));
     for (int o = 0; bias && o < w->d.cout; o++) w->bias[out_col(w, o)] = bias[o];
+    return 0;
 }
 
 int sv_wino_lanes(const sv_wino *w) { return w->lanes; }
