@@ -97,9 +97,9 @@ static int out_col(const sv_wino *w, int o) {
 }
 
 // U = G g G^T for every (o, i), at model load (and every training step): in parallel, since upscale's
-// start-up waits for all of them. First gg = G g ([A][r] per pair, in double), then U plane by plane in
-// its own order, so that each thread writes one long run of U (written pair by pair, each pair's A*A
-// values fall on A*A pages: on fresh pages that was most of the start-up's weight time).
+// start-up waits for all of them. First gg = G g ([A][r] per pair, in double), then per block of 16 U
+// columns and input channel the A*A whole lines of U they fill (written pair by pair, each pair's A*A
+// single values fell on A*A lines and pages: most of the start-up's weight time).
 static int transform_weights(sv_wino *w, const float *weight, sv_err *e) {
     const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a, r = w->r;
     double G[MAXA][MAXR];
@@ -128,22 +128,28 @@ static int transform_weights(sv_wino *w, const float *weight, sv_err *e) {
                         q[a * r + c] = v;
                     }
             }
+        // then per block of 16 U columns and input channel: its A*A lines of 16 floats, one per plane
+        const int nblk = (coutp + 15) / 16;
 #pragma omp for schedule(static)
-        for (int x = 0; x < A * A; x++) {
-            const int a = x / A, b = x % A;
-            float *u = w->U + (size_t)x * coutp * cinp;
-            for (int o0 = 0; o0 < coutp; o0 += 16) {
-                const int nw = coutp - o0 < 16 ? coutp - o0 : 16;
-                for (int i = 0; i < cin; i++)
-                    for (int j = 0; j < nw; j++) {
-                        const int oo = src[o0 + j];
-                        if (oo < 0) continue;  // a zero filter (padding): stays zero
-                        const double *q = gg + ((size_t)oo * cin + i) * pair + a * r;
+        for (int bi = 0; bi < nblk * cin; bi++) {
+            const int o0 = bi / cin * 16, i = bi % cin, nw = coutp - o0 < 16 ? coutp - o0 : 16;
+            float line[MAXA * MAXA][16];
+            for (int j = 0; j < nw; j++) {
+                const int oo = src[o0 + j];
+                if (oo < 0) {  // a zero filter (padding)
+                    for (int x = 0; x < A * A; x++) line[x][j] = 0.0f;
+                    continue;
+                }
+                const double *q = gg + ((size_t)oo * cin + i) * pair;
+                for (int a = 0; a < A; a++)
+                    for (int b = 0; b < A; b++) {
                         double v = 0;  // (G g G^T)[a][b]
-                        for (int c = 0; c < r; c++) v += q[c] * G[b][c];
-                        u[(size_t)o0 * cinp + (size_t)i * nw + j] = (float)v;
+                        for (int c = 0; c < r; c++) v += q[a * r + c] * G[b][c];
+                        line[a * A + b][j] = (float)v;
                     }
             }
+            for (int x = 0; x < A * A; x++)
+                memcpy(w->U + (size_t)x * coutp * cinp + (size_t)o0 * cinp + (size_t)i * nw, line[x], nw * sizeof(float));
         }
     }
     free(gg), free(src);
