@@ -102,9 +102,11 @@ static void gemms(const sv_wino *w, const float *V, float *M, int o0, int nw) {
         }
 #else
         (void)nw;  // always 16: blk 16 pads every channel count to 16
+        // the k loop stops at the input channels rounded up to 8: past them V and U hold zeros only
+        const int c8 = (w->d.cin + 7) / 8 * 8, g16 = c8 / 16, half = c8 % 16 != 0;
         int tt = 0;
-        for (; tt + 12 <= T; tt += 12) wino_gemm16_12(v + tt * 16, gs, u, cinp / 16, m + tt * 16);
-        for (; tt < T; tt += 6) wino_gemm16_6(v + tt * 16, gs, u, cinp / 16, m + tt * 16);
+        for (; tt + 12 <= T; tt += 12) wino_gemm16_12(v + tt * 16, gs, u, g16, half, m + tt * 16);
+        for (; tt < T; tt += 6) wino_gemm16_6(v + tt * 16, gs, u, g16, half, m + tt * 16);
 #endif
     }
 }

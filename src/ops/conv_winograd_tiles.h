@@ -335,20 +335,28 @@ static inline void wino_gemm_6x8(const float *v, size_t gs, const float *u, int 
 #endif  // WINO_L == 8 (the weight gradient, the 8-lane GEMMs)
 #if WINO_L == 16
 // ---- GEMM: m[t][16] = sum_i v[i/16][t][i%16] * u[i][16] for R tiles (rows), 16 outputs in one vector ----
-// v: V plane of one xi at tile t (group stride gs floats); u: [g16*16][16]; m: M plane at tile t ([t][16]).
-// Each output sums over i in the same order as wino_gemm_6x16 (the 8-lane one).
+// v: V plane of one xi at tile t (group stride gs floats); u: [g16*16 (+ 8)][16]; m: M plane at tile t
+// ([t][16]). half: a last group of which only the first 8 channels are real (the rest padding, whose terms
+// would add zeros). Each output sums over i in the same order as wino_gemm_6x16 (the 8-lane one).
 #define WINO_GEMM16(NAME, R)                                                                           \
-    static inline void NAME(const float *v, size_t gs, const float *u, int g16, float *m) {             \
-        __m512 c[R];                                                                                    \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) c[r] = _mm512_setzero_ps();                \
-        for (int g = 0; g < g16; g++, v += gs, u += 16 * 16) {                                          \
-            _Pragma("GCC unroll 16") for (int k = 0; k < 16; k++) {                                     \
-                const __m512 a = _mm512_loadu_ps(u + k * 16);                                           \
-                _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                    \
-                    c[r] = _mm512_fmadd_ps(_mm512_set1_ps(v[r * 16 + k]), a, c[r]);                     \
-            }                                                                                           \
-        }                                                                                               \
-        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) _mm512_storeu_ps(m + r * 16, c[r]);        \
+    static inline void NAME(const float *v, size_t gs, const float *u, int g16, int half, float *m) { \
+        __m512 c[R];                                                                                   \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) c[r] = _mm512_setzero_ps();               \
+        for (int g = 0; g < g16; g++, v += gs, u += 16 * 16) {                                         \
+            _Pragma("GCC unroll 16") for (int k = 0; k < 16; k++) {                                    \
+                const __m512 a = _mm512_loadu_ps(u + k * 16);                                          \
+                _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                   \
+                    c[r] = _mm512_fmadd_ps(_mm512_set1_ps(v[r * 16 + k]), a, c[r]);                    \
+            }                                                                                          \
+        }                                                                                              \
+        if (half) {                                                                                    \
+            _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {                                      \
+                const __m512 a = _mm512_loadu_ps(u + k * 16);                                          \
+                _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                   \
+                    c[r] = _mm512_fmadd_ps(_mm512_set1_ps(v[r * 16 + k]), a, c[r]);                    \
+            }                                                                                          \
+        }                                                                                              \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) _mm512_storeu_ps(m + r * 16, c[r]);       \
     }
 WINO_GEMM16(wino_gemm16_12, 12)
 WINO_GEMM16(wino_gemm16_6, 6)
