@@ -34,9 +34,10 @@ typedef struct {
 enum { SV_RSC_AUTO = 0, SV_RSC_STRIPS = 1, SV_RSC_DIRECT = 2, SV_RSC_PASSES = 3 };
 // The layout of the block's own maps (its gathered input, conv1's and conv2's outputs), whatever y's: 16
 // where our Winograd runs 16 lanes (AVX-512) and some map has more than 8 channels, else 8 (pads a
-// narrow map least: 23 channels to 24, not 32). Measured on 2-core Zen 5 EPYC (bench/pruned_speed.sh, 180x320):
-// 16 made the 31->23->35-like blocks of a 64x30 model pruned at --ratio 0.5 1.27x faster than 8, and the
-// blocks of at most 8 channels of one at --flops 0.25 1.25x slower.
+// narrow map least: 23 channels to 24, not 32). Measured on 2-core Zen 5 EPYC (`slimvsr info --profile`,
+// 5 frames of 180x320, bench/pruned_speed.sh's models, each layout forced in turn): 16 made the blocks
+// (23-42 channels) of a 64x30 model pruned at --ratio 0.5 1.27x faster than 8, and the blocks of at most
+// 8 channels of one at --flops 0.25 1.25x slower.
 int sv_rsc_inner_blk(const sv_rsc_desc *d);
 
 // Rows per strip when the desc leaves it open: 20 output rows + 4 halo = 24, four tiles of F(6x6,3x3); the
