@@ -24,7 +24,8 @@ void sv_dnnl_conv_free(sv_dnnl_conv *c);
 // ---- own Winograd F(m x m, k x k) (conv_winograd.c): k = 3 with m = 4 or 6, k = 7 with m = 2 or 4; blk 8
 // or 16; AVX2, or AVX-512F at blk 16 where sv_conv_avx512() ----
 typedef struct sv_wino sv_wino;
-// tiles_per_block: tiles per work item (rounded up to a multiple of 6); <= 0 picks the default.
+// tiles_per_block: tiles per work item (rounded up to a multiple of the GEMM kernel's rows: 6, or 12 at
+// 16 lanes); <= 0 picks the default.
 sv_wino *sv_wino_create(const sv_conv_desc *d, const float *weight, const float *bias, int m, int tiles_per_block,
                         sv_err *e);
 // Returns -1 with e saying so when its scratch (per thread, freed before return) cannot be allocated; out is

@@ -35,7 +35,6 @@
 #define WINO_BLOCK sv_wino_block8
 #include "ops/conv_winograd_block.h"
 
-enum { MAXA = WINO_MAXA, MAXR = WINO_MAXR };
 // Tiles per block by default: 24 of F(4x4,3x3) (V: 221 KB at 64 channels, in L2 with M) measured best on
 // Zen 3; 12 (the same data volume) for F(6x6,3x3) and the 7x7 tiles (for F(2x2,7x7), 6 .. 96 tiles measured
 // within noise).
@@ -90,6 +89,12 @@ static double g_at(const sv_wino *w, int a, int c) {
     return w->m == 4 ? G4[a][c] : G6[a][c];
 }
 
+// The plan's whole G (A x r) into G.
+static void g_matrix(const sv_wino *w, double G[WINO_MAXA][WINO_MAXR]) {
+    for (int a = 0; a < w->a; a++)
+        for (int c = 0; c < w->r; c++) G[a][c] = g_at(w, a, c);
+}
+
 // Column of output channel o (PyTorch order) in U and bias: o itself, or its reordered place with shuffle.
 static int out_col(const sv_wino *w, int o) {
     const int L = w->lanes;
@@ -102,9 +107,8 @@ static int out_col(const sv_wino *w, int o) {
 // single values fell on A*A lines and pages: most of the start-up's weight time).
 static int transform_weights(sv_wino *w, const float *weight, sv_err *e) {
     const int cin = w->d.cin, cout = w->d.cout, cinp = w->gi * 8, coutp = w->go * 8, A = w->a, r = w->r;
-    double G[MAXA][MAXR];
-    for (int a = 0; a < A; a++)
-        for (int c = 0; c < r; c++) G[a][c] = g_at(w, a, c);
+    double G[WINO_MAXA][WINO_MAXR];
+    g_matrix(w, G);
     const size_t pair = (size_t)A * r;  // gg of output oo and input i at ((oo * cin) + i) * pair
     double *gg = sv_malloc((size_t)cout * cin * pair * sizeof(double), e);
     int *src = sv_malloc((size_t)coutp * sizeof(int), e);  // U column -> PyTorch output channel, or -1
@@ -133,7 +137,7 @@ static int transform_weights(sv_wino *w, const float *weight, sv_err *e) {
 #pragma omp for schedule(static)
         for (int bi = 0; bi < nblk * cin; bi++) {
             const int o0 = bi / cin * 16, i = bi % cin, nw = coutp - o0 < 16 ? coutp - o0 : 16;
-            float line[MAXA * MAXA][16];
+            float line[WINO_MAXA * WINO_MAXA][16];
             for (int j = 0; j < nw; j++) {
                 const int oo = src[o0 + j];
                 if (oo < 0) {  // a zero filter (padding)
@@ -232,13 +236,12 @@ static void dout_transform(const sv_wino *w, const float *dout, float *D, size_t
 static void wgrad_to_dw(const sv_wino *w, const float *dU, float *dw) {
     const int cin = w->d.cin, cout = w->d.cout, A = w->a, r = w->r;
     const size_t cinp = (size_t)w->gi * 8, plane = (size_t)w->go * 8 * cinp;
-    double G[MAXA][MAXR];
-    for (int a = 0; a < A; a++)
-        for (int c = 0; c < r; c++) G[a][c] = g_at(w, a, c);
+    double G[WINO_MAXA][WINO_MAXR];
+    g_matrix(w, G);
 #pragma omp parallel for schedule(static)
     for (int o = 0; o < cout; o++)
         for (int i = 0; i < cin; i++) {
-            double gu[MAXR][MAXA] = {{0}};  // G^T dU: [r][A]
+            double gu[WINO_MAXR][WINO_MAXA] = {{0}};  // G^T dU: [r][A]
             for (int a = 0; a < A; a++)
                 for (int b = 0; b < A; b++) {
                     const double u = dU[(size_t)(a * A + b) * plane + (size_t)o * cinp + i];

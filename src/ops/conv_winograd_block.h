@@ -90,6 +90,10 @@ static void output_transform(const sv_wino *w, const float *M, float *out, const
 static void gemms(const sv_wino *w, const float *V, float *M, int o0, int nw) {
     const int T = w->T, cinp = w->gi * 8, coutp = w->go * 8;
     const size_t gs = (size_t)T * WINO_L;
+#if WINO_L == 16
+    // the k loop stops at the input channels rounded up to 8: past them V and U hold zeros only
+    const int c8 = (w->d.cin + 7) / 8 * 8, g16 = c8 / 16, half = c8 % 16 != 0;
+#endif
     for (int x = 0; x < w->nx; x++) {
         const float *u = w->U + (size_t)x * coutp * cinp + (size_t)o0 * cinp, *v = V + x * w->vstride;
         float *m = M + x * w->mstride;
@@ -102,8 +106,6 @@ static void gemms(const sv_wino *w, const float *V, float *M, int o0, int nw) {
         }
 #else
         (void)nw;  // always 16: blk 16 pads every channel count to 16
-        // the k loop stops at the input channels rounded up to 8: past them V and U hold zeros only
-        const int c8 = (w->d.cin + 7) / 8 * 8, g16 = c8 / 16, half = c8 % 16 != 0;
         int tt = 0;
         for (; tt + 12 <= T; tt += 12) wino_gemm16_12(v + tt * 16, gs, u, g16, half, m + tt * 16);
         for (; tt < T; tt += 6) wino_gemm16_6(v + tt * 16, gs, u, g16, half, m + tt * 16);

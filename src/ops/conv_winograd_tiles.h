@@ -338,28 +338,24 @@ static inline void wino_gemm_6x8(const float *v, size_t gs, const float *u, int 
 // v: V plane of one xi at tile t (group stride gs floats); u: [g16*16 (+ 8)][16]; m: M plane at tile t
 // ([t][16]). half: a last group of which only the first 8 channels are real (the rest padding, whose terms
 // would add zeros). Each output sums over i in the same order as wino_gemm_6x16 (the 8-lane one).
+// WINO_GEMM16_K: the NK terms k = 0 .. NK-1 of the group at v, u into the R accumulators c.
+#define WINO_GEMM16_K(R, NK)                                                                           \
+    _Pragma("GCC unroll 16") for (int k = 0; k < (NK); k++) {                                          \
+        const __m512 a = _mm512_loadu_ps(u + k * 16);                                                  \
+        _Pragma("GCC unroll 12") for (int r = 0; r < (R); r++)                                         \
+            c[r] = _mm512_fmadd_ps(_mm512_set1_ps(v[r * 16 + k]), a, c[r]);                            \
+    }
 #define WINO_GEMM16(NAME, R)                                                                           \
     static inline void NAME(const float *v, size_t gs, const float *u, int g16, int half, float *m) { \
         __m512 c[R];                                                                                   \
         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) c[r] = _mm512_setzero_ps();               \
-        for (int g = 0; g < g16; g++, v += gs, u += 16 * 16) {                                         \
-            _Pragma("GCC unroll 16") for (int k = 0; k < 16; k++) {                                    \
-                const __m512 a = _mm512_loadu_ps(u + k * 16);                                          \
-                _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                   \
-                    c[r] = _mm512_fmadd_ps(_mm512_set1_ps(v[r * 16 + k]), a, c[r]);                    \
-            }                                                                                          \
-        }                                                                                              \
-        if (half) {                                                                                    \
-            _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {                                      \
-                const __m512 a = _mm512_loadu_ps(u + k * 16);                                          \
-                _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)                                   \
-                    c[r] = _mm512_fmadd_ps(_mm512_set1_ps(v[r * 16 + k]), a, c[r]);                    \
-            }                                                                                          \
-        }                                                                                              \
+        for (int g = 0; g < g16; g++, v += gs, u += 16 * 16) WINO_GEMM16_K(R, 16)                      \
+        if (half) WINO_GEMM16_K(R, 8)                                                                  \
         _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) _mm512_storeu_ps(m + r * 16, c[r]);       \
     }
 WINO_GEMM16(wino_gemm16_12, 12)
 WINO_GEMM16(wino_gemm16_6, 6)
 #undef WINO_GEMM16
+#undef WINO_GEMM16_K
 #endif
 #undef VS
