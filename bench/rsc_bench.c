@@ -9,12 +9,14 @@
 //   passes    the same passes with the block's own maps at sv_rsc_inner_blk's layout (ops/rsc.h)
 //   strips    strips of SV_RSC_STRIP_ROWS output rows (maps in cache, halo rows computed twice)
 //   direct    both convs vectorised over output channels, straight on y (where it takes the shape)
+//   planar    both convs vectorised over pixels on small planar maps, strip by strip down each thread's band
 //   auto      what sv_rsc_plan_create picks
 // --phases adds, per shape, the passes' gather and scatter-add (ms per call, the median and the best of the
 // timed runs);
-// --shape A,B,C times only that block (S A channels, B mid, K2 C).
+// --shape A,B,C times only that block (S A channels, B mid, K2 C);
+// --avx2 runs none of our AVX-512 kernels (what an AVX2-only CPU runs: y at blk 8, 8-wide vectors).
 // Build and run from the repository root: make bench; OMP_NUM_THREADS=2 build/bench/rsc_bench [--reps N]
-// [--size HxW] [--feat C] [--phases] [--shape A,B,C]
+// [--size HxW] [--feat C] [--phases] [--shape A,B,C] [--avx2]
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +37,9 @@ typedef struct {
 static const widths sweep[] = {{1, 1, 1},   {2, 2, 2},   {4, 4, 4},   {6, 6, 6},    {8, 8, 8},    {12, 12, 12},
                                {16, 16, 16}, {20, 20, 20}, {24, 24, 24}, {32, 32, 32}, {40, 40, 40}, {48, 48, 48},
                                {31, 23, 35}, {40, 42, 24}, {1, 3, 6}};
-enum { NALGO = 5 };
-static const char *names[NALGO] = {"separate", "passes", "strips", "direct", "auto"};
-static const int algos[NALGO] = {-1, SV_RSC_PASSES, SV_RSC_STRIPS, SV_RSC_DIRECT, SV_RSC_AUTO};
+enum { NALGO = 6 };
+static const char *names[NALGO] = {"separate", "passes", "strips", "direct", "planar", "auto"};
+static const int algos[NALGO] = {-1, SV_RSC_PASSES, SV_RSC_STRIPS, SV_RSC_DIRECT, SV_RSC_PLANAR, SV_RSC_AUTO};
 
 typedef struct {
     sv_rsc_desc d;
@@ -147,21 +149,28 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int p
 }
 
 int main(int argc, char **argv) {
-    int reps = 7, h = 180, w = 320, C = 64, phases = 0;
+    int reps = 7, h = 180, w = 320, C = 64, phases = 0, avx2 = 0;
     widths only = {0, 0, 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--size") && i + 1 < argc && sscanf(argv[i + 1], "%dx%d", &h, &w) == 2) i++;
         else if (!strcmp(argv[i], "--feat") && i + 1 < argc) C = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--phases")) phases = 1;
+        else if (!strcmp(argv[i], "--avx2")) avx2 = 1;
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc &&
                  sscanf(argv[i + 1], "%d,%d,%d", &only.nin, &only.nmid, &only.nout) == 3 && only.nin > 0 &&
                  only.nmid > 0 && only.nout > 0)
             i++;
         else {
-            fprintf(stderr, "usage: %s [--reps N] [--size HxW] [--feat C] [--phases] [--shape A,B,C]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--reps N] [--size HxW] [--feat C] [--phases] [--shape A,B,C] [--avx2]\n",
+                    argv[0]);
             return 2;
         }
+    }
+    sv_err e;
+    if (avx2 && sv_conv_configure(&(sv_conv_config){.avx2_only = 1}, &e)) {
+        fprintf(stderr, "%s: %s\n", argv[0], e.msg);
+        return 2;
     }
     const int blk = sv_conv_preferred_blk();
     printf("RSC block, %d-channel hidden state, %dx%d, blk %d, %d threads, best of %d (ms per block)\n", C, h, w,

@@ -120,6 +120,8 @@ static void test_odd_shapes(void) {
         check_shape(shapes[i], 16, SV_RSC_PASSES, 600 + i);
         check_shape(shapes[i], 8, SV_RSC_DIRECT, 300 + i);
         if (__builtin_cpu_supports("avx512f")) check_shape(shapes[i], 16, SV_RSC_DIRECT, 400 + i);
+        check_shape(shapes[i], 8, SV_RSC_PLANAR, 700 + i);
+        check_shape(shapes[i], 16, SV_RSC_PLANAR, 800 + i);
     }
     if (!__builtin_cpu_supports("avx512f"))
         printf("  (this CPU has no AVX-512F: the 16-wide direct kernel is not tested here)\n");

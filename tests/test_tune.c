@@ -240,7 +240,8 @@ static void test_rsc(void) {
     sv_rsc_plan *p = sv_rsc_plan_create(&d, &e);
     CHECKF(p, "%s", e.msg);
     const char *algo = recorded(w, "rsc", "C32 30x37 b8 k3 5>7>9");
-    CHECKF(!strcmp(algo, "passes") || !strcmp(algo, "strips") || !strcmp(algo, "direct"), "recorded '%s'", algo);
+    CHECKF(!strcmp(algo, "passes") || !strcmp(algo, "strips") || !strcmp(algo, "direct") || !strcmp(algo, "planar"),
+           "recorded '%s'", algo);
     float *ws = NULL;
     CHECK(p && sv_rsc_plan_workspace(p) <= nws && !posix_memalign((void **)&ws, 64, nws * sizeof(float)));
     if (p && ws) CHECK(sv_rsc_plan_run(p, y, ws, &e) == 0);

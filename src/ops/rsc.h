@@ -4,11 +4,13 @@
 // S (in_idx, nin channels) and K2 (out_idx, nout channels) are lists of distinct channels of y; NULL means
 // all C (a dense block: y += conv2(relu(conv1(y)))). Both convs are k x k, stride 1, pad k/2.
 //
-// Three algorithms (rsc_block.c picks one per shape at plan time from bench/rsc_bench.c's measurements):
+// Four algorithms (rsc_block.c picks one per shape at plan time from bench/rsc_bench.c's measurements):
 // - passes: gather y[S], conv1, conv2, scatter-add into y[K2], each over the whole frame, with the block's
 //   own maps at sv_rsc_inner_blk's layout (ordinary conv plans, ops/conv.h);
 // - direct (rsc_internal.h): both convs vectorised over output channels, reading y through channel offsets
 //   and adding into it, for blocks of a few channels;
+// - planar (rsc_internal.h): both convs vectorised over pixels on small planar maps of the block's
+//   channels, strip by strip down each thread's band of rows, for blocks of a few channels;
 // - strips (benchmarks only: measured slower): a strip of R output rows gathers R + 4*(k/2) rows of y[S]
 //   (both convs' halos), runs both convs on them and scatter-adds its R middle rows, the maps staying in
 //   cache; halo rows are computed twice, every strip gathers before any writes (y is updated in place),
@@ -31,7 +33,7 @@ typedef struct {
 } sv_rsc_desc;
 
 // The algorithms above; SV_RSC_AUTO picks per shape (rsc_block.c says how).
-enum { SV_RSC_AUTO = 0, SV_RSC_STRIPS = 1, SV_RSC_DIRECT = 2, SV_RSC_PASSES = 3 };
+enum { SV_RSC_AUTO = 0, SV_RSC_STRIPS = 1, SV_RSC_DIRECT = 2, SV_RSC_PASSES = 3, SV_RSC_PLANAR = 4 };
 // The layout of the block's own maps (its gathered input, conv1's and conv2's outputs), whatever y's: 16
 // where our Winograd runs 16 lanes (AVX-512) and some map has more than 8 channels, else 8 (pads a
 // narrow map least: 23 channels to 24, not 32). Measured on 2-core Zen 5 EPYC (`slimvsr info --profile`,
@@ -59,8 +61,8 @@ int sv_rsc_plan_run(sv_rsc_plan *p, float *y, float *ws, sv_err *e);
 // Thread-seconds of the last run per pass: gather, conv1, conv2, scatter-add (for profiles).
 void sv_rsc_plan_phases(const sv_rsc_plan *p, double sec[4]);
 // The plan of conv1 (i = 0) or conv2 (i = 1) (for its algorithm and phases); NULL when the block runs
-// direct.
+// direct or planar.
 const sv_conv_plan *sv_rsc_plan_conv(const sv_rsc_plan *p, int i);
-// The algorithm, e.g. "rsc-passes:winograd-f6x6-avx2" or "rsc-direct-avx512".
+// The algorithm, e.g. "rsc-passes:winograd-f6x6-avx2", "rsc-direct-avx512" or "rsc-planar-avx2".
 const char *sv_rsc_plan_algo(const sv_rsc_plan *p);
 void sv_rsc_plan_free(sv_rsc_plan *p);

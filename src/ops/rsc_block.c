@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // rsc_block.c: the RSC residual block as one planned op (rsc.h): the choice of algorithm, the passes and
-// the strips (the direct algorithm is rsc_direct.c).
+// the strips (the direct algorithm is rsc_direct.c, the planar one rsc_planar.c).
 //
 // Workspace, in floats (maps in layout sv_rsc_inner_blk, width w):
 //   passes  G [nin, h, w], M [nmid, h, w], Y [nout, h, w]: the whole frame, as one strip without halo rows
@@ -9,6 +9,7 @@
 //           M[thread]  nt x [nmid, rows, w]       conv1's output for the strip the thread runs
 //           Y[thread]  nt x [nout, rows, w]       conv2's output; rows 2hal .. 2hal + R - 1 are the strip's
 //   direct  rsc_direct.c's
+//   planar  rsc_planar.c's
 // The workspace is shared between blocks: rows of G outside the image and its padding channels are zeroed
 // by each run, never assumed.
 #include "ops/rsc.h"
@@ -32,10 +33,11 @@ struct sv_rsc_plan {
     int nstrips, nt;
     int *idx;            // S then K2 (copies), or NULL parts
     size_t g_floats, m_floats, y_floats;  // one map each
-    int algo;            // SV_RSC_PASSES, SV_RSC_STRIPS or SV_RSC_DIRECT
+    int algo;            // SV_RSC_PASSES, SV_RSC_STRIPS, SV_RSC_DIRECT or SV_RSC_PLANAR
     int ib;              // layout of the block's own maps (G, M, Y)
     sv_conv_plan **conv1, **conv2;  // passes: one each; strips: one per thread (a plan runs one call at a time)
     rsc_direct *direct;             // direct
+    rsc_planar *planar;             // planar
     double phase[4];
     char name[96];
 };
@@ -68,17 +70,34 @@ static int check(const sv_rsc_desc *d, sv_err *e) {
 //   direct          0.78  0.95  1.51  1.96  4.24  3.44  4.25  9.86 12.58 24.38   11.87
 // ("separate": the runner's four passes at y's layout before this file.) The passes at blk 8 are the
 // fastest from 6 channels up: the Winograd convs dominate, and with 8 they pad 23 channels to 24, not 32.
-// Strips pay for their halo rows and small per-thread convs more than they save in memory traffic. The
-// direct kernel wins while its work is small: per pixel 9 * (nin * nv1 + nmid * nv2) vector FMAs (nv:
-// output vectors), which is at most 72 for the 4 -> 4 -> 4 block, where Winograd's transforms of
-// 8 padded channels cost more.
-enum { DIRECT_MAX_FMAS = 72 };
+// Strips pay for their halo rows and small per-thread convs more than they save in memory traffic.
+// The planar algorithm (later), on 2-core Zen 5 EPYC (same sizes; 16 lanes; --avx2: 8 lanes):
+//   k -> k -> k      1     2     4     6     8    12    16    20    24    32   31->23->35
+//   passes          1.09  1.12  1.46  1.21  1.20  1.95  1.83  3.95  3.98  4.21    5.01
+//   direct          0.76  0.89  1.42  1.74  2.28  3.05  3.72  6.57  7.57  8.72    8.45
+//   planar          0.18  0.24  0.47  0.73  0.99  1.69  2.51  3.68  4.83  7.82    6.59
+//   planar 8 lanes  0.25     -  0.73     -  1.64  2.97  5.25     -     -     -   14.18
+// It beats the direct kernel everywhere, and the passes while its work is small against theirs: its time
+// grows with its vector FMAs per pixel, 9 * (nin * nmid + nmid * nout) / lanes (about 0.25 ms + 0.0093 ms
+// per FMA here), the passes' with the widest map padded to the inner layout (about 1.2 ms up to 8
+// channels, 1.9 up to 16, 4 up to 32). Rule: planar while its FMAs per pixel are at most
+// PLANAR_FMAS_PER_CHANNEL times that padded width (8 channels: 96, e.g. 8 -> 8 -> 8 at 16 lanes (72) but
+// not at 8 (144); 16: 192, 12 -> 12 -> 12 at 16 lanes (162)).
+enum { PLANAR_FMAS_PER_CHANNEL = 12 };
 
-// The fixed rule (no wisdom configured): the direct kernel while its work is small, else the passes.
+// The fixed rule (no wisdom configured): the planar algorithm while its work is small, else the passes.
 static int rule(const sv_rsc_desc *d) {
-    const int nv1 = (d->nmid + d->blk - 1) / d->blk, nv2 = (d->nout + d->blk - 1) / d->blk;
-    if (sv_rsc_direct_takes(d) && 9 * (d->nin * nv1 + d->nmid * nv2) <= DIRECT_MAX_FMAS) return SV_RSC_DIRECT;
+    const int lanes = sv_conv_avx512() ? 16 : 8, ib = sv_rsc_inner_blk(d);
+    int widest = d->nin > d->nmid ? d->nin : d->nmid;
+    if (d->nout > widest) widest = d->nout;
+    const long fmas = 9L * ((long)d->nin * d->nmid + (long)d->nmid * d->nout) / lanes;
+    if (sv_rsc_planar_takes(d) && fmas <= (long)PLANAR_FMAS_PER_CHANNEL * sv_cpad(widest, ib)) return SV_RSC_PLANAR;
     return SV_RSC_PASSES;
+}
+
+// Whether algorithm a can run d (passes and strips run any block).
+static int takes(const sv_rsc_desc *d, int a) {
+    return a == SV_RSC_DIRECT ? sv_rsc_direct_takes(d) : a == SV_RSC_PLANAR ? sv_rsc_planar_takes(d) : 1;
 }
 
 int sv_rsc_inner_blk(const sv_rsc_desc *d) {
@@ -108,8 +127,8 @@ static void layout(sv_rsc_plan *p, const sv_rsc_desc *d, int algo) {
 size_t sv_rsc_workspace(const sv_rsc_desc *d) {
     const int any = d->algo == SV_RSC_AUTO && sv_tune_wisdom();
     size_t most = 0;
-    for (int a = SV_RSC_STRIPS; a <= SV_RSC_PASSES; a++) {
-        if (any ? a == SV_RSC_DIRECT && !sv_rsc_direct_takes(d) : a != (d->algo ? d->algo : rule(d))) continue;
+    for (int a = SV_RSC_STRIPS; a <= SV_RSC_PLANAR; a++) {
+        if (any ? !takes(d, a) : a != (d->algo ? d->algo : rule(d))) continue;
         sv_rsc_plan p;
         layout(&p, d, a);
         const size_t n = sv_rsc_plan_workspace(&p);
@@ -131,11 +150,21 @@ sv_rsc_plan *sv_rsc_plan_create(const sv_rsc_desc *d, sv_err *e) {
                 d->nin, d->nmid, d->nout, d->blk);
         goto fail;
     }
+    if (p->algo == SV_RSC_PLANAR && !sv_rsc_planar_takes(d)) {
+        sv_errf(e, "rsc block: the planar algorithm takes 3x3 convs only, not %dx%d", d->k, d->k);
+        goto fail;
+    }
     if (p->algo == SV_RSC_DIRECT && (p->direct = sv_rsc_direct_create(&p->d, e))) {
         p->d.w1 = p->d.b1 = p->d.w2 = p->d.b2 = NULL;
         snprintf(p->name, sizeof p->name, "rsc-direct-%s", d->blk == 16 ? "avx512" : "avx2");
         return p;
     }
+    if (p->algo == SV_RSC_PLANAR && (p->planar = sv_rsc_planar_create(&p->d, e))) {
+        p->d.w1 = p->d.b1 = p->d.w2 = p->d.b2 = NULL;
+        snprintf(p->name, sizeof p->name, "rsc-planar-%s", sv_conv_avx512() ? "avx512" : "avx2");
+        return p;
+    }
+    if (p->algo == SV_RSC_PLANAR) goto fail;
     if (p->algo == SV_RSC_DIRECT) {
         // measured on a block of this shape whose channels it took; this one's it does not (too many moves)
         // (sv_rsc_workspace made room for every algorithm when tuning)
@@ -169,6 +198,7 @@ fail:
 
 size_t sv_rsc_plan_workspace(const sv_rsc_plan *p) {
     if (p->algo == SV_RSC_DIRECT) return sv_rsc_direct_workspace(&p->d);
+    if (p->algo == SV_RSC_PLANAR) return sv_rsc_planar_workspace(&p->d);
     const size_t nt = p->algo == SV_RSC_STRIPS ? (size_t)p->nt : 1;
     return (size_t)p->nstrips * p->g_floats + nt * (p->m_floats + p->y_floats);
 }
@@ -244,6 +274,10 @@ static int run_passes(sv_rsc_plan *p, float *y, float *ws, sv_err *e) {
 
 int sv_rsc_plan_run(sv_rsc_plan *p, float *y, float *ws, sv_err *e) {
     if (p->algo == SV_RSC_PASSES) return run_passes(p, y, ws, e);
+    if (p->planar) {
+        sv_rsc_planar_run(p->planar, y, ws, p->phase);
+        return 0;
+    }
     if (p->direct) {
         double sec[2] = {0, 0};
         sv_rsc_direct_run(p->direct, y, ws, p->nt, sec);
@@ -294,6 +328,7 @@ const char *sv_rsc_plan_algo(const sv_rsc_plan *p) { return p->name; }
 void sv_rsc_plan_free(sv_rsc_plan *p) {
     if (!p) return;
     sv_rsc_direct_free(p->direct);
+    sv_rsc_planar_free(p->planar);
     const int nplans = p->algo == SV_RSC_STRIPS ? p->nt : 1;
     for (int t = 0; t < nplans; t++) {
         if (p->conv1) sv_conv_plan_free(p->conv1[t]);

@@ -3,7 +3,6 @@
 // twice: 8-wide for AVX2 (the build's baseline ISA) and 16-wide under target("avx512f"), chosen by cpuid.
 #include "ops/rsc_internal.h"
 
-#include <immintrin.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,27 +27,17 @@ struct rsc_direct {
 };
 
 #define VW 8
-typedef float vf8 __attribute__((vector_size(32)));
-typedef int vi8 __attribute__((vector_size(32)));
-#define vf vf8
-#define vi vi8
 #define SUFFIX _8
-#define SPLAT(s) ((vf)_mm256_set1_ps(s))
-#define FMA(a, b, c) ((vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
-#define PERMUTE(a, idx) ((vf)_mm256_permutevar8x32_ps((__m256)(a), (__m256i)(idx)))
+#include "ops/vec_lanes.h"
 #include "ops/rsc_direct_kernel.h"
+#include "ops/vec_lanes_end.h"
 
 #include "ops/avx512_begin.h"
 #define VW 16
-typedef float vf16 __attribute__((vector_size(64)));
-typedef int vi16 __attribute__((vector_size(64)));
-#define vf vf16
-#define vi vi16
 #define SUFFIX _16
-#define SPLAT(s) ((vf)_mm512_set1_ps(s))
-#define FMA(a, b, c) ((vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
-#define PERMUTE(a, idx) ((vf)_mm512_permutexvar_ps((__m512i)(idx), (__m512)(a)))
+#include "ops/vec_lanes.h"
 #include "ops/rsc_direct_kernel.h"
+#include "ops/vec_lanes_end.h"
 #include "ops/avx512_end.h"
 
 static int vecs(int c, int blk) { return (c + blk - 1) / blk; }

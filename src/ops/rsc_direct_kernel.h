@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
-// rsc_direct_kernel.h: the body of the direct RSC block (rsc_direct.c), included once per vector width.
-// Before including, define VW (8 or 16 floats), vf (a GCC vector of VW floats), vi (VW ints), SPLAT(s) (s in
-// every lane), FMA(a, b, c) (a * b + c, fused: C11 mode contracts no a * b + c itself), PERMUTE(a, idx)
-// (lane i of the result: lane idx[i] of a; an intrinsic, which clang takes too) and SUFFIX (a token
-// naming the instantiation); rsc_direct.c puts each inclusion under its own target ISA. The file undefines
-// them at its end.
+// rsc_direct_kernel.h: the body of the direct RSC block (rsc_direct.c), included once per vector width
+// between vec_lanes.h (VW, vf, vi, SPLAT, FMA, PERMUTE, SUFFIX) and vec_lanes_end.h; rsc_direct.c puts each
+// inclusion under its own target ISA.
 //
 // conv1 and conv2 vectorise over output channels: a pixel's outputs are NV vectors of VW channels, every
 // input channel of every tap is broadcast once and multiplied into them. A chunk of PX pixels of one row
@@ -122,11 +119,3 @@ static void FN(conv2_rows)(const rsc_direct *k, const float *mid, float *y, int 
 #undef FN
 #undef CAT
 #undef CAT_
-// the includer's parameters too, so that the next inclusion defines them afresh
-#undef VW
-#undef vf
-#undef vi
-#undef SPLAT
-#undef FMA
-#undef PERMUTE
-#undef SUFFIX

@@ -29,3 +29,21 @@ void sv_rsc_direct_free(rsc_direct *k);
 // rsc_tune.c: the algorithm measured fastest for d on this CPU (ops/tune.h), or fallback when no wisdom
 // table is configured or no candidate passes its check.
 int sv_rsc_tune(const sv_rsc_desc *d, int fallback);
+
+// ---- the planar algorithm (rsc_planar.c), for blocks of a few channels ----
+// Both convs vectorised over pixels on small planar maps of the block's channels, strip by strip down each
+// thread's band of rows (rsc_planar.c says how), so that a block of a few channels costs one read of y's
+// rows and one add into them: no work on padding channels, no pass over a whole frame of its own maps.
+// Output channels per register block of the kernel, and the floats of one thread's G and M maps that the
+// strip height is chosen to fit (half of a 1 MB L2 cache).
+enum { SV_RSC_PLANAR_NO = 4, SV_RSC_PLANAR_CACHE = 128 * 1024 };
+
+typedef struct rsc_planar rsc_planar;
+
+// Whether the planar algorithm takes d (3x3 convs; any channel counts, any CPU with AVX2).
+int sv_rsc_planar_takes(const sv_rsc_desc *d);
+size_t sv_rsc_planar_workspace(const sv_rsc_desc *d);
+rsc_planar *sv_rsc_planar_create(const sv_rsc_desc *d, sv_err *e);
+// y updated in place; sec: thread-seconds of the gather, conv1, conv2 and the add into y.
+void sv_rsc_planar_run(rsc_planar *k, float *y, float *ws, double sec[4]);
+void sv_rsc_planar_free(rsc_planar *k);

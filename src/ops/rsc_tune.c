@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
-// rsc_tune.c: an RSC block's algorithm chosen by measurement (ops/tune.h): passes, strips and, where it
-// takes the block, direct, each checked against the naive block on a small map of the same channels,
+// rsc_tune.c: an RSC block's algorithm chosen by measurement (ops/tune.h): passes, strips and, where they
+// take the block, direct and planar, each checked against the naive block on a small map of the same channels,
 // then timed on the real shape. The block's own convs keep the fixed rule while the candidates are
 // measured (their tuning would be repeated for every candidate); the plan made afterwards tunes them.
 #include <stdio.h>
@@ -122,11 +122,12 @@ static int run(void *p, sv_err *e) {
 }
 
 int sv_rsc_tune(const sv_rsc_desc *d, int fallback) {
-    static const char *const all_names[] = {"auto", "strips", "direct", "passes"};
-    int cand[3], n = 0;
+    static const char *const all_names[] = {"auto", "strips", "direct", "passes", "planar"};
+    int cand[4], n = 0;
     cand[n++] = SV_RSC_PASSES, cand[n++] = SV_RSC_STRIPS;
     if (sv_rsc_direct_takes(d)) cand[n++] = SV_RSC_DIRECT;
-    const char *names[3];
+    if (sv_rsc_planar_takes(d)) cand[n++] = SV_RSC_PLANAR;
+    const char *names[4];
     for (int i = 0; i < n; i++) names[i] = all_names[cand[i]];
     const sv_rsc_desc t = timed_desc(d, SV_RSC_AUTO);  // keyed by the rows timed, as conv_tune.c
     char shape[96];
