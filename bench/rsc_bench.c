@@ -11,8 +11,8 @@
 //   direct    both convs vectorised over output channels, straight on y (where it takes the shape)
 //   planar    both convs vectorised over pixels on small planar maps, strip by strip down each thread's band
 //   auto      what sv_rsc_plan_create picks
-// --phases adds, per shape, the passes' gather and scatter-add (ms per call, the median and the best of the
-// timed runs);
+// --phases adds, per shape, the phases of the passes and the planar algorithm: gather, conv1, conv2,
+// scatter-add (ms per call, medians of the timed runs; planar's per thread, its threads run them at once);
 // --shape A,B,C times only that block (S A channels, B mid, K2 C);
 // --avx2 runs none of our AVX-512 kernels (what an AVX2-only CPU runs: y at blk 8, 8-wide vectors).
 // Build and run from the repository root: make bench; OMP_NUM_THREADS=2 build/bench/rsc_bench [--reps N]
@@ -112,7 +112,8 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int p
     }
     double best[NALGO];
     for (int a = 0; a < NALGO; a++) best[a] = 1e30;
-    double *gat = calloc((size_t)reps + 1, sizeof(double)), *sca = calloc((size_t)reps + 1, sizeof(double));
+    // per algorithm with phases (passes, planar), per phase: the timed runs' seconds
+    double *ph_runs = calloc((size_t)NALGO * 4 * ((size_t)reps + 1), sizeof(double));
     for (int r = 0; r <= reps; r++)  // round 0 warms up
         for (int a = 0; a < NALGO; a++) {
             if (a == 0 ? !have_sep : !plan[a]) continue;
@@ -121,10 +122,10 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int p
             else sv_rsc_plan_run(plan[a], y, ws[a], NULL);
             const double t = (omp_get_wtime() - t0) * 1e3;
             if (r > 0 && t < best[a]) best[a] = t;
-            if (r > 0 && algos[a] == SV_RSC_PASSES) {
+            if (r > 0 && (algos[a] == SV_RSC_PASSES || algos[a] == SV_RSC_PLANAR)) {
                 double ph[4];
                 sv_rsc_plan_phases(plan[a], ph);
-                gat[r - 1] = ph[0] * 1e3, sca[r - 1] = ph[3] * 1e3;
+                for (int i = 0; i < 4; i++) ph_runs[((size_t)a * 4 + i) * (reps + 1) + r - 1] = ph[i] * 1e3;
             }
         }
     printf("%3d -> %3d -> %3d ", wd.nin, wd.nmid, wd.nout);
@@ -133,13 +134,19 @@ static void bench_shape(widths wd, int C, int h, int w, int blk, int reps, int p
         else printf(" %9s", "-");
     }
     printf("   %s\n", plan[NALGO - 1] ? sv_rsc_plan_algo(plan[NALGO - 1]) : "");
-    if (phases && plan[1] && reps > 0) {
-        qsort(gat, (size_t)reps, sizeof *gat, cmp_double);
-        qsort(sca, (size_t)reps, sizeof *sca, cmp_double);
-        printf("%17s passes: gather %.3f ms, scatter-add %.3f ms (medians; best %.3f, %.3f)\n", "", gat[reps / 2],
-               sca[reps / 2], gat[0], sca[0]);
+    for (int a = 0; phases && reps > 0 && a < NALGO; a++) {
+        if (!plan[a] || (algos[a] != SV_RSC_PASSES && algos[a] != SV_RSC_PLANAR)) continue;
+        printf("%17s %s (medians, ms%s): gather", "", names[a], algos[a] == SV_RSC_PLANAR ? " per thread" : "");
+        static const char *const ph_names[4] = {"gather", "conv1", "conv2", "scatter-add"};
+        for (int i = 0; i < 4; i++) {
+            double *v = ph_runs + ((size_t)a * 4 + i) * (reps + 1);
+            qsort(v, (size_t)reps, sizeof *v, cmp_double);
+            // planar's phases are summed over its threads
+            printf("%s%s %.3f", i ? ", " : " ", i ? ph_names[i] : "", v[reps / 2] / (algos[a] == SV_RSC_PLANAR ? omp_get_max_threads() : 1));
+        }
+        printf("\n");
     }
-    free(gat), free(sca);
+    free(ph_runs);
     for (int a = 0; a < NALGO; a++) {
         sv_rsc_plan_free(plan[a]);
         free(ws[a]);
