@@ -36,7 +36,11 @@ int sv_rsc_tune(const sv_rsc_desc *d, int fallback);
 // rows and one add into them: no work on padding channels, no pass over a whole frame of its own maps.
 // Output channels per register block of the kernel, and the floats of one thread's G and M maps that the
 // strip height is chosen to fit (half of a 1 MB L2 cache).
-enum { SV_RSC_PLANAR_NO = 4, SV_RSC_PLANAR_CACHE = 128 * 1024 };
+// SV_RSC_PLANAR_TRANSPOSE_MIN: the channels of S or K2 in one of y's 16-channel blocks from which they move
+// through a 16 x 16 transpose (16 loads, 64 shuffles) rather than a float at a time (AVX-512, y at blk 16;
+// 2-core Zen 5, `rsc_bench --phases --feat 48 --shape 48,8,48`: gather 0.73 -> 0.55 ms, add 0.68 -> 0.35;
+// the vector gather and scatter instructions measured slower than single floats: 1.34 and 1.02).
+enum { SV_RSC_PLANAR_NO = 4, SV_RSC_PLANAR_CACHE = 128 * 1024, SV_RSC_PLANAR_TRANSPOSE_MIN = 4 };
 
 typedef struct rsc_planar rsc_planar;
 

@@ -18,13 +18,31 @@
 
 #include "ops/conv_internal.h"
 
+// The channels of an index list (S or K2) as y holds them, for moving whole rows of them. Where y is blk 16
+// and the CPU has AVX-512, the channels that share one of y's channel blocks, when there are at least
+// SV_RSC_PLANAR_TRANSPOSE_MIN of them, move 16 pixels at a time through a 16 x 16 transpose (a group);
+// the others (and every channel past the last whole 16 pixels) move a float at a time.
+typedef struct {
+    size_t plane;            // the channel block's offset in y
+    int n, lane[16], pos[16];  // its channels in the list: lane in the block, position in the list
+    unsigned mask;           // their lanes
+} lane_group;
+
+typedef struct {
+    lane_group *groups;
+    int ngroups;
+    size_t *off;   // every channel of the list: where it lies in y at pixel (0, 0)
+    int *single;   // the positions of those in no group
+    int nsingle;
+} row_moves;
+
 struct rsc_planar {
     int h, w, blk, nin, nmid, nout;
     int ngm, ngo;             // groups of SV_RSC_PLANAR_NO mid / output channels
     int R, nt, vw, nvec;      // strip rows, threads, vector width, vectors per row
     size_t ws;                // floats per map row
     size_t tfloats;           // one thread's maps
-    size_t *off_in, *off_out; // where S's and K2's channels of pixel (0, 0) lie in y
+    row_moves in, out;        // S's and K2's channels in y
     float *w1, *b1, *w2, *b2; // [ngm][nin][9][NO], [ngm * NO]; [ngo][nmid][9][NO], [ngo * NO]
 };
 
@@ -43,6 +61,71 @@ struct rsc_planar {
 #include "ops/vec_lanes.h"
 #include "ops/rsc_planar_kernel.h"
 #include "ops/vec_lanes_end.h"
+
+// t[j] lane i <- t[i] lane j: unpack pairs of floats, then of doubles, then swap 128-bit lanes twice.
+static inline __attribute__((always_inline)) void transpose16(__m512 t[16]) {
+    __m512 u[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i += 2) {
+        u[i] = _mm512_unpacklo_ps(t[i], t[i + 1]);      // per 128-bit lane L: rows i, i+1 at 4L, 4L+1
+        u[i + 1] = _mm512_unpackhi_ps(t[i], t[i + 1]);  // at 4L+2, 4L+3
+    }
+#pragma GCC unroll 16
+    for (int g = 0; g < 4; g++)  // rows 4g..4g+3 at column 4L+m: c[4g+m]
+#pragma GCC unroll 16
+        for (int h = 0; h < 2; h++) {
+            const __m512d a = _mm512_castps_pd(u[4 * g + h]), b = _mm512_castps_pd(u[4 * g + 2 + h]);
+            t[4 * g + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            t[4 * g + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        }
+#pragma GCC unroll 16
+    for (int m = 0; m < 4; m++) {  // the 4 x 4 transpose of 128-bit lanes of c[m], c[4+m], c[8+m], c[12+m]
+        const __m512 d0 = _mm512_shuffle_f32x4(t[m], t[4 + m], 0x44), d1 = _mm512_shuffle_f32x4(t[m], t[4 + m], 0xEE),
+                     d2 = _mm512_shuffle_f32x4(t[8 + m], t[12 + m], 0x44),
+                     d3 = _mm512_shuffle_f32x4(t[8 + m], t[12 + m], 0xEE);
+        u[m] = _mm512_shuffle_f32x4(d0, d2, 0x88);       // column m of lane 0
+        u[4 + m] = _mm512_shuffle_f32x4(d0, d2, 0xDD);   // of lane 1
+        u[8 + m] = _mm512_shuffle_f32x4(d1, d3, 0x88);
+        u[12 + m] = _mm512_shuffle_f32x4(d1, d3, 0xDD);
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) t[j] = u[j];
+}
+
+// Pixels [0, x1) (x1 a multiple of 16) of the groups' channels: from a row of y to planar rows dst + pos * cs.
+static void gather_groups(const float *row, const lane_group *g, int ng, int x1, float *dst, size_t cs) {
+    float tmp[16][16] __attribute__((aligned(64)));
+    for (; ng > 0; ng--, g++)
+        for (int x = 0; x < x1; x += 16) {
+            __m512 t[16];
+#pragma GCC unroll 16
+            for (int p = 0; p < 16; p++) t[p] = _mm512_loadu_ps(row + g->plane + (size_t)(x + p) * 16);
+            transpose16(t);
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) _mm512_store_ps(tmp[j], t[j]);
+            for (int c = 0; c < g->n; c++) _mm512_storeu_ps(dst + g->pos[c] * cs + x, _mm512_load_ps(tmp[g->lane[c]]));
+        }
+}
+
+// The same pixels added from planar rows src + pos * cs into a row of y (only the groups' lanes change).
+static void add_groups(float *row, const lane_group *g, int ng, int x1, const float *src, size_t cs) {
+    float tmp[16][16] __attribute__((aligned(64)));
+    memset(tmp, 0, sizeof tmp);
+    for (; ng > 0; ng--, g++)
+        for (int x = 0; x < x1; x += 16) {
+            __m512 t[16];
+            for (int c = 0; c < g->n; c++) _mm512_store_ps(tmp[g->lane[c]], _mm512_loadu_ps(src + g->pos[c] * cs + x));
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) t[j] = _mm512_load_ps(tmp[j]);
+            transpose16(t);
+#pragma GCC unroll 16
+            for (int p = 0; p < 16; p++) {
+                float *q = row + g->plane + (size_t)(x + p) * 16;
+                const __m512 v = _mm512_loadu_ps(q);
+                _mm512_storeu_ps(q, _mm512_mask_add_ps(v, (__mmask16)g->mask, v, t[p]));
+            }
+        }
+}
 #include "ops/avx512_end.h"
 
 static int groups(int c) { return (c + SV_RSC_PLANAR_NO - 1) / SV_RSC_PLANAR_NO; }
@@ -83,12 +166,42 @@ static void pack(float *W, float *b, const float *w, const float *bias, int cin,
     }
 }
 
-// Where each channel of list idx (NULL: 0 .. n-1) lies in y at pixel (0, 0).
-static void offsets(size_t *off, const int *idx, int n, const sv_rsc_desc *d) {
+// The moves of list idx (NULL: 0 .. n-1), n channels of y; groups only when transposes (rsc_planar says
+// when). Returns -1 when out of memory.
+static int make_moves(row_moves *m, const int *idx, int n, const sv_rsc_desc *d, int transposes, sv_err *e) {
+    const int nblk = (d->C + d->blk - 1) / d->blk;
+    m->off = sv_malloc((size_t)n * sizeof(size_t), e);
+    m->single = m->off ? sv_malloc((size_t)n * sizeof(int), e) : NULL;
+    m->groups = m->single ? sv_calloc((size_t)nblk, sizeof(lane_group), e) : NULL;
+    if (!m->groups) return -1;
     for (int i = 0; i < n; i++) {
         const int c = idx ? idx[i] : i;
-        off[i] = (size_t)(c / d->blk) * d->h * d->w * d->blk + (size_t)(c % d->blk);
+        m->off[i] = (size_t)(c / d->blk) * d->h * d->w * d->blk + (size_t)(c % d->blk);
     }
+    for (int b = 0; b < nblk; b++) {
+        lane_group *g = &m->groups[m->ngroups];
+        for (int i = 0; i < n; i++) {
+            const int c = idx ? idx[i] : i;
+            if (c / d->blk != b) continue;
+            if (transposes) g->lane[g->n] = c % d->blk, g->pos[g->n] = i, g->mask |= 1u << (c % d->blk);
+            g->n++;
+        }
+        g->plane = (size_t)b * d->h * d->w * d->blk;
+        if (transposes && g->n >= SV_RSC_PLANAR_TRANSPOSE_MIN) {
+            m->ngroups++;
+            continue;
+        }
+        for (int i = 0; i < n; i++)
+            if ((idx ? idx[i] : i) / d->blk == b) m->single[m->nsingle++] = i;
+        *g = (lane_group){0};
+    }
+    return 0;
+}
+
+static void free_moves(row_moves *m) {
+    free(m->off);
+    free(m->single);
+    free(m->groups);
 }
 
 rsc_planar *sv_rsc_planar_create(const sv_rsc_desc *d, sv_err *e) {
@@ -101,15 +214,13 @@ rsc_planar *sv_rsc_planar_create(const sv_rsc_desc *d, sv_err *e) {
     k->nvec = (d->w + k->vw - 1) / k->vw;
     const size_t NO = SV_RSC_PLANAR_NO, n1 = (size_t)k->ngm * NO * (9 * (size_t)d->nin + 1),
                  n2 = (size_t)k->ngo * NO * (9 * (size_t)d->nmid + 1);
-    k->off_in = sv_malloc((size_t)(d->nin + d->nout) * sizeof(size_t), e);
-    k->w1 = k->off_in ? sv_malloc((n1 + n2) * sizeof(float), e) : NULL;
-    if (!k->w1) {
+    const int transposes = k->vw == 16 && d->blk == 16;
+    if (make_moves(&k->in, d->in_idx, d->nin, d, transposes, e) ||
+        make_moves(&k->out, d->out_idx, d->nout, d, transposes, e) ||
+        !(k->w1 = sv_malloc((n1 + n2) * sizeof(float), e))) {
         sv_rsc_planar_free(k);
         return NULL;
     }
-    k->off_out = k->off_in + d->nin;
-    offsets(k->off_in, d->in_idx, d->nin, d);
-    offsets(k->off_out, d->out_idx, d->nout, d);
     k->b1 = k->w1 + (size_t)k->ngm * NO * 9 * d->nin;
     k->w2 = k->w1 + n1;
     k->b2 = k->w2 + (size_t)k->ngo * NO * 9 * d->nmid;
@@ -139,8 +250,19 @@ static void gather_row(const rsc_planar *k, const float *y, float *dst, size_t c
         return;
     }
     const float *row = y + (size_t)r * k->w * k->blk;
-    for (int x = 0; x < k->w; x++)
-        for (int i = 0; i < k->nin; i++) dst[i * cs + 1 + (size_t)x] = row[k->off_in[i] + (size_t)x * k->blk];
+    const row_moves *m = &k->in;
+    const int x1 = m->ngroups ? k->w / 16 * 16 : 0;  // the groups' pixels [0, x1) go by transposes
+    dst += 1;
+    if (x1) gather_groups(row, m->groups, m->ngroups, x1, dst, cs);
+    for (int x = 0; x < k->w; x++) {
+        const float *px = row + (size_t)x * k->blk;
+        for (int j = 0; j < m->nsingle; j++) dst[m->single[j] * cs + (size_t)x] = px[m->off[m->single[j]]];
+        for (int g = 0; x >= x1 && g < m->ngroups; g++)
+            for (int c = 0; c < m->groups[g].n; c++) {
+                const int i = m->groups[g].pos[c];
+                dst[i * cs + (size_t)x] = px[m->off[i]];
+            }
+    }
 }
 
 // Image row r of y[S] for a strip after the band's first: from y inside the band (not yet written: this
@@ -173,8 +295,18 @@ static void out_row(const rsc_planar *k, band *b, float *y, int r, int m0) {
     conv_row(k, b->O, k->ws, b->M + (size_t)(r - 1 - m0) * k->ws, b->mcs, k->nmid, k->ngo, k->w2, k->b2, 0);
     double t1 = omp_get_wtime();
     float *row = y + (size_t)r * k->w * k->blk;
-    for (int x = 0; x < k->w; x++)
-        for (int o = 0; o < k->nout; o++) row[k->off_out[o] + (size_t)x * k->blk] += b->O[o * k->ws + (size_t)x];
+    const row_moves *mv = &k->out;
+    const int x1 = mv->ngroups ? k->w / 16 * 16 : 0;
+    if (x1) add_groups(row, mv->groups, mv->ngroups, x1, b->O, k->ws);
+    for (int x = 0; x < k->w; x++) {
+        float *px = row + (size_t)x * k->blk;
+        for (int j = 0; j < mv->nsingle; j++) px[mv->off[mv->single[j]]] += b->O[mv->single[j] * k->ws + (size_t)x];
+        for (int g = 0; x >= x1 && g < mv->ngroups; g++)
+            for (int c = 0; c < mv->groups[g].n; c++) {
+                const int o = mv->groups[g].pos[c];
+                px[mv->off[o]] += b->O[o * k->ws + (size_t)x];
+            }
+    }
     b->sec[2] += t1 - t0;
     b->sec[3] += omp_get_wtime() - t1;
 }
@@ -234,7 +366,8 @@ void sv_rsc_planar_run(rsc_planar *k, float *y, float *ws, double sec[4]) {
 
 void sv_rsc_planar_free(rsc_planar *k) {
     if (!k) return;
-    free(k->off_in);
+    free_moves(&k->in);
+    free_moves(&k->out);
     free(k->w1);
     free(k);
 }
