@@ -257,17 +257,18 @@ static int finish_fast(sv_conv_train *p, sv_err *e) {
     if (!wb && !(p->dsrc = sv_calloc(nsrc, sizeof(float), e))) return -1;
     if (!wf && p->post_add && !(p->tmp = sv_malloc(ndst * sizeof(float), e))) return -1;
     char f[64], b[64];
+    const char *isa = d->blk == 16 && sv_conv_avx512() ? "avx512" : "avx2";  // the lanes sv_wino_create takes
     if (wf)
-        snprintf(f, sizeof f, "winograd-f%dx%d-avx2", wf, wf);
+        snprintf(f, sizeof f, "winograd-f%dx%d-%s", wf, wf, isa);
     else
         snprintf(f, sizeof f, "onednn %s%s%s", pd_impl(p->fwd.pd), p->fwd.any ? "+reorder" : "",
                  p->post_add ? "+add" : "");
     if (wb)
-        snprintf(b, sizeof b, "winograd-f%dx%d-avx2", wb, wb);
+        snprintf(b, sizeof b, "winograd-f%dx%d-%s", wb, wb, isa);
     else
         snprintf(b, sizeof b, "onednn %s%s", pd_impl(p->bwd_d.pd), p->bwd_d.any ? "+reorder" : "");
     if (sv_train_wino_wgrad(p->wino))
-        snprintf(p->algo, sizeof p->algo, "fwd %s, bwd-data %s, bwd-weights winograd-f4x4-avx2", f, b);
+        snprintf(p->algo, sizeof p->algo, "fwd %s, bwd-data %s, bwd-weights winograd-f4x4-%s", f, b, isa);
     else
         snprintf(p->algo, sizeof p->algo, "fwd %s, bwd-data %s, bwd-weights onednn %s%s", f, b,
                  pd_impl(p->bwd_w.pd), p->bwd_w.any ? "+reorder" : "");

@@ -287,10 +287,15 @@ int sv_wino_backward_weights(sv_wino *w, int nmaps, const float *in, const float
             input_transform(w, in + map * in_map, V, t0, n);
             dout_transform(w, dout + map * out_map, D, dstride, t0, n);
             for (int x = 0; x < w->nx; x++)
-                for (int og = 0; og < w->go; og++)
-                    for (int ig = 0; ig < w->gi; ig++)
-                        wino_wgrad_8x8(D + x * dstride + (size_t)og * T * 8, V + x * w->vstride + (size_t)ig * T * 8,
-                                       n, dU + x * du_plane + (size_t)og * 8 * cinp + ig * 8, cinp);
+                for (int og = 0; og < w->go; og++) {
+                    const float *Dx = D + x * dstride + (size_t)og * T * 8, *Vx = V + x * w->vstride;
+                    float *du = dU + x * du_plane + (size_t)og * 8 * cinp;
+                    int ig = 0;
+                    for (; w->lanes == 16 && ig + 1 < w->gi; ig += 2)  // 16 input channels a pass (same bits)
+                        sv_wino_wgrad_8x16(Dx, Vx + (size_t)ig * T * 8, Vx + (size_t)(ig + 1) * T * 8, n, du + ig * 8,
+                                           cinp);
+                    for (; ig < w->gi; ig++) wino_wgrad_8x8(Dx, Vx + (size_t)ig * T * 8, n, du + ig * 8, cinp);
+                }
         }
         // the threads' dU into thread 0's, split by element (the implicit barrier above: all are done). Only
         // the team's: called inside another parallel region, the team may be smaller than nt.

@@ -39,3 +39,6 @@ struct sv_wino {
 };
 
 sv_wino_block_fn sv_wino_block8, sv_wino_block16;
+// conv_winograd512.c: the weight gradient's GEMM over two groups of 8 input channels at once (AVX-512F;
+// conv_winograd.c's sv_wino_backward_weights says what it computes)
+void sv_wino_wgrad_8x16(const float *g, const float *v0, const float *v1, int n, float *du, size_t ldu);
