@@ -6,20 +6,23 @@
 #   (b) a 64x30 model pruned by SSL with global selection at --ratio 0.5,
 #   (c) the same at --flops 0.25, both against the dense 64x30 checkpoint they were pruned from;
 #   (b8), (c8) the same two with `--round 8` (every layer keeps a multiple of 8 channels, as the shipped
-#   ssl model does: the kernels compute in groups of 8 channels, so a layer that keeps 23 costs what 24 do).
+#   ssl model does: the kernels compute in groups of 8 channels, so a layer that keeps 23 costs what 24 do);
+#   (b16), (c16) with `--round 16`: the width of the AVX-512 kernels, whose 16-channel vectors cost a whole
+#   vector for a part-filled group (on a CPU whose 512-bit units are full width, Zen 5, an 8-lane op costs
+#   what a 16-lane one does).
 #
 #   bash bench/pruned_speed.sh [--repeat K] [--frames N] [--size HxW] [--threads T] [--data DIR]
 #
 # Run from anywhere after `make`. Everything it makes goes to bench/work/ (git-ignored), and is kept and
 # reused: the dense checkpoint bench/work/basicvsr_f64_b30_seed0.pth (bench/make_checkpoint.py, as
-# bench/run.sh makes it: needs /usr/bin/python3 with torch), and the four prune runs bench/work/pruned/RUN
+# bench/run.sh makes it: needs /usr/bin/python3 with torch), and the six prune runs bench/work/pruned/RUN
 # (model at RUN/model.safetensors; a run folder without it, left by an interrupted run, is removed and
 # made again). The prune runs are short (2 sparsity and 2 finetuning iterations on --data, default
 # ../shared/data/train): their weights are for timing only. Then bench/profile.sh runs twice, with
 # --repeat K (default 3; the fastest run of each model is kept), --frames N (default 10), --size HxW
 # (default 180x320) and --threads T (default 2): once with the dense 48x8 as baseline and the ssl model,
-# once with the dense 64x30 as baseline and (b), (c), (b8), (c8). Prints both tables, the kept channels of the
-# four (`slimvsr info`), and a summary line per model: non-SPyNet FLOP reduction, speed-up, their quotient,
+# once with the dense 64x30 as baseline and (b), (c), (b8), (c8), (b16), (c16). Prints both tables, the kept
+# channels of the six (`slimvsr info`), and a summary line per model: non-SPyNet FLOP reduction, speed-up, their quotient,
 # met or NOT met. The time is that of the whole runner (every layer group, the work between the convs
 # included), less the spynet group. One benchmark at a time: it takes bench/work/.lock, as run.sh does.
 # Exit status 0 when everything ran (whether or not the targets are met), 1 when a slimvsr run failed,
@@ -53,6 +56,8 @@ RUN_B=$PRUNED/f64b30-ratio0.5
 RUN_C=$PRUNED/f64b30-flops0.25
 RUN_B8=$PRUNED/f64b30-ratio0.5-round8
 RUN_C8=$PRUNED/f64b30-flops0.25-round8
+RUN_B16=$PRUNED/f64b30-ratio0.5-round16
+RUN_C16=$PRUNED/f64b30-flops0.25-round16
 DENSE48=models/basicvsr-dense.safetensors
 SSL48=models/basicvsr-ssl.safetensors
 [ -x "$SLIMVSR" ] || die "$SLIMVSR is missing: run make"
@@ -85,7 +90,7 @@ else
     echo "dense 64x30: $CKPT (kept from an earlier run)"
 fi
 
-# The four pruned models. A run folder without model.safetensors was left by an interrupted run: it is
+# The six pruned models. A run folder without model.safetensors was left by an interrupted run: it is
 # removed (only that folder, under bench/work/pruned/) and made again.
 FAILED=0
 prune_run() {  # prune_run RUN OPTION VALUE
@@ -116,6 +121,8 @@ prune_run "$RUN_B" --ratio 0.5 && PRUNED_MODELS+=("$RUN_B/model.safetensors")
 prune_run "$RUN_C" --flops 0.25 && PRUNED_MODELS+=("$RUN_C/model.safetensors")
 prune_run "$RUN_B8" --ratio 0.5 --round 8 && PRUNED_MODELS+=("$RUN_B8/model.safetensors")
 prune_run "$RUN_C8" --flops 0.25 --round 8 && PRUNED_MODELS+=("$RUN_C8/model.safetensors")
+prune_run "$RUN_B16" --ratio 0.5 --round 16 && PRUNED_MODELS+=("$RUN_B16/model.safetensors")
+prune_run "$RUN_C16" --flops 0.25 --round 16 && PRUNED_MODELS+=("$RUN_C16/model.safetensors")
 
 # profile OUT ARGS...: bench/profile.sh with this script's options, its output shown and kept in OUT
 profile() {
@@ -130,7 +137,7 @@ echo
 echo "== (a) shipped ssl against the shipped dense 48x8"
 profile "$WORK/pruned_speed-a.txt" --baseline "$DENSE48" "$SSL48"
 echo
-echo "== (b), (c), (b8), (c8): 64x30 pruned by SSL (global L1 selection) against the dense 64x30 they were pruned from"
+echo "== (b), (c), (b8), (c8), (b16), (c16): 64x30 pruned by SSL (global L1 selection) against the dense 64x30 they were pruned from"
 if [ "${#PRUNED_MODELS[@]}" -gt 0 ]; then
     profile "$WORK/pruned_speed-bc.txt" --baseline "$CKPT" "${PRUNED_MODELS[@]}"
 else
@@ -140,12 +147,12 @@ fi
 
 # What was timed: the kept channels of (b) and (c).
 echo
-echo "== what (b), (c), (b8) and (c8) kept (slimvsr info; kept / dense channels)"
+echo "== what (b), (c), (b8), (c8), (b16) and (c16) kept (slimvsr info; kept / dense channels)"
 echo "note: $CKPT has random weights, initialised as BasicSR does (the residual blocks' convs"
 echo "Kaiming-normal scaled by 0.1, zero biases: bench/make_checkpoint.py), so the blocks' filters have far"
 echo "smaller L1 norms than the other layers' and global L1 selection prunes mostly the blocks. The prune"
 echo "runs are 2 + 2 iterations: their weights are for timing only."
-for run in "$RUN_B" "$RUN_C" "$RUN_B8" "$RUN_C8"; do
+for run in "$RUN_B" "$RUN_C" "$RUN_B8" "$RUN_C8" "$RUN_B16" "$RUN_C16"; do
     m=$run/model.safetensors
     [ -f "$m" ] || continue
     echo "-- $m"
@@ -181,6 +188,8 @@ line "(b)" "64x30 SSL global --ratio 0.5 vs dense 64x30" "$WORK/pruned_speed-bc.
 line "(c)" "64x30 SSL global --flops 0.25 vs dense 64x30" "$WORK/pruned_speed-bc.txt" "$(basename "$RUN_C")"
 line "(b8)" "the same as (b) with --round 8" "$WORK/pruned_speed-bc.txt" "$(basename "$RUN_B8")"
 line "(c8)" "the same as (c) with --round 8" "$WORK/pruned_speed-bc.txt" "$(basename "$RUN_C8")"
+line "(b16)" "the same as (b) with --round 16" "$WORK/pruned_speed-bc.txt" "$(basename "$RUN_B16")"
+line "(c16)" "the same as (c) with --round 16" "$WORK/pruned_speed-bc.txt" "$(basename "$RUN_C16")"
 
 if [ "$FAILED" = 1 ]; then
     echo "pruned_speed.sh: a slimvsr run failed (see above)" >&2
