@@ -431,6 +431,13 @@ int sv_conv_train_forward(sv_conv_train *p, float *out, const float *in, const f
     return 0;
 }
 
+// r[l] += row[x * blk + l] over the row's ow pixels, lane by lane in pixel order; inlined with blk a
+// constant, so that the lanes are one vector.
+static inline __attribute__((always_inline)) void row_sums(float *r, const float *row, int ow, int blk) {
+    for (int x = 0; x < ow; x++)
+        for (int l = 0; l < blk; l++) r[l] += row[(size_t)x * blk + l];
+}
+
 // db[o] += sum over the batch and the pixels of dout[o] (when oneDNN's backward-weights does not make it):
 // per block of blk channels, each row summed in float lane by lane (vectorised), the rows in double.
 static void bias_grad(sv_conv_train *p, float *db, const float *dout) {
@@ -444,8 +451,9 @@ static void bias_grad(sv_conv_train *p, float *db, const float *dout) {
             for (int y = 0; y < p->oh; y++) {
                 const float *row = dout + s * nout + b * plane + (size_t)y * p->ow * blk;
                 float r[SV_MAX_BLK] = {0};
-                for (int x = 0; x < p->ow; x++)
-                    for (int l = 0; l < blk; l++) r[l] += row[(size_t)x * blk + l];
+                if (blk == 16) row_sums(r, row, p->ow, 16);
+                else if (blk == 8) row_sums(r, row, p->ow, 8);
+                else row_sums(r, row, p->ow, blk);
                 for (int l = 0; l < blk; l++) acc[l] += r[l];
             }
         for (int l = 0; l < blk && b * blk + l < d->cout; l++) db[b * blk + l] += (float)acc[l];
