@@ -88,6 +88,38 @@ static void test_activation_kinks(void) {
     CHECK(y[0] == 0.0f && y[1] == 5.0f);
 }
 
+// The pointwise ops (vector chunks and a scalar tail) against one-float-at-a-time loops, bit for bit, on
+// every length up to 3 chunks and a bit, with kinks, signed zeros, infinities and NaN among the values;
+// act_backward both accumulating and in place.
+static int same_bits(float a, float b) { return !memcmp(&a, &b, sizeof a); }
+static void test_pointwise_vs_scalar(void) {
+    static const float special[] = {-0.0f, 0.0f, INFINITY, -INFINITY, NAN, 1e-30f, -1e-30f, -2.0f, 3.0f};
+    enum { N = 29 };
+    float x[N], dy[N], y[N], d[N], want[N];
+    uint64_t st = 7;
+    int bad = 0;
+    for (int n = 0; n <= N; n++)
+        for (int slope10 = 0; slope10 <= 2; slope10++) {
+            const float slope = slope10 * 0.1f;
+            tu_fill_uniform(x, N, -1, 1, &st), tu_fill_uniform(dy, N, -1, 1, &st), tu_fill_uniform(y, N, -1, 1, &st);
+            for (int i = 0; i < N; i += 3) x[i] = special[(i + n) % 9], y[(i + 1) % N] = special[(i + 2 * n) % 9];
+            memcpy(d, x, sizeof d);
+            act_forward(d, (size_t)n, slope);
+            for (int i = 0; i < n; i++) bad += !same_bits(d[i], x[i] >= 0.0f ? x[i] : slope * x[i]);
+            memcpy(d, x, sizeof d);
+            act_backward(d, dy, y, (size_t)n, slope);  // d += dy * act'(y)
+            for (int i = 0; i < n; i++) bad += !same_bits(d[i], x[i] + (y[i] > 0.0f ? dy[i] : slope * dy[i]));
+            memcpy(d, dy, sizeof d);
+            act_backward(d, d, y, (size_t)n, slope);  // in place: d = dy * act'(y)
+            for (int i = 0; i < n; i++) bad += !same_bits(d[i], y[i] > 0.0f ? dy[i] : slope * dy[i]);
+            memcpy(d, x, sizeof d), memcpy(want, x, sizeof want);
+            accumulate(d, dy, (size_t)n);
+            for (int i = 0; i < n; i++) bad += !same_bits(d[i], want[i] + dy[i]);
+            for (int i = n; i < N; i++) bad += !same_bits(d[i], x[i]);  // nothing past n written
+        }
+    CHECKF(bad == 0, "%d elements differ from the scalar loops", bad);
+}
+
 // Blocked layout vs CHW for every layout-generic op, on odd channel counts and sizes.
 static float *to_blk(const float *chw, int c, int h, int w, int blk) {
     float *o = calloc(sv_fmap_floats(c, h, w, blk), sizeof(float));
@@ -439,6 +471,7 @@ int main(void) {
     run_test("flow_up2_align_corners_vs_pytorch", test_flow_up2_align_corners);
     run_test("avgpool2_vs_pytorch", test_avgpool2);
     run_test("activation_kinks", test_activation_kinks);
+    run_test("pointwise_vs_scalar_bit_for_bit", test_pointwise_vs_scalar);
     run_test("layout_roundtrip_and_padding", test_layout_roundtrip_and_padding);
     run_test("blocked_ops_match_chw_on_odd_shapes", test_blocked_matches_chw);
     return test_summary();
