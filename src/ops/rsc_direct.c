@@ -45,7 +45,7 @@ static int vecs(int c, int blk) { return (c + blk - 1) / blk; }
 // The move that adds conv2's output vector v to y's channel block b: output o (lane o % blk of vector
 // o / blk) goes to y's channel K2[o]. Returns whether any output does (a move is needed).
 static int move_for(const sv_rsc_desc *d, int b, int v, rsc_move *mv) {
-    *mv = (rsc_move){.src = v, .plane = (size_t)b * d->h * d->w * d->blk};
+    *mv = (rsc_move){.src = v, .plane = sv_fmap_index(b * d->blk, 0, 0, d->h, d->w, d->blk)};
     int used = 0;
     for (int o = v * d->blk; o < (v + 1) * d->blk && o < d->nout; o++) {
         const int c = d->out_idx ? d->out_idx[o] : o;
@@ -112,7 +112,7 @@ rsc_direct *sv_rsc_direct_create(const sv_rsc_desc *d, sv_err *e) {
     k->b2 = k->w2 + 9 * (size_t)d->nmid * l2;
     for (int i = 0; i < d->nin; i++) {
         const int c = d->in_idx ? d->in_idx[i] : i;
-        k->off_in[i] = (size_t)(c / d->blk) * d->h * d->w * d->blk + (size_t)(c % d->blk);
+        k->off_in[i] = sv_fmap_index(c, 0, 0, d->h, d->w, d->blk);
     }
     for (int j = 0; j < d->nmid; j++) k->off_mid[j] = (size_t)j;
     k->nmoves = make_moves(d, k->moves);

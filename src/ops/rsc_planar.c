@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/layout.h"
 #include "ops/conv_internal.h"
 
 // The channels of an index list (S or K2) as y holds them, for moving whole rows of them. Where y is blk 16
@@ -174,25 +175,19 @@ static int make_moves(row_moves *m, const int *idx, int n, const sv_rsc_desc *d,
     m->single = m->off ? sv_malloc((size_t)n * sizeof(int), e) : NULL;
     m->groups = m->single ? sv_calloc((size_t)nblk, sizeof(lane_group), e) : NULL;
     if (!m->groups) return -1;
-    for (int i = 0; i < n; i++) {
-        const int c = idx ? idx[i] : i;
-        m->off[i] = (size_t)(c / d->blk) * d->h * d->w * d->blk + (size_t)(c % d->blk);
-    }
+    for (int i = 0; i < n; i++) m->off[i] = sv_fmap_index(idx ? idx[i] : i, 0, 0, d->h, d->w, d->blk);
     for (int b = 0; b < nblk; b++) {
         lane_group *g = &m->groups[m->ngroups];
         for (int i = 0; i < n; i++) {
             const int c = idx ? idx[i] : i;
-            if (c / d->blk != b) continue;
-            if (transposes) g->lane[g->n] = c % d->blk, g->pos[g->n] = i, g->mask |= 1u << (c % d->blk);
-            g->n++;
+            if (c / d->blk == b) g->lane[g->n] = c % d->blk, g->pos[g->n] = i, g->mask |= 1u << (c % d->blk), g->n++;
         }
-        g->plane = (size_t)b * d->h * d->w * d->blk;
         if (transposes && g->n >= SV_RSC_PLANAR_TRANSPOSE_MIN) {
+            g->plane = sv_fmap_index(b * d->blk, 0, 0, d->h, d->w, d->blk);
             m->ngroups++;
             continue;
         }
-        for (int i = 0; i < n; i++)
-            if ((idx ? idx[i] : i) / d->blk == b) m->single[m->nsingle++] = i;
+        for (int j = 0; j < g->n; j++) m->single[m->nsingle++] = g->pos[j];
         *g = (lane_group){0};
     }
     return 0;
