@@ -342,9 +342,13 @@ void sv_rsc_planar_run(rsc_planar *k, float *y, float *ws, double sec[4]) {
         b.T = b.O + (size_t)k->ngo * SV_RSC_PLANAR_NO * k->ws;
         const double t0 = omp_get_wtime();
         if (b.b0 < b.b1) {
-            // the maps' columns outside the image are zero; then every row this band reads from its
-            // neighbours, before any thread writes y
-            memset(b.G, 0, (size_t)(b.T + (size_t)k->nin * 2 * k->ws - b.G) * sizeof(float));
+            // the maps' columns outside the image are zero (every row of them, which lie back to back:
+            // what is inside the image, and rows outside it, each run writes); then every row this band
+            // reads from its neighbours, before any thread writes y
+            for (float *row = b.G; row < b.G + k->tfloats; row += k->ws) {
+                row[0] = 0.0f;
+                memset(row + 1 + k->w, 0, (k->ws - 1 - (size_t)k->w) * sizeof(float));
+            }
             const int n = b.b1 - b.b0 < R ? b.b1 - b.b0 : R;
             for (int r = b.b0 - 2; r <= b.b0 + n + 1; r++) gather_row(k, y, b.G + (size_t)(r - b.b0 + 2) * k->ws, b.gcs, r);
             for (int r = b.b1; r < b.b1 + 2 && r < k->h; r++)
