@@ -77,6 +77,8 @@ typedef struct sv_train_wino sv_train_wino;
 sv_train_wino *sv_train_wino_create(const sv_conv_desc *d, int n, int forced, sv_err *e);
 // The output tile m of the forward (backward 0) or backward-data (1) plan; 0: that phase stays on oneDNN.
 int sv_train_wino_tile(const sv_train_wino *t, int backward);
+// The channels per vector (sv_wino_lanes) of its Winograd plans (8 or 16); 0 when neither phase is ours.
+int sv_train_wino_lanes(const sv_train_wino *t);
 // 1 when t computes the weight gradient (its forward is F(4x4,3x3)): dw [cout,cin,k,k] += the batch's, from
 // dout [n][cout,oh,ow] and the forward's input in [n][cin,h,w]; the bias gradient is not made here.
 int sv_train_wino_wgrad(const sv_train_wino *t);

@@ -257,7 +257,7 @@ static int finish_fast(sv_conv_train *p, sv_err *e) {
     if (!wb && !(p->dsrc = sv_calloc(nsrc, sizeof(float), e))) return -1;
     if (!wf && p->post_add && !(p->tmp = sv_malloc(ndst * sizeof(float), e))) return -1;
     char f[64], b[64];
-    const char *isa = d->blk == 16 && sv_conv_avx512() ? "avx512" : "avx2";  // the lanes sv_wino_create takes
+    const char *isa = sv_train_wino_lanes(p->wino) == 16 ? "avx512" : "avx2";
     if (wf)
         snprintf(f, sizeof f, "winograd-f%dx%d-%s", wf, wf, isa);
     else

@@ -96,6 +96,11 @@ int sv_train_wino_backward_weights(sv_train_wino *t, float *dw, const float *dou
     return sv_wino_backward_weights(t->fwd, t->n, in, dout, dw, e);
 }
 
+int sv_train_wino_lanes(const sv_train_wino *t) {
+    const sv_wino *w = t ? (t->fwd ? t->fwd : t->bwd) : NULL;
+    return w ? sv_wino_lanes(w) : 0;
+}
+
 int sv_train_wino_tile(const sv_train_wino *t, int backward) {
     if (!t) return 0;
     return backward ? (t->bwd ? t->mb : 0) : (t->fwd ? t->mf : 0);

@@ -161,7 +161,7 @@ sv_rsc_plan *sv_rsc_plan_create(const sv_rsc_desc *d, sv_err *e) {
     }
     if (p->algo == SV_RSC_PLANAR && (p->planar = sv_rsc_planar_create(&p->d, e))) {
         p->d.w1 = p->d.b1 = p->d.w2 = p->d.b2 = NULL;
-        snprintf(p->name, sizeof p->name, "rsc-planar-%s", sv_conv_avx512() ? "avx512" : "avx2");
+        snprintf(p->name, sizeof p->name, "rsc-planar-%s", sv_rsc_planar_lanes(p->planar) == 16 ? "avx512" : "avx2");
         return p;
     }
     if (p->algo == SV_RSC_PLANAR) goto fail;

@@ -50,4 +50,6 @@ size_t sv_rsc_planar_workspace(const sv_rsc_desc *d);
 rsc_planar *sv_rsc_planar_create(const sv_rsc_desc *d, sv_err *e);
 // y updated in place; sec: thread-seconds of the gather, conv1, conv2 and the add into y.
 void sv_rsc_planar_run(rsc_planar *k, float *y, float *ws, double sec[4]);
+// Pixels per vector of its kernels: 16 (AVX-512F) or 8 (AVX2).
+int sv_rsc_planar_lanes(const rsc_planar *k);
 void sv_rsc_planar_free(rsc_planar *k);

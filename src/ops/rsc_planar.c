@@ -363,6 +363,8 @@ void sv_rsc_planar_run(rsc_planar *k, float *y, float *ws, double sec[4]) {
     for (int i = 0; i < 4; i++) sec[i] = s[i];
 }
 
+int sv_rsc_planar_lanes(const rsc_planar *k) { return k->vw; }
+
 void sv_rsc_planar_free(rsc_planar *k) {
     if (!k) return;
     free_moves(&k->in);
