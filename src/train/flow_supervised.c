@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "core/memory.h"
-#include "io/frames.h"
 #include "model/spynet.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
