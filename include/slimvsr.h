@@ -193,6 +193,8 @@ typedef struct {
     long lr_hold;             /* --lr-hold: lr held for this many iterations, the cosine over the rest (0) */
     int batch, seq, patch;    /* --batch (4), --seq (7, >= 2), --patch (64, LR side, >= 8) */
     int degradation;          /* --degradation: slimvsr_degradation (BI) */
+    const char *photos;       /* --photos: photos for synthetic-motion samples; NULL: none */
+    double photo_share;       /* --photo-share: their share of the samples, in [0, 1] (0.25) */
     long log_every;           /* --log-every (10) */
     uint64_t seed;            /* --seed (0) */
     int resume;               /* --resume: continue out's run with its saved options (iters > 0: new total) */

@@ -255,6 +255,31 @@ else
         --feat 64 --blocks 20 --batch 8 --seq 6 --patch 32 --iters 1 --out rMem2
     [ ! -e rMem2 ] && ok train_memory_recompute_no_run_folder || ko train_memory_recompute_no_run_folder "$(ls -A rMem2)"
 fi
+# ---- synthetic motion from photos (--photos): trains, resumes to the bytes of an uninterrupted run ----
+cd "$T" || exit 1
+mkdir -p photos/sub nophotos && "$FRAMETOOL" png photos/p0.png 120 90 >/dev/null \
+    && "$FRAMETOOL" png photos/sub/p1.png 90 120 >/dev/null || ko train_photos_setup "frametool failed"
+PH=(--data data --photos photos --photo-share 0.5 --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --log-every 1 --seed 3)
+tr "${PH[@]}" --iters 20 --out runP && ok train_photos || ko train_photos "exit status $?"
+"$SLIMVSR" train --data data --photos photos --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --iters 1 --out runPd \
+    2>&1 | grep -qF "25% of samples synthetic motion from 2 photos" && ok train_photos_default_share \
+    || ko train_photos_default_share "the data line does not say the default share"
+# stopped by Ctrl-C, resumed: the weights of the run straight through (the synthetic samples' stream resumes)
+"$SLIMVSR" train -q "${PH[@]}" --iters 20 --out runPI &
+pid=$!
+wait_for $pid logged runPI 4
+kill -INT $pid; wait $pid
+stopped=$(last_iter runPI)
+tr --out runPI --resume && cmp -s runPI/model.safetensors runP/model.safetensors \
+    && ok "train_photos_resume_exact (stopped at $stopped)" || ko train_photos_resume_exact "resumed run differs"
+expect_error train_photo_share_needs_photos "--photo-share needs --photos" tr --data data --photo-share 0.5 \
+    --feat 8 --blocks 1 --iters 1 --out rP1
+expect_error train_photo_share_range "--photo-share" tr --data data --photos photos --photo-share 1.5 --iters 1 --out rP2
+expect_error train_photos_missing "nothere" tr --data data --photos nothere --feat 8 --blocks 1 --iters 1 --out rP3
+expect_error train_photos_empty "no photos" tr --data data --photos nophotos --feat 8 --blocks 1 --patch 8 --iters 1 \
+    --out rP4
+[ ! -e rP1 ] && [ ! -e rP3 ] && [ ! -e rP4 ] && ok train_photos_no_run_folder || ko train_photos_no_run_folder "$(ls -d rP*)"
+
 # train-flow the same: 64 pairs of 512x512 LR patches (GT frames of 2048x2048) and a batch of 32 x 5 frames
 # need about 30 GB, more than any machine here has (so that the sanitizer build, which cannot run under
 # ulimit -v, is refused too)

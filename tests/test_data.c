@@ -4,6 +4,7 @@
 // test writes itself: every GT patch is found back in the frames (position, flips/transpose, frame
 // order), every LR patch is checked against the degradation of the whole frame, then repeatability,
 // state save/restore, memory cap, paired GT/LR, video files and the error messages.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,7 @@ static unsigned check_batch(sv_dataset *d, const float *lr, const float *gt, int
     unsigned seen = 0;
     for (int b = 0; b < batch; b++) {
         const sv_sample_info *s = &info[b];
+        if (s->clip < 0) continue;  // synthetic: test_synthetic_motion
         const float *g0 = gt + (size_t)b * T * 3 * gp * gp;
         tframe *f;
         int gy, gx;
@@ -597,6 +599,142 @@ static void test_ranks(void) {
     frames_reset();
 }
 
+// A folder of n random photos of w x h (PNG).
+static const char *make_photo_folder(int n, int w, int h, uint64_t *st) {
+    const char *dir = tu_tmpdir();
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "p%d.png", i);
+        unsigned char *rgb = random_rgb(w, h, st);
+        write_png(tu_join(dir, name), rgb, w, h);
+        free(rgb);
+    }
+    return dir;
+}
+
+// The LR of one synthetic frame against sv_degrade_u8 of its own GT patch: equal wherever the BI kernel
+// (16 GT pixels wide) stays inside the patch, LR pixels 2..p-3 (elsewhere the patch's LR saw the margin).
+static int synth_lr_consistent(const float *lr, const float *gt, int p) {
+    const int gp = 4 * p;
+    const size_t pl = (size_t)gp * gp, lpl = (size_t)p * p;
+    unsigned char *in = malloc(3 * pl), *out = malloc(3 * lpl);
+    for (size_t i = 0; i < 3 * pl; i++) in[i] = (unsigned char)lrintf(gt[i] * 255.0f);
+    sv_err e = {{0}};
+    int ok = sv_degrade_u8(SV_DEG_BI, out, in, 3, gp, gp, &e) == 0;
+    for (int c = 0; c < 3 && ok; c++)
+        for (int y = 2; y <= p - 3; y++)
+            for (int x = 2; x <= p - 3; x++) {
+                const size_t i = c * lpl + (size_t)y * p + x;
+                ok &= (unsigned char)lrintf(lr[i] * 255.0f) == out[i];
+            }
+    free(in), free(out);
+    return ok;
+}
+
+// Synthetic-motion samples (photo_share): about that share of the samples, the others real windows as
+// before; every GT value a multiple of 1/255 (rendered frames are rounded to 8 bits like decoded ones);
+// the LR is the GT degraded (inside the patch); the frames move; the stream is repeatable, resumes from a
+// saved state, and splits over ranks as without photos; share 0 gives the stream of a dataset without
+// photos; bad options are refused.
+static void test_synthetic_motion(void) {
+    uint64_t st = 1300;
+    const char *root = tu_tmpdir(), *photos = make_photo_folder(3, 80, 64, &st);
+    make_clip(tu_join(root, "x"), 0, 10, 48, 40, "", 2, 0, SV_DEG_BI, &st);
+    const int T = 3, p = 8, B = 6, gp = 4 * p;
+    const size_t nl = (size_t)B * T * 3 * p * p, ng = (size_t)B * T * 3 * gp * gp;
+    sv_data_opts o = small_opts(T, p, B);
+    o.photos = photos, o.photo_share = 0.5;
+    sv_err e = {{0}};
+    sv_dataset *a = sv_dataset_open(&root, 1, &o, &e), *b = sv_dataset_open(&root, 1, &o, &e);
+    CHECKF(a && b, "%s", e.msg);
+    float *lr = malloc(sizeof(float) * nl), *gt = malloc(sizeof(float) * ng);
+    const int clip_ids[1] = {0};
+    int nsynth = 0, nreal = 0, moving = 0;
+    for (int it = 0; it < 8 && a; it++) {
+        CHECKF(sv_dataset_next(a, lr, gt, &e) == 0, "%s", e.msg);
+        check_batch(a, lr, gt, B, T, p, clip_ids, NULL);  // the real ones
+        const sv_sample_info *info = sv_dataset_last(a);
+        for (int s = 0; s < B; s++) {
+            if (info[s].clip >= 0) {
+                nreal++;
+                continue;
+            }
+            nsynth++;
+            CHECK(info[s].y == 0 && info[s].x == 0 && info[s].aug == 0);
+            const float *g = gt + (size_t)s * T * 3 * gp * gp, *l = lr + (size_t)s * T * 3 * p * p;
+            int on_grid = 1;
+            for (size_t i = 0; i < (size_t)T * 3 * gp * gp; i++) on_grid &= g[i] == rintf(g[i] * 255.0f) * (1.0f / 255.0f);
+            CHECKF(on_grid, "synthetic sample %d of batch %d: GT not 8-bit values", s, it);
+            for (int t = 0; t < T; t++)
+                CHECKF(synth_lr_consistent(l + (size_t)t * 3 * p * p, g + (size_t)t * 3 * gp * gp, p),
+                       "synthetic sample %d frame %d: LR is not its GT degraded", s, t);
+            moving += memcmp(g, g + (size_t)(T - 1) * 3 * gp * gp, sizeof(float) * 3 * gp * gp) != 0;
+        }
+    }
+    CHECKF(nsynth >= 12 && nreal >= 12, "%d synthetic and %d real samples of 48 at share 0.5", nsynth, nreal);
+    CHECKF(moving >= nsynth / 2, "only %d of %d synthetic samples move", moving, nsynth);
+    char desc[512];
+    if (a) sv_dataset_describe(a, desc, sizeof desc);
+    CHECKF(a && has(desc, "50% of samples synthetic motion from 3 photos"), "%s", a ? desc : "");
+    // repeatable, and a saved state continues the stream
+    if (a && b) {
+        CHECK(batches_equal(a, b, 0, nl, ng) && batches_equal(b, b, 0, nl, ng));
+        for (int it = 0; it < 8; it++) sv_dataset_next(b, lr, gt, &e);
+        CHECK(batches_equal(a, b, 3, nl, ng));
+        uint64_t s[SV_DATA_STATE_WORDS];
+        sv_dataset_state(a, s, SV_DATA_STATE_WORDS);
+        sv_dataset *c = sv_dataset_open(&root, 1, &o, &e);
+        CHECKF(c && sv_dataset_restore(c, s, SV_DATA_STATE_WORDS, &e) == 0, "%s", e.msg);
+        if (c) CHECK(batches_equal(a, c, 3, nl, ng));
+        sv_dataset_free(c);
+        // the state of a run without photos does not fit
+        sv_data_opts o0 = o;
+        o0.photos = NULL, o0.photo_share = 0;
+        c = sv_dataset_open(&root, 1, &o0, &e);
+        CHECK(c && sv_dataset_restore(c, s, SV_DATA_STATE_WORDS, &e) == -1);
+        sv_dataset_free(c);
+    }
+    // ranks: rank r of 2 with batch 3 gets samples 3r..3r+2 of the batch of 6
+    sv_data_opts o1 = o;
+    o1.batch = 3, o1.ranks = 2;
+    sv_dataset *whole = sv_dataset_open(&root, 1, &o, &e), *rk[2];
+    for (int r = 0; r < 2; r++) o1.rank = r, rk[r] = sv_dataset_open(&root, 1, &o1, &e);
+    float *l1 = malloc(sizeof(float) * nl / 2), *g1 = malloc(sizeof(float) * ng / 2);
+    for (int it = 0; it < 3 && whole && rk[0] && rk[1]; it++) {
+        sv_dataset_next(whole, lr, gt, &e);
+        for (int r = 0; r < 2; r++) {
+            sv_dataset_next(rk[r], l1, g1, &e);
+            CHECKF(!memcmp(l1, lr + r * nl / 2, sizeof(float) * nl / 2) && !memcmp(g1, gt + r * ng / 2, sizeof(float) * ng / 2),
+                   "batch %d rank %d: not its half of the whole batch", it, r);
+        }
+    }
+    free(l1), free(g1);
+    sv_dataset_free(whole), sv_dataset_free(rk[0]), sv_dataset_free(rk[1]);
+    // share 0 with photos: the stream of no photos at all
+    sv_data_opts o0 = o, on = o;
+    o0.photo_share = 0, on.photos = NULL, on.photo_share = 0;
+    sv_dataset_free(b);
+    b = sv_dataset_open(&root, 1, &o0, &e);
+    sv_dataset *n0 = sv_dataset_open(&root, 1, &on, &e);
+    CHECK(b && n0 && batches_equal(b, n0, 3, nl, ng));
+    sv_dataset_free(n0);
+    // refused: a share without photos, a share out of range, a folder without photos
+    sv_data_opts bad = o;
+    bad.photos = NULL;
+    sv_dataset *x = sv_dataset_open(&root, 1, &bad, &e);
+    CHECKF(!x && has(e.msg, "needs a folder of photos"), "%s", e.msg);
+    bad = o, bad.photo_share = 1.5;
+    x = sv_dataset_open(&root, 1, &bad, &e);
+    CHECKF(!x && has(e.msg, "out of range"), "%s", e.msg);
+    bad = o, bad.photos = tu_tmpdir();
+    x = sv_dataset_open(&root, 1, &bad, &e);
+    CHECKF(!x && has(e.msg, "no photos") && has(e.msg, bad.photos), "%s", e.msg);
+    free(lr), free(gt);
+    sv_dataset_free(a);
+    sv_dataset_free(b);
+    frames_reset();
+}
+
 // ROOT/GT/<clip> with ROOT/LR/<clip> (and ROOT/BIx4 as the fallback name): LR patches come from the LR
 // files at the position of the GT patch / 4.
 static void test_paired(void) {
@@ -802,6 +940,7 @@ int main(void) {
     run_test("repeatable_and_resume", test_repeatable_and_resume);
     run_test("ranks", test_ranks);
     run_test("paired", test_paired);
+    run_test("synthetic_motion", test_synthetic_motion);
     run_test("video_sources", test_video_sources);
     run_test("memory_cap", test_memory_cap);
     run_test("errors", test_errors);

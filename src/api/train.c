@@ -14,7 +14,8 @@ _Static_assert((int)SLIMVSR_DEGRADE_BI == (int)SV_DEG_BI && (int)SLIMVSR_DEGRADE
 
 // The fields of the same name and meaning in slimvsr_train_options and sv_train_opts (.run for RUN_FIELDS).
 #define RUN_FIELDS(X) X(ndata) X(out) X(init) X(spynet) X(feat) X(blocks) X(act_slope) X(flow) X(direction) \
-    X(iters) X(lr) X(lr_min) X(lr_hold) X(batch) X(seq) X(patch) X(degradation) X(log_every) X(seed) X(resume) X(stop)
+    X(iters) X(lr) X(lr_min) X(lr_hold) X(batch) X(seq) X(patch) X(degradation) X(photos) \
+    X(photo_share) X(log_every) X(seed) X(resume) X(stop)
 #define TRAIN_FIELDS(X) X(val) X(spynet_freeze) X(spynet_lr_mult) X(ema) X(val_every) X(val_frames) X(recompute)
 
 void api_run_from_sv(slimvsr_train_options *o, const sv_run_opts *r) {

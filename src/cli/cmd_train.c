@@ -26,6 +26,10 @@ static const char *usage =
     "  --lr X                Adam learning rate (default 2e-4), cosine annealing to --lr-min (1e-7)\n"
     "  --lr-hold N           keep --lr for the first N iterations, then the cosine over the rest (default 0;\n"
     "                        prune's schedule: --lr-hold SPARSITY_ITERS --iters SPARSITY_ITERS+FINETUNE_ITERS)\n"
+    "  --photos DIR          also train on synthetic motion: sequences rendered from these photos (.jpg .png,\n"
+    "                        sub-folders too), a background under a smooth camera motion and textured shapes\n"
+    "                        moving over it (up to 8 LR pixels a frame), degraded like the clips\n"
+    "  --photo-share X       the share of samples that are synthetic (default 0.25)\n"
     "  --batch B --seq T --patch P   clips per step (4), frames per clip (7), LR patch side (64)\n"
     "  --degradation bi|bd   LR made from GT: MATLAB bicubic x4 (bi, default) or Gaussian 1.6 (bd)\n"
     "  --spynet MODEL        start with MODEL's SPyNet weights (e.g. a `train-flow` run's model.safetensors)\n"
@@ -74,6 +78,13 @@ int cli_train_option(const char *cmd, sv_train_opts *o, const char *a, const cha
     } else if (!strcmp(a, "--val-rgb")) {
         o->val_y = 0;
         *takes = 0;
+    } else if (!strcmp(a, "--photos")) {
+        if (!(o->run.photos = v)) {
+            fprintf(stderr, "slimvsr %s: %s needs a value\n", cmd, a);
+            return -1;
+        }
+    } else if (!strcmp(a, "--photo-share")) {
+        if (cli_parse_double(cmd, a, v, 0, 1, &o->run.photo_share)) return -1;
     } else if (!strcmp(a, "--recompute")) {
         if ((o->recompute = cli_parse_int(a, v, 0, INT_MAX)) < 0) return -1;
     } else {

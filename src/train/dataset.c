@@ -40,6 +40,12 @@ static uint64_t fingerprint(const sv_dataset *d) {
         const sv_clip *c = &d->clips[i];
         h = fnv(fnv(fnv(fnv(h, (uint64_t)c->n), (uint64_t)c->gw), (uint64_t)c->gh), c->lr_path != NULL);
     }
+    if (o->photo_share > 0) {  // not otherwise: the streams of runs without photos stay what they were
+        uint64_t share;
+        memcpy(&share, &o->photo_share, sizeof share);
+        h = fnv(fnv(h, share), (uint64_t)d->photos.n);
+        for (int i = 0; i < d->photos.n; i++) h = fnv(fnv(h, (uint64_t)d->photos.v[i].w), (uint64_t)d->photos.v[i].h);
+    }
     return h;
 }
 
@@ -52,6 +58,9 @@ static int check_opts(const sv_data_opts *o, sv_err *e) {
         return sv_errf(e, "rank %d of %d with batch %d out of range (global batch at most 100000)", o->rank, o->ranks,
                        o->batch);
     if (!sv_degrade_name(o->degradation)) return sv_errf(e, "unknown degradation %d", o->degradation);
+    if (!(o->photo_share >= 0 && o->photo_share <= 1))
+        return sv_errf(e, "photo share %g out of range (0..1)", o->photo_share);
+    if (o->photo_share > 0 && !o->photos) return sv_errf(e, "a photo share of %g needs a folder of photos", o->photo_share);
     return 0;
 }
 
@@ -67,6 +76,7 @@ sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_d
     int rc = 0;
     for (int i = 0; i < nsources && !rc; i++) rc = sv_dataset_scan(d, sources[i], e);
     if (!rc) rc = sv_dataset_load(d, e);
+    if (!rc) rc = sv_dataset_synth_open(d, e);
     if (!rc && (!(d->cum = sv_malloc(sizeof *d->cum * d->nclips, e)) ||
                 !(d->last = sv_calloc((size_t)o->batch * o->ranks, sizeof *d->last, e))))
         rc = -1;
@@ -102,10 +112,18 @@ static void copy_patch(float *out, const unsigned char *frame, int w, int y0, in
         }
 }
 
-// Draws one sample's clip, window, position and augmentation. Every sample takes the same kinds of
-// draws in the same order whatever the options, so switching an augmentation off changes nothing else.
+// Draws one sample's clip, window, position and augmentation, or with photos its kind first (and then, for
+// a synthetic one, its seed alone). Every sample of a kind takes the same draws in the same order whatever
+// the options, so switching an augmentation off changes nothing else.
 static void draw(sv_dataset *d, sv_sample_info *s) {
     const sv_data_opts *o = &d->o;
+    *s = (sv_sample_info){0};
+    if (o->photo_share > 0 && (sv_rng_next(&d->rng) >> 11) * 0x1p-53 < o->photo_share) {
+        s->clip = -1;
+        s->synth = sv_rng_next(&d->rng);
+        d->drawn++;
+        return;
+    }
     uint64_t k = sv_rng_below(&d->rng, (uint64_t)d->windows);
     int lo = 0, hi = d->nclips - 1;
     while (lo < hi) {  // first clip with cum > k
@@ -134,6 +152,7 @@ int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
     for (int b = 0; b < d->o.batch; b++)
         for (int t = 0; t < T; t++) {
             const sv_sample_info *s = &mine[b];
+            if (s->clip < 0) continue;  // synthetic: below
             const sv_clip *c = &d->clips[s->clip];
             int q = s->start + (s->aug & SV_AUG_REVERSE ? T - 1 - t : t);
             if (q >= c->n) q = 2 * c->n - 1 - q;  // mirrored clip: n-1, n-2, ... after the last frame
@@ -142,7 +161,10 @@ int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
             copy_patch(lr + i * 3 * p * p, c->lr[q], lw, s->y, s->x, p, s->aug);
             copy_patch(gt + i * 3 * gp * gp, c->gt[q], c->gw, SV_SCALE * s->y, SV_SCALE * s->x, gp, s->aug);
         }
-    (void)e;
+    for (int b = 0; b < d->o.batch; b++)
+        if (mine[b].clip < 0 && sv_dataset_synth_sample(d, &mine[b], lr + (size_t)b * T * 3 * p * p,
+                                                        gt + (size_t)b * T * 3 * gp * gp, e))
+            return -1;
     return 0;
 }
 
@@ -202,8 +224,12 @@ void sv_dataset_describe(const sv_dataset *d, char *buf, size_t n) {
     if (d->n_truncated)
         snprintf(cut, sizeof cut, "; %d clips cut to their first %d frames by the %.0f MB memory cap", d->n_truncated,
                  d->limit, d->o.mem_cap / 1e6);
-    snprintf(buf, n, "%d clips (%s), %lld frames %s, %s, seq %d%s, %lld windows, %.1f MB%s", d->nclips, kinds, frames,
-             size, lr, d->o.seq, mirrored ? " (short clips mirrored)" : "", d->windows, d->bytes / 1e6, cut);
+    char synth[160] = "";
+    if (d->o.photo_share > 0)
+        snprintf(synth, sizeof synth, "; %.0f%% of samples synthetic motion from %d photos", 100 * d->o.photo_share,
+                 d->photos.n);
+    snprintf(buf, n, "%d clips (%s), %lld frames %s, %s, seq %d%s, %lld windows, %.1f MB%s%s", d->nclips, kinds, frames,
+             size, lr, d->o.seq, mirrored ? " (short clips mirrored)" : "", d->windows, d->bytes / 1e6, cut, synth);
 }
 
 void sv_dataset_free(sv_dataset *d) {
@@ -217,6 +243,7 @@ void sv_dataset_free(sv_dataset *d) {
         free(c->lr_path);
     }
     free(d->clips);
+    sv_dataset_synth_free(d);
     free(d->cum);
     free(d->last);
     free(d);

@@ -33,6 +33,17 @@
 // for LR and GT: horizontal flip, vertical flip, transpose (the 90-degree rotation of BasicSR: with the
 // two flips it gives all 8 rotations/reflections), temporal reversal.
 //
+// Synthetic motion (photos, photo_share > 0): each sample is, with probability photo_share, a sequence of
+// seq frames rendered from the photos (train/synth_motion.h: a background under a smooth camera motion and
+// 2-6 textured shapes moving over it, with occlusion) instead of a window of a clip: real textures under
+// known, varied and often fast motion that the clips may lack. It is rendered at GT scale (4 patch plus a
+// margin of SV_SYNTH_MARGIN pixels on every side), rounded to 8 bits like a decoded frame, degraded whole
+// (BI or BD, as the clips' LR on the fly) and cut to the patch, so its LR borders are no real frame's.
+// Motion up to SV_SYNTH_LR_MOTION LR pixels per frame (docs/synthetic-motion.md's distribution, at LR
+// scale). A synthetic sample takes two draws from the stream (its kind, its sequence's seed) and no
+// augmentation (its motion is random anyway); its info has clip -1. The photos are shrunk to a longer side
+// of at most twice the rendered side and count against mem_cap.
+//
 // Repeatability: the sample stream depends only on the seed, the options and the clips (not on batch:
 // batches are consecutive samples). So ranks processes with batch B, each keeping its slice of every
 // global batch, together see exactly the samples of one process with batch ranks x B, and every rank's
@@ -58,7 +69,13 @@ typedef struct {
     int mirror;       // clips shorter than seq are mirrored (default on)
     uint64_t seed;    // default 0
     size_t mem_cap;   // bytes of frames kept in memory (default 2 GiB)
+    const char *photos;   // a folder of photos for synthetic-motion samples (train/photos.h), or NULL
+    double photo_share;   // the share of samples that are synthetic, 0..1 (default 0; > 0 needs photos)
 } sv_data_opts;
+
+#define SV_SYNTH_MARGIN 16    // GT pixels rendered beyond a synthetic patch on every side: more than the
+                              // BI (8) and BD (6) kernels reach, so the patch's LR has no border effects
+#define SV_SYNTH_LR_MOTION 8  // the largest motion of a synthetic layer, LR pixels per frame
 
 void sv_data_opts_default(sv_data_opts *o);
 
@@ -70,7 +87,8 @@ typedef struct sv_dataset sv_dataset;
 sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_data_opts *o, sv_err *e);
 
 // One batch. lr: batch x seq x [3, patch, patch], gt: batch x seq x [3, 4 patch, 4 patch], plain CHW
-// float in [0, 1]; sample b, frame t starts at ((b * seq) + t) * 3 * side * side. Returns 0.
+// float in [0, 1]; sample b, frame t starts at ((b * seq) + t) * 3 * side * side. Returns 0, or -1 when
+// a synthetic sample cannot be rendered (out of memory).
 int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e);
 
 // Where the samples of the last sv_dataset_next came from (batch entries: this rank's), for logs and tests.
@@ -80,6 +98,7 @@ typedef struct {
     int start;      // first frame of the window (0 for a mirrored clip)
     int y, x;       // LR patch position (GT: 4y, 4x) in the frame before augmentation
     unsigned aug;   // SV_AUG_* bits
+    uint64_t synth; // clip -1: the seed of the synthetic sequence (the other fields are 0)
 } sv_sample_info;
 const sv_sample_info *sv_dataset_last(const sv_dataset *d);
 const char *sv_dataset_clip_name(const sv_dataset *d, int clip);

@@ -3,6 +3,7 @@
 // (memory plan, decoding, degradation) share.
 #pragma once
 #include "train/dataset.h"
+#include "train/photos.h"
 #include "train/rng.h"
 
 // BasicSR's mod_crop: a GT side made from its frame on the fly, cut down to a multiple of SV_SCALE.
@@ -34,6 +35,9 @@ struct sv_dataset {
     int limit;         // frames per clip allowed by the memory cap (INT_MAX: no cut)
     int n_folders, n_videos, n_paired, n_truncated;
     sv_sample_info *last;
+    sv_photo_set photos;    // photo_share > 0: the photos of the synthetic samples
+    sv_synth_seq synth;     // one rendered sequence
+    unsigned char *synth_u8;  // [3,S,S] + [3,S/4,S/4]: a rendered frame in 8 bits and its LR
 };
 
 // Adds the clips of one source to d->clips (sizes and counts only, no pixels).
@@ -46,3 +50,9 @@ int sv_clip_length_ok(const sv_dataset *d, long long count);
 int sv_clip_length_error(const sv_dataset *d, const char *path, long long count, sv_err *e);
 // Frames a clip must keep to give one window: min(count, seq) (a mirrored clip needs all of its frames).
 long long sv_clip_need(const sv_dataset *d, const sv_clip *c);
+
+// Synthetic samples (dataset_synth.c): loads the photos and the render buffers when photo_share > 0;
+// renders the sample s into lr [T,3,p,p] and gt [T,3,4p,4p]; frees what open made.
+int sv_dataset_synth_open(sv_dataset *d, sv_err *e);
+int sv_dataset_synth_sample(sv_dataset *d, const sv_sample_info *s, float *lr, float *gt, sv_err *e);
+void sv_dataset_synth_free(sv_dataset *d);

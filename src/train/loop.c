@@ -33,6 +33,11 @@ static int absolute_inputs(const sv_step *st, sv_run *r, sv_err *e) {
             return sv_errf(e, "%s %s: %s", i < o->ndata ? "--data" : st->extra_input_opt, *p, strerror(errno));
         *p = r->abs_paths[i];
     }
+    if (o->photos) {
+        if (!(r->abs_paths[SV_TRAIN_MAX_DATA + 1] = realpath(o->photos, NULL)))
+            return sv_errf(e, "--photos %s: %s", o->photos, strerror(errno));
+        o->photos = r->abs_paths[SV_TRAIN_MAX_DATA + 1];
+    }
     return 0;
 }
 
@@ -40,12 +45,13 @@ static int absolute_inputs(const sv_step *st, sv_run *r, sv_err *e) {
 // --init.
 static int claim_run_folder(const sv_step *st, sv_run *r, int create, sv_err *e) {
     const sv_run_opts *o = r->o;
-    const char *in[SV_TRAIN_MAX_DATA + 3];
+    const char *in[SV_TRAIN_MAX_DATA + 4];
     int n = 0;
     for (int i = 0; i < o->ndata; i++) in[n++] = o->data[i];
     in[n++] = st->extra_input ? *st->extra_input : NULL;
     in[n++] = o->init;
     in[n++] = o->spynet;
+    in[n++] = o->photos;
     return sv_run_claim(&r->lock, o->out, in, n, create, o->resume ? NULL : "state.safetensors", e);
 }
 
@@ -93,6 +99,10 @@ static int run_check(const sv_step *st, sv_run *r, sv_err *e) {
                 o->batch, o->seq, o->patch, max_patch, o->iters, st->ckpt_opt, *st->ckpt_every, o->log_every);
         return o->resume ? sv_errprefix(e, "%s/state.safetensors", o->out) : -1;
     }
+    if (!(o->photo_share >= 0 && o->photo_share <= 1))
+        return sv_errf(e, "--photo-share %g out of range (0..1)", o->photo_share);
+    if (!o->photos && o->photo_share != SV_PHOTO_SHARE_DEFAULT)
+        return sv_errf(e, "--photo-share needs --photos DIR (the photos of the synthetic samples)");
     if (r->ranks > 1 && !st->gradient)
         return sv_errf(e, "this %s is not data-parallel yet: run it on one rank (this job has %d)", st->what, r->ranks);
     return st->check ? st->check(st->ud, r, e) : 0;
@@ -112,6 +122,8 @@ static int run_setup(const sv_step *st, sv_run *r, const uint64_t *dstate, int n
     dopt.ranks = r->ranks;
     dopt.degradation = o->degradation;
     dopt.seed = o->seed;
+    dopt.photos = o->photos;
+    dopt.photo_share = o->photos ? o->photo_share : 0;
     if (o->ndata > 0) {  // else the step makes its own batches (clips_optional)
         if (!(r->data = sv_dataset_open(o->data, o->ndata, &dopt, e))) return -1;
         if (nd && sv_dataset_restore(r->data, dstate, nd, e)) return -1;
@@ -206,7 +218,7 @@ static void run_free(sv_run *r) {
     free(r->lr_buf), free(r->gt_buf);
     sv_model_free(&r->m);
     cJSON_Delete(r->saved);
-    for (int i = 0; i <= SV_TRAIN_MAX_DATA; i++) free(r->abs_paths[i]);
+    for (int i = 0; i <= SV_TRAIN_MAX_DATA + 1; i++) free(r->abs_paths[i]);
     sv_run_lock_release(&r->lock);
 }
 

@@ -46,7 +46,7 @@ typedef struct {
     // the loop's own
     sv_run_lock lock;
     cJSON *saved;           // on resume: the state's metadata (the options' strings point into it)
-    char *abs_paths[SV_TRAIN_MAX_DATA + 1];
+    char *abs_paths[SV_TRAIN_MAX_DATA + 2];  // --data, the step's extra input, --photos
 } sv_run;
 
 typedef struct {

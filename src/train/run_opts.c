@@ -14,7 +14,8 @@
 void sv_run_opts_default(sv_run_opts *o, double lr, double lr_min, int batch, int seq) {
     *o = (sv_run_opts){.lr = lr, .lr_min = lr_min, .batch = batch, .seq = seq, .feat = 64, .blocks = 30,
                        .act_slope = SV_LEAKY_SLOPE, .flow = -1, .direction = -1, .iters = 1000, .patch = 64,
-                       .degradation = SV_DEG_BI, .log_every = 10};
+                       .degradation = SV_DEG_BI, .log_every = 10,
+                       .photo_share = SV_PHOTO_SHARE_DEFAULT};
 }
 
 void sv_run_say(const sv_run_opts *o, sv_msg_kind kind, const char *fmt, ...) {
@@ -55,7 +56,7 @@ static const sv_opt_field k_run_fields[] = {
     F(iters, LONG, 0, LONG_MAX), F(lr, DOUBLE, 0, 0),
     F(lr_min, DOUBLE, 0, 0), F(lr_hold, LONG, 0, LONG_MAX), F(batch, INT, 0, INT_MAX),
     F(seq, INT, 0, INT_MAX), F(patch, INT, 0, INT_MAX),
-    F(log_every, LONG, 0, LONG_MAX),
+    F(log_every, LONG, 0, LONG_MAX), F(photo_share, DOUBLE, 0, 0),
 };
 #undef F
 #define N_RUN_FIELDS ((int)(sizeof k_run_fields / sizeof *k_run_fields))
@@ -66,6 +67,7 @@ void sv_run_opts_to_json(cJSON *j, const sv_run_opts *o) {
     sv_opt_fields_to_json(j, o, k_run_fields, N_RUN_FIELDS);
     cJSON_AddStringToObject(j, "degradation", o->degradation == SV_DEG_BD ? "bd" : "bi");
     sv_json_add_u64(j, "seed", o->seed);
+    if (o->photos) cJSON_AddStringToObject(j, "photos", o->photos);
 }
 
 int sv_run_opts_from_json(sv_run_opts *o, const cJSON *j, const char *what, sv_err *e) {
@@ -78,5 +80,7 @@ int sv_run_opts_from_json(sv_run_opts *o, const cJSON *j, const char *what, sv_e
     const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "degradation");
     o->degradation = cJSON_IsString(dg) && !strcmp(dg->valuestring, "bd") ? SV_DEG_BD : SV_DEG_BI;
     o->seed = sv_json_u64(j, "seed", o->seed);
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(j, "photos");
+    o->photos = cJSON_IsString(ph) ? ph->valuestring : NULL;
     return sv_opt_fields_from_json(o, j, k_run_fields, N_RUN_FIELDS, what, e);
 }

@@ -11,6 +11,10 @@
 #include "core/error.h"
 
 #define SV_TRAIN_MAX_DATA 16
+// The share of synthetic-motion samples when photos are given without a share: most samples stay real
+// video (its noise, blur and motion are what the model meets), a quarter brings motion the clips lack.
+// Not tuned.
+#define SV_PHOTO_SHARE_DEFAULT 0.25
 
 // INFO: progress and plans (the CLI writes them to stderr; -q drops them); OUTPUT: what was asked for
 // (--dry-run's plan and memory table: stdout).
@@ -37,6 +41,10 @@ typedef struct {
     long lr_hold;           // lr held for the first lr_hold iterations, the cosine over the rest (0: none);
                             // prune's schedule (constant sparsity phase, annealed finetuning) in one run
     int batch, seq, patch, degradation;  // degradation: SV_DEG_BI / SV_DEG_BD (train/degrade.h)
+    const char *photos;     // train, prune: photos for synthetic-motion samples (train/dataset.h), or NULL.
+                            // train-flow has its own (sv_flowtrain_opts) and leaves this NULL
+    double photo_share;     // with photos: the share of samples that are synthetic (default
+                            // SV_PHOTO_SHARE_DEFAULT)
     long log_every;
     uint64_t seed;          // data sampling and the random model
     int resume;             // continue RUN_DIR's run with its saved options; iters > 0 sets a new total
