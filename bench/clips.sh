@@ -18,3 +18,15 @@ for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.png"))):
 PY
     "$FT" degrade "$d/GT" "$d/BIx4.tmp" bi > /dev/null && mv "$d/BIx4.tmp" "$d/BIx4"
 }
+
+# bench_cockatoo DIR: frames 100-107 of cockatoo.mp4 (the demo clip, never trained on) as bench_clip makes
+# them, in DIR/GT and DIR/BIx4 (DIR.frames keeps the decoded frames). Needs ffmpeg.
+bench_cockatoo() {
+    local d=$1
+    [ -d "$d/BIx4" ] && return 0
+    eval "$(tests/data/fetch_cockatoo.sh)"
+    rm -rf "$d.frames" && mkdir -p "$d.frames"
+    ffmpeg -v error -i "$SLIMVSR_COCKATOO" -vf "select=between(n\,100\,107)" -vsync 0 -start_number 0 \
+        "$d.frames/%08d.png"
+    bench_clip "$d" "$d.frames"
+}

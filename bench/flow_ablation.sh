@@ -14,8 +14,8 @@
 # Data: the training clips of DATA/train (Vimeo-90K septuplets, the 26 DAVIS triplets, sam2-bedroom,
 # cutie-bike; LR made on the fly, MATLAB bicubic x4); validation while training on the first VAL_FRAMES
 # frames of DATA/val/cutie-judo (real motion; choices are made on it). summary: PSNR/SSIM (Y) of every arm
-# and of bicubic on cutie-judo (all 16 frames) and Temple; with TEST=1 also on DATA/test/davis-selfie
-# (report only, choose nothing on it).
+# and of bicubic on cutie-judo (all 16 frames), Temple and cockatoo frames 100-107 (never trained on); with
+# TEST=1 also on DATA/test/davis-selfie (report only, choose nothing on it).
 #
 # Environment: SLIMVSR (default build/slimvsr), FRAMETOOL (default build/tests/tools/frametool),
 # DATA (default ../shared/data), OUT (default bench/work/flow-ablation), FEAT (32), BLOCKS (10),
@@ -44,6 +44,7 @@ stage_prepare() {
     clip cutie-judo "$DATA/val/cutie-judo"
     [ -e "$OUT/clips/temple" ] || ln -s "$(realpath "$DATA/val/temple")" "$OUT/clips/temple"  # GT/ and BIx4/
     [ "$TEST" = 1 ] && clip davis-selfie "$DATA/test/davis-selfie"
+    bench_cockatoo "$OUT/clips/cockatoo"
     return 0
 }
 
@@ -70,7 +71,7 @@ stage_zero() { arm zero --flow zero; }
 stage_scratch() { arm scratch; }
 
 stage_summary() {
-    local clips=(cutie-judo temple)
+    local clips=(cutie-judo temple cockatoo)
     [ "$TEST" = 1 ] && clips+=(davis-selfie)
     echo "| model | $(printf '%s PSNR/SSIM (Y) | ' "${clips[@]}")"
     echo "|---|$(printf -- '---:|%.0s' "${clips[@]}")"
@@ -95,6 +96,11 @@ print(" %.3f / %.4f |" % (j["mean"]["psnr"], j["mean"]["ssim"]))')
     return 0
 }
 
-stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(prepare learned zero scratch summary)
-for s in "${stages[@]}"; do "stage_$s"; done
+main() {
+    local stages=("$@")
+    [ ${#stages[@]} -gt 0 ] || stages=(prepare learned zero scratch summary)
+    for s in "${stages[@]}"; do "stage_$s"; done
+}
+
+# one line: bash has read all of it before running any of it, so editing this file cannot derail a run
+main "$@"; exit $?

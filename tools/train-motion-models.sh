@@ -70,13 +70,7 @@ stage_data() {
     bench_clip "$OUT/clips/cutie-judo" "$DATA/val/cutie-judo"
     bench_clip "$OUT/clips/davis-selfie" "$DATA/test/davis-selfie"
     [ -e "$OUT/clips/temple" ] || ln -s "$(realpath "$DATA/val/temple")" "$OUT/clips/temple"  # GT/ and BIx4/
-    if [ ! -d "$OUT/clips/cockatoo/BIx4" ]; then
-        eval "$(tests/data/fetch_cockatoo.sh)"
-        rm -rf "$OUT/clips/cockatoo" "$OUT/cockatoo-frames" && mkdir -p "$OUT/cockatoo-frames"
-        ffmpeg -v error -i "$SLIMVSR_COCKATOO" -vf "select=between(n\,100\,107)" -vsync 0 -start_number 0 \
-            "$OUT/cockatoo-frames/%08d.png"
-        bench_clip "$OUT/clips/cockatoo" "$OUT/cockatoo-frames"
-    fi
+    bench_cockatoo "$OUT/clips/cockatoo"
 }
 
 stage_flow() {
