@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0 (LICENSE)
-"""prune_arms_summary.py OUT: the tables of bench/prune_arms.sh (Markdown, stdout) from OUT/eval.jsonl and
-the runs' summary.json: per operating point, each arm's size and mean PSNR/SSIM (Y) over seeds; then the
-paired differences against arm a (by seed) with 95% t-intervals, the primary comparison first."""
+"""prune_arms_summary.py OUT [TF_W]: the tables of bench/prune_arms.sh (Markdown, stdout) from OUT/eval.jsonl
+and the runs' summary.json: per operating point, each arm's size and mean PSNR/SSIM (Y) over seeds; then the
+paired differences against arm a (by seed) with 95% t-intervals, the primary comparison first; then the
+Temporal Finetuning weight chosen on the validation clip (OUT/tf_choice.jsonl) and the drift along the
+held-out clip without and with TF (OUT/drift-w*.json, bench/tf_drift.c) in quarters of the clip."""
 import glob
 import json
 import math
@@ -33,6 +35,9 @@ def interval(xs):
 
 def main(out):
     ev = {}
+    if not os.path.exists(os.path.join(out, "eval.jsonl")):
+        print("(no eval.jsonl: the eval stage has not run)")
+        return
     for line in open(os.path.join(out, "eval.jsonl")):
         r = json.loads(line)
         ev[(r["run"], r["clip"])] = r
@@ -76,5 +81,33 @@ def main(out):
                                                                  verdict, len(d), "" if not primary else ""))
 
 
+def quarters(frames, key):
+    """the mean of key over each quarter of the clip's frames"""
+    n = len(frames)
+    qs = [frames[n * q // 4:n * (q + 1) // 4] for q in range(4)]
+    return ["%.4f" % (sum(f[key] for f in fs) / len(fs)) if fs else "-" for fs in qs]
+
+
+def tf_report(out, chosen):
+    path = os.path.join(out, "tf_choice.jsonl")
+    if os.path.exists(path):
+        print("\n### Temporal Finetuning\n")
+        print("Weight chosen on cutie-judo (validation): " + ", ".join(
+            "%g: %.3f dB" % (r["weight"], r["val_psnr"]) for r in map(json.loads, open(path))) + "; chosen %s." % chosen)
+    drifts = sorted(glob.glob(os.path.join(out, "drift-w*.json")))
+    if not drifts:
+        return
+    print("\nAlong davis-selfie (held out), against the dense model, mean over each quarter of the frames:\n")
+    print("| TF weight | hidden error, forward | hidden error, backward | PSNR drop (dB) |")
+    print("|---|---|---|---|")
+    for p in drifts:
+        fr = json.load(open(p))["per_frame"]
+        w = os.path.basename(p)[len("drift-w"):-len(".json")]
+        print("| %s | %s | %s | %s |" % (w, " / ".join(quarters(fr, "hidden_err_forward")),
+                                         " / ".join(quarters(fr, "hidden_err_backward")),
+                                         " / ".join(quarters(fr, "psnr_drop"))))
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    tf_report(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "?")
