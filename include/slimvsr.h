@@ -175,6 +175,9 @@ SLIMVSR_API void slimvsr_upscaler_free(slimvsr_upscaler *u);
 #define SLIMVSR_TRAIN_MAX_DATA 16
 typedef enum { SLIMVSR_FLOW_DEFAULT = -1, SLIMVSR_FLOW_SPYNET = 0, SLIMVSR_FLOW_ZERO = 1 } slimvsr_flow;
 typedef enum { SLIMVSR_DEGRADE_BI = 0, SLIMVSR_DEGRADE_BD = 1 } slimvsr_degradation;
+/* How training samples pick clips: every window alike (WINDOWS: long clips weigh by their length), clips by
+ * the square root of their windows (SQRT), or every clip alike (EQUAL). */
+typedef enum { SLIMVSR_CLIP_WEIGHT_WINDOWS = 0, SLIMVSR_CLIP_WEIGHT_SQRT = 1, SLIMVSR_CLIP_WEIGHT_EQUAL = 2 } slimvsr_clip_weight;
 typedef enum { SLIMVSR_DIRECTION_DEFAULT = -1, SLIMVSR_DIRECTION_BI = 0, SLIMVSR_DIRECTION_UNI = 1 } slimvsr_direction;
 typedef struct {
     const char *data[SLIMVSR_TRAIN_MAX_DATA]; /* --data: folders or videos of clips */
@@ -193,6 +196,7 @@ typedef struct {
     long lr_hold;             /* --lr-hold: lr held for this many iterations, the cosine over the rest (0) */
     int batch, seq, patch;    /* --batch (4), --seq (7, >= 2), --patch (64, LR side, >= 8) */
     int degradation;          /* --degradation: slimvsr_degradation (BI) */
+    int clip_weight;          /* --clip-weight: slimvsr_clip_weight (WINDOWS) */
     const char *photos;       /* --photos: photos for synthetic-motion samples; NULL: none */
     double photo_share;       /* --photo-share: their share of the samples, in [0, 1] (0.25) */
     long log_every;           /* --log-every (10) */

@@ -255,11 +255,12 @@ else
         --feat 64 --blocks 20 --batch 8 --seq 6 --patch 32 --iters 1 --out rMem2
     [ ! -e rMem2 ] && ok train_memory_recompute_no_run_folder || ko train_memory_recompute_no_run_folder "$(ls -A rMem2)"
 fi
-# ---- synthetic motion from photos (--photos): trains, resumes to the bytes of an uninterrupted run ----
+# ---- synthetic motion from photos (--photos) with clips weighted by sqrt (--clip-weight): trains, resumes
+# to the bytes of an uninterrupted run (both options saved in the state) ----
 cd "$T" || exit 1
 mkdir -p photos/sub nophotos && "$FRAMETOOL" png photos/p0.png 120 90 >/dev/null \
     && "$FRAMETOOL" png photos/sub/p1.png 90 120 >/dev/null || ko train_photos_setup "frametool failed"
-PH=(--data data --photos photos --photo-share 0.5 --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --log-every 1 --seed 3)
+PH=(--data data --photos photos --photo-share 0.5 --clip-weight sqrt --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --log-every 1 --seed 3)
 tr "${PH[@]}" --iters 20 --out runP && ok train_photos || ko train_photos "exit status $?"
 "$SLIMVSR" train --data data --photos photos --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --iters 1 --out runPd \
     2>&1 | grep -qF "25% of samples synthetic motion from 2 photos" && ok train_photos_default_share \
@@ -272,6 +273,10 @@ kill -INT $pid; wait $pid
 stopped=$(last_iter runPI)
 tr --out runPI --resume && cmp -s runPI/model.safetensors runP/model.safetensors \
     && ok "train_photos_resume_exact (stopped at $stopped)" || ko train_photos_resume_exact "resumed run differs"
+expect_error train_clip_weight_bad "--clip-weight must be windows, sqrt or equal" tr --data data --clip-weight most \
+    --iters 1 --out rCW
+"$SLIMVSR" train --data data --clip-weight equal --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --iters 1 --out runCW \
+    2>&1 | grep -qF "clips weighted equal" && ok train_clip_weight_said || ko train_clip_weight_said "not in the data line"
 expect_error train_photo_share_needs_photos "--photo-share needs --photos" tr --data data --photo-share 0.5 \
     --feat 8 --blocks 1 --iters 1 --out rP1
 expect_error train_photo_share_range "--photo-share" tr --data data --photos photos --photo-share 1.5 --iters 1 --out rP2

@@ -735,6 +735,55 @@ static void test_synthetic_motion(void) {
     frames_reset();
 }
 
+// clip_weight: a 40-frame clip (37 windows of 4) beside a 4-frame one (1 window). The short clip's share of
+// 3000 samples: 1/38 by windows, 1/(1+sqrt 37) by sqrt, 1/2 equal (binomial sd under 1%, the stream fixed
+// by the seed); every sample is the window its info says (check_batch); a state saved under one weighting
+// is refused by another.
+static void test_clip_weight(void) {
+    uint64_t st = 1700;
+    const char *root = tu_tmpdir();
+    make_clip(tu_join(root, "long"), 0, 40, 24, 20, "", 2, 0, SV_DEG_BI, &st);
+    make_clip(tu_join(root, "short"), 1, 4, 24, 20, "", 2, 0, SV_DEG_BI, &st);
+    const int T = 4, p = 4, B = 100, clip_ids[2] = {0, 1};
+    const double want[3] = {1.0 / 38, 1.0 / (1 + sqrt(37.0)), 0.5};
+    float *lr = malloc(sizeof(float) * B * T * 3 * p * p), *gt = malloc(sizeof(float) * B * T * 3 * 16 * p * p);
+    uint64_t s[3][SV_DATA_STATE_WORDS];
+    sv_err e = {{0}};
+    for (int mode = 0; mode < 3; mode++) {
+        sv_data_opts o = small_opts(T, p, B);
+        o.clip_weight = mode;
+        sv_dataset *d = sv_dataset_open(&root, 1, &o, &e);
+        CHECKF(d, "%s", e.msg);
+        if (!d) continue;
+        int hits[2] = {0, 0};
+        for (int it = 0; it < 30; it++) {
+            sv_dataset_next(d, lr, gt, &e);
+            if (it < 2) check_batch(d, lr, gt, B, T, p, clip_ids, NULL);
+            for (int b = 0; b < B; b++) hits[sv_dataset_last(d)[b].clip]++;
+        }
+        const double share = hits[1] / 3000.0;
+        CHECKF(fabs(share - want[mode]) < 0.03, "%s: the short clip got %.3f of the samples, expected %.3f",
+               sv_clip_weight_name(mode), share, want[mode]);
+        sv_dataset_state(d, s[mode], SV_DATA_STATE_WORDS);
+        char desc[512];
+        sv_dataset_describe(d, desc, sizeof desc);
+        CHECKF(mode == 0 ? !has(desc, "weighted") : has(desc, sv_clip_weight_name(mode)), "%s", desc);
+        sv_dataset_free(d);
+    }
+    sv_data_opts o = small_opts(T, p, B);
+    o.clip_weight = SV_CLIP_WEIGHT_SQRT;
+    sv_dataset *d = sv_dataset_open(&root, 1, &o, &e);
+    CHECK(d && sv_dataset_restore(d, s[0], SV_DATA_STATE_WORDS, &e) == -1 &&
+          sv_dataset_restore(d, s[1], SV_DATA_STATE_WORDS, &e) == 0);
+    sv_dataset_free(d);
+    o.clip_weight = 3;
+    d = sv_dataset_open(&root, 1, &o, &e);
+    CHECKF(!d && has(e.msg, "clip weighting"), "%s", e.msg);
+    CHECK(sv_clip_weight_parse("sqrt") == SV_CLIP_WEIGHT_SQRT && sv_clip_weight_parse("bogus") == -1);
+    free(lr), free(gt);
+    frames_reset();
+}
+
 // ROOT/GT/<clip> with ROOT/LR/<clip> (and ROOT/BIx4 as the fallback name): LR patches come from the LR
 // files at the position of the GT patch / 4.
 static void test_paired(void) {
@@ -941,6 +990,7 @@ int main(void) {
     run_test("ranks", test_ranks);
     run_test("paired", test_paired);
     run_test("synthetic_motion", test_synthetic_motion);
+    run_test("clip_weight", test_clip_weight);
     run_test("video_sources", test_video_sources);
     run_test("memory_cap", test_memory_cap);
     run_test("errors", test_errors);

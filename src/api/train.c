@@ -5,16 +5,20 @@
 #include <string.h>
 
 #include "api/api_train.h"
+#include "train/dataset.h"
 #include "train/degrade.h"
 
 _Static_assert(SLIMVSR_TRAIN_MAX_DATA == SV_TRAIN_MAX_DATA, "one limit on --data");
 _Static_assert(SLIMVSR_FLOW_SPYNET == (int)SV_FLOW_SPYNET && SLIMVSR_FLOW_ZERO == (int)SV_FLOW_ZERO, "flow kinds");
 _Static_assert(SLIMVSR_DIRECTION_BI == (int)SV_DIR_BI && SLIMVSR_DIRECTION_UNI == (int)SV_DIR_UNI, "directions");
 _Static_assert((int)SLIMVSR_DEGRADE_BI == (int)SV_DEG_BI && (int)SLIMVSR_DEGRADE_BD == (int)SV_DEG_BD, "degradations");
+_Static_assert((int)SLIMVSR_CLIP_WEIGHT_WINDOWS == (int)SV_CLIP_WEIGHT_WINDOWS &&
+                   (int)SLIMVSR_CLIP_WEIGHT_SQRT == (int)SV_CLIP_WEIGHT_SQRT &&
+                   (int)SLIMVSR_CLIP_WEIGHT_EQUAL == (int)SV_CLIP_WEIGHT_EQUAL, "clip weights");
 
 // The fields of the same name and meaning in slimvsr_train_options and sv_train_opts (.run for RUN_FIELDS).
 #define RUN_FIELDS(X) X(ndata) X(out) X(init) X(spynet) X(feat) X(blocks) X(act_slope) X(flow) X(direction) \
-    X(iters) X(lr) X(lr_min) X(lr_hold) X(batch) X(seq) X(patch) X(degradation) X(photos) \
+    X(iters) X(lr) X(lr_min) X(lr_hold) X(batch) X(seq) X(patch) X(degradation) X(clip_weight) X(photos) \
     X(photo_share) X(log_every) X(seed) X(resume) X(stop)
 #define TRAIN_FIELDS(X) X(val) X(spynet_freeze) X(spynet_lr_mult) X(ema) X(val_every) X(val_frames) X(recompute)
 
@@ -73,9 +77,11 @@ int api_train_check(const char *fn, const slimvsr_train_options *o) {
                         o->act_slope, o->lr_hold);
     if (o->flow < SLIMVSR_FLOW_DEFAULT || o->flow > SLIMVSR_FLOW_ZERO || o->direction < SLIMVSR_DIRECTION_DEFAULT ||
         o->direction > SLIMVSR_DIRECTION_UNI ||
-        (o->degradation != SLIMVSR_DEGRADE_BI && o->degradation != SLIMVSR_DEGRADE_BD))
+        (o->degradation != SLIMVSR_DEGRADE_BI && o->degradation != SLIMVSR_DEGRADE_BD) ||
+        !sv_clip_weight_name(o->clip_weight))
         return api_fail(SLIMVSR_ERR_ARGUMENT, "%s: flow %d (slimvsr_flow), direction %d (slimvsr_direction), "
-                        "degradation %d (slimvsr_degradation)", fn, o->flow, o->direction, o->degradation);
+                        "degradation %d (slimvsr_degradation), clip_weight %d (slimvsr_clip_weight)", fn, o->flow,
+                        o->direction, o->degradation, o->clip_weight);
     return SLIMVSR_OK;
 }
 

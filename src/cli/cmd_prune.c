@@ -42,6 +42,7 @@ static const char *usage =
     "                        the chosen scales to collapse; watch scale_chosen in sparsity/log.jsonl\n"
     "  --val DIR, --val-every N, --val-frames N, --val-rgb   validation, as slimvsr train\n"
     "  --lr X --lr-min X --batch B --seq T --patch P --degradation bi|bd --spynet-freeze N --spynet-lr-mult X\n"
+    "  --clip-weight windows|sqrt|equal\n"
     "  --log-every N --recompute K --seed N --photos DIR --photo-share X   training options of every phase,\n"
     "                        as slimvsr train\n"
     "                        (default --log-every 1: the scale norms of every iteration); finetuning draws\n"

@@ -44,6 +44,11 @@ int cli_run_common_option(const char *cmd, sv_run_opts *o, const char *a, const 
             return -1;
         }
         o->degradation = !strcmp(v, "bd") ? SV_DEG_BD : SV_DEG_BI;
+    } else if (!strcmp(a, "--clip-weight")) {
+        if ((o->clip_weight = sv_clip_weight_parse(v)) < 0) {
+            fprintf(stderr, "slimvsr %s: --clip-weight must be windows, sqrt or equal\n", cmd);
+            return -1;
+        }
     } else if (!strcmp(a, "--log-every")) {
         if (cli_parse_long(cmd, a, v, 1, &o->log_every)) return -1;
     } else if (!strcmp(a, "--seed")) {

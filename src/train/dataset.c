@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 (LICENSE)
 // dataset.c: opening a training set and drawing samples from it (behaviour in dataset.h).
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,19 @@ void sv_data_opts_default(sv_data_opts *o) {
     o->mem_cap = (size_t)2 << 30;
 }
 
+static const char *const k_clip_weight[] = {"windows", "sqrt", "equal"};
+
+const char *sv_clip_weight_name(int clip_weight) {
+    return clip_weight >= 0 && clip_weight < (int)(sizeof k_clip_weight / sizeof *k_clip_weight) ? k_clip_weight[clip_weight]
+                                                                                                : NULL;
+}
+
+int sv_clip_weight_parse(const char *name) {
+    for (int i = 0; name && i < (int)(sizeof k_clip_weight / sizeof *k_clip_weight); i++)
+        if (!strcmp(name, k_clip_weight[i])) return i;
+    return -1;
+}
+
 static uint64_t fnv(uint64_t h, uint64_t v) {
     for (int i = 0; i < 8; i++) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ull;
     return h;
@@ -40,6 +54,7 @@ static uint64_t fingerprint(const sv_dataset *d) {
         const sv_clip *c = &d->clips[i];
         h = fnv(fnv(fnv(fnv(h, (uint64_t)c->n), (uint64_t)c->gw), (uint64_t)c->gh), c->lr_path != NULL);
     }
+    if (o->clip_weight) h = fnv(h, 0x100 + (uint64_t)o->clip_weight);  // windows: the fingerprint it always had
     if (o->photo_share > 0) {  // not otherwise: the streams of runs without photos stay what they were
         uint64_t share;
         memcpy(&share, &o->photo_share, sizeof share);
@@ -58,6 +73,7 @@ static int check_opts(const sv_data_opts *o, sv_err *e) {
         return sv_errf(e, "rank %d of %d with batch %d out of range (global batch at most 100000)", o->rank, o->ranks,
                        o->batch);
     if (!sv_degrade_name(o->degradation)) return sv_errf(e, "unknown degradation %d", o->degradation);
+    if (!sv_clip_weight_name(o->clip_weight)) return sv_errf(e, "unknown clip weighting %d", o->clip_weight);
     if (!(o->photo_share >= 0 && o->photo_share <= 1))
         return sv_errf(e, "photo share %g out of range (0..1)", o->photo_share);
     if (o->photo_share > 0 && !o->photos) return sv_errf(e, "a photo share of %g needs a folder of photos", o->photo_share);
@@ -78,16 +94,21 @@ sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_d
     if (!rc) rc = sv_dataset_load(d, e);
     if (!rc) rc = sv_dataset_synth_open(d, e);
     if (!rc && (!(d->cum = sv_malloc(sizeof *d->cum * d->nclips, e)) ||
+                !(d->cumw = sv_malloc(sizeof *d->cumw * d->nclips, e)) ||
                 !(d->last = sv_calloc((size_t)o->batch * o->ranks, sizeof *d->last, e))))
         rc = -1;
     if (rc) {
         sv_dataset_free(d);
         return NULL;
     }
+    double total = 0;
     for (int i = 0; i < d->nclips; i++) {
         const sv_clip *c = &d->clips[i];
-        d->windows += c->n >= o->seq ? c->n - o->seq + 1 : 1;
+        const long long win = c->n >= o->seq ? c->n - o->seq + 1 : 1;
+        d->windows += win;
         d->cum[i] = d->windows;
+        total += o->clip_weight == SV_CLIP_WEIGHT_SQRT ? sqrt((double)win) : 1.0;
+        d->cumw[i] = total;
     }
     sv_rng_seed(&d->rng, o->seed);
     d->fingerprint = fingerprint(d);
@@ -112,28 +133,45 @@ static void copy_patch(float *out, const unsigned char *frame, int w, int y0, in
         }
 }
 
-// Draws one sample's clip, window, position and augmentation, or with photos its kind first (and then, for
-// a synthetic one, its seed alone). Every sample of a kind takes the same draws in the same order whatever
-// the options, so switching an augmentation off changes nothing else.
+// A uniform double in [0, 1) from the top 53 bits.
+static double uniform01(sv_rng *r) { return (sv_rng_next(r) >> 11) * 0x1p-53; }
+
+// The first of n increasing cumulative values that exceeds x (cum as windows, or as weights).
+static int first_above(const long long *cum, const double *cumw, int n, double x) {
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        if ((cum ? (double)cum[mid] : cumw[mid]) > x) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+// Draws one sample: with photos first its kind (a synthetic one then takes its seed alone), then the clip
+// and window (clip_weight WINDOWS: one of all windows; else a clip by its weight, then one of its windows),
+// the position and the augmentation. Every sample of a kind takes the same draws in the same order whatever
+// the augmentation options, so switching one off changes nothing else.
 static void draw(sv_dataset *d, sv_sample_info *s) {
     const sv_data_opts *o = &d->o;
     *s = (sv_sample_info){0};
-    if (o->photo_share > 0 && (sv_rng_next(&d->rng) >> 11) * 0x1p-53 < o->photo_share) {
+    d->drawn++;
+    if (o->photo_share > 0 && uniform01(&d->rng) < o->photo_share) {
         s->clip = -1;
         s->synth = sv_rng_next(&d->rng);
-        d->drawn++;
         return;
     }
-    uint64_t k = sv_rng_below(&d->rng, (uint64_t)d->windows);
-    int lo = 0, hi = d->nclips - 1;
-    while (lo < hi) {  // first clip with cum > k
-        int mid = (lo + hi) / 2;
-        if ((uint64_t)d->cum[mid] > k) hi = mid;
-        else lo = mid + 1;
+    int lo;
+    if (o->clip_weight == SV_CLIP_WEIGHT_WINDOWS) {
+        const long long k = (long long)sv_rng_below(&d->rng, (uint64_t)d->windows);
+        lo = first_above(d->cum, NULL, d->nclips, (double)k);
+        s->start = (int)(k - (lo ? d->cum[lo - 1] : 0));
+    } else {
+        const double u = uniform01(&d->rng) * d->cumw[d->nclips - 1];
+        lo = first_above(NULL, d->cumw, d->nclips, u);
+        s->start = (int)sv_rng_below(&d->rng, (uint64_t)(d->cum[lo] - (lo ? d->cum[lo - 1] : 0)));
     }
     const sv_clip *c = &d->clips[lo];
     s->clip = lo;
-    s->start = (int)(k - (lo ? (uint64_t)d->cum[lo - 1] : 0));
     int lh = c->lr_path ? c->lh : c->gh / SV_SCALE, lw = c->lr_path ? c->lw : c->gw / SV_SCALE;
     s->y = (int)sv_rng_below(&d->rng, (uint64_t)(lh - o->patch + 1));
     s->x = (int)sv_rng_below(&d->rng, (uint64_t)(lw - o->patch + 1));
@@ -141,7 +179,6 @@ static void draw(sv_dataset *d, sv_sample_info *s) {
     unsigned mask = (o->hflip ? SV_AUG_HFLIP : 0) | (o->vflip ? SV_AUG_VFLIP : 0) | (o->rot ? SV_AUG_TRANSPOSE : 0) |
                     (o->reverse ? SV_AUG_REVERSE : 0);
     s->aug = (unsigned)bits & mask;
-    d->drawn++;
 }
 
 int sv_dataset_next(sv_dataset *d, float *lr, float *gt, sv_err *e) {
@@ -224,10 +261,12 @@ void sv_dataset_describe(const sv_dataset *d, char *buf, size_t n) {
     if (d->n_truncated)
         snprintf(cut, sizeof cut, "; %d clips cut to their first %d frames by the %.0f MB memory cap", d->n_truncated,
                  d->limit, d->o.mem_cap / 1e6);
-    char synth[160] = "";
+    char synth[200] = "";
+    int k2 = 0;
+    if (d->o.clip_weight) k2 = snprintf(synth, sizeof synth, "; clips weighted %s", sv_clip_weight_name(d->o.clip_weight));
     if (d->o.photo_share > 0)
-        snprintf(synth, sizeof synth, "; %.0f%% of samples synthetic motion from %d photos", 100 * d->o.photo_share,
-                 d->photos.n);
+        snprintf(synth + k2, sizeof synth - k2, "; %.0f%% of samples synthetic motion from %d photos",
+                 100 * d->o.photo_share, d->photos.n);
     snprintf(buf, n, "%d clips (%s), %lld frames %s, %s, seq %d%s, %lld windows, %.1f MB%s%s", d->nclips, kinds, frames,
              size, lr, d->o.seq, mirrored ? " (short clips mirrored)" : "", d->windows, d->bytes / 1e6, cut, synth);
 }
@@ -245,6 +284,7 @@ void sv_dataset_free(sv_dataset *d) {
     free(d->clips);
     sv_dataset_synth_free(d);
     free(d->cum);
+    free(d->cumw);
     free(d->last);
     free(d);
 }

@@ -26,7 +26,11 @@
 //
 // One sample: a window of `seq` consecutive frames, chosen uniformly among all windows of all clips (so a
 // clip weighs by its number of start positions: a 100-frame REDS clip with seq 15 has 86, a mirrored
-// Vimeo septuplet 1). A clip shorter than seq is, when mirror is on, played forward then backward
+// Vimeo septuplet 1): clip_weight SV_CLIP_WEIGHT_WINDOWS, the default, BasicSR's sampling when all clips
+// are alike. Mixed sources are not: one 795-frame video would give 60% of the samples beside 26 DAVIS
+// triplets' 2%. SV_CLIP_WEIGHT_SQRT draws a clip with probability proportional to the square root of its
+// windows, then one of its windows uniformly (long clips still count more, not overwhelmingly);
+// SV_CLIP_WEIGHT_EQUAL draws every clip alike. A clip shorter than seq is, when mirror is on, played forward then backward
 // (BasicVSR's Vimeo setting: 7 frames -> 1..7,7..1 for seq 14) and needs seq <= 2 x its length; with
 // mirror off it is an error. Then an LR patch of patch x patch at a uniform position, and the GT patch of
 // 4*patch at 4x that position. Augmentations, each with probability 1/2 and the same for every frame and
@@ -71,7 +75,13 @@ typedef struct {
     size_t mem_cap;   // bytes of frames kept in memory (default 2 GiB)
     const char *photos;   // a folder of photos for synthetic-motion samples (train/photos.h), or NULL
     double photo_share;   // the share of samples that are synthetic, 0..1 (default 0; > 0 needs photos)
+    int clip_weight;      // SV_CLIP_WEIGHT_* (default WINDOWS)
 } sv_data_opts;
+
+enum { SV_CLIP_WEIGHT_WINDOWS = 0, SV_CLIP_WEIGHT_SQRT = 1, SV_CLIP_WEIGHT_EQUAL = 2 };
+// "windows" / "sqrt" / "equal"; NULL for an unknown value. And back: -1 for an unknown name.
+const char *sv_clip_weight_name(int clip_weight);
+int sv_clip_weight_parse(const char *name);
 
 #define SV_SYNTH_MARGIN 16    // GT pixels rendered beyond a synthetic patch on every side: more than the
                               // BI (8) and BD (6) kernels reach, so the patch's LR has no border effects

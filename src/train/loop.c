@@ -122,6 +122,7 @@ static int run_setup(const sv_step *st, sv_run *r, const uint64_t *dstate, int n
     dopt.ranks = r->ranks;
     dopt.degradation = o->degradation;
     dopt.seed = o->seed;
+    dopt.clip_weight = o->clip_weight;
     dopt.photos = o->photos;
     dopt.photo_share = o->photos ? o->photo_share : 0;
     if (o->ndata > 0) {  // else the step makes its own batches (clips_optional)

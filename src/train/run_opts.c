@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/basicvsr.h"
+#include "train/dataset.h"
 #include "train/degrade.h"
 #include "train/run_log.h"
 
@@ -66,6 +67,7 @@ void sv_run_opts_to_json(cJSON *j, const sv_run_opts *o) {
     for (int i = 0; i < o->ndata; i++) cJSON_AddItemToArray(d, cJSON_CreateString(o->data[i]));
     sv_opt_fields_to_json(j, o, k_run_fields, N_RUN_FIELDS);
     cJSON_AddStringToObject(j, "degradation", o->degradation == SV_DEG_BD ? "bd" : "bi");
+    cJSON_AddStringToObject(j, "clip_weight", sv_clip_weight_name(o->clip_weight));
     sv_json_add_u64(j, "seed", o->seed);
     if (o->photos) cJSON_AddStringToObject(j, "photos", o->photos);
 }
@@ -80,6 +82,9 @@ int sv_run_opts_from_json(sv_run_opts *o, const cJSON *j, const char *what, sv_e
     const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "degradation");
     o->degradation = cJSON_IsString(dg) && !strcmp(dg->valuestring, "bd") ? SV_DEG_BD : SV_DEG_BI;
     o->seed = sv_json_u64(j, "seed", o->seed);
+    const cJSON *cw = cJSON_GetObjectItemCaseSensitive(j, "clip_weight");
+    o->clip_weight = cJSON_IsString(cw) ? sv_clip_weight_parse(cw->valuestring) : SV_CLIP_WEIGHT_WINDOWS;
+    if (o->clip_weight < 0) return sv_errf(e, "%s: unknown clip_weight", what);
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(j, "photos");
     o->photos = cJSON_IsString(ph) ? ph->valuestring : NULL;
     return sv_opt_fields_from_json(o, j, k_run_fields, N_RUN_FIELDS, what, e);

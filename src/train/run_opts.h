@@ -43,6 +43,7 @@ typedef struct {
     int batch, seq, patch, degradation;  // degradation: SV_DEG_BI / SV_DEG_BD (train/degrade.h)
     const char *photos;     // train, prune: photos for synthetic-motion samples (train/dataset.h), or NULL.
                             // train-flow has its own (sv_flowtrain_opts) and leaves this NULL
+    int clip_weight;        // how samples pick clips: SV_CLIP_WEIGHT_* (train/dataset.h; default windows)
     double photo_share;     // with photos: the share of samples that are synthetic (default
                             // SV_PHOTO_SHARE_DEFAULT)
     long log_every;
