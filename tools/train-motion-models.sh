@@ -37,12 +37,14 @@ DENSE_ITERS=${DENSE_ITERS:-6000}; FREEZE=${FREEZE:-1000}
 SP_ITERS=${SP_ITERS:-500}; FT_ITERS=${FT_ITERS:-1000}; PRUNE_FLOPS=${PRUNE_FLOPS:-0.5}
 PHOTO_SHARE=${PHOTO_SHARE:-0.25}; VAL_FRAMES=${VAL_FRAMES:-8}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} SLIMVSR_WISDOM=${SLIMVSR_WISDOM:-off}
-# seq 6: the 3-frame DAVIS triplets, mirrored, give 6 frames (seq 7 would leave them out). --clip-weight
-# sqrt: by windows, vtest.avi (795 frames of a still surveillance camera) would give 61% of the clip
-# samples and the 26 DAVIS triplets (real camera and object motion) 2%; by the square root of the windows
-# vtest gets 25%, DAVIS 23%, Vimeo 20%, sam2-bedroom and cityCC0 12% each, tree 7%.
+# seq 6: the 3-frame DAVIS triplets, mirrored, give 6 frames (seq 7 would leave them out). tree.avi
+# (320x240) is smaller than the GT patch (256x256). --clip-weight sqrt: by windows, vtest.avi (795 frames
+# of a still surveillance camera) would give 64% of the clip samples and the 26 DAVIS triplets (real camera
+# and object motion) 2%; by the square root of the windows vtest gets 26%, DAVIS 24%, Vimeo 21%,
+# sam2-bedroom and cityCC0 13% each (47 clips, 1382 frames, 1.9 GB in memory).
 TRAIN=(--data "$DATA/train/vimeo90k-septuplets" --data "$DATA/train/davis-triplets" --data "$DATA/train/sam2-bedroom"
-       --data "$DATA/train/cutie-bike" --data "$DATA/train/unimatch-davis" --data "$VIDEOS"
+       --data "$DATA/train/cutie-bike" --data "$DATA/train/unimatch-davis"
+       --data "$VIDEOS/vtest.avi" --data "$VIDEOS/cityCC0.mpg"
        --clip-weight sqrt --photos "$DATA/photos" --photo-share "$PHOTO_SHARE")
 STEP=(--batch 2 --seq 6 --patch 64)
 VAL=(--val "$OUT/clips/cutie-judo" --val-frames "$VAL_FRAMES")
