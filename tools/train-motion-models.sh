@@ -115,9 +115,15 @@ stage_report() {
     local clips=(davis-selfie cockatoo temple cutie-judo)
     echo "| model | davis-selfie (test) | cockatoo 100-107 | Temple | cutie-judo (validation) |"
     echo "|---|---:|---:|---:|---:|"
-    for m in bicubic "$OUT/dense/best.safetensors" "$OUT/pruned/model.safetensors"; do
+    local name m
+    for name in bicubic dense pruned; do
+        case $name in
+            bicubic) m=bicubic ;;
+            dense) m=$OUT/dense/best.safetensors ;;
+            pruned) m=$OUT/pruned/model.safetensors ;;
+        esac
         [ "$m" = bicubic ] || [ -e "$m" ] || continue
-        local row="| $m |"
+        local row="| $name |"
         for c in "${clips[@]}"; do
             row+=$("$S" eval -m "$m" --lr "$OUT/clips/$c/BIx4" --gt "$OUT/clips/$c/GT" --y --json -q \
                    --threads "$THREADS" | /usr/bin/python3 -c '
