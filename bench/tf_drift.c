@@ -141,28 +141,35 @@ int main(int argc, char **argv) {
     }
     if (!model || !teacher || !lrp || !gtp || max < 1) return usage(), 2;
     sv_err e = {{0}};
-    sv_model ms, mt;
-    int n = 0, h = 0, w = 0, gn = 0, gh = 0, gw = 0;
-    if (sv_model_load(&ms, model, -1, &e)) return fprintf(stderr, "tf_drift: %s\n", e.msg), 1;
-    if (sv_model_load(&mt, teacher, -1, &e)) return fprintf(stderr, "tf_drift: %s\n", e.msg), 1;
-    float **lr = read_clip(lrp, max, &n, &h, &w, &e), **gt = lr ? read_clip(gtp, n, &gn, &gh, &gw, &e) : NULL;
-    if (!lr || !gt) return fprintf(stderr, "tf_drift: %s\n", e.msg), 1;
-    if (gn != n || gh != SV_SCALE * h || gw != SV_SCALE * w)
-        return fprintf(stderr, "tf_drift: %d GT frames of %dx%d for %d LR frames of %dx%d\n", gn, gw, gh, n, w, h), 1;
+    sv_model ms = {0}, mt = {0};
+    float **lr = NULL, **gt = NULL;
+    int n = 0, h = 0, w = 0, gn = 0, gh = 0, gw = 0, rc = -1;
+    double *buf = NULL;
+    drift d = {0};
+    measure meas = {0};
+    if (sv_model_load(&ms, model, -1, &e) || sv_model_load(&mt, teacher, -1, &e)) goto done;
+    if (!(lr = read_clip(lrp, max, &n, &h, &w, &e)) || !(gt = read_clip(gtp, n, &gn, &gh, &gw, &e))) goto done;
+    if (gn != n || gh != SV_SCALE * h || gw != SV_SCALE * w) {
+        sv_errf(&e, "%d GT frames of %dx%d for %d LR frames of %dx%d", gn, gw, gh, n, w, h);
+        goto done;
+    }
     const size_t m = (size_t)mt.num_feat * h * w;
-    drift d = {.n = n, .c = mt.num_feat, .h = h, .w = w, .teacher = 1};
-    double *buf = calloc((size_t)6 * n, sizeof(double));
-    measure meas = {.h4 = gh, .w4 = gw, .y_only = y_only, .gt = (const float *const *)gt,
-                    .frame = malloc((size_t)3 * gh * gw * sizeof(float))};
+    d = (drift){.n = n, .c = mt.num_feat, .h = h, .w = w, .teacher = 1};
+    meas = (measure){.h4 = gh, .w4 = gw, .y_only = y_only, .gt = (const float *const *)gt,
+                     .frame = malloc((size_t)3 * gh * gw * sizeof(float))};
+    buf = calloc((size_t)6 * n, sizeof(double));
     for (int b = 0; b < 2; b++) d.state[b] = malloc((size_t)n * m * sizeof(float));
-    if (!buf || !meas.frame || !d.state[0] || !d.state[1]) return fprintf(stderr, "tf_drift: out of memory\n"), 1;
+    if (!buf || !meas.frame || !d.state[0] || !d.state[1]) {
+        sv_errf(&e, "out of memory");
+        goto done;
+    }
     double *pt = buf, *st = buf + n, *pm = buf + 2 * n, *sm = buf + 3 * n;
     d.err[0] = buf + 4 * n, d.err[1] = buf + 5 * n;
     meas.psnr = pt, meas.ssim = st;
-    int rc = run_model(&mt, lr, n, h, w, &d, &meas, &e);
+    if (run_model(&mt, lr, n, h, w, &d, &meas, &e)) goto done;
     d.teacher = 0, meas.psnr = pm, meas.ssim = sm;
-    if (!rc) rc = run_model(&ms, lr, n, h, w, &d, &meas, &e);
-    if (rc) return fprintf(stderr, "tf_drift: %s\n", e.msg), 1;
+    if (run_model(&ms, lr, n, h, w, &d, &meas, &e)) goto done;
+    rc = 0;
     printf("{\"model\": ");
     json_str(model);
     printf(", \"teacher\": ");
@@ -173,8 +180,13 @@ int main(int argc, char **argv) {
                "\"hidden_err_forward\": %.6g, \"hidden_err_backward\": %.6g}",
                i ? "," : "", i, pm[i], pt[i], pt[i] - pm[i], sm[i], d.err[0][i], d.err[1][i]);
     printf("\n]}\n");
-    for (int i = 0; i < n; i++) free(lr[i]), free(gt[i]);
+done:
+    if (rc) fprintf(stderr, "tf_drift: %s\n", e.msg);
+    for (int i = 0; i < n; i++) {
+        if (lr) free(lr[i]);
+        if (gt && i < gn) free(gt[i]);
+    }
     free(lr), free(gt), free(buf), free(meas.frame), free(d.state[0]), free(d.state[1]);
     sv_model_free(&ms), sv_model_free(&mt);
-    return 0;
+    return rc ? 1 : 0;
 }
