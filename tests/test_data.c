@@ -612,15 +612,16 @@ static const char *make_photo_folder(int n, int w, int h, uint64_t *st) {
     return dir;
 }
 
-// The LR of one synthetic frame against sv_degrade_u8 of its own GT patch: equal wherever the BI kernel
-// (16 GT pixels wide) stays inside the patch, LR pixels 2..p-3 (elsewhere the patch's LR saw the margin).
-static int synth_lr_consistent(const float *lr, const float *gt, int p) {
+// The LR of one synthetic frame against sv_degrade_u8 (deg) of its own GT patch: equal wherever the kernel
+// (BI: 16 GT pixels wide, BD: 13) stays inside the patch, LR pixels 2..p-3 (elsewhere the patch's LR saw
+// the margin).
+static int synth_lr_consistent(const float *lr, const float *gt, int p, int deg) {
     const int gp = 4 * p;
     const size_t pl = (size_t)gp * gp, lpl = (size_t)p * p;
     unsigned char *in = malloc(3 * pl), *out = malloc(3 * lpl);
     for (size_t i = 0; i < 3 * pl; i++) in[i] = (unsigned char)lrintf(gt[i] * 255.0f);
     sv_err e = {{0}};
-    int ok = sv_degrade_u8(SV_DEG_BI, out, in, 3, gp, gp, &e) == 0;
+    int ok = sv_degrade_u8(deg, out, in, 3, gp, gp, &e) == 0;
     for (int c = 0; c < 3 && ok; c++)
         for (int y = 2; y <= p - 3; y++)
             for (int x = 2; x <= p - 3; x++) {
@@ -666,7 +667,7 @@ static void test_synthetic_motion(void) {
             for (size_t i = 0; i < (size_t)T * 3 * gp * gp; i++) on_grid &= g[i] == rintf(g[i] * 255.0f) * (1.0f / 255.0f);
             CHECKF(on_grid, "synthetic sample %d of batch %d: GT not 8-bit values", s, it);
             for (int t = 0; t < T; t++)
-                CHECKF(synth_lr_consistent(l + (size_t)t * 3 * p * p, g + (size_t)t * 3 * gp * gp, p),
+                CHECKF(synth_lr_consistent(l + (size_t)t * 3 * p * p, g + (size_t)t * 3 * gp * gp, p, SV_DEG_BI),
                        "synthetic sample %d frame %d: LR is not its GT degraded", s, t);
             moving += memcmp(g, g + (size_t)(T - 1) * 3 * gp * gp, sizeof(float) * 3 * gp * gp) != 0;
         }
@@ -710,6 +711,17 @@ static void test_synthetic_motion(void) {
     }
     free(l1), free(g1);
     sv_dataset_free(whole), sv_dataset_free(rk[0]), sv_dataset_free(rk[1]);
+    // BD: the synthetic LR is the GT's BD degradation
+    sv_data_opts obd = o;
+    obd.degradation = SV_DEG_BD, obd.photo_share = 1;
+    sv_dataset *bd = sv_dataset_open(&root, 1, &obd, &e);
+    CHECKF(bd && sv_dataset_next(bd, lr, gt, &e) == 0, "%s", e.msg);
+    for (int s = 0; bd && s < B; s++)
+        for (int t = 0; t < T; t++)
+            CHECKF(synth_lr_consistent(lr + ((size_t)s * T + t) * 3 * p * p, gt + ((size_t)s * T + t) * 3 * gp * gp, p,
+                                       SV_DEG_BD),
+                   "BD synthetic sample %d frame %d: LR is not its GT degraded", s, t);
+    sv_dataset_free(bd);
     // share 0 with photos: the stream of no photos at all
     sv_data_opts o0 = o, on = o;
     o0.photo_share = 0, on.photos = NULL, on.photo_share = 0;
