@@ -5,8 +5,10 @@
 #   bench/results.sh            (after `make`; needs /usr/bin/python3 with torch: tools/install-deps.sh --bench)
 #
 # For bicubic, the shipped dense model and the shipped SSL-pruned model (models/, fp16 storage):
-#   - PSNR / SSIM (Y, BT.601; BasicSR's protocol, no border crop) on ../shared/data/val/temple (GT 1200x800,
-#     its MATLAB-bicubic BIx4 LR 300x200, 31 frames): `slimvsr eval --y`
+#   - PSNR / SSIM (Y, BT.601; BasicSR's protocol, no border crop) on the held-out test clip with camera and
+#     object motion ../shared/data/test/davis-selfie (68 frames of 854x480 cut to 852x480, its LR made here
+#     by MATLAB-exact bicubic x4) and on ../shared/data/val/temple (GT 1200x800, its BIx4 LR 300x200, 31
+#     frames, a slow camera pan: secondary): `slimvsr eval --y`
 #   - parameters and FLOPs per frame at 180x320 with and without SPyNet: `slimvsr info --json`
 #   - seconds per frame at 180x320: wall time of `slimvsr upscale` (whole process: load, 10 frames, PNG
 #     output) on bench/work/clip_10x180x320, 2 threads, the best of REPEAT runs
@@ -14,11 +16,12 @@
 #   its seconds per frame on the same clip (one timed pass, model loaded, glibc malloc tuned as in
 #   bench/run.sh: its best configuration here), and its Temple output compared with slimvsr's (worst
 #   frame PSNR of one against the other: the same network gives the same frames).
-# When the fp32 models the shipped files were made from are present (tools/train-default-model.sh's
-# $RUNS/dense and $RUNS/pruned), their Temple PSNR is measured too: what fp16 storage costs.
+# When the fp32 models the shipped files were made from are present (FP32_DENSE, FP32_PRUNED; default
+# tools/train-default-model.sh's $RUNS/dense/model.safetensors and $RUNS/pruned/model.safetensors), they are
+# measured too: what fp16 storage costs.
 # Prints a Markdown table; also writes it to bench/work/results.md.
-# Environment: SLIMVSR (binary), MODELS (folder of the shipped models, default models/), RUNS, TEMPLE,
-# REPEAT (timed runs per number, default 2; the best is kept).
+# Environment: SLIMVSR (binary), MODELS (folder of the shipped models, default models/), RUNS, FP32_DENSE,
+# FP32_PRUNED, TEMPLE, DAVIS, REPEAT (timed runs per number, default 2; the best is kept).
 set -euo pipefail
 # conv backends: the fixed rule unless SLIMVSR_WISDOM names a wisdom file (measured per shape, ops/tune.h;
 # fill it with one untimed run first)
@@ -27,7 +30,10 @@ cd "$(dirname "$0")/.."
 S=${SLIMVSR:-build/slimvsr}
 PY=/usr/bin/python3
 TEMPLE=${TEMPLE:-../shared/data/val/temple}
+DAVIS=${DAVIS:-../shared/data/test/davis-selfie}
 RUNS=${RUNS:-bench/work/default-model}
+FP32_DENSE=${FP32_DENSE:-$RUNS/dense/model.safetensors}
+FP32_PRUNED=${FP32_PRUNED:-$RUNS/pruned/model.safetensors}
 MODELS=$(realpath "${MODELS:-models}")   # the folder of the shipped models
 export SLIMVSR_MODELS=$MODELS
 REPEAT=${REPEAT:-2}
@@ -38,6 +44,9 @@ GLIBC_TUNED=(MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=6871947673
              MALLOC_ARENA_MAX=2)
 mkdir -p "$W"
 [ -d "$CLIP" ] || "$PY" bench/make_clip.py "$CLIP" --frames 10 --height 180 --width 320 >/dev/null
+FT=build/tests/tools/frametool
+. bench/clips.sh
+bench_clip "$W/davis-selfie" "$DAVIS"
 
 wall() {  # wall CMD...: prints the best wall time in seconds of REPEAT runs of CMD
     local best=
@@ -48,9 +57,13 @@ wall() {  # wall CMD...: prints the best wall time in seconds of REPEAT runs of 
     echo "$best"
 }
 
-temple() {  # temple MODEL: "psnr ssim" on Temple, Y
-    "$S" eval -q -m "$1" --lr "$TEMPLE/BIx4" --gt "$TEMPLE/GT" --y --json --threads 2 |
-        "$PY" -c "import json,sys; m=json.load(sys.stdin)['mean']; print('%.3f %.4f' % (m['psnr'], m['ssim']))"
+quality() {  # quality MODEL: "psnr ssim psnr ssim" (Y) on davis-selfie, then Temple
+    local c
+    for c in "$W/davis-selfie" "$TEMPLE"; do
+        "$S" eval -q -m "$1" --lr "$c/BIx4" --gt "$c/GT" --y --json --threads 2 |
+            "$PY" -c "import json,sys; m=json.load(sys.stdin)['mean']; print('%.3f %.4f' % (m['psnr'], m['ssim']))"
+    done | tr '\n' ' '
+    echo
 }
 
 info() {  # info MODEL: "params params_no_spynet gflops gflops_no_spynet" at 180x320
@@ -61,23 +74,24 @@ print(j['params'], j['params'] - j['params_spynet'], '%.1f' % (j['flops'] / 1e9)
 
 rows=()
 for m in bicubic dense ssl; do
-    read -r psnr ssim < <(temple "$m")
+    read -r dpsnr dssim psnr ssim < <(quality "$m")
     t=$(wall "$S" upscale -q -y -m "$m" --threads 2 "$CLIP" "$W/out_$m")
     spf=$(awk -v t="$t" 'BEGIN { printf "%.3f", t / 10 }')
     if [ "$m" = bicubic ]; then
-        rows+=("| bicubic (MATLAB imresize) | 0 | 0 | | $psnr | $ssim | $spf |")
+        rows+=("| bicubic (MATLAB imresize) | 0 | 0 | | $dpsnr / $dssim | $psnr / $ssim | $spf |")
     else
         read -r p pn f fn < <(info "$m")
         mb=$(awk -v b="$(stat -c %s "$MODELS/basicvsr-$m.safetensors")" 'BEGIN { printf "%.1f", b / 1e6 }')
-        rows+=("| slimvsr $m | $pn ($p) | $fn ($f) | $mb | $psnr | $ssim | $spf |")
+        rows+=("| slimvsr $m | $pn ($p) | $fn ($f) | $mb | $dpsnr / $dssim | $psnr / $ssim | $spf |")
     fi
 done
 for r in dense pruned; do
-    f="$RUNS/$r/model.safetensors"
+    f=$FP32_DENSE
+    [ "$r" = pruned ] && f=$FP32_PRUNED
     [ -e "$f" ] || continue
-    read -r psnr ssim < <(temple "$f")
+    read -r dpsnr dssim psnr ssim < <(quality "$f")
     mb=$(awk -v b="$(stat -c %s "$f")" 'BEGIN { printf "%.1f", b / 1e6 }')
-    rows+=("| $r in fp32 (before fp16 storage) | | | $mb | $psnr | $ssim | |")
+    rows+=("| $r in fp32 (before fp16 storage) | | | $mb | $dpsnr / $dssim | $psnr / $ssim | |")
 done
 
 # PyTorch: the same dense network
@@ -91,10 +105,10 @@ done
 env "${GLIBC_TUNED[@]}" "$PY" bench/torch_upscale.py -m "$W/dense.pth" "$TEMPLE/BIx4" --threads 2 --out "$W/torch_temple" >/dev/null
 "$S" upscale -q -y -m dense --threads 2 "$TEMPLE/BIx4" "$W/slimvsr_temple"
 read -r agree n < <(build/tests/tools/frametool psnr "$W/torch_temple" "$W/slimvsr_temple")
-rows+=("| PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), the same dense network | | | | its frames vs slimvsr's: worst $agree dB | | $(printf '%.3f' "$best") |")
+rows+=("| PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), the same dense network | | | | | its Temple frames vs slimvsr's: worst $agree dB | $(printf '%.3f' "$best") |")
 
 {
-    echo "| model | parameters without SPyNet (with) | GFLOPs/frame at 180x320 without SPyNet (with) | file MB | Temple PSNR (Y) | SSIM (Y) | s/frame at 180x320, 2 threads |"
+    echo "| model | parameters without SPyNet (with) | GFLOPs/frame at 180x320 without SPyNet (with) | file MB | davis-selfie PSNR / SSIM (Y, test, motion) | Temple PSNR / SSIM (Y) | s/frame at 180x320, 2 threads |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     echo
