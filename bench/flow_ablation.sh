@@ -63,6 +63,8 @@ arm() {  # arm NAME [options]: trains (or resumes) one arm; /usr/bin/time append
     else
         /usr/bin/time -f "$name %e %U %S" -a -o "$OUT/times.txt" "$S" train "${VSR[@]}" --out "$dir" "$@"
     fi
+    # a run stopped by Ctrl-C or SIGTERM exits 0 with a checkpoint: still unfinished
+    /usr/bin/python3 bench/run_finished.py "$dir" || { echo "$name stopped before its last iteration" >&2; return 1; }
     rm -f "$dir.running"
 }
 

@@ -108,6 +108,8 @@ dense_more() {  # dense_more SEED: arm e
     mkdir -p "$OUT/s$1" && touch "$dir.running"
     if [ -e "$dir/state.safetensors" ]; then "$S" train --out "$dir" --resume --threads "$THREADS" -q
     else "$S" train --init "$DENSE" "${COMMON[@]}" --seed "$1" --iters $((SP + FT_IT)) --lr-hold "$SP" --out "$dir"; fi
+    # a run stopped by Ctrl-C or SIGTERM exits 0 with a checkpoint: still unfinished
+    /usr/bin/python3 bench/run_finished.py "$dir" || { echo "arm e, seed $1: stopped before its last iteration" >&2; return 1; }
     rm -f "$dir.running"
 }
 

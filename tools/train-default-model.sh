@@ -54,7 +54,8 @@ stage_data() {
 }
 
 # resumable NAME SUBCOMMAND DIR OPTION...: a training run of slimvsr SUBCOMMAND into DIR with the options of
-# a fresh run; a run stopped earlier resumes with its saved options; DIR/.done marks it finished
+# a fresh run; a run stopped earlier resumes with its saved options; DIR/.done marks it finished (a run
+# stopped by Ctrl-C or SIGTERM exits 0 too: bench/run_finished.py tells the two apart)
 resumable() {
     local name=$1 sub=$2 dir=$3; shift 3
     [ -e "$dir/.done" ] && return 0
@@ -62,6 +63,10 @@ resumable() {
         timed "$name" "$S" "$sub" --out "$dir" --resume --threads "$THREADS" -q
     else
         timed "$name" "$S" "$sub" --out "$dir" "$@" --threads "$THREADS" -q
+    fi
+    if ! /usr/bin/python3 bench/run_finished.py "$dir"; then
+        echo "$name: $dir stopped before its last iteration; run this again to resume it" >&2
+        return 1
     fi
     touch "$dir/.done"
 }
