@@ -8,7 +8,6 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib_cli.sh
 cli_setup tf_drift
-REPO=$PWD
 TD="$BUILD/bench/tf_drift"
 cd "$T" || exit 1
 [ -x "$TD" ] || { ko tf_drift_setup "$TD missing (make tests builds it)"; exit 0; }

@@ -271,8 +271,12 @@ pid=$!
 wait_for $pid logged runPI 4
 kill -INT $pid; wait $pid
 stopped=$(last_iter runPI)
+# bench/run_finished.py (the experiment scripts' test of a finished run): not yet, then yes
+"$PY" "$REPO/bench/run_finished.py" runPI && ko run_finished_stopped "a stopped run counts as finished" \
+    || ok run_finished_stopped
 tr --out runPI --resume && cmp -s runPI/model.safetensors runP/model.safetensors \
     && ok "train_photos_resume_exact (stopped at $stopped)" || ko train_photos_resume_exact "resumed run differs"
+"$PY" "$REPO/bench/run_finished.py" runPI && ok run_finished_done || ko run_finished_done "a finished run does not count"
 expect_error train_clip_weight_bad "--clip-weight must be windows, sqrt or equal" tr --data data --clip-weight most \
     --iters 1 --out rCW
 "$SLIMVSR" train --data data --clip-weight equal --feat 8 --blocks 1 --batch 2 --seq 3 --patch 8 --iters 1 --out runCW \

@@ -6,6 +6,7 @@
 SLIMVSR=$(realpath "${SLIMVSR:-build/slimvsr}")
 FRAMETOOL=$(realpath "${FRAMETOOL:-build/tests/tools/frametool}")
 PY=/usr/bin/python3   # Debian's python3 with python3-numpy
+REPO=$PWD             # the scripts source this from the repository root
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # libgomp's spinning threads make every run several times slower on a busy 2-core machine (as in run.sh)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
