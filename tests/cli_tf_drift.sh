@@ -3,12 +3,12 @@
 # cli_tf_drift.sh: bench/tf_drift.c (issue 17's Temporal Finetuning analysis): a model against itself has
 # zero hidden-state error and no PSNR drop on every frame; the shipped SSL model against the dense one it
 # was pruned from has a positive, finite error on every frame of both branches; a teacher of another
-# hidden width is refused with a message. Needs $BUILD, $FRAMETOOL, $SLIMVSR_COCKATOO.
+# hidden width is refused with a message. Needs $SLIMVSR (beside its bench/), $FRAMETOOL, $SLIMVSR_COCKATOO.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib_cli.sh
 cli_setup tf_drift
-TD="$BUILD/bench/tf_drift"
+TD="$(dirname "$SLIMVSR")/bench/tf_drift"  # the build folder of the slimvsr under test
 cd "$T" || exit 1
 [ -x "$TD" ] || { ko tf_drift_setup "$TD missing (make tests builds it)"; exit 0; }
 mkdir -p clip && "$FRAMETOOL" downscale "$SLIMVSR_COCKATOO" clip/GT 5 10 >/dev/null \
