@@ -107,7 +107,9 @@ sv_dataset *sv_dataset_open(const char *const *sources, int nsources, const sv_d
         const long long win = c->n >= o->seq ? c->n - o->seq + 1 : 1;
         d->windows += win;
         d->cum[i] = d->windows;
-        total += o->clip_weight == SV_CLIP_WEIGHT_SQRT ? sqrt((double)win) : 1.0;
+        total += o->clip_weight == SV_CLIP_WEIGHT_WINDOWS ? (double)win
+               : o->clip_weight == SV_CLIP_WEIGHT_SQRT  ? sqrt((double)win)
+                                                         : 1.0;
         d->cumw[i] = total;
     }
     sv_rng_seed(&d->rng, o->seed);
@@ -136,12 +138,12 @@ static void copy_patch(float *out, const unsigned char *frame, int w, int y0, in
 // A uniform double in [0, 1) from the top 53 bits.
 static double uniform01(sv_rng *r) { return (sv_rng_next(r) >> 11) * 0x1p-53; }
 
-// The first of n increasing cumulative values that exceeds x (cum as windows, or as weights).
-static int first_above(const long long *cum, const double *cumw, int n, double x) {
-    int lo = 0, hi = n - 1;
+// The first clip whose cumulative weight exceeds x.
+static int first_above(const sv_dataset *d, double x) {
+    int lo = 0, hi = d->nclips - 1;
     while (lo < hi) {
         const int mid = (lo + hi) / 2;
-        if ((cum ? (double)cum[mid] : cumw[mid]) > x) hi = mid;
+        if (d->cumw[mid] > x) hi = mid;
         else lo = mid + 1;
     }
     return lo;
@@ -163,11 +165,11 @@ static void draw(sv_dataset *d, sv_sample_info *s) {
     int lo;
     if (o->clip_weight == SV_CLIP_WEIGHT_WINDOWS) {
         const long long k = (long long)sv_rng_below(&d->rng, (uint64_t)d->windows);
-        lo = first_above(d->cum, NULL, d->nclips, (double)k);
+        lo = first_above(d, (double)k);  // cumw = cum here, exact in a double
         s->start = (int)(k - (lo ? d->cum[lo - 1] : 0));
     } else {
         const double u = uniform01(&d->rng) * d->cumw[d->nclips - 1];
-        lo = first_above(NULL, d->cumw, d->nclips, u);
+        lo = first_above(d, u);
         s->start = (int)sv_rng_below(&d->rng, (uint64_t)(d->cum[lo] - (lo ? d->cum[lo - 1] : 0)));
     }
     const sv_clip *c = &d->clips[lo];

@@ -28,7 +28,8 @@ struct sv_dataset {
     sv_clip *clips;
     int nclips, cap;
     long long *cum;    // cum[i]: sample windows in clips 0..i
-    double *cumw;      // clip_weight not WINDOWS: cumw[i] = the weights of clips 0..i
+    double *cumw;      // cumw[i]: the weights of clips 0..i (WINDOWS: their windows, = cum; SQRT: the
+                       // square roots of their windows; EQUAL: 1 each)
     long long windows;
     sv_rng rng;
     uint64_t drawn, fingerprint;
