@@ -21,24 +21,23 @@
 
 static int stop_requested(const sv_run_opts *o) { return o->stop && *o->stop; }
 
-// --data and the step's extra input made absolute, so that the options saved for --resume work from any
-// folder.
+// *p (when set) made absolute into *held (freed with the run), or -1 naming option opt.
+static int make_absolute(const char **p, char **held, const char *opt, sv_err *e) {
+    if (!p || !*p) return 0;
+    if (!(*held = realpath(*p, NULL))) return sv_errf(e, "%s %s: %s", opt, *p, strerror(errno));
+    *p = *held;
+    return 0;
+}
+
+// --data, the step's extra input and --photos made absolute, so that the options saved for --resume work
+// from any folder.
 static int absolute_inputs(const sv_step *st, sv_run *r, sv_err *e) {
     sv_run_opts *o = r->o;
     if (o->ndata < 1 && !(st->clips_optional && *st->clips_optional)) return sv_errf(e, "no training data (--data)");
-    for (int i = 0; i <= o->ndata; i++) {
-        const char **p = i < o->ndata ? &o->data[i] : st->extra_input;
-        if (!p || !*p) continue;
-        if (!(r->abs_paths[i] = realpath(*p, NULL)))
-            return sv_errf(e, "%s %s: %s", i < o->ndata ? "--data" : st->extra_input_opt, *p, strerror(errno));
-        *p = r->abs_paths[i];
-    }
-    if (o->photos) {
-        if (!(r->abs_paths[SV_TRAIN_MAX_DATA + 1] = realpath(o->photos, NULL)))
-            return sv_errf(e, "--photos %s: %s", o->photos, strerror(errno));
-        o->photos = r->abs_paths[SV_TRAIN_MAX_DATA + 1];
-    }
-    return 0;
+    for (int i = 0; i < o->ndata; i++)
+        if (make_absolute(&o->data[i], &r->abs_paths[i], "--data", e)) return -1;
+    if (make_absolute(st->extra_input, &r->abs_paths[o->ndata], st->extra_input_opt, e)) return -1;
+    return make_absolute(&o->photos, &r->abs_paths[SV_TRAIN_MAX_DATA + 1], "--photos", e);
 }
 
 // The run folder's claim (sv_run_claim, train/run_lock.h) with the run's inputs: --data, the extra one,
