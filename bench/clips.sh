@@ -3,6 +3,8 @@
 # clips.sh: sourced by the experiment scripts. bench_clip DIR SRC: SRC's PNG frames cropped at the top left
 # to a multiple of 4 (as training crops) in DIR/GT, and their LR (frametool degrade bi, MATLAB bicubic x4)
 # in DIR/BIx4; nothing is done when DIR/BIx4 exists. Needs $FT (frametool).
+# bench_quality MODEL DIR: "PSNR / SSIM" (Y, `slimvsr eval --y`) of MODEL on DIR/BIx4 against DIR/GT. Uses
+# $S (slimvsr) and $THREADS (default 2).
 bench_clip() {
     local d=$1
     [ -d "$d/BIx4" ] && return 0
@@ -29,4 +31,11 @@ bench_cockatoo() {
     ffmpeg -v error -i "$SLIMVSR_COCKATOO" -vf "select=between(n\,100\,107)" -vsync 0 -start_number 0 \
         "$d.frames/%08d.png"
     bench_clip "$d" "$d.frames"
+}
+
+bench_quality() {
+    "$S" eval -q -m "$1" --lr "$2/BIx4" --gt "$2/GT" --y --json --threads "${THREADS:-2}" | /usr/bin/python3 -c '
+import json, sys
+m = json.load(sys.stdin)["mean"]
+print("%.3f / %.4f" % (m["psnr"], m["ssim"]))'
 }

@@ -85,13 +85,7 @@ stage_summary() {
             [ -e "$model" ] || continue
         fi
         local row="| $m |"
-        for c in "${clips[@]}"; do
-            row+=$("$S" eval -m "$model" --lr "$OUT/clips/$c/BIx4" --gt "$OUT/clips/$c/GT" --y --json -q \
-                   --threads "$THREADS" | /usr/bin/python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-print(" %.3f / %.4f |" % (j["mean"]["psnr"], j["mean"]["ssim"]))')
-        done
+        for c in "${clips[@]}"; do row+=" $(bench_quality "$model" "$OUT/clips/$c") |"; done
         echo "$row"
     done
     [ -e "$OUT/times.txt" ] && { echo; echo "times (wall s, user s, sys s): $(tr '\n' ';' < "$OUT/times.txt")"; }

@@ -57,13 +57,8 @@ wall() {  # wall CMD...: prints the best wall time in seconds of REPEAT runs of 
     echo "$best"
 }
 
-quality() {  # quality MODEL: "psnr ssim psnr ssim" (Y) on davis-selfie, then Temple
-    local c
-    for c in "$W/davis-selfie" "$TEMPLE"; do
-        "$S" eval -q -m "$1" --lr "$c/BIx4" --gt "$c/GT" --y --json --threads 2 |
-            "$PY" -c "import json,sys; m=json.load(sys.stdin)['mean']; print('%.3f %.4f' % (m['psnr'], m['ssim']))"
-    done | tr '\n' ' '
-    echo
+quality() {  # quality MODEL: "PSNR / SSIM | PSNR / SSIM" (Y) on davis-selfie, then Temple
+    echo "$(bench_quality "$1" "$W/davis-selfie") | $(bench_quality "$1" "$TEMPLE")"
 }
 
 info() {  # info MODEL: "params params_no_spynet gflops gflops_no_spynet" at 180x320
@@ -74,24 +69,24 @@ print(j['params'], j['params'] - j['params_spynet'], '%.1f' % (j['flops'] / 1e9)
 
 rows=()
 for m in bicubic dense ssl; do
-    read -r dpsnr dssim psnr ssim < <(quality "$m")
+    q=$(quality "$m")
     t=$(wall "$S" upscale -q -y -m "$m" --threads 2 "$CLIP" "$W/out_$m")
     spf=$(awk -v t="$t" 'BEGIN { printf "%.3f", t / 10 }')
     if [ "$m" = bicubic ]; then
-        rows+=("| bicubic (MATLAB imresize) | 0 | 0 | | $dpsnr / $dssim | $psnr / $ssim | $spf |")
+        rows+=("| bicubic (MATLAB imresize) | 0 | 0 | | $q | $spf |")
     else
         read -r p pn f fn < <(info "$m")
         mb=$(awk -v b="$(stat -c %s "$MODELS/basicvsr-$m.safetensors")" 'BEGIN { printf "%.1f", b / 1e6 }')
-        rows+=("| slimvsr $m | $pn ($p) | $fn ($f) | $mb | $dpsnr / $dssim | $psnr / $ssim | $spf |")
+        rows+=("| slimvsr $m | $pn ($p) | $fn ($f) | $mb | $q | $spf |")
     fi
 done
 for r in dense pruned; do
     f=$FP32_DENSE
     [ "$r" = pruned ] && f=$FP32_PRUNED
     [ -e "$f" ] || continue
-    read -r dpsnr dssim psnr ssim < <(quality "$f")
+    q=$(quality "$f")
     mb=$(awk -v b="$(stat -c %s "$f")" 'BEGIN { printf "%.1f", b / 1e6 }')
-    rows+=("| $r in fp32 (before fp16 storage) | | | $mb | $dpsnr / $dssim | $psnr / $ssim | |")
+    rows+=("| $r in fp32 (before fp16 storage) | | | $mb | $q | |")
 done
 
 # PyTorch: the same dense network

@@ -35,41 +35,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 DATA=(--data "$VIMEO" --data "$VIDEOS")
 STEP=(--batch 2 --seq 7 --patch 48)
 
-timed() {  # timed NAME CMD...: runs CMD, appends "NAME wall_s user_s sys_s" to $OUT/times.txt
-    local name=$1; shift
-    /usr/bin/time -f "$name %e %U %S" -a -o "$OUT/times.txt" "$@"
-}
-
-stage_data() {
-    tools/fetch-train-data.sh "$VIDEOS" >/dev/null
-    [ -e "$OUT/check/.done" ] && return 0
-    make -s "$S" "$FT"
-    eval "$(tests/data/fetch_cockatoo.sh)"
-    rm -rf "$OUT/check"
-    mkdir -p "$OUT/check/GT/cockatoo" "$OUT/check/BIx4"
-    ffmpeg -v error -i "$SLIMVSR_COCKATOO" -vf "select=between(n\,100\,107)" -vsync 0 -start_number 0 \
-        "$OUT/check/GT/cockatoo/%08d.png"
-    "$FT" degrade "$OUT/check/GT/cockatoo" "$OUT/check/BIx4/cockatoo" bi
-    touch "$OUT/check/.done"
-}
-
-# resumable NAME SUBCOMMAND DIR OPTION...: a training run of slimvsr SUBCOMMAND into DIR with the options of
-# a fresh run; a run stopped earlier resumes with its saved options; DIR/.done marks it finished (a run
-# stopped by Ctrl-C or SIGTERM exits 0 too: bench/run_finished.py tells the two apart)
-resumable() {
-    local name=$1 sub=$2 dir=$3; shift 3
-    [ -e "$dir/.done" ] && return 0
-    if [ -e "$dir/state.safetensors" ]; then
-        timed "$name" "$S" "$sub" --out "$dir" --resume --threads "$THREADS" -q
-    else
-        timed "$name" "$S" "$sub" --out "$dir" "$@" --threads "$THREADS" -q
-    fi
-    if ! /usr/bin/python3 bench/run_finished.py "$dir"; then
-        echo "$name: $dir stopped before its last iteration; run this again to resume it" >&2
-        return 1
-    fi
-    touch "$dir/.done"
-}
+. tools/resumable.sh  # timed, resumable
 
 stage_flow() {
     resumable flow train-flow "$OUT/flow" "${DATA[@]}" --feat "$FEAT" --blocks "$BLOCKS" --seed 1 \

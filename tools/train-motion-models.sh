@@ -52,28 +52,7 @@ FLOW=${FLOW_MODEL:-$OUT/flow2/model.safetensors}
 
 . bench/clips.sh
 
-timed() {  # timed NAME CMD...: runs CMD, appends "NAME wall_s user_s sys_s" to $OUT/times.txt
-    local name=$1; shift
-    /usr/bin/time -f "$name %e %U %S" -a -o "$OUT/times.txt" "$@"
-}
-
-# resumable NAME SUBCOMMAND DIR OPTION...: a run of slimvsr SUBCOMMAND into DIR with the options of a fresh
-# run; a run stopped earlier resumes with its saved options; DIR/.done marks it finished (a run stopped by
-# Ctrl-C or SIGTERM exits 0 too: bench/run_finished.py tells the two apart, and the script stops there)
-resumable() {
-    local name=$1 sub=$2 dir=$3; shift 3
-    [ -e "$dir/.done" ] && return 0
-    if [ -e "$dir/state.safetensors" ]; then
-        timed "$name" "$S" "$sub" --out "$dir" --resume --threads "$THREADS" -q
-    else
-        timed "$name" "$S" "$sub" --out "$dir" "$@" --threads "$THREADS" -q
-    fi
-    if ! /usr/bin/python3 bench/run_finished.py "$dir"; then
-        echo "$name: $dir stopped before its last iteration; run this again to resume it" >&2
-        return 1
-    fi
-    touch "$dir/.done"
-}
+. tools/resumable.sh  # timed, resumable
 
 stage_data() {
     tools/fetch-train-data.sh "$VIDEOS" >/dev/null
@@ -129,13 +108,7 @@ stage_report() {
         esac
         [ "$m" = bicubic ] || [ -e "$m" ] || continue
         local row="| $name |"
-        for c in "${clips[@]}"; do
-            row+=$("$S" eval -m "$m" --lr "$OUT/clips/$c/BIx4" --gt "$OUT/clips/$c/GT" --y --json -q \
-                   --threads "$THREADS" | /usr/bin/python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-print(" %.3f / %.4f |" % (j["mean"]["psnr"], j["mean"]["ssim"]))')
-        done
+        for c in "${clips[@]}"; do row+=" $(bench_quality "$m" "$OUT/clips/$c") |"; done
         echo "$row"
     done
 }
